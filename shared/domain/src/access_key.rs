@@ -1,0 +1,382 @@
+//! The access key: the secret credential shown to its user once, at creation.
+//!
+//! Shape (like GitHub's tokens, so secret scanners can find leaked ones):
+//!
+//! ```text
+//! <prefix>_<32 hex: the key id>_<30 base62: the secret><6 base62: CRC32>
+//! akm_0193b2f4c1d87a6e9f0a1b2c3d4e5f60_Zk3...(30)...Qx1a2B3
+//! ```
+//!
+//! A scanner's regex for the default prefix: `\bakm_[0-9a-f]{32}_[0-9A-Za-z]{36}\b`.
+//!
+//! - The secret is 30 characters drawn uniformly from 62 by the OS generator:
+//!   30 × log2(62) ≈ 178.6 bits.
+//! - The public key id is inside, so verification is one lookup by id.
+//! - The CRC32 of everything before it lets a typo or a forged string be refused
+//!   by [`PresentedKey::parse`] before any database read or hash.
+//! - Only an argon2id hash of the whole key is stored, in PHC form, so its
+//!   parameters travel with it and can be raised later.
+
+use std::fmt;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::TryRngCore;
+use rand::distr::{Alphanumeric, Distribution};
+use rand::rngs::OsRng;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::{ApiKeyId, InvalidValue};
+
+const SECRET_CHARS: usize = 30;
+const CHECKSUM_CHARS: usize = 6;
+const ID_HEX_CHARS: usize = 32;
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// The fixed text every access key of a deployment starts with (`akm` unless
+/// configured): 2 to 12 lowercase letters or digits, starting with a letter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPrefix(String);
+
+impl KeyPrefix {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let mut bytes = raw.bytes();
+        let well_formed = (2..=12).contains(&raw.len())
+            && bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+            && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if !well_formed {
+            return Err(InvalidValue::Malformed(
+                "must be 2 to 12 lowercase letters or digits, starting with a letter",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The regex a secret scanner can use to find this deployment's keys.
+    pub fn scanner_regex(&self) -> String {
+        format!(
+            r"\b{}_[0-9a-f]{{{ID_HEX_CHARS}}}_[0-9A-Za-z]{{{}}}\b",
+            self.0,
+            SECRET_CHARS + CHECKSUM_CHARS
+        )
+    }
+}
+
+impl Default for KeyPrefix {
+    fn default() -> Self {
+        Self("akm".to_owned())
+    }
+}
+
+/// A plaintext access key. It exists only between creation and the create
+/// response; it zeroizes its memory on drop and never prints itself.
+pub struct AccessKey(SecretString);
+
+impl AccessKey {
+    /// Makes a new key id and its access key from the OS random generator.
+    pub fn generate(prefix: &KeyPrefix) -> (ApiKeyId, AccessKey) {
+        let id = ApiKeyId::new();
+        // The OS generator failing means the machine cannot make secrets at all;
+        // `unwrap_err` panics then, with a message that holds no secret.
+        let mut rng = OsRng.unwrap_err();
+        let mut token = Zeroizing::new(String::with_capacity(
+            prefix.0.len() + ID_HEX_CHARS + SECRET_CHARS + CHECKSUM_CHARS + 2,
+        ));
+        token.push_str(&prefix.0);
+        token.push('_');
+        token.push_str(id.hex());
+        token.push('_');
+        token.extend(
+            Alphanumeric
+                .sample_iter(&mut rng)
+                .take(SECRET_CHARS)
+                .map(char::from),
+        );
+        let checksum = base62_checksum(crc32fast::hash(token.as_bytes()));
+        token.push_str(&checksum);
+        (id, AccessKey(SecretString::from(token.as_str())))
+    }
+
+    /// The plaintext, for the one response that shows it.
+    pub fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessKey([REDACTED])")
+    }
+}
+
+impl fmt::Display for AccessKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED access key]")
+    }
+}
+
+/// Why a presented string is not an access key of ours. Never holds the string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MalformedKey {
+    #[error("the access key does not have the expected length")]
+    Length,
+    #[error("the access key does not start with this deployment's prefix")]
+    Prefix,
+    #[error("the access key has characters outside its alphabet")]
+    Characters,
+    #[error("the access key's checksum does not match (a typo or a forged key)")]
+    Checksum,
+}
+
+/// A string presented as an access key that has the right shape and checksum:
+/// its id can be looked up, and the whole key checked against the stored hash.
+#[derive(Debug)]
+pub struct PresentedKey {
+    id: ApiKeyId,
+    key: SecretString,
+}
+
+impl PresentedKey {
+    /// Checks shape and checksum only: no I/O, no hashing, so garbage is cheap to refuse.
+    pub fn parse(raw: &str, prefix: &KeyPrefix) -> Result<Self, MalformedKey> {
+        let expected_len = prefix.0.len() + 1 + ID_HEX_CHARS + 1 + SECRET_CHARS + CHECKSUM_CHARS;
+        if raw.len() != expected_len {
+            return Err(MalformedKey::Length);
+        }
+        let rest = raw
+            .strip_prefix(prefix.0.as_str())
+            .and_then(|rest| rest.strip_prefix('_'))
+            .ok_or(MalformedKey::Prefix)?;
+        // All ASCII from here on (checked before slicing, so no char boundary panics).
+        if !rest.is_ascii() {
+            return Err(MalformedKey::Characters);
+        }
+        let (hex, rest) = rest.split_at(ID_HEX_CHARS);
+        let (separator, tail) = rest.split_at(1);
+        let checksum = &tail[SECRET_CHARS..];
+        let hex_ok = hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !hex_ok || separator != "_" || !tail.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(MalformedKey::Characters);
+        }
+        let payload = &raw[..raw.len() - CHECKSUM_CHARS];
+        if decode_base62(checksum) != Some(crc32fast::hash(payload.as_bytes())) {
+            return Err(MalformedKey::Checksum);
+        }
+        let id = ApiKeyId::from_hex(hex).map_err(|_| MalformedKey::Characters)?;
+        Ok(Self {
+            id,
+            key: SecretString::from(raw),
+        })
+    }
+
+    pub fn id(&self) -> &ApiKeyId {
+        &self.id
+    }
+}
+
+fn base62_checksum(mut value: u32) -> String {
+    let mut digits = [b'0'; CHECKSUM_CHARS];
+    for digit in digits.iter_mut().rev() {
+        *digit = BASE62[(value % 62) as usize];
+        value /= 62;
+    }
+    digits.iter().map(|&b| char::from(b)).collect()
+}
+
+fn decode_base62(text: &str) -> Option<u32> {
+    let value = text.bytes().try_fold(0u64, |acc, byte| {
+        let digit = BASE62.iter().position(|&c| c == byte)?;
+        Some(acc * 62 + digit as u64)
+    })?;
+    u32::try_from(value).ok()
+}
+
+/// The argon2id hash of an access key, as a PHC string (`$argon2id$v=19$m=…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretHash(String);
+
+impl SecretHash {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Accepts only a well-formed PHC string (for values read back from storage).
+    pub fn parse(phc: &str) -> Result<Self, InvalidValue> {
+        PasswordHash::new(phc)
+            .map(|_| Self(phc.to_owned()))
+            .map_err(|_| InvalidValue::Malformed("must be a PHC hash string"))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("invalid argon2 parameters")]
+    Params(#[source] argon2::Error),
+    #[error("the OS random generator failed")]
+    Random(#[source] rand::rand_core::OsError),
+    #[error("argon2 hashing failed")]
+    Hash(#[source] argon2::password_hash::Error),
+}
+
+/// Hashes and verifies access keys with argon2id at fixed parameters.
+#[derive(Debug, Clone)]
+pub struct KeyHasher {
+    params: Params,
+}
+
+impl KeyHasher {
+    /// OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane (~40 ms here).
+    pub fn owasp() -> Self {
+        Self {
+            params: Params::new(19 * 1024, 2, 1, None).unwrap_or_default(),
+        }
+    }
+
+    pub fn new(memory_kib: u32, passes: u32, lanes: u32) -> Result<Self, HashError> {
+        let params = Params::new(memory_kib, passes, lanes, None).map_err(HashError::Params)?;
+        Ok(Self { params })
+    }
+
+    pub fn hash(&self, key: &AccessKey) -> Result<SecretHash, HashError> {
+        let mut salt = [0u8; 16];
+        OsRng.try_fill_bytes(&mut salt).map_err(HashError::Random)?;
+        let salt = SaltString::encode_b64(&salt).map_err(HashError::Hash)?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
+        let hash = argon2
+            .hash_password(key.expose_secret().as_bytes(), &salt)
+            .map_err(HashError::Hash)?;
+        Ok(SecretHash(hash.to_string()))
+    }
+
+    /// Whether `presented` is the key `stored` was made from. Uses the parameters
+    /// inside the stored hash, so keys hashed before a parameter change still verify.
+    pub fn verify(&self, presented: &PresentedKey, stored: &SecretHash) -> bool {
+        let Ok(parsed) = PasswordHash::new(stored.as_str()) else {
+            return false;
+        };
+        Argon2::default()
+            .verify_password(presented.key.expose_secret().as_bytes(), &parsed)
+            .is_ok()
+    }
+}
+
+impl Default for KeyHasher {
+    fn default() -> Self {
+        Self::owasp()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn cheap_hasher() -> KeyHasher {
+        KeyHasher::new(256, 1, 1).expect("valid params")
+    }
+
+    #[test]
+    fn a_new_key_has_the_documented_shape() {
+        let prefix = KeyPrefix::default();
+        let (id, key) = AccessKey::generate(&prefix);
+        let text = key.expose_secret();
+        assert_eq!(text.len(), 4 + 32 + 1 + 36);
+        assert!(text.starts_with(&format!("akm_{}_", id.hex())));
+        assert_eq!(
+            prefix.scanner_regex(),
+            r"\bakm_[0-9a-f]{32}_[0-9A-Za-z]{36}\b"
+        );
+    }
+
+    #[test]
+    fn hashes_verify_only_their_own_key() {
+        let prefix = KeyPrefix::default();
+        let hasher = cheap_hasher();
+        let (_, key) = AccessKey::generate(&prefix);
+        let (_, other) = AccessKey::generate(&prefix);
+        let hash = hasher.hash(&key).expect("hash");
+        assert!(hash.as_str().starts_with("$argon2id$v=19$"));
+        assert!(!hash.as_str().contains(key.expose_secret()));
+        let presented = PresentedKey::parse(key.expose_secret(), &prefix).expect("parses");
+        let wrong = PresentedKey::parse(other.expose_secret(), &prefix).expect("parses");
+        assert!(hasher.verify(&presented, &hash));
+        assert!(!hasher.verify(&wrong, &hash));
+        assert!(!hasher.verify(&presented, &SecretHash("not a hash".into())));
+    }
+
+    #[test]
+    fn the_default_hasher_is_argon2id_at_owasp_parameters() {
+        let (_, key) = AccessKey::generate(&KeyPrefix::default());
+        let hash = KeyHasher::default().hash(&key).expect("hash");
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(SecretHash::parse(hash.as_str()).is_ok());
+    }
+
+    #[test]
+    fn refuses_other_prefixes_and_garbage() {
+        let (_, key) = AccessKey::generate(&KeyPrefix::default());
+        let other_prefix = KeyPrefix::parse("xyz").expect("valid");
+        assert_eq!(
+            PresentedKey::parse(key.expose_secret(), &other_prefix).err(),
+            Some(MalformedKey::Prefix)
+        );
+        assert!(PresentedKey::parse("", &KeyPrefix::default()).is_err());
+        let multibyte = format!("akm_{}", "é".repeat(34));
+        assert!(PresentedKey::parse(&multibyte, &KeyPrefix::default()).is_err());
+    }
+
+    #[test]
+    fn prefixes_are_short_lowercase_words() {
+        assert!(KeyPrefix::parse("akm").is_ok());
+        assert!(KeyPrefix::parse("onq2").is_ok());
+        for bad in ["", "a", "Akm", "1ab", "a_b", "abcdefghijklm"] {
+            assert!(KeyPrefix::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn every_generated_key_parses_back_to_its_id(_seed in any::<u8>()) {
+            let prefix = KeyPrefix::default();
+            let (id, key) = AccessKey::generate(&prefix);
+            let presented = PresentedKey::parse(key.expose_secret(), &prefix);
+            prop_assert_eq!(presented.map(|p| p.id().clone()), Ok(id));
+        }
+
+        #[test]
+        fn every_single_character_change_is_refused(
+            position in 0usize..73,
+            replacement in prop::char::range('!', '~'),
+        ) {
+            let prefix = KeyPrefix::default();
+            let (_, key) = AccessKey::generate(&prefix);
+            let original = key.expose_secret();
+            let mut chars: Vec<char> = original.chars().collect();
+            prop_assume!(chars[position] != replacement);
+            chars[position] = replacement;
+            let changed: String = chars.into_iter().collect();
+            prop_assert!(PresentedKey::parse(&changed, &prefix).is_err());
+        }
+
+        #[test]
+        fn formatting_never_shows_the_secret(_seed in any::<u8>()) {
+            let prefix = KeyPrefix::default();
+            let (_, key) = AccessKey::generate(&prefix);
+            let secret_part = &key.expose_secret()[37..67];
+            let presented = PresentedKey::parse(key.expose_secret(), &prefix).expect("parses");
+            for shown in [format!("{key:?}"), format!("{key}"), format!("{presented:?}"), format!("{key:#?}")] {
+                prop_assert!(!shown.contains(secret_part), "{}", shown);
+            }
+        }
+    }
+}

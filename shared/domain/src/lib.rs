@@ -1,0 +1,30 @@
+//! The API Keys manager's domain. Every value with rules is a newtype built by
+//! `parse`/`TryFrom`, so a value that exists is valid ("parse, don't validate").
+//! Nothing here knows about AWS, HTTP or storage.
+
+pub mod access_key;
+pub mod api_key;
+pub mod application;
+pub mod arx;
+pub mod audit;
+pub mod feedback;
+pub mod ids;
+pub mod invalid;
+pub mod page;
+pub mod role;
+pub mod text;
+pub mod timestamp;
+
+pub use access_key::{AccessKey, KeyHasher, KeyPrefix, MalformedKey, PresentedKey, SecretHash};
+pub use api_key::{ApiKey, ApiKeyCounts, ApiKeyName, ApiKeyStatus, ExpiresAt};
+pub use application::{Application, ApplicationName, ApplicationStatus, CorsOrigin, Technology};
+pub use arx::{Arx, ArxName, ArxStatus, Label, Purpose};
+pub use audit::{Actor, AuditAction, AuditEvent};
+pub use feedback::{Feedback, FeedbackMessage, PageRef, Rating};
+pub use ids::{
+    ApiKeyId, ApplicationId, ArxId, AuditEventId, FeedbackId, PrefixedId, TenantId, UserId,
+};
+pub use invalid::InvalidValue;
+pub use page::{Cursor, Page, PageLimit};
+pub use role::{Operation, Role};
+pub use timestamp::Timestamp;

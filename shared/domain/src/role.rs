@@ -1,0 +1,106 @@
+//! The three roles and the permission table of product.md §2.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::InvalidValue;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    PlatformOwner,
+    PlatformAdmin,
+    Developer,
+}
+
+/// What a request wants to do; each route maps to exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    CreateApiKey,
+    ReadApiKeys,
+    DeleteApiKey,
+    /// List or read applications and Arx (everyone needs them to pick when creating a key).
+    ReadCatalog,
+    ManageApplications,
+    ManageArx,
+    SubmitFeedback,
+    ReadAuditEvents,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::PlatformOwner, Role::PlatformAdmin, Role::Developer];
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw {
+            "platform_owner" => Ok(Self::PlatformOwner),
+            "platform_admin" => Ok(Self::PlatformAdmin),
+            "developer" => Ok(Self::Developer),
+            _ => Err(InvalidValue::NotOneOf {
+                allowed: "platform_owner, platform_admin, developer",
+            }),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PlatformOwner => "platform_owner",
+            Self::PlatformAdmin => "platform_admin",
+            Self::Developer => "developer",
+        }
+    }
+
+    /// The permission table. Written as a match so adding an operation or a role
+    /// does not compile until someone decides who may use it.
+    pub fn may(self, operation: Operation) -> bool {
+        use Operation::*;
+        match (self, operation) {
+            (Self::PlatformOwner | Self::PlatformAdmin, _) => true,
+            (
+                Self::Developer,
+                CreateApiKey | ReadApiKeys | DeleteApiKey | ReadCatalog | SubmitFeedback,
+            ) => true,
+            (Self::Developer, ManageApplications | ManageArx | ReadAuditEvents) => false,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn developers_use_keys_but_do_not_manage_the_catalog() {
+        use Operation::*;
+        for op in [
+            CreateApiKey,
+            ReadApiKeys,
+            DeleteApiKey,
+            ReadCatalog,
+            SubmitFeedback,
+        ] {
+            assert!(Role::Developer.may(op), "{op:?}");
+        }
+        for op in [ManageApplications, ManageArx, ReadAuditEvents] {
+            assert!(!Role::Developer.may(op), "{op:?}");
+            assert!(Role::PlatformOwner.may(op));
+            assert!(Role::PlatformAdmin.may(op));
+        }
+    }
+
+    #[test]
+    fn parses_only_the_three_role_names() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Ok(role));
+        }
+        assert!(Role::parse("admin").is_err());
+        assert!(Role::parse("Developer").is_err());
+        assert!(Role::parse("").is_err());
+    }
+}
