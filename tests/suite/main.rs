@@ -1,1 +1,6 @@
-fn main() {}
+//! The cross-crate suites, in one test binary (one link instead of many).
+//!
+//! DynamoDB tests need the local server that `tests/run.sh` starts; without
+//! `DYNAMODB_ENDPOINT` they fail and say how to start it. They are never skipped.
+
+mod store_contract;

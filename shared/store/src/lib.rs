@@ -1,1 +1,261 @@
+//! Storage for the API Keys manager: one small trait per capability (so each
+//! handler, and each Lambda's IAM policy, asks only for what it uses), and two
+//! implementations that pass the same contract suite:
+//!
+//! - [`DynamoStore`]: one DynamoDB table (see `docs/data-model.md`);
+//! - [`EmbeddedStore`]: a redb file, for the dev server and fast tests.
 
+use std::future::Future;
+
+use domain::{
+    ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, Application, ApplicationId, ApplicationStatus,
+    Arx, ArxId, ArxStatus, AuditEvent, AuditEventId, Cursor, ExpiresAt, Feedback, Page, PageLimit,
+    SecretHash, TenantId,
+};
+use serde::{Deserialize, Serialize};
+
+pub mod dynamo;
+pub mod embedded;
+pub mod keys;
+
+pub use dynamo::DynamoStore;
+pub use embedded::EmbeddedStore;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition of the change no longer held; nothing was written.
+    #[error("the change was refused: {0}")]
+    Conflict(#[from] Conflict),
+    /// The database could not be reached or answered with an error.
+    #[error("the data store failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// An item could not be turned back into a domain value.
+    #[error("a stored item could not be read")]
+    Corrupt(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub(crate) fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Backend(Box::new(error))
+    }
+
+    pub(crate) fn corrupt(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Corrupt(Box::new(error))
+    }
+}
+
+/// Which condition of a change failed, so the API can say why it refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("the application is missing or archived")]
+    ApplicationNotAcceptingKeys,
+    #[error("the Arx is missing or not active")]
+    ArxNotAcceptingKeys,
+    #[error("an item with this id already exists")]
+    AlreadyExists,
+    /// The object changed since it was read (or is gone): read it again.
+    #[error("the object changed since it was read")]
+    Changed,
+}
+
+/// Filters of the API key dashboard; all that are set must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiKeyFilter {
+    pub application_id: Option<ApplicationId>,
+    pub arx_id: Option<ArxId>,
+    pub status: Option<ApiKeyStatus>,
+}
+
+impl ApiKeyFilter {
+    pub fn matches(&self, key: &ApiKey) -> bool {
+        self.application_id
+            .as_ref()
+            .is_none_or(|id| *id == key.application_id)
+            && self.arx_id.as_ref().is_none_or(|id| *id == key.arx_id)
+            && self.status.is_none_or(|status| status == key.status)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiKeyQuery {
+    pub filter: ApiKeyFilter,
+    pub limit: PageLimit,
+    pub cursor: Option<Cursor<ApiKeyId>>,
+}
+
+/// What verification needs about a key, found by key id alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyLookup {
+    pub key_id: ApiKeyId,
+    pub tenant_id: TenantId,
+    pub status: ApiKeyStatus,
+    pub expires_at: Option<ExpiresAt>,
+    pub secret_hash: SecretHash,
+}
+
+impl KeyLookup {
+    pub fn of(key: &ApiKey) -> Self {
+        Self {
+            key_id: key.id.clone(),
+            tenant_id: key.tenant_id.clone(),
+            status: key.status,
+            expires_at: key.expires_at,
+            secret_hash: key.secret_hash.clone(),
+        }
+    }
+}
+
+pub trait ApiKeyRead: Send + Sync {
+    /// One key of the tenant, read strongly consistently.
+    fn get_api_key(
+        &self,
+        tenant: &TenantId,
+        id: &ApiKeyId,
+    ) -> impl Future<Output = StoreResult<Option<ApiKey>>> + Send;
+
+    /// A page of the tenant's keys, newest first.
+    fn list_api_keys(
+        &self,
+        tenant: &TenantId,
+        query: &ApiKeyQuery,
+    ) -> impl Future<Output = StoreResult<Page<ApiKey, ApiKeyId>>> + Send;
+
+    /// The tenant's key counts, in O(1).
+    fn api_key_counts(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = StoreResult<ApiKeyCounts>> + Send;
+}
+
+pub trait ApiKeyCreate: Send + Sync {
+    /// Writes the key, its lookup item, the tenant's counts and `audit` in one
+    /// transaction, only if the key's application and Arx still accept new keys.
+    fn create_api_key(
+        &self,
+        key: &ApiKey,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+pub trait ApiKeyDelete: Send + Sync {
+    /// Marks `current` deleted (at and by `audit`) with its lookup item, counts
+    /// and `audit`, in one transaction, only if its status is still
+    /// `current.status` ([`Conflict::Changed`] otherwise). Returns the new record.
+    fn delete_api_key(
+        &self,
+        current: &ApiKey,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
+}
+
+pub trait ApiKeyLookup: Send + Sync {
+    /// The lookup item verification reads, strongly consistently.
+    fn lookup_api_key(
+        &self,
+        id: &ApiKeyId,
+    ) -> impl Future<Output = StoreResult<Option<KeyLookup>>> + Send;
+}
+
+pub trait ApplicationStore: Send + Sync {
+    /// Stores a new application with `audit`.
+    fn create_application(
+        &self,
+        application: &Application,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn get_application(
+        &self,
+        tenant: &TenantId,
+        id: &ApplicationId,
+    ) -> impl Future<Output = StoreResult<Option<Application>>> + Send;
+
+    fn list_applications(
+        &self,
+        tenant: &TenantId,
+        limit: PageLimit,
+        cursor: Option<&Cursor<ApplicationId>>,
+    ) -> impl Future<Output = StoreResult<Page<Application, ApplicationId>>> + Send;
+
+    /// Replaces the application with `updated` (an update or an archive) and
+    /// writes `audit`, only if its stored status is still `expected`.
+    fn replace_application(
+        &self,
+        updated: &Application,
+        expected: ApplicationStatus,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+pub trait ArxStore: Send + Sync {
+    fn create_arx(
+        &self,
+        arx: &Arx,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn get_arx(
+        &self,
+        tenant: &TenantId,
+        id: &ArxId,
+    ) -> impl Future<Output = StoreResult<Option<Arx>>> + Send;
+
+    fn list_arx(
+        &self,
+        tenant: &TenantId,
+        limit: PageLimit,
+        cursor: Option<&Cursor<ArxId>>,
+    ) -> impl Future<Output = StoreResult<Page<Arx, ArxId>>> + Send;
+
+    /// Replaces the Arx with `updated` (an update, disable, enable or delete) and
+    /// writes `audit`, only if its stored status is still `expected`.
+    fn replace_arx(
+        &self,
+        updated: &Arx,
+        expected: ArxStatus,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+pub trait FeedbackStore: Send + Sync {
+    fn put_feedback(&self, feedback: &Feedback) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+pub trait AuditLog: Send + Sync {
+    /// A page of the tenant's audit events, newest first.
+    fn list_audit_events(
+        &self,
+        tenant: &TenantId,
+        limit: PageLimit,
+        cursor: Option<&Cursor<AuditEventId>>,
+    ) -> impl Future<Output = StoreResult<Page<AuditEvent, AuditEventId>>> + Send;
+}
+
+/// The record of `current` once deleted as `audit` says: both stores write exactly this.
+pub fn deleted_api_key(current: &ApiKey, audit: &AuditEvent) -> ApiKey {
+    ApiKey {
+        status: ApiKeyStatus::Deleted,
+        deleted_at: Some(audit.at),
+        deleted_by: Some(audit.actor.clone()),
+        ..current.clone()
+    }
+}
+
+/// Turns up to `limit + 1` items, newest first, into a page: the extra item only
+/// proves there is a next page, which starts after the last item shown.
+pub(crate) fn into_page<T, Id: domain::PrefixedId + Clone>(
+    mut items: Vec<T>,
+    limit: PageLimit,
+    id_of: impl Fn(&T) -> &Id,
+) -> Page<T, Id> {
+    let more = items.len() > limit.get();
+    items.truncate(limit.get());
+    let next = if more {
+        items.last().map(|last| Cursor::after(id_of(last).clone()))
+    } else {
+        None
+    };
+    Page { items, next }
+}

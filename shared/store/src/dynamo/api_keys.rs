@@ -1,0 +1,140 @@
+use aws_sdk_dynamodb::types::AttributeValue;
+use domain::{ApiKey, ApiKeyCounts, ApiKeyId, AuditEvent, Page, TenantId};
+use serde::Deserialize;
+
+use super::transaction::Transaction;
+use super::{DynamoStore, Item, PartitionQuery, entity_item, table_key};
+use crate::keys::{
+    self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, ApiKeyIndex, api_key_list_partition,
+    api_key_lookup_pk, api_key_sk, tenant_pk,
+};
+use crate::{
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, Conflict, KeyLookup,
+    StoreResult, deleted_api_key, into_page,
+};
+
+/// The key item: the record, with its place in each secondary index.
+fn api_key_item(key: &ApiKey) -> StoreResult<Item> {
+    let mut item = entity_item(
+        key,
+        "api_key",
+        tenant_pk(&key.tenant_id),
+        api_key_sk(&key.id),
+    )?;
+    for index in ApiKeyIndex::SECONDARY {
+        let (pk, sk) = index.key_attributes();
+        let partition =
+            index.partition_of(&key.tenant_id, &key.application_id, &key.arx_id, key.status);
+        item.insert(pk.into(), AttributeValue::S(partition));
+        item.insert(sk.into(), AttributeValue::S(api_key_sk(&key.id)));
+    }
+    Ok(item)
+}
+
+fn lookup_item(key: &ApiKey) -> StoreResult<Item> {
+    let pk = api_key_lookup_pk(&key.id);
+    entity_item(&KeyLookup::of(key), "api_key_lookup", pk.clone(), pk)
+}
+
+impl ApiKeyRead for DynamoStore {
+    async fn get_api_key(&self, tenant: &TenantId, id: &ApiKeyId) -> StoreResult<Option<ApiKey>> {
+        self.get_item(tenant_pk(tenant), api_key_sk(id)).await
+    }
+
+    async fn list_api_keys(
+        &self,
+        tenant: &TenantId,
+        query: &ApiKeyQuery,
+    ) -> StoreResult<Page<ApiKey, ApiKeyId>> {
+        let (index, partition) = api_key_list_partition(tenant, &query.filter);
+        let start = query.cursor.as_ref().map(|cursor| {
+            let sk = api_key_sk(cursor.last_seen());
+            let mut start = table_key(tenant_pk(tenant), sk.clone());
+            if index != ApiKeyIndex::Table {
+                let (index_pk, index_sk) = index.key_attributes();
+                start.insert(index_pk.into(), AttributeValue::S(partition.clone()));
+                start.insert(index_sk.into(), AttributeValue::S(sk));
+            }
+            start
+        });
+        let partition = PartitionQuery {
+            index: index.name(),
+            key_attributes: index.key_attributes(),
+            partition,
+            sk_prefix: API_KEY_SK_PREFIX,
+        };
+        let limit = query.limit;
+        let keys = self
+            .query_newest_first(partition, start, limit.get(), |key| {
+                query.filter.matches(key)
+            })
+            .await?;
+        Ok(into_page(keys, limit, |key: &ApiKey| &key.id))
+    }
+
+    async fn api_key_counts(&self, tenant: &TenantId) -> StoreResult<ApiKeyCounts> {
+        // The counts item carries other attributes (keys, entity_type); read only ours.
+        #[derive(Deserialize)]
+        struct Stored {
+            #[serde(default)]
+            total: u64,
+            #[serde(default)]
+            active: u64,
+            #[serde(default)]
+            deleted: u64,
+        }
+        let stored: Option<Stored> = self
+            .get_item(tenant_pk(tenant), API_KEY_COUNTS_SK.into())
+            .await?;
+        Ok(stored.map_or_else(ApiKeyCounts::default, |s| ApiKeyCounts {
+            total: s.total,
+            active: s.active,
+            deleted: s.deleted,
+        }))
+    }
+}
+
+impl ApiKeyCreate for DynamoStore {
+    async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
+        let tenant = tenant_pk(&key.tenant_id);
+        let mut transaction = Transaction::default();
+        transaction.put_new(self, api_key_item(key)?, Conflict::AlreadyExists)?;
+        transaction.put_new(self, lookup_item(key)?, Conflict::AlreadyExists)?;
+        transaction.check_status(
+            self,
+            (tenant.clone(), keys::application_sk(&key.application_id)),
+            domain::ApplicationStatus::Active.as_str(),
+            Conflict::ApplicationNotAcceptingKeys,
+        )?;
+        transaction.check_status(
+            self,
+            (tenant, keys::arx_sk(&key.arx_id)),
+            domain::ArxStatus::Active.as_str(),
+            Conflict::ArxNotAcceptingKeys,
+        )?;
+        transaction.add_counts(self, &key.tenant_id, ApiKeyCounts::delta(None, key.status))?;
+        transaction.put(self, super::catalog::audit_item(audit)?)?;
+        transaction.commit(self).await
+    }
+}
+
+impl ApiKeyDelete for DynamoStore {
+    async fn delete_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<ApiKey> {
+        let deleted = deleted_api_key(current, audit);
+        let mut transaction = Transaction::default();
+        transaction.put_if_status(self, api_key_item(&deleted)?, current.status.as_str())?;
+        transaction.put(self, lookup_item(&deleted)?)?;
+        let delta = ApiKeyCounts::delta(Some(current.status), deleted.status);
+        transaction.add_counts(self, &current.tenant_id, delta)?;
+        transaction.put(self, super::catalog::audit_item(audit)?)?;
+        transaction.commit(self).await?;
+        Ok(deleted)
+    }
+}
+
+impl ApiKeyLookup for DynamoStore {
+    async fn lookup_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<KeyLookup>> {
+        let pk = api_key_lookup_pk(id);
+        self.get_item(pk.clone(), pk).await
+    }
+}

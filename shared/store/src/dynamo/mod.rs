@@ -1,0 +1,166 @@
+//! The DynamoDB store: one table, generic `PK`/`SK`/`GSI…` attributes, an
+//! `entity_type` on every item, key strings from [`crate::keys`]. Every access is
+//! a GetItem, a Query or a transaction; there is no Scan.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::keys::{ENTITY_TYPE, PK, SK};
+use crate::{StoreError, StoreResult};
+
+mod api_keys;
+mod catalog;
+mod table;
+mod transaction;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A store on a local DynamoDB-compatible server (tests, the dev server):
+    /// fixed dummy credentials, since such servers accept any.
+    pub fn local(endpoint: &str, table: impl Into<String>) -> Self {
+        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(Credentials::new("local", "local", None, None, "local"))
+            .build();
+        Self::new(Client::from_conf(config), table)
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    async fn get_item<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: String,
+    ) -> StoreResult<Option<T>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(pk))
+            .key(SK, AttributeValue::S(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// Items of one partition whose sort key starts with `sk_prefix`, newest
+    /// first, starting after `start`, until `limit + 1` of them pass `keep`.
+    async fn query_newest_first<T: DeserializeOwned>(
+        &self,
+        partition: PartitionQuery<'_>,
+        mut start: Option<Item>,
+        limit: usize,
+        keep: impl Fn(&T) -> bool,
+    ) -> StoreResult<Vec<T>> {
+        let (pk_attribute, sk_attribute) = partition.key_attributes;
+        let mut found = Vec::with_capacity(limit + 1);
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(partition.index.map(str::to_owned))
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", pk_attribute)
+                .expression_attribute_names("#sk", sk_attribute)
+                .expression_attribute_values(":pk", AttributeValue::S(partition.partition.clone()))
+                .expression_attribute_values(
+                    ":prefix",
+                    AttributeValue::S(partition.sk_prefix.into()),
+                )
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+                // Strong reads on the table (a new key is listed at once); a GSI
+                // cannot be read strongly, so its lists may lag by a moment.
+                .consistent_read(partition.index.is_none())
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::backend)?;
+            for item in output.items.unwrap_or_default() {
+                let value: T = from_item(item)?;
+                if keep(&value) {
+                    found.push(value);
+                    if found.len() > limit {
+                        return Ok(found);
+                    }
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(found),
+            }
+        }
+    }
+}
+
+/// One partition of the table or of an index, and the sort key prefix to read.
+#[derive(Debug)]
+struct PartitionQuery<'a> {
+    index: Option<&'static str>,
+    key_attributes: (&'static str, &'static str),
+    partition: String,
+    sk_prefix: &'a str,
+}
+
+impl<'a> PartitionQuery<'a> {
+    fn table(partition: String, sk_prefix: &'a str) -> Self {
+        Self {
+            index: None,
+            key_attributes: (PK, SK),
+            partition,
+            sk_prefix,
+        }
+    }
+}
+
+/// The item for an entity: its own fields, its keys and its `entity_type`.
+fn entity_item<T: Serialize>(
+    entity: &T,
+    entity_type: &str,
+    pk: String,
+    sk: String,
+) -> StoreResult<Item> {
+    let mut item: Item = serde_dynamo::to_item(entity).map_err(StoreError::corrupt)?;
+    item.insert(PK.into(), AttributeValue::S(pk));
+    item.insert(SK.into(), AttributeValue::S(sk));
+    item.insert(ENTITY_TYPE.into(), AttributeValue::S(entity_type.into()));
+    Ok(item)
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
+    serde_dynamo::from_item(item).map_err(StoreError::corrupt)
+}
+
+/// The table key of an item, as `ExclusiveStartKey` wants it.
+fn table_key(pk: String, sk: String) -> Item {
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(pk)),
+        (SK.to_owned(), AttributeValue::S(sk)),
+    ])
+}

@@ -1,0 +1,179 @@
+//! Multi-item changes as one `TransactWriteItems`: all of it or none of it.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use domain::CountsDelta;
+
+use super::{DynamoStore, Item, table_key};
+use crate::keys::{API_KEY_COUNTS_SK, ENTITY_TYPE, PK, tenant_pk};
+use crate::{Conflict, StoreError, StoreResult};
+
+/// Concurrent transactions on one item (the tenant's counts, say) make DynamoDB
+/// cancel all but one with `TransactionConflict`; they are safe to try again.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// The items of one transaction, each with the conflict its condition means.
+#[derive(Debug, Default)]
+pub(super) struct Transaction {
+    items: Vec<TransactWriteItem>,
+    conflicts: Vec<Option<Conflict>>,
+}
+
+impl Transaction {
+    /// Puts a new item, refused with `conflict` if one with its key exists.
+    pub(super) fn put_new(
+        &mut self,
+        store: &DynamoStore,
+        item: Item,
+        conflict: Conflict,
+    ) -> StoreResult<()> {
+        let put = Put::builder()
+            .table_name(&store.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map_err(StoreError::backend)?;
+        self.push(
+            TransactWriteItem::builder().put(put).build(),
+            Some(conflict),
+        );
+        Ok(())
+    }
+
+    /// Replaces an item whose `status` must still be `expected`.
+    pub(super) fn put_if_status(
+        &mut self,
+        store: &DynamoStore,
+        item: Item,
+        expected: &str,
+    ) -> StoreResult<()> {
+        let put = Put::builder()
+            .table_name(&store.table)
+            .set_item(Some(item))
+            .condition_expression("#status = :expected")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":expected", AttributeValue::S(expected.into()))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.push(
+            TransactWriteItem::builder().put(put).build(),
+            Some(Conflict::Changed),
+        );
+        Ok(())
+    }
+
+    /// Puts an item whatever is there (a new audit event, a lookup item kept in step).
+    pub(super) fn put(&mut self, store: &DynamoStore, item: Item) -> StoreResult<()> {
+        let put = Put::builder()
+            .table_name(&store.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.push(TransactWriteItem::builder().put(put).build(), None);
+        Ok(())
+    }
+
+    /// Requires the item at `pk`/`sk` to exist with status `wanted`.
+    pub(super) fn check_status(
+        &mut self,
+        store: &DynamoStore,
+        (pk, sk): (String, String),
+        wanted: &str,
+        conflict: Conflict,
+    ) -> StoreResult<()> {
+        let check = ConditionCheck::builder()
+            .table_name(&store.table)
+            .set_key(Some(table_key(pk, sk)))
+            .condition_expression("#status = :wanted")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":wanted", AttributeValue::S(wanted.into()))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.push(
+            TransactWriteItem::builder().condition_check(check).build(),
+            Some(conflict),
+        );
+        Ok(())
+    }
+
+    /// Adds `delta` to the tenant's API key counts (creating the item at zero).
+    pub(super) fn add_counts(
+        &mut self,
+        store: &DynamoStore,
+        tenant: &domain::TenantId,
+        delta: CountsDelta,
+    ) -> StoreResult<()> {
+        let number = |n: i64| AttributeValue::N(n.to_string());
+        let update = Update::builder()
+            .table_name(&store.table)
+            .set_key(Some(table_key(tenant_pk(tenant), API_KEY_COUNTS_SK.into())))
+            .update_expression(
+                "SET #type = :type ADD #total :total, #active :active, #deleted :deleted",
+            )
+            .expression_attribute_names("#type", ENTITY_TYPE)
+            .expression_attribute_names("#total", "total")
+            .expression_attribute_names("#active", "active")
+            .expression_attribute_names("#deleted", "deleted")
+            .expression_attribute_values(":type", AttributeValue::S("api_key_counts".into()))
+            .expression_attribute_values(":total", number(delta.total))
+            .expression_attribute_values(":active", number(delta.active))
+            .expression_attribute_values(":deleted", number(delta.deleted))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.push(TransactWriteItem::builder().update(update).build(), None);
+        Ok(())
+    }
+
+    fn push(&mut self, item: TransactWriteItem, conflict: Option<Conflict>) {
+        self.items.push(item);
+        self.conflicts.push(conflict);
+    }
+
+    pub(super) async fn commit(self, store: &DynamoStore) -> StoreResult<()> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let sent = store
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(self.items.clone()))
+                .send()
+                .await;
+            let error = match sent {
+                Ok(_) => return Ok(()),
+                Err(error) => error,
+            };
+            if let Some(TransactWriteItemsError::TransactionCanceledException(canceled)) =
+                error.as_service_error()
+            {
+                let codes: Vec<&str> = canceled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|reason| reason.code().unwrap_or("None"))
+                    .collect();
+                if let Some(index) = codes
+                    .iter()
+                    .position(|code| *code == "ConditionalCheckFailed")
+                {
+                    let conflict = self.conflicts.get(index).copied().flatten();
+                    return Err(conflict.unwrap_or(Conflict::Changed).into());
+                }
+                if codes.contains(&"TransactionConflict") && attempt < MAX_ATTEMPTS {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+            }
+            return Err(StoreError::backend(error));
+        }
+    }
+}
+
+/// Exponential backoff with full jitter: 0..(10 ms × 2^attempt).
+fn backoff(attempt: u32) -> Duration {
+    let ceiling_ms = 10u64 << attempt.min(6);
+    use rand::{Rng, TryRngCore, rngs::OsRng};
+    Duration::from_millis(OsRng.unwrap_err().random_range(0..=ceiling_ms))
+}

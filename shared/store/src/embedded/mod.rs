@@ -1,0 +1,511 @@
+//! The embedded store: one redb file laid out like the DynamoDB table, so both
+//! stores share the key strings of [`crate::keys`] and behave the same.
+//!
+//! Why redb: pure Rust (no C toolchain, nothing to install), a single file,
+//! ACID write transactions that serialise writers (so concurrent requests can't
+//! lose an update), MVCC reads that never block, and ordered range scans in both
+//! directions, which is what newest-first pages need. sled is unmaintained and
+//! SQLite would bring C and a second data model.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use domain::{
+    ApiKey, ApiKeyCounts, ApiKeyId, Application, ApplicationId, ApplicationStatus, Arx, ArxId,
+    ArxStatus, AuditEvent, AuditEventId, Cursor, Feedback, Page, PageLimit, PrefixedId, TenantId,
+};
+use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::keys::{
+    self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, APPLICATION_SK_PREFIX, ARX_SK_PREFIX,
+    AUDIT_SK_PREFIX, ApiKeyIndex, api_key_list_partition, api_key_lookup_pk, api_key_sk,
+    application_sk, arx_sk, audit_sk, feedback_sk, tenant_pk,
+};
+use crate::{
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApplicationStore, ArxStore,
+    AuditLog, Conflict, FeedbackStore, KeyLookup, StoreError, StoreResult, deleted_api_key,
+    into_page,
+};
+
+/// `(PK, SK)` → the item as JSON: the table.
+const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");
+/// `(index partition, SK)` → `()`: the API key indexes (GSI1..3). The item is at
+/// `(TENANT#t, SK)` in [`ITEMS`]; every index partition belongs to one tenant.
+const API_KEY_INDEX: TableDefinition<(&str, &str), ()> = TableDefinition::new("api_key_index");
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+impl fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedStore").finish_non_exhaustive()
+    }
+}
+
+impl EmbeddedStore {
+    /// Opens the database file at `path`, creating it (not its folder) if missing.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let db = Database::create(path).map_err(StoreError::backend)?;
+        let txn = db.begin_write().map_err(StoreError::backend)?;
+        txn.open_table(ITEMS).map_err(StoreError::backend)?;
+        txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
+        txn.commit().map_err(StoreError::backend)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs `work` in a read transaction off the async threads (redb blocks).
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&ReadTransaction) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read().map_err(StoreError::backend)?;
+            work(&txn)
+        })
+        .await
+        .map_err(StoreError::backend)?
+    }
+
+    /// Runs `work` in a write transaction, committed only if it succeeds: an
+    /// error drops the transaction, which aborts it and writes nothing.
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&WriteTransaction) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_write().map_err(StoreError::backend)?;
+            let value = work(&txn)?;
+            txn.commit().map_err(StoreError::backend)?;
+            Ok(value)
+        })
+        .await
+        .map_err(StoreError::backend)?
+    }
+}
+
+fn get<T: DeserializeOwned>(
+    table: &impl ReadableTable<(&'static str, &'static str), &'static [u8]>,
+    pk: &str,
+    sk: &str,
+) -> StoreResult<Option<T>> {
+    match table.get((pk, sk)).map_err(StoreError::backend)? {
+        Some(bytes) => serde_json::from_slice(bytes.value())
+            .map(Some)
+            .map_err(StoreError::corrupt),
+        None => Ok(None),
+    }
+}
+
+fn put<T: Serialize>(
+    table: &mut redb::Table<(&'static str, &'static str), &'static [u8]>,
+    pk: &str,
+    sk: &str,
+    value: &T,
+) -> StoreResult<()> {
+    let bytes = serde_json::to_vec(value).map_err(StoreError::corrupt)?;
+    table
+        .insert((pk, sk), bytes.as_slice())
+        .map_err(StoreError::backend)?;
+    Ok(())
+}
+
+/// The first string after every string that starts with `prefix` (which ends in `#`).
+fn prefix_end(prefix: &str) -> String {
+    format!("{}$", prefix.trim_end_matches('#'))
+}
+
+/// The exclusive upper bound of a newest-first read: the cursor's item, or the
+/// end of the prefix.
+fn upper_bound<Id: PrefixedId>(prefix: &str, cursor: Option<&Cursor<Id>>) -> String {
+    cursor.map_or_else(
+        || prefix_end(prefix),
+        |c| format!("{prefix}{}", c.last_seen().as_str()),
+    )
+}
+
+/// Items of one tenant whose SK starts with `prefix`, newest first, until
+/// `limit + 1` of them pass `keep`.
+fn tenant_items_newest_first<T: DeserializeOwned, Id: PrefixedId>(
+    items: &impl ReadableTable<(&'static str, &'static str), &'static [u8]>,
+    pk: &str,
+    prefix: &str,
+    cursor: Option<&Cursor<Id>>,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+) -> StoreResult<Vec<T>> {
+    let upper = upper_bound(prefix, cursor);
+    let mut found = Vec::with_capacity(limit + 1);
+    for entry in items
+        .range((pk, prefix)..(pk, upper.as_str()))
+        .map_err(StoreError::backend)?
+        .rev()
+    {
+        let (_, bytes) = entry.map_err(StoreError::backend)?;
+        let value: T = serde_json::from_slice(bytes.value()).map_err(StoreError::corrupt)?;
+        if keep(&value) {
+            found.push(value);
+            if found.len() > limit {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
+impl EmbeddedStore {
+    async fn list_tenant_items<T, Id>(
+        &self,
+        tenant: &TenantId,
+        prefix: &'static str,
+        limit: PageLimit,
+        cursor: Option<&Cursor<Id>>,
+        id_of: fn(&T) -> &Id,
+    ) -> StoreResult<Page<T, Id>>
+    where
+        T: DeserializeOwned + Send + 'static,
+        Id: PrefixedId + Clone + Send + 'static,
+    {
+        let pk = tenant_pk(tenant);
+        let cursor = cursor.cloned();
+        self.read(move |txn| {
+            let table = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let found = tenant_items_newest_first(
+                &table,
+                &pk,
+                prefix,
+                cursor.as_ref(),
+                limit.get(),
+                |_: &T| true,
+            )?;
+            Ok(into_page(found, limit, id_of))
+        })
+        .await
+    }
+
+    async fn get_tenant_item<T: DeserializeOwned + Send + 'static>(
+        &self,
+        pk: String,
+        sk: String,
+    ) -> StoreResult<Option<T>> {
+        self.read(move |txn| {
+            let table = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            get(&table, &pk, &sk)
+        })
+        .await
+    }
+
+    /// Writes `value` at `(pk, sk)` with `audit`: as new, or replacing an item
+    /// still in `expected` status.
+    async fn write_audited<T: Serialize + Send + Sync + 'static>(
+        &self,
+        (pk, sk): (String, String),
+        value: T,
+        expected: Option<&'static str>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        #[derive(serde::Deserialize)]
+        struct Status {
+            status: String,
+        }
+        let audit = audit.clone();
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let stored: Option<Status> = get(&items, &pk, &sk)?;
+            match (expected, stored) {
+                (None, Some(_)) => return Err(Conflict::AlreadyExists.into()),
+                (Some(wanted), stored) if stored.as_ref().is_none_or(|s| s.status != wanted) => {
+                    return Err(Conflict::Changed.into());
+                }
+                _ => {}
+            }
+            put(&mut items, &pk, &sk, &value)?;
+            put(
+                &mut items,
+                &tenant_pk(&audit.tenant_id),
+                &audit_sk(&audit.id),
+                &audit,
+            )
+        })
+        .await
+    }
+}
+
+/// Moves a key's index entries from `before` (None: a new key) to `after`, and
+/// its counts with it.
+fn index_api_key(
+    txn: &WriteTransaction,
+    before: Option<&ApiKey>,
+    after: &ApiKey,
+) -> StoreResult<()> {
+    let mut index = txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
+    let sk = api_key_sk(&after.id);
+    let partitions = |key: &ApiKey| {
+        ApiKeyIndex::SECONDARY
+            .map(|i| i.partition_of(&key.tenant_id, &key.application_id, &key.arx_id, key.status))
+    };
+    if let Some(before) = before {
+        for partition in partitions(before) {
+            index
+                .remove((partition.as_str(), sk.as_str()))
+                .map_err(StoreError::backend)?;
+        }
+    }
+    for partition in partitions(after) {
+        index
+            .insert((partition.as_str(), sk.as_str()), ())
+            .map_err(StoreError::backend)?;
+    }
+    let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+    let pk = tenant_pk(&after.tenant_id);
+    let counts: ApiKeyCounts = get(&items, &pk, API_KEY_COUNTS_SK)?.unwrap_or_default();
+    let counts = counts.apply(ApiKeyCounts::delta(before.map(|b| b.status), after.status));
+    put(&mut items, &pk, API_KEY_COUNTS_SK, &counts)
+}
+
+impl ApiKeyRead for EmbeddedStore {
+    async fn get_api_key(&self, tenant: &TenantId, id: &ApiKeyId) -> StoreResult<Option<ApiKey>> {
+        self.get_tenant_item(tenant_pk(tenant), api_key_sk(id))
+            .await
+    }
+
+    async fn list_api_keys(
+        &self,
+        tenant: &TenantId,
+        query: &ApiKeyQuery,
+    ) -> StoreResult<Page<ApiKey, ApiKeyId>> {
+        let (index, partition) = api_key_list_partition(tenant, &query.filter);
+        let pk = tenant_pk(tenant);
+        let query = query.clone();
+        self.read(move |txn| {
+            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let limit = query.limit.get();
+            let keep = |key: &ApiKey| query.filter.matches(key);
+            let found = if index == ApiKeyIndex::Table {
+                tenant_items_newest_first(
+                    &items,
+                    &pk,
+                    API_KEY_SK_PREFIX,
+                    query.cursor.as_ref(),
+                    limit,
+                    keep,
+                )?
+            } else {
+                let index = txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
+                let upper = upper_bound(API_KEY_SK_PREFIX, query.cursor.as_ref());
+                let range =
+                    (partition.as_str(), API_KEY_SK_PREFIX)..(partition.as_str(), upper.as_str());
+                let mut found = Vec::with_capacity(limit + 1);
+                for entry in index.range(range).map_err(StoreError::backend)?.rev() {
+                    let (entry_key, _) = entry.map_err(StoreError::backend)?;
+                    let (_, sk) = entry_key.value();
+                    let Some(key) = get::<ApiKey>(&items, &pk, sk)? else {
+                        continue;
+                    };
+                    if keep(&key) {
+                        found.push(key);
+                        if found.len() > limit {
+                            break;
+                        }
+                    }
+                }
+                found
+            };
+            Ok(into_page(found, query.limit, |key: &ApiKey| &key.id))
+        })
+        .await
+    }
+
+    async fn api_key_counts(&self, tenant: &TenantId) -> StoreResult<ApiKeyCounts> {
+        let counts = self
+            .get_tenant_item(tenant_pk(tenant), API_KEY_COUNTS_SK.into())
+            .await?;
+        Ok(counts.unwrap_or_default())
+    }
+}
+
+impl ApiKeyCreate for EmbeddedStore {
+    async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
+        let (key, audit) = (key.clone(), audit.clone());
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let pk = tenant_pk(&key.tenant_id);
+            let application: Option<Application> =
+                get(&items, &pk, &application_sk(&key.application_id))?;
+            if !application.is_some_and(|a| a.accepts_new_keys()) {
+                return Err(Conflict::ApplicationNotAcceptingKeys.into());
+            }
+            let arx: Option<Arx> = get(&items, &pk, &arx_sk(&key.arx_id))?;
+            if !arx.is_some_and(|a| a.accepts_new_keys()) {
+                return Err(Conflict::ArxNotAcceptingKeys.into());
+            }
+            let (sk, lookup) = (api_key_sk(&key.id), api_key_lookup_pk(&key.id));
+            if items
+                .get((pk.as_str(), sk.as_str()))
+                .map_err(StoreError::backend)?
+                .is_some()
+                || items
+                    .get((lookup.as_str(), lookup.as_str()))
+                    .map_err(StoreError::backend)?
+                    .is_some()
+            {
+                return Err(Conflict::AlreadyExists.into());
+            }
+            put(&mut items, &pk, &sk, &key)?;
+            put(&mut items, &lookup, &lookup, &KeyLookup::of(&key))?;
+            put(&mut items, &pk, &audit_sk(&audit.id), &audit)?;
+            drop(items);
+            index_api_key(txn, None, &key)
+        })
+        .await
+    }
+}
+
+impl ApiKeyDelete for EmbeddedStore {
+    async fn delete_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<ApiKey> {
+        let (current, audit) = (current.clone(), audit.clone());
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
+            let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
+            let Some(stored) = stored.filter(|s| s.status == current.status) else {
+                return Err(Conflict::Changed.into());
+            };
+            let deleted = deleted_api_key(&stored, &audit);
+            let lookup = api_key_lookup_pk(&deleted.id);
+            put(&mut items, &pk, &sk, &deleted)?;
+            put(&mut items, &lookup, &lookup, &KeyLookup::of(&deleted))?;
+            put(&mut items, &pk, &audit_sk(&audit.id), &audit)?;
+            drop(items);
+            index_api_key(txn, Some(&stored), &deleted)?;
+            Ok(deleted)
+        })
+        .await
+    }
+}
+
+impl ApiKeyLookup for EmbeddedStore {
+    async fn lookup_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<KeyLookup>> {
+        let pk = api_key_lookup_pk(id);
+        self.get_tenant_item(pk.clone(), pk).await
+    }
+}
+
+impl ApplicationStore for EmbeddedStore {
+    async fn create_application(
+        &self,
+        application: &Application,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let key = (
+            tenant_pk(&application.tenant_id),
+            application_sk(&application.id),
+        );
+        self.write_audited(key, application.clone(), None, audit)
+            .await
+    }
+
+    async fn get_application(
+        &self,
+        tenant: &TenantId,
+        id: &ApplicationId,
+    ) -> StoreResult<Option<Application>> {
+        self.get_tenant_item(tenant_pk(tenant), application_sk(id))
+            .await
+    }
+
+    async fn list_applications(
+        &self,
+        tenant: &TenantId,
+        limit: PageLimit,
+        cursor: Option<&Cursor<ApplicationId>>,
+    ) -> StoreResult<Page<Application, ApplicationId>> {
+        self.list_tenant_items(
+            tenant,
+            APPLICATION_SK_PREFIX,
+            limit,
+            cursor,
+            |a: &Application| &a.id,
+        )
+        .await
+    }
+
+    async fn replace_application(
+        &self,
+        updated: &Application,
+        expected: ApplicationStatus,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let key = (tenant_pk(&updated.tenant_id), application_sk(&updated.id));
+        self.write_audited(key, updated.clone(), Some(expected.as_str()), audit)
+            .await
+    }
+}
+
+impl ArxStore for EmbeddedStore {
+    async fn create_arx(&self, arx: &Arx, audit: &AuditEvent) -> StoreResult<()> {
+        let key = (tenant_pk(&arx.tenant_id), keys::arx_sk(&arx.id));
+        self.write_audited(key, arx.clone(), None, audit).await
+    }
+
+    async fn get_arx(&self, tenant: &TenantId, id: &ArxId) -> StoreResult<Option<Arx>> {
+        self.get_tenant_item(tenant_pk(tenant), arx_sk(id)).await
+    }
+
+    async fn list_arx(
+        &self,
+        tenant: &TenantId,
+        limit: PageLimit,
+        cursor: Option<&Cursor<ArxId>>,
+    ) -> StoreResult<Page<Arx, ArxId>> {
+        self.list_tenant_items(tenant, ARX_SK_PREFIX, limit, cursor, |a: &Arx| &a.id)
+            .await
+    }
+
+    async fn replace_arx(
+        &self,
+        updated: &Arx,
+        expected: ArxStatus,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let key = (tenant_pk(&updated.tenant_id), arx_sk(&updated.id));
+        self.write_audited(key, updated.clone(), Some(expected.as_str()), audit)
+            .await
+    }
+}
+
+impl FeedbackStore for EmbeddedStore {
+    async fn put_feedback(&self, feedback: &Feedback) -> StoreResult<()> {
+        let feedback = feedback.clone();
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            put(
+                &mut items,
+                &tenant_pk(&feedback.tenant_id),
+                &feedback_sk(&feedback.id),
+                &feedback,
+            )
+        })
+        .await
+    }
+}
+
+impl AuditLog for EmbeddedStore {
+    async fn list_audit_events(
+        &self,
+        tenant: &TenantId,
+        limit: PageLimit,
+        cursor: Option<&Cursor<AuditEventId>>,
+    ) -> StoreResult<Page<AuditEvent, AuditEventId>> {
+        self.list_tenant_items(tenant, AUDIT_SK_PREFIX, limit, cursor, |e: &AuditEvent| {
+            &e.id
+        })
+        .await
+    }
+}

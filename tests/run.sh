@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The one test command (the README gives it, .ci/run calls it).
+#
+# On a fresh machine it installs what the tests need into ./.venv, starts a local
+# DynamoDB-compatible server (moto) on a free loopback port, runs `cargo fmt
+# --check`, clippy with warnings denied and every test with DYNAMODB_ENDPOINT
+# set, then stops the server it started. A server that will not start fails the
+# run, saying so: the DynamoDB tests are never skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv
+MOTO_VERSION=5.2.5
+LOG=target/moto-server.log
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if ! "$VENV/bin/python" -c "import moto, flask, flask_cors; assert moto.__version__ == '$MOTO_VERSION'" 2>/dev/null; then
+  step "installing moto $MOTO_VERSION (the local DynamoDB server) into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[dynamodb]==$MOTO_VERSION" flask flask-cors
+fi
+
+port=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p target
+step "starting the DynamoDB server on 127.0.0.1:$port (log: $LOG)"
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$LOG" 2>&1 &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 100); do
+  if "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+    break
+  fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
+  sleep 0.3
+done
+if ! "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+  echo "The local DynamoDB server did not start, so the DynamoDB tests cannot run. Its log ($LOG):" >&2
+  cat "$LOG" >&2
+  exit 1
+fi
+export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (DYNAMODB_ENDPOINT=$DYNAMODB_ENDPOINT)"
+cargo test --workspace --locked

@@ -1,0 +1,76 @@
+//! The two stores the contract runs against.
+
+use store::{
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApplicationStore, ArxStore, AuditLog,
+    DynamoStore, EmbeddedStore, FeedbackStore,
+};
+
+/// Every capability, so one contract test can use them all.
+pub trait Store:
+    ApiKeyRead
+    + ApiKeyCreate
+    + ApiKeyDelete
+    + ApiKeyLookup
+    + ApplicationStore
+    + ArxStore
+    + FeedbackStore
+    + AuditLog
+    + Clone
+    + 'static
+{
+}
+
+impl<S> Store for S where
+    S: ApiKeyRead
+        + ApiKeyCreate
+        + ApiKeyDelete
+        + ApiKeyLookup
+        + ApplicationStore
+        + ArxStore
+        + FeedbackStore
+        + AuditLog
+        + Clone
+        + 'static
+{
+}
+
+/// A fresh embedded store in a temporary folder (removed when the guard drops).
+pub fn embedded() -> (EmbeddedStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let store =
+        EmbeddedStore::open(dir.path().join("store.redb")).expect("the embedded store opens");
+    (store, dir)
+}
+
+/// A fresh table of its own on the local DynamoDB server that `tests/run.sh` starts.
+pub async fn dynamodb() -> DynamoStore {
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "DYNAMODB_ENDPOINT is not set, so the DynamoDB tests have no server. Run the \
+             whole suite with `bash tests/run.sh` (it installs and starts a local DynamoDB \
+             server), or start one yourself (`moto_server -H 127.0.0.1 -p 8000`) and set \
+             DYNAMODB_ENDPOINT=http://127.0.0.1:8000"
+        )
+    });
+    let table = format!("contract-{}", uuid::Uuid::now_v7().simple());
+    let store = DynamoStore::local(&endpoint, table);
+    if let Err(error) = store.create_table_if_missing().await {
+        panic!(
+            "the DynamoDB server at {endpoint} did not create a table (is it running? \
+             `bash tests/run.sh` starts one): {}",
+            error_chain(&error)
+        );
+    }
+    store
+}
+
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,139 @@
+//! Building blocks: a tenant with an application and an Arx, and new keys.
+
+use domain::{
+    AccessKey, Actor, ApiKey, ApiKeyName, ApiKeyStatus, Application, ApplicationName,
+    ApplicationStatus, Arx, ArxName, ArxStatus, AuditAction, AuditEvent, KeyHasher, KeyPrefix,
+    Label, Purpose, Technology, TenantId, Timestamp, UserId,
+};
+
+use super::backends::Store;
+
+pub fn user() -> UserId {
+    UserId::parse("user-1").expect("valid")
+}
+
+pub fn new_tenant() -> TenantId {
+    TenantId::parse(&format!("t-{}", uuid::Uuid::now_v7().simple())).expect("valid")
+}
+
+pub fn audit(tenant: &TenantId, action: AuditAction, target: impl std::fmt::Display) -> AuditEvent {
+    AuditEvent::new(
+        tenant.clone(),
+        Actor::User(user()),
+        action,
+        target,
+        Timestamp::now(),
+    )
+}
+
+pub async fn create_application(store: &impl Store, tenant: &TenantId, name: &str) -> Application {
+    let now = Timestamp::now();
+    let application = Application {
+        id: domain::ApplicationId::new(),
+        tenant_id: tenant.clone(),
+        name: ApplicationName::parse(name).expect("valid"),
+        technology: Technology::Server,
+        cors_origins: vec![],
+        status: ApplicationStatus::Active,
+        created_at: now,
+        created_by: user(),
+        updated_at: now,
+    };
+    let event = audit(tenant, AuditAction::ApplicationCreated, &application.id);
+    store
+        .create_application(&application, &event)
+        .await
+        .expect("application stored");
+    application
+}
+
+pub async fn create_arx(store: &impl Store, tenant: &TenantId, name: &str) -> Arx {
+    let now = Timestamp::now();
+    let label = |text: &str| Label::parse(text).expect("valid");
+    let id = domain::ArxId::new();
+    let arx = Arx {
+        arx_url: format!("https://{id}.arx.test"),
+        id,
+        tenant_id: tenant.clone(),
+        name: ArxName::parse(name).expect("valid"),
+        purpose: Purpose::Production,
+        provider: label("aws"),
+        region: label("ap-southeast-2"),
+        encryption_method: label("AES-GCM-256"),
+        rotation_cycle: label("90 days"),
+        plan: label("standard"),
+        status: ArxStatus::Active,
+        created_at: now,
+        created_by: user(),
+        updated_at: now,
+    };
+    let event = audit(tenant, AuditAction::ArxCreated, &arx.id);
+    store.create_arx(&arx, &event).await.expect("arx stored");
+    arx
+}
+
+/// A tenant with one active application and one active Arx.
+pub struct Catalog {
+    pub tenant: TenantId,
+    pub application: Application,
+    pub arx: Arx,
+}
+
+pub async fn catalog(store: &impl Store) -> Catalog {
+    let tenant = new_tenant();
+    let application = create_application(store, &tenant, "Payments").await;
+    let arx = create_arx(store, &tenant, "Prod Sydney").await;
+    Catalog {
+        tenant,
+        application,
+        arx,
+    }
+}
+
+/// A new key record, hashed cheaply (the store never looks inside the hash).
+pub fn new_key(tenant: &TenantId, application: &Application, arx: &Arx) -> ApiKey {
+    let (id, access_key) = AccessKey::generate(&KeyPrefix::default());
+    let hasher = KeyHasher::new(64, 1, 1).expect("valid params");
+    ApiKey {
+        name: ApiKeyName::parse(&format!("key {}", id.hex())).expect("valid"),
+        secret_hash: hasher.hash(&access_key).expect("hashed"),
+        id,
+        tenant_id: tenant.clone(),
+        application_id: application.id.clone(),
+        application_name: application.name.clone(),
+        arx_id: arx.id.clone(),
+        arx_name: arx.name.clone(),
+        arx_purpose: arx.purpose,
+        status: ApiKeyStatus::Active,
+        created_at: Timestamp::now(),
+        created_by: user(),
+        expires_at: None,
+        deleted_at: None,
+        deleted_by: None,
+        last_used_at: None,
+    }
+}
+
+/// Creates a key and returns its record.
+pub async fn create_key(
+    store: &impl Store,
+    tenant: &TenantId,
+    application: &Application,
+    arx: &Arx,
+) -> ApiKey {
+    let key = new_key(tenant, application, arx);
+    let event = audit(tenant, AuditAction::ApiKeyCreated, &key.id);
+    store
+        .create_api_key(&key, &event)
+        .await
+        .expect("key created");
+    key
+}
+
+pub async fn delete_key(store: &impl Store, key: &ApiKey) -> ApiKey {
+    let event = audit(&key.tenant_id, AuditAction::ApiKeyDeleted, &key.id);
+    store
+        .delete_api_key(key, &event)
+        .await
+        .expect("key deleted")
+}

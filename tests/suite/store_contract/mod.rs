@@ -1,0 +1,576 @@
+//! One contract, two stores: every test here runs against the embedded store and
+//! against DynamoDB (the local server `tests/run.sh` starts), and both must agree.
+
+mod backends;
+mod fixtures;
+
+use std::collections::HashSet;
+
+use domain::{
+    ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, ApplicationStatus, ArxStatus, AuditAction,
+    Cursor, PageLimit,
+};
+use store::{ApiKeyFilter, ApiKeyQuery, Conflict, StoreError};
+
+use backends::Store;
+use fixtures::*;
+
+/// Declares each contract test once per store.
+macro_rules! contract {
+    ($($test:ident),* $(,)?) => {
+        mod embedded_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let (store, _dir) = super::backends::embedded();
+                    super::$test(store).await;
+                }
+            )*
+        }
+        mod dynamodb_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::backends::dynamodb().await).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    a_created_key_is_in_the_next_list_and_get,
+    pages_return_every_key_once_newest_first,
+    each_filter_works_alone_and_combined,
+    counts_add_up_after_creates_and_deletes,
+    a_delete_whose_condition_no_longer_holds_changes_nothing,
+    another_tenant_sees_none_of_it,
+    concurrent_creates_all_persist,
+    a_transaction_that_fails_one_condition_writes_nothing,
+    archived_applications_and_inactive_arx_refuse_new_keys,
+    catalog_and_audit_lists_are_newest_first_and_paged,
+);
+
+fn query(filter: ApiKeyFilter, limit: i64, cursor: Option<Cursor<ApiKeyId>>) -> ApiKeyQuery {
+    ApiKeyQuery {
+        filter,
+        limit: PageLimit::parse(limit).expect("valid limit"),
+        cursor,
+    }
+}
+
+/// Every key the filter lists, following cursors page by page.
+async fn list_all(
+    store: &impl Store,
+    tenant: &domain::TenantId,
+    filter: ApiKeyFilter,
+    limit: i64,
+) -> Vec<ApiKey> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_api_keys(tenant, &query(filter.clone(), limit, cursor))
+            .await
+            .expect("listed");
+        assert!(page.items.len() <= limit as usize);
+        all.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return all,
+        }
+    }
+}
+
+fn ids(keys: &[ApiKey]) -> Vec<ApiKeyId> {
+    keys.iter().map(|key| key.id.clone()).collect()
+}
+
+async fn a_created_key_is_in_the_next_list_and_get(store: impl Store) {
+    let c = catalog(&store).await;
+    let key = create_key(&store, &c.tenant, &c.application, &c.arx).await;
+
+    let page = store
+        .list_api_keys(&c.tenant, &ApiKeyQuery::default())
+        .await
+        .expect("listed");
+    assert_eq!(page.items, vec![key.clone()]);
+    assert_eq!(page.next, None);
+    assert_eq!(
+        store.get_api_key(&c.tenant, &key.id).await.expect("read"),
+        Some(key.clone())
+    );
+
+    let lookup = store
+        .lookup_api_key(&key.id)
+        .await
+        .expect("read")
+        .expect("lookup item");
+    assert_eq!(lookup.tenant_id, c.tenant);
+    assert_eq!(lookup.secret_hash, key.secret_hash);
+    assert_eq!(lookup.status, ApiKeyStatus::Active);
+}
+
+async fn pages_return_every_key_once_newest_first(store: impl Store) {
+    let c = catalog(&store).await;
+    let mut created = Vec::new();
+    for _ in 0..60 {
+        created.push(
+            create_key(&store, &c.tenant, &c.application, &c.arx)
+                .await
+                .id,
+        );
+    }
+    created.reverse();
+
+    let first = store
+        .list_api_keys(&c.tenant, &query(ApiKeyFilter::default(), 25, None))
+        .await
+        .expect("listed");
+    assert_eq!(first.items.len(), 25);
+    let listed = list_all(&store, &c.tenant, ApiKeyFilter::default(), 25).await;
+    assert_eq!(ids(&listed), created, "every key once, newest first");
+}
+
+async fn each_filter_works_alone_and_combined(store: impl Store) {
+    let c = catalog(&store).await;
+    let other_application = create_application(&store, &c.tenant, "Billing").await;
+    let other_arx = create_arx(&store, &c.tenant, "Staging").await;
+    let mut keys = Vec::new();
+    for application in [&c.application, &other_application] {
+        for arx in [&c.arx, &other_arx] {
+            for _ in 0..3 {
+                keys.push(create_key(&store, &c.tenant, application, arx).await);
+            }
+        }
+    }
+    // Delete one key of each application/Arx pair.
+    for index in [0, 3, 6, 9] {
+        keys[index] = delete_key(&store, &keys[index]).await;
+    }
+    keys.reverse();
+
+    let filters = [
+        ApiKeyFilter {
+            application_id: Some(other_application.id.clone()),
+            ..Default::default()
+        },
+        ApiKeyFilter {
+            arx_id: Some(c.arx.id.clone()),
+            ..Default::default()
+        },
+        ApiKeyFilter {
+            status: Some(ApiKeyStatus::Deleted),
+            ..Default::default()
+        },
+        ApiKeyFilter {
+            status: Some(ApiKeyStatus::Active),
+            ..Default::default()
+        },
+        ApiKeyFilter {
+            application_id: Some(c.application.id.clone()),
+            arx_id: Some(other_arx.id.clone()),
+            status: Some(ApiKeyStatus::Active),
+        },
+        ApiKeyFilter {
+            arx_id: Some(other_arx.id.clone()),
+            status: Some(ApiKeyStatus::Deleted),
+            ..Default::default()
+        },
+    ];
+    for filter in filters {
+        let expected: Vec<ApiKey> = keys
+            .iter()
+            .filter(|key| filter.matches(key))
+            .cloned()
+            .collect();
+        assert!(!expected.is_empty(), "the fixture covers {filter:?}");
+        // A page size of 2 makes every filter cross page boundaries.
+        let listed = list_all(&store, &c.tenant, filter.clone(), 2).await;
+        assert_eq!(ids(&listed), ids(&expected), "{filter:?}");
+    }
+}
+
+async fn counts_add_up_after_creates_and_deletes(store: impl Store) {
+    let c = catalog(&store).await;
+    assert_eq!(
+        store.api_key_counts(&c.tenant).await.expect("read"),
+        ApiKeyCounts::default()
+    );
+    let mut keys = Vec::new();
+    for _ in 0..5 {
+        keys.push(create_key(&store, &c.tenant, &c.application, &c.arx).await);
+    }
+    delete_key(&store, &keys[1]).await;
+    delete_key(&store, &keys[3]).await;
+
+    let counts = store.api_key_counts(&c.tenant).await.expect("read");
+    assert_eq!(
+        counts,
+        ApiKeyCounts {
+            total: 5,
+            active: 3,
+            deleted: 2
+        }
+    );
+    let listed = list_all(&store, &c.tenant, ApiKeyFilter::default(), 100).await;
+    let active = listed
+        .iter()
+        .filter(|k| k.status == ApiKeyStatus::Active)
+        .count();
+    assert_eq!(
+        (listed.len(), active),
+        (5, 3),
+        "the counts agree with the list"
+    );
+}
+
+async fn a_delete_whose_condition_no_longer_holds_changes_nothing(store: impl Store) {
+    let c = catalog(&store).await;
+    let key = create_key(&store, &c.tenant, &c.application, &c.arx).await;
+    let deleted = delete_key(&store, &key).await;
+    assert_eq!(deleted.status, ApiKeyStatus::Deleted);
+    assert_eq!(
+        store.get_api_key(&c.tenant, &key.id).await.expect("read"),
+        Some(deleted.clone())
+    );
+    let counts = store.api_key_counts(&c.tenant).await.expect("read");
+    let events = store
+        .list_audit_events(&c.tenant, PageLimit::default(), None)
+        .await
+        .expect("read");
+
+    // A second delete from the same stale read (the key was active then).
+    let again = audit(&c.tenant, AuditAction::ApiKeyDeleted, &key.id);
+    let refused = store.delete_api_key(&key, &again).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(Conflict::Changed))),
+        "{refused:?}"
+    );
+
+    assert_eq!(
+        store.get_api_key(&c.tenant, &key.id).await.expect("read"),
+        Some(deleted)
+    );
+    assert_eq!(store.api_key_counts(&c.tenant).await.expect("read"), counts);
+    let events_after = store
+        .list_audit_events(&c.tenant, PageLimit::default(), None)
+        .await
+        .expect("read");
+    assert_eq!(
+        events_after.items, events.items,
+        "no audit event for a refused delete"
+    );
+    let lookup = store
+        .lookup_api_key(&key.id)
+        .await
+        .expect("read")
+        .expect("lookup item");
+    assert_eq!(
+        lookup.status,
+        ApiKeyStatus::Deleted,
+        "a deleted key stops verifying"
+    );
+}
+
+async fn another_tenant_sees_none_of_it(store: impl Store) {
+    let c = catalog(&store).await;
+    let key = create_key(&store, &c.tenant, &c.application, &c.arx).await;
+    let stranger = new_tenant();
+
+    assert_eq!(
+        store.get_api_key(&stranger, &key.id).await.expect("read"),
+        None
+    );
+    let page = store
+        .list_api_keys(&stranger, &ApiKeyQuery::default())
+        .await
+        .expect("listed");
+    assert!(page.items.is_empty());
+    let by_application = ApiKeyFilter {
+        application_id: Some(c.application.id.clone()),
+        ..Default::default()
+    };
+    assert!(
+        list_all(&store, &stranger, by_application, 10)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        store.api_key_counts(&stranger).await.expect("read"),
+        ApiKeyCounts::default()
+    );
+    assert_eq!(
+        store
+            .get_application(&stranger, &c.application.id)
+            .await
+            .expect("read"),
+        None
+    );
+    assert_eq!(
+        store.get_arx(&stranger, &c.arx.id).await.expect("read"),
+        None
+    );
+    let lists = (
+        store
+            .list_applications(&stranger, PageLimit::default(), None)
+            .await
+            .expect("read"),
+        store
+            .list_arx(&stranger, PageLimit::default(), None)
+            .await
+            .expect("read"),
+        store
+            .list_audit_events(&stranger, PageLimit::default(), None)
+            .await
+            .expect("read"),
+    );
+    assert!(lists.0.items.is_empty() && lists.1.items.is_empty() && lists.2.items.is_empty());
+
+    // A key made for the stranger on the first tenant's application is refused:
+    // the application is looked up under the stranger's own partition.
+    let forged = new_key(&stranger, &c.application, &c.arx);
+    let event = audit(&stranger, AuditAction::ApiKeyCreated, &forged.id);
+    let refused = store.create_api_key(&forged, &event).await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Conflict(Conflict::ApplicationNotAcceptingKeys))
+        ),
+        "{refused:?}"
+    );
+}
+
+async fn concurrent_creates_all_persist(store: impl Store) {
+    let c = catalog(&store).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (store, key) = (store.clone(), new_key(&c.tenant, &c.application, &c.arx));
+            tokio::spawn(async move {
+                let event = audit(&key.tenant_id, AuditAction::ApiKeyCreated, &key.id);
+                store.create_api_key(&key, &event).await.map(|()| key.id)
+            })
+        })
+        .collect();
+    let mut created = HashSet::new();
+    for task in tasks {
+        created.insert(task.await.expect("task ran").expect("created"));
+    }
+    assert_eq!(created.len(), 50);
+
+    let listed: HashSet<ApiKeyId> =
+        ids(&list_all(&store, &c.tenant, ApiKeyFilter::default(), 100).await)
+            .into_iter()
+            .collect();
+    assert_eq!(listed, created);
+    let counts = store.api_key_counts(&c.tenant).await.expect("read");
+    assert_eq!(
+        counts,
+        ApiKeyCounts {
+            total: 50,
+            active: 50,
+            deleted: 0
+        }
+    );
+}
+
+async fn a_transaction_that_fails_one_condition_writes_nothing(store: impl Store) {
+    let c = catalog(&store).await;
+    let existing = create_key(&store, &c.tenant, &c.application, &c.arx).await;
+    let counts = store.api_key_counts(&c.tenant).await.expect("read");
+
+    // The same id again: the key's own condition fails.
+    let mut duplicate = new_key(&c.tenant, &c.application, &c.arx);
+    duplicate.id = existing.id.clone();
+    let event = audit(&c.tenant, AuditAction::ApiKeyCreated, &duplicate.id);
+    let refused = store.create_api_key(&duplicate, &event).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(Conflict::AlreadyExists))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store
+            .get_api_key(&c.tenant, &existing.id)
+            .await
+            .expect("read"),
+        Some(existing.clone())
+    );
+
+    // A new key on a disabled Arx: only the Arx check fails.
+    let mut disabled = c.arx.clone();
+    disabled.status = ArxStatus::Disabled;
+    let event = audit(&c.tenant, AuditAction::ArxDisabled, &c.arx.id);
+    store
+        .replace_arx(&disabled, ArxStatus::Active, &event)
+        .await
+        .expect("disabled");
+    let events = store
+        .list_audit_events(&c.tenant, PageLimit::default(), None)
+        .await
+        .expect("read");
+    let key = new_key(&c.tenant, &c.application, &c.arx);
+    let event = audit(&c.tenant, AuditAction::ApiKeyCreated, &key.id);
+    let refused = store.create_api_key(&key, &event).await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Conflict(Conflict::ArxNotAcceptingKeys))
+        ),
+        "{refused:?}"
+    );
+
+    assert_eq!(
+        store.get_api_key(&c.tenant, &key.id).await.expect("read"),
+        None
+    );
+    assert_eq!(store.lookup_api_key(&key.id).await.expect("read"), None);
+    assert_eq!(store.api_key_counts(&c.tenant).await.expect("read"), counts);
+    let audit_now = store
+        .list_audit_events(&c.tenant, PageLimit::default(), None)
+        .await
+        .expect("read");
+    assert_eq!(
+        audit_now.items, events.items,
+        "neither refused create was audited"
+    );
+    assert_eq!(
+        ids(&list_all(&store, &c.tenant, ApiKeyFilter::default(), 100).await),
+        vec![existing.id]
+    );
+}
+
+async fn archived_applications_and_inactive_arx_refuse_new_keys(store: impl Store) {
+    let c = catalog(&store).await;
+    async fn try_create(
+        store: &impl Store,
+        tenant: &domain::TenantId,
+        application: &domain::Application,
+        arx: &domain::Arx,
+    ) -> Result<(), StoreError> {
+        let key = new_key(tenant, application, arx);
+        let event = audit(tenant, AuditAction::ApiKeyCreated, &key.id);
+        store.create_api_key(&key, &event).await
+    }
+
+    let mut archived = c.application.clone();
+    archived.status = ApplicationStatus::Archived;
+    let event = audit(&c.tenant, AuditAction::ApplicationArchived, &archived.id);
+    store
+        .replace_application(&archived, ApplicationStatus::Active, &event)
+        .await
+        .expect("archived");
+    let stored = store
+        .get_application(&c.tenant, &archived.id)
+        .await
+        .expect("read")
+        .expect("present");
+    assert!(!stored.accepts_new_keys());
+    let refused = try_create(&store, &c.tenant, &c.application, &c.arx).await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Conflict(Conflict::ApplicationNotAcceptingKeys))
+        ),
+        "{refused:?}"
+    );
+
+    // Archiving twice is a stale change: refused.
+    let again = store
+        .replace_application(&archived, ApplicationStatus::Active, &event)
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict(Conflict::Changed))),
+        "{again:?}"
+    );
+
+    let application = create_application(&store, &c.tenant, "Fresh").await;
+    for status in [ArxStatus::Disabled, ArxStatus::Deleted] {
+        let arx = create_arx(&store, &c.tenant, "Doomed").await;
+        let mut changed = arx.clone();
+        changed.status = status;
+        let event = audit(&c.tenant, AuditAction::ArxDisabled, &arx.id);
+        store
+            .replace_arx(&changed, ArxStatus::Active, &event)
+            .await
+            .expect("changed");
+        assert!(
+            !store
+                .get_arx(&c.tenant, &arx.id)
+                .await
+                .expect("read")
+                .expect("present")
+                .accepts_new_keys()
+        );
+        let refused = try_create(&store, &c.tenant, &application, &arx).await;
+        assert!(
+            matches!(
+                refused,
+                Err(StoreError::Conflict(Conflict::ArxNotAcceptingKeys))
+            ),
+            "{status:?}: {refused:?}"
+        );
+    }
+    assert!(
+        try_create(&store, &c.tenant, &application, &c.arx)
+            .await
+            .is_ok(),
+        "an active pair still works"
+    );
+}
+
+async fn catalog_and_audit_lists_are_newest_first_and_paged(store: impl Store) {
+    let c = catalog(&store).await;
+    let mut applications = vec![c.application.id.clone()];
+    for name in ["B", "C", "D", "E"] {
+        applications.push(create_application(&store, &c.tenant, name).await.id);
+    }
+    applications.reverse();
+    let limit = PageLimit::parse(2).expect("valid");
+    let mut listed = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_applications(&c.tenant, limit, cursor.as_ref())
+            .await
+            .expect("read");
+        listed.extend(page.items.into_iter().map(|a| a.id));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(listed, applications);
+
+    let arx = store
+        .list_arx(&c.tenant, PageLimit::default(), None)
+        .await
+        .expect("read");
+    assert_eq!(arx.items, vec![c.arx.clone()]);
+
+    let feedback = domain::Feedback {
+        id: domain::FeedbackId::new(),
+        tenant_id: c.tenant.clone(),
+        user_id: user(),
+        role: domain::Role::Developer,
+        page: None,
+        message: domain::FeedbackMessage::parse("Love it").expect("valid"),
+        rating: Some(domain::Rating::parse(5).expect("valid")),
+        created_at: domain::Timestamp::now(),
+    };
+    store.put_feedback(&feedback).await.expect("stored");
+
+    let events = store
+        .list_audit_events(&c.tenant, PageLimit::default(), None)
+        .await
+        .expect("read");
+    let actions: Vec<AuditAction> = events.items.iter().map(|e| e.action).collect();
+    assert_eq!(actions.len(), 6, "one event per create: {actions:?}");
+    assert_eq!(actions[0], AuditAction::ApplicationCreated);
+    assert_eq!(
+        events.items[0].target_id,
+        applications[0].to_string(),
+        "newest first"
+    );
+    assert_eq!(actions[5], AuditAction::ApplicationCreated);
+    assert_eq!(events.items[4].action, AuditAction::ArxCreated);
+}
