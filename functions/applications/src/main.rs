@@ -1,0 +1,13 @@
+//! The `applications` Lambda: the /v1/applications routes.
+
+use api::config::ProcessEnv;
+use api::handlers::applications;
+use api::{AppState, ServiceConfig, lambda};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    lambda::init_tracing();
+    let config = ServiceConfig::from_env(&ProcessEnv)?;
+    let state = AppState::from_aws(&config).await;
+    lambda::serve("applications", state, applications::handle).await
+}

@@ -1,0 +1,13 @@
+//! The `arx` Lambda: the /v1/arx routes.
+
+use api::config::ProcessEnv;
+use api::handlers::arx;
+use api::{AppState, ServiceConfig, lambda};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    lambda::init_tracing();
+    let config = ServiceConfig::from_env(&ProcessEnv)?;
+    let state = AppState::from_aws(&config).await;
+    lambda::serve("arx", state, arx::handle).await
+}

@@ -1,0 +1,13 @@
+//! The `authorizer` Lambda: verifies the bearer JWT and decides per route
+//! (HTTP API Lambda authorizer, payload 2.0, simple responses).
+
+use api::config::ProcessEnv;
+use api::{AuthConfig, Verifier, lambda};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    lambda::init_tracing();
+    let config = AuthConfig::from_env(&ProcessEnv)?;
+    let verifier = Verifier::new(config)?;
+    lambda::serve_authorizer(verifier).await
+}

@@ -1,0 +1,13 @@
+//! The `create-api-key` Lambda: POST /v1/api-keys.
+
+use api::config::ProcessEnv;
+use api::handlers::create_api_key;
+use api::{AppState, ServiceConfig, lambda};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    lambda::init_tracing();
+    let config = ServiceConfig::from_env(&ProcessEnv)?;
+    let state = AppState::from_aws(&config).await;
+    lambda::serve("create-api-key", state, create_api_key::handle).await
+}

@@ -1,0 +1,13 @@
+//! The `submit-feedback` Lambda: POST /v1/feedback.
+
+use api::config::ProcessEnv;
+use api::handlers::submit_feedback;
+use api::{AppState, ServiceConfig, lambda};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    lambda::init_tracing();
+    let config = ServiceConfig::from_env(&ProcessEnv)?;
+    let state = AppState::from_aws(&config).await;
+    lambda::serve("submit-feedback", state, submit_feedback::handle).await
+}

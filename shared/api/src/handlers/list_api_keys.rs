@@ -1,0 +1,62 @@
+//! `GET /v1/api-keys` (the dashboard) and `GET /v1/api-keys/{id}`.
+
+use std::sync::Arc;
+
+use domain::{ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, PrefixedId};
+use store::{ApiKeyFilter, ApiKeyQuery, ApiKeyRead};
+
+use super::params;
+use super::views::{ApiKeyView, PageView};
+use crate::http::{ApiRequest, ApiResponse};
+use crate::problem::ApiError;
+use crate::routes::Route;
+use crate::state::AppState;
+
+pub async fn handle<S: ApiKeyRead>(
+    state: Arc<AppState<S>>,
+    route: Route,
+    request: ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    match route {
+        Route::GetApiKey => get(&state, &request).await,
+        _ => list(&state, &request).await,
+    }
+}
+
+async fn list<S: ApiKeyRead>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let params =
+        request.query_params(&["application_id", "arx_id", "status", "limit", "cursor"])?;
+    let query = ApiKeyQuery {
+        filter: ApiKeyFilter {
+            application_id: params::optional(&params, "application_id", ApplicationId::parse)?,
+            arx_id: params::optional(&params, "arx_id", ArxId::parse)?,
+            status: params::optional(&params, "status", ApiKeyStatus::parse)?,
+        },
+        limit: params::limit(&params)?,
+        cursor: params::cursor(&params)?,
+    };
+    let tenant = &request.identity.tenant;
+    let (page, counts) = tokio::try_join!(
+        state.store.list_api_keys(tenant, &query),
+        state.store.api_key_counts(tenant),
+    )?;
+    let mut view = PageView::of(&page, ApiKeyView::from);
+    view.counts = Some(counts);
+    Ok(ApiResponse::json(200, &view))
+}
+
+async fn get<S: ApiKeyRead>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let id: ApiKeyId = request.path_id()?;
+    let key = state
+        .store
+        .get_api_key(&request.identity.tenant, &id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "API key" })?;
+    Ok(ApiResponse::json(200, &ApiKeyView::from(&key)))
+}

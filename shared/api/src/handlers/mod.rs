@@ -1,0 +1,77 @@
+//! The handlers, one module per Lambda function. Each is thin: parse the
+//! request into domain types, apply the rule, call the store, shape the answer.
+
+use std::fmt::Display;
+use std::sync::Arc;
+
+use domain::{Actor, AuditAction, AuditEvent, Timestamp};
+use store::{ApiKeyCreate, ApiKeyDelete, ApiKeyRead, ApplicationStore, ArxStore, FeedbackStore};
+
+use crate::http::{ApiRequest, ApiResponse, Identity};
+use crate::routes::Route;
+use crate::state::AppState;
+
+pub mod applications;
+pub mod arx;
+pub mod create_api_key;
+pub mod delete_api_key;
+pub mod list_api_keys;
+mod params;
+pub mod submit_feedback;
+pub mod views;
+
+/// Every store capability the whole API uses (the dev server serves it all).
+pub trait ApiStore:
+    ApiKeyCreate + ApiKeyRead + ApiKeyDelete + ApplicationStore + ArxStore + FeedbackStore + 'static
+{
+}
+
+impl<S> ApiStore for S where
+    S: ApiKeyCreate
+        + ApiKeyRead
+        + ApiKeyDelete
+        + ApplicationStore
+        + ArxStore
+        + FeedbackStore
+        + 'static
+{
+}
+
+/// Serves any route with the handler its Lambda function runs.
+pub async fn dispatch<S: ApiStore>(
+    state: Arc<AppState<S>>,
+    route: Route,
+    request: ApiRequest,
+) -> ApiResponse {
+    crate::respond(route, request, |route, request| async move {
+        use Route::*;
+        match route {
+            CreateApiKey => create_api_key::handle(state, route, request).await,
+            ListApiKeys | GetApiKey => list_api_keys::handle(state, route, request).await,
+            DeleteApiKey => delete_api_key::handle(state, route, request).await,
+            SubmitFeedback => submit_feedback::handle(state, route, request).await,
+            ListApplications | CreateApplication | GetApplication | UpdateApplication
+            | ArchiveApplication => applications::handle(state, route, request).await,
+            ListArx | CreateArx | GetArx | UpdateArx | DisableArx | EnableArx | DeleteArx => {
+                arx::handle(state, route, request).await
+            }
+        }
+    })
+    .await
+}
+
+/// The audit event of a change a signed-in user made.
+fn audit_by(
+    identity: &Identity,
+    action: AuditAction,
+    target: impl Display,
+    at: Timestamp,
+) -> AuditEvent {
+    AuditEvent::new(
+        identity.tenant.clone(),
+        Actor::User(identity.user.clone()),
+        action,
+        target,
+        at,
+    )
+}

@@ -1,0 +1,127 @@
+//! What records look like on the wire. Built from domain records field by
+//! field, so a field added to the domain (a hash, say) is not exposed by accident.
+
+use domain::{ApiKey, ApiKeyCounts, Application, Arx, Cursor, Page, PrefixedId, Timestamp};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct ApiKeyView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub application_id: &'a str,
+    pub application_name: &'a str,
+    pub arx_id: &'a str,
+    pub arx_name: &'a str,
+    pub arx_purpose: domain::Purpose,
+    pub status: domain::ApiKeyStatus,
+    pub created_at: Timestamp,
+    pub created_by: &'a str,
+    pub expires_at: Option<Timestamp>,
+    pub deleted_at: Option<Timestamp>,
+    pub deleted_by: Option<String>,
+    pub last_used_at: Option<Timestamp>,
+}
+
+impl<'a> From<&'a ApiKey> for ApiKeyView<'a> {
+    fn from(key: &'a ApiKey) -> Self {
+        Self {
+            id: key.id.as_str(),
+            name: key.name.as_str(),
+            application_id: key.application_id.as_str(),
+            application_name: key.application_name.as_str(),
+            arx_id: key.arx_id.as_str(),
+            arx_name: key.arx_name.as_str(),
+            arx_purpose: key.arx_purpose,
+            status: key.status,
+            created_at: key.created_at,
+            created_by: key.created_by.as_str(),
+            expires_at: key.expires_at.map(|e| e.at()),
+            deleted_at: key.deleted_at,
+            deleted_by: key.deleted_by.as_ref().map(ToString::to_string),
+            last_used_at: key.last_used_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApplicationView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub technology: domain::Technology,
+    pub cors_origins: Vec<&'a str>,
+    pub status: domain::ApplicationStatus,
+    pub created_at: Timestamp,
+    pub created_by: &'a str,
+    pub updated_at: Timestamp,
+}
+
+impl<'a> From<&'a Application> for ApplicationView<'a> {
+    fn from(app: &'a Application) -> Self {
+        Self {
+            id: app.id.as_str(),
+            name: app.name.as_str(),
+            technology: app.technology,
+            cors_origins: app.cors_origins.iter().map(|o| o.as_str()).collect(),
+            status: app.status,
+            created_at: app.created_at,
+            created_by: app.created_by.as_str(),
+            updated_at: app.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ArxView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub purpose: domain::Purpose,
+    pub provider: &'a str,
+    pub region: &'a str,
+    pub encryption_method: &'a str,
+    pub rotation_cycle: &'a str,
+    pub plan: &'a str,
+    pub arx_url: &'a str,
+    pub status: domain::ArxStatus,
+    pub created_at: Timestamp,
+    pub created_by: &'a str,
+    pub updated_at: Timestamp,
+}
+
+impl<'a> From<&'a Arx> for ArxView<'a> {
+    fn from(arx: &'a Arx) -> Self {
+        Self {
+            id: arx.id.as_str(),
+            name: arx.name.as_str(),
+            purpose: arx.purpose,
+            provider: arx.provider.as_str(),
+            region: arx.region.as_str(),
+            encryption_method: arx.encryption_method.as_str(),
+            rotation_cycle: arx.rotation_cycle.as_str(),
+            plan: arx.plan.as_str(),
+            arx_url: &arx.arx_url,
+            status: arx.status,
+            created_at: arx.created_at,
+            created_by: arx.created_by.as_str(),
+            updated_at: arx.updated_at,
+        }
+    }
+}
+
+/// A page on the wire: `{items, next_cursor}` (and `counts` for API keys).
+#[derive(Debug, Serialize)]
+pub struct PageView<V> {
+    pub items: Vec<V>,
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<ApiKeyCounts>,
+}
+
+impl<V> PageView<V> {
+    pub fn of<'a, T: 'a, Id: PrefixedId>(page: &'a Page<T, Id>, view: impl Fn(&'a T) -> V) -> Self {
+        Self {
+            items: page.items.iter().map(view).collect(),
+            next_cursor: page.next.as_ref().map(Cursor::encode),
+            counts: None,
+        }
+    }
+}

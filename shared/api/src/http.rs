@@ -1,0 +1,253 @@
+//! The API's own request and response, free of Lambda and hyper types: the
+//! Lambda adapter and the dev server both translate to and from these, so the
+//! handlers are the same code in both.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use domain::{PrefixedId, Role, TenantId, UserId};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+/// Request bodies above this are refused with 413 before parsing.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Who is asking: only ever taken from the verified token (the authorizer's
+/// context), never from the request itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub tenant: TenantId,
+    pub user: UserId,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub identity: Identity,
+    /// The `{id}` of the path, for routes that have one.
+    pub id: Option<String>,
+    pub query: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl ApiRequest {
+    /// The body as `T`: 400 naming the field at fault when it does not fit.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::BodyTooLarge {
+                max_bytes: MAX_BODY_BYTES,
+            });
+        }
+        let deserializer = &mut serde_json::Deserializer::from_slice(&self.body);
+        let value = serde_path_to_error::deserialize(&mut *deserializer).map_err(body_error)?;
+        deserializer
+            .end()
+            .map_err(|error| malformed(&error, None))?;
+        Ok(value)
+    }
+
+    /// Like [`Self::json`], but an empty body reads as `T::default()`.
+    pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(T::default());
+        }
+        self.json()
+    }
+
+    /// The path's `{id}` as our id type: 400 if it cannot be one of ours.
+    pub fn path_id<Id: PrefixedId>(&self) -> Result<Id, ApiError> {
+        let raw = self.id.as_deref().unwrap_or_default();
+        Id::parse(raw).map_err(|reason| ApiError::invalid("id", reason))
+    }
+
+    /// The query parameters, refusing names this route does not take and
+    /// repeated names (which would otherwise be silently half-ignored).
+    pub fn query_params(&self, allowed: &[&str]) -> Result<HashMap<&str, &str>, ApiError> {
+        let mut params = HashMap::new();
+        for (name, value) in &self.query {
+            if !allowed.contains(&name.as_str()) {
+                return Err(ApiError::InvalidField {
+                    field: name.clone(),
+                    reason: format!(
+                        "is not a query parameter of this route (it takes: {})",
+                        allowed.join(", ")
+                    ),
+                });
+            }
+            if params.insert(name.as_str(), value.as_str()).is_some() {
+                return Err(ApiError::InvalidField {
+                    field: name.clone(),
+                    reason: "must be given at most once".into(),
+                });
+            }
+        }
+        Ok(params)
+    }
+}
+
+fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    let message = without_location(&inner);
+    if inner.is_data() {
+        // An unknown or missing field fails at its parent, so name it from the message.
+        let field = named_field(&message)
+            .map(|name| {
+                if path == "." {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                }
+            })
+            .unwrap_or(path);
+        if field == "." {
+            return ApiError::MalformedBody {
+                detail: format!("the body {message}"),
+                field: None,
+            };
+        }
+        return ApiError::InvalidField {
+            field,
+            reason: message,
+        };
+    }
+    malformed(&inner, None)
+}
+
+fn malformed(error: &serde_json::Error, field: Option<String>) -> ApiError {
+    ApiError::MalformedBody {
+        detail: format!("the body is not valid JSON: {}", without_location(error)),
+        field,
+    }
+}
+
+/// serde_json's message without its " at line 1 column 7" suffix.
+fn without_location(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((message, _)) => message.to_owned(),
+        None => text,
+    }
+}
+
+fn named_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    pub fn json(status: u16, value: &impl Serialize) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => Self {
+                status,
+                content_type: "application/json",
+                headers: Vec::new(),
+                body,
+            },
+            // Our response types always serialise; if one ever does not, say
+            // so without leaking what it held.
+            Err(error) => ApiError::internal(error).into_response(),
+        }
+    }
+
+    pub fn no_content() -> Self {
+        Self {
+            status: 204,
+            content_type: "application/json",
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: domain::ApplicationName,
+        rating: Option<domain::Rating>,
+    }
+
+    fn request(body: &str) -> ApiRequest {
+        ApiRequest {
+            identity: Identity {
+                tenant: TenantId::parse("t").expect("valid"),
+                user: UserId::parse("u").expect("valid"),
+                role: Role::Developer,
+            },
+            id: None,
+            query: vec![],
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    fn field_of(body: &str) -> (u16, Option<String>) {
+        match request(body).json::<Sample>() {
+            Err(ApiError::InvalidField { field, .. }) => (400, Some(field)),
+            Err(ApiError::MalformedBody { field, .. }) => (400, field),
+            Err(other) => (other.status(), None),
+            Ok(_) => (200, None),
+        }
+    }
+
+    #[test]
+    fn names_the_field_at_fault() {
+        assert_eq!(field_of(r#"{"name": "ok"}"#), (200, None));
+        assert_eq!(field_of(r#"{"name": ""}"#), (400, Some("name".into())));
+        assert_eq!(field_of(r#"{"name": 7}"#), (400, Some("name".into())));
+        assert_eq!(
+            field_of(r#"{"name": "a", "rating": 9}"#),
+            (400, Some("rating".into()))
+        );
+        assert_eq!(
+            field_of(r#"{"name": "a", "extra": 1}"#),
+            (400, Some("extra".into()))
+        );
+        assert_eq!(field_of(r#"{"rating": 1}"#), (400, Some("name".into())));
+        assert_eq!(field_of(r#"{"name": "a""#), (400, None));
+        assert_eq!(field_of(r#"{"name": "a"} trailing"#), (400, None));
+        assert_eq!(field_of("[]"), (400, None));
+    }
+
+    #[test]
+    fn refuses_oversized_bodies() {
+        let big = format!(r#"{{"name": "{}"}}"#, "a".repeat(MAX_BODY_BYTES));
+        assert_eq!(field_of(&big).0, 413);
+    }
+
+    #[test]
+    fn query_params_refuse_unknown_and_repeated_names() {
+        let mut req = request("");
+        req.query = vec![("limit".into(), "5".into())];
+        assert_eq!(
+            req.query_params(&["limit"]).expect("ok").get("limit"),
+            Some(&"5")
+        );
+        req.query.push(("limit".into(), "6".into()));
+        assert!(req.query_params(&["limit"]).is_err());
+        req.query = vec![("sort".into(), "x".into())];
+        assert!(req.query_params(&["limit"]).is_err());
+    }
+}

@@ -1,0 +1,238 @@
+//! Lambda glue: API Gateway HTTP API (payload 2.0) requests to [`ApiRequest`]
+//! and back, and the authorizer's event to its simple response.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use bytes::Bytes;
+use domain::{Role, TenantId, UserId};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt, service_fn};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Verifier;
+use crate::http::{ApiRequest, ApiResponse, Identity};
+use crate::problem::ApiError;
+use crate::routes::{Resolved, Route, resolve};
+use crate::state::AppState;
+
+/// The error type a function's `main` returns.
+pub use lambda_http::Error;
+
+/// JSON logs for CloudWatch, level from `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_ansi(false)
+        .without_time() // CloudWatch stamps every line
+        .with_target(false)
+        .init();
+}
+
+/// Runs one API function: `handler` serves the routes of `function`.
+pub async fn serve<S, H, Fut>(
+    function: &'static str,
+    state: AppState<S>,
+    handler: H,
+) -> Result<(), Error>
+where
+    S: Send + Sync + 'static,
+    H: Fn(Arc<AppState<S>>, Route, ApiRequest) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Result<ApiResponse, ApiError>> + Send,
+{
+    let state = Arc::new(state);
+    let routes = Route::of_function(function);
+    lambda_http::run(service_fn(move |request: lambda_http::Request| {
+        let (state, routes) = (Arc::clone(&state), routes.clone());
+        async move {
+            let response = handle(request, &routes, |route, api| handler(state, route, api)).await;
+            Ok::<_, Infallible>(response)
+        }
+    }))
+    .await
+}
+
+/// One API Gateway request through `handler`, if it is one of `routes`.
+pub async fn handle<F, Fut>(
+    request: lambda_http::Request,
+    routes: &[Route],
+    handler: F,
+) -> lambda_http::Response<Body>
+where
+    F: FnOnce(Route, ApiRequest) -> Fut,
+    Fut: Future<Output = Result<ApiResponse, ApiError>>,
+{
+    let response = match to_api_request(request, routes) {
+        Ok((route, api)) => crate::respond(route, api, handler).await,
+        Err(error) => error.into_response(),
+    };
+    to_lambda_response(response)
+}
+
+fn to_api_request(
+    request: lambda_http::Request,
+    routes: &[Route],
+) -> Result<(Route, ApiRequest), ApiError> {
+    let context = request.request_context_ref();
+    // API Gateway names the route it matched; fall back to the path for
+    // invocations that do not say (cargo lambda's own HTTP front, say).
+    let named = match context {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            context.route_key.as_deref().and_then(Route::from_route_key)
+        }
+        _ => None,
+    };
+    let route = match named {
+        Some(route) => route,
+        None => match resolve(request.method().as_str(), request.uri().path()) {
+            Resolved::Route { route, .. } => route,
+            Resolved::MethodNotAllowed { allowed } => {
+                return Err(ApiError::MethodNotAllowed {
+                    method: request.method().to_string(),
+                    allowed,
+                });
+            }
+            Resolved::NotFound => return Err(ApiError::NoRoute),
+        },
+    };
+    if !routes.contains(&route) {
+        return Err(ApiError::NoRoute);
+    }
+    let identity = identity_from_context(context).ok_or(ApiError::Unauthenticated)?;
+    let id = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("id"))
+        .map(str::to_owned)
+        .or_else(
+            || match resolve(request.method().as_str(), request.uri().path()) {
+                Resolved::Route { id, .. } => id,
+                _ => None,
+            },
+        );
+    let query = request
+        .query_string_parameters_ref()
+        .map(|params| {
+            params
+                .iter()
+                .flat_map(|(name, _)| {
+                    params
+                        .all(name)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(move |v| (name.to_owned(), v.to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let body = match request.into_body() {
+        Body::Empty => Bytes::new(),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    Ok((
+        route,
+        ApiRequest {
+            identity,
+            id,
+            query,
+            body,
+        },
+    ))
+}
+
+/// The identity the authorizer put in the request context; `None` (and so 401)
+/// if anything is missing: the functions never guess who is asking.
+fn identity_from_context(context: Option<&RequestContext>) -> Option<Identity> {
+    let Some(RequestContext::ApiGatewayV2(context)) = context else {
+        return None;
+    };
+    let fields = &context.authorizer.as_ref()?.fields;
+    let text = |name: &str| fields.get(name).and_then(|v| v.as_str());
+    Some(Identity {
+        tenant: TenantId::parse(text("tenant_id")?).ok()?,
+        user: UserId::parse(text("user_id")?).ok()?,
+        role: Role::parse(text("role")?).ok()?,
+    })
+}
+
+fn to_lambda_response(response: ApiResponse) -> lambda_http::Response<Body> {
+    let mut builder = lambda_http::Response::builder()
+        .status(response.status)
+        .header("content-type", response.content_type);
+    for (name, value) in &response.headers {
+        builder = builder.header(*name, value);
+    }
+    let body = if response.body.is_empty() {
+        Body::Empty
+    } else {
+        Body::Binary(response.body)
+    };
+    builder.body(body).unwrap_or_else(|_| {
+        let mut fallback = lambda_http::Response::new(Body::Empty);
+        *fallback.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+        fallback
+    })
+}
+
+/// The authorizer's answer (HTTP API, payload 2.0, simple responses). API
+/// Gateway answers 403 itself when `is_authorized` is false.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimpleResponse {
+    pub is_authorized: bool,
+    pub context: HashMap<String, String>,
+}
+
+/// Runs the authorizer function.
+pub async fn serve_authorizer(verifier: Verifier) -> Result<(), Error> {
+    let verifier = Arc::new(verifier);
+    lambda_runtime::run(service_fn(
+        move |event: lambda_runtime::LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
+            let verifier = Arc::clone(&verifier);
+            async move { Ok::<_, Infallible>(authorize(&verifier, &event.payload).await) }
+        },
+    ))
+    .await
+}
+
+/// The authorizer's decision for one request: the route it is for (from its
+/// route key), the token's identity, and the permission table.
+pub async fn authorize(
+    verifier: &Verifier,
+    request: &ApiGatewayV2CustomAuthorizerV2Request,
+) -> SimpleResponse {
+    let deny = SimpleResponse {
+        is_authorized: false,
+        context: HashMap::new(),
+    };
+    let Some(route) = request.route_key.as_deref().and_then(Route::from_route_key) else {
+        tracing::warn!(route_key = ?request.route_key, "authorizer called for an unknown route");
+        return deny;
+    };
+    let authorization = request
+        .headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok());
+    match verifier.authorize(authorization, route).await {
+        Ok(identity) => SimpleResponse {
+            is_authorized: true,
+            context: HashMap::from([
+                ("tenant_id".to_owned(), identity.tenant.to_string()),
+                ("user_id".to_owned(), identity.user.to_string()),
+                ("role".to_owned(), identity.role.to_string()),
+            ]),
+        },
+        Err(denied) => {
+            tracing::info!(route = %route.route_key(), reason = %denied, "request denied");
+            deny
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! The management API: its routes, the authorizer's logic, the handlers, and
+//! the glue that runs them in Lambda ([`lambda`]) or in the dev server (which
+//! calls [`handlers::dispatch`] behind [`auth::Verifier`]).
+
+use std::future::Future;
+
+pub mod auth;
+pub mod config;
+pub mod handlers;
+pub mod http;
+pub mod lambda;
+pub mod problem;
+pub mod routes;
+pub mod state;
+
+pub use auth::{Denied, Verifier};
+pub use config::{AuthConfig, ConfigError, ServiceConfig};
+pub use handlers::{ApiStore, dispatch};
+pub use http::{ApiRequest, ApiResponse, Identity};
+pub use problem::ApiError;
+pub use routes::Route;
+pub use state::AppState;
+
+/// Runs a route's handler with what every route shares: the role is checked
+/// again (the authorizer already did; a mis-wired route must still fail
+/// closed), and errors become problem responses.
+pub async fn respond<F, Fut>(route: Route, request: ApiRequest, handler: F) -> ApiResponse
+where
+    F: FnOnce(Route, ApiRequest) -> Fut,
+    Fut: Future<Output = Result<ApiResponse, ApiError>>,
+{
+    if !request.identity.role.may(route.operation()) {
+        tracing::warn!(route = %route.route_key(), role = %request.identity.role, "role refused by the function");
+        return ApiError::Forbidden.into_response();
+    }
+    match handler(route, request).await {
+        Ok(response) => response,
+        Err(error) => {
+            if error.status() < 500 {
+                tracing::info!(route = %route.route_key(), status = error.status(), code = error.code(), "request refused");
+            }
+            error.into_response()
+        }
+    }
+}

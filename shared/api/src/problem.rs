@@ -1,0 +1,178 @@
+//! Every error the API answers with, and its one mapping to HTTP: RFC 9457
+//! `application/problem+json` with a stable `code`. Server errors get a generic
+//! body; their detail goes to the log with its source chain.
+
+use domain::InvalidValue;
+use serde::Serialize;
+use store::{Conflict, StoreError};
+
+use crate::http::ApiResponse;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON, or not the JSON this route takes.
+    #[error("{detail}")]
+    MalformedBody {
+        detail: String,
+        field: Option<String>,
+    },
+    /// One field (of the body, query or path) has a value we refuse.
+    #[error("{field}: {reason}")]
+    InvalidField { field: String, reason: String },
+    /// A field names an object (an application, an Arx) that does not exist.
+    #[error("{field}: no {what} with this id")]
+    UnknownReference {
+        field: &'static str,
+        what: &'static str,
+    },
+    #[error("the request body is larger than {max_bytes} bytes")]
+    BodyTooLarge { max_bytes: usize },
+    #[error("a valid bearer token is required")]
+    Unauthenticated,
+    #[error("your role may not do this")]
+    Forbidden,
+    #[error("no {what} with this id")]
+    NotFound { what: &'static str },
+    #[error("no such route")]
+    NoRoute,
+    #[error("this path does not take {method}")]
+    MethodNotAllowed {
+        method: String,
+        allowed: Vec<&'static str>,
+    },
+    #[error("the confirmation must be the exact id of the key being deleted")]
+    ConfirmationMismatch,
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    type_: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, reason: InvalidValue) -> Self {
+        Self::InvalidField {
+            field: field.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(error))
+    }
+
+    /// `(status, code, title)`.
+    fn kind(&self) -> (u16, &'static str, &'static str) {
+        match self {
+            Self::MalformedBody { .. } => (400, "malformed_body", "Malformed request body"),
+            Self::InvalidField { .. } => (400, "invalid_field", "Invalid field"),
+            Self::UnknownReference { .. } => (422, "unknown_reference", "Unknown reference"),
+            Self::BodyTooLarge { .. } => (413, "body_too_large", "Request body too large"),
+            Self::Unauthenticated => (401, "unauthenticated", "Unauthenticated"),
+            Self::Forbidden => (403, "forbidden", "Forbidden"),
+            Self::NotFound { .. } => (404, "not_found", "Not found"),
+            Self::NoRoute => (404, "no_route", "Not found"),
+            Self::MethodNotAllowed { .. } => (405, "method_not_allowed", "Method not allowed"),
+            Self::ConfirmationMismatch => {
+                (422, "confirmation_mismatch", "Confirmation does not match")
+            }
+            Self::Conflict { code, .. } => (409, code, "Conflict"),
+            Self::Internal(_) => (500, "internal", "Internal server error"),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.kind().0
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind().1
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            Self::MalformedBody { field, .. } => field.as_deref(),
+            Self::InvalidField { field, .. } => Some(field),
+            Self::UnknownReference { field, .. } => Some(field),
+            Self::ConfirmationMismatch => Some("confirm"),
+            _ => None,
+        }
+    }
+
+    pub fn into_response(self) -> ApiResponse {
+        let (status, code, title) = self.kind();
+        if let Self::Internal(source) = &self {
+            tracing::error!(error = %chain(source.as_ref()), "request failed");
+        }
+        let problem = Problem {
+            type_: format!("urn:api-keys-manager:problem:{code}"),
+            title,
+            status,
+            detail: self.to_string(),
+            code,
+            field: self.field(),
+        };
+        let mut response = ApiResponse::json(status, &problem);
+        response.content_type = "application/problem+json";
+        if let Self::MethodNotAllowed { allowed, .. } = &self {
+            response.headers.push(("allow", allowed.join(", ")));
+        }
+        if status == 401 {
+            response.headers.push(("www-authenticate", "Bearer".into()));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(Conflict::ApplicationNotAcceptingKeys) => Self::conflict(
+                "application_not_active",
+                "the application is archived and gets no new keys",
+            ),
+            StoreError::Conflict(Conflict::ArxNotAcceptingKeys) => Self::conflict(
+                "arx_not_active",
+                "the Arx is not active and gets no new keys",
+            ),
+            StoreError::Conflict(Conflict::AlreadyExists) => {
+                Self::conflict("already_exists", "an object with this id already exists")
+            }
+            StoreError::Conflict(Conflict::Changed) => Self::conflict(
+                "changed",
+                "the object changed while this request ran; read it again and retry",
+            ),
+            other => Self::internal(other),
+        }
+    }
+}
+
+/// An error and its sources, one line: what a log needs to explain a 500.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,230 @@
+//! Every route of the API, once: its method, path template, the operation the
+//! permission table knows it by, and the Lambda function that serves it. The
+//! dev server, the authorizer, the Lambda adapters and the SAM template test all
+//! read this table, so they cannot disagree.
+
+use domain::Operation;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    CreateApiKey,
+    ListApiKeys,
+    GetApiKey,
+    DeleteApiKey,
+    SubmitFeedback,
+    ListApplications,
+    CreateApplication,
+    GetApplication,
+    UpdateApplication,
+    ArchiveApplication,
+    ListArx,
+    CreateArx,
+    GetArx,
+    UpdateArx,
+    DisableArx,
+    EnableArx,
+    DeleteArx,
+}
+
+use Route::*;
+
+impl Route {
+    pub const ALL: [Route; 17] = [
+        CreateApiKey,
+        ListApiKeys,
+        GetApiKey,
+        DeleteApiKey,
+        SubmitFeedback,
+        ListApplications,
+        CreateApplication,
+        GetApplication,
+        UpdateApplication,
+        ArchiveApplication,
+        ListArx,
+        CreateArx,
+        GetArx,
+        UpdateArx,
+        DisableArx,
+        EnableArx,
+        DeleteArx,
+    ];
+
+    /// `(method, path template)`; `{id}` is the one path parameter.
+    pub fn spec(self) -> (&'static str, &'static str) {
+        match self {
+            CreateApiKey => ("POST", "/v1/api-keys"),
+            ListApiKeys => ("GET", "/v1/api-keys"),
+            GetApiKey => ("GET", "/v1/api-keys/{id}"),
+            DeleteApiKey => ("DELETE", "/v1/api-keys/{id}"),
+            SubmitFeedback => ("POST", "/v1/feedback"),
+            ListApplications => ("GET", "/v1/applications"),
+            CreateApplication => ("POST", "/v1/applications"),
+            GetApplication => ("GET", "/v1/applications/{id}"),
+            UpdateApplication => ("PATCH", "/v1/applications/{id}"),
+            ArchiveApplication => ("POST", "/v1/applications/{id}/archive"),
+            ListArx => ("GET", "/v1/arx"),
+            CreateArx => ("POST", "/v1/arx"),
+            GetArx => ("GET", "/v1/arx/{id}"),
+            UpdateArx => ("PATCH", "/v1/arx/{id}"),
+            DisableArx => ("POST", "/v1/arx/{id}/disable"),
+            EnableArx => ("POST", "/v1/arx/{id}/enable"),
+            DeleteArx => ("DELETE", "/v1/arx/{id}"),
+        }
+    }
+
+    pub fn method(self) -> &'static str {
+        self.spec().0
+    }
+
+    pub fn template(self) -> &'static str {
+        self.spec().1
+    }
+
+    /// API Gateway's route key: `"GET /v1/api-keys/{id}"`.
+    pub fn route_key(self) -> String {
+        let (method, template) = self.spec();
+        format!("{method} {template}")
+    }
+
+    pub fn from_route_key(route_key: &str) -> Option<Route> {
+        Self::ALL
+            .into_iter()
+            .find(|route| route.route_key() == route_key)
+    }
+
+    /// What the permission table calls this route.
+    pub fn operation(self) -> Operation {
+        match self {
+            CreateApiKey => Operation::CreateApiKey,
+            ListApiKeys | GetApiKey => Operation::ReadApiKeys,
+            DeleteApiKey => Operation::DeleteApiKey,
+            SubmitFeedback => Operation::SubmitFeedback,
+            ListApplications | GetApplication | ListArx | GetArx => Operation::ReadCatalog,
+            CreateApplication | UpdateApplication | ArchiveApplication => {
+                Operation::ManageApplications
+            }
+            CreateArx | UpdateArx | DisableArx | EnableArx | DeleteArx => Operation::ManageArx,
+        }
+    }
+
+    /// The Lambda function (workspace binary) that serves this route.
+    pub fn function(self) -> &'static str {
+        match self {
+            CreateApiKey => "create-api-key",
+            ListApiKeys | GetApiKey => "list-api-keys",
+            DeleteApiKey => "delete-api-key",
+            SubmitFeedback => "submit-feedback",
+            ListApplications | CreateApplication | GetApplication | UpdateApplication
+            | ArchiveApplication => "applications",
+            ListArx | CreateArx | GetArx | UpdateArx | DisableArx | EnableArx | DeleteArx => "arx",
+        }
+    }
+
+    /// The routes one function serves.
+    pub fn of_function(function: &str) -> Vec<Route> {
+        Self::ALL
+            .into_iter()
+            .filter(|route| route.function() == function)
+            .collect()
+    }
+}
+
+/// What a request path and method resolve to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    Route {
+        route: Route,
+        id: Option<String>,
+    },
+    /// The path exists, but not with this method.
+    MethodNotAllowed {
+        allowed: Vec<&'static str>,
+    },
+    NotFound,
+}
+
+/// Matches a concrete path (no query) against the route table.
+pub fn resolve(method: &str, path: &str) -> Resolved {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let mut allowed = Vec::new();
+    for route in Route::ALL {
+        let Some(id) = match_template(route.template(), path) else {
+            continue;
+        };
+        if route.method() == method {
+            return Resolved::Route { route, id };
+        }
+        allowed.push(route.method());
+    }
+    if allowed.is_empty() {
+        Resolved::NotFound
+    } else {
+        Resolved::MethodNotAllowed { allowed }
+    }
+}
+
+/// `Some(id)` if `path` fits `template` (`Some(None)` when it has no `{id}`).
+fn match_template(template: &str, path: &str) -> Option<Option<String>> {
+    let mut id = None;
+    let mut template_parts = template.split('/');
+    let mut path_parts = path.split('/');
+    loop {
+        match (template_parts.next(), path_parts.next()) {
+            (None, None) => return Some(id),
+            (Some("{id}"), Some(part)) if !part.is_empty() => id = Some(part.to_owned()),
+            (Some(expected), Some(part)) if expected == part => {}
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_paths_methods_and_ids() {
+        assert_eq!(
+            resolve("GET", "/v1/api-keys/apikey--1"),
+            Resolved::Route {
+                route: GetApiKey,
+                id: Some("apikey--1".into())
+            }
+        );
+        assert_eq!(
+            resolve("POST", "/v1/api-keys/"),
+            Resolved::Route {
+                route: CreateApiKey,
+                id: None
+            }
+        );
+        assert_eq!(
+            resolve("POST", "/v1/arx/x/disable"),
+            Resolved::Route {
+                route: DisableArx,
+                id: Some("x".into())
+            }
+        );
+        assert_eq!(
+            resolve("PUT", "/v1/feedback"),
+            Resolved::MethodNotAllowed {
+                allowed: vec!["POST"]
+            }
+        );
+        assert_eq!(resolve("GET", "/v1/api-keys//"), Resolved::NotFound);
+        assert_eq!(resolve("GET", "/v2/api-keys"), Resolved::NotFound);
+        assert_eq!(resolve("GET", "/v1/arx/x/y"), Resolved::NotFound);
+    }
+
+    #[test]
+    fn route_keys_round_trip_and_every_route_has_one_function() {
+        for route in Route::ALL {
+            assert_eq!(Route::from_route_key(&route.route_key()), Some(route));
+            assert!(Route::of_function(route.function()).contains(&route));
+        }
+        assert_eq!(Route::from_route_key("GET /v1/nothing"), None);
+    }
+}

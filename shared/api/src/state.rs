@@ -1,0 +1,71 @@
+//! What handlers share, built once per process (a Lambda's cold start, the dev
+//! server's start).
+
+use domain::{Feedback, KeyHasher, KeyPrefix};
+use store::DynamoStore;
+
+use crate::config::ServiceConfig;
+
+#[derive(Debug)]
+pub struct AppState<S> {
+    pub store: S,
+    pub key_prefix: KeyPrefix,
+    pub hasher: KeyHasher,
+    /// Arx URLs are `<arx_base_url>/<arx id>`.
+    pub arx_base_url: String,
+    pub feedback_topic: Option<FeedbackTopic>,
+}
+
+impl<S> AppState<S> {
+    pub fn new(store: S, config: &ServiceConfig) -> Self {
+        Self {
+            store,
+            key_prefix: config.access_key_prefix.clone(),
+            hasher: KeyHasher::default(),
+            arx_base_url: config.arx_base_url.clone(),
+            feedback_topic: None,
+        }
+    }
+}
+
+impl AppState<DynamoStore> {
+    /// The state of a Lambda function: SDK clients from the Lambda's role and
+    /// region, built once.
+    pub async fn from_aws(config: &ServiceConfig) -> Self {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let store = match &config.dynamodb_endpoint {
+            Some(endpoint) => DynamoStore::local(endpoint, &config.table_name),
+            None => DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table_name),
+        };
+        let mut state = Self::new(store, config);
+        state.feedback_topic = config.feedback_topic_arn.as_ref().map(|arn| FeedbackTopic {
+            client: aws_sdk_sns::Client::new(&sdk),
+            arn: arn.clone(),
+        });
+        state
+    }
+}
+
+/// The SNS topic feedback is published to, when one is configured.
+#[derive(Debug, Clone)]
+pub struct FeedbackTopic {
+    client: aws_sdk_sns::Client,
+    arn: String,
+}
+
+impl FeedbackTopic {
+    pub async fn publish(
+        &self,
+        feedback: &Feedback,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let message = serde_json::to_string(feedback)?;
+        self.client
+            .publish()
+            .topic_arn(&self.arn)
+            .subject("API Keys manager feedback")
+            .message(message)
+            .send()
+            .await?;
+        Ok(())
+    }
+}
