@@ -143,7 +143,8 @@ fn named_field(message: &str) -> Option<&str> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiResponse {
     pub status: u16,
-    pub content_type: &'static str,
+    /// `None` for a response without a body.
+    pub content_type: Option<&'static str>,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
 }
@@ -153,7 +154,7 @@ impl ApiResponse {
         match serde_json::to_vec(value) {
             Ok(body) => Self {
                 status,
-                content_type: "application/json",
+                content_type: Some("application/json"),
                 headers: Vec::new(),
                 body,
             },
@@ -166,7 +167,7 @@ impl ApiResponse {
     pub fn no_content() -> Self {
         Self {
             status: 204,
-            content_type: "application/json",
+            content_type: None,
             headers: Vec::new(),
             body: Vec::new(),
         }

@@ -164,9 +164,10 @@ fn identity_from_context(context: Option<&RequestContext>) -> Option<Identity> {
 }
 
 fn to_lambda_response(response: ApiResponse) -> lambda_http::Response<Body> {
-    let mut builder = lambda_http::Response::builder()
-        .status(response.status)
-        .header("content-type", response.content_type);
+    let mut builder = lambda_http::Response::builder().status(response.status);
+    if let Some(content_type) = response.content_type {
+        builder = builder.header("content-type", content_type);
+    }
     for (name, value) in &response.headers {
         builder = builder.header(*name, value);
     }

@@ -131,7 +131,7 @@ impl ApiError {
             field: self.field(),
         };
         let mut response = ApiResponse::json(status, &problem);
-        response.content_type = "application/problem+json";
+        response.content_type = Some("application/problem+json");
         if let Self::MethodNotAllowed { allowed, .. } = &self {
             response.headers.push(("allow", allowed.join(", ")));
         }

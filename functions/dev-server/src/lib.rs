@@ -1,0 +1,108 @@
+//! The dev server: the whole API on one machine. It resolves routes exactly as
+//! the HTTP API does, runs the authorizer's logic in front of every route, and
+//! calls the very handlers the Lambdas run ([`api::dispatch`]).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use api::{ApiStore, AppState, AuthConfig, ServiceConfig, Verifier};
+use store::{DynamoStore, EmbeddedStore, StoreError};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub mod seed;
+mod server;
+
+pub use seed::DemoCatalog;
+
+/// Where the dev server keeps its data.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A redb file in this folder (created if missing): survives restarts.
+    Embedded { data_dir: PathBuf },
+    /// A DynamoDB-compatible server; the table (`ServiceConfig::table_name`) is
+    /// created if missing.
+    DynamoDb { endpoint: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub addr: SocketAddr,
+    pub backend: Backend,
+    pub auth: AuthConfig,
+    pub service: ServiceConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("could not prepare the data folder")]
+    DataDir(#[source] std::io::Error),
+    #[error("could not open the store")]
+    Store(#[source] StoreError),
+    #[error("could not seed the demo tenant")]
+    Seed(#[source] StoreError),
+    #[error("could not set up token verification")]
+    Verifier(#[source] std::io::Error),
+    #[error("could not listen on the address")]
+    Listen(#[source] std::io::Error),
+}
+
+/// A started server: where it listens and what it seeded.
+#[derive(Debug)]
+pub struct Running {
+    pub addr: SocketAddr,
+    pub demo: DemoCatalog,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting connections and waits for the accept loop to end.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+pub async fn start(options: Options) -> Result<Running, StartError> {
+    match &options.backend {
+        Backend::Embedded { data_dir } => {
+            std::fs::create_dir_all(data_dir).map_err(StartError::DataDir)?;
+            let store =
+                EmbeddedStore::open(data_dir.join("api-keys.redb")).map_err(StartError::Store)?;
+            serve(store, options).await
+        }
+        Backend::DynamoDb { endpoint } => {
+            let store = DynamoStore::local(endpoint, &options.service.table_name);
+            store
+                .create_table_if_missing()
+                .await
+                .map_err(StartError::Store)?;
+            serve(store, options).await
+        }
+    }
+}
+
+async fn serve<S: ApiStore>(store: S, options: Options) -> Result<Running, StartError> {
+    let demo = seed::demo_tenant(&store, &options.service.arx_base_url)
+        .await
+        .map_err(StartError::Seed)?;
+    let verifier = Verifier::new(options.auth.clone()).map_err(StartError::Verifier)?;
+    let state = Arc::new(AppState::new(store, &options.service));
+    let listener = TcpListener::bind(options.addr)
+        .await
+        .map_err(StartError::Listen)?;
+    let addr = listener.local_addr().map_err(StartError::Listen)?;
+    let (shutdown, stopped) = oneshot::channel();
+    let task = tokio::spawn(server::accept(listener, state, Arc::new(verifier), stopped));
+    Ok(Running {
+        addr,
+        demo,
+        shutdown: Some(shutdown),
+        task,
+    })
+}

@@ -1,0 +1,209 @@
+//! `dev-server`: the whole API on 127.0.0.1 with an embedded store.
+//!
+//! ```text
+//! dev-server [--addr 127.0.0.1:3000] [--data-dir ./.data] [--dynamodb-endpoint URL]
+//! ```
+//!
+//! Configuration is the Lambdas' (see `api::config`), with local defaults:
+//! `JWT_ISSUER=api-keys-manager-dev`, `JWT_AUDIENCE=api-keys-manager`, and a
+//! generated `JWT_HS256_SECRET` unless one (or `JWKS_URL`) is set.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use api::config::{Env, ProcessEnv};
+use api::{AuthConfig, Identity, ServiceConfig, auth::issue_hs256_token, config::SigningKeys};
+use dev_server::{Backend, Options, Running};
+use domain::{Role, UserId};
+
+const USAGE: &str =
+    "usage: dev-server [--addr 127.0.0.1:3000] [--data-dir ./.data] [--dynamodb-endpoint URL]";
+const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("dev-server: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+struct Args {
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    dynamodb_endpoint: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+        data_dir: PathBuf::from("./.data"),
+        dynamodb_endpoint: ProcessEnv.optional("DYNAMODB_ENDPOINT"),
+    };
+    let mut given = std::env::args().skip(1);
+    while let Some(flag) = given.next() {
+        if flag == "--help" || flag == "-h" {
+            return Err(USAGE.into());
+        }
+        let value = given
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        match flag.as_str() {
+            "--addr" => args.addr = value.parse().map_err(|e| format!("--addr {value}: {e}"))?,
+            "--data-dir" => args.data_dir = PathBuf::from(value),
+            "--dynamodb-endpoint" => args.dynamodb_endpoint = Some(value),
+            _ => return Err(format!("unknown option {flag}\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+async fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    let generated_secret = (ProcessEnv.optional("JWT_HS256_SECRET").is_none()
+        && ProcessEnv.optional("JWKS_URL").is_none())
+    .then(random_secret);
+    let env = |name: &str| {
+        ProcessEnv.optional(name).or_else(|| match name {
+            "JWT_ISSUER" => Some("api-keys-manager-dev".into()),
+            "JWT_AUDIENCE" => Some("api-keys-manager".into()),
+            "JWT_HS256_SECRET" => generated_secret.clone(),
+            "TABLE_NAME" => Some("api-keys-dev".into()),
+            _ => None,
+        })
+    };
+    let auth = AuthConfig::from_env(&env).map_err(|e| e.to_string())?;
+    let service = ServiceConfig::from_env(&env).map_err(|e| e.to_string())?;
+    let backend = match &args.dynamodb_endpoint {
+        Some(endpoint) => Backend::DynamoDb {
+            endpoint: endpoint.clone(),
+        },
+        None => Backend::Embedded {
+            data_dir: args.data_dir.clone(),
+        },
+    };
+    let options = Options {
+        addr: args.addr,
+        backend: backend.clone(),
+        auth: auth.clone(),
+        service: service.clone(),
+    };
+    let running = dev_server::start(options)
+        .await
+        .map_err(|e| error_chain(&e))?;
+    announce(
+        &running,
+        &args,
+        &backend,
+        &auth,
+        &service,
+        generated_secret.is_some(),
+    )?;
+
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("waiting for Ctrl-C: {e}"))?;
+    tracing::info!("stopping");
+    running.stop().await;
+    Ok(())
+}
+
+/// Prints where the server is, the ready tokens and the demo ids, and writes
+/// them to `<data dir>/dev.env` so a shell can `source` them.
+fn announce(
+    running: &Running,
+    args: &Args,
+    backend: &Backend,
+    auth: &AuthConfig,
+    service: &ServiceConfig,
+    secret_was_generated: bool,
+) -> Result<(), String> {
+    let url = format!("http://{}", running.addr);
+    let store = match backend {
+        Backend::Embedded { data_dir } => {
+            format!("embedded, {}", data_dir.join("api-keys.redb").display())
+        }
+        Backend::DynamoDb { endpoint } => {
+            format!("DynamoDB at {endpoint}, table {}", service.table_name)
+        }
+    };
+    println!("API Keys manager dev server on {url} (store: {store})");
+    let mut exports = vec![
+        format!("export API={url}"),
+        format!("export APP_ID={}", running.demo.application_id),
+        format!("export ARX_ID={}", running.demo.arx_id),
+    ];
+    match &auth.keys {
+        SigningKeys::Hs256 { secret } => {
+            if secret_was_generated {
+                println!(
+                    "JWT_HS256_SECRET was not set, so this run signs tokens with a new random secret \
+                     (set JWT_HS256_SECRET to keep tokens valid across restarts)."
+                );
+            }
+            for (variable, role) in [
+                ("OWNER_TOKEN", Role::PlatformOwner),
+                ("ADMIN_TOKEN", Role::PlatformAdmin),
+                ("DEVELOPER_TOKEN", Role::Developer),
+            ] {
+                let identity = Identity {
+                    tenant: running.demo.tenant.clone(),
+                    user: UserId::parse(&format!("demo-{}", role.as_str()))
+                        .map_err(|e| e.to_string())?,
+                    role,
+                };
+                let token = issue_hs256_token(auth, secret, &identity, TOKEN_LIFETIME)
+                    .map_err(|e| e.to_string())?;
+                exports.push(format!("export {variable}={token}"));
+            }
+        }
+        SigningKeys::Jwks { url } => {
+            println!("Tokens are verified with the keys at {url}; none are printed.")
+        }
+    }
+    let env_file = args.data_dir.join("dev.env");
+    write_private(&env_file, &(exports.join("\n") + "\n"))
+        .map_err(|e| format!("writing {}: {e}", env_file.display()))?;
+    println!(
+        "Demo tenant `{}`, 12-hour tokens for each role (also in {}: `source` it):",
+        running.demo.tenant,
+        env_file.display()
+    );
+    println!("{}", exports.join("\n"));
+    println!("Ctrl-C stops the server.");
+    Ok(())
+}
+
+/// Writes a file only its owner can read: it holds bearer tokens.
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+fn random_secret() -> String {
+    use rand::{RngCore, TryRngCore, rngs::OsRng};
+    let mut bytes = [0u8; 32];
+    OsRng.unwrap_err().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    api::problem::chain(error)
+}
