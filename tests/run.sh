@@ -2,7 +2,7 @@
 # The one test command (the README gives it, .ci/run calls it).
 #
 # On a fresh machine it installs what the tests need into ./.venv, starts a local
-# DynamoDB-compatible server (moto) on a free loopback port, runs `cargo fmt
+# DynamoDB-compatible server (moto, see tests/dynamodb_server.py) on a free loopback port, runs `cargo fmt
 # --check`, clippy with warnings denied and every test with DYNAMODB_ENDPOINT
 # set, then stops the server it started. A server that will not start fails the
 # run, saying so: the DynamoDB tests are never skipped.
@@ -24,7 +24,7 @@ fi
 port=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target
 step "starting the DynamoDB server on 127.0.0.1:$port (log: $LOG)"
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$LOG" 2>&1 &
+"$VENV/bin/python" tests/dynamodb_server.py 127.0.0.1 "$port" >"$LOG" 2>&1 &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use api::http::MAX_BODY_BYTES;
 use api::routes::{Resolved, resolve};
-use api::{ApiError, ApiRequest, ApiResponse, ApiStore, AppState, Verifier};
+use api::{ApiError, ApiRequest, ApiResponse, ApiStore, AppState, Route, Verifier};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -56,44 +56,58 @@ async fn handle<S: ApiStore>(
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let response = respond(state, verifier, request).await;
-    // Method, path (ids are public) and status only: never headers or bodies.
-    tracing::info!(%method, %path, status = response.status, elapsed_ms = started.elapsed().as_millis() as u64, "request");
+    let (route, response) = respond(state, verifier, request).await;
+    // The route's template, never the raw path or query: a user may paste an
+    // access key where an id goes, and it must not reach the log.
+    let route = route.map_or_else(|| "no route".to_owned(), |route| route.route_key());
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(%route, status = response.status, elapsed_ms, "request");
     to_hyper(response)
 }
 
-/// What API Gateway, the authorizer and the function would answer together.
+/// What API Gateway, the authorizer and the function would answer together,
+/// and the route it was for.
 async fn respond<S: ApiStore>(
     state: &Arc<AppState<S>>,
     verifier: &Verifier,
     request: hyper::Request<Incoming>,
-) -> ApiResponse {
+) -> (Option<Route>, ApiResponse) {
     let (route, id) = match resolve(request.method().as_str(), request.uri().path()) {
         Resolved::Route { route, id } => (route, id),
         Resolved::MethodNotAllowed { allowed } => {
-            let method = request.method().to_string();
-            return ApiError::MethodNotAllowed { method, allowed }.into_response();
+            return (None, ApiError::MethodNotAllowed { allowed }.into_response());
         }
-        Resolved::NotFound => return ApiError::NoRoute.into_response(),
+        Resolved::NotFound => return (None, ApiError::NoRoute.into_response()),
     };
+    let response = match to_api_request(verifier, route, id, request).await {
+        Ok(request) => api::dispatch(Arc::clone(state), route, request).await,
+        Err(error) => error.into_response(),
+    };
+    (Some(route), response)
+}
+
+/// Runs the authorizer's logic, then reads the query and the (bounded) body.
+async fn to_api_request(
+    verifier: &Verifier,
+    route: Route,
+    id: Option<String>,
+    request: hyper::Request<Incoming>,
+) -> Result<ApiRequest, ApiError> {
     let authorization = request
         .headers()
         .get(hyper::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    let identity = match verifier.authorize(authorization, route).await {
-        Ok(identity) => identity,
-        Err(denied) => {
+    let identity = verifier
+        .authorize(authorization, route)
+        .await
+        .map_err(|denied| {
             tracing::info!(route = %route.route_key(), reason = %denied, "request denied");
-            let error = if denied.status() == 401 {
+            if denied.status() == 401 {
                 ApiError::Unauthenticated
             } else {
                 ApiError::Forbidden
-            };
-            return error.into_response();
-        }
-    };
+            }
+        })?;
     let query = request
         .uri()
         .query()
@@ -103,25 +117,19 @@ async fn respond<S: ApiStore>(
                 .collect()
         })
         .unwrap_or_default();
-    let body = match Limited::new(request.into_body(), MAX_BODY_BYTES)
+    let body = Limited::new(request.into_body(), MAX_BODY_BYTES)
         .collect()
         .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            return ApiError::BodyTooLarge {
-                max_bytes: MAX_BODY_BYTES,
-            }
-            .into_response();
-        }
-    };
-    let request = ApiRequest {
+        .map_err(|_| ApiError::BodyTooLarge {
+            max_bytes: MAX_BODY_BYTES,
+        })?
+        .to_bytes();
+    Ok(ApiRequest {
         identity,
         id,
         query,
         body,
-    };
-    api::dispatch(Arc::clone(state), route, request).await
+    })
 }
 
 fn to_hyper(response: ApiResponse) -> hyper::Response<Full<Bytes>> {

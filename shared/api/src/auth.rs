@@ -63,7 +63,7 @@ pub struct Verifier {
 
 enum Keys {
     Secret(DecodingKey),
-    Jwks(JwksCache),
+    Jwks(Box<JwksCache>),
 }
 
 impl fmt::Debug for Verifier {
@@ -82,9 +82,10 @@ impl Verifier {
                 Algorithm::HS256,
                 Keys::Secret(DecodingKey::from_secret(secret.expose_secret().as_bytes())),
             ),
-            SigningKeys::Jwks { url } => {
-                (Algorithm::RS256, Keys::Jwks(JwksCache::new(url.clone())?))
-            }
+            SigningKeys::Jwks { url } => (
+                Algorithm::RS256,
+                Keys::Jwks(Box::new(JwksCache::new(url.clone())?)),
+            ),
         };
         let mut validation = Validation::new(algorithm);
         validation.set_issuer(&[&config.issuer]);

@@ -68,12 +68,19 @@ impl ApiRequest {
         let mut params = HashMap::new();
         for (name, value) in &self.query {
             if !allowed.contains(&name.as_str()) {
-                return Err(ApiError::InvalidField {
-                    field: name.clone(),
-                    reason: format!(
-                        "is not a query parameter of this route (it takes: {})",
-                        allowed.join(", ")
-                    ),
+                let reason = format!(
+                    "is not a query parameter of this route (it takes: {})",
+                    allowed.join(", ")
+                );
+                return Err(match echo_safe_field(name) {
+                    Some(field) => ApiError::InvalidField {
+                        field: field.to_owned(),
+                        reason,
+                    },
+                    None => ApiError::MalformedBody {
+                        detail: format!("a query parameter {reason}"),
+                        field: None,
+                    },
                 });
             }
             if params.insert(name.as_str(), value.as_str()).is_some() {
@@ -90,30 +97,69 @@ impl ApiRequest {
 fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = error.path().to_string();
     let inner = error.into_inner();
-    let message = without_location(&inner);
-    if inner.is_data() {
-        // An unknown or missing field fails at its parent, so name it from the message.
-        let field = named_field(&message)
-            .map(|name| {
-                if path == "." {
-                    name.to_owned()
-                } else {
-                    format!("{path}.{name}")
-                }
-            })
-            .unwrap_or(path);
-        if field == "." {
-            return ApiError::MalformedBody {
-                detail: format!("the body {message}"),
-                field: None,
-            };
-        }
-        return ApiError::InvalidField {
-            field,
-            reason: message,
-        };
+    if !inner.is_data() {
+        return malformed(&inner, None);
     }
-    malformed(&inner, None)
+    let message = without_location(&inner);
+    // A missing field fails at its parent, so name it from the message (an
+    // unknown one is already the last segment of the path).
+    let field = match named_field(&message) {
+        Some(name) if path == "." => name.to_owned(),
+        Some(name) if path == name || path.ends_with(&format!(".{name}")) => path,
+        Some(name) => format!("{path}.{name}"),
+        None => path,
+    };
+    match echo_safe_field(&field) {
+        Some(field) if field != "." => ApiError::InvalidField {
+            field: field.to_owned(),
+            reason: without_echo(&message),
+        },
+        _ => ApiError::MalformedBody {
+            detail: format!("the body {}", without_echo(&message)),
+            field: None,
+        },
+    }
+}
+
+/// `field` if it may be repeated back: our field paths are short snake_case
+/// (`cors_origins[0]`). Anything else is the client's own text (an unknown key,
+/// which could be a pasted access key) and is not echoed.
+pub(crate) fn echo_safe_field(field: &str) -> Option<&str> {
+    let safe = field.len() <= 48
+        && field
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.[]".contains(&b));
+    safe.then_some(field)
+}
+
+/// serde's message without the offending value (`invalid type: string "…"`,
+/// `unknown variant `…``): a value sent in the wrong field may be a secret, and
+/// no error repeats what it was given.
+fn without_echo(message: &str) -> String {
+    let expected = |rest: &str| rest.rsplit_once(", expected ").map(|(_, e)| e.to_owned());
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        return format!(
+            "has the wrong type: expected {}",
+            expected(rest).unwrap_or_default()
+        );
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ") {
+        return format!(
+            "has an invalid value: expected {}",
+            expected(rest).unwrap_or_default()
+        );
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        return format!(
+            "must be {}",
+            expected(rest).unwrap_or_else(|| "another value".into())
+        );
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let allowed = expected(rest).unwrap_or_else(|| "no fields".into());
+        return format!("is not a field of this request (expected {allowed})");
+    }
+    message.to_owned()
 }
 
 fn malformed(error: &serde_json::Error, field: Option<String>) -> ApiError {
@@ -230,6 +276,21 @@ mod tests {
         assert_eq!(field_of(r#"{"name": "a""#), (400, None));
         assert_eq!(field_of(r#"{"name": "a"} trailing"#), (400, None));
         assert_eq!(field_of("[]"), (400, None));
+    }
+
+    #[test]
+    fn never_repeats_the_values_it_refuses() {
+        let secret = "akm_0123456789abcdef0123456789abcdef_SecretSecretSecretSecretSecret123456";
+        for body in [
+            format!(r#"{{"name": "a", "rating": "{secret}"}}"#),
+            format!(r#"{{"name": ["{secret}"]}}"#),
+            format!(r#"{{"name": "a", "{secret}": 1}}"#),
+            format!(r#"{{"{secret}": "a"}}"#),
+        ] {
+            let error = request(&body).json::<Sample>().expect_err("refused");
+            let shown = format!("{error} {error:?}");
+            assert!(!shown.contains("SecretSecret"), "{shown}");
+        }
     }
 
     #[test]

@@ -94,10 +94,7 @@ fn to_api_request(
         None => match resolve(request.method().as_str(), request.uri().path()) {
             Resolved::Route { route, .. } => route,
             Resolved::MethodNotAllowed { allowed } => {
-                return Err(ApiError::MethodNotAllowed {
-                    method: request.method().to_string(),
-                    allowed,
-                });
+                return Err(ApiError::MethodNotAllowed { allowed });
             }
             Resolved::NotFound => return Err(ApiError::NoRoute),
         },

@@ -35,11 +35,8 @@ pub enum ApiError {
     NotFound { what: &'static str },
     #[error("no such route")]
     NoRoute,
-    #[error("this path does not take {method}")]
-    MethodNotAllowed {
-        method: String,
-        allowed: Vec<&'static str>,
-    },
+    #[error("this path does not take this method")]
+    MethodNotAllowed { allowed: Vec<&'static str> },
     #[error("the confirmation must be the exact id of the key being deleted")]
     ConfirmationMismatch,
     #[error("{detail}")]

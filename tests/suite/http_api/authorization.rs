@@ -1,0 +1,191 @@
+//! The authorization matrix: every route × every role × every kind of bad token,
+//! and another tenant's objects answered 404.
+
+use api::Route;
+use domain::{ApiKeyId, ApplicationId, ArxId, Role};
+use serde_json::json;
+
+use super::helpers::{SECRET, TestApp, claims, token_with, unsigned_token};
+
+/// The route's path, with a well-formed id that names nothing.
+fn path_of(route: Route) -> String {
+    let id = if route.template().starts_with("/v1/api-keys") {
+        ApiKeyId::new().to_string()
+    } else if route.template().starts_with("/v1/applications") {
+        ApplicationId::new().to_string()
+    } else {
+        ArxId::new().to_string()
+    };
+    route.template().replace("{id}", &id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_checks_the_token_and_the_role() {
+    let app = TestApp::embedded().await;
+    let tenant = app.demo.tenant.as_str();
+    let mut expired = claims(tenant, "platform_owner");
+    expired["exp"] = json!(jsonwebtoken::get_current_timestamp() - 600);
+    let mut not_yet = claims(tenant, "platform_owner");
+    not_yet["nbf"] = json!(jsonwebtoken::get_current_timestamp() + 600);
+    let mut wrong_audience = claims(tenant, "platform_owner");
+    wrong_audience["aud"] = json!("someone-else");
+    let mut wrong_issuer = claims(tenant, "platform_owner");
+    wrong_issuer["iss"] = json!("https://evil.example");
+    let mut no_tenant = claims(tenant, "platform_owner");
+    no_tenant
+        .as_object_mut()
+        .map(|c| c.remove("custom:tenant_id"));
+    let unauthenticated = [
+        ("no token", None),
+        (
+            "bad signature",
+            Some(token_with(
+                claims(tenant, "platform_owner"),
+                "another-secret-of-at-least-32-bytes!",
+            )),
+        ),
+        ("expired", Some(token_with(expired, SECRET))),
+        ("not yet valid", Some(token_with(not_yet, SECRET))),
+        (
+            "alg none",
+            Some(unsigned_token(&claims(tenant, "platform_owner"))),
+        ),
+        ("wrong audience", Some(token_with(wrong_audience, SECRET))),
+        ("wrong issuer", Some(token_with(wrong_issuer, SECRET))),
+        ("garbage", Some("not.a.jwt".to_owned())),
+    ];
+    let unknown_role = token_with(claims(tenant, "superuser"), SECRET);
+    let missing_tenant = token_with(no_tenant, SECRET);
+
+    for route in Route::ALL {
+        let (method, path) = (route.method(), path_of(route));
+        for (case, token) in &unauthenticated {
+            let response = app.call(method, &path, token.as_deref(), Some("{}")).await;
+            assert_eq!(
+                response.status, 401,
+                "{method} {path} with {case}: {}",
+                response.text
+            );
+            assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+        }
+        for (case, token) in [
+            ("unknown role", &unknown_role),
+            ("no tenant claim", &missing_tenant),
+        ] {
+            let response = app.call(method, &path, Some(token), Some("{}")).await;
+            assert_eq!(
+                response.status, 403,
+                "{method} {path} with {case}: {}",
+                response.text
+            );
+        }
+        for role in Role::ALL {
+            let response = app
+                .call(method, &path, Some(&app.token(role)), Some("{}"))
+                .await;
+            if role.may(route.operation()) {
+                assert!(
+                    ![401, 403].contains(&response.status),
+                    "{role} may use {method} {path}: {} {}",
+                    response.status,
+                    response.text
+                );
+            } else {
+                assert_eq!(
+                    response.status, 403,
+                    "{role} may not use {method} {path}: {}",
+                    response.text
+                );
+                assert_eq!(response.json()["code"], "forbidden");
+            }
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_tenants_objects_are_not_found_and_unchanged() {
+    let app = TestApp::embedded().await;
+    let key = app.create_key(Role::Developer).await;
+    let key_id = key["api_key"]["id"].as_str().expect("an id").to_owned();
+    let (application_id, arx_id) = (
+        app.demo.application_id.to_string(),
+        app.demo.arx_id.to_string(),
+    );
+    let stranger = token_with(claims("other-tenant", "platform_owner"), SECRET);
+
+    let attempts = [
+        ("GET", format!("/v1/api-keys/{key_id}"), json!(null)),
+        (
+            "DELETE",
+            format!("/v1/api-keys/{key_id}"),
+            json!({"confirm": key_id}),
+        ),
+        (
+            "GET",
+            format!("/v1/applications/{application_id}"),
+            json!(null),
+        ),
+        (
+            "PATCH",
+            format!("/v1/applications/{application_id}"),
+            json!({"name": "Mine now"}),
+        ),
+        (
+            "POST",
+            format!("/v1/applications/{application_id}/archive"),
+            json!(null),
+        ),
+        ("GET", format!("/v1/arx/{arx_id}"), json!(null)),
+        (
+            "PATCH",
+            format!("/v1/arx/{arx_id}"),
+            json!({"name": "Mine now"}),
+        ),
+        ("POST", format!("/v1/arx/{arx_id}/disable"), json!(null)),
+        ("DELETE", format!("/v1/arx/{arx_id}"), json!(null)),
+    ];
+    for (method, path, body) in &attempts {
+        let response = app
+            .call(method, path, Some(&stranger), Some(&body.to_string()))
+            .await;
+        assert_eq!(response.status, 404, "{method} {path}: {}", response.text);
+    }
+    // Creating a key on another tenant's application and Arx names nothing either.
+    let choice = json!({"application_id": application_id, "arx_id": arx_id});
+    let response = app
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&stranger),
+            Some(&choice.to_string()),
+        )
+        .await;
+    assert_eq!(response.status, 422, "{}", response.text);
+    let listed = app
+        .call("GET", "/v1/api-keys", Some(&stranger), None)
+        .await
+        .json();
+    assert_eq!(listed["items"], json!([]));
+    assert_eq!(listed["counts"]["total"], 0);
+
+    let dev = Role::Developer;
+    assert_eq!(
+        app.get(&format!("/v1/api-keys/{key_id}"), dev).await.json()["status"],
+        "active"
+    );
+    let application = app
+        .get(&format!("/v1/applications/{application_id}"), dev)
+        .await
+        .json();
+    assert_eq!(
+        (application["status"].as_str(), application["name"].as_str()),
+        (Some("active"), Some("Payments API"))
+    );
+    let arx = app.get(&format!("/v1/arx/{arx_id}"), dev).await.json();
+    assert_eq!(
+        (arx["status"].as_str(), arx["name"].as_str()),
+        (Some("active"), Some("Production Sydney"))
+    );
+    app.stop().await;
+}

@@ -1,0 +1,246 @@
+//! The product page's flows over real HTTP, on both stores.
+
+use domain::Role;
+use serde_json::{Value, json};
+
+use super::helpers::TestApp;
+
+macro_rules! on_both_stores {
+    ($($test:ident),* $(,)?) => {
+        mod embedded_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let app = super::TestApp::embedded().await;
+                    super::$test(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod dynamodb_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let app = super::TestApp::dynamodb().await;
+                    super::$test(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    create_review_list_get_delete,
+    feedback_is_accepted,
+    archived_applications_and_disabled_arx_get_no_new_keys,
+);
+
+/// Pick an application and an Arx, review, create, see it listed, read it,
+/// refuse a wrong confirmation, delete it, see it listed as deleted.
+async fn create_review_list_get_delete(app: &TestApp) {
+    let dev = Role::Developer;
+    let applications = app.get("/v1/applications", dev).await.json();
+    let arx = app.get("/v1/arx", dev).await.json();
+    assert_eq!(applications["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(arx["items"].as_array().map(Vec::len), Some(2));
+    let (application_id, arx_id) = (
+        app.demo.application_id.to_string(),
+        app.demo.arx_id.to_string(),
+    );
+
+    let choice =
+        json!({ "application_id": application_id, "arx_id": arx_id, "name": "billing worker" });
+    let review = app.post("/v1/api-keys?dry_run=true", dev, &choice).await;
+    assert_eq!(review.status, 200, "{}", review.text);
+    let summary = review.json();
+    assert_eq!(summary["application"]["name"], "Payments API");
+    assert_eq!(summary["arx"]["purpose"], "production");
+    assert_eq!(summary["arx"]["region"], "ap-southeast-2");
+    assert!(summary.get("access_key").is_none());
+    let listed = app.get("/v1/api-keys", dev).await.json();
+    assert_eq!(
+        listed["counts"],
+        json!({"total": 0, "active": 0, "deleted": 0}),
+        "a dry run creates nothing"
+    );
+
+    let created = app.post("/v1/api-keys", dev, &choice).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.header("cache-control"), Some("no-store"));
+    let created = created.json();
+    let key_id = created["api_key"]["id"].as_str().expect("an id").to_owned();
+    let access_key = created["access_key"]
+        .as_str()
+        .expect("the access key")
+        .to_owned();
+    assert!(access_key.starts_with(&format!("akm_{}_", &key_id["apikey--".len()..])));
+    assert!(
+        created["arx_url"]
+            .as_str()
+            .is_some_and(|url| url.ends_with(&arx_id))
+    );
+    assert_eq!(created["api_key"]["name"], "billing worker");
+    assert_eq!(created["api_key"]["created_by"], "user-of-demo");
+
+    let listed = app.get("/v1/api-keys", dev).await;
+    let page = listed.json();
+    assert_eq!(page["items"][0]["id"], key_id.as_str(), "listed at once");
+    assert_eq!(
+        page["counts"],
+        json!({"total": 1, "active": 1, "deleted": 0})
+    );
+    let read = app.get(&format!("/v1/api-keys/{key_id}"), dev).await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.json()["status"], "active");
+    for response in [&listed, &read] {
+        assert!(
+            !response.text.contains(&access_key),
+            "the access key is shown once only"
+        );
+        assert!(
+            !response.text.contains("argon2"),
+            "no hash is ever returned"
+        );
+        assert!(!response.text.contains("secret_hash"));
+    }
+
+    let token = app.token(dev);
+    let path = format!("/v1/api-keys/{key_id}");
+    for wrong in [
+        json!({"confirm": "nope"}),
+        json!({}),
+        json!({"confirm": key_id.to_uppercase()}),
+        json!({"confirm": format!(" {key_id}")}),
+    ] {
+        let refused = app
+            .call("DELETE", &path, Some(&token), Some(&wrong.to_string()))
+            .await;
+        assert_eq!(refused.status, 422, "{wrong}: {}", refused.text);
+        assert_eq!(refused.json()["code"], "confirmation_mismatch");
+        assert_eq!(refused.field().as_deref(), Some("confirm"));
+    }
+    let refused = app.call("DELETE", &path, Some(&token), None).await;
+    assert_eq!(refused.status, 422, "no body is no confirmation");
+    assert_eq!(
+        app.get(&path, dev).await.json()["status"],
+        "active",
+        "nothing changed"
+    );
+
+    let confirm = json!({ "confirm": key_id }).to_string();
+    let deleted = app
+        .call("DELETE", &path, Some(&token), Some(&confirm))
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    let after = app.get("/v1/api-keys", dev).await.json();
+    assert_eq!(after["items"][0]["status"], "deleted");
+    assert_eq!(after["items"][0]["deleted_by"], "user-of-demo");
+    assert_eq!(
+        after["counts"],
+        json!({"total": 1, "active": 0, "deleted": 1})
+    );
+    let again = app
+        .call("DELETE", &path, Some(&token), Some(&confirm))
+        .await;
+    assert_eq!(again.status, 409);
+    let only_deleted = app.get("/v1/api-keys?status=deleted", dev).await.json();
+    assert_eq!(only_deleted["items"].as_array().map(Vec::len), Some(1));
+}
+
+async fn feedback_is_accepted(app: &TestApp) {
+    let sent = app
+        .post(
+            "/v1/feedback",
+            Role::Developer,
+            &json!({"message": "Love the one-time key screen", "rating": 5, "page": "/api-keys"}),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{}", sent.text);
+    assert!(
+        sent.json()["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("feedback--"))
+    );
+    let minimal = app
+        .post(
+            "/v1/feedback",
+            Role::PlatformOwner,
+            &json!({"message": "ok"}),
+        )
+        .await;
+    assert_eq!(minimal.status, 201);
+}
+
+async fn archived_applications_and_disabled_arx_get_no_new_keys(app: &TestApp) {
+    let owner = Role::PlatformOwner;
+    let new_application = app
+        .post(
+            "/v1/applications",
+            owner,
+            &json!({"name": "Legacy", "technology": "server"}),
+        )
+        .await;
+    assert_eq!(new_application.status, 201, "{}", new_application.text);
+    let application_id = new_application.json()["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let arx_id = app.demo.arx_id.to_string();
+    let choice = json!({"application_id": application_id, "arx_id": arx_id});
+    assert_eq!(
+        app.post("/v1/api-keys", Role::Developer, &choice)
+            .await
+            .status,
+        201
+    );
+
+    let archived = app
+        .post(
+            &format!("/v1/applications/{application_id}/archive"),
+            owner,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(archived.status, 200, "{}", archived.text);
+    assert_eq!(archived.json()["status"], "archived");
+    for path in ["/v1/api-keys", "/v1/api-keys?dry_run=true"] {
+        let refused = app.post(path, Role::Developer, &choice).await;
+        assert_eq!(refused.status, 409, "{}", refused.text);
+        assert_eq!(refused.json()["code"], "application_not_active");
+    }
+
+    let usable = json!({"application_id": app.demo.application_id, "arx_id": arx_id});
+    let disabled = app
+        .post(
+            &format!("/v1/arx/{arx_id}/disable"),
+            Role::PlatformAdmin,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(disabled.json()["status"], "disabled");
+    let refused = app.post("/v1/api-keys", Role::Developer, &usable).await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert_eq!(refused.json()["code"], "arx_not_active");
+    let enabled = app
+        .post(
+            &format!("/v1/arx/{arx_id}/enable"),
+            Role::PlatformAdmin,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(enabled.json()["status"], "active");
+    assert_eq!(
+        app.post("/v1/api-keys", Role::Developer, &usable)
+            .await
+            .status,
+        201
+    );
+
+    let counts = app.get("/v1/api-keys", Role::Developer).await.json()["counts"].clone();
+    assert_eq!(
+        counts,
+        json!({"total": 2, "active": 2, "deleted": 0}),
+        "refused creates wrote nothing"
+    );
+}

@@ -1,0 +1,253 @@
+//! `TestApp`: the dev server started in-process on a free port, an HTTP client,
+//! and tokens of every kind (good, forged, expired, ...).
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use api::config::SigningKeys;
+use api::{AuthConfig, ServiceConfig};
+use base64::Engine;
+use bytes::Bytes;
+use dev_server::{Backend, DemoCatalog, Options, Running};
+use domain::{KeyPrefix, Role};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+pub const SECRET: &str = "a-test-secret-that-is-at-least-32-bytes";
+pub const ISSUER: &str = "test-issuer";
+pub const AUDIENCE: &str = "test-audience";
+
+pub struct TestApp {
+    pub base: String,
+    pub demo: DemoCatalog,
+    running: Option<Running>,
+    _dir: tempfile::TempDir,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    pub text: String,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// The problem's `field`, for 4xx answers about one field.
+    pub fn field(&self) -> Option<String> {
+        self.json()["field"].as_str().map(str::to_owned)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub fn auth_config() -> AuthConfig {
+    AuthConfig {
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        keys: SigningKeys::Hs256 {
+            secret: SECRET.to_owned().into(),
+        },
+        tenant_claim: "custom:tenant_id".into(),
+        role_claim: "custom:role".into(),
+    }
+}
+
+impl TestApp {
+    /// On the embedded store, in a temporary folder.
+    pub async fn embedded() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let backend = Backend::Embedded {
+            data_dir: dir.path().to_owned(),
+        };
+        Self::start(backend, "unused", dir).await
+    }
+
+    /// On the local DynamoDB server that `tests/run.sh` starts, in a table of its own.
+    pub async fn dynamodb() -> Self {
+        let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
+            panic!(
+                "DYNAMODB_ENDPOINT is not set: run `bash tests/run.sh`, which starts a local \
+                 DynamoDB server, or start one (`moto_server -H 127.0.0.1 -p 8000`) and set it"
+            )
+        });
+        let table = format!("api-{}", uuid::Uuid::now_v7().simple());
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        Self::start(Backend::DynamoDb { endpoint }, &table, dir).await
+    }
+
+    async fn start(backend: Backend, table: &str, dir: tempfile::TempDir) -> Self {
+        capture_logs();
+        let service = ServiceConfig {
+            table_name: table.into(),
+            dynamodb_endpoint: None,
+            access_key_prefix: KeyPrefix::default(),
+            feedback_topic_arn: None,
+            arx_base_url: "https://arx.test".into(),
+        };
+        let options = Options {
+            addr: "127.0.0.1:0".parse().expect("an address"),
+            backend,
+            auth: auth_config(),
+            service,
+        };
+        let running = dev_server::start(options).await.unwrap_or_else(|e| {
+            panic!("the dev server did not start: {}", api::problem::chain(&e))
+        });
+        Self {
+            base: format!("http://{}", running.addr),
+            demo: running.demo.clone(),
+            running: Some(running),
+            _dir: dir,
+            client: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+
+    /// A valid token of the demo tenant.
+    pub fn token(&self, role: Role) -> String {
+        token_with(claims(self.demo.tenant.as_str(), role.as_str()), SECRET)
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> TestResponse {
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let body = Full::new(Bytes::from(body.unwrap_or_default().to_owned()));
+        let response = self
+            .client
+            .request(request.body(body).expect("a request"))
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        let text = String::from_utf8(bytes.to_vec()).expect("UTF-8");
+        assert!(status < 500, "{method} {path} answered {status}: {text}");
+        TestResponse {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, role: Role) -> TestResponse {
+        self.call("GET", path, Some(&self.token(role)), None).await
+    }
+
+    pub async fn post(&self, path: &str, role: Role, body: &Value) -> TestResponse {
+        self.call(
+            "POST",
+            path,
+            Some(&self.token(role)),
+            Some(&body.to_string()),
+        )
+        .await
+    }
+
+    pub async fn create_key(&self, role: Role) -> Value {
+        let body =
+            json!({ "application_id": self.demo.application_id, "arx_id": self.demo.arx_id });
+        let created = self.post("/v1/api-keys", role, &body).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        created.json()
+    }
+}
+
+/// Standard claims for the test issuer and audience, valid for an hour.
+pub fn claims(tenant: &str, role: &str) -> Value {
+    let now = jsonwebtoken::get_current_timestamp();
+    json!({
+        "iss": ISSUER, "aud": AUDIENCE, "sub": format!("user-of-{tenant}"),
+        "iat": now, "nbf": now, "exp": now + 3600,
+        "custom:tenant_id": tenant, "custom:role": role,
+    })
+}
+
+pub fn token_with(claims: Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("a token")
+}
+
+/// A token with `alg: none` and no signature.
+pub fn unsigned_token(claims: &Value) -> String {
+    let b64 =
+        |value: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string());
+    format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        b64(claims)
+    )
+}
+
+/// Everything logged while the tests run (all tests share one process).
+pub fn captured_logs() -> String {
+    let buffer = capture_logs();
+    let bytes = buffer.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER
+        .get_or_init(|| {
+            let buffer = Arc::new(Mutex::new(Vec::new()));
+            let writer = Arc::clone(&buffer);
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+                .with_ansi(false)
+                .with_writer(move || CaptureWriter(Arc::clone(&writer)))
+                .finish();
+            let _ = tracing::subscriber::set_global_default(subscriber);
+            buffer
+        })
+        .clone()
+}
+
+struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CaptureWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,222 @@
+//! The Lambda glue with synthetic API Gateway HTTP API (payload 2.0) events:
+//! the handlers behind it are the dev server's, so this proves the wiring.
+
+use std::sync::Arc;
+
+use api::config::ServiceConfig;
+use api::handlers::{applications, create_api_key, list_api_keys};
+use api::lambda::{SimpleResponse, authorize};
+use api::{AppState, Route, Verifier};
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use domain::KeyPrefix;
+use serde_json::{Value, json};
+use store::EmbeddedStore;
+
+use super::helpers::{SECRET, auth_config, claims, token_with};
+
+/// An HTTP API payload 2.0 event as API Gateway sends it behind our authorizer.
+fn event(
+    route: Route,
+    path: &str,
+    id: Option<&str>,
+    body: Option<Value>,
+    identity: Option<Value>,
+) -> String {
+    let mut request_context = json!({
+        "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
+        "domainPrefix": "api", "requestId": "req-1", "routeKey": route.route_key(),
+        "stage": "$default", "time": "26/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_000_000_000u64,
+        "http": {"method": route.method(), "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "test"},
+    });
+    if let Some(identity) = identity {
+        request_context["authorizer"] = json!({ "lambda": identity });
+    }
+    let mut event = json!({
+        "version": "2.0", "routeKey": route.route_key(), "rawPath": path, "rawQueryString": "",
+        "headers": {"content-type": "application/json"}, "requestContext": request_context,
+        "isBase64Encoded": false,
+    });
+    if let Some(id) = id {
+        event["pathParameters"] = json!({ "id": id });
+    }
+    if let Some(body) = body {
+        event["body"] = json!(body.to_string());
+    }
+    event.to_string()
+}
+
+fn developer() -> Option<Value> {
+    Some(json!({"tenant_id": "demo", "user_id": "dev-1", "role": "developer"}))
+}
+
+async fn state() -> (
+    Arc<AppState<EmbeddedStore>>,
+    dev_server::DemoCatalog,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let store = EmbeddedStore::open(dir.path().join("store.redb")).expect("a store");
+    let demo = dev_server::seed::demo_tenant(&store, "https://arx.test")
+        .await
+        .expect("seeded");
+    let config = ServiceConfig {
+        table_name: "unused".into(),
+        dynamodb_endpoint: None,
+        access_key_prefix: KeyPrefix::default(),
+        feedback_topic_arn: None,
+        arx_base_url: "https://arx.test".into(),
+    };
+    (Arc::new(AppState::new(store, &config)), demo, dir)
+}
+
+async fn invoke<F, Fut>(function: &str, event: &str, handler: F) -> (u16, Value)
+where
+    F: FnOnce(Route, api::ApiRequest) -> Fut,
+    Fut: Future<Output = Result<api::ApiResponse, api::ApiError>>,
+{
+    let request = lambda_http::request::from_str(event).expect("a payload 2.0 event");
+    let response = api::lambda::handle(request, &Route::of_function(function), handler).await;
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        lambda_http::Body::Binary(bytes) => serde_json::from_slice(bytes).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    (status, body)
+}
+
+#[tokio::test]
+async fn api_gateway_events_reach_the_handlers() {
+    let (state, demo, _dir) = state().await;
+    let body = json!({"application_id": demo.application_id, "arx_id": demo.arx_id});
+    let create = event(
+        Route::CreateApiKey,
+        "/v1/api-keys",
+        None,
+        Some(body.clone()),
+        developer(),
+    );
+    let s = Arc::clone(&state);
+    let (status, created) = invoke("create-api-key", &create, move |route, request| {
+        create_api_key::handle(s, route, request)
+    })
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["api_key"]["id"].as_str().expect("an id").to_owned();
+
+    let get = event(
+        Route::GetApiKey,
+        &format!("/v1/api-keys/{id}"),
+        Some(&id),
+        None,
+        developer(),
+    );
+    let s = Arc::clone(&state);
+    let (status, read) = invoke("list-api-keys", &get, move |route, request| {
+        list_api_keys::handle(s, route, request)
+    })
+    .await;
+    assert_eq!((status, read["id"].as_str()), (200, Some(id.as_str())));
+
+    // No authorizer context: the function refuses to guess who is asking.
+    let anonymous = event(
+        Route::CreateApiKey,
+        "/v1/api-keys",
+        None,
+        Some(body.clone()),
+        None,
+    );
+    let s = Arc::clone(&state);
+    let (status, _) = invoke("create-api-key", &anonymous, move |route, request| {
+        create_api_key::handle(s, route, request)
+    })
+    .await;
+    assert_eq!(status, 401);
+
+    // A route wired to the wrong function is not served.
+    let s = Arc::clone(&state);
+    let (status, _) = invoke("list-api-keys", &create, move |route, request| {
+        list_api_keys::handle(s, route, request)
+    })
+    .await;
+    assert_eq!(status, 404);
+
+    // A developer reaching a management route (a mis-wired authorizer) is refused by the function.
+    let manage = event(
+        Route::CreateApplication,
+        "/v1/applications",
+        None,
+        Some(json!({"name": "X", "technology": "server"})),
+        developer(),
+    );
+    let s = Arc::clone(&state);
+    let (status, problem) = invoke("applications", &manage, move |route, request| {
+        applications::handle(s, route, request)
+    })
+    .await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("forbidden")));
+}
+
+fn authorizer_event(
+    route_key: &str,
+    authorization: Option<&str>,
+) -> ApiGatewayV2CustomAuthorizerV2Request {
+    let mut headers = json!({});
+    if let Some(value) = authorization {
+        headers["authorization"] = json!(value);
+    }
+    serde_json::from_value(json!({
+        "version": "2.0", "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/v1/api-keys",
+        "identitySource": [authorization.unwrap_or_default(), route_key],
+        "routeKey": route_key, "rawPath": "/v1/api-keys", "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
+            "domainPrefix": "api", "requestId": "req-1", "routeKey": route_key,
+            "stage": "$default", "time": "26/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_000_000_000u64,
+            "http": {"method": "GET", "path": "/v1/api-keys", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "test"}
+        }
+    }))
+    .expect("an authorizer event")
+}
+
+#[tokio::test]
+async fn the_authorizer_decides_per_route() {
+    let verifier = Verifier::new(auth_config()).expect("a verifier");
+    let developer = format!("Bearer {}", token_with(claims("demo", "developer"), SECRET));
+    let allowed = authorize(
+        &verifier,
+        &authorizer_event("GET /v1/api-keys", Some(&developer)),
+    )
+    .await;
+    assert_eq!(
+        allowed,
+        SimpleResponse {
+            is_authorized: true,
+            context: [
+                ("tenant_id", "demo"),
+                ("user_id", "user-of-demo"),
+                ("role", "developer")
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        }
+    );
+    let wire = serde_json::to_value(&allowed).expect("JSON");
+    assert_eq!(wire["isAuthorized"], true, "API Gateway reads camelCase");
+
+    for (route_key, authorization) in [
+        ("POST /v1/applications", Some(developer.as_str())),
+        ("GET /v1/unknown", Some(developer.as_str())),
+        ("GET /v1/api-keys", None),
+        ("GET /v1/api-keys", Some("Bearer not-a-token")),
+    ] {
+        let denied = authorize(&verifier, &authorizer_event(route_key, authorization)).await;
+        assert!(
+            !denied.is_authorized && denied.context.is_empty(),
+            "{route_key}"
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! An access key exists in plaintext only in its create response: put freshly
+//! created keys everywhere a careless client might, then find them in no log
+//! line and no later response.
+
+use domain::Role;
+use serde_json::json;
+
+use super::helpers::{TestApp, captured_logs};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_keys_reach_no_log_and_no_later_response() {
+    let app = TestApp::embedded().await;
+    let owner = app.token(Role::PlatformOwner);
+    let (application_id, arx_id) = (
+        app.demo.application_id.to_string(),
+        app.demo.arx_id.to_string(),
+    );
+    let mut keys = Vec::new();
+    for role in Role::ALL {
+        let created = app.create_key(role).await;
+        let id = created["api_key"]["id"].as_str().expect("an id").to_owned();
+        let key = created["access_key"]
+            .as_str()
+            .expect("an access key")
+            .to_owned();
+        keys.push((id, key));
+    }
+
+    let mut later = Vec::new();
+    for (id, key) in &keys {
+        let misuse: Vec<(&str, String, Option<&str>, String)> = vec![
+            ("GET", "/v1/api-keys".into(), Some(key), String::new()),
+            (
+                "GET",
+                format!("/v1/api-keys/{key}"),
+                Some(&owner),
+                String::new(),
+            ),
+            (
+                "DELETE",
+                format!("/v1/api-keys/{key}"),
+                Some(&owner),
+                json!({"confirm": key}).to_string(),
+            ),
+            (
+                "DELETE",
+                format!("/v1/api-keys/{id}"),
+                Some(&owner),
+                json!({"confirm": key}).to_string(),
+            ),
+            (
+                "GET",
+                format!("/v1/api-keys?cursor={key}"),
+                Some(&owner),
+                String::new(),
+            ),
+            (
+                "GET",
+                format!("/v1/api-keys?application_id={key}&status={key}"),
+                Some(&owner),
+                String::new(),
+            ),
+            (
+                "GET",
+                format!("/v1/api-keys?{key}=1"),
+                Some(&owner),
+                String::new(),
+            ),
+            (
+                "POST",
+                "/v1/api-keys".into(),
+                Some(&owner),
+                json!({"application_id": key, "arx_id": key}).to_string(),
+            ),
+            (
+                "POST",
+                "/v1/api-keys".into(),
+                Some(&owner),
+                json!({"application_id": application_id, "arx_id": arx_id, "expires_at": key})
+                    .to_string(),
+            ),
+            (
+                "POST",
+                "/v1/api-keys".into(),
+                Some(&owner),
+                json!({"application_id": application_id, "arx_id": arx_id, "name": [key]})
+                    .to_string(),
+            ),
+            (
+                "POST",
+                "/v1/feedback".into(),
+                Some(&owner),
+                json!({"message": "hi", "rating": key}).to_string(),
+            ),
+            (
+                "POST",
+                "/v1/feedback".into(),
+                Some(&owner),
+                json!({key: "hi"}).to_string(),
+            ),
+            (
+                "POST",
+                "/v1/applications".into(),
+                Some(&owner),
+                json!({"name": "n", "technology": key}).to_string(),
+            ),
+            (
+                "POST",
+                "/v1/applications".into(),
+                Some(&owner),
+                json!({"name": "n", "technology": "client", "cors_origins": [key]}).to_string(),
+            ),
+            (
+                "PATCH",
+                format!("/v1/applications/{application_id}"),
+                Some(&owner),
+                json!({"name": 1, key: 1}).to_string(),
+            ),
+            (
+                "POST",
+                "/v1/arx".into(),
+                Some(&owner),
+                json!({"name": "n", "purpose": key}).to_string(),
+            ),
+            (
+                "POST",
+                "/v1/api-keys".into(),
+                Some(&owner),
+                format!("{{\"name\": \"{key}"),
+            ),
+            (
+                key.as_str(),
+                "/v1/api-keys".into(),
+                Some(&owner),
+                String::new(),
+            ),
+        ];
+        for (method, path, token, body) in misuse {
+            let response = app.call(method, &path, token, Some(&body)).await;
+            assert!(
+                response.status >= 400,
+                "{method} {path} was accepted: {}",
+                response.text
+            );
+            later.push(response.text);
+        }
+    }
+    // And every readable route once more, as a normal client would.
+    let reads = [
+        "/v1/api-keys".to_owned(),
+        format!("/v1/api-keys/{}", keys[0].0),
+        "/v1/applications".to_owned(),
+        format!("/v1/applications/{application_id}"),
+        "/v1/arx".to_owned(),
+        format!("/v1/arx/{arx_id}"),
+    ];
+    for path in reads {
+        later.push(app.call("GET", &path, Some(&owner), None).await.text);
+    }
+
+    let logs = captured_logs();
+    assert!(logs.contains("api key created"), "the log capture works");
+    for (_, key) in &keys {
+        let secret = &key[key.len() - 36..key.len() - 6];
+        assert!(!logs.contains(secret), "an access key reached the log");
+        for text in &later {
+            assert!(
+                !text.contains(secret),
+                "an access key came back in a response: {text}"
+            );
+        }
+    }
+    app.stop().await;
+}

@@ -1,0 +1,9 @@
+//! The API over real HTTP: the dev server, started in-process per test.
+
+mod authorization;
+mod bad_input;
+mod flows;
+mod helpers;
+mod jwks;
+mod lambda_events;
+mod leaks;
