@@ -198,12 +198,16 @@ pub struct ApiResponse {
 impl ApiResponse {
     pub fn json(status: u16, value: &impl Serialize) -> Self {
         match serde_json::to_vec(value) {
-            Ok(body) => Self {
-                status,
-                content_type: Some("application/json"),
-                headers: Vec::new(),
-                body,
-            },
+            Ok(mut body) => {
+                // A trailing newline keeps `curl` output readable in a terminal.
+                body.push(b'\n');
+                Self {
+                    status,
+                    content_type: Some("application/json"),
+                    headers: Vec::new(),
+                    body,
+                }
+            }
             // Our response types always serialise; if one ever does not, say
             // so without leaking what it held.
             Err(error) => ApiError::internal(error).into_response(),
