@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The one test command (the README gives it, .ci/run calls it).
 #
-# On a fresh machine it installs what the tests need into ./.venv, starts a local
-# DynamoDB-compatible server (moto, see tests/dynamodb_server.py) on a free loopback port, runs `cargo fmt
-# --check`, clippy with warnings denied and every test with DYNAMODB_ENDPOINT
-# set, then stops the server it started. A server that will not start fails the
+# On a fresh machine it installs what the tests need (moto into ./.venv; SAM CLI
+# and cfn-lint into ./.venv-infra), starts a local DynamoDB-compatible server
+# (tests/dynamodb_server.py) on a free loopback port, lints the SAM template,
+# runs `cargo fmt --check`, clippy with warnings denied and every test with
+# DYNAMODB_ENDPOINT set, then stops the server it started. A server that will not start fails the
 # run, saying so: the DynamoDB tests are never skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,13 @@ if ! "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http:
   exit 1
 fi
 export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+
+source infra/tools.sh
+install_infra_tools
+step "cfn-lint infra/template.yaml"
+cfn-lint infra/template.yaml
+step "sam validate --lint"
+sam validate --lint --template infra/template.yaml
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

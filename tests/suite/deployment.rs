@@ -1,0 +1,227 @@
+//! The SAM template and the sample events agree with the code: every function
+//! is a workspace binary and the reverse, every route is served by the function
+//! the code says, and no policy reaches beyond the stack's table or scans it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use api::Route;
+use serde_norway::Value;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn template() -> Value {
+    let text =
+        std::fs::read_to_string(workspace().join("infra/template.yaml")).expect("the template");
+    serde_norway::from_str(&text).expect("the template is YAML")
+}
+
+/// The Lambda binaries of the workspace: every crate under `functions/` except
+/// the dev server, which is never deployed.
+fn lambda_binaries() -> BTreeSet<String> {
+    std::fs::read_dir(workspace().join("functions"))
+        .expect("functions/")
+        .map(|entry| {
+            entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name != "dev-server")
+        .collect()
+}
+
+/// `(logical id, properties, binary)` of every function in the template.
+fn functions(template: &Value) -> Vec<(String, Value, String)> {
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    resources
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == "AWS::Serverless::Function")
+        .map(|(id, resource)| {
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .expect("a Binary")
+                .to_owned();
+            assert_eq!(
+                resource["Metadata"]["BuildMethod"], "rust-cargolambda",
+                "{binary}"
+            );
+            (
+                id.as_str().expect("an id").to_owned(),
+                resource["Properties"].clone(),
+                binary,
+            )
+        })
+        .collect()
+}
+
+/// A tagged scalar or sequence (`!GetAtt Table.Arn`, `!Sub "..."`) as text.
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Tagged(tagged) => format!("{} {}", tagged.tag, text_of(&tagged.value)),
+        Value::Sequence(items) => items.iter().map(text_of).collect::<Vec<_>>().join(" "),
+        other => format!("{other:?}"),
+    }
+}
+
+fn as_list(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Sequence(items) => items.clone(),
+        Value::Null => Vec::new(),
+        single => vec![single.clone()],
+    }
+}
+
+#[test]
+fn every_function_is_a_workspace_binary_and_the_reverse() {
+    let template = template();
+    let deployed: BTreeSet<String> = functions(&template)
+        .into_iter()
+        .map(|(_, _, binary)| binary)
+        .collect();
+    assert_eq!(deployed, lambda_binaries());
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Handler"], "bootstrap");
+    assert_eq!(
+        as_list(&globals["Architectures"]),
+        vec![Value::from("arm64")]
+    );
+    assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
+    for (id, properties, _) in functions(&template) {
+        assert_eq!(
+            properties["CodeUri"], "..",
+            "{id} builds from the workspace root"
+        );
+    }
+}
+
+#[test]
+fn every_route_is_served_by_the_function_the_code_names() {
+    let template = template();
+    let mut served = BTreeMap::new();
+    for (_, properties, binary) in functions(&template) {
+        let events = properties["Events"]
+            .as_mapping()
+            .cloned()
+            .unwrap_or_default();
+        for (_, event) in events {
+            if event["Type"] != "HttpApi" {
+                continue;
+            }
+            let key = format!(
+                "{} {}",
+                event["Properties"]["Method"].as_str().expect("a method"),
+                event["Properties"]["Path"].as_str().expect("a path")
+            );
+            assert!(
+                served.insert(key.clone(), binary.clone()).is_none(),
+                "{key} twice"
+            );
+        }
+    }
+    let expected: BTreeMap<String, String> = Route::ALL
+        .into_iter()
+        .map(|route| (route.route_key(), route.function().to_owned()))
+        .collect();
+    assert_eq!(
+        served, expected,
+        "the template's routes are the dev server's routes"
+    );
+
+    let authorizer =
+        &template["Resources"]["HttpApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"];
+    assert_eq!(
+        as_list(&authorizer["Identity"]["Context"]),
+        vec![Value::from("routeKey")],
+        "cached per route"
+    );
+    assert_eq!(authorizer["EnableSimpleResponses"], true);
+    assert_eq!(authorizer["AuthorizerPayloadFormatVersion"], "2.0");
+}
+
+#[test]
+fn policies_reach_only_this_stacks_table_and_never_scan() {
+    let template = template();
+    for (id, properties, binary) in functions(&template) {
+        for policy in as_list(&properties["Policies"]) {
+            for statement in as_list(&policy["Statement"]) {
+                let actions: Vec<String> =
+                    as_list(&statement["Action"]).iter().map(text_of).collect();
+                let dynamodb: Vec<&String> = actions
+                    .iter()
+                    .filter(|a| a.starts_with("dynamodb:"))
+                    .collect();
+                assert!(
+                    !actions.iter().any(|a| a.contains('*')),
+                    "{id}: no wildcard actions: {actions:?}"
+                );
+                assert!(
+                    !dynamodb.iter().any(|a| a.as_str() == "dynamodb:Scan"),
+                    "{id} may not Scan"
+                );
+                if dynamodb.is_empty() {
+                    continue;
+                }
+                for resource in as_list(&statement["Resource"]).iter().map(text_of) {
+                    let on_table = resource == "!GetAtt Table.Arn"
+                        || resource.starts_with("!Sub ${Table.Arn}/index/GSI");
+                    assert!(
+                        on_table,
+                        "{id} ({binary}) reaches beyond the stack's table: {resource}"
+                    );
+                }
+            }
+        }
+        if binary == "list-api-keys" {
+            let text = format!("{:?}", properties["Policies"]);
+            for write in ["PutItem", "UpdateItem", "DeleteItem"] {
+                assert!(
+                    !text.contains(write),
+                    "the read-only function may not {write}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn sample_events_parse_into_what_their_functions_take() {
+    let folder = workspace().join("infra/events");
+    let mut routes = BTreeSet::new();
+    for entry in std::fs::read_dir(&folder).expect("infra/events") {
+        let path = entry.expect("an entry").path();
+        let text = std::fs::read_to_string(&path).expect("an event");
+        let name = path
+            .file_name()
+            .expect("a name")
+            .to_string_lossy()
+            .into_owned();
+        let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        if name == "authorizer.json" {
+            let event: aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request =
+                serde_json::from_value(json).expect("an authorizer event");
+            assert!(
+                event
+                    .route_key
+                    .as_deref()
+                    .and_then(Route::from_route_key)
+                    .is_some()
+            );
+            continue;
+        }
+        lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let route = json["routeKey"].as_str().and_then(Route::from_route_key);
+        routes.insert(
+            route
+                .unwrap_or_else(|| panic!("{name} names no route"))
+                .route_key(),
+        );
+    }
+    let all: BTreeSet<String> = Route::ALL.into_iter().map(Route::route_key).collect();
+    assert_eq!(routes, all, "one sample event per route");
+}
