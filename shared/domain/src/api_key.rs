@@ -14,17 +14,19 @@ pub enum ApiKeyStatus {
     Active,
     Disabled,
     Deleted,
+    /// Past its `expires_at`: it no longer works.
+    Expired,
 }
 
 impl ApiKeyStatus {
-    pub const ALL: [ApiKeyStatus; 3] = [Self::Active, Self::Disabled, Self::Deleted];
+    pub const ALL: [ApiKeyStatus; 4] = [Self::Active, Self::Disabled, Self::Deleted, Self::Expired];
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         Self::ALL
             .into_iter()
             .find(|status| status.as_str() == raw)
             .ok_or(InvalidValue::NotOneOf {
-                allowed: "active, disabled, deleted",
+                allowed: "active, disabled, deleted, expired",
             })
     }
 
@@ -33,6 +35,7 @@ impl ApiKeyStatus {
             Self::Active => "active",
             Self::Disabled => "disabled",
             Self::Deleted => "deleted",
+            Self::Expired => "expired",
         }
     }
 }
@@ -84,24 +87,52 @@ pub struct ApiKey {
     pub secret_hash: SecretHash,
 }
 
+impl ApiKey {
+    /// The status as of `now`: an active key past its expiry is expired even
+    /// before the sweep has recorded it (the sweep runs hourly; keys must not
+    /// work an hour too long).
+    pub fn status_at(&self, now: Timestamp) -> ApiKeyStatus {
+        match (self.status, self.expires_at) {
+            (ApiKeyStatus::Active, Some(expiry)) if expiry.at() <= now => ApiKeyStatus::Expired,
+            (status, _) => status,
+        }
+    }
+
+    /// When the key stopped working for good (deleted, or expired), if it has.
+    pub fn ended_at(&self) -> Option<Timestamp> {
+        match self.status {
+            ApiKeyStatus::Deleted => self.deleted_at,
+            ApiKeyStatus::Expired => self.expires_at.map(ExpiresAt::at),
+            ApiKeyStatus::Active | ApiKeyStatus::Disabled => None,
+        }
+    }
+}
+
 /// The tenant's key counts, kept beside the keys so the dashboard reads them in O(1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeyCounts {
-    /// Every key not yet purged, whatever its status.
+    /// Every key not yet purged, whatever its status. Expired keys count in
+    /// neither `active` nor `deleted`; a key moves from `active` to expired
+    /// when the sweep records its expiry.
     pub total: u64,
     pub active: u64,
     pub deleted: u64,
 }
 
 impl ApiKeyCounts {
-    /// The counts after a key moves from `from` (None: it is new) to `to`.
-    pub fn delta(from: Option<ApiKeyStatus>, to: ApiKeyStatus) -> CountsDelta {
-        let weight =
-            |status: Option<ApiKeyStatus>, wanted: ApiKeyStatus| i64::from(status == Some(wanted));
+    /// The change to the counts when a key moves from `from` to `to` (`None`:
+    /// it does not exist, before its creation or after its purge).
+    pub fn delta(from: Option<ApiKeyStatus>, to: Option<ApiKeyStatus>) -> CountsDelta {
+        let weight = |status: Option<ApiKeyStatus>, wanted: Option<ApiKeyStatus>| match wanted {
+            Some(wanted) => i64::from(status == Some(wanted)),
+            None => i64::from(status.is_some()),
+        };
         CountsDelta {
-            total: i64::from(from.is_none()),
-            active: weight(Some(to), ApiKeyStatus::Active) - weight(from, ApiKeyStatus::Active),
-            deleted: weight(Some(to), ApiKeyStatus::Deleted) - weight(from, ApiKeyStatus::Deleted),
+            total: weight(to, None) - weight(from, None),
+            active: weight(to, Some(ApiKeyStatus::Active))
+                - weight(from, Some(ApiKeyStatus::Active)),
+            deleted: weight(to, Some(ApiKeyStatus::Deleted))
+                - weight(from, Some(ApiKeyStatus::Deleted)),
         }
     }
 
@@ -139,13 +170,17 @@ mod tests {
 
     #[test]
     fn count_deltas_follow_status_moves() {
-        let new = ApiKeyCounts::delta(None, ApiKeyStatus::Active);
+        use ApiKeyStatus::*;
+        let new = ApiKeyCounts::delta(None, Some(Active));
         assert_eq!((new.total, new.active, new.deleted), (1, 1, 0));
-        let deleted = ApiKeyCounts::delta(Some(ApiKeyStatus::Active), ApiKeyStatus::Deleted);
+        let deleted = ApiKeyCounts::delta(Some(Active), Some(Deleted));
         assert_eq!((deleted.total, deleted.active, deleted.deleted), (0, -1, 1));
-        let from_disabled =
-            ApiKeyCounts::delta(Some(ApiKeyStatus::Disabled), ApiKeyStatus::Deleted);
+        let from_disabled = ApiKeyCounts::delta(Some(Disabled), Some(Deleted));
         assert_eq!((from_disabled.active, from_disabled.deleted), (0, 1));
+        let expired = ApiKeyCounts::delta(Some(Active), Some(Expired));
+        assert_eq!((expired.total, expired.active, expired.deleted), (0, -1, 0));
+        let purged = ApiKeyCounts::delta(Some(Deleted), None);
+        assert_eq!((purged.total, purged.active, purged.deleted), (-1, 0, -1));
         let counts = ApiKeyCounts::default().apply(new).apply(deleted);
         assert_eq!(
             counts,
@@ -155,6 +190,54 @@ mod tests {
                 deleted: 1
             }
         );
+        assert_eq!(counts.apply(purged), ApiKeyCounts::default());
+    }
+
+    #[test]
+    fn an_active_key_past_its_expiry_is_expired_at_once() {
+        let now = Timestamp::parse("2026-01-01T00:00:00Z").expect("valid");
+        let later = now.plus(time::Duration::hours(1));
+        let expiry = ExpiresAt::parse("2026-01-01T00:30:00Z", now).expect("valid");
+        let status_at = |status, at| {
+            let mut key = sample_key();
+            key.status = status;
+            key.expires_at = Some(expiry);
+            key.status_at(at)
+        };
+        assert_eq!(status_at(ApiKeyStatus::Active, now), ApiKeyStatus::Active);
+        assert_eq!(
+            status_at(ApiKeyStatus::Active, later),
+            ApiKeyStatus::Expired
+        );
+        assert_eq!(
+            status_at(ApiKeyStatus::Deleted, later),
+            ApiKeyStatus::Deleted
+        );
+    }
+
+    fn sample_key() -> ApiKey {
+        let (id, key) = crate::AccessKey::generate(&crate::KeyPrefix::default());
+        let hash = crate::KeyHasher::new(64, 1, 1)
+            .and_then(|h| h.hash(&key))
+            .expect("hashed");
+        ApiKey {
+            id,
+            tenant_id: TenantId::parse("t").expect("valid"),
+            name: ApiKeyName::parse("k").expect("valid"),
+            application_id: ApplicationId::new(),
+            application_name: ApplicationName::parse("a").expect("valid"),
+            arx_id: ArxId::new(),
+            arx_name: ArxName::parse("x").expect("valid"),
+            arx_purpose: Purpose::Testing,
+            status: ApiKeyStatus::Active,
+            created_at: Timestamp::now(),
+            created_by: UserId::parse("u").expect("valid"),
+            expires_at: None,
+            deleted_at: None,
+            deleted_by: None,
+            last_used_at: None,
+            secret_hash: hash,
+        }
     }
 
     #[test]

@@ -27,6 +27,11 @@ impl fmt::Display for Actor {
 pub enum AuditAction {
     ApiKeyCreated,
     ApiKeyDeleted,
+    /// The sweep recorded that the key passed its expiry.
+    ApiKeyExpired,
+    /// The sweep removed a key (and its lookup item) past retention; its
+    /// audit events stay.
+    ApiKeyPurged,
     ApplicationCreated,
     ApplicationUpdated,
     ApplicationArchived,

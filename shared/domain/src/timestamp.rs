@@ -28,6 +28,11 @@ impl Timestamp {
     pub fn plus(self, duration: time::Duration) -> Self {
         Self(self.0 + duration)
     }
+
+    /// The UTC calendar day.
+    pub fn date(self) -> time::Date {
+        self.0.date()
+    }
 }
 
 impl From<OffsetDateTime> for Timestamp {

@@ -5,9 +5,11 @@
 //! ever name its own tenant's items: isolation is structural, not a filter. Tenant
 //! and object ids cannot contain `#` (see `domain::ids`), so no id can forge a key.
 
-use domain::{ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, AuditEventId, FeedbackId, TenantId};
+use domain::{
+    ApiKey, ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, AuditEventId, FeedbackId, TenantId,
+};
 
-use crate::ApiKeyFilter;
+use crate::{ApiKeyQuery, DueWork};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -65,10 +67,15 @@ pub enum ApiKeyIndex {
     ByArx,
     /// `GSI3`: a tenant's keys in one status.
     ByStatus,
+    /// `GSI4`, sparse: keys with work due on a day, across tenants (an active
+    /// key in the day it expires, a deleted or expired key in the day it
+    /// ended). The sweep reads it one day at a time: no Scan.
+    Due,
 }
 
 impl ApiKeyIndex {
-    pub const SECONDARY: [ApiKeyIndex; 3] = [Self::ByApplication, Self::ByArx, Self::ByStatus];
+    pub const SECONDARY: [ApiKeyIndex; 4] =
+        [Self::ByApplication, Self::ByArx, Self::ByStatus, Self::Due];
 
     /// The DynamoDB index name, or `None` for the table.
     pub fn name(self) -> Option<&'static str> {
@@ -77,6 +84,7 @@ impl ApiKeyIndex {
             Self::ByApplication => Some("GSI1"),
             Self::ByArx => Some("GSI2"),
             Self::ByStatus => Some("GSI3"),
+            Self::Due => Some("GSI4"),
         }
     }
 
@@ -87,29 +95,72 @@ impl ApiKeyIndex {
             Self::ByApplication => ("GSI1PK", "GSI1SK"),
             Self::ByArx => ("GSI2PK", "GSI2SK"),
             Self::ByStatus => ("GSI3PK", "GSI3SK"),
+            Self::Due => ("GSI4PK", "GSI4SK"),
         }
     }
 
-    /// This index's partition for one key (what the key item stores).
-    pub fn partition_of(
-        self,
-        tenant: &TenantId,
-        application: &ApplicationId,
-        arx: &ArxId,
-        status: ApiKeyStatus,
-    ) -> String {
+    /// This index's partition and sort key for `key`, if the key is in this index.
+    pub fn entry_of(self, key: &ApiKey) -> Option<(String, String)> {
+        let tenant = &key.tenant_id;
+        let by_id = |partition: String| Some((partition, api_key_sk(&key.id)));
         match self {
-            Self::Table => tenant_pk(tenant),
-            Self::ByApplication => keys_by_application_pk(tenant, application),
-            Self::ByArx => keys_by_arx_pk(tenant, arx),
-            Self::ByStatus => keys_by_status_pk(tenant, status),
+            Self::Table => by_id(tenant_pk(tenant)),
+            Self::ByApplication => by_id(keys_by_application_pk(tenant, &key.application_id)),
+            Self::ByArx => by_id(keys_by_arx_pk(tenant, &key.arx_id)),
+            Self::ByStatus => by_id(keys_by_status_pk(tenant, key.status)),
+            Self::Due => {
+                let (work, due) = match key.status {
+                    ApiKeyStatus::Active => (DueWork::Expire, key.expires_at?.at()),
+                    ApiKeyStatus::Deleted | ApiKeyStatus::Expired => {
+                        (DueWork::Purge, key.ended_at()?)
+                    }
+                    ApiKeyStatus::Disabled => return None,
+                };
+                Some((due_pk(work, due.date()), due_sk(due, &key.id)))
+            }
         }
     }
 }
 
-/// Which index serves a filtered list, and its partition. The most selective
-/// filter picks the index; any other filter is applied to what it returns.
-pub fn api_key_list_partition(tenant: &TenantId, filter: &ApiKeyFilter) -> (ApiKeyIndex, String) {
+/// The partition of keys with `work` due on `day`.
+pub fn due_pk(work: DueWork, day: time::Date) -> String {
+    let work = match work {
+        DueWork::Expire => "EXPIRE",
+        DueWork::Purge => "PURGE",
+    };
+    format!("DUE#{work}#{day}")
+}
+
+/// Due keys sort by when they fell due (zero-padded epoch seconds, so text
+/// order is time order), then by id.
+pub fn due_sk(due: domain::Timestamp, id: &ApiKeyId) -> String {
+    format!("{:012}#{id}", due.unix_seconds())
+}
+
+/// The exclusive upper bound of due sort keys at or before `until`.
+pub fn due_sk_after(until: domain::Timestamp) -> String {
+    format!("{:012}$", until.unix_seconds())
+}
+
+/// The key id at the end of a due sort key.
+pub fn id_of_due_sk(sk: &str) -> Option<&str> {
+    sk.split_once('#').map(|(_, id)| id)
+}
+
+/// Where the sweep keeps how far it has got.
+pub const SWEEP_PROGRESS_PK: &str = "SWEEP";
+pub const SWEEP_PROGRESS_SK: &str = "PROGRESS";
+
+/// Which index serves a list, and its partition. The most selective filter
+/// picks the index and any other filter is applied to what it returns. A
+/// consistent list (the cleanup cascade's) reads the table, the only place
+/// strong reads exist; so does the `expired` filter, since keys past their
+/// expiry are expired before the sweep moves them out of the `active` partition.
+pub fn api_key_list_partition(tenant: &TenantId, query: &ApiKeyQuery) -> (ApiKeyIndex, String) {
+    let filter = &query.filter;
+    if query.consistent {
+        return (ApiKeyIndex::Table, tenant_pk(tenant));
+    }
     if let Some(application) = &filter.application_id {
         return (
             ApiKeyIndex::ByApplication,
@@ -119,10 +170,12 @@ pub fn api_key_list_partition(tenant: &TenantId, filter: &ApiKeyFilter) -> (ApiK
     if let Some(arx) = &filter.arx_id {
         return (ApiKeyIndex::ByArx, keys_by_arx_pk(tenant, arx));
     }
-    if let Some(status) = filter.status {
-        return (ApiKeyIndex::ByStatus, keys_by_status_pk(tenant, status));
+    match filter.status {
+        Some(status) if status != ApiKeyStatus::Expired => {
+            (ApiKeyIndex::ByStatus, keys_by_status_pk(tenant, status))
+        }
+        _ => (ApiKeyIndex::Table, tenant_pk(tenant)),
     }
-    (ApiKeyIndex::Table, tenant_pk(tenant))
 }
 
 fn keys_by_application_pk(tenant: &TenantId, application: &ApplicationId) -> String {
@@ -140,20 +193,30 @@ fn keys_by_status_pk(tenant: &TenantId, status: ApiKeyStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ApiKeyFilter;
 
     #[test]
     fn list_partitions_agree_with_what_key_items_store() {
         let tenant = TenantId::parse("t1").expect("valid");
         let (app, arx) = (ApplicationId::new(), ArxId::new());
         let status = ApiKeyStatus::Active;
+        let query = |filter: ApiKeyFilter| ApiKeyQuery {
+            filter,
+            ..Default::default()
+        };
         let cases = [
-            (ApiKeyFilter::default(), ApiKeyIndex::Table),
+            (
+                ApiKeyFilter::default(),
+                ApiKeyIndex::Table,
+                tenant_pk(&tenant),
+            ),
             (
                 ApiKeyFilter {
                     application_id: Some(app.clone()),
                     ..Default::default()
                 },
                 ApiKeyIndex::ByApplication,
+                keys_by_application_pk(&tenant, &app),
             ),
             (
                 ApiKeyFilter {
@@ -161,6 +224,7 @@ mod tests {
                     ..Default::default()
                 },
                 ApiKeyIndex::ByArx,
+                keys_by_arx_pk(&tenant, &arx),
             ),
             (
                 ApiKeyFilter {
@@ -168,12 +232,23 @@ mod tests {
                     ..Default::default()
                 },
                 ApiKeyIndex::ByStatus,
+                keys_by_status_pk(&tenant, status),
             ),
         ];
-        for (filter, index) in cases {
-            let (chosen, partition) = api_key_list_partition(&tenant, &filter);
-            assert_eq!(chosen, index);
-            assert_eq!(partition, index.partition_of(&tenant, &app, &arx, status));
+        for (filter, index, partition) in cases {
+            assert_eq!(
+                api_key_list_partition(&tenant, &query(filter)),
+                (index, partition)
+            );
         }
+        let mut consistent = query(ApiKeyFilter {
+            application_id: Some(app),
+            ..Default::default()
+        });
+        consistent.consistent = true;
+        assert_eq!(
+            api_key_list_partition(&tenant, &consistent).0,
+            ApiKeyIndex::Table
+        );
     }
 }

@@ -10,7 +10,7 @@ use std::future::Future;
 use domain::{
     ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, Application, ApplicationId, ApplicationStatus,
     Arx, ArxId, ArxStatus, AuditEvent, AuditEventId, Cursor, ExpiresAt, Feedback, Page, PageLimit,
-    SecretHash, TenantId,
+    SecretHash, TenantId, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -69,20 +69,40 @@ pub struct ApiKeyFilter {
 }
 
 impl ApiKeyFilter {
-    pub fn matches(&self, key: &ApiKey) -> bool {
+    /// Whether `key` passes, judging its status as of `now` (see [`ApiKey::status_at`]).
+    pub fn matches(&self, key: &ApiKey, now: Timestamp) -> bool {
         self.application_id
             .as_ref()
             .is_none_or(|id| *id == key.application_id)
             && self.arx_id.as_ref().is_none_or(|id| *id == key.arx_id)
-            && self.status.is_none_or(|status| status == key.status)
+            && self
+                .status
+                .is_none_or(|status| status == key.status_at(now))
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyQuery {
     pub filter: ApiKeyFilter,
     pub limit: PageLimit,
     pub cursor: Option<Cursor<ApiKeyId>>,
+    /// The instant statuses are judged at (expiry).
+    pub as_of: Timestamp,
+    /// Read strongly consistently (from the table, never a GSI), as a job
+    /// that must not miss a key created a moment ago does.
+    pub consistent: bool,
+}
+
+impl Default for ApiKeyQuery {
+    fn default() -> Self {
+        Self {
+            filter: ApiKeyFilter::default(),
+            limit: PageLimit::default(),
+            cursor: None,
+            as_of: Timestamp::now(),
+            consistent: false,
+        }
+    }
 }
 
 /// What verification needs about a key, found by key id alone.
@@ -96,6 +116,13 @@ pub struct KeyLookup {
 }
 
 impl KeyLookup {
+    /// Whether the key may be used at `now`: active and not past its expiry,
+    /// whether or not the sweep has recorded that yet.
+    pub fn usable_at(&self, now: Timestamp) -> bool {
+        self.status == ApiKeyStatus::Active
+            && self.expires_at.is_none_or(|expiry| expiry.at() > now)
+    }
+
     pub fn of(key: &ApiKey) -> Self {
         Self {
             key_id: key.id.clone(),
@@ -156,6 +183,59 @@ pub trait ApiKeyLookup: Send + Sync {
         &self,
         id: &ApiKeyId,
     ) -> impl Future<Output = StoreResult<Option<KeyLookup>>> + Send;
+}
+
+/// What the sweep does to a key on the day it is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DueWork {
+    /// Record that an active key passed its expiry.
+    Expire,
+    /// Remove a deleted or expired key past retention.
+    Purge,
+}
+
+/// How far the sweep has got: the first day of each kind of work that is not
+/// yet fully done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepProgress {
+    pub expire_from: time::Date,
+    pub purge_from: time::Date,
+}
+
+pub trait ApiKeySweep: Send + Sync {
+    /// Up to `limit` keys with `work` due on `day` at or before `until`,
+    /// across tenants, the earliest due first. Keys leave this list as they
+    /// are expired or purged, so a sweep reads it again until it is empty.
+    fn due_api_keys(
+        &self,
+        work: DueWork,
+        day: time::Date,
+        until: Timestamp,
+        limit: PageLimit,
+    ) -> impl Future<Output = StoreResult<Vec<ApiKey>>> + Send;
+
+    /// Marks an active `current` expired (with its lookup item, counts and
+    /// `audit`) if it is still active ([`Conflict::Changed`] otherwise).
+    fn expire_api_key(
+        &self,
+        current: &ApiKey,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
+
+    /// Removes `current` and its lookup item and writes `audit`, if its status
+    /// is still `current.status`. Its earlier audit events stay.
+    fn purge_api_key(
+        &self,
+        current: &ApiKey,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn sweep_progress(&self) -> impl Future<Output = StoreResult<Option<SweepProgress>>> + Send;
+
+    fn save_sweep_progress(
+        &self,
+        progress: &SweepProgress,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 pub trait ApplicationStore: Send + Sync {
@@ -239,6 +319,14 @@ pub fn deleted_api_key(current: &ApiKey, audit: &AuditEvent) -> ApiKey {
         status: ApiKeyStatus::Deleted,
         deleted_at: Some(audit.at),
         deleted_by: Some(audit.actor.clone()),
+        ..current.clone()
+    }
+}
+
+/// The record of an active `current` once the sweep records its expiry.
+pub fn expired_api_key(current: &ApiKey) -> ApiKey {
+    ApiKey {
+        status: ApiKeyStatus::Expired,
         ..current.clone()
     }
 }

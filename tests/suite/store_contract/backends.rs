@@ -1,8 +1,8 @@
 //! The two stores the contract runs against.
 
 use store::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApplicationStore, ArxStore, AuditLog,
-    DynamoStore, EmbeddedStore, FeedbackStore,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeySweep, ApplicationStore, ArxStore,
+    AuditLog, DynamoStore, EmbeddedStore, FeedbackStore,
 };
 
 /// Every capability, so one contract test can use them all.
@@ -11,6 +11,7 @@ pub trait Store:
     + ApiKeyCreate
     + ApiKeyDelete
     + ApiKeyLookup
+    + ApiKeySweep
     + ApplicationStore
     + ArxStore
     + FeedbackStore
@@ -25,6 +26,8 @@ impl<S> Store for S where
         + ApiKeyCreate
         + ApiKeyDelete
         + ApiKeyLookup
+        + ApiKeySweep
+        + ApiKeySweep
         + ApplicationStore
         + ArxStore
         + FeedbackStore

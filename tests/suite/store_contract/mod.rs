@@ -49,6 +49,7 @@ contract!(
     a_transaction_that_fails_one_condition_writes_nothing,
     archived_applications_and_inactive_arx_refuse_new_keys,
     catalog_and_audit_lists_are_newest_first_and_paged,
+    the_sweep_finds_expires_and_purges_due_keys,
 );
 
 fn query(filter: ApiKeyFilter, limit: i64, cursor: Option<Cursor<ApiKeyId>>) -> ApiKeyQuery {
@@ -56,6 +57,7 @@ fn query(filter: ApiKeyFilter, limit: i64, cursor: Option<Cursor<ApiKeyId>>) -> 
         filter,
         limit: PageLimit::parse(limit).expect("valid limit"),
         cursor,
+        ..Default::default()
     }
 }
 
@@ -181,7 +183,7 @@ async fn each_filter_works_alone_and_combined(store: impl Store) {
     for filter in filters {
         let expected: Vec<ApiKey> = keys
             .iter()
-            .filter(|key| filter.matches(key))
+            .filter(|key| filter.matches(key, domain::Timestamp::now()))
             .cloned()
             .collect();
         assert!(!expected.is_empty(), "the fixture covers {filter:?}");
@@ -573,4 +575,126 @@ async fn catalog_and_audit_lists_are_newest_first_and_paged(store: impl Store) {
     );
     assert_eq!(actions[5], AuditAction::ApplicationCreated);
     assert_eq!(events.items[4].action, AuditAction::ArxCreated);
+}
+
+async fn the_sweep_finds_expires_and_purges_due_keys(store: impl Store) {
+    use domain::{ExpiresAt, Timestamp};
+    use store::DueWork;
+
+    let c = catalog(&store).await;
+    let now = Timestamp::now();
+    let soon = now.plus(time::Duration::seconds(5));
+    let mut expiring = new_key(&c.tenant, &c.application, &c.arx);
+    expiring.expires_at = Some(ExpiresAt::parse(&soon.to_string(), now).expect("future"));
+    let event = audit(&c.tenant, AuditAction::ApiKeyCreated, &expiring.id);
+    store
+        .create_api_key(&expiring, &event)
+        .await
+        .expect("created");
+    let lasting = create_key(&store, &c.tenant, &c.application, &c.arx).await;
+    let day = soon.date();
+    let limit = PageLimit::parse(10).expect("valid");
+    let due = |work, until| {
+        let store = store.clone();
+        async move {
+            ids(&store
+                .due_api_keys(work, day, until, limit)
+                .await
+                .expect("read"))
+        }
+    };
+
+    assert_eq!(
+        due(DueWork::Expire, now).await,
+        vec![],
+        "not due before its expiry"
+    );
+    assert_eq!(due(DueWork::Expire, soon).await, vec![expiring.id.clone()]);
+    assert_eq!(
+        store.api_key_counts(&c.tenant).await.expect("read").active,
+        2
+    );
+
+    let event = audit(&c.tenant, AuditAction::ApiKeyExpired, &expiring.id);
+    let expired = store
+        .expire_api_key(&expiring, &event)
+        .await
+        .expect("expired");
+    assert_eq!(expired.status, ApiKeyStatus::Expired);
+    let again = store.expire_api_key(&expired, &event).await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict(Conflict::Changed))),
+        "{again:?}"
+    );
+    assert_eq!(
+        due(DueWork::Expire, soon).await,
+        vec![],
+        "expired keys leave the expiry list"
+    );
+    assert_eq!(
+        due(DueWork::Purge, soon).await,
+        vec![expiring.id.clone()],
+        "and wait for their purge"
+    );
+    let counts = store.api_key_counts(&c.tenant).await.expect("read");
+    assert_eq!(
+        counts,
+        ApiKeyCounts {
+            total: 2,
+            active: 1,
+            deleted: 0
+        }
+    );
+    let lookup = store
+        .lookup_api_key(&expiring.id)
+        .await
+        .expect("read")
+        .expect("present");
+    assert!(!lookup.usable_at(now), "an expired key stops working");
+
+    let deleted = delete_key(&store, &lasting).await;
+    let deleted_day = deleted.deleted_at.expect("deleted at").date();
+    let purge_due = store
+        .due_api_keys(
+            DueWork::Purge,
+            deleted_day,
+            deleted.deleted_at.expect("set"),
+            limit,
+        )
+        .await
+        .expect("read");
+    assert!(ids(&purge_due).contains(&deleted.id));
+
+    for key in [&expired, &deleted] {
+        let event = audit(&c.tenant, AuditAction::ApiKeyPurged, &key.id);
+        store.purge_api_key(key, &event).await.expect("purged");
+        assert_eq!(
+            store.get_api_key(&c.tenant, &key.id).await.expect("read"),
+            None
+        );
+        assert_eq!(store.lookup_api_key(&key.id).await.expect("read"), None);
+    }
+    assert_eq!(
+        store.api_key_counts(&c.tenant).await.expect("read"),
+        ApiKeyCounts::default()
+    );
+    assert!(
+        list_all(&store, &c.tenant, ApiKeyFilter::default(), 10)
+            .await
+            .is_empty()
+    );
+    assert_eq!(due(DueWork::Purge, soon).await, vec![]);
+    let events = store
+        .list_audit_events(&c.tenant, PageLimit::parse(100).expect("valid"), None)
+        .await
+        .expect("read");
+    let about_expiring = events
+        .items
+        .iter()
+        .filter(|e| e.target_id == expiring.id.to_string())
+        .count();
+    assert_eq!(
+        about_expiring, 3,
+        "created, expired and purged stay in the audit log"
+    );
 }

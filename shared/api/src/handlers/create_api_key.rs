@@ -143,7 +143,7 @@ where
     tracing::info!(key_id = %key.id, tenant = %identity.tenant, "api key created");
 
     let created = Created {
-        api_key: ApiKeyView::from(&key),
+        api_key: ApiKeyView::at(&key, now),
         access_key: access_key.expose_secret(),
         arx_url: &arx.arx_url,
     };

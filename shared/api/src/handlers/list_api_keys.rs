@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use domain::{ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, PrefixedId};
+use domain::{ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, PrefixedId, Timestamp};
 use store::{ApiKeyFilter, ApiKeyQuery, ApiKeyRead};
 
 use super::params;
@@ -37,13 +37,14 @@ async fn list<S: ApiKeyRead>(
         },
         limit: params::limit(&params)?,
         cursor: params::cursor(&params)?,
+        ..Default::default()
     };
     let tenant = &request.identity.tenant;
     let (page, counts) = tokio::try_join!(
         state.store.list_api_keys(tenant, &query),
         state.store.api_key_counts(tenant),
     )?;
-    let mut view = PageView::of(&page, ApiKeyView::from);
+    let mut view = PageView::of(&page, |key| ApiKeyView::at(key, query.as_of));
     view.counts = Some(counts);
     Ok(ApiResponse::json(200, &view))
 }
@@ -58,5 +59,8 @@ async fn get<S: ApiKeyRead>(
         .get_api_key(&request.identity.tenant, &id)
         .await?
         .ok_or(ApiError::NotFound { what: "API key" })?;
-    Ok(ApiResponse::json(200, &ApiKeyView::from(&key)))
+    Ok(ApiResponse::json(
+        200,
+        &ApiKeyView::at(&key, Timestamp::now()),
+    ))
 }

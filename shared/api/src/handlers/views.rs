@@ -22,8 +22,10 @@ pub struct ApiKeyView<'a> {
     pub last_used_at: Option<Timestamp>,
 }
 
-impl<'a> From<&'a ApiKey> for ApiKeyView<'a> {
-    fn from(key: &'a ApiKey) -> Self {
+impl<'a> ApiKeyView<'a> {
+    /// The key as a client sees it at `now`: past its expiry it shows as
+    /// expired, whether or not the sweep has recorded that yet.
+    pub fn at(key: &'a ApiKey, now: Timestamp) -> Self {
         Self {
             id: key.id.as_str(),
             name: key.name.as_str(),
@@ -32,7 +34,7 @@ impl<'a> From<&'a ApiKey> for ApiKeyView<'a> {
             arx_id: key.arx_id.as_str(),
             arx_name: key.arx_name.as_str(),
             arx_purpose: key.arx_purpose,
-            status: key.status,
+            status: key.status_at(now),
             created_at: key.created_at,
             created_by: key.created_by.as_str(),
             expires_at: key.expires_at.map(|e| e.at()),

@@ -1,16 +1,17 @@
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::{ApiKey, ApiKeyCounts, ApiKeyId, AuditEvent, Page, TenantId};
+use domain::{ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, AuditEvent, Page, PageLimit, TenantId};
 use serde::Deserialize;
 
 use super::transaction::Transaction;
 use super::{DynamoStore, Item, PartitionQuery, entity_item, table_key};
 use crate::keys::{
-    self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, ApiKeyIndex, api_key_list_partition,
-    api_key_lookup_pk, api_key_sk, tenant_pk,
+    self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, ApiKeyIndex, SWEEP_PROGRESS_PK, SWEEP_PROGRESS_SK,
+    api_key_list_partition, api_key_lookup_pk, api_key_sk, due_pk, tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, Conflict, KeyLookup,
-    StoreResult, deleted_api_key, into_page,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySweep, Conflict,
+    DueWork, KeyLookup, StoreError, StoreResult, SweepProgress, deleted_api_key, expired_api_key,
+    into_page,
 };
 
 /// The key item: the record, with its place in each secondary index.
@@ -22,11 +23,12 @@ fn api_key_item(key: &ApiKey) -> StoreResult<Item> {
         api_key_sk(&key.id),
     )?;
     for index in ApiKeyIndex::SECONDARY {
-        let (pk, sk) = index.key_attributes();
-        let partition =
-            index.partition_of(&key.tenant_id, &key.application_id, &key.arx_id, key.status);
-        item.insert(pk.into(), AttributeValue::S(partition));
-        item.insert(sk.into(), AttributeValue::S(api_key_sk(&key.id)));
+        // A key outside a sparse index simply lacks its attributes.
+        if let Some((partition, sort_key)) = index.entry_of(key) {
+            let (pk, sk) = index.key_attributes();
+            item.insert(pk.into(), AttributeValue::S(partition));
+            item.insert(sk.into(), AttributeValue::S(sort_key));
+        }
     }
     Ok(item)
 }
@@ -46,7 +48,7 @@ impl ApiKeyRead for DynamoStore {
         tenant: &TenantId,
         query: &ApiKeyQuery,
     ) -> StoreResult<Page<ApiKey, ApiKeyId>> {
-        let (index, partition) = api_key_list_partition(tenant, &query.filter);
+        let (index, partition) = api_key_list_partition(tenant, query);
         let start = query.cursor.as_ref().map(|cursor| {
             let sk = api_key_sk(cursor.last_seen());
             let mut start = table_key(tenant_pk(tenant), sk.clone());
@@ -66,7 +68,7 @@ impl ApiKeyRead for DynamoStore {
         let limit = query.limit;
         let keys = self
             .query_newest_first(partition, start, limit.get(), |key| {
-                query.filter.matches(key)
+                query.filter.matches(key, query.as_of)
             })
             .await?;
         Ok(into_page(keys, limit, |key: &ApiKey| &key.id))
@@ -112,7 +114,11 @@ impl ApiKeyCreate for DynamoStore {
             domain::ArxStatus::Active.as_str(),
             Conflict::ArxNotAcceptingKeys,
         )?;
-        transaction.add_counts(self, &key.tenant_id, ApiKeyCounts::delta(None, key.status))?;
+        transaction.add_counts(
+            self,
+            &key.tenant_id,
+            ApiKeyCounts::delta(None, Some(key.status)),
+        )?;
         transaction.put(self, super::catalog::audit_item(audit)?)?;
         transaction.commit(self).await
     }
@@ -124,7 +130,7 @@ impl ApiKeyDelete for DynamoStore {
         let mut transaction = Transaction::default();
         transaction.put_if_status(self, api_key_item(&deleted)?, current.status.as_str())?;
         transaction.put(self, lookup_item(&deleted)?)?;
-        let delta = ApiKeyCounts::delta(Some(current.status), deleted.status);
+        let delta = ApiKeyCounts::delta(Some(current.status), Some(deleted.status));
         transaction.add_counts(self, &current.tenant_id, delta)?;
         transaction.put(self, super::catalog::audit_item(audit)?)?;
         transaction.commit(self).await?;
@@ -136,5 +142,88 @@ impl ApiKeyLookup for DynamoStore {
     async fn lookup_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<KeyLookup>> {
         let pk = api_key_lookup_pk(id);
         self.get_item(pk.clone(), pk).await
+    }
+}
+
+impl ApiKeySweep for DynamoStore {
+    async fn due_api_keys(
+        &self,
+        work: DueWork,
+        day: time::Date,
+        until: domain::Timestamp,
+        limit: PageLimit,
+    ) -> StoreResult<Vec<ApiKey>> {
+        let index = ApiKeyIndex::Due;
+        let (pk_attribute, sk_attribute) = index.key_attributes();
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.name().map(str::to_owned))
+            .key_condition_expression("#pk = :pk AND #sk < :after")
+            .expression_attribute_names("#pk", pk_attribute)
+            .expression_attribute_names("#sk", sk_attribute)
+            .expression_attribute_values(":pk", AttributeValue::S(due_pk(work, day)))
+            .expression_attribute_values(":after", AttributeValue::S(keys::due_sk_after(until)))
+            .scan_index_forward(true)
+            .limit(i32::try_from(limit.get()).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(super::from_item)
+            .collect()
+    }
+
+    async fn expire_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<ApiKey> {
+        let expired = expired_api_key(current);
+        let mut transaction = Transaction::default();
+        transaction.put_if_status(self, api_key_item(&expired)?, ApiKeyStatus::Active.as_str())?;
+        transaction.put(self, lookup_item(&expired)?)?;
+        let delta = ApiKeyCounts::delta(Some(ApiKeyStatus::Active), Some(expired.status));
+        transaction.add_counts(self, &current.tenant_id, delta)?;
+        transaction.put(self, super::catalog::audit_item(audit)?)?;
+        transaction.commit(self).await?;
+        Ok(expired)
+    }
+
+    async fn purge_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
+        let lookup = api_key_lookup_pk(&current.id);
+        let mut transaction = Transaction::default();
+        let key = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
+        transaction.delete_if_status(self, key, current.status.as_str())?;
+        transaction.delete(self, (lookup.clone(), lookup))?;
+        transaction.add_counts(
+            self,
+            &current.tenant_id,
+            ApiKeyCounts::delta(Some(current.status), None),
+        )?;
+        transaction.put(self, super::catalog::audit_item(audit)?)?;
+        transaction.commit(self).await
+    }
+
+    async fn sweep_progress(&self) -> StoreResult<Option<SweepProgress>> {
+        self.get_item(SWEEP_PROGRESS_PK.into(), SWEEP_PROGRESS_SK.into())
+            .await
+    }
+
+    async fn save_sweep_progress(&self, progress: &SweepProgress) -> StoreResult<()> {
+        let item = entity_item(
+            progress,
+            "sweep_progress",
+            SWEEP_PROGRESS_PK.into(),
+            SWEEP_PROGRESS_SK.into(),
+        )?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
     }
 }

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 use domain::CountsDelta;
 
 use super::{DynamoStore, Item, table_key};
@@ -73,6 +75,43 @@ impl Transaction {
             .build()
             .map_err(StoreError::backend)?;
         self.push(TransactWriteItem::builder().put(put).build(), None);
+        Ok(())
+    }
+
+    /// Deletes the item at `pk`/`sk` if its `status` is still `expected`.
+    pub(super) fn delete_if_status(
+        &mut self,
+        store: &DynamoStore,
+        (pk, sk): (String, String),
+        expected: &str,
+    ) -> StoreResult<()> {
+        let delete = Delete::builder()
+            .table_name(&store.table)
+            .set_key(Some(table_key(pk, sk)))
+            .condition_expression("#status = :expected")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":expected", AttributeValue::S(expected.into()))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.push(
+            TransactWriteItem::builder().delete(delete).build(),
+            Some(Conflict::Changed),
+        );
+        Ok(())
+    }
+
+    /// Deletes the item at `pk`/`sk`, if there is one.
+    pub(super) fn delete(
+        &mut self,
+        store: &DynamoStore,
+        (pk, sk): (String, String),
+    ) -> StoreResult<()> {
+        let delete = Delete::builder()
+            .table_name(&store.table)
+            .set_key(Some(table_key(pk, sk)))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.push(TransactWriteItem::builder().delete(delete).build(), None);
         Ok(())
     }
 

@@ -25,9 +25,9 @@ use crate::keys::{
     application_sk, arx_sk, audit_sk, feedback_sk, tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApplicationStore, ArxStore,
-    AuditLog, Conflict, FeedbackStore, KeyLookup, StoreError, StoreResult, deleted_api_key,
-    into_page,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySweep,
+    ApplicationStore, ArxStore, AuditLog, Conflict, DueWork, FeedbackStore, KeyLookup, StoreError,
+    StoreResult, SweepProgress, deleted_api_key, expired_api_key, into_page,
 };
 
 /// `(PK, SK)` → the item as JSON: the table.
@@ -237,36 +237,38 @@ impl EmbeddedStore {
     }
 }
 
-/// Moves a key's index entries from `before` (None: a new key) to `after`, and
-/// its counts with it.
+/// Moves a key's index entries from `before` (None: a new key) to `after`
+/// (None: a purged key), and its counts with it.
 fn index_api_key(
     txn: &WriteTransaction,
     before: Option<&ApiKey>,
-    after: &ApiKey,
+    after: Option<&ApiKey>,
 ) -> StoreResult<()> {
     let mut index = txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
-    let sk = api_key_sk(&after.id);
-    let partitions = |key: &ApiKey| {
+    let entries = |key: &ApiKey| {
         ApiKeyIndex::SECONDARY
-            .map(|i| i.partition_of(&key.tenant_id, &key.application_id, &key.arx_id, key.status))
+            .into_iter()
+            .filter_map(|index| index.entry_of(key))
+            .collect::<Vec<_>>()
     };
-    if let Some(before) = before {
-        for partition in partitions(before) {
-            index
-                .remove((partition.as_str(), sk.as_str()))
-                .map_err(StoreError::backend)?;
-        }
+    for (partition, sk) in before.map(entries).unwrap_or_default() {
+        index
+            .remove((partition.as_str(), sk.as_str()))
+            .map_err(StoreError::backend)?;
     }
-    for partition in partitions(after) {
+    for (partition, sk) in after.map(entries).unwrap_or_default() {
         index
             .insert((partition.as_str(), sk.as_str()), ())
             .map_err(StoreError::backend)?;
     }
+    let Some(tenant) = after.or(before).map(|key| &key.tenant_id) else {
+        return Ok(());
+    };
     let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
-    let pk = tenant_pk(&after.tenant_id);
+    let pk = tenant_pk(tenant);
     let counts: ApiKeyCounts = get(&items, &pk, API_KEY_COUNTS_SK)?.unwrap_or_default();
-    let counts = counts.apply(ApiKeyCounts::delta(before.map(|b| b.status), after.status));
-    put(&mut items, &pk, API_KEY_COUNTS_SK, &counts)
+    let delta = ApiKeyCounts::delta(before.map(|b| b.status), after.map(|a| a.status));
+    put(&mut items, &pk, API_KEY_COUNTS_SK, &counts.apply(delta))
 }
 
 impl ApiKeyRead for EmbeddedStore {
@@ -280,13 +282,13 @@ impl ApiKeyRead for EmbeddedStore {
         tenant: &TenantId,
         query: &ApiKeyQuery,
     ) -> StoreResult<Page<ApiKey, ApiKeyId>> {
-        let (index, partition) = api_key_list_partition(tenant, &query.filter);
+        let (index, partition) = api_key_list_partition(tenant, &query);
         let pk = tenant_pk(tenant);
         let query = query.clone();
         self.read(move |txn| {
             let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let limit = query.limit.get();
-            let keep = |key: &ApiKey| query.filter.matches(key);
+            let keep = |key: &ApiKey| query.filter.matches(key, query.as_of);
             let found = if index == ApiKeyIndex::Table {
                 tenant_items_newest_first(
                     &items,
@@ -361,7 +363,7 @@ impl ApiKeyCreate for EmbeddedStore {
             put(&mut items, &lookup, &lookup, &KeyLookup::of(&key))?;
             put(&mut items, &pk, &audit_sk(&audit.id), &audit)?;
             drop(items);
-            index_api_key(txn, None, &key)
+            index_api_key(txn, None, Some(&key))
         })
         .await
     }
@@ -383,7 +385,7 @@ impl ApiKeyDelete for EmbeddedStore {
             put(&mut items, &lookup, &lookup, &KeyLookup::of(&deleted))?;
             put(&mut items, &pk, &audit_sk(&audit.id), &audit)?;
             drop(items);
-            index_api_key(txn, Some(&stored), &deleted)?;
+            index_api_key(txn, Some(&stored), Some(&deleted))?;
             Ok(deleted)
         })
         .await
@@ -505,6 +507,124 @@ impl AuditLog for EmbeddedStore {
     ) -> StoreResult<Page<AuditEvent, AuditEventId>> {
         self.list_tenant_items(tenant, AUDIT_SK_PREFIX, limit, cursor, |e: &AuditEvent| {
             &e.id
+        })
+        .await
+    }
+}
+
+impl EmbeddedStore {
+    /// Replaces `current` with `next` (`None`: removes it and its lookup item)
+    /// and writes `audit`, if its stored status is still `current.status`.
+    async fn change_api_key(
+        &self,
+        current: &ApiKey,
+        next: Option<ApiKey>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let (current, audit) = (current.clone(), audit.clone());
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
+            let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
+            let Some(stored) = stored.filter(|s| s.status == current.status) else {
+                return Err(Conflict::Changed.into());
+            };
+            let lookup = api_key_lookup_pk(&stored.id);
+            match &next {
+                Some(next) => {
+                    put(&mut items, &pk, &sk, next)?;
+                    put(&mut items, &lookup, &lookup, &KeyLookup::of(next))?;
+                }
+                None => {
+                    items
+                        .remove((pk.as_str(), sk.as_str()))
+                        .map_err(StoreError::backend)?;
+                    items
+                        .remove((lookup.as_str(), lookup.as_str()))
+                        .map_err(StoreError::backend)?;
+                }
+            }
+            put(&mut items, &pk, &audit_sk(&audit.id), &audit)?;
+            drop(items);
+            index_api_key(txn, Some(&stored), next.as_ref())
+        })
+        .await
+    }
+}
+
+impl ApiKeySweep for EmbeddedStore {
+    async fn due_api_keys(
+        &self,
+        work: DueWork,
+        day: time::Date,
+        until: domain::Timestamp,
+        limit: PageLimit,
+    ) -> StoreResult<Vec<ApiKey>> {
+        let partition = keys::due_pk(work, day);
+        let upper = keys::due_sk_after(until);
+        self.read(move |txn| {
+            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let index = txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
+            let range = (partition.as_str(), "")..(partition.as_str(), upper.as_str());
+            let mut found = Vec::with_capacity(limit.get());
+            for entry in index.range(range).map_err(StoreError::backend)? {
+                let (entry_key, _) = entry.map_err(StoreError::backend)?;
+                let (_, sk) = entry_key.value();
+                // The due index spans tenants: the lookup item names the key's tenant.
+                let id = keys::id_of_due_sk(sk)
+                    .and_then(|id| ApiKeyId::parse(id).ok())
+                    .ok_or_else(|| StoreError::corrupt(std::fmt::Error))?;
+                let lookup_pk = api_key_lookup_pk(&id);
+                let Some(lookup) = get::<KeyLookup>(&items, &lookup_pk, &lookup_pk)? else {
+                    continue;
+                };
+                let Some(key) =
+                    get::<ApiKey>(&items, &tenant_pk(&lookup.tenant_id), &api_key_sk(&id))?
+                else {
+                    continue;
+                };
+                found.push(key);
+                if found.len() == limit.get() {
+                    break;
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn expire_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<ApiKey> {
+        if current.status != domain::ApiKeyStatus::Active {
+            return Err(Conflict::Changed.into());
+        }
+        let expired = expired_api_key(current);
+        self.change_api_key(current, Some(expired.clone()), audit)
+            .await?;
+        Ok(expired)
+    }
+
+    async fn purge_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
+        self.change_api_key(current, None, audit).await
+    }
+
+    async fn sweep_progress(&self) -> StoreResult<Option<SweepProgress>> {
+        self.get_tenant_item(
+            keys::SWEEP_PROGRESS_PK.into(),
+            keys::SWEEP_PROGRESS_SK.into(),
+        )
+        .await
+    }
+
+    async fn save_sweep_progress(&self, progress: &SweepProgress) -> StoreResult<()> {
+        let progress = *progress;
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            put(
+                &mut items,
+                keys::SWEEP_PROGRESS_PK,
+                keys::SWEEP_PROGRESS_SK,
+                &progress,
+            )
         })
         .await
     }
