@@ -282,7 +282,7 @@ impl ApiKeyRead for EmbeddedStore {
         tenant: &TenantId,
         query: &ApiKeyQuery,
     ) -> StoreResult<Page<ApiKey, ApiKeyId>> {
-        let (index, partition) = api_key_list_partition(tenant, &query);
+        let (index, partition) = api_key_list_partition(tenant, query);
         let pk = tenant_pk(tenant);
         let query = query.clone();
         self.read(move |txn| {
