@@ -3,6 +3,7 @@
 //! DynamoDB tests need the local server that `tests/run.sh` starts; without
 //! `DYNAMODB_ENDPOINT` they fail and say how to start it. They are never skipped.
 
+mod cleanup;
 mod deployment;
 mod http_api;
 mod store_contract;

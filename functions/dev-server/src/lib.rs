@@ -1,17 +1,20 @@
 //! The dev server: the whole API on one machine. It resolves routes exactly as
 //! the HTTP API does, runs the authorizer's logic in front of every route, and
-//! calls the very handlers the Lambdas run ([`api::dispatch`]).
+//! calls the very handlers the Lambdas run ([`api::dispatch`]). The cleanup
+//! jobs run in-process: a cascade right after an archive or an Arx deletion
+//! (where AWS has the table's stream), and the sweep on a timer.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use api::{ApiStore, AppState, AuthConfig, ServiceConfig, Verifier};
-use store::{DynamoStore, EmbeddedStore, StoreError};
+use store::{ApiKeySweep, DynamoStore, EmbeddedStore, StoreError};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+mod jobs;
 pub mod seed;
 mod server;
 
@@ -33,6 +36,23 @@ pub struct Options {
     pub backend: Backend,
     pub auth: AuthConfig,
     pub service: ServiceConfig,
+    pub jobs: JobOptions,
+}
+
+/// When the sweep runs, and how long ended keys are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct JobOptions {
+    pub sweep_every: std::time::Duration,
+    pub retention: time::Duration,
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        Self {
+            sweep_every: std::time::Duration::from_secs(60),
+            retention: time::Duration::days(30),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +76,7 @@ pub struct Running {
     pub demo: DemoCatalog,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    jobs: JoinHandle<()>,
 }
 
 impl Running {
@@ -65,6 +86,7 @@ impl Running {
             let _ = shutdown.send(());
         }
         let _ = (&mut self.task).await;
+        self.jobs.abort();
     }
 }
 
@@ -87,7 +109,10 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     }
 }
 
-async fn serve<S: ApiStore>(store: S, options: Options) -> Result<Running, StartError> {
+async fn serve<S: ApiStore + ApiKeySweep>(
+    store: S,
+    options: Options,
+) -> Result<Running, StartError> {
     let demo = seed::demo_tenant(&store, &options.service.arx_base_url)
         .await
         .map_err(StartError::Seed)?;
@@ -97,12 +122,20 @@ async fn serve<S: ApiStore>(store: S, options: Options) -> Result<Running, Start
         .await
         .map_err(StartError::Listen)?;
     let addr = listener.local_addr().map_err(StartError::Listen)?;
+    let (cascades, queued) = mpsc::unbounded_channel();
+    let jobs = tokio::spawn(jobs::run(Arc::clone(&state), queued, options.jobs));
     let (shutdown, stopped) = oneshot::channel();
-    let task = tokio::spawn(server::accept(listener, state, Arc::new(verifier), stopped));
+    let server = server::Server {
+        state,
+        verifier: Arc::new(verifier),
+        cascades,
+    };
+    let task = tokio::spawn(server::accept(listener, Arc::new(server), stopped));
     Ok(Running {
         addr,
         demo,
         shutdown: Some(shutdown),
         task,
+        jobs,
     })
 }

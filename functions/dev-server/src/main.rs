@@ -13,9 +13,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use api::config::CleanupConfig;
 use api::config::{Env, ProcessEnv};
 use api::{AuthConfig, Identity, ServiceConfig, auth::issue_hs256_token, config::SigningKeys};
-use dev_server::{Backend, Options, Running};
+use dev_server::{Backend, JobOptions, Options, Running};
 use domain::{Role, UserId};
 
 const USAGE: &str =
@@ -43,6 +44,7 @@ struct Args {
     addr: SocketAddr,
     data_dir: PathBuf,
     dynamodb_endpoint: Option<String>,
+    sweep_every: Duration,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -50,6 +52,7 @@ fn parse_args() -> Result<Args, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
         data_dir: PathBuf::from("./.data"),
         dynamodb_endpoint: ProcessEnv.optional("DYNAMODB_ENDPOINT"),
+        sweep_every: JobOptions::default().sweep_every,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -63,6 +66,12 @@ fn parse_args() -> Result<Args, String> {
             "--addr" => args.addr = value.parse().map_err(|e| format!("--addr {value}: {e}"))?,
             "--data-dir" => args.data_dir = PathBuf::from(value),
             "--dynamodb-endpoint" => args.dynamodb_endpoint = Some(value),
+            "--sweep-every" => {
+                let seconds: u64 = value
+                    .parse()
+                    .map_err(|e| format!("--sweep-every {value}: {e}"))?;
+                args.sweep_every = Duration::from_secs(seconds.max(1));
+            }
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
     }
@@ -93,11 +102,17 @@ async fn run() -> Result<(), String> {
             data_dir: args.data_dir.clone(),
         },
     };
+    let cleanup = CleanupConfig::from_env(&env).map_err(|e| e.to_string())?;
+    let jobs = JobOptions {
+        sweep_every: args.sweep_every,
+        retention: cleanup.retention(),
+    };
     let options = Options {
         addr: args.addr,
         backend: backend.clone(),
         auth: auth.clone(),
         service: service.clone(),
+        jobs,
     };
     let running = dev_server::start(options)
         .await

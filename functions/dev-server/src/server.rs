@@ -8,19 +8,29 @@ use api::http::MAX_BODY_BYTES;
 use api::routes::{Resolved, resolve};
 use api::{ApiError, ApiRequest, ApiResponse, ApiStore, AppState, Route, Verifier};
 use bytes::Bytes;
+use domain::{ApplicationId, ArxId, PrefixedId};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use jobs::CascadeTarget;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
+
+/// What every connection shares.
+pub(crate) struct Server<S> {
+    pub(crate) state: Arc<AppState<S>>,
+    pub(crate) verifier: Arc<Verifier>,
+    /// Where archives and Arx deletions queue their cascade (the dev server's
+    /// stand-in for the table's stream).
+    pub(crate) cascades: mpsc::UnboundedSender<CascadeTarget>,
+}
 
 /// Accepts connections until `stopped` fires, each served on its own task.
 pub(crate) async fn accept<S: ApiStore>(
     listener: TcpListener,
-    state: Arc<AppState<S>>,
-    verifier: Arc<Verifier>,
+    server: Arc<Server<S>>,
     mut stopped: oneshot::Receiver<()>,
 ) {
     loop {
@@ -34,11 +44,11 @@ pub(crate) async fn accept<S: ApiStore>(
             },
             _ = &mut stopped => return,
         };
-        let (state, verifier) = (Arc::clone(&state), Arc::clone(&verifier));
+        let server = Arc::clone(&server);
         tokio::spawn(async move {
             let service = service_fn(move |request| {
-                let (state, verifier) = (Arc::clone(&state), Arc::clone(&verifier));
-                async move { Ok::<_, Infallible>(handle(&state, &verifier, request).await) }
+                let server = Arc::clone(&server);
+                async move { Ok::<_, Infallible>(handle(&server, request).await) }
             });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -51,12 +61,11 @@ pub(crate) async fn accept<S: ApiStore>(
 }
 
 async fn handle<S: ApiStore>(
-    state: &Arc<AppState<S>>,
-    verifier: &Verifier,
+    server: &Server<S>,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let started = Instant::now();
-    let (route, response) = respond(state, verifier, request).await;
+    let (route, response) = respond(server, request).await;
     // The route's template, never the raw path or query: a user may paste an
     // access key where an id goes, and it must not reach the log.
     let route = route.map_or_else(|| "no route".to_owned(), |route| route.route_key());
@@ -68,8 +77,7 @@ async fn handle<S: ApiStore>(
 /// What API Gateway, the authorizer and the function would answer together,
 /// and the route it was for.
 async fn respond<S: ApiStore>(
-    state: &Arc<AppState<S>>,
-    verifier: &Verifier,
+    server: &Server<S>,
     request: hyper::Request<Incoming>,
 ) -> (Option<Route>, ApiResponse) {
     let (route, id) = match resolve(request.method().as_str(), request.uri().path()) {
@@ -79,10 +87,16 @@ async fn respond<S: ApiStore>(
         }
         Resolved::NotFound => return (None, ApiError::NoRoute.into_response()),
     };
-    let response = match to_api_request(verifier, route, id, request).await {
-        Ok(request) => api::dispatch(Arc::clone(state), route, request).await,
-        Err(error) => error.into_response(),
+    let request = match to_api_request(&server.verifier, route, id, request).await {
+        Ok(request) => request,
+        Err(error) => return (Some(route), error.into_response()),
     };
+    let cascade = cascade_target(route, &request);
+    let response = api::dispatch(Arc::clone(&server.state), route, request).await;
+    if let Some(target) = cascade.filter(|_| (200..300).contains(&response.status)) {
+        // The receiver lives as long as the server; a send can only fail while stopping.
+        let _ = server.cascades.send(target);
+    }
     (Some(route), response)
 }
 
@@ -130,6 +144,21 @@ async fn to_api_request(
         query,
         body,
     })
+}
+
+/// The cascade an archive or an Arx deletion starts once it succeeds.
+fn cascade_target(route: Route, request: &ApiRequest) -> Option<CascadeTarget> {
+    let tenant = request.identity.tenant.clone();
+    let id = request.id.as_deref()?;
+    match route {
+        Route::ArchiveApplication => ApplicationId::parse(id)
+            .ok()
+            .map(|id| CascadeTarget::Application { tenant, id }),
+        Route::DeleteArx => ArxId::parse(id)
+            .ok()
+            .map(|id| CascadeTarget::Arx { tenant, id }),
+        _ => None,
+    }
 }
 
 fn to_hyper(response: ApiResponse) -> hyper::Response<Full<Bytes>> {

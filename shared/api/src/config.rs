@@ -125,6 +125,43 @@ impl ServiceConfig {
     }
 }
 
+/// What the cleanup function needs.
+#[derive(Debug, Clone)]
+pub struct CleanupConfig {
+    pub table_name: String,
+    pub dynamodb_endpoint: Option<String>,
+    /// Deleted and expired keys are purged this many days after they ended.
+    pub retention_days: u16,
+}
+
+impl CleanupConfig {
+    pub const DEFAULT_RETENTION_DAYS: u16 = 30;
+
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let retention_days = match env.optional("RETENTION_DAYS") {
+            None => Self::DEFAULT_RETENTION_DAYS,
+            Some(raw) => raw
+                .trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|days| (1..=3650).contains(days))
+                .ok_or(ConfigError::Invalid {
+                    name: "RETENTION_DAYS",
+                    reason: "must be a whole number of days from 1 to 3650".into(),
+                })?,
+        };
+        Ok(Self {
+            table_name: env.required("TABLE_NAME")?,
+            dynamodb_endpoint: env.optional("DYNAMODB_ENDPOINT"),
+            retention_days,
+        })
+    }
+
+    pub fn retention(&self) -> time::Duration {
+        time::Duration::days(self.retention_days.into())
+    }
+}
+
 pub fn access_key_prefix(env: &impl Env) -> Result<KeyPrefix, ConfigError> {
     match env.optional("ACCESS_KEY_PREFIX") {
         None => Ok(KeyPrefix::default()),

@@ -162,14 +162,4 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// An error and its sources, one line: what a log needs to explain a 500.
-pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use store::error_chain as chain;

@@ -32,16 +32,16 @@ impl AppState<DynamoStore> {
     /// The state of a Lambda function: SDK clients from the Lambda's role and
     /// region, built once.
     pub async fn from_aws(config: &ServiceConfig) -> Self {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let store = match &config.dynamodb_endpoint {
-            Some(endpoint) => DynamoStore::local(endpoint, &config.table_name),
-            None => DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table_name),
-        };
+        let endpoint = config.dynamodb_endpoint.as_deref();
+        let store = DynamoStore::from_environment(&config.table_name, endpoint).await;
         let mut state = Self::new(store, config);
-        state.feedback_topic = config.feedback_topic_arn.as_ref().map(|arn| FeedbackTopic {
-            client: aws_sdk_sns::Client::new(&sdk),
-            arn: arn.clone(),
-        });
+        if let Some(arn) = &config.feedback_topic_arn {
+            let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            state.feedback_topic = Some(FeedbackTopic {
+                client: aws_sdk_sns::Client::new(&sdk),
+                arn: arn.clone(),
+            });
+        }
         state
     }
 }

@@ -8,6 +8,8 @@ pub struct PageLimit(u16);
 
 impl PageLimit {
     pub const MAX: u16 = 100;
+    /// The largest page: what background jobs read with.
+    pub const LARGEST: PageLimit = PageLimit(Self::MAX);
 
     pub fn parse(raw: i64) -> Result<Self, InvalidValue> {
         match u16::try_from(raw) {

@@ -8,7 +8,7 @@ use api::config::SigningKeys;
 use api::{AuthConfig, ServiceConfig};
 use base64::Engine;
 use bytes::Bytes;
-use dev_server::{Backend, DemoCatalog, Options, Running};
+use dev_server::{Backend, DemoCatalog, JobOptions, Options, Running};
 use domain::{KeyPrefix, Role};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -65,11 +65,16 @@ pub fn auth_config() -> AuthConfig {
 impl TestApp {
     /// On the embedded store, in a temporary folder.
     pub async fn embedded() -> Self {
+        Self::embedded_with(JobOptions::default()).await
+    }
+
+    /// On the embedded store, with the sweep's timer and retention given.
+    pub async fn embedded_with(jobs: JobOptions) -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let backend = Backend::Embedded {
             data_dir: dir.path().to_owned(),
         };
-        Self::start(backend, "unused", dir).await
+        Self::start(backend, "unused", dir, jobs).await
     }
 
     /// On the local DynamoDB server that `tests/run.sh` starts, in a table of its own.
@@ -82,10 +87,21 @@ impl TestApp {
         });
         let table = format!("api-{}", uuid::Uuid::now_v7().simple());
         let dir = tempfile::tempdir().expect("a temporary folder");
-        Self::start(Backend::DynamoDb { endpoint }, &table, dir).await
+        Self::start(
+            Backend::DynamoDb { endpoint },
+            &table,
+            dir,
+            JobOptions::default(),
+        )
+        .await
     }
 
-    async fn start(backend: Backend, table: &str, dir: tempfile::TempDir) -> Self {
+    async fn start(
+        backend: Backend,
+        table: &str,
+        dir: tempfile::TempDir,
+        jobs: JobOptions,
+    ) -> Self {
         capture_logs();
         let service = ServiceConfig {
             table_name: table.into(),
@@ -99,6 +115,7 @@ impl TestApp {
             backend,
             auth: auth_config(),
             service,
+            jobs,
         };
         let running = dev_server::start(options).await.unwrap_or_else(|e| {
             panic!("the dev server did not start: {}", api::problem::chain(&e))

@@ -61,19 +61,8 @@ pub async fn dynamodb() -> DynamoStore {
         panic!(
             "the DynamoDB server at {endpoint} did not create a table (is it running? \
              `bash tests/run.sh` starts one): {}",
-            error_chain(&error)
+            store::error_chain(&error)
         );
     }
     store
-}
-
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -1,8 +1,8 @@
 //! One contract, two stores: every test here runs against the embedded store and
 //! against DynamoDB (the local server `tests/run.sh` starts), and both must agree.
 
-mod backends;
-mod fixtures;
+pub(crate) mod backends;
+pub(crate) mod fixtures;
 
 use std::collections::HashSet;
 

@@ -46,6 +46,18 @@ impl DynamoStore {
         Self::new(Client::from_conf(config), table)
     }
 
+    /// The store of a Lambda function: credentials and region from its role
+    /// and environment, or a local server when `endpoint` is given.
+    pub async fn from_environment(table: &str, endpoint: Option<&str>) -> Self {
+        match endpoint {
+            Some(endpoint) => Self::local(endpoint, table),
+            None => {
+                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                Self::new(Client::new(&sdk), table)
+            }
+        }
+    }
+
     pub fn table_name(&self) -> &str {
         &self.table
     }

@@ -1,0 +1,18 @@
+//! The `cleanup` Lambda: the cascade on the table's stream (keys of archived
+//! applications and deleted Arx) and the scheduled sweep (expiry and purge).
+
+// The sweep's future nests the SDK's deeply; the default limit (128) is too low
+// to compute its layout.
+#![recursion_limit = "256"]
+
+use api::config::{CleanupConfig, ProcessEnv};
+use store::DynamoStore;
+
+#[tokio::main]
+async fn main() -> Result<(), jobs::lambda::Error> {
+    api::lambda::init_tracing();
+    let config = CleanupConfig::from_env(&ProcessEnv)?;
+    let endpoint = config.dynamodb_endpoint.as_deref();
+    let store = DynamoStore::from_environment(&config.table_name, endpoint).await;
+    jobs::lambda::serve(store, config.retention()).await
+}

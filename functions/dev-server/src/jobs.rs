@@ -1,0 +1,37 @@
+//! The cleanup jobs, in-process: the same code the `cleanup` Lambda runs.
+
+use std::sync::Arc;
+
+use ::jobs::{CascadeTarget, cascade, sweep};
+use api::{ApiStore, AppState};
+use domain::Timestamp;
+use store::{ApiKeySweep, error_chain};
+use tokio::sync::mpsc;
+
+use crate::JobOptions;
+
+/// Runs each queued cascade as it comes, and the sweep every `sweep_every`
+/// (the first right away, like a Lambda schedule catching up).
+pub(crate) async fn run<S: ApiStore + ApiKeySweep>(
+    state: Arc<AppState<S>>,
+    mut cascades: mpsc::UnboundedReceiver<CascadeTarget>,
+    options: JobOptions,
+) {
+    let mut timer = tokio::time::interval(options.sweep_every);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            queued = cascades.recv() => {
+                let Some(target) = queued else { return };
+                if let Err(error) = cascade(&state.store, &target).await {
+                    tracing::error!(?target, error = %error_chain(&error), "cascade failed");
+                }
+            }
+            _ = timer.tick() => {
+                if let Err(error) = sweep(&state.store, Timestamp::now(), options.retention).await {
+                    tracing::error!(error = %error_chain(&error), "sweep failed");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! The `cleanup` Lambda's two event sources: DynamoDB Stream batches (the
+//! cascade) and EventBridge schedules (the sweep).
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::dynamodb::Event;
+use domain::Timestamp;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::{Value, json};
+use store::{ApiKeyDelete, ApiKeyRead, ApiKeySweep};
+
+pub use lambda_runtime::Error;
+
+use crate::{stream, sweep};
+
+pub async fn serve<S>(store: S, retention: time::Duration) -> Result<(), Error>
+where
+    S: ApiKeyRead + ApiKeyDelete + ApiKeySweep + 'static,
+{
+    let store = Arc::new(store);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let store = Arc::clone(&store);
+        async move { handle(store.as_ref(), event.payload, retention).await }
+    }))
+    .await
+}
+
+/// One invocation. A stream batch answers with its failed records; a schedule
+/// runs the sweep, and an error makes EventBridge try again.
+pub async fn handle<S>(store: &S, payload: Value, retention: time::Duration) -> Result<Value, Error>
+where
+    S: ApiKeyRead + ApiKeyDelete + ApiKeySweep,
+{
+    if payload.get("Records").is_some() {
+        let event: Event = serde_json::from_value(payload)?;
+        return Ok(serde_json::to_value(stream::handle(store, &event).await)?);
+    }
+    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        let report = sweep(store, Timestamp::now(), retention).await?;
+        return Ok(json!({ "expired": report.expired, "purged": report.purged }));
+    }
+    Err("the cleanup function takes DynamoDB Stream batches and scheduled events only".into())
+}
