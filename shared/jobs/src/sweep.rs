@@ -36,14 +36,14 @@ pub async fn sweep<S: ApiKeySweep>(
     let mut day = progress.expire_from;
     while day <= today {
         report.expired += work_through(store, DueWork::Expire, day, now).await?;
-        day = day + Duration::days(1);
+        day += Duration::days(1);
     }
     // Keys expired just now ended on their expiry day, which may be older than
     // where purging stopped: start from whichever is earlier.
     let mut day = progress.purge_from.min(progress.expire_from);
     while day <= purge_until.date() {
         report.purged += work_through(store, DueWork::Purge, day, purge_until).await?;
-        day = day + Duration::days(1);
+        day += Duration::days(1);
     }
 
     // Today (and the purge cut-off's day) may get more due keys: resume there.
