@@ -5,11 +5,11 @@
 use aws_lambda_events::event::dynamodb::Event;
 use domain::{
     ApiKeyCounts, ApiKeyStatus, ApplicationStatus, ArxStatus, AuditAction, ExpiresAt, PageLimit,
-    PrefixedId, Timestamp,
+    Timestamp,
 };
 use jobs::stream::{BatchItemFailure, BatchResponse};
 use serde_json::{Value, json};
-use store::{ApiKeyFilter, ApiKeyQuery};
+use store::{ApiKeyFilter, ApiKeyQuery, ApplicationStore};
 use time::Duration;
 
 use crate::store_contract::backends::Store;
@@ -377,4 +377,109 @@ async fn the_sweep_expires_then_purges_exactly_what_is_past_retention(store: imp
         (0, 0),
         "a second sweep changes nothing"
     );
+}
+
+/// Real stream records: archive an application on the DynamoDB test server,
+/// read the table's stream back (ListStreams, DescribeStream, GetShardIterator,
+/// GetRecords), and hand exactly those records to the cascade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_read_back_from_the_tables_stream_cascade() {
+    let store = crate::store_contract::backends::dynamodb().await;
+    let c = catalog(&store).await;
+    for _ in 0..3 {
+        create_key(&store, &c.tenant, &c.application, &c.arx).await;
+    }
+    let mut archived = c.application.clone();
+    archived.status = ApplicationStatus::Archived;
+    let event = audit(&c.tenant, AuditAction::ApplicationArchived, &archived.id);
+    store
+        .replace_application(&archived, ApplicationStatus::Active, &event)
+        .await
+        .expect("archived");
+
+    let records = stream_records(store.table_name()).await;
+    let archive = records
+        .iter()
+        .filter(|r| r["dynamodb"]["NewImage"]["entity_type"]["S"] == "application")
+        .filter(|r| r["dynamodb"]["NewImage"]["status"]["S"] == "archived")
+        .count();
+    assert_eq!(
+        archive, 1,
+        "the stream carries the archive with its new image"
+    );
+    let response = jobs::stream::handle(&store, &batch(records)).await;
+    assert_eq!(response, BatchResponse::default());
+    let of_archived = ApiKeyFilter {
+        application_id: Some(c.application.id.clone()),
+        ..Default::default()
+    };
+    assert_eq!(
+        statuses(&store, &c.tenant, of_archived).await,
+        vec![ApiKeyStatus::Deleted; 3]
+    );
+}
+
+/// Every record of the table's stream so far, as the Streams API returns them.
+async fn stream_records(table: &str) -> Vec<Value> {
+    let first = streams_call("ListStreams", json!({ "TableName": table })).await;
+    let stream = first["Streams"][0]["StreamArn"]
+        .as_str()
+        .expect("the table has a stream")
+        .to_owned();
+    let described = streams_call("DescribeStream", json!({ "StreamArn": stream })).await;
+    let mut records = Vec::new();
+    for shard in described["StreamDescription"]["Shards"]
+        .as_array()
+        .expect("shards")
+    {
+        let iterator = streams_call(
+            "GetShardIterator",
+            json!({ "StreamArn": stream, "ShardId": shard["ShardId"], "ShardIteratorType": "TRIM_HORIZON" }),
+        )
+        .await;
+        let mut next = iterator["ShardIterator"].clone();
+        while let Some(position) = next.as_str().map(str::to_owned) {
+            let page = streams_call(
+                "GetRecords",
+                json!({ "ShardIterator": position, "Limit": 1000 }),
+            )
+            .await;
+            let found = page["Records"].as_array().cloned().unwrap_or_default();
+            if found.is_empty() {
+                break;
+            }
+            records.extend(found);
+            next = page["NextShardIterator"].clone();
+        }
+    }
+    records
+}
+
+async fn streams_call(operation: &str, body: Value) -> Value {
+    use http_body_util::{BodyExt, Full};
+    let endpoint =
+        std::env::var("DYNAMODB_ENDPOINT").expect("DYNAMODB_ENDPOINT, set by tests/run.sh");
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<bytes::Bytes>>();
+    let request = hyper::Request::post(endpoint)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", format!("DynamoDBStreams_20120810.{operation}"))
+        // The local server reads the region from the credential scope; it checks no signature.
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=local/20261126/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0")
+        .body(Full::new(bytes::Bytes::from(body.to_string())))
+        .expect("a request");
+    let response = client
+        .request(request)
+        .await
+        .expect("the Streams API answers");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    let value: Value = serde_json::from_slice(&bytes).expect("JSON");
+    assert!(status.is_success(), "{operation}: {status} {value}");
+    value
 }

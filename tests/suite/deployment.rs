@@ -202,6 +202,20 @@ fn sample_events_parse_into_what_their_functions_take() {
             .to_string_lossy()
             .into_owned();
         let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        if name.starts_with("stream-") {
+            let event: aws_lambda_events::event::dynamodb::Event =
+                serde_json::from_value(json).expect("a stream event");
+            let target = jobs::stream::cascade_target(&event.records[0]);
+            assert!(matches!(target, Ok(Some(_))), "{name} asks for a cascade");
+            continue;
+        }
+        if name == "schedule.json" {
+            assert_eq!(
+                json["detail-type"], "Scheduled Event",
+                "what the cleanup function takes as the sweep"
+            );
+            continue;
+        }
         if name == "authorizer.json" {
             let event: aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request =
                 serde_json::from_value(json).expect("an authorizer event");

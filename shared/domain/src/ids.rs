@@ -28,6 +28,10 @@ macro_rules! prefixed_id {
                 Self(format!("{}{}", $prefix, uuid::Uuid::now_v7().simple()))
             }
 
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
             /// The 32 hex digits after the prefix.
             pub fn hex(&self) -> &str {
                 &self.0[$prefix.len()..]
@@ -56,7 +60,7 @@ macro_rules! prefixed_id {
             }
 
             fn as_str(&self) -> &str {
-                &self.0
+                $name::as_str(self)
             }
         }
 

@@ -34,6 +34,7 @@ on_both_stores!(
     create_review_list_get_delete,
     feedback_is_accepted,
     archived_applications_and_disabled_arx_get_no_new_keys,
+    archiving_or_deleting_arx_deletes_their_keys_within_seconds,
 );
 
 /// Pick an application and an Arx, review, create, see it listed, read it,
@@ -237,10 +238,97 @@ async fn archived_applications_and_disabled_arx_get_no_new_keys(app: &TestApp) {
         201
     );
 
+    // Two keys were made; the refused creates wrote nothing (the cascade may
+    // meanwhile have deleted the archived application's key: that is its job).
     let counts = app.get("/v1/api-keys", Role::Developer).await.json()["counts"].clone();
     assert_eq!(
+        counts["total"], 2,
+        "refused creates wrote nothing: {counts}"
+    );
+}
+
+/// Polls the dashboard until `done` holds, for at most ten seconds.
+async fn eventually(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..200 {
+        let page = app.get(path, Role::Developer).await.json();
+        if done(&page) {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{path} never got there: {}",
+        app.get(path, Role::Developer).await.text
+    );
+}
+
+async fn archiving_or_deleting_arx_deletes_their_keys_within_seconds(app: &TestApp) {
+    let owner = Role::PlatformOwner;
+    let application = app
+        .post(
+            "/v1/applications",
+            owner,
+            &json!({"name": "Doomed app", "technology": "server"}),
+        )
+        .await
+        .json();
+    let arx_body = json!({"name": "Doomed Arx", "purpose": "testing", "provider": "aws", "region": "us-west-2",
+        "encryption_method": "AES-GCM-256", "rotation_cycle": "30 days", "plan": "standard"});
+    let arx = app.post("/v1/arx", owner, &arx_body).await.json();
+    let (application_id, arx_id) = (
+        application["id"].as_str().expect("id"),
+        arx["id"].as_str().expect("id"),
+    );
+    for (application, arx) in [
+        (application_id, app.demo.arx_id.as_str()),
+        (app.demo.application_id.as_str(), arx_id),
+    ] {
+        for _ in 0..2 {
+            let created = app
+                .post(
+                    "/v1/api-keys",
+                    Role::Developer,
+                    &json!({"application_id": application, "arx_id": arx}),
+                )
+                .await;
+            assert_eq!(created.status, 201, "{}", created.text);
+        }
+    }
+
+    let archived = app
+        .post(
+            &format!("/v1/applications/{application_id}/archive"),
+            owner,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(archived.status, 200);
+    let path = format!("/v1/api-keys?application_id={application_id}");
+    let page = eventually(app, &path, |page| {
+        page["items"]
+            .as_array()
+            .is_some_and(|keys| keys.iter().all(|k| k["status"] == "deleted"))
+    })
+    .await;
+    assert_eq!(page["items"][0]["deleted_by"], "system:cascade");
+
+    let deleted = app
+        .call(
+            "DELETE",
+            &format!("/v1/arx/{arx_id}"),
+            Some(&app.token(owner)),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    let path = format!("/v1/api-keys?arx_id={arx_id}&status=active");
+    eventually(app, &path, |page| page["items"] == json!([])).await;
+    let counts =
+        eventually(app, "/v1/api-keys", |page| page["counts"]["deleted"] == 4).await["counts"]
+            .clone();
+    assert_eq!(
         counts,
-        json!({"total": 2, "active": 2, "deleted": 0}),
-        "refused creates wrote nothing"
+        json!({"total": 4, "active": 0, "deleted": 4}),
+        "the dashboard's counts follow"
     );
 }

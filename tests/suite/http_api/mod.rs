@@ -7,3 +7,4 @@ mod helpers;
 mod jwks;
 mod lambda_events;
 mod leaks;
+mod sweep;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use domain::{Arx, ArxId, ArxName, ArxStatus, AuditAction, Label, PrefixedId, Purpose, Timestamp};
+use domain::{Arx, ArxId, ArxName, ArxStatus, AuditAction, Label, Purpose, Timestamp};
 use serde::Deserialize;
 use store::ArxStore;
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use domain::{ApiKeyId, ApiKeyStatus, AuditAction, PrefixedId, Timestamp};
+use domain::{ApiKeyId, ApiKeyStatus, AuditAction, Timestamp};
 use serde::Deserialize;
 use store::{ApiKeyDelete, ApiKeyRead};
 

@@ -1,0 +1,68 @@
+//! Expiry through the dev server: a key past `expires_at` reads as expired at
+//! once, and the sweep (on its timer, in-process) records it in the counts.
+
+use std::time::Duration;
+
+use dev_server::JobOptions;
+use domain::{Role, Timestamp};
+use serde_json::json;
+
+use super::helpers::TestApp;
+
+async fn create_expiring(app: &TestApp, seconds: i64) -> String {
+    let expires_at = Timestamp::now()
+        .plus(time::Duration::seconds(seconds))
+        .to_string();
+    let body = json!({"application_id": app.demo.application_id, "arx_id": app.demo.arx_id, "expires_at": expires_at});
+    let created = app.post("/v1/api-keys", Role::Developer, &body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    created.json()["api_key"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_past_its_expiry_reads_as_expired_before_the_sweep() {
+    let app = TestApp::embedded().await; // the sweep runs once a minute here
+    let id = create_expiring(&app, 1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let key = app
+        .get(&format!("/v1/api-keys/{id}"), Role::Developer)
+        .await
+        .json();
+    assert_eq!(key["status"], "expired");
+    let expired = app
+        .get("/v1/api-keys?status=expired", Role::Developer)
+        .await
+        .json();
+    assert_eq!(expired["items"][0]["id"], id.as_str());
+    let active = app
+        .get("/v1/api-keys?status=active", Role::Developer)
+        .await
+        .json();
+    assert_eq!(active["items"], json!([]));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_runs_on_a_timer_in_the_dev_server() {
+    let jobs = JobOptions {
+        sweep_every: Duration::from_millis(200),
+        ..JobOptions::default()
+    };
+    let app = TestApp::embedded_with(jobs).await;
+    create_expiring(&app, 1).await;
+    let before = app.get("/v1/api-keys", Role::Developer).await.json();
+    assert_eq!(before["counts"]["active"], 1);
+    for _ in 0..100 {
+        let counts = app.get("/v1/api-keys", Role::Developer).await.json()["counts"].clone();
+        if counts["active"] == 0 {
+            assert_eq!(counts, json!({"total": 1, "active": 0, "deleted": 0}));
+            app.stop().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the sweep never recorded the expiry");
+}
