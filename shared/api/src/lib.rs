@@ -33,7 +33,12 @@ where
         tracing::warn!(route = %route.route_key(), role = %request.identity.role, "role refused by the function");
         return ApiError::Forbidden.into_response();
     }
-    match handler(route, request).await {
+    // Refused here for every route, so a stray parameter never passes unseen.
+    let outcome = match request.query_params(route.query_parameters()) {
+        Ok(_) => handler(route, request).await,
+        Err(error) => Err(error),
+    };
+    match outcome {
         Ok(response) => response,
         Err(error) => {
             if error.status() < 500 {

@@ -92,6 +92,16 @@ impl Route {
             .find(|route| route.route_key() == route_key)
     }
 
+    /// The query parameters this route takes; any other is refused (400).
+    pub fn query_parameters(self) -> &'static [&'static str] {
+        match self {
+            CreateApiKey => &["dry_run"],
+            ListApiKeys => &["application_id", "arx_id", "status", "limit", "cursor"],
+            ListApplications | ListArx => &["limit", "cursor"],
+            _ => &[],
+        }
+    }
+
     /// What the permission table calls this route.
     pub fn operation(self) -> Operation {
         match self {

@@ -7,4 +7,5 @@ mod helpers;
 mod jwks;
 mod lambda_events;
 mod leaks;
+mod openapi;
 mod sweep;

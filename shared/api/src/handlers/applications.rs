@@ -55,7 +55,7 @@ async fn list<S: ApplicationStore>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.query_params(&["limit", "cursor"])?;
+    let params = request.query_params(Route::ListApplications.query_parameters())?;
     let cursor = params::cursor(&params)?;
     let page = state
         .store

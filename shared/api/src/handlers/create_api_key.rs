@@ -51,7 +51,7 @@ pub async fn handle<S>(
 where
     S: ApiKeyCreate + ApplicationStore + ArxStore,
 {
-    let params = request.query_params(&["dry_run"])?;
+    let params = request.query_params(Route::CreateApiKey.query_parameters())?;
     let dry_run = match params.get("dry_run").copied() {
         None | Some("false") => false,
         Some("true") => true,

@@ -27,8 +27,7 @@ async fn list<S: ApiKeyRead>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params =
-        request.query_params(&["application_id", "arx_id", "status", "limit", "cursor"])?;
+    let params = request.query_params(Route::ListApiKeys.query_parameters())?;
     let query = ApiKeyQuery {
         filter: ApiKeyFilter {
             application_id: params::optional(&params, "application_id", ApplicationId::parse)?,
