@@ -21,9 +21,8 @@ use std::fmt;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use rand::TryRngCore;
-use rand::distr::{Alphanumeric, Distribution};
 use rand::rngs::OsRng;
+use rand::{RngCore, TryRngCore};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -82,9 +81,6 @@ impl AccessKey {
     /// Makes a new key id and its access key from the OS random generator.
     pub fn generate(prefix: &KeyPrefix) -> (ApiKeyId, AccessKey) {
         let id = ApiKeyId::new();
-        // The OS generator failing means the machine cannot make secrets at all;
-        // `unwrap_err` panics then, with a message that holds no secret.
-        let mut rng = OsRng.unwrap_err();
         let mut token = Zeroizing::new(String::with_capacity(
             prefix.0.len() + ID_HEX_CHARS + SECRET_CHARS + CHECKSUM_CHARS + 2,
         ));
@@ -92,12 +88,7 @@ impl AccessKey {
         token.push('_');
         token.push_str(id.hex());
         token.push('_');
-        token.extend(
-            Alphanumeric
-                .sample_iter(&mut rng)
-                .take(SECRET_CHARS)
-                .map(char::from),
-        );
+        push_secret(&mut token);
         let checksum = base62_checksum(crc32fast::hash(token.as_bytes()));
         token.push_str(&checksum);
         (id, AccessKey(SecretString::from(token.as_str())))
@@ -177,6 +168,27 @@ impl PresentedKey {
 
     pub fn id(&self) -> &ApiKeyId {
         &self.id
+    }
+}
+
+/// Appends the secret: uniform base62 characters from bytes the OS generator
+/// gives in one call. A byte below 248 (62 × 4) maps to `byte % 62` without
+/// bias; the rest are dropped, so a few bytes more than needed are read.
+fn push_secret(token: &mut String) {
+    let mut pushed = 0;
+    while pushed < SECRET_CHARS {
+        let mut bytes = Zeroizing::new([0u8; 48]);
+        // The OS generator failing means the machine cannot make secrets at
+        // all; `unwrap_err` panics then, with a message that holds no secret.
+        OsRng.unwrap_err().fill_bytes(bytes.as_mut());
+        for &byte in bytes
+            .iter()
+            .filter(|&&byte| byte < 248)
+            .take(SECRET_CHARS - pushed)
+        {
+            token.push(char::from(BASE62[usize::from(byte % 62)]));
+            pushed += 1;
+        }
     }
 }
 
