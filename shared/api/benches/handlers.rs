@@ -1,0 +1,237 @@
+//! Handler-level costs on the embedded store: create (argon2id dominates),
+//! a dashboard page of 25, and delete; and the dashboard page with 100 and with
+//! 10,000 keys in the tenant, whose ratio should stay near 1.
+//!
+//! `cargo bench -p api` (figures in docs/benchmarks.md).
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use api::handlers::{create_api_key, delete_api_key, list_api_keys};
+use api::{ApiRequest, AppState, Identity, Route, ServiceConfig};
+use bytes::Bytes;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use domain::{
+    AccessKey, Actor, ApiKey, ApiKeyName, ApiKeyStatus, Application, ApplicationId,
+    ApplicationName, ApplicationStatus, Arx, ArxId, ArxName, ArxStatus, AuditAction, AuditEvent,
+    KeyHasher, KeyPrefix, Label, Purpose, Role, Technology, TenantId, Timestamp, UserId,
+};
+use store::{ApiKeyCreate, ApplicationStore, ArxStore, EmbeddedStore};
+
+struct Tenant {
+    state: Arc<AppState<EmbeddedStore>>,
+    identity: Identity,
+    application: Application,
+    arx: Arx,
+    _dir: tempfile::TempDir,
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// A tenant with one application, one Arx and `keys` keys (hashed cheaply:
+/// the hash's cost is not what these benches are about, except for create's).
+async fn tenant(keys: usize) -> Tenant {
+    let dir = tempfile::tempdir().expect("a folder");
+    let store = EmbeddedStore::open(dir.path().join("bench.redb")).expect("a store");
+    let identity = Identity {
+        tenant: TenantId::parse("bench").expect("valid"),
+        user: UserId::parse("bench-user").expect("valid"),
+        role: Role::Developer,
+    };
+    let now = Timestamp::now();
+    let label = |text: &str| Label::parse(text).expect("valid");
+    let application = Application {
+        id: ApplicationId::new(),
+        tenant_id: identity.tenant.clone(),
+        name: ApplicationName::parse("Bench app").expect("valid"),
+        technology: Technology::Server,
+        cors_origins: vec![],
+        status: ApplicationStatus::Active,
+        created_at: now,
+        created_by: identity.user.clone(),
+        updated_at: now,
+    };
+    let arx = Arx {
+        id: ArxId::new(),
+        tenant_id: identity.tenant.clone(),
+        name: ArxName::parse("Bench Arx").expect("valid"),
+        purpose: Purpose::Testing,
+        provider: label("aws"),
+        region: label("us-east-1"),
+        encryption_method: label("AES-GCM-256"),
+        rotation_cycle: label("30 days"),
+        plan: label("standard"),
+        arx_url: "https://arx.example.com/bench".into(),
+        status: ArxStatus::Active,
+        created_at: now,
+        created_by: identity.user.clone(),
+        updated_at: now,
+    };
+    let audit = |action, target: &str| {
+        AuditEvent::new(
+            identity.tenant.clone(),
+            Actor::User(identity.user.clone()),
+            action,
+            target,
+            now,
+        )
+    };
+    store
+        .create_application(
+            &application,
+            &audit(AuditAction::ApplicationCreated, application.id.as_str()),
+        )
+        .await
+        .expect("stored");
+    store
+        .create_arx(&arx, &audit(AuditAction::ArxCreated, arx.id.as_str()))
+        .await
+        .expect("stored");
+    let cheap = KeyHasher::new(64, 1, 1).expect("valid");
+    for _ in 0..keys {
+        let key = key_record(&identity, &application, &arx, &cheap);
+        store
+            .create_api_key(&key, &audit(AuditAction::ApiKeyCreated, key.id.as_str()))
+            .await
+            .expect("created");
+    }
+    let config = ServiceConfig {
+        table_name: "bench".into(),
+        dynamodb_endpoint: None,
+        access_key_prefix: KeyPrefix::default(),
+        feedback_topic_arn: None,
+        arx_base_url: "https://arx.example.com".into(),
+    };
+    Tenant {
+        state: Arc::new(AppState::new(store, &config)),
+        identity,
+        application,
+        arx,
+        _dir: dir,
+    }
+}
+
+fn key_record(
+    identity: &Identity,
+    application: &Application,
+    arx: &Arx,
+    hasher: &KeyHasher,
+) -> ApiKey {
+    let (id, access_key) = AccessKey::generate(&KeyPrefix::default());
+    ApiKey {
+        secret_hash: hasher.hash(&access_key).expect("hashed"),
+        name: ApiKeyName::parse("bench key").expect("valid"),
+        id,
+        tenant_id: identity.tenant.clone(),
+        application_id: application.id.clone(),
+        application_name: application.name.clone(),
+        arx_id: arx.id.clone(),
+        arx_name: arx.name.clone(),
+        arx_purpose: arx.purpose,
+        status: ApiKeyStatus::Active,
+        created_at: Timestamp::now(),
+        created_by: identity.user.clone(),
+        expires_at: None,
+        deleted_at: None,
+        deleted_by: None,
+        last_used_at: None,
+    }
+}
+
+fn request(identity: &Identity, id: Option<String>, body: String) -> ApiRequest {
+    ApiRequest {
+        identity: identity.clone(),
+        id,
+        query: vec![],
+        body: Bytes::from(body),
+    }
+}
+
+fn handlers(c: &mut Criterion) {
+    let rt = runtime();
+    let t = rt.block_on(tenant(100));
+    let create_body = format!(
+        r#"{{"application_id":"{}","arx_id":"{}"}}"#,
+        t.application.id, t.arx.id
+    );
+
+    let mut group = c.benchmark_group("handlers, embedded store");
+    group.sample_size(20);
+    group.bench_function("create (argon2id at 19 MiB included)", |b| {
+        b.to_async(&rt).iter(|| async {
+            let request = request(&t.identity, None, create_body.clone());
+            let response =
+                create_api_key::handle(Arc::clone(&t.state), Route::CreateApiKey, request).await;
+            assert_eq!(response.map(|r| r.status).ok(), Some(201));
+        })
+    });
+    group.bench_function("list a page of 25", |b| {
+        b.to_async(&rt).iter(|| async {
+            let request = request(&t.identity, None, String::new());
+            black_box(
+                list_api_keys::handle(Arc::clone(&t.state), Route::ListApiKeys, request)
+                    .await
+                    .map(|r| r.status)
+                    .ok(),
+            )
+        })
+    });
+    let cheap = KeyHasher::new(64, 1, 1).expect("valid");
+    group.bench_function("delete", |b| {
+        b.to_async(&rt).iter_batched(
+            || {
+                let key = key_record(&t.identity, &t.application, &t.arx, &cheap);
+                let audit = AuditEvent::new(
+                    t.identity.tenant.clone(),
+                    Actor::User(t.identity.user.clone()),
+                    AuditAction::ApiKeyCreated,
+                    key.id.as_str(),
+                    Timestamp::now(),
+                );
+                rt.block_on(t.state.store.create_api_key(&key, &audit))
+                    .expect("created");
+                key.id
+            },
+            |id| {
+                let body = format!(r#"{{"confirm":"{id}"}}"#);
+                let request = request(&t.identity, Some(id.to_string()), body);
+                let state = Arc::clone(&t.state);
+                async move {
+                    let response =
+                        delete_api_key::handle(state, Route::DeleteApiKey, request).await;
+                    assert_eq!(response.map(|r| r.status).ok(), Some(204));
+                }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+fn scale(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("dashboard page of 25 by keys in the tenant");
+    for keys in [100, 10_000] {
+        let t = rt.block_on(tenant(keys));
+        group.bench_function(format!("{keys} keys"), |b| {
+            b.to_async(&rt).iter(|| async {
+                let request = request(&t.identity, None, String::new());
+                black_box(
+                    list_api_keys::handle(Arc::clone(&t.state), Route::ListApiKeys, request)
+                        .await
+                        .map(|r| r.status)
+                        .ok(),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, handlers, scale);
+criterion_main!(benches);

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Load test of the dev server on the embedded store with wrk (Debian: wrk):
+# list, get and create at 1 and 16 connections, DURATION each (default 10s).
+# Then it checks that the tenant's key count equals the number of 201s and
+# that no request got a 5xx. Results go to stdout; docs/benchmarks.md keeps them.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk" >&2; exit 1; }
+DURATION=${DURATION:-10s}
+
+cargo build --quiet --profile bench -p dev-server
+data=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+JWT_HS256_SECRET=load-test-secret-load-test-secret-load \
+  target/release/dev-server --addr "127.0.0.1:$port" --data-dir "$data" --sweep-every 3600 \
+  >"$data/out" 2>"$data/err" &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
+for _ in $(seq 1 100); do [ -f "$data/dev.env" ] && break; sleep 0.1; done
+# shellcheck disable=SC1091
+source "$data/dev.env"
+export TOKEN=$DEVELOPER_TOKEN APP_ID ARX_ID
+created=$(curl -s -X POST "$API/v1/api-keys" -H "Authorization: Bearer $TOKEN" \
+  -d "{\"application_id\":\"$APP_ID\",\"arx_id\":\"$ARX_ID\"}")
+export KEY_ID
+KEY_ID=$(echo "$created" | grep -o '"id":"apikey--[0-9a-f]*"' | cut -d'"' -f4)
+
+results=$(mktemp)
+for connections in 1 16; do
+  for scenario in list get create; do
+    printf '\n== %s, %s connection(s), %s\n' "$scenario" "$connections" "$DURATION"
+    SCENARIO=$scenario wrk -t "$(( connections < 2 ? 1 : 2 ))" -c "$connections" -d "$DURATION" \
+      -s tests/load/scenario.lua "$API" | tee -a "$results" | grep -E "status|RESULT"
+  done
+done
+
+created_ok=$(grep -E "^status 201:" "$results" | awk '{s += $3} END {print s + 0}')
+server_errors=$(grep -E "^status 5[0-9][0-9]:" "$results" | awk '{s += $3} END {print s + 0}')
+counts=$(curl -s "$API/v1/api-keys?limit=1" -H "Authorization: Bearer $TOKEN" | grep -o '"counts":{[^}]*}')
+total=$(echo "$counts" | grep -o '"total":[0-9]*' | cut -d: -f2)
+printf '\ncreated by the load: %s (+1 before it); tenant counts: %s; 5xx: %s\n' "$created_ok" "$counts" "$server_errors"
+[ "$server_errors" -eq 0 ] || { echo "FAILED: 5xx answers" >&2; exit 1; }
+[ "$total" -eq $(( created_ok + 1 )) ] || { echo "FAILED: $total keys for $created_ok creates" >&2; exit 1; }
+echo "OK: no 5xx, and every 201 is a key"

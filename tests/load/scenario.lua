@@ -1,0 +1,33 @@
+-- One wrk scenario against the dev server, chosen by SCENARIO (list, get,
+-- create), with TOKEN, KEY_ID, APP_ID and ARX_ID from the environment. It
+-- counts the answers by status, which wrk alone does not report.
+local scenario = os.getenv("SCENARIO")
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+wrk.headers["Content-Type"] = "application/json"
+if scenario == "create" then
+  wrk.method = "POST"
+  wrk.path = "/v1/api-keys"
+  wrk.body = string.format('{"application_id":"%s","arx_id":"%s"}', os.getenv("APP_ID"), os.getenv("ARX_ID"))
+elseif scenario == "get" then
+  wrk.path = "/v1/api-keys/" .. os.getenv("KEY_ID")
+else
+  wrk.path = "/v1/api-keys"
+end
+
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) statuses = {} end
+function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do
+      total[status] = (total[status] or 0) + count
+    end
+  end
+  for status, count in pairs(total) do io.write(string.format("status %d: %d\n", status, count)) end
+  io.write(string.format("RESULT %s %.0f req/s, p50 %.2f ms, p99 %.2f ms, errors %d\n", scenario,
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
