@@ -34,11 +34,17 @@ for connections in 1 16; do
   done
 done
 
-created_ok=$(grep -E "^status 201:" "$results" | awk '{s += $3} END {print s + 0}')
-server_errors=$(grep -E "^status 5[0-9][0-9]:" "$results" | awk '{s += $3} END {print s + 0}')
+sum_of() { awk -v pattern="$1" '$0 ~ pattern {s += $3} END {print s + 0}' "$results"; }
+created_ok=$(sum_of '^status 201:')
+server_errors=$(sum_of '^status 5[0-9][0-9]:')
 counts=$(curl -s "$API/v1/api-keys?limit=1" -H "Authorization: Bearer $TOKEN" | grep -o '"counts":{[^}]*}')
 total=$(echo "$counts" | grep -o '"total":[0-9]*' | cut -d: -f2)
 printf '\ncreated by the load: %s (+1 before it); tenant counts: %s; 5xx: %s\n' "$created_ok" "$counts" "$server_errors"
 [ "$server_errors" -eq 0 ] || { echo "FAILED: 5xx answers" >&2; exit 1; }
-[ "$total" -eq $(( created_ok + 1 )) ] || { echo "FAILED: $total keys for $created_ok creates" >&2; exit 1; }
-echo "OK: no 5xx, and every 201 is a key"
+# wrk stops counting at the deadline with up to one request in flight per
+# connection; the server may still complete those. So every 201 must be a key
+# (nothing lost), and at most 1 + 16 keys may have no counted 201.
+extra=$(( total - created_ok - 1 ))
+[ "$extra" -ge 0 ] || { echo "FAILED: $total keys for $created_ok 201s: keys were lost" >&2; exit 1; }
+[ "$extra" -le 17 ] || { echo "FAILED: $extra keys more than 201s, beyond the requests in flight" >&2; exit 1; }
+echo "OK: no 5xx; every 201 is a key ($extra more keys from requests in flight when wrk stopped counting)"

@@ -6,11 +6,12 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
+use std::time::Instant;
 
 use api::handlers::{create_api_key, delete_api_key, list_api_keys};
 use api::{ApiRequest, AppState, Identity, Route, ServiceConfig};
 use bytes::Bytes;
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 use domain::{
     AccessKey, Actor, ApiKey, ApiKeyName, ApiKeyStatus, Application, ApplicationId,
     ApplicationName, ApplicationStatus, Arx, ArxId, ArxName, ArxStatus, AuditAction, AuditEvent,
@@ -183,32 +184,40 @@ fn handlers(c: &mut Criterion) {
     });
     let cheap = KeyHasher::new(64, 1, 1).expect("valid");
     group.bench_function("delete", |b| {
-        b.to_async(&rt).iter_batched(
-            || {
-                let key = key_record(&t.identity, &t.application, &t.arx, &cheap);
-                let audit = AuditEvent::new(
-                    t.identity.tenant.clone(),
-                    Actor::User(t.identity.user.clone()),
-                    AuditAction::ApiKeyCreated,
-                    key.id.as_str(),
-                    Timestamp::now(),
-                );
-                rt.block_on(t.state.store.create_api_key(&key, &audit))
-                    .expect("created");
-                key.id
-            },
-            |id| {
-                let body = format!(r#"{{"confirm":"{id}"}}"#);
-                let request = request(&t.identity, Some(id.to_string()), body);
-                let state = Arc::clone(&t.state);
-                async move {
+        b.to_async(&rt).iter_custom(|iters| {
+            let (state, identity) = (Arc::clone(&t.state), t.identity.clone());
+            let (application, arx, cheap) = (t.application.clone(), t.arx.clone(), cheap.clone());
+            async move {
+                // Make the keys to delete first, untimed.
+                let mut ids = Vec::new();
+                for _ in 0..iters {
+                    let key = key_record(&identity, &application, &arx, &cheap);
+                    let audit = AuditEvent::new(
+                        identity.tenant.clone(),
+                        Actor::User(identity.user.clone()),
+                        AuditAction::ApiKeyCreated,
+                        key.id.as_str(),
+                        Timestamp::now(),
+                    );
+                    state
+                        .store
+                        .create_api_key(&key, &audit)
+                        .await
+                        .expect("created");
+                    ids.push(key.id);
+                }
+                let started = Instant::now();
+                for id in ids {
+                    let body = format!(r#"{{"confirm":"{id}"}}"#);
+                    let request = request(&identity, Some(id.to_string()), body);
                     let response =
-                        delete_api_key::handle(state, Route::DeleteApiKey, request).await;
+                        delete_api_key::handle(Arc::clone(&state), Route::DeleteApiKey, request)
+                            .await;
                     assert_eq!(response.map(|r| r.status).ok(), Some(204));
                 }
-            },
-            BatchSize::SmallInput,
-        )
+                started.elapsed()
+            }
+        })
     });
     group.finish();
 }
