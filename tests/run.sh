@@ -5,7 +5,8 @@
 # and cfn-lint into ./.venv-infra), starts a local DynamoDB-compatible server
 # (tests/dynamodb_server.py) on a free loopback port, lints the SAM template,
 # runs `cargo fmt --check`, clippy with warnings denied and every test with
-# DYNAMODB_ENDPOINT set, then stops the server it started. A server that will not start fails the
+# DYNAMODB_ENDPOINT set, drives the dev server with schemathesis
+# (tests/hostile.sh), then stops the server it started. A server that will not start fails the
 # run, saying so: the DynamoDB tests are never skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,3 +59,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (DYNAMODB_ENDPOINT=$DYNAMODB_ENDPOINT)"
 cargo test --workspace --locked
+
+step "hostile input: schemathesis from docs/openapi.yaml, with each role's token"
+bash tests/hostile.sh
