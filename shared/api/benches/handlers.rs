@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use api::handlers::{create_api_key, delete_api_key, list_api_keys};
-use api::{ApiRequest, AppState, Identity, Route, ServiceConfig};
+use api::{ApiRequest, ApiStore, AppState, Identity, Route, ServiceConfig};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use domain::{
@@ -18,10 +18,10 @@ use domain::{
     ApplicationName, ApplicationStatus, Arx, ArxId, ArxName, ArxStatus, AuditAction, AuditEvent,
     KeyHasher, KeyPrefix, Label, Purpose, Role, Technology, TenantId, Timestamp, UserId,
 };
-use store::{ApiKeyCreate, ApplicationStore, ArxStore, EmbeddedStore};
+use store::{ApiKeyCreate, DynamoStore, EmbeddedStore};
 
-struct Tenant {
-    state: Arc<AppState<EmbeddedStore>>,
+struct Tenant<S = EmbeddedStore> {
+    state: Arc<AppState<S>>,
     identity: Identity,
     application: Application,
     arx: Arx,
@@ -40,6 +40,10 @@ fn runtime() -> tokio::runtime::Runtime {
 async fn tenant(keys: usize) -> Tenant {
     let dir = tempfile::tempdir().expect("a folder");
     let store = EmbeddedStore::open(dir.path().join("bench.redb")).expect("a store");
+    tenant_on(store, keys, dir).await
+}
+
+async fn tenant_on<S: ApiStore>(store: S, keys: usize, dir: tempfile::TempDir) -> Tenant<S> {
     let identity = Identity {
         tenant: TenantId::parse("bench").expect("valid"),
         user: UserId::parse("bench-user").expect("valid"),
@@ -223,6 +227,46 @@ fn handlers(c: &mut Criterion) {
     group.finish();
 }
 
+/// The same comparison on the DynamoDB test server, when `DYNAMODB_ENDPOINT`
+/// names one (`BENCH_DYNAMODB_LARGE_TENANT`, default 400: moto slows down as a
+/// table grows, so this stays small).
+fn scale_dynamodb(c: &mut Criterion) {
+    let Ok(endpoint) = std::env::var("DYNAMODB_ENDPOINT") else {
+        eprintln!("DYNAMODB_ENDPOINT is not set: the DynamoDB scale bench does not run");
+        return;
+    };
+    let rt = runtime();
+    let large = std::env::var("BENCH_DYNAMODB_LARGE_TENANT")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(400);
+    let mut group = c.benchmark_group("dashboard page of 25 on the DynamoDB test server");
+    group.sample_size(20);
+    for keys in [25, large] {
+        let table = format!("bench-{keys}-{}", std::process::id());
+        let store = DynamoStore::local(&endpoint, table);
+        rt.block_on(store.create_table_if_missing())
+            .expect("a table");
+        let t = rt.block_on(tenant_on(
+            store,
+            keys,
+            tempfile::tempdir().expect("a folder"),
+        ));
+        group.bench_function(format!("{keys} keys"), |b| {
+            b.to_async(&rt).iter(|| async {
+                let request = request(&t.identity, None, String::new());
+                black_box(
+                    list_api_keys::handle(Arc::clone(&t.state), Route::ListApiKeys, request)
+                        .await
+                        .map(|r| r.status)
+                        .ok(),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
 fn scale(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("dashboard page of 25 by keys in the tenant");
@@ -248,5 +292,5 @@ fn scale(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, handlers, scale);
+criterion_group!(benches, handlers, scale, scale_dynamodb);
 criterion_main!(benches);
