@@ -5,12 +5,14 @@ use crate::InvalidValue;
 /// Trims `raw` and checks it is 1..=`max` characters with no control characters
 /// (newlines and tabs are allowed only when `multiline`).
 pub(crate) fn bounded(raw: &str, max: usize, multiline: bool) -> Result<String, InvalidValue> {
+    // The bound holds for the text as sent, so what the API documents
+    // (`maxLength`) is what it enforces, whatever trimming removes.
+    if raw.chars().count() > max {
+        return Err(InvalidValue::TooLong { max });
+    }
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(InvalidValue::Empty);
-    }
-    if trimmed.chars().count() > max {
-        return Err(InvalidValue::TooLong { max });
     }
     let allowed_control = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
     if trimmed
@@ -71,7 +73,7 @@ mod tests {
 
     #[test]
     fn trims_and_bounds() {
-        assert_eq!(bounded("  a b ", 3, false), Ok("a b".into()));
+        assert_eq!(bounded("  a b ", 6, false), Ok("a b".into()));
         assert_eq!(bounded("   ", 3, false), Err(InvalidValue::Empty));
         assert_eq!(
             bounded("abcd", 3, false),
