@@ -1,5 +1,6 @@
 //! Multi-item changes as one `TransactWriteItems`: all of it or none of it.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -15,6 +16,17 @@ use crate::{Conflict, StoreError, StoreResult};
 /// Concurrent transactions on one item (the tenant's counts, say) make DynamoDB
 /// cancel all but one with `TransactionConflict`; they are safe to try again.
 const MAX_ATTEMPTS: u32 = 8;
+
+/// The condition every status-guarded item uses: `status = :status`.
+const STATUS_IS: &str = "#status = :status";
+
+fn status_names() -> HashMap<String, String> {
+    HashMap::from([("#status".to_owned(), "status".to_owned())])
+}
+
+fn status_value(status: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([(":status".to_owned(), AttributeValue::S(status.to_owned()))])
+}
 
 /// The items of one transaction, each with the conflict its condition means.
 #[derive(Debug, Default)]
@@ -55,9 +67,9 @@ impl Transaction {
         let put = Put::builder()
             .table_name(&store.table)
             .set_item(Some(item))
-            .condition_expression("#status = :expected")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":expected", AttributeValue::S(expected.into()))
+            .condition_expression(STATUS_IS)
+            .set_expression_attribute_names(Some(status_names()))
+            .set_expression_attribute_values(Some(status_value(expected)))
             .build()
             .map_err(StoreError::backend)?;
         self.push(
@@ -88,9 +100,9 @@ impl Transaction {
         let delete = Delete::builder()
             .table_name(&store.table)
             .set_key(Some(table_key(pk, sk)))
-            .condition_expression("#status = :expected")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":expected", AttributeValue::S(expected.into()))
+            .condition_expression(STATUS_IS)
+            .set_expression_attribute_names(Some(status_names()))
+            .set_expression_attribute_values(Some(status_value(expected)))
             .build()
             .map_err(StoreError::backend)?;
         self.push(
@@ -126,9 +138,9 @@ impl Transaction {
         let check = ConditionCheck::builder()
             .table_name(&store.table)
             .set_key(Some(table_key(pk, sk)))
-            .condition_expression("#status = :wanted")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":wanted", AttributeValue::S(wanted.into()))
+            .condition_expression(STATUS_IS)
+            .set_expression_attribute_names(Some(status_names()))
+            .set_expression_attribute_values(Some(status_value(wanted)))
             .build()
             .map_err(StoreError::backend)?;
         self.push(
