@@ -17,6 +17,7 @@ fn verifier() -> &'static Verifier {
             keys: SigningKeys::Hs256 { secret: "fuzz-secret-fuzz-secret-fuzz-secret".to_owned().into() },
             tenant_claim: "custom:tenant_id".into(),
             role_claim: "custom:role".into(),
+            max_token_lifetime: AuthConfig::DEFAULT_MAX_TOKEN_LIFETIME,
         };
         Verifier::new(config).expect("a verifier")
     })

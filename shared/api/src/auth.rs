@@ -5,7 +5,8 @@
 //! algorithm (RS256 from the issuer's JWKS, or HS256 with a shared secret; the
 //! token's own `alg` never chooses: `none` and algorithm confusion fail), and its
 //! `iss`, `aud`, `exp` and `nbf` hold. Tenant and role come from the configured
-//! claims. Nothing here ever logs or returns the token.
+//! claims. Nothing here ever logs or returns the token, nor any text taken
+//! from it: a refusal carries a fixed [`TokenProblem`] code.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -32,7 +33,8 @@ pub enum Denied {
     #[error("no bearer token")]
     MissingToken,
     #[error("the token is not valid: {0}")]
-    InvalidToken(String),
+    InvalidToken(TokenProblem),
+    /// The configured tenant claim (our configuration's text, not the token's).
     #[error("the token has no usable {0} claim")]
     MissingClaim(String),
     #[error("the token's role is not one of ours")]
@@ -48,6 +50,106 @@ impl Denied {
             Self::MissingToken | Self::InvalidToken(_) => 401,
             Self::MissingClaim(_) | Self::UnknownRole | Self::RoleForbidden => 403,
         }
+    }
+}
+
+/// What was wrong with a token, as a fixed code. The token's header and claims
+/// are the sender's to write (newlines, terminal escapes, a pasted access key),
+/// so no refusal ever repeats them, not even through the JWT library's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProblem {
+    /// Not three base64url parts of JSON of the expected shape.
+    Malformed,
+    /// A claim (top level) appears twice: which one counts is ambiguous.
+    DuplicateClaim,
+    WrongAlgorithm,
+    NoKeyId,
+    UnknownKey,
+    KeysUnavailable,
+    BadSignature,
+    Expired,
+    NotYetValid,
+    WrongIssuer,
+    WrongAudience,
+    MissingClaim,
+    UnusableSubject,
+    /// Valid for longer than the configured maximum lifetime.
+    TooLongLived,
+}
+
+impl TokenProblem {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::DuplicateClaim => "duplicate_claim",
+            Self::WrongAlgorithm => "wrong_algorithm",
+            Self::NoKeyId => "no_key_id",
+            Self::UnknownKey => "unknown_key",
+            Self::KeysUnavailable => "keys_unavailable",
+            Self::BadSignature => "bad_signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongAudience => "wrong_audience",
+            Self::MissingClaim => "missing_claim",
+            Self::UnusableSubject => "unusable_subject",
+            Self::TooLongLived => "too_long_lived",
+        }
+    }
+
+    fn of(error: &jsonwebtoken::errors::Error) -> Self {
+        use jsonwebtoken::errors::ErrorKind;
+        match error.kind() {
+            ErrorKind::InvalidSignature => Self::BadSignature,
+            ErrorKind::ExpiredSignature => Self::Expired,
+            ErrorKind::ImmatureSignature => Self::NotYetValid,
+            ErrorKind::InvalidIssuer => Self::WrongIssuer,
+            ErrorKind::InvalidAudience => Self::WrongAudience,
+            ErrorKind::InvalidSubject => Self::UnusableSubject,
+            ErrorKind::MissingRequiredClaim(_) => Self::MissingClaim,
+            ErrorKind::InvalidAlgorithm
+            | ErrorKind::InvalidAlgorithmName
+            | ErrorKind::MissingAlgorithm => Self::WrongAlgorithm,
+            ErrorKind::Json(json) if json.to_string().starts_with(DUPLICATE_CLAIM) => {
+                Self::DuplicateClaim
+            }
+            _ => Self::Malformed,
+        }
+    }
+}
+
+impl fmt::Display for TokenProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+const DUPLICATE_CLAIM: &str = "a claim appears twice";
+
+/// A token's claims, refusing a name given twice. serde_json would keep the
+/// last, so `{"custom:role": "developer", "custom:role": "platform_owner"}`
+/// would read as owner while another reader of the same token sees developer.
+struct Claims(HashMap<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for Claims {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Claims;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object of claims")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+                let mut claims = HashMap::new();
+                while let Some((name, value)) = map.next_entry::<String, Value>()? {
+                    if claims.insert(name, value).is_some() {
+                        return Err(serde::de::Error::custom(DUPLICATE_CLAIM));
+                    }
+                }
+                Ok(Claims(claims))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
     }
 }
 
@@ -103,18 +205,22 @@ impl Verifier {
     /// Who the `Authorization` header's bearer token says is asking.
     pub async fn identity(&self, authorization: Option<&str>) -> Result<Identity, Denied> {
         let token = bearer_token(authorization)?;
-        let header = decode_header(token).map_err(|e| Denied::InvalidToken(e.to_string()))?;
+        let invalid = |error: jsonwebtoken::errors::Error| {
+            Denied::InvalidToken(TokenProblem::of(&error))
+        };
+        let header = decode_header(token).map_err(invalid)?;
         let key = match &self.keys {
             Keys::Secret(key) => key.clone(),
             Keys::Jwks(cache) => cache.key(header.kid.as_deref()).await?,
         };
-        let claims = decode::<HashMap<String, Value>>(token, &key, &self.validation)
-            .map_err(|e| Denied::InvalidToken(e.to_string()))?
+        let Claims(claims) = decode::<Claims>(token, &key, &self.validation)
+            .map_err(invalid)?
             .claims;
+        self.check_lifetime(&claims)?;
         let text = |name: &str| claims.get(name).and_then(Value::as_str);
         let user = text("sub")
             .and_then(|sub| UserId::parse(sub).ok())
-            .ok_or_else(|| Denied::InvalidToken("its sub is missing or unusable".into()))?;
+            .ok_or(Denied::InvalidToken(TokenProblem::UnusableSubject))?;
         let tenant = text(&self.config.tenant_claim)
             .and_then(|tenant| TenantId::parse(tenant).ok())
             .ok_or_else(|| Denied::MissingClaim(self.config.tenant_claim.clone()))?;
@@ -122,6 +228,20 @@ impl Verifier {
             .and_then(|role| Role::parse(role).ok())
             .ok_or(Denied::UnknownRole)?;
         Ok(Identity { tenant, user, role })
+    }
+
+    /// Refuses a token valid for longer than the configured maximum: counted
+    /// from its `iat` when it has one, and from now in any case.
+    fn check_lifetime(&self, claims: &HashMap<String, Value>) -> Result<(), Denied> {
+        let too_long = Denied::InvalidToken(TokenProblem::TooLongLived);
+        let max = self.config.max_token_lifetime.as_secs();
+        let exp = claims.get("exp").and_then(Value::as_u64).ok_or(too_long.clone())?;
+        let now = jsonwebtoken::get_current_timestamp();
+        let issued = claims.get("iat").and_then(Value::as_u64).unwrap_or(now);
+        if exp.saturating_sub(issued) > max || exp.saturating_sub(now) > max {
+            return Err(too_long);
+        }
+        Ok(())
     }
 
     /// The authorizer's decision for one route.
@@ -189,8 +309,7 @@ impl JwksCache {
     }
 
     async fn key(&self, kid: Option<&str>) -> Result<DecodingKey, Denied> {
-        let kid =
-            kid.ok_or_else(|| Denied::InvalidToken("it names no signing key (kid)".into()))?;
+        let kid = kid.ok_or(Denied::InvalidToken(TokenProblem::NoKeyId))?;
         if let Some(key) = self.state.read().await.keys.get(kid) {
             return Ok(key.clone());
         }
@@ -206,9 +325,7 @@ impl JwksCache {
                 }
                 Err(reason) => {
                     tracing::error!(url = %self.url, %reason, "could not fetch the JWKS");
-                    return Err(Denied::InvalidToken(
-                        "its signing keys could not be fetched".into(),
-                    ));
+                    return Err(Denied::InvalidToken(TokenProblem::KeysUnavailable));
                 }
             }
         }
@@ -216,7 +333,7 @@ impl JwksCache {
             .keys
             .get(kid)
             .cloned()
-            .ok_or_else(|| Denied::InvalidToken("it names an unknown signing key".into()))
+            .ok_or(Denied::InvalidToken(TokenProblem::UnknownKey))
     }
 
     async fn fetch(&self) -> Result<HashMap<String, DecodingKey>, String> {

@@ -59,9 +59,16 @@ pub struct AuthConfig {
     pub keys: SigningKeys,
     pub tenant_claim: String,
     pub role_claim: String,
+    /// Tokens that would stay valid longer than this (from `iat`, or from now)
+    /// are refused: a leaked long-lived token is a standing key.
+    pub max_token_lifetime: std::time::Duration,
 }
 
 impl AuthConfig {
+    /// One day: Cognito's longest ID and access tokens.
+    pub const DEFAULT_MAX_TOKEN_LIFETIME: std::time::Duration =
+        std::time::Duration::from_secs(24 * 60 * 60);
+
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let keys = match (env.optional("JWKS_URL"), env.optional("JWT_HS256_SECRET")) {
             (Some(url), None) => SigningKeys::Jwks { url },
@@ -86,6 +93,19 @@ impl AuthConfig {
             role_claim: env
                 .optional("ROLE_CLAIM")
                 .unwrap_or_else(|| "custom:role".into()),
+            max_token_lifetime: match env.optional("JWT_MAX_LIFETIME_SECONDS") {
+                None => Self::DEFAULT_MAX_TOKEN_LIFETIME,
+                Some(raw) => raw
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|seconds| (60..=7 * 24 * 60 * 60).contains(seconds))
+                    .map(std::time::Duration::from_secs)
+                    .ok_or(ConfigError::Invalid {
+                        name: "JWT_MAX_LIFETIME_SECONDS",
+                        reason: "must be a whole number of seconds from 60 to 604800".into(),
+                    })?,
+            },
         })
     }
 }

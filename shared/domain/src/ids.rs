@@ -191,4 +191,17 @@ mod tests {
         assert!(TenantId::parse("").is_err());
         assert!(TenantId::parse(&"x".repeat(129)).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics(raw in "\\PC{0,80}", hex in "apikey--[0-9a-fé]{30,34}") {
+            let _ = <ApiKeyId as PrefixedId>::parse(&raw);
+            if let Ok(id) = <ApiKeyId as PrefixedId>::parse(&hex) {
+                proptest::prop_assert_eq!(id.hex().len(), 32);
+            }
+            let _ = ApplicationId::from_hex(&raw);
+            let _ = TenantId::parse(&raw);
+            let _ = UserId::parse(&raw);
+        }
+    }
 }

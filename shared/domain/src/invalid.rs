@@ -8,6 +8,8 @@ pub enum InvalidValue {
     TooLong { max: usize },
     #[error("must not contain control characters")]
     ControlCharacter,
+    #[error("must not contain invisible or text-direction characters")]
+    InvisibleCharacter,
     #[error("must be one of: {allowed}")]
     NotOneOf { allowed: &'static str },
     #[error("must be between {min} and {max}")]

@@ -65,18 +65,24 @@ impl<Id: PrefixedId> Cursor<Id> {
 
     pub fn decode(token: &str) -> Result<Self, InvalidValue> {
         const BAD: InvalidValue = InvalidValue::Malformed("is not a cursor this API gave out");
-        let hex = token.strip_prefix(CURSOR_VERSION).ok_or(BAD)?;
+        let hex = token.strip_prefix(CURSOR_VERSION).ok_or(BAD)?.as_bytes();
         if hex.len() % 2 != 0 || hex.len() > 256 {
             return Err(BAD);
         }
-        let bytes = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| BAD)?;
+        // Pairs of bytes, never slices of the text: a client's cursor may hold
+        // any characters, and a byte index inside one would panic.
+        let bytes = hex
+            .chunks_exact(2)
+            .map(|pair| Some(hex_digit(pair[0])? << 4 | hex_digit(pair[1])?))
+            .collect::<Option<Vec<u8>>>()
+            .ok_or(BAD)?;
         let text = String::from_utf8(bytes).map_err(|_| BAD)?;
         Id::parse(&text).map(Self::after).map_err(|_| BAD)
     }
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    char::from(byte).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 /// One page of a list, newest first, and where the next one starts.
@@ -116,8 +122,24 @@ mod tests {
             Ok(cursor.clone())
         );
         assert!(Cursor::<ArxId>::decode(&cursor.encode()).is_err());
-        for bad in ["", "c1.", "c1.zz", "c1.6", "v9.00", "garbage"] {
+        for bad in [
+            "", "c1.", "c1.zz", "c1.6", "v9.00", "garbage", "c1.é", "c1.aéa", "c1.+1", "c1.-1",
+        ] {
             assert!(Cursor::<ApiKeyId>::decode(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_never_panics(token in "\\PC*", tail in "(c1\\.)?[0-9a-fé]{0,40}") {
+            let _ = Cursor::<ApiKeyId>::decode(&token);
+            let _ = Cursor::<ApiKeyId>::decode(&tail);
+        }
+
+        #[test]
+        fn any_cursor_we_give_out_decodes(_n in 0u8..4) {
+            let cursor = Cursor::after(ApiKeyId::new());
+            proptest::prop_assert_eq!(Cursor::<ApiKeyId>::decode(&cursor.encode()), Ok(cursor));
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Bounded, trimmed, printable text: the rule shared by every name-like value.
 
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
 use crate::InvalidValue;
 
 /// Trims `raw` and checks it is 1..=`max` characters with no control characters
@@ -21,7 +23,27 @@ pub(crate) fn bounded(raw: &str, max: usize, multiline: bool) -> Result<String, 
     {
         return Err(InvalidValue::ControlCharacter);
     }
+    if !multiline && trimmed.chars().any(invisible) {
+        return Err(InvalidValue::InvisibleCharacter);
+    }
     Ok(trimmed.to_owned())
+}
+
+/// Characters that change how a name looks without being seen: format
+/// characters (`Cf`: bidi overrides like U+202E, zero-width spaces and
+/// joiners, the BOM, tag characters), line and paragraph separators, and the
+/// blank letters (Hangul fillers, the Braille blank) that render as nothing.
+/// A name holding one could pass for another on a dashboard row.
+fn invisible(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    ) || matches!(
+        c,
+        '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}' | '\u{034F}'
+    )
 }
 
 /// Declares a text newtype: private field, `parse`, `TryFrom<String>`, `as_str`,
@@ -94,5 +116,39 @@ mod tests {
             bounded("a\u{0}b", 9, true),
             Err(InvalidValue::ControlCharacter)
         );
+    }
+
+    #[test]
+    fn names_refuse_what_cannot_be_seen() {
+        for spoof in [
+            "invoice\u{202E}fdp.exe",
+            "admin\u{200B}",
+            "pay\u{200D}ments",
+            "\u{FEFF}billing",
+            "a\u{2066}b\u{2069}",
+            "a\u{2028}b",
+            "tag\u{E0041}",
+            "\u{3164}",
+            "soft\u{00AD}hyphen",
+        ] {
+            assert_eq!(
+                bounded(spoof, 100, false),
+                Err(InvalidValue::InvisibleCharacter),
+                "{spoof:?}"
+            );
+        }
+        for fine in ["Payments · Prod Sydney", "日本語のキー", "Ünïcödé", "emoji 🔑"] {
+            assert_eq!(bounded(fine, 100, false), Ok(fine.into()));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_keeps_its_bound(raw in "\\PC{0,120}|[\\u{0}-\\u{3000}]{0,40}", max in 1usize..110) {
+            if let Ok(text) = bounded(&raw, max, false) {
+                proptest::prop_assert!(text.chars().count() <= max);
+                proptest::prop_assert!(!text.chars().any(invisible));
+            }
+        }
     }
 }

@@ -15,19 +15,45 @@ impl Timestamp {
         Self::from(OffsetDateTime::now_utc())
     }
 
+    /// RFC 3339 text with any UTC offset, as an instant in UTC. The offset may
+    /// carry a date across a year boundary, so the range is checked after the
+    /// move to UTC: only years 0000 to 9999 can be written back as RFC 3339.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        OffsetDateTime::parse(raw, &Rfc3339)
+        let at = OffsetDateTime::parse(raw, &Rfc3339)
+            .map_err(|_| InvalidValue::Malformed("must be an RFC 3339 date-time"))?;
+        at.checked_to_offset(time::UtcOffset::UTC)
+            .filter(|utc| (0..=9999).contains(&utc.year()))
             .map(Self::from)
-            .map_err(|_| InvalidValue::Malformed("must be an RFC 3339 date-time"))
+            .ok_or(InvalidValue::Malformed(
+                "must be a date-time between the years 0000 and 9999 in UTC",
+            ))
     }
 
     pub fn unix_seconds(self) -> i64 {
         self.0.unix_timestamp()
     }
 
+    /// `self + duration`, held within the years 0000 to 9999 (the sums we make
+    /// are days or years from now, far inside them).
     pub fn plus(self, duration: time::Duration) -> Self {
-        Self(self.0 + duration)
+        let bounds = |at: OffsetDateTime| {
+            if at.year() > 9999 {
+                Self::MAX
+            } else if at.year() < 0 {
+                Self::MIN
+            } else {
+                Self(at)
+            }
+        };
+        match self.0.checked_add(duration) {
+            Some(at) => bounds(at),
+            None if duration.is_negative() => Self::MIN,
+            None => Self::MAX,
+        }
     }
+
+    const MIN: Self = Self(time::macros::datetime!(0000-01-01 00:00:00 UTC));
+    const MAX: Self = Self(time::macros::datetime!(9999-12-31 23:59:59.999999 UTC));
 
     /// The UTC calendar day.
     pub fn date(self) -> time::Date {
@@ -37,8 +63,10 @@ impl Timestamp {
 
 impl From<OffsetDateTime> for Timestamp {
     fn from(at: OffsetDateTime) -> Self {
+        // An offset that would carry the instant out of range keeps its own
+        // offset rather than panic; `parse` refuses such text before this.
+        let at = at.checked_to_offset(time::UtcOffset::UTC).unwrap_or(at);
         // Microseconds are plenty and keep the text short and stable across stores.
-        let at = at.to_offset(time::UtcOffset::UTC);
         let micros = at.microsecond();
         Self(at.replace_microsecond(micros).unwrap_or(at))
     }
@@ -82,5 +110,39 @@ mod tests {
     fn refuses_other_formats() {
         assert!(Timestamp::parse("26/11/2026").is_err());
         assert!(Timestamp::parse("2026-11-26").is_err());
+    }
+
+    #[test]
+    fn refuses_offsets_that_leave_the_writable_years() {
+        // Found by a hostile client: these panicked on the move to UTC.
+        assert!(Timestamp::parse("9999-12-31T23:59:59-23:59").is_err());
+        assert!(Timestamp::parse("0000-01-01T00:00:00+23:59").is_err());
+        let last = Timestamp::parse("9999-12-31T23:59:59Z").expect("valid");
+        assert_eq!(last.to_string(), "9999-12-31T23:59:59Z");
+        assert_eq!(last.plus(time::Duration::days(3650)), Timestamp::MAX);
+        assert_eq!(last.plus(time::Duration::MIN), Timestamp::MIN);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics_and_what_parses_prints(raw in "\\PC*") {
+            if let Ok(at) = Timestamp::parse(&raw) {
+                proptest::prop_assert_eq!(Timestamp::parse(&at.to_string()), Ok(at));
+            }
+        }
+
+        #[test]
+        fn any_date_time_shape_never_panics(
+            year in 0u16..=9999, month in 0u8..14, day in 0u8..33, hour in 0u8..25,
+            offset_hours in 0u8..30, sign in "[+-]", frac in "(\\.[0-9]{1,12})?",
+        ) {
+            let raw = format!(
+                "{year:04}-{month:02}-{day:02}T{hour:02}:59:60{frac}{sign}{offset_hours:02}:59"
+            );
+            if let Ok(at) = Timestamp::parse(&raw) {
+                let _ = at.to_string();
+                let _ = at.plus(time::Duration::days(3660));
+            }
+        }
     }
 }

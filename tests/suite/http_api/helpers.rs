@@ -59,6 +59,7 @@ pub fn auth_config() -> AuthConfig {
         },
         tenant_claim: "custom:tenant_id".into(),
         role_claim: "custom:role".into(),
+        max_token_lifetime: AuthConfig::DEFAULT_MAX_TOKEN_LIFETIME,
     }
 }
 
