@@ -37,6 +37,29 @@ pub struct Options {
     pub auth: AuthConfig,
     pub service: ServiceConfig,
     pub jobs: JobOptions,
+    pub limits: Limits,
+}
+
+/// What one client may hold of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// To send a request's headers, and the longest a kept-alive connection
+    /// may sit idle between requests.
+    pub header_timeout: std::time::Duration,
+    /// To send a request's body once its headers are in.
+    pub body_timeout: std::time::Duration,
+    /// Open connections at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(30),
+            max_connections: 512,
+        }
+    }
 }
 
 /// When the sweep runs, and how long ended keys are kept.
@@ -129,6 +152,7 @@ async fn serve<S: ApiStore + ApiKeySweep>(
         state,
         verifier: Arc::new(verifier),
         cascades,
+        limits: options.limits,
     };
     let task = tokio::spawn(server::accept(listener, Arc::new(server), stopped));
     Ok(Running {

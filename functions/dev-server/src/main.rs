@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! dev-server [--addr 127.0.0.1:3000] [--data-dir ./.data] [--dynamodb-endpoint URL]
+//!            [--sweep-every SECONDS] [--header-timeout SECONDS] [--body-timeout SECONDS]
+//!            [--max-connections N]
 //! ```
 //!
 //! Configuration is the Lambdas' (see `api::config`), with local defaults:
@@ -16,21 +18,27 @@ use std::time::Duration;
 use api::config::CleanupConfig;
 use api::config::{Env, ProcessEnv};
 use api::{AuthConfig, Identity, ServiceConfig, auth::issue_hs256_token, config::SigningKeys};
-use dev_server::{Backend, JobOptions, Options, Running};
+use dev_server::{Backend, JobOptions, Limits, Options, Running};
 use domain::{Role, UserId};
 
-const USAGE: &str =
-    "usage: dev-server [--addr 127.0.0.1:3000] [--data-dir ./.data] [--dynamodb-endpoint URL]";
+const USAGE: &str = "usage: dev-server [--addr 127.0.0.1:3000] [--data-dir ./.data] \
+    [--dynamodb-endpoint URL] [--sweep-every SECONDS] [--header-timeout SECONDS] \
+    [--body-timeout SECONDS] [--max-connections N]";
 const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only for a person at a terminal: escape codes in a log file are
+    // noise at best, and a way to forge what a reader sees at worst.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .init();
+    api::log_panics_without_their_message();
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
@@ -45,6 +53,7 @@ struct Args {
     data_dir: PathBuf,
     dynamodb_endpoint: Option<String>,
     sweep_every: Duration,
+    limits: Limits,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -53,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
         data_dir: PathBuf::from("./.data"),
         dynamodb_endpoint: ProcessEnv.optional("DYNAMODB_ENDPOINT"),
         sweep_every: JobOptions::default().sweep_every,
+        limits: Limits::default(),
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -72,10 +82,28 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--sweep-every {value}: {e}"))?;
                 args.sweep_every = Duration::from_secs(seconds.max(1));
             }
+            "--header-timeout" => args.limits.header_timeout = seconds(&flag, &value)?,
+            "--body-timeout" => args.limits.body_timeout = seconds(&flag, &value)?,
+            "--max-connections" => {
+                args.limits.max_connections = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| format!("{flag} {value}: must be a whole number from 1"))?;
+            }
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
     }
     Ok(args)
+}
+
+fn seconds(flag: &str, value: &str) -> Result<Duration, String> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s >= 1)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{flag} {value}: must be a whole number of seconds from 1"))
 }
 
 async fn run() -> Result<(), String> {
@@ -113,6 +141,7 @@ async fn run() -> Result<(), String> {
         auth: auth.clone(),
         service: service.clone(),
         jobs,
+        limits: args.limits,
     };
     let running = dev_server::start(options)
         .await

@@ -2,9 +2,9 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use api::http::MAX_BODY_BYTES;
+use api::http::{MAX_BODY_BYTES, check_content_type};
 use api::routes::{Resolved, resolve};
 use api::{ApiError, ApiRequest, ApiResponse, ApiStore, AppState, Route, Verifier};
 use bytes::Bytes;
@@ -13,10 +13,12 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use jobs::CascadeTarget;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::Limits;
 
 /// What every connection shares.
 pub(crate) struct Server<S> {
@@ -25,38 +27,109 @@ pub(crate) struct Server<S> {
     /// Where archives and Arx deletions queue their cascade (the dev server's
     /// stand-in for the table's stream).
     pub(crate) cascades: mpsc::UnboundedSender<CascadeTarget>,
+    pub(crate) limits: Limits,
 }
 
-/// Accepts connections until `stopped` fires, each served on its own task.
+/// Accepts connections until `stopped` fires, each served on its own task,
+/// within `limits`.
 pub(crate) async fn accept<S: ApiStore>(
     listener: TcpListener,
     server: Arc<Server<S>>,
     mut stopped: oneshot::Receiver<()>,
 ) {
+    let limits = server.limits;
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let mut failures = AcceptFailures::default();
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(error) => {
-                    tracing::warn!(%error, "accept failed");
-                    continue;
+                    // Out of file descriptors, say: retrying at once would spin
+                    // a core and write a log line per try. Wait, then retry.
+                    let pause = failures.failed(&error);
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => continue,
+                        _ = &mut stopped => return,
+                    }
                 }
             },
             _ = &mut stopped => return,
+        };
+        failures.recovered();
+        let Ok(slot) = Arc::clone(&connections).try_acquire_owned() else {
+            // Full: say so and close at once rather than hold another socket.
+            // A best-effort write; a client that cannot take it just sees the close.
+            let _ = stream.try_write(BUSY_RESPONSE);
+            continue;
         };
         let server = Arc::clone(&server);
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let server = Arc::clone(&server);
-                async move { Ok::<_, Infallible>(handle(&server, request).await) }
+                async move { Ok::<_, Infallible>(handle_isolated(server, request).await) }
             });
-            if let Err(error) = http1::Builder::new()
+            let mut http = http1::Builder::new();
+            http.timer(TokioTimer::new())
+                // Covers slow headers and, between requests, idle keep-alive.
+                .header_read_timeout(limits.header_timeout)
+                .max_buf_size(MAX_HEADER_BYTES);
+            if let Err(error) = http
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
                 tracing::debug!(%error, "connection ended with an error");
             }
+            drop(slot);
         });
+    }
+}
+
+/// The most a client may send as request line and headers (a Cognito token is
+/// about 1 KB): a slow client holds at most this much of our memory.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+const BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\n\
+content-length: 0\r\nconnection: close\r\n\r\n";
+
+/// Failed accepts: a growing pause between tries, and one log line per
+/// interval however many failed.
+#[derive(Default)]
+struct AcceptFailures {
+    in_a_row: u32,
+    since_logged: u64,
+    logged_at: Option<Instant>,
+}
+
+impl AcceptFailures {
+    const LOG_EVERY: Duration = Duration::from_secs(10);
+
+    fn failed(&mut self, error: &std::io::Error) -> Duration {
+        self.in_a_row = self.in_a_row.saturating_add(1);
+        self.since_logged += 1;
+        if self.logged_at.is_none_or(|at| at.elapsed() >= Self::LOG_EVERY) {
+            tracing::warn!(%error, failures = self.since_logged, "accepting connections fails; backing off");
+            self.logged_at = Some(Instant::now());
+            self.since_logged = 0;
+        }
+        // 10 ms, doubling, at most a second.
+        Duration::from_millis(10u64 << self.in_a_row.min(7)).min(Duration::from_secs(1))
+    }
+
+    fn recovered(&mut self) {
+        self.in_a_row = 0;
+    }
+}
+
+/// Serves one request on its own task, so a panic in a handler ends that task
+/// alone: the client gets a 500 problem and the server goes on.
+async fn handle_isolated<S: ApiStore>(
+    server: Arc<Server<S>>,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    match tokio::spawn(async move { handle(&server, request).await }).await {
+        Ok(response) => response,
+        Err(_) => to_hyper(ApiError::panicked().into_response()),
     }
 }
 
@@ -87,7 +160,7 @@ async fn respond<S: ApiStore>(
         }
         Resolved::NotFound => return (None, ApiError::NoRoute.into_response()),
     };
-    let request = match to_api_request(&server.verifier, route, id, request).await {
+    let request = match to_api_request(server, route, id, request).await {
         Ok(request) => request,
         Err(error) => return (Some(route), error.into_response()),
     };
@@ -101,12 +174,23 @@ async fn respond<S: ApiStore>(
 }
 
 /// Runs the authorizer's logic, then reads the query and the (bounded) body.
-async fn to_api_request(
-    verifier: &Verifier,
+async fn to_api_request<S>(
+    server: &Server<S>,
     route: Route,
     id: Option<String>,
     request: hyper::Request<Incoming>,
 ) -> Result<ApiRequest, ApiError> {
+    // A body claimed too large is refused before anything is read or checked.
+    let claimed = request
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if claimed.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::BodyTooLarge {
+            max_bytes: MAX_BODY_BYTES,
+        });
+    }
+    let verifier = &server.verifier;
     let authorization = request
         .headers()
         .get(hyper::header::AUTHORIZATION)
@@ -115,6 +199,7 @@ async fn to_api_request(
         .authorize(authorization, route)
         .await
         .map_err(|denied| {
+            // `denied` is one of our fixed reasons, never the token's text.
             tracing::info!(route = %route.route_key(), reason = %denied, "request denied");
             if denied.status() == 401 {
                 ApiError::Unauthenticated
@@ -131,13 +216,20 @@ async fn to_api_request(
                 .collect()
         })
         .unwrap_or_default();
-    let body = Limited::new(request.into_body(), MAX_BODY_BYTES)
-        .collect()
+    let content_type = request
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let reading = Limited::new(request.into_body(), MAX_BODY_BYTES).collect();
+    let body = tokio::time::timeout(server.limits.body_timeout, reading)
         .await
+        .map_err(|_| ApiError::BodyTimeout)?
         .map_err(|_| ApiError::BodyTooLarge {
             max_bytes: MAX_BODY_BYTES,
         })?
         .to_bytes();
+    check_content_type(content_type.as_deref(), &body)?;
     Ok(ApiRequest {
         identity,
         id,
@@ -162,6 +254,7 @@ fn cascade_target(route: Route, request: &ApiRequest) -> Option<CascadeTarget> {
 }
 
 fn to_hyper(response: ApiResponse) -> hyper::Response<Full<Bytes>> {
+    let response = response.with_security_headers();
     let mut builder = hyper::Response::builder().status(response.status);
     if let Some(content_type) = response.content_type {
         builder = builder.header(hyper::header::CONTENT_TYPE, content_type);

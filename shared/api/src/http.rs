@@ -32,6 +32,21 @@ pub struct ApiRequest {
     pub body: Bytes,
 }
 
+/// Refuses (415) a body that is not sent as `application/json` (parameters
+/// such as `charset` allowed). An empty body needs no type.
+pub fn check_content_type(content_type: Option<&str>, body: &[u8]) -> Result<(), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let media_type = content_type
+        .and_then(|value| value.split(';').next())
+        .map(str::trim);
+    match media_type {
+        Some(media_type) if media_type.eq_ignore_ascii_case("application/json") => Ok(()),
+        _ => Err(ApiError::UnsupportedMediaType),
+    }
+}
+
 impl ApiRequest {
     /// The body as `T`: 400 naming the field at fault when it does not fit.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
@@ -227,6 +242,18 @@ impl ApiResponse {
         self.headers.push((name, value.into()));
         self
     }
+
+    /// The headers every answer carries, added by both adapters (Lambda and
+    /// dev server) on the way out: answers hold tenant data, so no cache keeps
+    /// them, and no browser reads them as anything but their declared type.
+    pub fn with_security_headers(mut self) -> Self {
+        if !self.headers.iter().any(|(name, _)| *name == "cache-control") {
+            self.headers.push(("cache-control", "no-store".into()));
+        }
+        self.headers
+            .push(("x-content-type-options", "nosniff".into()));
+        self
+    }
 }
 
 #[cfg(test)]
@@ -294,6 +321,47 @@ mod tests {
             let error = request(&body).json::<Sample>().expect_err("refused");
             let shown = format!("{error} {error:?}");
             assert!(!shown.contains("SecretSecret"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn bodies_must_be_sent_as_json() {
+        let body = br#"{"name": "a"}"#;
+        for fine in ["application/json", "application/JSON; charset=utf-8"] {
+            assert!(check_content_type(Some(fine), body).is_ok(), "{fine}");
+        }
+        for refused in [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/jsonx")] {
+            let error = check_content_type(refused, body).expect_err("refused");
+            assert_eq!(error.status(), 415, "{refused:?}");
+        }
+        assert!(check_content_type(None, b"  ").is_ok());
+    }
+
+    #[test]
+    fn every_answer_is_uncached_and_unsniffed() {
+        let answer = ApiResponse::no_content().with_security_headers();
+        assert!(answer.headers.contains(&("cache-control", "no-store".into())));
+        assert!(answer.headers.contains(&("x-content-type-options", "nosniff".into())));
+        let created = ApiResponse::no_content()
+            .with_header("cache-control", "no-store")
+            .with_security_headers();
+        assert_eq!(
+            created.headers.iter().filter(|(n, _)| *n == "cache-control").count(),
+            1
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn query_and_body_parsing_never_panic(
+            name in "\\PC{0,20}", value in "\\PC{0,40}", body in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+        ) {
+            let mut req = request("");
+            req.query = vec![(name.clone(), value), (name, String::new())];
+            let _ = req.query_params(&["limit", "cursor"]);
+            req.body = Bytes::from(body);
+            let _ = req.json::<Sample>();
+            let _ = check_content_type(Some("application/json"), &req.body);
         }
     }
 

@@ -34,6 +34,7 @@ pub fn init_tracing() {
         .without_time() // CloudWatch stamps every line
         .with_target(false)
         .init();
+    crate::log_panics_without_their_message();
 }
 
 /// Runs one API function: `handler` serves the routes of `function`.
@@ -45,15 +46,22 @@ pub async fn serve<S, H, Fut>(
 where
     S: Send + Sync + 'static,
     H: Fn(Arc<AppState<S>>, Route, ApiRequest) -> Fut + Copy + Send + Sync + 'static,
-    Fut: Future<Output = Result<ApiResponse, ApiError>> + Send,
+    Fut: Future<Output = Result<ApiResponse, ApiError>> + Send + 'static,
 {
     let state = Arc::new(state);
     let routes = Route::of_function(function);
     lambda_http::run(service_fn(move |request: lambda_http::Request| {
         let (state, routes) = (Arc::clone(&state), routes.clone());
         async move {
-            let response = handle(request, &routes, |route, api| handler(state, route, api)).await;
-            Ok::<_, Infallible>(response)
+            // On a task of its own, so a panic becomes this request's 500
+            // problem (with no message) and the instance stays warm.
+            let served = tokio::spawn(async move {
+                handle(request, &routes, |route, api| handler(state, route, api)).await
+            })
+            .await;
+            Ok::<_, Infallible>(
+                served.unwrap_or_else(|_| to_lambda_response(ApiError::panicked().into_response())),
+            )
         }
     }))
     .await
@@ -128,12 +136,18 @@ fn to_api_request(
                 .collect()
         })
         .unwrap_or_default();
+    let content_type = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     let body = match request.into_body() {
         Body::Empty => Bytes::new(),
         Body::Text(text) => Bytes::from(text),
         Body::Binary(bytes) => Bytes::from(bytes),
         _ => Bytes::new(),
     };
+    crate::http::check_content_type(content_type.as_deref(), &body)?;
     Ok((
         route,
         ApiRequest {
@@ -161,6 +175,7 @@ fn identity_from_context(context: Option<&RequestContext>) -> Option<Identity> {
 }
 
 fn to_lambda_response(response: ApiResponse) -> lambda_http::Response<Body> {
+    let response = response.with_security_headers();
     let mut builder = lambda_http::Response::builder().status(response.status);
     if let Some(content_type) = response.content_type {
         builder = builder.header("content-type", content_type);

@@ -27,6 +27,13 @@ pub enum ApiError {
     },
     #[error("the request body is larger than {max_bytes} bytes")]
     BodyTooLarge { max_bytes: usize },
+    #[error("the request body must be sent as application/json")]
+    UnsupportedMediaType,
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
+    /// Too many requests are waiting for the key hasher: try again shortly.
+    #[error("the server is busy; retry after {retry_after_seconds} second(s)")]
+    Busy { retry_after_seconds: u32 },
     #[error("a valid bearer token is required")]
     Unauthenticated,
     #[error("your role may not do this")]
@@ -76,6 +83,12 @@ impl ApiError {
         Self::Internal(Box::new(error))
     }
 
+    /// The answer to a request whose handler panicked (the panic hook has
+    /// logged where; the message is never repeated).
+    pub fn panicked() -> Self {
+        Self::Internal("the request's handler panicked".into())
+    }
+
     /// `(status, code, title)`.
     fn kind(&self) -> (u16, &'static str, &'static str) {
         match self {
@@ -83,6 +96,11 @@ impl ApiError {
             Self::InvalidField { .. } => (400, "invalid_field", "Invalid field"),
             Self::UnknownReference { .. } => (422, "unknown_reference", "Unknown reference"),
             Self::BodyTooLarge { .. } => (413, "body_too_large", "Request body too large"),
+            Self::UnsupportedMediaType => {
+                (415, "unsupported_media_type", "Unsupported media type")
+            }
+            Self::BodyTimeout => (408, "body_timeout", "Request timeout"),
+            Self::Busy { .. } => (503, "busy", "Service busy"),
             Self::Unauthenticated => (401, "unauthenticated", "Unauthenticated"),
             Self::Forbidden => (403, "forbidden", "Forbidden"),
             Self::NotFound { .. } => (404, "not_found", "Not found"),
@@ -134,6 +152,14 @@ impl ApiError {
         }
         if status == 401 {
             response.headers.push(("www-authenticate", "Bearer".into()));
+        }
+        if let Self::Busy {
+            retry_after_seconds,
+        } = &self
+        {
+            response
+                .headers
+                .push(("retry-after", retry_after_seconds.to_string()));
         }
         response
     }

@@ -5,12 +5,15 @@ use domain::{Feedback, KeyHasher, KeyPrefix};
 use store::DynamoStore;
 
 use crate::config::ServiceConfig;
+use crate::hashing::HashingGate;
 
 #[derive(Debug)]
 pub struct AppState<S> {
     pub store: S,
     pub key_prefix: KeyPrefix,
     pub hasher: KeyHasher,
+    /// Bounds how many argon2id runs happen at once (memory stays flat).
+    pub hashing: HashingGate,
     /// Arx URLs are `<arx_base_url>/<arx id>`.
     pub arx_base_url: String,
     pub feedback_topic: Option<FeedbackTopic>,
@@ -22,6 +25,7 @@ impl<S> AppState<S> {
             store,
             key_prefix: config.access_key_prefix.clone(),
             hasher: KeyHasher::default(),
+            hashing: HashingGate::per_core(),
             arx_base_url: config.arx_base_url.clone(),
             feedback_topic: None,
         }

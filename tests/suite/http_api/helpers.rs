@@ -8,7 +8,7 @@ use api::config::SigningKeys;
 use api::{AuthConfig, ServiceConfig};
 use base64::Engine;
 use bytes::Bytes;
-use dev_server::{Backend, DemoCatalog, JobOptions, Options, Running};
+use dev_server::{Backend, DemoCatalog, JobOptions, Limits, Options, Running};
 use domain::{KeyPrefix, Role};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -117,6 +117,7 @@ impl TestApp {
             auth: auth_config(),
             service,
             jobs,
+            limits: Limits::default(),
         };
         let running = dev_server::start(options).await.unwrap_or_else(|e| {
             panic!("the dev server did not start: {}", api::problem::chain(&e))
@@ -153,6 +154,9 @@ impl TestApp {
             .uri(format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
         }
         let body = Full::new(Bytes::from(body.unwrap_or_default().to_owned()));
         let response = self
