@@ -5,5 +5,6 @@
 
 mod cleanup;
 mod deployment;
+mod hostile_client;
 mod http_api;
 mod store_contract;

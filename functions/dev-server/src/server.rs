@@ -74,10 +74,7 @@ pub(crate) async fn accept<S: ApiStore>(
                 // Covers slow headers and, between requests, idle keep-alive.
                 .header_read_timeout(limits.header_timeout)
                 .max_buf_size(MAX_HEADER_BYTES);
-            if let Err(error) = http
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            if let Err(error) = http.serve_connection(TokioIo::new(stream), service).await {
                 tracing::debug!(%error, "connection ended with an error");
             }
             drop(slot);
@@ -107,7 +104,10 @@ impl AcceptFailures {
     fn failed(&mut self, error: &std::io::Error) -> Duration {
         self.in_a_row = self.in_a_row.saturating_add(1);
         self.since_logged += 1;
-        if self.logged_at.is_none_or(|at| at.elapsed() >= Self::LOG_EVERY) {
+        if self
+            .logged_at
+            .is_none_or(|at| at.elapsed() >= Self::LOG_EVERY)
+        {
             tracing::warn!(%error, failures = self.since_logged, "accepting connections fails; backing off");
             self.logged_at = Some(Instant::now());
             self.since_logged = 0;

@@ -139,7 +139,10 @@ impl<'de> serde::Deserialize<'de> for Claims {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object of claims")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Claims, A::Error> {
                 let mut claims = HashMap::new();
                 while let Some((name, value)) = map.next_entry::<String, Value>()? {
                     if claims.insert(name, value).is_some() {
@@ -205,9 +208,8 @@ impl Verifier {
     /// Who the `Authorization` header's bearer token says is asking.
     pub async fn identity(&self, authorization: Option<&str>) -> Result<Identity, Denied> {
         let token = bearer_token(authorization)?;
-        let invalid = |error: jsonwebtoken::errors::Error| {
-            Denied::InvalidToken(TokenProblem::of(&error))
-        };
+        let invalid =
+            |error: jsonwebtoken::errors::Error| Denied::InvalidToken(TokenProblem::of(&error));
         let header = decode_header(token).map_err(invalid)?;
         let key = match &self.keys {
             Keys::Secret(key) => key.clone(),
@@ -235,7 +237,10 @@ impl Verifier {
     fn check_lifetime(&self, claims: &HashMap<String, Value>) -> Result<(), Denied> {
         let too_long = Denied::InvalidToken(TokenProblem::TooLongLived);
         let max = self.config.max_token_lifetime.as_secs();
-        let exp = claims.get("exp").and_then(Value::as_u64).ok_or(too_long.clone())?;
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .ok_or(too_long.clone())?;
         let now = jsonwebtoken::get_current_timestamp();
         let issued = claims.get("iat").and_then(Value::as_u64).unwrap_or(now);
         if exp.saturating_sub(issued) > max || exp.saturating_sub(now) > max {

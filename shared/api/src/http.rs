@@ -247,7 +247,11 @@ impl ApiResponse {
     /// dev server) on the way out: answers hold tenant data, so no cache keeps
     /// them, and no browser reads them as anything but their declared type.
     pub fn with_security_headers(mut self) -> Self {
-        if !self.headers.iter().any(|(name, _)| *name == "cache-control") {
+        if !self
+            .headers
+            .iter()
+            .any(|(name, _)| *name == "cache-control")
+        {
             self.headers.push(("cache-control", "no-store".into()));
         }
         self.headers
@@ -330,7 +334,12 @@ mod tests {
         for fine in ["application/json", "application/JSON; charset=utf-8"] {
             assert!(check_content_type(Some(fine), body).is_ok(), "{fine}");
         }
-        for refused in [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/jsonx")] {
+        for refused in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("application/jsonx"),
+        ] {
             let error = check_content_type(refused, body).expect_err("refused");
             assert_eq!(error.status(), 415, "{refused:?}");
         }
@@ -340,13 +349,25 @@ mod tests {
     #[test]
     fn every_answer_is_uncached_and_unsniffed() {
         let answer = ApiResponse::no_content().with_security_headers();
-        assert!(answer.headers.contains(&("cache-control", "no-store".into())));
-        assert!(answer.headers.contains(&("x-content-type-options", "nosniff".into())));
+        assert!(
+            answer
+                .headers
+                .contains(&("cache-control", "no-store".into()))
+        );
+        assert!(
+            answer
+                .headers
+                .contains(&("x-content-type-options", "nosniff".into()))
+        );
         let created = ApiResponse::no_content()
             .with_header("cache-control", "no-store")
             .with_security_headers();
         assert_eq!(
-            created.headers.iter().filter(|(n, _)| *n == "cache-control").count(),
+            created
+                .headers
+                .iter()
+                .filter(|(n, _)| *n == "cache-control")
+                .count(),
             1
         );
     }

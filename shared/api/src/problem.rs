@@ -96,9 +96,7 @@ impl ApiError {
             Self::InvalidField { .. } => (400, "invalid_field", "Invalid field"),
             Self::UnknownReference { .. } => (422, "unknown_reference", "Unknown reference"),
             Self::BodyTooLarge { .. } => (413, "body_too_large", "Request body too large"),
-            Self::UnsupportedMediaType => {
-                (415, "unsupported_media_type", "Unsupported media type")
-            }
+            Self::UnsupportedMediaType => (415, "unsupported_media_type", "Unsupported media type"),
             Self::BodyTimeout => (408, "body_timeout", "Request timeout"),
             Self::Busy { .. } => (503, "busy", "Service busy"),
             Self::Unauthenticated => (401, "unauthenticated", "Unauthenticated"),

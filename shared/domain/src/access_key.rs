@@ -19,7 +19,7 @@
 
 use std::fmt;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::rngs::OsRng;
 use rand::{RngCore, TryRngCore};
@@ -259,12 +259,26 @@ impl KeyHasher {
     pub fn hash(&self, key: &AccessKey) -> Result<SecretHash, HashError> {
         let mut salt = [0u8; 16];
         OsRng.try_fill_bytes(&mut salt).map_err(HashError::Random)?;
-        let salt = SaltString::encode_b64(&salt).map_err(HashError::Hash)?;
+        let salt_text = SaltString::encode_b64(&salt).map_err(HashError::Hash)?;
+        let mut out = [0u8; 32];
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
-        let hash = argon2
-            .hash_password(key.expose_secret().as_bytes(), &salt)
-            .map_err(HashError::Hash)?;
-        Ok(SecretHash(hash.to_string()))
+        with_blocks(self.params.block_count(), |blocks| {
+            argon2.hash_password_into_with_memory(
+                key.expose_secret().as_bytes(),
+                &salt,
+                &mut out,
+                blocks,
+            )
+        })
+        .map_err(|e| HashError::Hash(e.into()))?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: (&self.params).try_into().map_err(HashError::Hash)?,
+            salt: Some(salt_text.as_salt()),
+            hash: Some(Output::new(&out).map_err(HashError::Hash)?),
+        };
+        Ok(SecretHash(phc.to_string()))
     }
 
     /// Whether `presented` is the key `stored` was made from. Uses the parameters
@@ -273,10 +287,55 @@ impl KeyHasher {
         let Ok(parsed) = PasswordHash::new(stored.as_str()) else {
             return false;
         };
-        Argon2::default()
-            .verify_password(presented.key.expose_secret().as_bytes(), &parsed)
-            .is_ok()
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return false;
+        };
+        let (Ok(algorithm), Ok(params)) = (
+            Algorithm::try_from(parsed.algorithm),
+            Params::try_from(&parsed),
+        ) else {
+            return false;
+        };
+        let version = parsed
+            .version
+            .and_then(|v| Version::try_from(v).ok())
+            .unwrap_or_default();
+        let mut salt_bytes = [0u8; 64];
+        let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+            return false;
+        };
+        let mut out = vec![0u8; expected.len()];
+        let blocks = params.block_count();
+        let argon2 = Argon2::new(algorithm, version, params);
+        let computed = with_blocks(blocks, |memory| {
+            argon2.hash_password_into_with_memory(
+                presented.key.expose_secret().as_bytes(),
+                salt,
+                &mut out,
+                memory,
+            )
+        });
+        // `Output`'s equality is constant-time.
+        computed.is_ok() && Output::new(&out).is_ok_and(|out| out == expected)
     }
+}
+
+/// Runs `f` with `count` argon2 blocks kept by this thread between calls. A
+/// fresh 19 MiB buffer per hash fragments the allocator's heap: one thread
+/// hashing in a loop grew to 160 MB that way, where a kept buffer stays at 19.
+fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T {
+    thread_local! {
+        static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BLOCKS.with(|kept| match kept.try_borrow_mut() {
+        Ok(mut blocks) => {
+            if blocks.len() != count {
+                *blocks = vec![argon2::Block::default(); count];
+            }
+            f(&mut blocks)
+        }
+        Err(_) => f(&mut vec![argon2::Block::default(); count]),
+    })
 }
 
 impl Default for KeyHasher {
@@ -305,6 +364,35 @@ mod tests {
         assert_eq!(
             prefix.scanner_regex(),
             r"\bakm_[0-9a-f]{32}_[0-9A-Za-z]{36}\b"
+        );
+    }
+
+    #[test]
+    fn hashes_are_the_phc_strings_the_argon2_crate_writes_and_reads() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let hasher = KeyHasher::new(64, 1, 1).expect("params");
+        let (_, key) = AccessKey::generate(&KeyPrefix::default());
+        let presented =
+            PresentedKey::parse(key.expose_secret(), &KeyPrefix::default()).expect("ours");
+        // Ours, read by the crate's own verifier.
+        let ours = hasher.hash(&key).expect("hashed");
+        let parsed = PasswordHash::new(ours.as_str()).expect("PHC");
+        assert!(
+            Argon2::default()
+                .verify_password(key.expose_secret().as_bytes(), &parsed)
+                .is_ok()
+        );
+        // The crate's (how keys were hashed before), read by ours.
+        let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, hasher.params.clone())
+            .hash_password(key.expose_secret().as_bytes(), &salt)
+            .expect("hashed")
+            .to_string();
+        let theirs = SecretHash::parse(&theirs).expect("PHC");
+        assert!(hasher.verify(&presented, &theirs));
+        assert!(
+            KeyHasher::default().verify(&presented, &theirs),
+            "parameters come from the hash"
         );
     }
 

@@ -82,7 +82,9 @@ impl<Id: PrefixedId> Cursor<Id> {
 }
 
 fn hex_digit(byte: u8) -> Option<u8> {
-    char::from(byte).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    char::from(byte)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// One page of a list, newest first, and where the next one starts.

@@ -137,7 +137,12 @@ mod tests {
                 "{spoof:?}"
             );
         }
-        for fine in ["Payments · Prod Sydney", "日本語のキー", "Ünïcödé", "emoji 🔑"] {
+        for fine in [
+            "Payments · Prod Sydney",
+            "日本語のキー",
+            "Ünïcödé",
+            "emoji 🔑",
+        ] {
             assert_eq!(bounded(fine, 100, false), Ok(fine.into()));
         }
     }

@@ -2,6 +2,7 @@
 //! created keys everywhere a careless client might, then find them in no log
 //! line and no later response.
 
+use base64::Engine;
 use domain::Role;
 use serde_json::json;
 
@@ -27,6 +28,15 @@ async fn access_keys_reach_no_log_and_no_later_response() {
     }
 
     let mut later = Vec::new();
+    // Tokens that carry the key, newlines and terminal escapes in the parts a
+    // sender writes: the refusal's log line is a fixed code whatever they hold.
+    for (_, key) in &keys {
+        for token in forged_tokens(key) {
+            let response = app.call("GET", "/v1/api-keys", Some(&token), None).await;
+            assert_eq!(response.status, 401, "{}", response.text);
+            later.push(response.text);
+        }
+    }
     for (id, key) in &keys {
         let misuse: Vec<(&str, String, Option<&str>, String)> = vec![
             ("GET", "/v1/api-keys".into(), Some(key), String::new()),
@@ -160,6 +170,12 @@ async fn access_keys_reach_no_log_and_no_later_response() {
 
     let logs = captured_logs();
     assert!(logs.contains("api key created"), "the log capture works");
+    assert!(logs.contains("request denied"), "the refusals were logged");
+    assert!(!logs.contains("FORGED"), "a token's text reached the log");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "a terminal escape reached the log"
+    );
     for (_, key) in &keys {
         let secret = &key[key.len() - 36..key.len() - 6];
         assert!(!logs.contains(secret), "an access key reached the log");
@@ -171,4 +187,38 @@ async fn access_keys_reach_no_log_and_no_later_response() {
         }
     }
     app.stop().await;
+}
+
+/// Tokens whose header or claims hold `key`, a newline that would start a
+/// forged log line, and an ANSI escape: a bad algorithm name, an unknown
+/// `kid`, a duplicate claim, a signature made with another secret.
+fn forged_tokens(key: &str) -> Vec<String> {
+    let b64 = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+    let forged = format!("\n2026-01-01T00:00:00Z  INFO FORGED admin signed in \u{1b}[31m{key}");
+    let header = |header: serde_json::Value| b64(&header.to_string());
+    let claims = b64(&super::helpers::claims("demo", "developer").to_string());
+    let duplicate = b64(&format!(
+        r#"{{"sub":"u","custom:role":"{}","custom:role":"platform_owner"}}"#,
+        forged.escape_default()
+    ));
+    vec![
+        format!(
+            "{}.{claims}.sig",
+            header(json!({"alg": forged, "typ": "JWT"}))
+        ),
+        format!(
+            "{}.{claims}.sig",
+            header(json!({"alg": "HS256", "kid": forged}))
+        ),
+        format!(
+            "{}.{claims}.sig",
+            header(json!({"alg": "HS256", "typ": forged}))
+        ),
+        format!("{}.{duplicate}.sig", header(json!({"alg": "HS256"}))),
+        format!("{}.{}.{}", b64(&forged), b64(&forged), b64(&forged)),
+        super::helpers::token_with(
+            json!({"sub": forged, "custom:role": forged}),
+            "another-secret-another-secret-another",
+        ),
+    ]
 }

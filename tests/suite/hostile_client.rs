@@ -1,0 +1,524 @@
+//! A hostile client against a real dev server process (fresh data folder):
+//! input that used to panic, tokens that try to forge log lines, idle and slow
+//! connections, claimed oversized bodies, argon2 storms, names that lie,
+//! bodies of another type, too many connections and too few file descriptors.
+//! After each attack the server must still be alive, serving others, within
+//! memory and log bounds.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const SECRET: &str = "hostile-client-secret-hostile-client-secret";
+
+/// A dev server process of our own, killed when dropped.
+struct DevServer {
+    child: Child,
+    addr: String,
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl DevServer {
+    /// Starts `target/debug/dev-server` (built first, so it is never stale)
+    /// with short timeouts; `fd_limit` runs it under `ulimit -n`.
+    fn start(extra_args: &[&str], fd_limit: Option<u32>) -> Self {
+        let binary = dev_server_binary();
+        let dir = tempfile::tempdir().expect("a data folder");
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut args: Vec<String> = vec![
+            "--addr".into(),
+            addr.clone(),
+            "--data-dir".into(),
+            dir.path().display().to_string(),
+            "--header-timeout".into(),
+            "2".into(),
+            "--body-timeout".into(),
+            "2".into(),
+        ];
+        args.extend(extra_args.iter().map(|a| a.to_string()));
+        let mut command = match fd_limit {
+            Some(limit) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                    .arg(&binary)
+                    .args(&args);
+                sh
+            }
+            None => {
+                let mut direct = Command::new(&binary);
+                direct.args(&args);
+                direct
+            }
+        };
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("a log file");
+        let child = command
+            .env("JWT_HS256_SECRET", SECRET)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", binary.display()));
+        let env_file = dir.path().join("dev.env");
+        let started = Instant::now();
+        while !env_file.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the dev server did not start; its log:\n{}",
+                std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let text = std::fs::read_to_string(&env_file).expect("dev.env");
+        let env = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("export ")?.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Self {
+            child,
+            addr,
+            dir,
+            env,
+        }
+    }
+
+    fn var(&self, name: &str) -> &str {
+        self.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("{name} is not in dev.env"))
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    fn assert_alive(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("the dev server died ({status}); its log:\n{}", self.log());
+        }
+    }
+
+    /// `(field, kB)` from `/proc/<pid>/status`, e.g. `VmHWM`, the peak RSS.
+    fn memory_kb(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server's /proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|rest| rest.trim().trim_end_matches(" kB").parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc status"))
+    }
+
+    /// CPU time (user + system) the server has used, in clock ticks.
+    fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .expect("the server's /proc stat");
+        // Fields after the command name's closing parenthesis; utime and stime
+        // are the 14th and 15th fields of the whole line.
+        let rest = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        field(11) + field(12)
+    }
+
+    /// One request on its own connection: `(status, raw head and body)`.
+    async fn send(&self, raw: &[u8]) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.addr).await.expect("connected");
+        stream.write_all(raw).await.expect("sent");
+        let answer = tokio::time::timeout(Duration::from_secs(20), read_until_closed(&mut stream))
+            .await
+            .expect("an answer in time");
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, text)
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: &str,
+    ) -> (u16, String) {
+        let raw = format!(
+            "{method} {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\n\
+             content-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        self.send(raw.as_bytes()).await
+    }
+
+    /// Still serving: a signed-in user lists applications.
+    async fn assert_serving(&mut self) {
+        self.assert_alive();
+        let token = self.var("DEVELOPER_TOKEN").to_owned();
+        let (status, text) = self
+            .request("GET", "/v1/applications", &token, "application/json", "")
+            .await;
+        assert_eq!(status, 200, "{text}");
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the server sent before it closed. A server that answers early (413)
+/// and closes with our bytes unread resets the connection: keep what came.
+async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while let Ok(n @ 1..) = stream.read(&mut buffer).await {
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    answer
+}
+
+/// Builds the dev server binary (a no-op when it is fresh) and returns its path.
+fn dev_server_binary() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "dev-server"])
+        .current_dir(&root)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "`cargo build -p dev-server` failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    target.join("debug").join("dev-server")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn body_field(text: &str) -> Value {
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hostile_client_cannot_take_the_server_down() {
+    let mut server = DevServer::start(&["--max-connections", "400"], None);
+    let owner = server.var("OWNER_TOKEN").to_owned();
+    let developer = server.var("DEVELOPER_TOKEN").to_owned();
+    let (app_id, arx_id) = (
+        server.var("APP_ID").to_owned(),
+        server.var("ARX_ID").to_owned(),
+    );
+    server.assert_serving().await;
+
+    // 1. Input that used to panic, with `panic = "abort"` ending the process.
+    let (status, text) = server
+        .request(
+            "GET",
+            "/v1/api-keys?cursor=c1.a%C3%A9a",
+            &developer,
+            "application/json",
+            "",
+        )
+        .await;
+    assert_eq!(status, 400, "{text}");
+    assert_eq!(body_field(&text)["field"], "cursor");
+    let create = json!({"application_id": app_id, "arx_id": arx_id,
+                        "expires_at": "9999-12-31T23:59:59-23:59"});
+    let (status, text) = server
+        .request(
+            "POST",
+            "/v1/api-keys",
+            &developer,
+            "application/json",
+            &create.to_string(),
+        )
+        .await;
+    assert_eq!(status, 400, "{text}");
+    assert_eq!(body_field(&text)["field"], "expires_at");
+    server.assert_serving().await;
+
+    // 2. Names that lie, and bodies that are not JSON.
+    for (path, body) in [
+        (
+            "/v1/applications",
+            json!({"name": "pay\u{202E}stnemyap", "technology": "server"}),
+        ),
+        (
+            "/v1/api-keys",
+            json!({"application_id": app_id, "arx_id": arx_id, "name": "admin\u{200B}"}),
+        ),
+    ] {
+        let (status, text) = server
+            .request("POST", path, &owner, "application/json", &body.to_string())
+            .await;
+        assert_eq!(status, 400, "{text}");
+        assert_eq!(body_field(&text)["field"], "name");
+    }
+    let (status, text) = server
+        .request(
+            "POST",
+            "/v1/feedback",
+            &owner,
+            "text/plain",
+            r#"{"message": "hi"}"#,
+        )
+        .await;
+    assert_eq!(status, 415, "{text}");
+    let lowered = text.to_ascii_lowercase();
+    assert!(
+        lowered.contains("x-content-type-options: nosniff"),
+        "{text}"
+    );
+    assert!(lowered.contains("cache-control: no-store"), "{text}");
+
+    // 3. Tokens: a forged log line in the header, a duplicate role claim, a
+    //    token valid for a month. Each refused; none reaches the log.
+    let b64 = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+    let forged = "HS256\n2026-01-01T00:00:00Z  INFO FORGED owner signed in \u{1b}[2J";
+    let header = b64(&json!({"alg": forged, "typ": "JWT"}).to_string());
+    let (status, _) = server
+        .request(
+            "GET",
+            "/v1/arx",
+            &format!("{header}.e30.sig"),
+            "application/json",
+            "",
+        )
+        .await;
+    assert_eq!(status, 401);
+    let now = jsonwebtoken::get_current_timestamp();
+    let duplicate = format!(
+        r#"{{"iss":"api-keys-manager-dev","aud":"api-keys-manager","sub":"mallory","iat":{now},"exp":{},"custom:tenant_id":"demo","custom:role":"developer","custom:role":"platform_owner"}}"#,
+        now + 600
+    );
+    let signed = |claims: &str| {
+        let message = format!("{}.{}", b64(r#"{"alg":"HS256","typ":"JWT"}"#), b64(claims));
+        let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
+                .expect("signed");
+        format!("{message}.{signature}")
+    };
+    let (status, text) = server
+        .request(
+            "POST",
+            "/v1/applications",
+            &signed(&duplicate),
+            "application/json",
+            r#"{"name": "sneaky", "technology": "server"}"#,
+        )
+        .await;
+    assert_eq!(
+        status, 401,
+        "a duplicate role claim must not read last-wins: {text}"
+    );
+    let month = json!({"iss": "api-keys-manager-dev", "aud": "api-keys-manager", "sub": "u",
+        "iat": now, "exp": now + 30 * 86_400, "custom:tenant_id": "demo", "custom:role": "developer"});
+    let (status, _) = server
+        .request(
+            "GET",
+            "/v1/arx",
+            &signed(&month.to_string()),
+            "application/json",
+            "",
+        )
+        .await;
+    assert_eq!(status, 401, "a month-long token is refused");
+    let hour = json!({"iss": "api-keys-manager-dev", "aud": "api-keys-manager", "sub": "u",
+        "iat": now, "exp": now + 3600, "custom:tenant_id": "demo", "custom:role": "developer"});
+    let (status, _) = server
+        .request(
+            "GET",
+            "/v1/arx",
+            &signed(&hour.to_string()),
+            "application/json",
+            "",
+        )
+        .await;
+    assert_eq!(status, 200, "the signing in this test is right");
+
+    // 4. A claimed oversized body: 413 at once, not after the body timeout.
+    let started = Instant::now();
+    let (status, _) = server
+        .send(
+            format!(
+                "POST /v1/feedback HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {developer}\r\n\
+                 content-type: application/json\r\ncontent-length: 100000000\r\n\r\n{{"
+            )
+            .as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 413);
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "413 took {:?}",
+        started.elapsed()
+    );
+
+    // 5. Idle and slow clients: 150 silent connections and 150 that dribble
+    //    header bytes. The header timeout (2 s here) closes every one, and
+    //    others are served meanwhile.
+    let rss_before = server.memory_kb("VmRSS");
+    let mut idle = Vec::new();
+    for i in 0..300 {
+        let mut stream = TcpStream::connect(&server.addr).await.expect("connected");
+        if i % 2 == 1 {
+            stream
+                .write_all(
+                    format!("GET /v1/arx HTTP/1.1\r\nx-pad: {}", "a".repeat(8000)).as_bytes(),
+                )
+                .await
+                .expect("partial headers");
+        }
+        idle.push(stream);
+    }
+    server.assert_serving().await;
+    let rss_during = server.memory_kb("VmRSS");
+    assert!(
+        rss_during.saturating_sub(rss_before) < 64 * 1024,
+        "300 slow clients took {} kB",
+        rss_during - rss_before
+    );
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    for stream in &mut idle {
+        let mut buffer = [0u8; 512];
+        let read = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buffer)).await;
+        // Closed (0 bytes) or answered with a timeout status and then closed.
+        match read {
+            Ok(Ok(0)) | Ok(Err(_)) => {}
+            Ok(Ok(_)) => {
+                let mut rest = Vec::new();
+                let more =
+                    tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut rest));
+                assert!(more.await.is_ok(), "a slow connection was left open");
+            }
+            Err(_) => panic!("an idle connection is still open after the header timeout"),
+        }
+    }
+    drop(idle);
+    server.assert_serving().await;
+
+    // 6. More connections than the cap (400 here): the rest are answered 503
+    //    and closed at once, and the server serves again once they go.
+    let mut held = Vec::new();
+    for _ in 0..400 {
+        held.push(TcpStream::connect(&server.addr).await.expect("connected"));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (status, text) = server
+        .send(b"GET /v1/arx HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await;
+    assert_eq!(status, 503, "{text}");
+    assert!(text.to_ascii_lowercase().contains("retry-after: 1"));
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.assert_serving().await;
+
+    let peak_before = server.memory_kb("VmHWM");
+    // 7. An argon2 storm: 120 creates at once. Peak memory stays flat (at
+    //    most one 19 MiB hash per core at a time); each is created or told
+    //    to retry, none fails.
+    let storm: Vec<_> = (0..120)
+        .map(|i| {
+            let server_addr = server.addr.clone();
+            let body = json!({"application_id": app_id, "arx_id": arx_id, "name": format!("storm {i}")});
+            let token = developer.clone();
+            tokio::spawn(async move {
+                let raw = format!(
+                    "POST /v1/api-keys HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\n\
+                     content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.to_string().len()
+                );
+                let mut stream = TcpStream::connect(&server_addr).await.expect("connected");
+                stream.write_all(raw.as_bytes()).await.expect("sent");
+                let answer = read_until_closed(&mut stream).await;
+                String::from_utf8_lossy(&answer).split_whitespace().nth(1).unwrap_or("").to_owned()
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in storm {
+        match task.await.expect("joined").as_str() {
+            "201" => created += 1,
+            "503" => {}
+            other => panic!("a create in the storm answered {other}"),
+        }
+    }
+    assert!(created >= 32, "only {created} of 120 were created");
+    let peak = server.memory_kb("VmHWM");
+    assert!(
+        peak < 300 * 1024,
+        "an argon2 storm took the server to {peak} kB"
+    );
+    server.assert_serving().await;
+
+    // The log: bounded, and none of the attacker's text in it.
+    let log = server.log();
+    assert!(
+        log.len() < 512 * 1024,
+        "the log grew to {} bytes",
+        log.len()
+    );
+    assert!(!log.contains("FORGED"), "a token's text reached the log");
+    assert!(!log.contains('\u{1b}'), "a terminal escape reached the log");
+    assert!(!log.contains("panicked"), "a request panicked:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_file_descriptors_the_server_backs_off_and_recovers() {
+    let mut server = DevServer::start(&[], Some(64));
+    server.assert_serving().await;
+    let cpu_before = server.cpu_ticks();
+    let started = Instant::now();
+    // Far more connections than descriptors: accept fails with EMFILE.
+    let mut held = Vec::new();
+    for _ in 0..120 {
+        if let Ok(Ok(stream)) =
+            tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(&server.addr)).await
+        {
+            held.push(stream);
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let wall_ticks = started.elapsed().as_secs_f64() * 100.0; // USER_HZ is 100 on Linux
+    let used = (server.cpu_ticks() - cpu_before) as f64;
+    assert!(
+        used < wall_ticks * 0.25,
+        "accept failures spun the CPU: {used} ticks in {wall_ticks:.0}"
+    );
+    let log = server.log();
+    let lines = log.matches("accepting connections fails").count();
+    assert!(
+        (1..=3).contains(&lines),
+        "{lines} log lines about failed accepts:\n{log}"
+    );
+    drop(held);
+    // The header timeout (2 s) closes what was accepted; then it serves again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    server.assert_serving().await;
+}
