@@ -21,7 +21,7 @@ for _ in $(seq 1 100); do [ -f "$data/dev.env" ] && break; sleep 0.1; done
 source "$data/dev.env"
 export TOKEN=$DEVELOPER_TOKEN APP_ID ARX_ID
 created=$(curl -s -X POST "$API/v1/api-keys" -H "Authorization: Bearer $TOKEN" \
-  -d "{\"application_id\":\"$APP_ID\",\"arx_id\":\"$ARX_ID\"}")
+  --json "{\"application_id\":\"$APP_ID\",\"arx_id\":\"$ARX_ID\"}")
 export KEY_ID
 KEY_ID=$(echo "$created" | grep -o '"id":"apikey--[0-9a-f]*"' | cut -d'"' -f4)
 

@@ -471,6 +471,9 @@ async fn a_hostile_client_cannot_take_the_server_down() {
     }
     assert!(created >= 32, "only {created} of 120 were created");
     let peak = server.memory_kb("VmHWM");
+    eprintln!(
+        "argon2 storm: {created} of 120 created; peak RSS {peak_before} kB before, {peak} kB after"
+    );
     assert!(
         peak < 300 * 1024,
         "an argon2 storm took the server to {peak} kB"
