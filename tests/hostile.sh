@@ -26,10 +26,11 @@ fi
 cargo build --quiet -p dev-server
 data=$(mktemp -d)
 port=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-JWT_HS256_SECRET=hostile-input-secret-hostile-input-secret \
+RUST_LOG=debug,h2=info,hyper=info JWT_HS256_SECRET=hostile-input-secret-hostile-input-secret \
   target/debug/dev-server --addr "127.0.0.1:$port" --data-dir "$data" >"$data/out" 2>"$data/err" &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
+# The server's log is kept (target/hostile-dev-server.log) for whoever reads a failure.
+trap 'kill $server 2>/dev/null || true; cp "$data/err" target/hostile-dev-server.log 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do [ -f "$data/dev.env" ] && break; sleep 0.1; done
 # shellcheck disable=SC1091
 source "$data/dev.env"

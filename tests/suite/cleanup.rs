@@ -162,7 +162,8 @@ async fn an_archive_record_deletes_the_applications_keys_once(store: impl Store)
         ApiKeyCounts {
             total: 4,
             active: 1,
-            deleted: 3
+            deleted: 3,
+            expired: 0,
         }
     );
 
@@ -178,7 +179,8 @@ async fn an_archive_record_deletes_the_applications_keys_once(store: impl Store)
         ApiKeyCounts {
             total: 4,
             active: 1,
-            deleted: 3
+            deleted: 3,
+            expired: 0,
         }
     );
 }
@@ -273,7 +275,8 @@ async fn every_key_is_cascaded(store: impl Store, count: u64) {
         ApiKeyCounts {
             total: count,
             active: 0,
-            deleted: count
+            deleted: count,
+            expired: 0,
         }
     );
     assert_eq!(
@@ -320,7 +323,8 @@ async fn the_sweep_expires_then_purges_exactly_what_is_past_retention(store: imp
         ApiKeyCounts {
             total: 4,
             active: 1,
-            deleted: 2
+            deleted: 2,
+            expired: 1,
         }
     );
 
@@ -354,7 +358,8 @@ async fn the_sweep_expires_then_purges_exactly_what_is_past_retention(store: imp
         ApiKeyCounts {
             total: 2,
             active: 1,
-            deleted: 1
+            deleted: 1,
+            expired: 0,
         }
     );
     let events = store

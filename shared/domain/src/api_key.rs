@@ -111,12 +111,14 @@ impl ApiKey {
 /// The tenant's key counts, kept beside the keys so the dashboard reads them in O(1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeyCounts {
-    /// Every key not yet purged, whatever its status. Expired keys count in
-    /// neither `active` nor `deleted`; a key moves from `active` to expired
-    /// when the sweep records its expiry.
+    /// Every key not yet purged, whatever its status.
     pub total: u64,
     pub active: u64,
     pub deleted: u64,
+    /// Keys past their expiry: as soon as they read expired, before the sweep
+    /// records it (see [`ApiKeyCounts::with_unrecorded_expiries`]).
+    #[serde(default)]
+    pub expired: u64,
 }
 
 impl ApiKeyCounts {
@@ -133,6 +135,19 @@ impl ApiKeyCounts {
                 - weight(from, Some(ApiKeyStatus::Active)),
             deleted: weight(to, Some(ApiKeyStatus::Deleted))
                 - weight(from, Some(ApiKeyStatus::Deleted)),
+            expired: weight(to, Some(ApiKeyStatus::Expired))
+                - weight(from, Some(ApiKeyStatus::Expired)),
+        }
+    }
+
+    /// The counts as a reader should see them when `n` keys recorded active
+    /// are already past their expiry (the sweep has not recorded it yet).
+    pub fn with_unrecorded_expiries(self, n: u64) -> Self {
+        let n = n.min(self.active);
+        Self {
+            active: self.active - n,
+            expired: self.expired + n,
+            ..self
         }
     }
 
@@ -142,6 +157,7 @@ impl ApiKeyCounts {
             total: add(self.total, delta.total),
             active: add(self.active, delta.active),
             deleted: add(self.deleted, delta.deleted),
+            expired: add(self.expired, delta.expired),
         }
     }
 }
@@ -152,6 +168,7 @@ pub struct CountsDelta {
     pub total: i64,
     pub active: i64,
     pub deleted: i64,
+    pub expired: i64,
 }
 
 #[cfg(test)]
@@ -178,7 +195,15 @@ mod tests {
         let from_disabled = ApiKeyCounts::delta(Some(Disabled), Some(Deleted));
         assert_eq!((from_disabled.active, from_disabled.deleted), (0, 1));
         let expired = ApiKeyCounts::delta(Some(Active), Some(Expired));
-        assert_eq!((expired.total, expired.active, expired.deleted), (0, -1, 0));
+        assert_eq!(
+            (
+                expired.total,
+                expired.active,
+                expired.deleted,
+                expired.expired
+            ),
+            (0, -1, 0, 1)
+        );
         let purged = ApiKeyCounts::delta(Some(Deleted), None);
         assert_eq!((purged.total, purged.active, purged.deleted), (-1, 0, -1));
         let counts = ApiKeyCounts::default().apply(new).apply(deleted);
@@ -187,9 +212,14 @@ mod tests {
             ApiKeyCounts {
                 total: 1,
                 active: 0,
-                deleted: 1
+                deleted: 1,
+                expired: 0,
             }
         );
+        let unrecorded = ApiKeyCounts::default()
+            .apply(new)
+            .with_unrecorded_expiries(1);
+        assert_eq!((unrecorded.active, unrecorded.expired), (0, 1));
         assert_eq!(counts.apply(purged), ApiKeyCounts::default());
     }
 

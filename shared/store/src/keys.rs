@@ -71,11 +71,20 @@ pub enum ApiKeyIndex {
     /// key in the day it expires, a deleted or expired key in the day it
     /// ended). The sweep reads it one day at a time: no Scan.
     Due,
+    /// `GSI5`, sparse: a tenant's active keys that have an expiry, by when.
+    /// The counts read the part already past, so a key counts as expired as
+    /// soon as it reads expired, not an hour later when the sweep records it.
+    Expiring,
 }
 
 impl ApiKeyIndex {
-    pub const SECONDARY: [ApiKeyIndex; 4] =
-        [Self::ByApplication, Self::ByArx, Self::ByStatus, Self::Due];
+    pub const SECONDARY: [ApiKeyIndex; 5] = [
+        Self::ByApplication,
+        Self::ByArx,
+        Self::ByStatus,
+        Self::Due,
+        Self::Expiring,
+    ];
 
     /// The DynamoDB index name, or `None` for the table.
     pub fn name(self) -> Option<&'static str> {
@@ -85,7 +94,14 @@ impl ApiKeyIndex {
             Self::ByArx => Some("GSI2"),
             Self::ByStatus => Some("GSI3"),
             Self::Due => Some("GSI4"),
+            Self::Expiring => Some("GSI5"),
         }
+    }
+
+    /// Whether the index carries whole items (lists read keys from it) or
+    /// only the keys (it is only counted).
+    pub fn projects_items(self) -> bool {
+        self != Self::Expiring
     }
 
     /// The partition and sort key attribute names of this index.
@@ -96,6 +112,7 @@ impl ApiKeyIndex {
             Self::ByArx => ("GSI2PK", "GSI2SK"),
             Self::ByStatus => ("GSI3PK", "GSI3SK"),
             Self::Due => ("GSI4PK", "GSI4SK"),
+            Self::Expiring => ("GSI5PK", "GSI5SK"),
         }
     }
 
@@ -118,8 +135,19 @@ impl ApiKeyIndex {
                 };
                 Some((due_pk(work, due.date()), due_sk(due, &key.id)))
             }
+            Self::Expiring => match (key.status, key.expires_at) {
+                (ApiKeyStatus::Active, Some(expiry)) => {
+                    Some((expiring_keys_pk(tenant), due_sk(expiry.at(), &key.id)))
+                }
+                _ => None,
+            },
         }
     }
+}
+
+/// The partition of a tenant's active keys that have an expiry (`GSI5`).
+pub fn expiring_keys_pk(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#EXPIRING")
 }
 
 /// The partition of keys with `work` due on `day`.

@@ -1,5 +1,6 @@
-//! Expiry through the dev server: a key past `expires_at` reads as expired at
-//! once, and the sweep (on its timer, in-process) records it in the counts.
+//! Expiry through the dev server: a key past `expires_at` reads and counts as
+//! expired at once, and the sweep (on its timer, in-process) records it and,
+//! after the retention, purges it.
 
 use std::time::Duration;
 
@@ -42,6 +43,11 @@ async fn a_key_past_its_expiry_reads_as_expired_before_the_sweep() {
         .await
         .json();
     assert_eq!(active["items"], json!([]));
+    // Counted as expired too, though the sweep (next in a minute) has not run.
+    assert_eq!(
+        active["counts"],
+        json!({"total": 1, "active": 0, "deleted": 0, "expired": 1})
+    );
     app.stop().await;
 }
 
@@ -51,18 +57,31 @@ async fn the_sweep_runs_on_a_timer_in_the_dev_server() {
         sweep_every: Duration::from_millis(200),
         ..JobOptions::default()
     };
+    let jobs = JobOptions {
+        retention: time::Duration::seconds(1),
+        ..jobs
+    };
     let app = TestApp::embedded_with(jobs).await;
-    create_expiring(&app, 1).await;
+    let id = create_expiring(&app, 1).await;
     let before = app.get("/v1/api-keys", Role::Developer).await.json();
     assert_eq!(before["counts"]["active"], 1);
+    // Only the sweep removes a key: once it has recorded the expiry and the
+    // (one-second) retention has passed, the key is purged.
     for _ in 0..100 {
         let counts = app.get("/v1/api-keys", Role::Developer).await.json()["counts"].clone();
-        if counts["active"] == 0 {
-            assert_eq!(counts, json!({"total": 1, "active": 0, "deleted": 0}));
+        if counts["total"] == 0 {
+            assert_eq!(
+                counts,
+                json!({"total": 0, "active": 0, "deleted": 0, "expired": 0})
+            );
+            let gone = app
+                .get(&format!("/v1/api-keys/{id}"), Role::Developer)
+                .await;
+            assert_eq!(gone.status, 404);
             app.stop().await;
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the sweep never recorded the expiry");
+    panic!("the sweep never expired and purged the key");
 }

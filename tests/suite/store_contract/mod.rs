@@ -50,6 +50,7 @@ contract!(
     archived_applications_and_inactive_arx_refuse_new_keys,
     catalog_and_audit_lists_are_newest_first_and_paged,
     the_sweep_finds_expires_and_purges_due_keys,
+    a_key_past_its_expiry_counts_as_expired_before_the_sweep,
 );
 
 fn query(filter: ApiKeyFilter, limit: i64, cursor: Option<Cursor<ApiKeyId>>) -> ApiKeyQuery {
@@ -212,7 +213,8 @@ async fn counts_add_up_after_creates_and_deletes(store: impl Store) {
         ApiKeyCounts {
             total: 5,
             active: 3,
-            deleted: 2
+            deleted: 2,
+            expired: 0,
         }
     );
     let listed = list_all(&store, &c.tenant, ApiKeyFilter::default(), 100).await;
@@ -371,7 +373,8 @@ async fn concurrent_creates_all_persist(store: impl Store) {
         ApiKeyCounts {
             total: 50,
             active: 50,
-            deleted: 0
+            deleted: 0,
+            expired: 0,
         }
     );
 }
@@ -577,6 +580,69 @@ async fn catalog_and_audit_lists_are_newest_first_and_paged(store: impl Store) {
     assert_eq!(events.items[4].action, AuditAction::ArxCreated);
 }
 
+async fn a_key_past_its_expiry_counts_as_expired_before_the_sweep(store: impl Store) {
+    use domain::{ExpiresAt, Timestamp};
+
+    let c = catalog(&store).await;
+    let now = Timestamp::now();
+    let soon = now.plus(time::Duration::milliseconds(1500));
+    let mut expiring = new_key(&c.tenant, &c.application, &c.arx);
+    expiring.expires_at = Some(ExpiresAt::parse(&soon.to_string(), now).expect("future"));
+    let event = audit(&c.tenant, AuditAction::ApiKeyCreated, &expiring.id);
+    store
+        .create_api_key(&expiring, &event)
+        .await
+        .expect("created");
+    let mut lasting = new_key(&c.tenant, &c.application, &c.arx);
+    lasting.expires_at = Some(
+        ExpiresAt::parse(&now.plus(time::Duration::days(1)).to_string(), now).expect("future"),
+    );
+    let event = audit(&c.tenant, AuditAction::ApiKeyCreated, &lasting.id);
+    store
+        .create_api_key(&lasting, &event)
+        .await
+        .expect("created");
+    let counts = |active, expired| ApiKeyCounts {
+        total: 2,
+        active,
+        deleted: 0,
+        expired,
+    };
+    assert_eq!(
+        store.api_key_counts(&c.tenant).await.expect("read"),
+        counts(2, 0)
+    );
+
+    // Past its expiry (the key's second is over) and not yet swept.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        store.api_key_counts(&c.tenant).await.expect("read"),
+        counts(1, 1),
+        "expired as soon as it reads expired"
+    );
+    // The sweep records it: the counts do not change again.
+    let event = audit(&c.tenant, AuditAction::ApiKeyExpired, &expiring.id);
+    store
+        .expire_api_key(&expiring, &event)
+        .await
+        .expect("expired");
+    assert_eq!(
+        store.api_key_counts(&c.tenant).await.expect("read"),
+        counts(1, 1)
+    );
+    // A deleted key with an expiry leaves the expiring index too.
+    delete_key(&store, &lasting).await;
+    let after_delete = store.api_key_counts(&c.tenant).await.expect("read");
+    assert_eq!(
+        (
+            after_delete.active,
+            after_delete.deleted,
+            after_delete.expired
+        ),
+        (0, 1, 1)
+    );
+}
+
 async fn the_sweep_finds_expires_and_purges_due_keys(store: impl Store) {
     use domain::{ExpiresAt, Timestamp};
     use store::DueWork;
@@ -642,7 +708,8 @@ async fn the_sweep_finds_expires_and_purges_due_keys(store: impl Store) {
         ApiKeyCounts {
             total: 2,
             active: 1,
-            deleted: 0
+            deleted: 0,
+            expired: 1,
         }
     );
     let lookup = store

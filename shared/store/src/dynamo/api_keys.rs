@@ -1,12 +1,14 @@
-use aws_sdk_dynamodb::types::AttributeValue;
-use domain::{ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, AuditEvent, Page, PageLimit, TenantId};
+use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use domain::{
+    ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, AuditEvent, Page, PageLimit, TenantId, Timestamp,
+};
 use serde::Deserialize;
 
 use super::transaction::Transaction;
 use super::{DynamoStore, Item, PartitionQuery, entity_item, table_key};
 use crate::keys::{
     self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, ApiKeyIndex, SWEEP_PROGRESS_PK, SWEEP_PROGRESS_SK,
-    api_key_list_partition, api_key_lookup_pk, api_key_sk, due_pk, tenant_pk,
+    api_key_list_partition, api_key_lookup_pk, api_key_sk, due_pk, expiring_keys_pk, tenant_pk,
 };
 use crate::{
     ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySweep, Conflict,
@@ -84,15 +86,58 @@ impl ApiKeyRead for DynamoStore {
             active: u64,
             #[serde(default)]
             deleted: u64,
+            #[serde(default)]
+            expired: u64,
         }
-        let stored: Option<Stored> = self
-            .get_item(tenant_pk(tenant), API_KEY_COUNTS_SK.into())
-            .await?;
-        Ok(stored.map_or_else(ApiKeyCounts::default, |s| ApiKeyCounts {
+        let (stored, unrecorded) = tokio::try_join!(
+            self.get_item::<Stored>(tenant_pk(tenant), API_KEY_COUNTS_SK.into()),
+            self.count_expired_unrecorded(tenant, Timestamp::now()),
+        )?;
+        let counts = stored.map_or_else(ApiKeyCounts::default, |s| ApiKeyCounts {
             total: s.total,
             active: s.active,
             deleted: s.deleted,
-        }))
+            expired: s.expired,
+        });
+        Ok(counts.with_unrecorded_expiries(unrecorded))
+    }
+}
+
+impl DynamoStore {
+    /// How many of the tenant's keys recorded active are past their expiry at
+    /// `now`: the part of `GSI5` up to now, counted (keys only, no items
+    /// returned). The sweep keeps it to an hour's worth of expiries.
+    async fn count_expired_unrecorded(
+        &self,
+        tenant: &TenantId,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        let index = ApiKeyIndex::Expiring;
+        let (pk_attribute, sk_attribute) = index.key_attributes();
+        let mut count = 0u64;
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.name().map(str::to_owned))
+                .key_condition_expression("#pk = :pk AND #sk < :after")
+                .expression_attribute_names("#pk", pk_attribute)
+                .expression_attribute_names("#sk", sk_attribute)
+                .expression_attribute_values(":pk", AttributeValue::S(expiring_keys_pk(tenant)))
+                .expression_attribute_values(":after", AttributeValue::S(keys::due_sk_after(now)))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::backend)?;
+            count += u64::try_from(output.count).unwrap_or_default();
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(count),
+            }
+        }
     }
 }
 

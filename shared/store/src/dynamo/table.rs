@@ -45,7 +45,11 @@ impl DynamoStore {
                     .key_schema(key(sk, KeyType::Range)?)
                     .projection(
                         Projection::builder()
-                            .projection_type(ProjectionType::All)
+                            .projection_type(if index.projects_items() {
+                                ProjectionType::All
+                            } else {
+                                ProjectionType::KeysOnly
+                            })
                             .build(),
                     )
                     .build()

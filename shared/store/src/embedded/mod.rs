@@ -14,6 +14,7 @@ use std::sync::Arc;
 use domain::{
     ApiKey, ApiKeyCounts, ApiKeyId, Application, ApplicationId, ApplicationStatus, Arx, ArxId,
     ArxStatus, AuditEvent, AuditEventId, Cursor, Feedback, Page, PageLimit, PrefixedId, TenantId,
+    Timestamp,
 };
 use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::Serialize;
@@ -22,7 +23,7 @@ use serde::de::DeserializeOwned;
 use crate::keys::{
     self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, APPLICATION_SK_PREFIX, ARX_SK_PREFIX,
     AUDIT_SK_PREFIX, ApiKeyIndex, api_key_list_partition, api_key_lookup_pk, api_key_sk,
-    application_sk, arx_sk, audit_sk, feedback_sk, tenant_pk,
+    application_sk, arx_sk, audit_sk, expiring_keys_pk, feedback_sk, tenant_pk,
 };
 use crate::{
     ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySweep,
@@ -325,10 +326,19 @@ impl ApiKeyRead for EmbeddedStore {
     }
 
     async fn api_key_counts(&self, tenant: &TenantId) -> StoreResult<ApiKeyCounts> {
-        let counts = self
-            .get_tenant_item(tenant_pk(tenant), API_KEY_COUNTS_SK.into())
-            .await?;
-        Ok(counts.unwrap_or_default())
+        let pk = tenant_pk(tenant);
+        let expiring = expiring_keys_pk(tenant);
+        let after = keys::due_sk_after(Timestamp::now());
+        self.read(move |txn| {
+            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let counts: ApiKeyCounts = get(&items, &pk, API_KEY_COUNTS_SK)?.unwrap_or_default();
+            // Keys recorded active but already past their expiry (see `GSI5`).
+            let index = txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
+            let past = (expiring.as_str(), "")..(expiring.as_str(), after.as_str());
+            let unrecorded = index.range(past).map_err(StoreError::backend)?.count();
+            Ok(counts.with_unrecorded_expiries(unrecorded as u64))
+        })
+        .await
     }
 }
 
