@@ -200,6 +200,7 @@ fn announce(
                 ("OWNER_TOKEN", Role::PlatformOwner),
                 ("ADMIN_TOKEN", Role::PlatformAdmin),
                 ("DEVELOPER_TOKEN", Role::Developer),
+                ("VERIFIER_TOKEN", Role::Verifier),
             ] {
                 let identity = Identity {
                     tenant: running.demo.tenant.clone(),
@@ -220,7 +221,8 @@ fn announce(
     write_private(&env_file, &(exports.join("\n") + "\n"))
         .map_err(|e| format!("writing {}: {e}", env_file.display()))?;
     println!(
-        "Demo tenant `{}`, 12-hour tokens for each role (also in {}: `source` it):",
+        "Demo tenant `{}`, 12-hour tokens for each role, and for a service that verifies keys \
+         (also in {}: `source` it):",
         running.demo.tenant,
         env_file.display()
     );

@@ -112,6 +112,7 @@ async fn tenant_on<S: ApiStore>(store: S, keys: usize, dir: tempfile::TempDir) -
         access_key_prefix: KeyPrefix::default(),
         feedback_topic_arn: None,
         arx_base_url: "https://arx.example.com".into(),
+        verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
     };
     Tenant {
         state: Arc::new(AppState::new(store, &config)),

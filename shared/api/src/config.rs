@@ -131,9 +131,15 @@ pub struct ServiceConfig {
     pub feedback_topic_arn: Option<String>,
     /// Arx URLs are `<ARX_BASE_URL>/<arx id>`.
     pub arx_base_url: String,
+    /// How long a verify verdict is reused in process (`VERIFY_CACHE_SECONDS`,
+    /// 0 to 60, default 30): the longest a revoked key may still pass on
+    /// another instance.
+    pub verify_cache: std::time::Duration,
 }
 
 impl ServiceConfig {
+    pub const DEFAULT_VERIFY_CACHE: std::time::Duration = std::time::Duration::from_secs(30);
+
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         Ok(Self {
             table_name: env.required("TABLE_NAME")?,
@@ -141,6 +147,7 @@ impl ServiceConfig {
             access_key_prefix: access_key_prefix(env)?,
             feedback_topic_arn: env.optional("FEEDBACK_TOPIC_ARN"),
             arx_base_url: arx_base_url(env),
+            verify_cache: verify_cache(env)?,
         })
     }
 }
@@ -189,6 +196,22 @@ pub fn access_key_prefix(env: &impl Env) -> Result<KeyPrefix, ConfigError> {
             name: "ACCESS_KEY_PREFIX",
             reason: reason.to_string(),
         }),
+    }
+}
+
+pub fn verify_cache(env: &impl Env) -> Result<std::time::Duration, ConfigError> {
+    match env.optional("VERIFY_CACHE_SECONDS") {
+        None => Ok(ServiceConfig::DEFAULT_VERIFY_CACHE),
+        Some(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|seconds| *seconds <= 60)
+            .map(std::time::Duration::from_secs)
+            .ok_or(ConfigError::Invalid {
+                name: "VERIFY_CACHE_SECONDS",
+                reason: "must be a whole number of seconds from 0 to 60".into(),
+            }),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod lambda;
 pub mod problem;
 pub mod routes;
 pub mod state;
+pub mod verification;
 
 pub use auth::{Denied, Verifier};
 pub use config::{AuthConfig, ConfigError, ServiceConfig};

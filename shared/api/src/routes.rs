@@ -24,12 +24,13 @@ pub enum Route {
     DisableArx,
     EnableArx,
     DeleteArx,
+    VerifyKey,
 }
 
 use Route::*;
 
 impl Route {
-    pub const ALL: [Route; 17] = [
+    pub const ALL: [Route; 18] = [
         CreateApiKey,
         ListApiKeys,
         GetApiKey,
@@ -47,6 +48,7 @@ impl Route {
         DisableArx,
         EnableArx,
         DeleteArx,
+        VerifyKey,
     ];
 
     /// `(method, path template)`; `{id}` is the one path parameter.
@@ -69,6 +71,7 @@ impl Route {
             DisableArx => ("POST", "/v1/arx/{id}/disable"),
             EnableArx => ("POST", "/v1/arx/{id}/enable"),
             DeleteArx => ("DELETE", "/v1/arx/{id}"),
+            VerifyKey => ("POST", "/v1/verify"),
         }
     }
 
@@ -114,7 +117,17 @@ impl Route {
                 Operation::ManageApplications
             }
             CreateArx | UpdateArx | DisableArx | EnableArx | DeleteArx => Operation::ManageArx,
+            VerifyKey => Operation::VerifyKey,
         }
+    }
+
+    /// Whether a success can make a working key stop working (a delete, an
+    /// archive, a disabled or deleted Arx): cached verdicts must go.
+    pub fn revokes_keys(self) -> bool {
+        matches!(
+            self,
+            DeleteApiKey | ArchiveApplication | DisableArx | DeleteArx
+        )
     }
 
     /// The Lambda function (workspace binary) that serves this route.
@@ -127,6 +140,7 @@ impl Route {
             ListApplications | CreateApplication | GetApplication | UpdateApplication
             | ArchiveApplication => "applications",
             ListArx | CreateArx | GetArx | UpdateArx | DisableArx | EnableArx | DeleteArx => "arx",
+            VerifyKey => "verify-key",
         }
     }
 

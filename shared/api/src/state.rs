@@ -6,6 +6,7 @@ use store::DynamoStore;
 
 use crate::config::ServiceConfig;
 use crate::hashing::HashingGate;
+use crate::verification::VerdictCache;
 
 #[derive(Debug)]
 pub struct AppState<S> {
@@ -14,6 +15,8 @@ pub struct AppState<S> {
     pub hasher: KeyHasher,
     /// Bounds how many argon2id runs happen at once (memory stays flat).
     pub hashing: HashingGate,
+    /// Recent verify verdicts (see [`crate::verification`]).
+    pub verdicts: VerdictCache,
     /// Arx URLs are `<arx_base_url>/<arx id>`.
     pub arx_base_url: String,
     pub feedback_topic: Option<FeedbackTopic>,
@@ -26,6 +29,7 @@ impl<S> AppState<S> {
             key_prefix: config.access_key_prefix.clone(),
             hasher: KeyHasher::default(),
             hashing: HashingGate::per_core(),
+            verdicts: VerdictCache::new(config.verify_cache),
             arx_base_url: config.arx_base_url.clone(),
             feedback_topic: None,
         }

@@ -169,6 +169,11 @@ impl PresentedKey {
     pub fn id(&self) -> &ApiKeyId {
         &self.id
     }
+
+    /// The whole presented key: for hashing it, never for showing it.
+    pub fn expose_secret(&self) -> &str {
+        self.key.expose_secret()
+    }
 }
 
 /// Appends the secret: uniform base62 characters from bytes the OS generator

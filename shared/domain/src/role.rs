@@ -1,4 +1,5 @@
-//! The three roles and the permission table of product.md §2.
+//! The roles and the permission table of product.md §2: three for people,
+//! and `verifier`, the machine role a team's backend checks keys with.
 
 use std::fmt;
 
@@ -12,6 +13,8 @@ pub enum Role {
     PlatformOwner,
     PlatformAdmin,
     Developer,
+    /// A service that checks access keys: the verify route and nothing else.
+    Verifier,
 }
 
 /// What a request wants to do; each route maps to exactly one.
@@ -26,18 +29,28 @@ pub enum Operation {
     ManageArx,
     SubmitFeedback,
     ReadAuditEvents,
+    /// Check an access key (`POST /v1/verify`).
+    VerifyKey,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::PlatformOwner, Role::PlatformAdmin, Role::Developer];
+    pub const ALL: [Role; 4] = [
+        Role::PlatformOwner,
+        Role::PlatformAdmin,
+        Role::Developer,
+        Role::Verifier,
+    ];
+    /// The roles of people, who use the console and manage keys.
+    pub const PEOPLE: [Role; 3] = [Role::PlatformOwner, Role::PlatformAdmin, Role::Developer];
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         match raw {
             "platform_owner" => Ok(Self::PlatformOwner),
             "platform_admin" => Ok(Self::PlatformAdmin),
             "developer" => Ok(Self::Developer),
+            "verifier" => Ok(Self::Verifier),
             _ => Err(InvalidValue::NotOneOf {
-                allowed: "platform_owner, platform_admin, developer",
+                allowed: "platform_owner, platform_admin, developer, verifier",
             }),
         }
     }
@@ -47,6 +60,7 @@ impl Role {
             Self::PlatformOwner => "platform_owner",
             Self::PlatformAdmin => "platform_admin",
             Self::Developer => "developer",
+            Self::Verifier => "verifier",
         }
     }
 
@@ -60,7 +74,15 @@ impl Role {
                 Self::Developer,
                 CreateApiKey | ReadApiKeys | DeleteApiKey | ReadCatalog | SubmitFeedback,
             ) => true,
-            (Self::Developer, ManageApplications | ManageArx | ReadAuditEvents) => false,
+            (Self::Developer, ManageApplications | ManageArx | ReadAuditEvents | VerifyKey) => {
+                false
+            }
+            (Self::Verifier, VerifyKey) => true,
+            (
+                Self::Verifier,
+                CreateApiKey | ReadApiKeys | DeleteApiKey | ReadCatalog | ManageApplications
+                | ManageArx | SubmitFeedback | ReadAuditEvents,
+            ) => false,
         }
     }
 }
@@ -87,7 +109,7 @@ mod tests {
         ] {
             assert!(Role::Developer.may(op), "{op:?}");
         }
-        for op in [ManageApplications, ManageArx, ReadAuditEvents] {
+        for op in [ManageApplications, ManageArx, ReadAuditEvents, VerifyKey] {
             assert!(!Role::Developer.may(op), "{op:?}");
             assert!(Role::PlatformOwner.may(op));
             assert!(Role::PlatformAdmin.may(op));
@@ -95,7 +117,25 @@ mod tests {
     }
 
     #[test]
-    fn parses_only_the_three_role_names() {
+    fn verifiers_verify_and_do_nothing_else() {
+        use Operation::*;
+        assert!(Role::Verifier.may(VerifyKey));
+        for op in [
+            CreateApiKey,
+            ReadApiKeys,
+            DeleteApiKey,
+            ReadCatalog,
+            ManageApplications,
+            ManageArx,
+            SubmitFeedback,
+            ReadAuditEvents,
+        ] {
+            assert!(!Role::Verifier.may(op), "{op:?}");
+        }
+    }
+
+    #[test]
+    fn parses_only_the_four_role_names() {
         for role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()), Ok(role));
         }

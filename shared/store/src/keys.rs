@@ -17,6 +17,10 @@ pub const ENTITY_TYPE: &str = "entity_type";
 /// Epoch seconds after which DynamoDB may delete the item (a backstop only:
 /// TTL deletion lags, so nothing relies on it for correctness).
 pub const TTL: &str = "ttl";
+/// On a key item: when it was last verified, as the record shows it.
+pub const LAST_USED_AT: &str = "last_used_at";
+/// The same instant in epoch seconds, which conditions compare.
+pub const LAST_USED_SECONDS: &str = "last_used_s";
 
 pub const API_KEY_SK_PREFIX: &str = "KEY#";
 pub const APPLICATION_SK_PREFIX: &str = "APP#";

@@ -8,9 +8,9 @@
 use std::future::Future;
 
 use domain::{
-    ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, Application, ApplicationId, ApplicationStatus,
-    Arx, ArxId, ArxStatus, AuditEvent, AuditEventId, Cursor, ExpiresAt, Feedback, Page, PageLimit,
-    SecretHash, TenantId, Timestamp,
+    ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyName, ApiKeyStatus, Application, ApplicationId,
+    ApplicationStatus, Arx, ArxId, ArxStatus, AuditEvent, AuditEventId, Cursor, ExpiresAt,
+    Feedback, Page, PageLimit, SecretHash, TenantId, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -125,6 +125,14 @@ pub struct KeyLookup {
     pub status: ApiKeyStatus,
     pub expires_at: Option<ExpiresAt>,
     pub secret_hash: SecretHash,
+    /// What a verify answer names. Lookup items written before verification
+    /// existed lack these; verification then reads the key item instead.
+    #[serde(default)]
+    pub application_id: Option<ApplicationId>,
+    #[serde(default)]
+    pub arx_id: Option<ArxId>,
+    #[serde(default)]
+    pub name: Option<ApiKeyName>,
 }
 
 impl KeyLookup {
@@ -142,6 +150,9 @@ impl KeyLookup {
             status: key.status,
             expires_at: key.expires_at,
             secret_hash: key.secret_hash.clone(),
+            application_id: Some(key.application_id.clone()),
+            arx_id: Some(key.arx_id.clone()),
+            name: Some(key.name.clone()),
         }
     }
 }
@@ -195,6 +206,20 @@ pub trait ApiKeyLookup: Send + Sync {
         &self,
         id: &ApiKeyId,
     ) -> impl Future<Output = StoreResult<Option<KeyLookup>>> + Send;
+}
+
+pub trait ApiKeyUsage: Send + Sync {
+    /// Sets the key's `last_used_at` to `at` unless it was set less than
+    /// `min_interval` before (a conditional write, so a hot key costs one
+    /// write per interval whatever the number of instances). Returns whether
+    /// it wrote. A key that is gone is left alone.
+    fn record_use(
+        &self,
+        tenant: &TenantId,
+        id: &ApiKeyId,
+        at: Timestamp,
+        min_interval: time::Duration,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
 /// What the sweep does to a key on the day it is due.

@@ -110,6 +110,7 @@ impl TestApp {
             access_key_prefix: KeyPrefix::default(),
             feedback_topic_arn: None,
             arx_base_url: "https://arx.test".into(),
+            verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
         };
         let options = Options {
             addr: "127.0.0.1:0".parse().expect("an address"),

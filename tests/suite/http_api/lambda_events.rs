@@ -65,6 +65,7 @@ async fn state() -> (
         access_key_prefix: KeyPrefix::default(),
         feedback_topic_arn: None,
         arx_base_url: "https://arx.test".into(),
+        verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
     };
     (Arc::new(AppState::new(store, &config)), demo, dir)
 }

@@ -5,7 +5,10 @@ use std::fmt::Display;
 use std::sync::Arc;
 
 use domain::{Actor, AuditAction, AuditEvent, Timestamp};
-use store::{ApiKeyCreate, ApiKeyDelete, ApiKeyRead, ApplicationStore, ArxStore, FeedbackStore};
+use store::{
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyUsage, ApplicationStore, ArxStore,
+    FeedbackStore,
+};
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
 use crate::routes::Route;
@@ -18,11 +21,20 @@ pub mod delete_api_key;
 pub mod list_api_keys;
 mod params;
 pub mod submit_feedback;
+pub mod verify_key;
 pub mod views;
 
 /// Every store capability the whole API uses (the dev server serves it all).
 pub trait ApiStore:
-    ApiKeyCreate + ApiKeyRead + ApiKeyDelete + ApplicationStore + ArxStore + FeedbackStore + 'static
+    ApiKeyCreate
+    + ApiKeyRead
+    + ApiKeyDelete
+    + ApiKeyLookup
+    + ApiKeyUsage
+    + ApplicationStore
+    + ArxStore
+    + FeedbackStore
+    + 'static
 {
 }
 
@@ -30,6 +42,8 @@ impl<S> ApiStore for S where
     S: ApiKeyCreate
         + ApiKeyRead
         + ApiKeyDelete
+        + ApiKeyLookup
+        + ApiKeyUsage
         + ApplicationStore
         + ArxStore
         + FeedbackStore
@@ -43,7 +57,9 @@ pub async fn dispatch<S: ApiStore>(
     route: Route,
     request: ApiRequest,
 ) -> ApiResponse {
-    crate::respond(route, request, |route, request| async move {
+    let revokes = route.revokes_keys();
+    let verdicts = Arc::clone(&state);
+    let response = crate::respond(route, request, |route, request| async move {
         use Route::*;
         match route {
             CreateApiKey => create_api_key::handle(state, route, request).await,
@@ -55,9 +71,16 @@ pub async fn dispatch<S: ApiStore>(
             ListArx | CreateArx | GetArx | UpdateArx | DisableArx | EnableArx | DeleteArx => {
                 arx::handle(state, route, request).await
             }
+            VerifyKey => verify_key::handle(state, route, request).await,
         }
     })
-    .await
+    .await;
+    // In this process a revocation reaches the next verify at once; other
+    // processes (Lambda instances) hold a verdict at most the cache TTL.
+    if revokes && (200..300).contains(&response.status) {
+        verdicts.verdicts.clear();
+    }
+    response
 }
 
 /// The audit event of a change a signed-in user made.

@@ -11,9 +11,9 @@ use crate::keys::{
     api_key_list_partition, api_key_lookup_pk, api_key_sk, due_pk, expiring_keys_pk, tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySweep, Conflict,
-    DueWork, KeyLookup, StoreError, StoreResult, SweepProgress, deleted_api_key, expired_api_key,
-    into_page,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySweep, ApiKeyUsage,
+    Conflict, DueWork, KeyLookup, StoreError, StoreResult, SweepProgress, deleted_api_key,
+    expired_api_key, into_page,
 };
 
 /// The key item: the record, with its place in each secondary index.
@@ -187,6 +187,49 @@ impl ApiKeyLookup for DynamoStore {
     async fn lookup_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<KeyLookup>> {
         let pk = api_key_lookup_pk(id);
         self.get_item(pk.clone(), pk).await
+    }
+}
+
+impl ApiKeyUsage for DynamoStore {
+    async fn record_use(
+        &self,
+        tenant: &TenantId,
+        id: &ApiKeyId,
+        at: Timestamp,
+        min_interval: time::Duration,
+    ) -> StoreResult<bool> {
+        // `last_used_s` (epoch seconds) is what the condition compares: the
+        // RFC 3339 text does not sort as time when fractions differ in length.
+        let cutoff = at.plus(-min_interval).unix_seconds();
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(tenant_pk(tenant)))
+            .key(keys::SK, AttributeValue::S(api_key_sk(id)))
+            .update_expression("SET #at = :at, #s = :s")
+            .condition_expression(
+                "attribute_exists(#pk) AND (attribute_not_exists(#s) OR #s <= :cutoff)",
+            )
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#at", keys::LAST_USED_AT)
+            .expression_attribute_names("#s", keys::LAST_USED_SECONDS)
+            .expression_attribute_values(":at", AttributeValue::S(at.to_string()))
+            .expression_attribute_values(":s", AttributeValue::N(at.unix_seconds().to_string()))
+            .expression_attribute_values(":cutoff", AttributeValue::N(cutoff.to_string()))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(StoreError::backend(error)),
+        }
     }
 }
 

@@ -26,7 +26,7 @@ use crate::keys::{
     application_sk, arx_sk, audit_sk, expiring_keys_pk, feedback_sk, tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySweep,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySweep, ApiKeyUsage,
     ApplicationStore, ArxStore, AuditLog, Conflict, DueWork, FeedbackStore, KeyLookup, StoreError,
     StoreResult, SweepProgress, deleted_api_key, expired_api_key, into_page,
 };
@@ -406,6 +406,34 @@ impl ApiKeyLookup for EmbeddedStore {
     async fn lookup_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<KeyLookup>> {
         let pk = api_key_lookup_pk(id);
         self.get_tenant_item(pk.clone(), pk).await
+    }
+}
+
+impl ApiKeyUsage for EmbeddedStore {
+    async fn record_use(
+        &self,
+        tenant: &TenantId,
+        id: &ApiKeyId,
+        at: Timestamp,
+        min_interval: time::Duration,
+    ) -> StoreResult<bool> {
+        let (pk, sk) = (tenant_pk(tenant), api_key_sk(id));
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let Some(mut key) = get::<ApiKey>(&items, &pk, &sk)? else {
+                return Ok(false);
+            };
+            if key
+                .last_used_at
+                .is_some_and(|last| last > at.plus(-min_interval))
+            {
+                return Ok(false);
+            }
+            key.last_used_at = Some(at);
+            put(&mut items, &pk, &sk, &key)?;
+            Ok(true)
+        })
+        .await
     }
 }
 

@@ -1,0 +1,13 @@
+//! The `verify-key` Lambda: POST /v1/verify.
+
+use api::config::ProcessEnv;
+use api::handlers::verify_key;
+use api::{AppState, ServiceConfig, lambda};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    lambda::init_tracing();
+    let config = ServiceConfig::from_env(&ProcessEnv)?;
+    let state = AppState::from_aws(&config).await;
+    lambda::serve("verify-key", state, verify_key::handle).await
+}

@@ -1,0 +1,29 @@
+//! `POST /v1/verify`: is this access key good, and for what? Always 200 for a
+//! well-formed request, with the verdict in the body.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::http::{ApiRequest, ApiResponse};
+use crate::problem::ApiError;
+use crate::routes::Route;
+use crate::state::AppState;
+use crate::verification::{VerifyStore, verify};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    /// Never echoed: a refused value is not repeated (see `http::without_echo`).
+    key: String,
+}
+
+pub async fn handle<S: VerifyStore + 'static>(
+    state: Arc<AppState<S>>,
+    _route: Route,
+    request: ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let body: VerifyBody = request.json()?;
+    let verdict = verify(&state, Some(&request.identity.tenant), &body.key).await?;
+    Ok(ApiResponse::json(200, &verdict))
+}

@@ -1,0 +1,347 @@
+//! Checking an access key: the data plane. The verify route and the
+//! `key-authorizer` function both call [`verify`].
+//!
+//! A malformed key (wrong shape or checksum) is answered with no read and no
+//! argon2. Otherwise one strongly consistent read of the lookup item, then
+//! argon2id (on the hashing gate) beside the reads of the key's application
+//! and Arx. Verdicts are cached in process for a short TTL, keyed by a keyed
+//! BLAKE2b hash of the presented key (never the key), and concurrent checks of
+//! the same uncached key share one argon2 run.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use blake2::Blake2bMac;
+use blake2::digest::consts::U32;
+use blake2::digest::{KeyInit, Mac};
+use domain::{
+    ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ApplicationStatus, ArxId, ArxStatus,
+    ExpiresAt, PresentedKey, TenantId, Timestamp,
+};
+use serde::Serialize;
+use store::{ApiKeyLookup, ApiKeyRead, ApiKeyUsage, ApplicationStore, ArxStore, KeyLookup};
+use tokio::sync::OnceCell;
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// What a verify answers: `VALID` with the key's fields, or a code alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerdictCode {
+    Valid,
+    /// Wrong shape or checksum: decided with no read and no argon2.
+    Malformed,
+    /// No such key, a wrong secret, or another tenant's key: one code, so
+    /// the answer is no oracle for which.
+    NotFound,
+    Expired,
+    Deleted,
+    /// The key is suspended, or its application is archived, or its Arx is
+    /// not active.
+    Disabled,
+}
+
+/// The answer to one verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub valid: bool,
+    pub code: VerdictCode,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub key: Option<VerifiedKey>,
+}
+
+/// What a valid key is for (only a `VALID` verdict carries it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifiedKey {
+    pub key_id: ApiKeyId,
+    /// The caller knows its tenant; the key-authorizer passes it on.
+    #[serde(skip)]
+    pub tenant_id: TenantId,
+    pub application_id: ApplicationId,
+    pub arx_id: ArxId,
+    pub arx_url: String,
+    pub name: ApiKeyName,
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Verdict {
+    fn refused(code: VerdictCode) -> Self {
+        Self {
+            valid: false,
+            code,
+            key: None,
+        }
+    }
+}
+
+/// Everything a verdict depends on besides the clock, as read when the key
+/// was last checked. `None` in [`Checked::Found`]'s place means not found (no
+/// such key or a wrong secret), which is cached too: a client repeating a
+/// wrong key costs one argon2 run per TTL, not one per request.
+#[derive(Debug)]
+enum Checked {
+    NotFound,
+    Found(KeyFacts),
+}
+
+#[derive(Debug)]
+struct KeyFacts {
+    key: VerifiedKey,
+    status: ApiKeyStatus,
+    expires_at: Option<ExpiresAt>,
+    catalog_active: bool,
+}
+
+impl Checked {
+    /// The verdict for `caller` (a tenant, or any for the key-authorizer) at `now`.
+    fn verdict(&self, caller: Option<&TenantId>, now: Timestamp) -> Verdict {
+        let Checked::Found(facts) = self else {
+            return Verdict::refused(VerdictCode::NotFound);
+        };
+        if caller.is_some_and(|tenant| *tenant != facts.key.tenant_id) {
+            return Verdict::refused(VerdictCode::NotFound);
+        }
+        let expired = facts.expires_at.is_some_and(|expiry| expiry.at() <= now);
+        let code = match facts.status {
+            ApiKeyStatus::Deleted => VerdictCode::Deleted,
+            ApiKeyStatus::Expired => VerdictCode::Expired,
+            ApiKeyStatus::Active if expired => VerdictCode::Expired,
+            ApiKeyStatus::Disabled => VerdictCode::Disabled,
+            ApiKeyStatus::Active if !facts.catalog_active => VerdictCode::Disabled,
+            ApiKeyStatus::Active => {
+                return Verdict {
+                    valid: true,
+                    code: VerdictCode::Valid,
+                    key: Some(facts.key.clone()),
+                };
+            }
+        };
+        Verdict::refused(code)
+    }
+}
+
+/// Verdicts of recent checks, and the checks in flight.
+pub struct VerdictCache {
+    mac_key: [u8; 32],
+    ttl: Duration,
+    entries: Mutex<HashMap<[u8; 32], Entry>>,
+    in_flight: Mutex<HashMap<[u8; 32], Arc<OnceCell<Arc<Checked>>>>>,
+}
+
+struct Entry {
+    checked: Arc<Checked>,
+    at: Instant,
+    /// When this process last recorded the key's use.
+    used_recorded: Option<Instant>,
+}
+
+impl std::fmt::Debug for VerdictCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerdictCache")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerdictCache {
+    /// Entries kept at most; a full cache drops what is stale, then starts over.
+    const CAPACITY: usize = 10_000;
+
+    /// A cache whose verdicts live for `ttl` (zero: no caching).
+    pub fn new(ttl: Duration) -> Self {
+        use rand::{RngCore, TryRngCore, rngs::OsRng};
+        let mut mac_key = [0u8; 32];
+        OsRng.unwrap_err().fill_bytes(&mut mac_key);
+        Self {
+            mac_key,
+            ttl,
+            entries: Mutex::default(),
+            in_flight: Mutex::default(),
+        }
+    }
+
+    /// Forgets every verdict: a key, application or Arx changed in this
+    /// process, and the next verify must see it.
+    pub fn clear(&self) {
+        lock(&self.entries).clear();
+    }
+
+    /// The keyed hash the cache knows a presented key by: without the random
+    /// per-process key it cannot be computed, so it says nothing of the key.
+    fn fingerprint(&self, presented: &PresentedKey) -> [u8; 32] {
+        let mut mac = <Blake2bMac<U32> as KeyInit>::new_from_slice(&self.mac_key)
+            .unwrap_or_else(|_| <Blake2bMac<U32> as KeyInit>::new(&Default::default()));
+        mac.update(presented.expose_secret().as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    fn cached(&self, fingerprint: &[u8; 32]) -> Option<Arc<Checked>> {
+        let entries = lock(&self.entries);
+        let entry = entries.get(fingerprint)?;
+        (entry.at.elapsed() < self.ttl).then(|| Arc::clone(&entry.checked))
+    }
+
+    fn remember(&self, fingerprint: [u8; 32], checked: Arc<Checked>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = lock(&self.entries);
+        if entries.len() >= Self::CAPACITY {
+            entries.retain(|_, entry| entry.at.elapsed() < self.ttl);
+            if entries.len() >= Self::CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            fingerprint,
+            Entry {
+                checked,
+                at: Instant::now(),
+                used_recorded: None,
+            },
+        );
+    }
+
+    /// Whether this process should record a use of the key now: at most once
+    /// per `interval` per cached key (the store's condition holds across
+    /// processes).
+    fn due_for_use_record(&self, fingerprint: &[u8; 32], interval: Duration) -> bool {
+        let mut entries = lock(&self.entries);
+        match entries.get_mut(fingerprint) {
+            Some(entry)
+                if entry
+                    .used_recorded
+                    .is_some_and(|at| at.elapsed() < interval) =>
+            {
+                false
+            }
+            Some(entry) => {
+                entry.used_recorded = Some(Instant::now());
+                true
+            }
+            None => true,
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `last_used_at` is written at most this often per key.
+pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(5 * 60);
+
+/// The stores verification reads (and records use in).
+pub trait VerifyStore:
+    ApiKeyLookup + ApiKeyRead + ApiKeyUsage + ApplicationStore + ArxStore
+{
+}
+impl<S: ApiKeyLookup + ApiKeyRead + ApiKeyUsage + ApplicationStore + ArxStore> VerifyStore for S {}
+
+/// Verifies `raw` for `caller` (its tenant; `None` accepts a key of any
+/// tenant, for a key-authorizer that serves the whole installation).
+pub async fn verify<S: VerifyStore + 'static>(
+    state: &Arc<AppState<S>>,
+    caller: Option<&TenantId>,
+    raw: &str,
+) -> Result<Verdict, ApiError> {
+    let Ok(presented) = PresentedKey::parse(raw, &state.key_prefix) else {
+        return Ok(Verdict::refused(VerdictCode::Malformed));
+    };
+    let cache = &state.verdicts;
+    let fingerprint = cache.fingerprint(&presented);
+    let checked = match cache.cached(&fingerprint) {
+        Some(checked) => checked,
+        None => {
+            // One check per key at a time: the others wait for its answer.
+            let cell = Arc::clone(lock(&cache.in_flight).entry(fingerprint).or_default());
+            let checked = cell
+                .get_or_try_init(|| async { check(state, presented).await.map(Arc::new) })
+                .await
+                .map(Arc::clone);
+            lock(&cache.in_flight).remove(&fingerprint);
+            let checked = checked?;
+            cache.remember(fingerprint, Arc::clone(&checked));
+            checked
+        }
+    };
+    let now = Timestamp::now();
+    let verdict = checked.verdict(caller, now);
+    if let Some(key) = &verdict.key
+        && cache.due_for_use_record(&fingerprint, LAST_USED_INTERVAL)
+    {
+        let interval = time::Duration::try_from(LAST_USED_INTERVAL).unwrap_or(time::Duration::ZERO);
+        // A failed write must not refuse a good key: say so in the log.
+        if let Err(error) = state
+            .store
+            .record_use(&key.tenant_id, &key.key_id, now, interval)
+            .await
+        {
+            tracing::warn!(error = %store::error_chain(&error), key_id = %key.key_id, "could not record a key's use");
+        }
+    }
+    Ok(verdict)
+}
+
+/// The uncached check: the lookup, then argon2 beside the catalog reads.
+async fn check<S: VerifyStore + 'static>(
+    state: &Arc<AppState<S>>,
+    presented: PresentedKey,
+) -> Result<Checked, ApiError> {
+    let Some(lookup) = state.store.lookup_api_key(presented.id()).await? else {
+        return Ok(Checked::NotFound);
+    };
+    let hasher = state.hasher.clone();
+    let hash = lookup.secret_hash.clone();
+    let secret_matches = state.hashing.run(move || hasher.verify(&presented, &hash));
+    let (secret_matches, described) = tokio::join!(secret_matches, describe(state, &lookup));
+    if !secret_matches? {
+        return Ok(Checked::NotFound);
+    }
+    Ok(described?.map_or(Checked::NotFound, Checked::Found))
+}
+
+/// The key's application and Arx, read beside argon2; `None` if the key item
+/// is gone (purged between the two reads).
+async fn describe<S: VerifyStore>(
+    state: &AppState<S>,
+    lookup: &KeyLookup,
+) -> Result<Option<KeyFacts>, ApiError> {
+    let tenant = &lookup.tenant_id;
+    let (application_id, arx_id, name) =
+        match (&lookup.application_id, &lookup.arx_id, &lookup.name) {
+            (Some(application), Some(arx), Some(name)) => {
+                (application.clone(), arx.clone(), name.clone())
+            }
+            // A lookup item from before verification: the key item says.
+            _ => match state.store.get_api_key(tenant, &lookup.key_id).await? {
+                Some(key) => (key.application_id, key.arx_id, key.name),
+                None => return Ok(None),
+            },
+        };
+    let (application, arx) = tokio::try_join!(
+        state.store.get_application(tenant, &application_id),
+        state.store.get_arx(tenant, &arx_id),
+    )?;
+    let catalog_active = application.is_some_and(|a| a.status == ApplicationStatus::Active)
+        && arx.as_ref().is_some_and(|a| a.status == ArxStatus::Active);
+    let arx_url = arx.map(|arx| arx.arx_url).unwrap_or_default();
+    Ok(Some(KeyFacts {
+        key: VerifiedKey {
+            key_id: lookup.key_id.clone(),
+            tenant_id: tenant.clone(),
+            application_id,
+            arx_id,
+            arx_url,
+            name,
+            expires_at: lookup.expires_at.map(ExpiresAt::at),
+        },
+        status: lookup.status,
+        expires_at: lookup.expires_at,
+        catalog_active,
+    }))
+}
