@@ -121,12 +121,13 @@ impl Route {
         }
     }
 
-    /// Whether a success can make a working key stop working (a delete, an
-    /// archive, a disabled or deleted Arx): cached verdicts must go.
-    pub fn revokes_keys(self) -> bool {
+    /// Whether a success can change a verify verdict (a key deleted, an
+    /// application archived, an Arx disabled, enabled or deleted): cached
+    /// verdicts must go.
+    pub fn changes_verdicts(self) -> bool {
         matches!(
             self,
-            DeleteApiKey | ArchiveApplication | DisableArx | DeleteArx
+            DeleteApiKey | ArchiveApplication | DisableArx | EnableArx | DeleteArx
         )
     }
 

@@ -3,32 +3,7 @@
 use domain::Role;
 use serde_json::{Value, json};
 
-use super::helpers::TestApp;
-
-macro_rules! on_both_stores {
-    ($($test:ident),* $(,)?) => {
-        mod embedded_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let app = super::TestApp::embedded().await;
-                    super::$test(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-        mod dynamodb_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let app = super::TestApp::dynamodb().await;
-                    super::$test(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-    };
-}
+use super::helpers::{TestApp, on_both_stores};
 
 on_both_stores!(
     create_review_list_get_delete,

@@ -16,6 +16,34 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
+/// Declares each named `async fn(&TestApp)` as a test on the embedded store
+/// and one on the local DynamoDB server.
+macro_rules! on_both_stores {
+    ($($test:ident),* $(,)?) => {
+        mod embedded_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let app = $crate::http_api::helpers::TestApp::embedded().await;
+                    super::$test(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod dynamodb_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let app = $crate::http_api::helpers::TestApp::dynamodb().await;
+                    super::$test(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_stores;
+
 pub const SECRET: &str = "a-test-secret-that-is-at-least-32-bytes";
 pub const ISSUER: &str = "test-issuer";
 pub const AUDIENCE: &str = "test-audience";

@@ -155,6 +155,24 @@ async fn access_keys_reach_no_log_and_no_later_response() {
             later.push(response.text);
         }
     }
+    // Verified, as a service would, and misused on the verify route: the key
+    // is in the request every time and in no answer or log line.
+    let verifier = app.token(Role::Verifier);
+    for (_, key) in &keys {
+        for (token, body) in [
+            (&verifier, json!({ "key": key })),
+            (&owner, json!({ "key": key })),
+            (&app.token(Role::Developer), json!({ "key": key })),
+            (&verifier, json!({ "key": [key] })),
+            (&verifier, json!({ "key": "x", key: key })),
+            (&verifier, json!({ "key": format!("{key}x") })),
+        ] {
+            let response = app
+                .call("POST", "/v1/verify", Some(token), Some(&body.to_string()))
+                .await;
+            later.push(response.text);
+        }
+    }
     // And every readable route once more, as a normal client would.
     let reads = [
         "/v1/api-keys".to_owned(),

@@ -9,3 +9,4 @@ mod lambda_events;
 mod leaks;
 mod openapi;
 mod sweep;
+mod verify;

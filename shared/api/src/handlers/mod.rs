@@ -57,7 +57,7 @@ pub async fn dispatch<S: ApiStore>(
     route: Route,
     request: ApiRequest,
 ) -> ApiResponse {
-    let revokes = route.revokes_keys();
+    let changes_verdicts = route.changes_verdicts();
     let verdicts = Arc::clone(&state);
     let response = crate::respond(route, request, |route, request| async move {
         use Route::*;
@@ -75,9 +75,9 @@ pub async fn dispatch<S: ApiStore>(
         }
     })
     .await;
-    // In this process a revocation reaches the next verify at once; other
-    // processes (Lambda instances) hold a verdict at most the cache TTL.
-    if revokes && (200..300).contains(&response.status) {
+    // In this process a revocation reaches the next verify at once; another
+    // process (a Lambda instance) holds a verdict at most the cache TTL.
+    if changes_verdicts && (200..300).contains(&response.status) {
         verdicts.verdicts.clear();
     }
     response
