@@ -126,9 +126,14 @@ impl Checked {
 pub struct VerdictCache {
     mac_key: [u8; 32],
     ttl: Duration,
-    entries: Mutex<HashMap<[u8; 32], Entry>>,
-    in_flight: Mutex<HashMap<[u8; 32], Arc<OnceCell<Arc<Checked>>>>>,
+    entries: Mutex<HashMap<Fingerprint, Entry>>,
+    in_flight: Mutex<HashMap<Fingerprint, InFlight>>,
 }
+
+/// A keyed hash of a presented key.
+type Fingerprint = [u8; 32];
+/// A check under way, which later callers for the same key wait on.
+type InFlight = Arc<OnceCell<Arc<Checked>>>;
 
 struct Entry {
     checked: Arc<Checked>,
@@ -170,20 +175,20 @@ impl VerdictCache {
 
     /// The keyed hash the cache knows a presented key by: without the random
     /// per-process key it cannot be computed, so it says nothing of the key.
-    fn fingerprint(&self, presented: &PresentedKey) -> [u8; 32] {
+    fn fingerprint(&self, presented: &PresentedKey) -> Fingerprint {
         let mut mac = <Blake2bMac<U32> as KeyInit>::new_from_slice(&self.mac_key)
             .unwrap_or_else(|_| <Blake2bMac<U32> as KeyInit>::new(&Default::default()));
         mac.update(presented.expose_secret().as_bytes());
         mac.finalize().into_bytes().into()
     }
 
-    fn cached(&self, fingerprint: &[u8; 32]) -> Option<Arc<Checked>> {
+    fn cached(&self, fingerprint: &Fingerprint) -> Option<Arc<Checked>> {
         let entries = lock(&self.entries);
         let entry = entries.get(fingerprint)?;
         (entry.at.elapsed() < self.ttl).then(|| Arc::clone(&entry.checked))
     }
 
-    fn remember(&self, fingerprint: [u8; 32], checked: Arc<Checked>) {
+    fn remember(&self, fingerprint: Fingerprint, checked: Arc<Checked>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -207,7 +212,7 @@ impl VerdictCache {
     /// Whether this process should record a use of the key now: at most once
     /// per `interval` per cached key (the store's condition holds across
     /// processes).
-    fn due_for_use_record(&self, fingerprint: &[u8; 32], interval: Duration) -> bool {
+    fn due_for_use_record(&self, fingerprint: &Fingerprint, interval: Duration) -> bool {
         let mut entries = lock(&self.entries);
         match entries.get_mut(fingerprint) {
             Some(entry)
