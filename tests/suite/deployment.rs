@@ -216,6 +216,24 @@ fn sample_events_parse_into_what_their_functions_take() {
             );
             continue;
         }
+        if let Some(shape) = name.strip_prefix("key-authorizer-") {
+            // What a team's API sends the key-authorizer: payload 2.0, or a
+            // REST API REQUEST authorizer's event.
+            match shape {
+                "http.json" => {
+                    let event: aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request =
+                        serde_json::from_value(json).expect("an HTTP API authorizer event");
+                    assert!(event.headers.contains_key("x-api-key"));
+                }
+                "rest.json" => {
+                    let event: aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest =
+                        serde_json::from_value(json).expect("a REST API REQUEST authorizer event");
+                    assert!(event.method_arn.is_some());
+                }
+                other => panic!("unknown key-authorizer event {other}"),
+            }
+            continue;
+        }
         if name == "authorizer.json" {
             let event: aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request =
                 serde_json::from_value(json).expect("an authorizer event");

@@ -204,6 +204,32 @@ pub struct SimpleResponse {
     pub context: HashMap<String, String>,
 }
 
+/// Runs the key-authorizer function (see [`crate::key_authorizer`]): any
+/// event shape in, the matching answer out.
+pub async fn serve_key_authorizer<S: crate::verification::VerifyStore + 'static>(
+    state: AppState<S>,
+    config: crate::key_authorizer::KeyAuthorizerConfig,
+) -> Result<(), Error> {
+    let state = Arc::new(state);
+    let config = Arc::new(config);
+    lambda_runtime::run(service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let (state, config) = (Arc::clone(&state), Arc::clone(&config));
+            async move {
+                // Boxed: the verify future is deep, and an unboxed one nested
+                // in the runtime's types overflows the compiler's query depth.
+                let decided = Box::pin(crate::key_authorizer::authorize(
+                    &state,
+                    &config,
+                    &event.payload,
+                ));
+                Ok::<_, Infallible>(decided.await)
+            }
+        },
+    ))
+    .await
+}
+
 /// Runs the authorizer function.
 pub async fn serve_authorizer(verifier: Verifier) -> Result<(), Error> {
     let verifier = Arc::new(verifier);

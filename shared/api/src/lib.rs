@@ -9,6 +9,7 @@ pub mod config;
 pub mod handlers;
 pub mod hashing;
 pub mod http;
+pub mod key_authorizer;
 pub mod lambda;
 pub mod problem;
 pub mod routes;

@@ -221,3 +221,117 @@ async fn the_authorizer_decides_per_route() {
         );
     }
 }
+
+/// The key-authorizer on both sample events (`infra/events/key-authorizer-*`)
+/// with their fake key swapped for a real one: allowed with the key's context;
+/// denied for a forged key, no key, a deleted key, and another tenant when
+/// the authorizer is pinned to one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_authorizer_decides_on_both_payload_shapes() {
+    use api::key_authorizer::{KeyAuthorizerConfig, authorize};
+    use domain::TenantId;
+
+    let (state, demo, _dir) = state().await;
+    let created = api::dispatch(
+        Arc::clone(&state),
+        Route::CreateApiKey,
+        api::ApiRequest {
+            identity: api::Identity {
+                tenant: demo.tenant.clone(),
+                user: domain::UserId::parse("dev-1").expect("valid"),
+                role: domain::Role::Developer,
+            },
+            id: None,
+            query: vec![],
+            body: json!({"application_id": demo.application_id, "arx_id": demo.arx_id})
+                .to_string()
+                .into(),
+        },
+    )
+    .await;
+    assert_eq!(created.status, 201);
+    let created: Value = serde_json::from_slice(&created.body).expect("JSON");
+    let key = created["access_key"].as_str().expect("a key").to_owned();
+    let key_id = created["api_key"]["id"].as_str().expect("an id").to_owned();
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let sample = |name: &str, key: &str| -> Value {
+        let text = std::fs::read_to_string(workspace.join("infra/events").join(name))
+            .expect("a sample event");
+        let fake = "akm_01a21762051c77b49ff756e5dfbff46f_ExampleNotARealKeyExampleNotARea000000";
+        serde_json::from_str(&text.replace(fake, key)).expect("JSON")
+    };
+    let any_tenant = KeyAuthorizerConfig::default();
+    let expected_context = json!({
+        "tenant_id": "demo", "application_id": demo.application_id,
+        "arx_id": demo.arx_id, "key_id": key_id,
+    });
+
+    let http = authorize(
+        &state,
+        &any_tenant,
+        &sample("key-authorizer-http.json", &key),
+    )
+    .await;
+    assert_eq!(
+        http,
+        json!({"isAuthorized": true, "context": expected_context})
+    );
+    let rest = authorize(
+        &state,
+        &any_tenant,
+        &sample("key-authorizer-rest.json", &key),
+    )
+    .await;
+    assert_eq!(rest["principalId"], key_id.as_str());
+    assert_eq!(rest["context"], expected_context);
+    let statement = &rest["policyDocument"]["Statement"][0];
+    assert_eq!(statement["Effect"], "Allow");
+    assert_eq!(statement["Action"], "execute-api:Invoke");
+    assert_eq!(
+        statement["Resource"],
+        "arn:aws:execute-api:us-east-1:123456789012:a0b1c2d3e4/prod/*"
+    );
+
+    let denied_http = json!({"isAuthorized": false, "context": {}});
+    let forged = sample("key-authorizer-http.json", "akm_not_a_key");
+    assert_eq!(authorize(&state, &any_tenant, &forged).await, denied_http);
+    let mut no_key = sample("key-authorizer-http.json", &key);
+    no_key["headers"] = json!({"host": "example"});
+    assert_eq!(authorize(&state, &any_tenant, &no_key).await, denied_http);
+    let elsewhere = KeyAuthorizerConfig {
+        tenant: Some(TenantId::parse("another-tenant").expect("valid")),
+    };
+    let pinned = authorize(
+        &state,
+        &elsewhere,
+        &sample("key-authorizer-rest.json", &key),
+    )
+    .await;
+    assert_eq!(pinned["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    assert_eq!(pinned["context"], json!({}));
+
+    // Deleted in this process: denied on the next request.
+    let deleted = api::dispatch(
+        Arc::clone(&state),
+        Route::DeleteApiKey,
+        api::ApiRequest {
+            identity: api::Identity {
+                tenant: demo.tenant.clone(),
+                user: domain::UserId::parse("dev-1").expect("valid"),
+                role: domain::Role::Developer,
+            },
+            id: Some(key_id.clone()),
+            query: vec![],
+            body: json!({ "confirm": key_id }).to_string().into(),
+        },
+    )
+    .await;
+    assert_eq!(deleted.status, 204);
+    let after = authorize(
+        &state,
+        &any_tenant,
+        &sample("key-authorizer-http.json", &key),
+    )
+    .await;
+    assert_eq!(after, denied_http);
+}

@@ -1,0 +1,15 @@
+//! The `key-authorizer` Lambda: an API Gateway authorizer that checks access
+//! keys for a team's own API (see docs/protect-your-api.md).
+
+use api::config::ProcessEnv;
+use api::key_authorizer::KeyAuthorizerConfig;
+use api::{AppState, ServiceConfig, lambda};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    lambda::init_tracing();
+    let config = ServiceConfig::from_env(&ProcessEnv)?;
+    let authorizer = KeyAuthorizerConfig::from_env(&ProcessEnv)?;
+    let state = AppState::from_aws(&config).await;
+    lambda::serve_key_authorizer(state, authorizer).await
+}
