@@ -18,7 +18,7 @@ use domain::{
     ApplicationName, ApplicationStatus, Arx, ArxId, ArxName, ArxStatus, AuditAction, AuditEvent,
     KeyHasher, KeyPrefix, Label, Purpose, Role, Technology, TenantId, Timestamp, UserId,
 };
-use store::{ApiKeyCreate, DynamoStore, EmbeddedStore};
+use store::{ApiKeyCreate, ApiKeyLookup, DynamoStore, EmbeddedStore};
 
 struct Tenant<S = EmbeddedStore> {
     state: Arc<AppState<S>>,
@@ -228,6 +228,62 @@ fn handlers(c: &mut Criterion) {
     group.finish();
 }
 
+/// Verify on the embedded store: garbage (no read, no hash), a warm verify
+/// (the cached verdict), a cold one (lookup, argon2id beside the catalog
+/// reads), and argon2id alone, which a cold verify should barely exceed.
+fn verification(c: &mut Criterion) {
+    use api::verification::verify;
+    let rt = runtime();
+    let t = rt.block_on(tenant(100));
+    let body = format!(
+        r#"{{"application_id":"{}","arx_id":"{}"}}"#,
+        t.application.id, t.arx.id
+    );
+    let created = rt
+        .block_on(create_api_key::handle(
+            Arc::clone(&t.state),
+            Route::CreateApiKey,
+            request(&t.identity, None, body),
+        ))
+        .expect("created");
+    let created: serde_json::Value = serde_json::from_slice(&created.body).expect("JSON");
+    let key = created["access_key"].as_str().expect("a key").to_owned();
+    let tenant = t.identity.tenant.clone();
+    let check = |raw: &str| {
+        let (state, tenant, raw) = (Arc::clone(&t.state), tenant.clone(), raw.to_owned());
+        async move {
+            let verdict = verify(&state, Some(&tenant), &raw).await.expect("answered");
+            black_box(verdict.valid)
+        }
+    };
+
+    let mut group = c.benchmark_group("verify, embedded store");
+    group.bench_function("garbage (refused unread)", |b| {
+        b.to_async(&rt).iter(|| check("akm_0123_not-a-key"))
+    });
+    group.bench_function("warm (cached verdict)", |b| {
+        rt.block_on(check(&key));
+        b.to_async(&rt).iter(|| check(&key))
+    });
+    group.sample_size(20);
+    group.bench_function("cold (lookup, argon2id, catalog reads)", |b| {
+        b.to_async(&rt).iter(|| {
+            t.state.verdicts.clear();
+            check(&key)
+        })
+    });
+    let presented = domain::PresentedKey::parse(&key, &KeyPrefix::default()).expect("ours");
+    let hash = rt
+        .block_on(t.state.store.lookup_api_key(presented.id()))
+        .expect("read")
+        .expect("present")
+        .secret_hash;
+    group.bench_function("argon2id verify alone", |b| {
+        b.iter(|| black_box(t.state.hasher.verify(&presented, &hash)))
+    });
+    group.finish();
+}
+
 /// The same comparison on the DynamoDB test server, when `DYNAMODB_ENDPOINT`
 /// names one (`BENCH_DYNAMODB_LARGE_TENANT`, default 400: moto slows down as a
 /// table grows, so this stays small).
@@ -293,5 +349,5 @@ fn scale(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, handlers, scale, scale_dynamodb);
+criterion_group!(benches, handlers, verification, scale, scale_dynamodb);
 criterion_main!(benches);
