@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Load test of the dev server on the embedded store with wrk (Debian: wrk):
-# list, get and create at 1 and 16 connections, DURATION each (default 10s).
-# Then it checks that the tenant's key count equals the number of 201s and
-# that no request got a 5xx. Results go to stdout; docs/benchmarks.md keeps them.
+# list, get, create, verify (warm: one key, its verdict cached) and
+# verify-garbage at 1 and 16 connections, DURATION each (default 10s); then,
+# after a restart with VERIFY_CACHE_SECONDS=0, verify-cold (every verify reads
+# and hashes). It checks that the tenant's key count equals the number of 201s,
+# that every verify answered 200, and that no request got a 5xx. Results go to
+# stdout; docs/benchmarks.md keeps them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk" >&2; exit 1; }
@@ -11,27 +14,44 @@ DURATION=${DURATION:-10s}
 cargo build --quiet --profile bench -p dev-server
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-JWT_HS256_SECRET=load-test-secret-load-test-secret-load \
-  target/release/dev-server --addr "127.0.0.1:$port" --data-dir "$data" --sweep-every 3600 \
-  >"$data/out" 2>"$data/err" &
-server=$!
+start_server() {
+  rm -f "$data/dev.env"
+  JWT_HS256_SECRET=load-test-secret-load-test-secret-load \
+    target/release/dev-server --addr "127.0.0.1:$port" --data-dir "$data" --sweep-every 3600 \
+    >"$data/out" 2>"$data/err" &
+  server=$!
+  for _ in $(seq 1 100); do [ -f "$data/dev.env" ] && break; sleep 0.1; done
+}
+start_server
 trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 1 100); do [ -f "$data/dev.env" ] && break; sleep 0.1; done
 # shellcheck disable=SC1091
 source "$data/dev.env"
-export TOKEN=$DEVELOPER_TOKEN APP_ID ARX_ID
+export TOKEN=$DEVELOPER_TOKEN VERIFIER_TOKEN APP_ID ARX_ID
 created=$(curl -s -X POST "$API/v1/api-keys" -H "Authorization: Bearer $TOKEN" \
   --json "{\"application_id\":\"$APP_ID\",\"arx_id\":\"$ARX_ID\"}")
-export KEY_ID
+export KEY_ID ACCESS_KEY
 KEY_ID=$(echo "$created" | grep -o '"id":"apikey--[0-9a-f]*"' | cut -d'"' -f4)
+ACCESS_KEY=$(echo "$created" | grep -o '"access_key":"[^"]*"' | cut -d'"' -f4)
 
 results=$(mktemp)
+run() {
+  printf '\n== %s, %s connection(s), %s\n' "$1" "$2" "$DURATION" | tee -a "$results"
+  SCENARIO=$1 wrk -t "$(( $2 < 2 ? 1 : 2 ))" -c "$2" -d "$DURATION" \
+    -s tests/load/scenario.lua "$API" | tee -a "$results" | grep -E "status|RESULT"
+}
 for connections in 1 16; do
-  for scenario in list get create; do
-    printf '\n== %s, %s connection(s), %s\n' "$scenario" "$connections" "$DURATION"
-    SCENARIO=$scenario wrk -t "$(( connections < 2 ? 1 : 2 ))" -c "$connections" -d "$DURATION" \
-      -s tests/load/scenario.lua "$API" | tee -a "$results" | grep -E "status|RESULT"
+  for scenario in list get create verify verify-garbage; do
+    run "$scenario" "$connections"
   done
+done
+kill "$server"; wait "$server" 2>/dev/null || true
+VERIFY_CACHE_SECONDS=0 start_server
+printf '\n(restarted with VERIFY_CACHE_SECONDS=0: every verify below is cold)\n'
+for connections in 1 16; do
+  printf '\n== verify-cold, %s connection(s), %s\n' "$connections" "$DURATION" | tee -a "$results"
+  SCENARIO=verify wrk -t "$(( connections < 2 ? 1 : 2 ))" -c "$connections" -d "$DURATION" \
+    -s tests/load/scenario.lua "$API" | sed 's/RESULT verify /RESULT verify-cold /' \
+    | tee -a "$results" | grep -E "status|RESULT"
 done
 
 sum_of() { awk -v pattern="$1" '$0 ~ pattern {s += $3} END {print s + 0}' "$results"; }
@@ -41,6 +61,8 @@ counts=$(curl -s "$API/v1/api-keys?limit=1" -H "Authorization: Bearer $TOKEN" | 
 total=$(echo "$counts" | grep -o '"total":[0-9]*' | cut -d: -f2)
 printf '\ncreated by the load: %s (+1 before it); tenant counts: %s; 5xx: %s\n' "$created_ok" "$counts" "$server_errors"
 [ "$server_errors" -eq 0 ] || { echo "FAILED: 5xx answers" >&2; exit 1; }
+not_ok=$(awk '/^== verify/ {v = 1; next} /^== / {v = 0} v && /^status / && $2 != "200:" {s += $3} END {print s + 0}' "$results")
+[ "$not_ok" -eq 0 ] || { echo "FAILED: $not_ok verify answers were not 200" >&2; exit 1; }
 # wrk stops counting at the deadline with up to one request in flight per
 # connection; the server may still complete those. So every 201 must be a key
 # (nothing lost), and at most 1 + 16 keys may have no counted 201.

@@ -1,10 +1,18 @@
 -- One wrk scenario against the dev server, chosen by SCENARIO (list, get,
--- create), with TOKEN, KEY_ID, APP_ID and ARX_ID from the environment. It
--- counts the answers by status, which wrk alone does not report.
+-- create, verify, verify-garbage), with TOKEN, VERIFIER_TOKEN, KEY_ID,
+-- ACCESS_KEY, APP_ID and ARX_ID from the environment. It counts the answers
+-- by status, which wrk alone does not report.
 local scenario = os.getenv("SCENARIO")
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
 wrk.headers["Content-Type"] = "application/json"
-if scenario == "create" then
+if scenario == "verify" or scenario == "verify-garbage" then
+  wrk.method = "POST"
+  wrk.path = "/v1/verify"
+  wrk.headers["Authorization"] = "Bearer " .. os.getenv("VERIFIER_TOKEN")
+  local key = os.getenv("ACCESS_KEY")
+  if scenario == "verify-garbage" then key = "akm_0123456789abcdef_garbage" end
+  wrk.body = string.format('{"key":"%s"}', key)
+elseif scenario == "create" then
   wrk.method = "POST"
   wrk.path = "/v1/api-keys"
   wrk.body = string.format('{"application_id":"%s","arx_id":"%s"}', os.getenv("APP_ID"), os.getenv("ARX_ID"))

@@ -67,7 +67,10 @@ pub(crate) async fn accept<S: ApiStore>(
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let server = Arc::clone(&server);
-                async move { Ok::<_, Infallible>(handle_isolated(server, request).await) }
+                async move {
+                    let serving = async move { handle(&server, request).await };
+                    Ok::<_, Infallible>(isolated(serving).await)
+                }
             });
             let mut http = http1::Builder::new();
             http.timer(TokioTimer::new())
@@ -123,11 +126,10 @@ impl AcceptFailures {
 
 /// Serves one request on its own task, so a panic in a handler ends that task
 /// alone: the client gets a 500 problem and the server goes on.
-async fn handle_isolated<S: ApiStore>(
-    server: Arc<Server<S>>,
-    request: hyper::Request<Incoming>,
+async fn isolated(
+    serving: impl Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
 ) -> hyper::Response<Full<Bytes>> {
-    match tokio::spawn(async move { handle(&server, request).await }).await {
+    match tokio::spawn(serving).await {
         Ok(response) => response,
         Err(_) => to_hyper(ApiError::panicked().into_response()),
     }
@@ -269,4 +271,29 @@ fn to_hyper(response: ApiResponse) -> hyper::Response<Full<Bytes>> {
             *fallback.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
             fallback
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_request_is_answered_500_and_the_next_is_served() {
+        let panicked = isolated(async { panic!("a handler bug") }).await;
+        assert_eq!(panicked.status(), 500);
+        let body = panicked
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        let problem: serde_json::Value = serde_json::from_slice(&body).expect("a problem");
+        assert_eq!(problem["code"], "internal");
+        assert!(
+            !problem.to_string().contains("a handler bug"),
+            "the message stays out"
+        );
+        let next = isolated(async { to_hyper(ApiResponse::no_content()) }).await;
+        assert_eq!(next.status(), 204);
+    }
 }

@@ -395,3 +395,61 @@ pub fn issue_hs256_token(
         &EncodingKey::from_secret(secret.expose_secret().as_bytes()),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn verifier() -> Verifier {
+        Verifier::new(AuthConfig {
+            issuer: "i".into(),
+            audience: "a".into(),
+            keys: SigningKeys::Hs256 {
+                secret: "a-secret-of-at-least-thirty-two-bytes".to_owned().into(),
+            },
+            tenant_claim: "custom:tenant_id".into(),
+            role_claim: "custom:role".into(),
+            max_token_lifetime: AuthConfig::DEFAULT_MAX_TOKEN_LIFETIME,
+        })
+        .expect("a verifier")
+    }
+
+    fn refused(verifier: &Verifier, header: &str) -> bool {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(verifier.identity(Some(header))).is_err()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any header, and any three parts of base64 JSON-ish text: refused,
+        /// never a panic (a fuzzer cannot forge the signature).
+        #[test]
+        fn tokens_of_any_parts_never_panic(
+            raw in "\\PC{0,200}",
+            header in "\\PC{0,80}",
+            claims in "\\PC{0,120}",
+            signature in "[A-Za-z0-9_-]{0,64}",
+        ) {
+            let verifier = verifier();
+            prop_assert!(refused(&verifier, &raw));
+            let bearer = format!("Bearer {}", raw);
+            prop_assert!(refused(&verifier, &bearer));
+            let b64 = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+            let token = format!("Bearer {}.{}.{}", b64(&header), b64(&claims), signature);
+            prop_assert!(refused(&verifier, &token));
+            let json = format!(
+                "Bearer {}.{}.{}",
+                b64(&format!(r#"{{"alg":"HS256","kid":{:?}}}"#, header)),
+                b64(&format!(r#"{{"sub":{:?},"exp":99999999999,"exp":1}}"#, claims)),
+                signature,
+            );
+            prop_assert!(refused(&verifier, &json));
+        }
+    }
+}

@@ -10,6 +10,7 @@
 //! threads the peak stays near the one-per-core figure.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -19,6 +20,7 @@ type Job = Box<dyn FnOnce() + Send>;
 
 pub struct HashingGate {
     queue: SyncSender<Job>,
+    runs: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for HashingGate {
@@ -52,7 +54,15 @@ impl HashingGate {
                 tracing::error!(%error, "could not start a hashing thread");
             }
         }
-        Self { queue }
+        Self {
+            queue,
+            runs: Arc::default(),
+        }
+    }
+
+    /// How many jobs this gate has started (a measure, and what tests count).
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
     }
 
     /// Runs `work` (argon2) on a hashing thread once one is free, or refuses at
@@ -62,7 +72,9 @@ impl HashingGate {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
         let (done, result) = tokio::sync::oneshot::channel();
+        let runs = Arc::clone(&self.runs);
         let job: Job = Box::new(move || {
+            runs.fetch_add(1, Ordering::Relaxed);
             let _ = done.send(work());
         });
         self.queue.try_send(job).map_err(|refused| match refused {
@@ -95,7 +107,7 @@ fn work_through(jobs: &Mutex<Receiver<Job>>) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
 
     use super::*;

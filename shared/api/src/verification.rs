@@ -128,6 +128,9 @@ pub struct VerdictCache {
     ttl: Duration,
     entries: Mutex<HashMap<Fingerprint, Entry>>,
     in_flight: Mutex<HashMap<Fingerprint, InFlight>>,
+    /// When this process last recorded each key's use: kept apart from the
+    /// verdicts so that a TTL of zero does not mean a write try per verify.
+    uses_recorded: Mutex<HashMap<ApiKeyId, Instant>>,
 }
 
 /// A keyed hash of a presented key.
@@ -138,8 +141,6 @@ type InFlight = Arc<OnceCell<Arc<Checked>>>;
 struct Entry {
     checked: Arc<Checked>,
     at: Instant,
-    /// When this process last recorded the key's use.
-    used_recorded: Option<Instant>,
 }
 
 impl std::fmt::Debug for VerdictCache {
@@ -164,6 +165,7 @@ impl VerdictCache {
             ttl,
             entries: Mutex::default(),
             in_flight: Mutex::default(),
+            uses_recorded: Mutex::default(),
         }
     }
 
@@ -204,30 +206,25 @@ impl VerdictCache {
             Entry {
                 checked,
                 at: Instant::now(),
-                used_recorded: None,
             },
         );
     }
 
-    /// Whether this process should record a use of the key now: at most once
-    /// per `interval` per cached key (the store's condition holds across
-    /// processes).
-    fn due_for_use_record(&self, fingerprint: &Fingerprint, interval: Duration) -> bool {
-        let mut entries = lock(&self.entries);
-        match entries.get_mut(fingerprint) {
-            Some(entry)
-                if entry
-                    .used_recorded
-                    .is_some_and(|at| at.elapsed() < interval) =>
-            {
-                false
-            }
-            Some(entry) => {
-                entry.used_recorded = Some(Instant::now());
-                true
-            }
-            None => true,
+    /// Whether this process should record a use of `key` now: at most once
+    /// per `interval` per key (the store's condition holds across processes).
+    fn due_for_use_record(&self, key: &ApiKeyId, interval: Duration) -> bool {
+        let mut recorded = lock(&self.uses_recorded);
+        if recorded.get(key).is_some_and(|at| at.elapsed() < interval) {
+            return false;
         }
+        if recorded.len() >= Self::CAPACITY {
+            recorded.retain(|_, at| at.elapsed() < interval);
+            if recorded.len() >= Self::CAPACITY {
+                recorded.clear();
+            }
+        }
+        recorded.insert(key.clone(), Instant::now());
+        true
     }
 }
 
@@ -277,7 +274,7 @@ pub async fn verify<S: VerifyStore + 'static>(
     let now = Timestamp::now();
     let verdict = checked.verdict(caller, now);
     if let Some(key) = &verdict.key
-        && cache.due_for_use_record(&fingerprint, LAST_USED_INTERVAL)
+        && cache.due_for_use_record(&key.key_id, LAST_USED_INTERVAL)
     {
         let interval = time::Duration::try_from(LAST_USED_INTERVAL).unwrap_or(time::Duration::ZERO);
         // A failed write must not refuse a good key: say so in the log.

@@ -302,3 +302,30 @@ impl Write for CaptureWriter {
         Ok(())
     }
 }
+
+/// The handlers' state on a fresh embedded store with the demo catalog, as a
+/// Lambda function would hold it (no HTTP server).
+pub async fn embedded_state() -> (
+    std::sync::Arc<api::AppState<store::EmbeddedStore>>,
+    dev_server::DemoCatalog,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let store = store::EmbeddedStore::open(dir.path().join("store.redb")).expect("a store");
+    let demo = dev_server::seed::demo_tenant(&store, "https://arx.test")
+        .await
+        .expect("seeded");
+    let config = api::ServiceConfig {
+        table_name: "unused".into(),
+        dynamodb_endpoint: None,
+        access_key_prefix: KeyPrefix::default(),
+        feedback_topic_arn: None,
+        arx_base_url: "https://arx.test".into(),
+        verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
+    };
+    (
+        std::sync::Arc::new(api::AppState::new(store, &config)),
+        demo,
+        dir,
+    )
+}

@@ -3,16 +3,13 @@
 
 use std::sync::Arc;
 
-use api::config::ServiceConfig;
 use api::handlers::{applications, create_api_key, list_api_keys};
 use api::lambda::{SimpleResponse, authorize};
-use api::{AppState, Route, Verifier};
+use api::{Route, Verifier};
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
-use domain::KeyPrefix;
 use serde_json::{Value, json};
-use store::EmbeddedStore;
 
-use super::helpers::{SECRET, auth_config, claims, token_with};
+use super::helpers::{SECRET, auth_config, claims, embedded_state as state, token_with};
 
 /// An HTTP API payload 2.0 event as API Gateway sends it behind our authorizer.
 fn event(
@@ -47,27 +44,6 @@ fn event(
 
 fn developer() -> Option<Value> {
     Some(json!({"tenant_id": "demo", "user_id": "dev-1", "role": "developer"}))
-}
-
-async fn state() -> (
-    Arc<AppState<EmbeddedStore>>,
-    dev_server::DemoCatalog,
-    tempfile::TempDir,
-) {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let store = EmbeddedStore::open(dir.path().join("store.redb")).expect("a store");
-    let demo = dev_server::seed::demo_tenant(&store, "https://arx.test")
-        .await
-        .expect("seeded");
-    let config = ServiceConfig {
-        table_name: "unused".into(),
-        dynamodb_endpoint: None,
-        access_key_prefix: KeyPrefix::default(),
-        feedback_topic_arn: None,
-        arx_base_url: "https://arx.test".into(),
-        verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
-    };
-    (Arc::new(AppState::new(store, &config)), demo, dir)
 }
 
 async fn invoke<F, Fut>(function: &str, event: &str, handler: F) -> (u16, Value)

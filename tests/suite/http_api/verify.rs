@@ -309,3 +309,53 @@ async fn another_instance_refuses_a_deleted_key_within_the_cache_ttl() {
         "another instance: within the TTL"
     );
 }
+
+/// Twenty verifies of one uncached key at once run argon2id once: the others
+/// wait for the first's answer (and get the same verdict).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_verifies_of_one_uncached_key_share_one_argon2_run() {
+    use std::sync::Arc;
+
+    use api::{ApiRequest, Identity, Route};
+
+    let (state, demo, _dir) = super::helpers::embedded_state().await;
+    let created = api::dispatch(
+        Arc::clone(&state),
+        Route::CreateApiKey,
+        ApiRequest {
+            identity: Identity {
+                tenant: demo.tenant.clone(),
+                user: domain::UserId::parse("dev-1").expect("valid"),
+                role: Role::Developer,
+            },
+            id: None,
+            query: vec![],
+            body: json!({"application_id": demo.application_id, "arx_id": demo.arx_id})
+                .to_string()
+                .into(),
+        },
+    )
+    .await;
+    let created: Value = serde_json::from_slice(&created.body).expect("JSON");
+    let key = created["access_key"].as_str().expect("a key").to_owned();
+    let before = state.hashing.runs();
+    let checks: Vec<_> = (0..20)
+        .map(|_| {
+            let (state, tenant, key) = (Arc::clone(&state), demo.tenant.clone(), key.clone());
+            tokio::spawn(async move {
+                api::verification::verify(&state, Some(&tenant), &key)
+                    .await
+                    .expect("answered")
+                    .valid
+            })
+        })
+        .collect();
+    for check in checks {
+        assert!(check.await.expect("joined"));
+    }
+    assert_eq!(
+        state.hashing.runs() - before,
+        1,
+        "one argon2id run for twenty verifies"
+    );
+}
