@@ -402,6 +402,48 @@ mod tests {
     }
 
     #[test]
+    fn secrets_and_salts_are_random() {
+        // Two keys share no secret, not even a long run of it; a constant or
+        // low-entropy generator fails here.
+        let secret = |key: &AccessKey| {
+            let text = key.expose_secret();
+            text[text.len() - 36..text.len() - 6].to_owned()
+        };
+        let (_, a) = AccessKey::generate(&KeyPrefix::default());
+        let (_, b) = AccessKey::generate(&KeyPrefix::default());
+        let (a, b) = (secret(&a), secret(&b));
+        assert_ne!(a, b);
+        let windows = |s: &str| {
+            s.as_bytes()
+                .windows(8)
+                .map(<[u8]>::to_vec)
+                .collect::<std::collections::HashSet<_>>()
+        };
+        assert!(
+            windows(&a).is_disjoint(&windows(&b)),
+            "{a} and {b} share 8 characters"
+        );
+        // The same key hashed twice: two salts, two hashes, both verify.
+        let hasher = KeyHasher::new(64, 1, 1).expect("params");
+        let (_, key) = AccessKey::generate(&KeyPrefix::default());
+        let (first, second) = (
+            hasher.hash(&key).expect("hashed"),
+            hasher.hash(&key).expect("hashed"),
+        );
+        let salt = |hash: &SecretHash| {
+            PasswordHash::new(hash.as_str())
+                .expect("PHC")
+                .salt
+                .map(|s| s.to_string())
+        };
+        assert_ne!(salt(&first), salt(&second));
+        assert_ne!(first, second);
+        let presented =
+            PresentedKey::parse(key.expose_secret(), &KeyPrefix::default()).expect("ours");
+        assert!(hasher.verify(&presented, &first) && hasher.verify(&presented, &second));
+    }
+
+    #[test]
     fn hashes_verify_only_their_own_key() {
         let prefix = KeyPrefix::default();
         let hasher = cheap_hasher();
