@@ -142,6 +142,56 @@ fn every_route_is_served_by_the_function_the_code_names() {
     );
     assert_eq!(authorizer["EnableSimpleResponses"], true);
     assert_eq!(authorizer["AuthorizerPayloadFormatVersion"], "2.0");
+    // The whole cache key: the token and the route, nothing less.
+    assert_eq!(
+        as_list(&authorizer["Identity"]["Headers"]),
+        vec![Value::from("Authorization")],
+        "cached per token"
+    );
+    assert_eq!(
+        text_of(&authorizer["Identity"]["ReauthorizeEvery"]),
+        "!Ref AuthorizerCacheSeconds"
+    );
+    // A cached allow outlives a demotion by at most this: a minute.
+    let cache = &template["Parameters"]["AuthorizerCacheSeconds"];
+    assert!(
+        cache["Default"].as_u64().is_some_and(|s| s <= 60),
+        "{cache:?}"
+    );
+    assert!(
+        cache["MaxValue"].as_u64().is_some_and(|s| s <= 300),
+        "{cache:?}"
+    );
+}
+
+#[test]
+fn users_cannot_write_their_own_tenant_or_role() {
+    let template = template();
+    let client = &template["Resources"]["UserPoolClient"]["Properties"];
+    let writable: Vec<String> = as_list(&client["WriteAttributes"])
+        .iter()
+        .map(text_of)
+        .collect();
+    assert!(
+        !writable.is_empty(),
+        "WriteAttributes must be set: Cognito's default is all"
+    );
+    for claim in ["custom:tenant_id", "custom:role"] {
+        assert!(
+            !writable.iter().any(|a| a == claim),
+            "{claim} is writable: {writable:?}"
+        );
+    }
+    let readable: Vec<String> = as_list(&client["ReadAttributes"])
+        .iter()
+        .map(text_of)
+        .collect();
+    for claim in ["custom:tenant_id", "custom:role"] {
+        assert!(
+            readable.iter().any(|a| a == claim),
+            "{claim} must reach the ID token"
+        );
+    }
 }
 
 #[test]

@@ -122,6 +122,8 @@ async fn create_review_list_get_delete(app: &TestApp) {
     assert_eq!(again.status, 409);
     let only_deleted = app.get("/v1/api-keys?status=deleted", dev).await.json();
     assert_eq!(only_deleted["items"].as_array().map(Vec::len), Some(1));
+    // The refused second delete counted nothing.
+    assert_eq!(only_deleted["counts"], after["counts"]);
 }
 
 async fn feedback_is_accepted(app: &TestApp) {
@@ -170,6 +172,8 @@ async fn archived_applications_and_disabled_arx_get_no_new_keys(app: &TestApp) {
             .status,
         201
     );
+    let total_before =
+        app.get("/v1/api-keys", Role::Developer).await.json()["counts"]["total"].clone();
 
     let archived = app
         .post(
@@ -198,6 +202,11 @@ async fn archived_applications_and_disabled_arx_get_no_new_keys(app: &TestApp) {
     let refused = app.post("/v1/api-keys", Role::Developer, &usable).await;
     assert_eq!(refused.status, 409, "{}", refused.text);
     assert_eq!(refused.json()["code"], "arx_not_active");
+    // Three refused creates (409) counted nothing (the cascade of the archive
+    // moves the one key from active to deleted, which leaves the total).
+    let total_after =
+        app.get("/v1/api-keys", Role::Developer).await.json()["counts"]["total"].clone();
+    assert_eq!(total_after, total_before);
     let enabled = app
         .post(
             &format!("/v1/arx/{arx_id}/enable"),

@@ -383,6 +383,11 @@ async fn a_transaction_that_fails_one_condition_writes_nothing(store: impl Store
     let c = catalog(&store).await;
     let existing = create_key(&store, &c.tenant, &c.application, &c.arx).await;
     let counts = store.api_key_counts(&c.tenant).await.expect("read");
+    let existing_lookup = store
+        .lookup_api_key(&existing.id)
+        .await
+        .expect("read")
+        .expect("present");
 
     // The same id again: the key's own condition fails.
     let mut duplicate = new_key(&c.tenant, &c.application, &c.arx);
@@ -399,6 +404,12 @@ async fn a_transaction_that_fails_one_condition_writes_nothing(store: impl Store
             .await
             .expect("read"),
         Some(existing.clone())
+    );
+    // Its lookup item too, hash and all: a duplicate cannot take over the id.
+    assert_ne!(duplicate.secret_hash, existing.secret_hash);
+    assert_eq!(
+        store.lookup_api_key(&existing.id).await.expect("read"),
+        Some(existing_lookup)
     );
 
     // A new key on a disabled Arx: only the Arx check fails.
