@@ -329,3 +329,30 @@ pub async fn embedded_state() -> (
         dir,
     )
 }
+
+/// Creates a key of the demo catalog through the handlers (as a developer)
+/// and returns the create answer: `{api_key, access_key, arx_url}`.
+pub async fn create_key_in(
+    state: &std::sync::Arc<api::AppState<store::EmbeddedStore>>,
+    demo: &dev_server::DemoCatalog,
+) -> Value {
+    let created = api::dispatch(
+        std::sync::Arc::clone(state),
+        api::Route::CreateApiKey,
+        api::ApiRequest {
+            identity: api::Identity {
+                tenant: demo.tenant.clone(),
+                user: domain::UserId::parse("dev-1").expect("valid"),
+                role: Role::Developer,
+            },
+            id: None,
+            query: vec![],
+            body: json!({"application_id": demo.application_id, "arx_id": demo.arx_id})
+                .to_string()
+                .into(),
+        },
+    )
+    .await;
+    assert_eq!(created.status, 201);
+    serde_json::from_slice(&created.body).expect("JSON")
+}

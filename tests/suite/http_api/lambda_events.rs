@@ -208,25 +208,7 @@ async fn the_key_authorizer_decides_on_both_payload_shapes() {
     use domain::TenantId;
 
     let (state, demo, _dir) = state().await;
-    let created = api::dispatch(
-        Arc::clone(&state),
-        Route::CreateApiKey,
-        api::ApiRequest {
-            identity: api::Identity {
-                tenant: demo.tenant.clone(),
-                user: domain::UserId::parse("dev-1").expect("valid"),
-                role: domain::Role::Developer,
-            },
-            id: None,
-            query: vec![],
-            body: json!({"application_id": demo.application_id, "arx_id": demo.arx_id})
-                .to_string()
-                .into(),
-        },
-    )
-    .await;
-    assert_eq!(created.status, 201);
-    let created: Value = serde_json::from_slice(&created.body).expect("JSON");
+    let created = super::helpers::create_key_in(&state, &demo).await;
     let key = created["access_key"].as_str().expect("a key").to_owned();
     let key_id = created["api_key"]["id"].as_str().expect("an id").to_owned();
     let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -316,27 +316,8 @@ async fn another_instance_refuses_a_deleted_key_within_the_cache_ttl() {
 async fn concurrent_verifies_of_one_uncached_key_share_one_argon2_run() {
     use std::sync::Arc;
 
-    use api::{ApiRequest, Identity, Route};
-
     let (state, demo, _dir) = super::helpers::embedded_state().await;
-    let created = api::dispatch(
-        Arc::clone(&state),
-        Route::CreateApiKey,
-        ApiRequest {
-            identity: Identity {
-                tenant: demo.tenant.clone(),
-                user: domain::UserId::parse("dev-1").expect("valid"),
-                role: Role::Developer,
-            },
-            id: None,
-            query: vec![],
-            body: json!({"application_id": demo.application_id, "arx_id": demo.arx_id})
-                .to_string()
-                .into(),
-        },
-    )
-    .await;
-    let created: Value = serde_json::from_slice(&created.body).expect("JSON");
+    let created = super::helpers::create_key_in(&state, &demo).await;
     let key = created["access_key"].as_str().expect("a key").to_owned();
     let before = state.hashing.runs();
     let checks: Vec<_> = (0..20)

@@ -591,28 +591,21 @@ async fn catalog_and_audit_lists_are_newest_first_and_paged(store: impl Store) {
     assert_eq!(events.items[4].action, AuditAction::ArxCreated);
 }
 
-async fn a_key_past_its_expiry_counts_as_expired_before_the_sweep(store: impl Store) {
+/// A key of the catalog's application and Arx that expires `after` from now.
+async fn create_expiring_key(store: &impl Store, c: &Catalog, after: time::Duration) -> ApiKey {
     use domain::{ExpiresAt, Timestamp};
-
-    let c = catalog(&store).await;
     let now = Timestamp::now();
-    let soon = now.plus(time::Duration::milliseconds(1500));
-    let mut expiring = new_key(&c.tenant, &c.application, &c.arx);
-    expiring.expires_at = Some(ExpiresAt::parse(&soon.to_string(), now).expect("future"));
-    let event = audit(&c.tenant, AuditAction::ApiKeyCreated, &expiring.id);
-    store
-        .create_api_key(&expiring, &event)
-        .await
-        .expect("created");
-    let mut lasting = new_key(&c.tenant, &c.application, &c.arx);
-    lasting.expires_at = Some(
-        ExpiresAt::parse(&now.plus(time::Duration::days(1)).to_string(), now).expect("future"),
-    );
-    let event = audit(&c.tenant, AuditAction::ApiKeyCreated, &lasting.id);
-    store
-        .create_api_key(&lasting, &event)
-        .await
-        .expect("created");
+    let mut key = new_key(&c.tenant, &c.application, &c.arx);
+    key.expires_at = Some(ExpiresAt::parse(&now.plus(after).to_string(), now).expect("future"));
+    let event = audit(&c.tenant, AuditAction::ApiKeyCreated, &key.id);
+    store.create_api_key(&key, &event).await.expect("created");
+    key
+}
+
+async fn a_key_past_its_expiry_counts_as_expired_before_the_sweep(store: impl Store) {
+    let c = catalog(&store).await;
+    let expiring = create_expiring_key(&store, &c, time::Duration::milliseconds(1500)).await;
+    let lasting = create_expiring_key(&store, &c, time::Duration::days(1)).await;
     let counts = |active, expired| ApiKeyCounts {
         total: 2,
         active,
@@ -655,19 +648,13 @@ async fn a_key_past_its_expiry_counts_as_expired_before_the_sweep(store: impl St
 }
 
 async fn the_sweep_finds_expires_and_purges_due_keys(store: impl Store) {
-    use domain::{ExpiresAt, Timestamp};
+    use domain::Timestamp;
     use store::DueWork;
 
     let c = catalog(&store).await;
     let now = Timestamp::now();
-    let soon = now.plus(time::Duration::seconds(5));
-    let mut expiring = new_key(&c.tenant, &c.application, &c.arx);
-    expiring.expires_at = Some(ExpiresAt::parse(&soon.to_string(), now).expect("future"));
-    let event = audit(&c.tenant, AuditAction::ApiKeyCreated, &expiring.id);
-    store
-        .create_api_key(&expiring, &event)
-        .await
-        .expect("created");
+    let expiring = create_expiring_key(&store, &c, time::Duration::seconds(5)).await;
+    let soon = expiring.expires_at.expect("an expiry").at();
     let lasting = create_key(&store, &c.tenant, &c.application, &c.arx).await;
     let day = soon.date();
     let limit = PageLimit::parse(10).expect("valid");
