@@ -48,7 +48,6 @@ pub async fn authorize<S: VerifyStore + 'static>(
     config: &KeyAuthorizerConfig,
     event: &Value,
 ) -> Value {
-    let rest = event["type"] == "REQUEST" && event.get("methodArn").is_some();
     let verdict = match presented_key(&event["headers"]) {
         Some(key) => match verify(state, config.tenant.as_ref(), key).await {
             Ok(verdict) => Some(verdict),
@@ -70,6 +69,12 @@ pub async fn authorize<S: VerifyStore + 'static>(
         code = verdict.as_ref().map(|v| code_name(v)).unwrap_or("NO_KEY"),
         "key authorizer decided"
     );
+    answer(event, context)
+}
+
+/// The answer in the event's own shape: allowed with `context`, or denied.
+pub fn answer(event: &Value, context: Option<BTreeMap<&'static str, String>>) -> Value {
+    let rest = event["type"] == "REQUEST" && event.get("methodArn").is_some();
     if rest {
         rest_response(event, context)
     } else {

@@ -216,14 +216,17 @@ pub async fn serve_key_authorizer<S: crate::verification::VerifyStore + 'static>
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let (state, config) = (Arc::clone(&state), Arc::clone(&config));
             async move {
-                // Boxed: the verify future is deep, and an unboxed one nested
-                // in the runtime's types overflows the compiler's query depth.
-                let decided = Box::pin(crate::key_authorizer::authorize(
-                    &state,
-                    &config,
-                    &event.payload,
-                ));
-                Ok::<_, Infallible>(decided.await)
+                // On a task of its own, like the API functions: a panic denies
+                // this request (the runtime would otherwise report its
+                // message, which may quote the request) and the instance
+                // stays warm. The task also boxes the deep verify future.
+                let payload = event.payload;
+                let denial = crate::key_authorizer::answer(&payload, None);
+                let decided = tokio::spawn(async move {
+                    crate::key_authorizer::authorize(&state, &config, &payload).await
+                })
+                .await;
+                Ok::<_, Infallible>(decided.unwrap_or(denial))
             }
         },
     ))

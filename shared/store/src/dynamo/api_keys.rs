@@ -1,3 +1,4 @@
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use domain::{
     ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, AuditEvent, Page, PageLimit, TenantId, Timestamp,
@@ -104,6 +105,26 @@ impl ApiKeyRead for DynamoStore {
 }
 
 impl DynamoStore {
+    /// A Query of one partition of a by-time index (`GSI4`, `GSI5`: sort keys
+    /// `<epoch seconds>#<key id>`) for what falls due at or before `until`.
+    fn due_by(
+        &self,
+        index: ApiKeyIndex,
+        partition: String,
+        until: Timestamp,
+    ) -> QueryFluentBuilder {
+        let (pk_attribute, sk_attribute) = index.key_attributes();
+        self.client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.name().map(str::to_owned))
+            .key_condition_expression("#pk = :pk AND #sk < :after")
+            .expression_attribute_names("#pk", pk_attribute)
+            .expression_attribute_names("#sk", sk_attribute)
+            .expression_attribute_values(":pk", AttributeValue::S(partition))
+            .expression_attribute_values(":after", AttributeValue::S(keys::due_sk_after(until)))
+    }
+
     /// How many of the tenant's keys recorded active are past their expiry at
     /// `now`: the part of `GSI5` up to now, counted (keys only, no items
     /// returned). The sweep keeps it to an hour's worth of expiries.
@@ -112,21 +133,11 @@ impl DynamoStore {
         tenant: &TenantId,
         now: Timestamp,
     ) -> StoreResult<u64> {
-        let index = ApiKeyIndex::Expiring;
-        let (pk_attribute, sk_attribute) = index.key_attributes();
         let mut count = 0u64;
         let mut start = None;
         loop {
             let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.name().map(str::to_owned))
-                .key_condition_expression("#pk = :pk AND #sk < :after")
-                .expression_attribute_names("#pk", pk_attribute)
-                .expression_attribute_names("#sk", sk_attribute)
-                .expression_attribute_values(":pk", AttributeValue::S(expiring_keys_pk(tenant)))
-                .expression_attribute_values(":after", AttributeValue::S(keys::due_sk_after(now)))
+                .due_by(ApiKeyIndex::Expiring, expiring_keys_pk(tenant), now)
                 .select(Select::Count)
                 .set_exclusive_start_key(start)
                 .send()
@@ -241,18 +252,8 @@ impl ApiKeySweep for DynamoStore {
         until: domain::Timestamp,
         limit: PageLimit,
     ) -> StoreResult<Vec<ApiKey>> {
-        let index = ApiKeyIndex::Due;
-        let (pk_attribute, sk_attribute) = index.key_attributes();
         let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .set_index_name(index.name().map(str::to_owned))
-            .key_condition_expression("#pk = :pk AND #sk < :after")
-            .expression_attribute_names("#pk", pk_attribute)
-            .expression_attribute_names("#sk", sk_attribute)
-            .expression_attribute_values(":pk", AttributeValue::S(due_pk(work, day)))
-            .expression_attribute_values(":after", AttributeValue::S(keys::due_sk_after(until)))
+            .due_by(ApiKeyIndex::Due, due_pk(work, day), until)
             .scan_index_forward(true)
             .limit(i32::try_from(limit.get()).unwrap_or(i32::MAX))
             .send()
