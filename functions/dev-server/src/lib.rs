@@ -8,12 +8,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use api::config::SigningKeys;
 use api::{ApiStore, AppState, AuthConfig, ServiceConfig, Verifier};
 use store::{ApiKeySweep, DynamoStore, EmbeddedStore, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+mod console;
 mod jobs;
 pub mod seed;
 mod server;
@@ -38,6 +40,8 @@ pub struct Options {
     pub service: ServiceConfig,
     pub jobs: JobOptions,
     pub limits: Limits,
+    /// The console's built files (`console/dist`).
+    pub console_dir: PathBuf,
 }
 
 /// What one client may hold of the server.
@@ -148,11 +152,21 @@ async fn serve<S: ApiStore + ApiKeySweep>(
     let (cascades, queued) = mpsc::unbounded_channel();
     let jobs = tokio::spawn(jobs::run(Arc::clone(&state), queued, options.jobs));
     let (shutdown, stopped) = oneshot::channel();
+    let sign_in = match &options.auth.keys {
+        SigningKeys::Hs256 { secret } => Some(console::LocalSignIn {
+            auth: options.auth.clone(),
+            secret: secret.clone(),
+            tenant: demo.tenant.clone(),
+        }),
+        // Tokens come from a real issuer: the console signs in there.
+        SigningKeys::Jwks { .. } => None,
+    };
     let server = server::Server {
         state,
         verifier: Arc::new(verifier),
         cascades,
         limits: options.limits,
+        console: console::Console::new(&options.console_dir, sign_in),
     };
     let task = tokio::spawn(server::accept(listener, Arc::new(server), stopped));
     Ok(Running {

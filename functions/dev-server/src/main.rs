@@ -3,7 +3,7 @@
 //! ```text
 //! dev-server [--addr 127.0.0.1:3000] [--data-dir ./.data] [--dynamodb-endpoint URL]
 //!            [--sweep-every SECONDS] [--header-timeout SECONDS] [--body-timeout SECONDS]
-//!            [--max-connections N]
+//!            [--max-connections N] [--console-dir ./console/dist]
 //! ```
 //!
 //! Configuration is the Lambdas' (see `api::config`), with local defaults:
@@ -23,7 +23,7 @@ use domain::{Role, UserId};
 
 const USAGE: &str = "usage: dev-server [--addr 127.0.0.1:3000] [--data-dir ./.data] \
     [--dynamodb-endpoint URL] [--sweep-every SECONDS] [--header-timeout SECONDS] \
-    [--body-timeout SECONDS] [--max-connections N]";
+    [--body-timeout SECONDS] [--max-connections N] [--console-dir ./console/dist]";
 const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 
 #[tokio::main]
@@ -54,6 +54,7 @@ struct Args {
     dynamodb_endpoint: Option<String>,
     sweep_every: Duration,
     limits: Limits,
+    console_dir: PathBuf,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -63,6 +64,7 @@ fn parse_args() -> Result<Args, String> {
         dynamodb_endpoint: ProcessEnv.optional("DYNAMODB_ENDPOINT"),
         sweep_every: JobOptions::default().sweep_every,
         limits: Limits::default(),
+        console_dir: PathBuf::from("./console/dist"),
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -75,6 +77,7 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--addr" => args.addr = value.parse().map_err(|e| format!("--addr {value}: {e}"))?,
             "--data-dir" => args.data_dir = PathBuf::from(value),
+            "--console-dir" => args.console_dir = PathBuf::from(value),
             "--dynamodb-endpoint" => args.dynamodb_endpoint = Some(value),
             "--sweep-every" => {
                 let seconds: u64 = value
@@ -142,6 +145,7 @@ async fn run() -> Result<(), String> {
         service: service.clone(),
         jobs,
         limits: args.limits,
+        console_dir: args.console_dir.clone(),
     };
     let running = dev_server::start(options)
         .await

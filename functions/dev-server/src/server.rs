@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::Limits;
+use crate::console::Console;
 
 /// What every connection shares.
 pub(crate) struct Server<S> {
@@ -28,6 +29,8 @@ pub(crate) struct Server<S> {
     /// stand-in for the table's stream).
     pub(crate) cascades: mpsc::UnboundedSender<CascadeTarget>,
     pub(crate) limits: Limits,
+    /// Everything outside `/v1`: the web console and its local sign-in.
+    pub(crate) console: Console,
 }
 
 /// Accepts connections until `stopped` fires, each served on its own task,
@@ -140,13 +143,71 @@ async fn handle<S: ApiStore>(
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let started = Instant::now();
-    let (route, response) = respond(server, request).await;
-    // The route's template, never the raw path or query: a user may paste an
-    // access key where an id goes, and it must not reach the log.
-    let route = route.map_or_else(|| "no route".to_owned(), |route| route.route_key());
+    let (route, response) = if is_api_path(request.uri().path()) {
+        let (route, response) = respond(server, request).await;
+        // The route's template, never the raw path or query: a user may paste
+        // an access key where an id goes, and it must not reach the log.
+        let route = route.map_or_else(|| "no route".to_owned(), |route| route.route_key());
+        (route, response)
+    } else {
+        ("console".to_owned(), console(server, request).await)
+    };
     let elapsed_ms = started.elapsed().as_millis() as u64;
     tracing::info!(%route, status = response.status, elapsed_ms, "request");
     to_hyper(response)
+}
+
+/// `/v1` and below is the API; every other path belongs to the console.
+fn is_api_path(path: &str) -> bool {
+    path == "/v1" || path.starts_with("/v1/")
+}
+
+/// The console's files (GET, HEAD) and its local sign-in (POST).
+async fn console<S>(server: &Server<S>, request: hyper::Request<Incoming>) -> ApiResponse {
+    let console = &server.console;
+    let method = request.method().clone();
+    if method == hyper::Method::GET || method == hyper::Method::HEAD {
+        return console.page(request.uri().path());
+    }
+    if method != hyper::Method::POST || request.uri().path() != "/local-sign-in" {
+        let allowed = vec!["GET", "HEAD"];
+        return ApiError::MethodNotAllowed { allowed }.into_response();
+    }
+    let header = |name: hyper::header::HeaderName| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let host = header(hyper::header::HOST);
+    let origin = header(hyper::header::ORIGIN);
+    let content_type = header(hyper::header::CONTENT_TYPE);
+    let answer = match read_body(request, server.limits.body_timeout).await {
+        Ok(body) => console.sign_in(
+            host.as_deref(),
+            origin.as_deref(),
+            content_type.as_deref(),
+            &body,
+        ),
+        Err(error) => Err(error),
+    };
+    answer.unwrap_or_else(ApiError::into_response)
+}
+
+/// Reads a body of at most [`MAX_BODY_BYTES`] within `timeout`.
+async fn read_body(
+    request: hyper::Request<Incoming>,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
+    let reading = Limited::new(request.into_body(), MAX_BODY_BYTES).collect();
+    Ok(tokio::time::timeout(timeout, reading)
+        .await
+        .map_err(|_| ApiError::BodyTimeout)?
+        .map_err(|_| ApiError::BodyTooLarge {
+            max_bytes: MAX_BODY_BYTES,
+        })?
+        .to_bytes())
 }
 
 /// What API Gateway, the authorizer and the function would answer together,
@@ -223,14 +284,7 @@ async fn to_api_request<S>(
         .get(hyper::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let reading = Limited::new(request.into_body(), MAX_BODY_BYTES).collect();
-    let body = tokio::time::timeout(server.limits.body_timeout, reading)
-        .await
-        .map_err(|_| ApiError::BodyTimeout)?
-        .map_err(|_| ApiError::BodyTooLarge {
-            max_bytes: MAX_BODY_BYTES,
-        })?
-        .to_bytes();
+    let body = read_body(request, server.limits.body_timeout).await?;
     check_content_type(content_type.as_deref(), &body)?;
     Ok(ApiRequest {
         identity,

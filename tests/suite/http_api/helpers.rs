@@ -47,6 +47,8 @@ pub(crate) use on_both_stores;
 pub const SECRET: &str = "a-test-secret-that-is-at-least-32-bytes";
 pub const ISSUER: &str = "test-issuer";
 pub const AUDIENCE: &str = "test-audience";
+/// The stand-in for `console/dist/index.html` each test server serves.
+pub const CONSOLE_PAGE: &str = "<!doctype html><title>API Keys manager</title>";
 
 pub struct TestApp {
     pub base: String,
@@ -140,6 +142,10 @@ impl TestApp {
             arx_base_url: "https://arx.test".into(),
             verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
         };
+        let console_dir = dir.path().join("console");
+        std::fs::create_dir_all(console_dir.join("assets")).expect("a console folder");
+        std::fs::write(console_dir.join("index.html"), CONSOLE_PAGE).expect("a console page");
+        std::fs::write(console_dir.join("assets/app-0a1b2c.js"), "export {};\n").expect("a script");
         let options = Options {
             addr: "127.0.0.1:0".parse().expect("an address"),
             backend,
@@ -147,6 +153,7 @@ impl TestApp {
             service,
             jobs,
             limits: Limits::default(),
+            console_dir,
         };
         let running = dev_server::start(options).await.unwrap_or_else(|e| {
             panic!("the dev server did not start: {}", api::problem::chain(&e))
@@ -188,9 +195,20 @@ impl TestApp {
             request = request.header("content-type", "application/json");
         }
         let body = Full::new(Bytes::from(body.unwrap_or_default().to_owned()));
+        self.send(request.body(body).expect("a request")).await
+    }
+
+    /// Sends a request built by the caller (its URI relative to [`Self::base`]
+    /// or absolute) and reads the whole answer; a 5xx fails the test.
+    pub async fn send(&self, mut request: hyper::Request<Full<Bytes>>) -> TestResponse {
+        if request.uri().host().is_none() {
+            let absolute = format!("{}{}", self.base, request.uri());
+            *request.uri_mut() = absolute.parse().expect("an absolute URI");
+        }
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
         let response = self
             .client
-            .request(request.body(body).expect("a request"))
+            .request(request)
             .await
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = response.status().as_u16();

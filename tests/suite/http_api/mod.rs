@@ -2,6 +2,7 @@
 
 mod authorization;
 mod bad_input;
+mod console;
 mod flows;
 mod helpers;
 mod jwks;

@@ -1,0 +1,107 @@
+// The console's frame: sign-in, the header and its navigation, the screen for
+// the path, the feedback button, and the "session ended" sign-in that keeps
+// the page (and what was typed on it) underneath.
+
+import { useEffect } from 'preact/hooks';
+import { Dialog } from './components/dialog';
+import { FeedbackButton } from './components/feedback';
+import { navigate, onLinkClick, usePath } from './router';
+import { ApiKeys } from './screens/api-keys';
+import { Applications } from './screens/applications';
+import { ArxDashboard } from './screens/arx';
+import { CreateKey } from './screens/create-key';
+import { SignIn } from './screens/sign-in';
+import { ROLE_NAMES, signOut, useSession, type Session } from './session';
+
+const NAVIGATION: [string, string][] = [
+  ['/api-keys', 'API keys'],
+  ['/applications', 'Applications'],
+  ['/arx', 'Arx'],
+];
+
+export function App() {
+  const session = useSession();
+  const path = usePath();
+  useEffect(() => {
+    if (path === '/') navigate('/api-keys', { replace: true });
+  }, [path]);
+
+  return (
+    <>
+      <a class="skip-link" href="#main">
+        Skip to main content
+      </a>
+      <Header session={session} path={path} />
+      <main id="main" tabIndex={-1}>
+        {session ? <Screen path={path} session={session} /> : <SignIn />}
+      </main>
+      {session && <FeedbackButton />}
+      {session?.expired && (
+        <Dialog title="Your session has ended" onClose={signOut}>
+          <SignIn expired />
+        </Dialog>
+      )}
+    </>
+  );
+}
+
+function Screen({ path, session }: { path: string; session: Session }) {
+  switch (path) {
+    case '/':
+    case '/api-keys':
+      return <ApiKeys />;
+    case '/api-keys/new':
+      return <CreateKey />;
+    case '/applications':
+      return <Applications session={session} />;
+    case '/arx':
+      return <ArxDashboard session={session} />;
+    default:
+      return (
+        <section aria-labelledby="not-found-title">
+          <h1 id="not-found-title">Page not found</h1>
+          <p>
+            There is nothing at this address. Go to the{' '}
+            <a href="/api-keys" onClick={onLinkClick}>
+              API key dashboard
+            </a>
+            .
+          </p>
+        </section>
+      );
+  }
+}
+
+function Header({ session, path }: { session: Session | null; path: string }) {
+  return (
+    <header class="site-header">
+      <a class="brand" href="/api-keys" onClick={onLinkClick}>
+        API Keys manager
+      </a>
+      {session && (
+        <>
+          <nav aria-label="Main">
+            {NAVIGATION.map(([href, label]) => (
+              <a
+                key={href}
+                href={href}
+                onClick={onLinkClick}
+                aria-current={path === href || (href === '/api-keys' && path.startsWith('/api-keys')) ? 'page' : undefined}
+              >
+                {label}
+              </a>
+            ))}
+          </nav>
+          <div class="who">
+            <span>
+              {session.user} · {ROLE_NAMES[session.role]}
+            </span>
+            <button type="button" class="secondary small" onClick={signOut}>
+              Sign out
+            </button>
+          </div>
+        </>
+      )}
+    </header>
+  );
+}

@@ -1,0 +1,254 @@
+// The API key dashboard: the tenant's counts as the headline, then its keys
+// newest first, filtered and paged by the API's cursor. Deleting asks for the
+// key's exact id; the list and the counts update at once.
+
+import { useEffect, useState } from 'preact/hooks';
+import {
+  api,
+  everyApplication,
+  everyArx,
+  ok,
+  type ApiKey,
+  type ApiKeyStatus,
+  type ApiProblem,
+  type Application,
+  type Arx,
+  type Counts,
+} from '../api/client';
+import { ConfirmByTyping } from '../components/confirm-by-typing';
+import { CopyButton } from '../components/copy-button';
+import { asProblem, ErrorSummary } from '../components/problems';
+import { capitalise, formatTime } from '../format';
+import { onLinkClick } from '../router';
+
+const STATUSES: ApiKeyStatus[] = ['active', 'disabled', 'expired', 'deleted'];
+const PAGE_SIZE = 25;
+
+interface Filters {
+  application_id?: string;
+  arx_id?: string;
+  status?: ApiKeyStatus;
+}
+
+interface Page {
+  items: ApiKey[];
+  counts: Counts;
+  next_cursor: string | null;
+}
+
+export function ApiKeys() {
+  const [filters, setFilters] = useState<Filters>({});
+  // The cursors of the pages before this one, for "Previous".
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const [page, setPage] = useState<Page | null>(null);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const [catalog, setCatalog] = useState<{ applications: Application[]; arx: Arx[] }>({ applications: [], arx: [] });
+  const [deleting, setDeleting] = useState<ApiKey | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [reloads, setReloads] = useState(0);
+  const cursor = cursors[cursors.length - 1];
+
+  useEffect(() => {
+    Promise.all([everyApplication(), everyArx()]).then(
+      ([applications, arx]) => setCatalog({ applications, arx }),
+      (error) => setProblem(asProblem(error)),
+    );
+  }, []);
+
+  useEffect(() => {
+    let current = true;
+    ok(api.GET('/v1/api-keys', { params: { query: { ...filters, limit: PAGE_SIZE, cursor } } })).then(
+      (next) => {
+        if (!current) return;
+        setPage({ items: next.items, counts: next.counts, next_cursor: next.next_cursor ?? null });
+        setProblem(null);
+      },
+      (error) => current && setProblem(asProblem(error)),
+    );
+    return () => {
+      current = false;
+    };
+  }, [filters, cursor, reloads]);
+
+  function filter(change: Filters) {
+    setFilters({ ...filters, ...change });
+    setCursors([undefined]);
+  }
+
+  async function remove(key: ApiKey, typed: string) {
+    await ok(api.DELETE('/v1/api-keys/{id}', { params: { path: { id: key.id } }, body: { confirm: typed } }));
+    setDeleting(null);
+    setNotice(`Key ${key.id} was deleted. It stops working at once.`);
+    setReloads((n) => n + 1);
+  }
+
+  return (
+    <section aria-labelledby="keys-title">
+      <div class="page-head">
+        <h1 id="keys-title">API keys</h1>
+        <a class="button" href="/api-keys/new" onClick={onLinkClick}>
+          Create API key
+        </a>
+      </div>
+      {notice && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
+      <ErrorSummary problem={problem} />
+      <CountsHeadline counts={page?.counts} />
+
+      <form class="filters" onSubmit={(event) => event.preventDefault()} aria-label="Filter keys">
+        <label>
+          Application
+          <select
+            value={filters.application_id ?? ''}
+            onChange={(event) => filter({ application_id: event.currentTarget.value || undefined })}
+          >
+            <option value="">All applications</option>
+            {catalog.applications.map((application) => (
+              <option key={application.id} value={application.id}>
+                {application.name}
+                {application.status === 'archived' ? ' (archived)' : ''}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Arx
+          <select value={filters.arx_id ?? ''} onChange={(event) => filter({ arx_id: event.currentTarget.value || undefined })}>
+            <option value="">All Arx</option>
+            {catalog.arx.map((arx) => (
+              <option key={arx.id} value={arx.id}>
+                {arx.name}
+                {arx.status !== 'active' ? ` (${arx.status})` : ''}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Status
+          <select
+            value={filters.status ?? ''}
+            onChange={(event) => filter({ status: (event.currentTarget.value || undefined) as ApiKeyStatus | undefined })}
+          >
+            <option value="">Any status</option>
+            {STATUSES.map((status) => (
+              <option key={status} value={status}>
+                {capitalise(status)}
+              </option>
+            ))}
+          </select>
+        </label>
+      </form>
+
+      {page && page.items.length === 0 && (
+        <p class="empty">
+          {Object.values(filters).some(Boolean) ? 'No key matches these filters.' : 'No API keys yet. Create the first one.'}
+        </p>
+      )}
+      {page && page.items.length > 0 && (
+        <div class="table-wrap">
+          <table>
+            <caption class="visually-hidden">API keys, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Key id</th>
+                <th scope="col">Name</th>
+                <th scope="col">Application</th>
+                <th scope="col">Arx</th>
+                <th scope="col">Status</th>
+                <th scope="col">Created</th>
+                <th scope="col">Expires</th>
+                <th scope="col">Last used</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.items.map((key) => (
+                <tr key={key.id}>
+                  <td class="key-id">
+                    <code>{key.id}</code>
+                    <CopyButton text={key.id} label={`Copy key id ${key.id}`} class="on-hover" />
+                  </td>
+                  <td>{key.name}</td>
+                  <td>{key.application_name}</td>
+                  <td>
+                    {key.arx_name} <span class="muted">({key.arx_purpose})</span>
+                  </td>
+                  <td>
+                    <span class={`status status-${key.status}`}>{capitalise(key.status)}</span>
+                  </td>
+                  <td>
+                    {formatTime(key.created_at)}
+                    <br />
+                    <span class="muted">by {key.created_by}</span>
+                  </td>
+                  <td>{formatTime(key.expires_at)}</td>
+                  <td>{formatTime(key.last_used_at)}</td>
+                  <td>
+                    {key.status !== 'deleted' && (
+                      <button type="button" class="danger small" onClick={() => setDeleting(key)} aria-label={`Delete key ${key.id}`}>
+                        Delete
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav class="pager" aria-label="Pages of keys">
+        <button type="button" class="secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Previous page
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          disabled={!page?.next_cursor}
+          onClick={() => page?.next_cursor && setCursors([...cursors, page.next_cursor])}
+        >
+          Next page
+        </button>
+      </nav>
+
+      {deleting && (
+        <ConfirmByTyping
+          title="Delete this API key?"
+          what="the key's id"
+          expected={deleting.id}
+          action="Delete key"
+          onDone={(typed) => remove(deleting, typed)}
+          onClose={() => setDeleting(null)}
+        >
+          <p>
+            <strong>{deleting.name}</strong> for {deleting.application_name} in {deleting.arx_name}. Services using it are
+            refused at once. This cannot be undone.
+          </p>
+        </ConfirmByTyping>
+      )}
+    </section>
+  );
+}
+
+function CountsHeadline({ counts }: { counts: Counts | undefined }) {
+  const shown: [string, number | undefined][] = [
+    ['Total', counts?.total],
+    ['Active', counts?.active],
+    ['Expired', counts?.expired],
+    ['Deleted', counts?.deleted],
+  ];
+  return (
+    <dl class="counts" aria-label="Key counts">
+      {shown.map(([label, value]) => (
+        <div key={label}>
+          <dt>{label}</dt>
+          <dd>{value ?? '…'}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}

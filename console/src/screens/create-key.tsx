@@ -1,0 +1,391 @@
+// Creating a key, one question at a time (the product page's flow): the
+// application, then the Arx, then a name and expiry, then the API's own
+// summary (`?dry_run=true`), then the key, shown once.
+
+import { useEffect, useRef, useState } from 'preact/hooks';
+import {
+  api,
+  everyApplication,
+  everyArx,
+  ok,
+  ApiProblem,
+  type Application,
+  type Arx,
+  type CreatedApiKey,
+  type NewApiKey,
+  type Summary,
+} from '../api/client';
+import { CopyButton } from '../components/copy-button';
+import { asProblem, ErrorSummary, FieldError, isAbout } from '../components/problems';
+import { capitalise, endOfDayUtc, formatTime } from '../format';
+import { navigate, onLinkClick, warnBeforeLeaving } from '../router';
+
+type Step = 'application' | 'arx' | 'details' | 'review';
+
+const STEP_FIELDS: Record<string, Step> = { application_id: 'application', arx_id: 'arx', name: 'details', expires_at: 'details' };
+
+export function CreateKey() {
+  const [step, setStep] = useState<Step>('application');
+  const [applications, setApplications] = useState<Application[] | null>(null);
+  const [arxList, setArxList] = useState<Arx[] | null>(null);
+  const [applicationId, setApplicationId] = useState('');
+  const [arxId, setArxId] = useState('');
+  const [name, setName] = useState('');
+  const [expiresOn, setExpiresOn] = useState('');
+  const [summary, setSummary] = useState<Summary | null>(null);
+  const [created, setCreated] = useState<CreatedApiKey | null>(null);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    everyApplication().then(
+      (all) => setApplications(all.filter((application) => application.status === 'active')),
+      (error) => setProblem(asProblem(error)),
+    );
+    everyArx().then(
+      (all) => setArxList(all.filter((arx) => arx.status === 'active')),
+      (error) => setProblem(asProblem(error)),
+    );
+  }, []);
+
+  const request = (): NewApiKey => ({
+    application_id: applicationId,
+    arx_id: arxId,
+    name: name.trim() || null,
+    expires_at: expiresOn ? endOfDayUtc(expiresOn) : null,
+  });
+
+  function go(next: Step) {
+    setProblem(null);
+    setStep(next);
+  }
+
+  /** A refusal that names a field goes back to the step that asks for it. */
+  function refused(error: unknown) {
+    const problem = asProblem(error);
+    const back = problem.field ? STEP_FIELDS[problem.field] : undefined;
+    if (back) setStep(back);
+    setProblem(problem);
+  }
+
+  function missing(field: string, detail: string) {
+    setProblem(new ApiProblem({ type: 'about:blank', title: 'Missing answer', status: 400, code: 'missing', detail, field }));
+  }
+
+  async function review() {
+    setBusy(true);
+    setProblem(null);
+    try {
+      // A dry run answers 200 with the summary (the OpenAPI union covers the 201 too).
+      const answer = await ok(api.POST('/v1/api-keys', { params: { query: { dry_run: 'true' } }, body: request() }));
+      setSummary(answer as Summary);
+      setStep('review');
+    } catch (error) {
+      refused(error);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function create() {
+    setBusy(true);
+    setProblem(null);
+    try {
+      const key = (await ok(api.POST('/v1/api-keys', { body: request() }))) as CreatedApiKey;
+      warnBeforeLeaving('The access key will not be shown again. Leave this page without storing it?');
+      setCreated(key);
+    } catch (error) {
+      refused(error);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (created) return <AccessKeyScreen created={created} />;
+
+  const stepNumber = { application: 1, arx: 2, details: 3, review: 4 }[step];
+  return (
+    <section aria-labelledby="create-title" class="narrow">
+      <p class="step-count">Step {stepNumber} of 4</p>
+      {step === 'application' && (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            if (applicationId) go('arx');
+            else missing('application_id', 'Select the application the key is for.');
+          }}
+          noValidate
+        >
+          <a href="/api-keys" class="back" onClick={onLinkClick}>
+            Back to API keys
+          </a>
+          <ErrorSummary problem={problem} fields={{ application_id: firstOption('application', applications) }} />
+          <fieldset>
+            <legend>
+              <h1 id="create-title">Which application is the key for?</h1>
+            </legend>
+            <FieldError problem={problem} field="application_id" id="application-error" />
+            <Choices
+              name="application"
+              loading={applications === null}
+              empty="There is no active application. An owner or admin can register one."
+              options={(applications ?? []).map((application) => ({
+                id: application.id,
+                title: application.name,
+                hint: `${capitalise(application.technology)} application`,
+              }))}
+              chosen={applicationId}
+              invalid={isAbout(problem, 'application_id')}
+              onChoose={setApplicationId}
+            />
+          </fieldset>
+          <button type="submit">Continue</button>
+        </form>
+      )}
+      {step === 'arx' && (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            if (arxId) go('details');
+            else missing('arx_id', 'Select the Arx the key is for.');
+          }}
+          noValidate
+        >
+          <BackButton onClick={() => go('application')} />
+          <ErrorSummary problem={problem} fields={{ arx_id: firstOption('arx', arxList) }} />
+          <fieldset>
+            <legend>
+              <h1 id="create-title">Which Arx is the key for?</h1>
+            </legend>
+            <FieldError problem={problem} field="arx_id" id="arx-error" />
+            <Choices
+              name="arx"
+              loading={arxList === null}
+              empty="There is no active Arx. An owner or admin can create one."
+              options={(arxList ?? []).map((arx) => ({
+                id: arx.id,
+                title: arx.name,
+                hint: `${capitalise(arx.purpose)} · ${arx.provider} · ${arx.region}`,
+              }))}
+              chosen={arxId}
+              invalid={isAbout(problem, 'arx_id')}
+              onChoose={setArxId}
+            />
+          </fieldset>
+          <button type="submit">Continue</button>
+        </form>
+      )}
+      {step === 'details' && (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            review();
+          }}
+          noValidate
+        >
+          <BackButton onClick={() => go('arx')} />
+          <ErrorSummary problem={problem} fields={{ name: 'key-name', expires_at: 'key-expiry' }} />
+          <h1 id="create-title">Name the key (optional)</h1>
+          <div class="field">
+            <label for="key-name">Name</label>
+            <p class="hint" id="key-name-hint">
+              What uses it, so you know it again on the dashboard: “billing worker”.
+            </p>
+            <FieldError problem={problem} field="name" id="key-name-error" />
+            <input
+              id="key-name"
+              maxLength={100}
+              value={name}
+              aria-describedby="key-name-hint"
+              aria-invalid={isAbout(problem, 'name')}
+              onInput={(event) => setName(event.currentTarget.value)}
+            />
+          </div>
+          <div class="field">
+            <label for="key-expiry">Expires on (optional)</label>
+            <p class="hint" id="key-expiry-hint">
+              The key stops working at 23:59 UTC that day. Leave empty for a key that does not expire.
+            </p>
+            <FieldError problem={problem} field="expires_at" id="key-expiry-error" />
+            <input
+              id="key-expiry"
+              type="date"
+              value={expiresOn}
+              aria-describedby="key-expiry-hint"
+              aria-invalid={isAbout(problem, 'expires_at')}
+              onInput={(event) => setExpiresOn(event.currentTarget.value)}
+            />
+          </div>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Checking…' : 'Review'}
+          </button>
+        </form>
+      )}
+      {step === 'review' && summary && (
+        <div>
+          <BackButton onClick={() => go('details')} />
+          <ErrorSummary problem={problem} />
+          <h1 id="create-title">Check the key before you create it</h1>
+          <dl class="summary">
+            <SummaryRow term="Application" onChange={() => go('application')}>
+              {summary.application.name} <span class="muted">({summary.application.technology})</span>
+            </SummaryRow>
+            <SummaryRow term="Arx" onChange={() => go('arx')}>
+              {summary.arx.name}{' '}
+              <span class="muted">
+                ({summary.arx.purpose}, {summary.arx.provider} {summary.arx.region}, {summary.arx.encryption_method},
+                rotated every {summary.arx.rotation_cycle}, {summary.arx.plan} plan)
+              </span>
+            </SummaryRow>
+            <SummaryRow term="Name" onChange={() => go('details')}>
+              {summary.name}
+            </SummaryRow>
+            <SummaryRow term="Expires" onChange={() => go('details')}>
+              {summary.expires_at ? formatTime(summary.expires_at) : 'Never'}
+            </SummaryRow>
+          </dl>
+          <p>This creates {summary.will_create}.</p>
+          <div class="buttons">
+            <button type="button" onClick={create} disabled={busy}>
+              {busy ? 'Creating…' : 'Create API key'}
+            </button>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function firstOption(name: string, list: unknown[] | null): string {
+  return list && list.length > 0 ? `${name}-0` : '';
+}
+
+function BackButton({ onClick }: { onClick: () => void }) {
+  return (
+    <button type="button" class="link back" onClick={onClick}>
+      Back
+    </button>
+  );
+}
+
+function Choices({
+  name,
+  loading,
+  empty,
+  options,
+  chosen,
+  invalid,
+  onChoose,
+}: {
+  name: string;
+  loading: boolean;
+  empty: string;
+  options: { id: string; title: string; hint: string }[];
+  chosen: string;
+  invalid: boolean;
+  onChoose: (id: string) => void;
+}) {
+  if (loading) return <p>Loading…</p>;
+  if (options.length === 0) return <p class="empty">{empty}</p>;
+  return (
+    <div class="choices">
+      {options.map((option, index) => (
+        <div class="choice" key={option.id}>
+          <input
+            type="radio"
+            id={`${name}-${index}`}
+            name={name}
+            value={option.id}
+            checked={chosen === option.id}
+            aria-invalid={invalid}
+            aria-describedby={`${name}-${index}-hint`}
+            onChange={() => onChoose(option.id)}
+          />
+          <label for={`${name}-${index}`}>{option.title}</label>
+          <p class="hint" id={`${name}-${index}-hint`}>
+            {option.hint}
+          </p>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function SummaryRow({ term, onChange, children }: { term: string; onChange: () => void; children: preact.ComponentChildren }) {
+  return (
+    <div>
+      <dt>{term}</dt>
+      <dd>{children}</dd>
+      <dd class="change">
+        <button type="button" class="link" onClick={onChange}>
+          Change<span class="visually-hidden"> {term.toLowerCase()}</span>
+        </button>
+      </dd>
+    </div>
+  );
+}
+
+/** The access key, this once. Closing needs "I have stored it"; leaving asks. */
+function AccessKeyScreen({ created }: { created: CreatedApiKey }) {
+  const [stored, setStored] = useState(false);
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    heading.current?.focus();
+    return () => warnBeforeLeaving(null);
+  }, []);
+
+  function done() {
+    warnBeforeLeaving(null);
+    navigate('/api-keys', { replace: true });
+  }
+
+  return (
+    <section aria-labelledby="access-key-title" class="narrow">
+      <h1 id="access-key-title" tabIndex={-1} ref={heading}>
+        Your new access key
+      </h1>
+      <div class="warning" role="note">
+        <strong>Store it now. It will not be shown again.</strong> The API Keys manager keeps only a one-way hash of it:
+        nobody can show it to you later. If it is lost, create a new key and delete this one.
+      </div>
+      <div class="field">
+        <p class="label" id="access-key-label">
+          Access key
+        </p>
+        <div class="secret-box">
+          <code id="access-key" aria-labelledby="access-key-label">
+            {created.access_key}
+          </code>
+          <CopyButton text={created.access_key} label="Copy the access key" />
+        </div>
+      </div>
+      <dl class="summary">
+        <div>
+          <dt>Key id</dt>
+          <dd>
+            <code>{created.api_key.id}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Arx URL</dt>
+          <dd>
+            <code>{created.arx_url}</code> <CopyButton text={created.arx_url} label="Copy the Arx URL" />
+          </dd>
+        </div>
+        <div>
+          <dt>For</dt>
+          <dd>
+            {created.api_key.application_name} in {created.api_key.arx_name}
+          </dd>
+        </div>
+      </dl>
+      <div class="field checkbox">
+        <input id="stored" type="checkbox" checked={stored} onChange={(event) => setStored(event.currentTarget.checked)} />
+        <label for="stored">I have stored the access key somewhere safe</label>
+      </div>
+      <button type="button" disabled={!stored} onClick={done}>
+        Done
+      </button>
+    </section>
+  );
+}
