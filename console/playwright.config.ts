@@ -25,7 +25,8 @@ process.env.CONSOLE_TEST_DATA ??= mkdtempSync(join(tmpdir(), 'console-tests-'));
 export const DATA_DIR = process.env.CONSOLE_TEST_DATA;
 
 export default defineConfig({
-  testDir: 'tests',
+  // `npm run bench` runs the timings in bench/ instead of the tests.
+  testDir: process.env.CONSOLE_BENCH ? 'bench' : 'tests',
   // One server, one tenant: tests that read counts must not interleave.
   workers: 1,
   timeout: 60_000,

@@ -6,7 +6,8 @@
 # (tests/dynamodb_server.py) on a free loopback port, lints the SAM template,
 # runs `cargo fmt --check`, clippy with warnings denied and every test with
 # DYNAMODB_ENDPOINT set, drives the dev server with schemathesis
-# (tests/hostile.sh), then stops the server it started. A server that will not start fails the
+# (tests/hostile.sh), builds and tests the console in Chromium (tests/console.sh),
+# then stops the server it started. A server that will not start fails the
 # run, saying so: the DynamoDB tests are never skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,3 +63,6 @@ cargo test --workspace --locked
 
 step "hostile input: schemathesis from docs/openapi.yaml, with each role's token"
 bash tests/hostile.sh
+
+step "the console: type check, build and browser tests"
+bash tests/console.sh

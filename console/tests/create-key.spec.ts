@@ -19,17 +19,17 @@ test('a developer creates a key through the guided flow and sees it once', async
   await expect(page.getByRole('heading', { name: 'Which application is the key for?' })).toBeVisible();
   await expect(page.getByText('Server application')).toBeVisible();
   await expect(page.getByRole('radio', { name: 'Retired batch' })).toHaveCount(0);
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await expect(page.getByRole('alert')).toContainText('Select the application the key is for.');
-  await page.screenshot({ path: screenshotPath('01-choose-application') });
   await page.getByRole('radio', { name: 'Payments API' }).check();
+  await page.screenshot({ path: screenshotPath('01-choose-application') });
   await page.getByRole('button', { name: 'Continue' }).click();
 
-  // 2. The Arx: name, purpose, provider, region.
+  // 2. The Arx: name, purpose, provider, region. Nothing chosen is said plainly.
   await expect(page.getByRole('heading', { name: 'Which Arx is the key for?' })).toBeVisible();
   await expect(page.getByText('Production · aws · ap-southeast-2')).toBeVisible();
-  await page.getByRole('radio', { name: 'Production Sydney' }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByRole('alert')).toContainText('Select the Arx the key is for.');
   await page.screenshot({ path: screenshotPath('02-choose-arx') });
+  await page.getByRole('radio', { name: 'Production Sydney' }).check();
   await page.getByRole('button', { name: 'Continue' }).click();
 
   // 3. A name and an expiry.

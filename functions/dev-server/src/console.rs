@@ -67,6 +67,10 @@ impl Console {
         Self { assets, sign_in }
     }
 
+    pub(crate) fn is_built(&self) -> bool {
+        self.assets.is_some()
+    }
+
     /// A GET or HEAD outside `/v1`.
     pub(crate) fn page(&self, path: &str) -> ApiResponse {
         match &self.assets {

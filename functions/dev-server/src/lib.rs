@@ -101,6 +101,8 @@ pub enum StartError {
 pub struct Running {
     pub addr: SocketAddr,
     pub demo: DemoCatalog,
+    /// Whether the console's build was found and is served at `/`.
+    pub console: bool,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     jobs: JoinHandle<()>,
@@ -161,17 +163,20 @@ async fn serve<S: ApiStore + ApiKeySweep>(
         // Tokens come from a real issuer: the console signs in there.
         SigningKeys::Jwks { .. } => None,
     };
+    let console = console::Console::new(&options.console_dir, sign_in);
+    let console_served = console.is_built();
     let server = server::Server {
         state,
         verifier: Arc::new(verifier),
         cascades,
         limits: options.limits,
-        console: console::Console::new(&options.console_dir, sign_in),
+        console,
     };
     let task = tokio::spawn(server::accept(listener, Arc::new(server), stopped));
     Ok(Running {
         addr,
         demo,
+        console: console_served,
         shutdown: Some(shutdown),
         task,
         jobs,

@@ -187,6 +187,14 @@ fn announce(
         }
     };
     println!("API Keys manager dev server on {url} (store: {store})");
+    if running.console {
+        println!("The console: open {url}/ and sign in as any demo role.");
+    } else {
+        println!(
+            "The console is not built ({}): `bash run.sh` builds it and starts this server.",
+            args.console_dir.display()
+        );
+    }
     let mut exports = vec![
         format!("export API={url}"),
         format!("export APP_ID={}", running.demo.application_id),

@@ -1,0 +1,36 @@
+// The feedback button in the lower right corner of the API key dashboard.
+
+import { expect, test } from '@playwright/test';
+import { expectAccessible, screenshotPath, signIn } from './helpers';
+
+test('feedback is sent from the lower right corner with the page it was opened on', async ({ page }) => {
+  await signIn(page, 'developer');
+  const button = page.getByRole('button', { name: 'Feedback' });
+  const box = (await button.boundingBox())!;
+  const viewport = page.viewportSize()!;
+  expect(box.x + box.width).toBeGreaterThan(viewport.width - 60);
+  expect(box.y + box.height).toBeGreaterThan(viewport.height - 60);
+  // It stays there when the page scrolls.
+  await expect(button).toHaveCSS('position', 'fixed');
+
+  await button.click();
+  const form = page.getByRole('dialog', { name: 'Send feedback' });
+  await expect(form).toContainText('Sent with the page you are on: /api-keys');
+  await form.getByRole('button', { name: 'Send feedback' }).click();
+  await expect(form.getByRole('alert')).toContainText('message');
+  await expect(form.getByLabel(/What works/)).toHaveAttribute('aria-invalid', 'true');
+
+  let sent: any = null;
+  page.on('request', (request) => {
+    if (request.url().endsWith('/v1/feedback')) sent = request.postDataJSON();
+  });
+  await form.getByLabel(/What works/).fill('The one-time key screen is clear.');
+  await form.getByRole('radio', { name: '4' }).check();
+  await expectAccessible(page, 'the feedback form');
+  await page.screenshot({ path: screenshotPath('07-feedback') });
+  await form.getByRole('button', { name: 'Send feedback' }).click();
+  await expect(page.getByRole('dialog', { name: 'Thank you' })).toContainText('Thank you for your feedback');
+  expect(sent).toEqual({ message: 'The one-time key screen is clear.', rating: 4, page: '/api-keys' });
+  await page.getByRole('button', { name: 'Close' }).click();
+  await expect(page.getByRole('dialog')).toHaveCount(0);
+});
