@@ -9,6 +9,11 @@ import { defineConfig } from '@playwright/test';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DEV_SERVER = resolve(process.env.DEV_SERVER_BIN ?? '../target/debug/dev-server');
 const port = Number(process.env.CONSOLE_TEST_PORT ?? 3917);
+// The Cognito sign-in tests: a dev server that trusts a local stand-in for
+// Cognito's managed login (tests/fake-cognito.mjs) instead of signing its own.
+const cognitoPort = port + 1;
+const fakeCognitoPort = port + 2;
+const CLIENT_ID = 'consoletestclient01';
 
 if (!existsSync(CHROMIUM)) {
   throw new Error(`No Chromium at ${CHROMIUM}: install Debian's with \`apt-get install -y chromium\` (or set CHROMIUM_PATH).`);
@@ -23,6 +28,14 @@ if (!existsSync('dist/index.html')) {
 // Chosen once in the main process; workers inherit it through the environment.
 process.env.CONSOLE_TEST_DATA ??= mkdtempSync(join(tmpdir(), 'console-tests-'));
 export const DATA_DIR = process.env.CONSOLE_TEST_DATA;
+const fakeCognito = `http://127.0.0.1:${fakeCognitoPort}`;
+const cognitoEnv = [
+  `JWT_ISSUER=${fakeCognito}`,
+  `JWT_AUDIENCE=${CLIENT_ID}`,
+  `JWKS_URL=${fakeCognito}/.well-known/jwks.json`,
+  `COGNITO_DOMAIN=${fakeCognito}`,
+  `COGNITO_CLIENT_ID=${CLIENT_ID}`,
+].join(' ');
 
 export default defineConfig({
   // `npm run bench` runs the timings in bench/ instead of the tests.
@@ -33,7 +46,6 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   reporter: [['list']],
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
     browserName: 'chromium',
     headless: true,
     permissions: ['clipboard-read', 'clipboard-write'],
@@ -42,12 +54,30 @@ export default defineConfig({
       args: ['--no-sandbox', '--disable-background-networking'],
     },
   },
-  webServer: {
-    // The embedded store even when the caller points at a DynamoDB server;
-    // the log is kept so a test can prove no access key reached it.
-    command: `env -u DYNAMODB_ENDPOINT ${DEV_SERVER} --addr 127.0.0.1:${port} --data-dir ${DATA_DIR} --console-dir dist > ${DATA_DIR}/dev-server.log 2>&1`,
-    url: `http://127.0.0.1:${port}/config.json`,
-    reuseExistingServer: false,
-    timeout: 30_000,
-  },
+  projects: [
+    { name: 'local sign-in', testIgnore: /cognito\.spec/, use: { baseURL: `http://127.0.0.1:${port}` } },
+    { name: 'cognito sign-in', testMatch: /cognito\.spec/, use: { baseURL: `http://127.0.0.1:${cognitoPort}` } },
+  ],
+  webServer: [
+    {
+      // The embedded store even when the caller points at a DynamoDB server;
+      // the log is kept so a test can prove no access key reached it.
+      command: `env -u DYNAMODB_ENDPOINT -u JWT_HS256_SECRET -u JWKS_URL ${DEV_SERVER} --addr 127.0.0.1:${port} --data-dir ${DATA_DIR}/local --console-dir dist > ${DATA_DIR}/dev-server.log 2>&1`,
+      url: `http://127.0.0.1:${port}/config.json`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
+      command: `node tests/fake-cognito.mjs ${fakeCognitoPort} ${CLIENT_ID} http://127.0.0.1:${cognitoPort}/`,
+      url: `${fakeCognito}/health`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
+      command: `env -u DYNAMODB_ENDPOINT -u JWT_HS256_SECRET ${cognitoEnv} ${DEV_SERVER} --addr 127.0.0.1:${cognitoPort} --data-dir ${DATA_DIR}/cognito --console-dir dist > ${DATA_DIR}/dev-server-cognito.log 2>&1`,
+      url: `http://127.0.0.1:${cognitoPort}/config.json`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+  ],
 });

@@ -11,7 +11,7 @@ import { Applications } from './screens/applications';
 import { ArxDashboard } from './screens/arx';
 import { CreateKey } from './screens/create-key';
 import { SignIn } from './screens/sign-in';
-import { ROLE_NAMES, signOut, useSession, type Session } from './session';
+import { ROLE_NAMES, signOut, useSession, type ConsoleConfig, type Session } from './session';
 
 const NAVIGATION: [string, string][] = [
   ['/api-keys', 'API keys'],
@@ -19,7 +19,7 @@ const NAVIGATION: [string, string][] = [
   ['/arx', 'Arx'],
 ];
 
-export function App() {
+export function App({ config, problem }: { config: ConsoleConfig; problem: string | null }) {
   const session = useSession();
   const path = usePath();
   useEffect(() => {
@@ -33,12 +33,12 @@ export function App() {
       </a>
       <Header session={session} path={path} />
       <main id="main" tabIndex={-1}>
-        {session ? <Screen path={path} session={session} /> : <SignIn />}
+        {session ? <Screen path={path} session={session} /> : <SignIn config={config.sign_in} problem={problem} />}
       </main>
       {session && <FeedbackButton />}
       {session?.expired && (
         <Dialog title="Your session has ended" onClose={signOut}>
-          <SignIn expired />
+          <SignIn config={config.sign_in} expired />
         </Dialog>
       )}
     </>

@@ -5,7 +5,10 @@ import { useEffect, useState } from 'preact/hooks';
 
 let leaveWarning: string | null = null;
 const listeners = new Set<() => void>();
-let shownPath = location.pathname;
+// Read when the app first renders, not when this module loads: a return from
+// sign-in rewrites the address before the first render.
+let shownPath: string | null = null;
+const currentPath = () => (shownPath ??= location.pathname);
 
 function show(path: string) {
   shownPath = path;
@@ -18,7 +21,7 @@ export function warnBeforeLeaving(message: string | null): void {
 }
 
 export function navigate(path: string, { replace = false } = {}): void {
-  if (path === shownPath) return;
+  if (path === currentPath()) return;
   if (leaveWarning && !confirm(leaveWarning)) return;
   leaveWarning = null;
   if (replace) history.replaceState(null, '', path);
@@ -29,7 +32,7 @@ export function navigate(path: string, { replace = false } = {}): void {
 addEventListener('popstate', () => {
   if (leaveWarning && !confirm(leaveWarning)) {
     // Back was pressed: put the screen's address back.
-    history.pushState(null, '', shownPath);
+    history.pushState(null, '', currentPath());
     return;
   }
   leaveWarning = null;
@@ -41,9 +44,9 @@ addEventListener('beforeunload', (event) => {
 });
 
 export function usePath(): string {
-  const [path, setPath] = useState(shownPath);
+  const [path, setPath] = useState(currentPath);
   useEffect(() => {
-    const listener = () => setPath(shownPath);
+    const listener = () => setPath(currentPath());
     listeners.add(listener);
     return () => listeners.delete(listener);
   }, []);

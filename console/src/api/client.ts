@@ -42,8 +42,14 @@ const withToken: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: '' });
+export let api = createClient<paths>({ baseUrl: '' });
 api.use(withToken);
+
+/** Where the API is: the console's own origin (''), or the one /config.json names. */
+export function configureApi(baseUrl: string): void {
+  api = createClient<paths>({ baseUrl });
+  api.use(withToken);
+}
 
 /** The problem for an answer that is not one (a proxy's HTML page, say). */
 function unexpected(status: number): Problem {

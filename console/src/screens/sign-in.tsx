@@ -1,21 +1,37 @@
-// Sign in. On the dev server: a clearly marked local sign-in per demo role.
+// Sign in: Cognito's managed login on AWS; on the dev server a clearly marked
+// local sign-in per demo role.
 
-import { useEffect, useState } from 'preact/hooks';
-import { ROLE_NAMES, signInConfig, signInLocally, type Role, type SignInConfig } from '../session';
+import { useState } from 'preact/hooks';
+import {
+  refreshSession,
+  ROLE_NAMES,
+  signInLocally,
+  signInWithCognito,
+  type Role,
+  type SignInConfig,
+} from '../session';
 
-export function SignIn({ expired = false }: { expired?: boolean }) {
-  const [config, setConfig] = useState<SignInConfig | undefined>(undefined);
-  const [problem, setProblem] = useState<string | null>(null);
-  useEffect(() => {
-    signInConfig().then(setConfig, (error: Error) => setProblem(error.message));
-  }, []);
+export function SignIn({
+  config,
+  expired = false,
+  problem: initialProblem = null,
+}: {
+  config: SignInConfig;
+  expired?: boolean;
+  problem?: string | null;
+}) {
+  const [problem, setProblem] = useState<string | null>(initialProblem);
+  const [busy, setBusy] = useState(false);
 
-  async function signIn(role: Role) {
+  async function attempt(signIn: () => Promise<void>) {
     setProblem(null);
+    setBusy(true);
     try {
-      await signInLocally(role);
+      await signIn();
     } catch (error) {
       setProblem((error as Error).message);
+    } finally {
+      setBusy(false);
     }
   }
 
@@ -32,8 +48,21 @@ export function SignIn({ expired = false }: { expired?: boolean }) {
           <p>{problem}</p>
         </div>
       )}
-      {config === undefined && !problem && <p>Loading…</p>}
       {config === null && <p>This server offers no sign-in for the console.</p>}
+      {config?.kind === 'cognito' && (
+        <button
+          type="button"
+          disabled={busy}
+          onClick={() =>
+            attempt(async () => {
+              // After an expiry, a refresh keeps the page; otherwise the managed login.
+              if (!(expired && (await refreshSession()))) await signInWithCognito(config);
+            })
+          }
+        >
+          {expired ? 'Sign in again' : 'Sign in'}
+        </button>
+      )}
       {config?.kind === 'local' && (
         <>
           <p class="local-banner" role="note">
@@ -41,8 +70,8 @@ export function SignIn({ expired = false }: { expired?: boolean }) {
             <code>{config.tenant}</code>. An AWS deployment signs in through Cognito instead.
           </p>
           <div class="role-choices">
-            {config.roles.map((role) => (
-              <button type="button" key={role} onClick={() => signIn(role)}>
+            {config.roles.map((role: Role) => (
+              <button type="button" key={role} disabled={busy} onClick={() => attempt(() => signInLocally(role))}>
                 Sign in as {ROLE_NAMES[role].toLowerCase()}
               </button>
             ))}

@@ -47,13 +47,19 @@ struct Session {
 }
 
 impl Console {
-    pub(crate) fn new(dir: &std::path::Path, sign_in: Option<LocalSignIn>) -> Self {
-        let config = ConsoleConfig {
-            sign_in: sign_in.as_ref().map(|local| SignIn::Local {
+    /// `config` as the environment gave it; the local sign-in, when there is
+    /// one, is offered in its place.
+    pub(crate) fn new(
+        dir: &std::path::Path,
+        mut config: ConsoleConfig,
+        sign_in: Option<LocalSignIn>,
+    ) -> Self {
+        if let Some(local) = &sign_in {
+            config.sign_in = Some(SignIn::Local {
                 tenant: local.tenant.to_string(),
                 roles: Role::PEOPLE.iter().map(|r| r.as_str().to_owned()).collect(),
-            }),
-        };
+            });
+        }
         let assets = match ConsoleAssets::load(dir, &config) {
             Ok(assets) => {
                 tracing::info!(files = assets.len(), dir = %dir.display(), "serving the console");

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use api::config::SigningKeys;
+pub use api::console::ConsoleConfig;
 use api::{ApiStore, AppState, AuthConfig, ServiceConfig, Verifier};
 use store::{ApiKeySweep, DynamoStore, EmbeddedStore, StoreError};
 use tokio::net::TcpListener;
@@ -42,6 +43,9 @@ pub struct Options {
     pub limits: Limits,
     /// The console's built files (`console/dist`).
     pub console_dir: PathBuf,
+    /// How the console signs in (`ConsoleConfig::from_env`): without Cognito
+    /// settings and with the dev server's own secret, the local sign-in.
+    pub console: ConsoleConfig,
 }
 
 /// What one client may hold of the server.
@@ -154,16 +158,16 @@ async fn serve<S: ApiStore + ApiKeySweep>(
     let (cascades, queued) = mpsc::unbounded_channel();
     let jobs = tokio::spawn(jobs::run(Arc::clone(&state), queued, options.jobs));
     let (shutdown, stopped) = oneshot::channel();
-    let sign_in = match &options.auth.keys {
-        SigningKeys::Hs256 { secret } => Some(console::LocalSignIn {
+    let sign_in = match (&options.console.sign_in, &options.auth.keys) {
+        (None, SigningKeys::Hs256 { secret }) => Some(console::LocalSignIn {
             auth: options.auth.clone(),
             secret: secret.clone(),
             tenant: demo.tenant.clone(),
         }),
         // Tokens come from a real issuer: the console signs in there.
-        SigningKeys::Jwks { .. } => None,
+        _ => None,
     };
-    let console = console::Console::new(&options.console_dir, sign_in);
+    let console = console::Console::new(&options.console_dir, options.console.clone(), sign_in);
     let console_served = console.is_built();
     let server = server::Server {
         state,

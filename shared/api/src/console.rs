@@ -10,13 +10,17 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::ApiResponse;
+use crate::config::{ConfigError, Env};
 
-/// How the console signs people in, served as `/config.json` so one build runs
-/// on the dev server and on AWS alike.
+/// How the console signs people in and where its API is, served as
+/// `/config.json` so one build runs on the dev server and on AWS alike.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConsoleConfig {
     /// `null` when this server offers no way to sign in to the console.
     pub sign_in: Option<SignIn>,
+    /// The API's origin when it is not the console's own (on AWS the console
+    /// has an HTTP API of its own); `null`: the same origin.
+    pub api_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -25,14 +29,121 @@ pub enum SignIn {
     /// The dev server's sign-in: pick a demo role, get a token from
     /// `POST /local-sign-in`. Never offered by an AWS deployment.
     Local { tenant: String, roles: Vec<String> },
+    /// Cognito's managed login: OAuth 2.0 authorization code with PKCE, a
+    /// public client (no secret in the browser).
+    Cognito {
+        /// `https://<prefix>.auth.<region>.amazoncognito.com`
+        domain: String,
+        client_id: String,
+        scopes: Vec<String>,
+        tenant_claim: String,
+        role_claim: String,
+    },
 }
 
-/// The strictest policy the console runs under: its own scripts and styles
-/// only (no inline script, no third-party origin), and no framing, so the
-/// delete dialog cannot be clickjacked.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
-     manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+impl ConsoleConfig {
+    /// `COGNITO_DOMAIN` and `COGNITO_CLIENT_ID` (both or neither), `API_URL`
+    /// (optional), `TENANT_CLAIM` and `ROLE_CLAIM` (the authorizer's). The
+    /// URLs go into the Content-Security-Policy, so each must be a bare
+    /// origin: `https://host[:port]` (or `http://` for 127.0.0.1 and localhost).
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let sign_in = match (
+            env.optional("COGNITO_DOMAIN"),
+            env.optional("COGNITO_CLIENT_ID"),
+        ) {
+            (None, None) => None,
+            (Some(domain), Some(client_id)) => Some(SignIn::Cognito {
+                domain: origin("COGNITO_DOMAIN", &domain)?,
+                client_id: client_id_of(&client_id)?,
+                scopes: vec!["openid".into(), "email".into(), "profile".into()],
+                tenant_claim: env
+                    .optional("TENANT_CLAIM")
+                    .unwrap_or_else(|| "custom:tenant_id".into()),
+                role_claim: env
+                    .optional("ROLE_CLAIM")
+                    .unwrap_or_else(|| "custom:role".into()),
+            }),
+            (Some(_), None) => return Err(ConfigError::Missing("COGNITO_CLIENT_ID")),
+            (None, Some(_)) => return Err(ConfigError::Missing("COGNITO_DOMAIN")),
+        };
+        let api_url = env
+            .optional("API_URL")
+            .map(|url| origin("API_URL", &url))
+            .transpose()?;
+        Ok(Self { sign_in, api_url })
+    }
+
+    /// The origins the page may call besides its own.
+    fn connect_origins(&self) -> Vec<&str> {
+        let mut origins = Vec::new();
+        if let Some(SignIn::Cognito { domain, .. }) = &self.sign_in {
+            origins.push(domain.as_str());
+        }
+        origins.extend(self.api_url.as_deref());
+        origins
+    }
+
+    /// The strictest policy the console runs under: its own scripts and
+    /// styles only (no inline script, no third-party origin), calls only to
+    /// its API and its sign-in, and no framing, so the delete dialog cannot
+    /// be clickjacked.
+    pub fn content_security_policy(&self) -> String {
+        let connect = std::iter::once("'self'")
+            .chain(self.connect_origins())
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             font-src 'self'; connect-src {connect}; manifest-src 'self'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'none'"
+        )
+    }
+}
+
+/// `https://host[:port]` with nothing after it (a trailing `/` is dropped).
+fn origin(name: &'static str, url: &str) -> Result<String, ConfigError> {
+    let url = url.trim().trim_end_matches('/');
+    let invalid = |reason: &str| ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    };
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| invalid("an origin such as https://example.com"))?;
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    if !host_ok || !port_ok {
+        return Err(invalid(
+            "an origin (scheme, lower-case host, optional port; no path)",
+        ));
+    }
+    match scheme {
+        "https" => Ok(url.to_owned()),
+        "http" if host == "127.0.0.1" || host == "localhost" => Ok(url.to_owned()),
+        _ => Err(invalid(
+            "https:// (http:// only for 127.0.0.1 and localhost)",
+        )),
+    }
+}
+
+fn client_id_of(id: &str) -> Result<String, ConfigError> {
+    let id = id.trim();
+    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ConfigError::Invalid {
+            name: "COGNITO_CLIENT_ID",
+            reason: "letters and digits only".into(),
+        });
+    }
+    Ok(id.to_owned())
+}
 
 /// Vite names every file under `assets/` by a hash of its content: a name
 /// never changes meaning, so it may be cached for a year.
@@ -51,6 +162,7 @@ struct Asset {
 pub struct ConsoleAssets {
     files: HashMap<String, Asset>,
     config: Vec<u8>,
+    policy: String,
 }
 
 impl std::fmt::Debug for ConsoleAssets {
@@ -79,14 +191,50 @@ impl ConsoleAssets {
         if !dir.join("index.html").is_file() {
             return Err(ConsoleError::NotBuilt(dir.display().to_string()));
         }
-        let mut files = HashMap::new();
+        let mut files = Vec::new();
         read_dir(dir, "", &mut files).map_err(ConsoleError::Read)?;
+        Self::new(files, config)
+    }
+
+    /// From files already in memory, by URL path (`/index.html`,
+    /// `/assets/index-1a2b3c.js`): what the Lambda embeds at build time.
+    pub fn new(
+        files: impl IntoIterator<Item = (String, Vec<u8>)>,
+        config: &ConsoleConfig,
+    ) -> Result<Self, ConsoleError> {
+        let files: HashMap<String, Asset> = files
+            .into_iter()
+            .map(|(url, body)| {
+                let cache_control = if url.starts_with("/assets/") {
+                    IMMUTABLE
+                } else {
+                    REVALIDATE
+                };
+                let asset = Asset {
+                    content_type: content_type(&url),
+                    body,
+                    cache_control,
+                };
+                (url, asset)
+            })
+            .collect();
+        if !files.contains_key("/index.html") {
+            return Err(ConsoleError::NotBuilt("the embedded files".into()));
+        }
+        let policy = config.content_security_policy();
         let config = serde_json::to_vec(config).map_err(ConsoleError::Config)?;
-        Ok(Self { files, config })
+        Ok(Self {
+            files,
+            config,
+            policy,
+        })
     }
 
     /// The answer to a GET or HEAD of `path` (any path outside `/v1`).
     pub fn answer(&self, path: &str) -> ApiResponse {
+        let page = |status, content_type, cache_control, body| {
+            page(status, content_type, cache_control, &self.policy, body)
+        };
         if path == "/config.json" {
             return page(200, "application/json", REVALIDATE, self.config.clone());
         }
@@ -131,6 +279,7 @@ fn page(
     status: u16,
     content_type: &'static str,
     cache_control: &'static str,
+    policy: &str,
     body: Vec<u8>,
 ) -> ApiResponse {
     ApiResponse {
@@ -140,34 +289,21 @@ fn page(
         body,
     }
     .with_header("cache-control", cache_control)
-    .with_header("content-security-policy", CONTENT_SECURITY_POLICY)
+    .with_header("content-security-policy", policy)
     .with_header("x-frame-options", "DENY")
     .with_header("referrer-policy", "no-referrer")
     .with_header("cross-origin-opener-policy", "same-origin")
 }
 
-fn read_dir(dir: &Path, prefix: &str, files: &mut HashMap<String, Asset>) -> std::io::Result<()> {
+fn read_dir(dir: &Path, prefix: &str, files: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let url = format!("{prefix}/{name}");
+        let url = format!("{prefix}/{}", entry.file_name().to_string_lossy());
         if entry.file_type()?.is_dir() {
             read_dir(&entry.path(), &url, files)?;
-            continue;
-        }
-        let cache_control = if url.starts_with("/assets/") {
-            IMMUTABLE
         } else {
-            REVALIDATE
-        };
-        files.insert(
-            url,
-            Asset {
-                content_type: content_type(&name),
-                body: std::fs::read(entry.path())?,
-                cache_control,
-            },
-        );
+            files.push((url, std::fs::read(entry.path())?));
+        }
     }
     Ok(())
 }
@@ -201,6 +337,7 @@ mod tests {
                 tenant: "demo".into(),
                 roles: vec!["developer".into()],
             }),
+            api_url: None,
         };
         let assets = ConsoleAssets::load(dir.path(), &config).expect("loads");
         (dir, assets)
@@ -239,13 +376,11 @@ mod tests {
             "/assets/gone.js",
         ] {
             let answer = assets.answer(path);
-            assert_eq!(
-                header(&answer, "content-security-policy"),
-                Some(CONTENT_SECURITY_POLICY),
-                "{path}"
-            );
-            assert!(CONTENT_SECURITY_POLICY.contains("frame-ancestors 'none'"));
-            assert!(!CONTENT_SECURITY_POLICY.contains("unsafe-inline"));
+            let policy = header(&answer, "content-security-policy").expect("a CSP");
+            assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+            assert!(policy.contains("script-src 'self';"), "{policy}");
+            assert!(policy.contains("connect-src 'self';"), "{policy}");
+            assert!(!policy.contains("unsafe"), "{policy}");
             assert_eq!(header(&answer, "x-frame-options"), Some("DENY"), "{path}");
             assert_eq!(
                 header(&answer, "referrer-policy"),
@@ -282,11 +417,81 @@ mod tests {
     #[test]
     fn an_unbuilt_console_is_named_with_the_command_that_builds_it() {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let config = ConsoleConfig { sign_in: None };
+        let config = ConsoleConfig {
+            sign_in: None,
+            api_url: None,
+        };
         let error = ConsoleAssets::load(dir.path(), &config).expect_err("refused");
         assert!(
             error.to_string().contains("npm --prefix console"),
             "{error}"
         );
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> impl Env {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name: &str| map.get(name).cloned()
+    }
+
+    #[test]
+    fn cognito_sign_in_and_the_api_origin_come_from_the_environment() {
+        let config = ConsoleConfig::from_env(&env(&[
+            (
+                "COGNITO_DOMAIN",
+                "https://akm-1a2b.auth.ap-southeast-2.amazoncognito.com/",
+            ),
+            ("COGNITO_CLIENT_ID", "4f2kq0abcdefghij1234567890"),
+            (
+                "API_URL",
+                "https://abc123.execute-api.ap-southeast-2.amazonaws.com",
+            ),
+        ]))
+        .expect("valid");
+        let json = serde_json::to_value(&config).expect("json");
+        assert_eq!(json["sign_in"]["kind"], "cognito");
+        assert_eq!(
+            json["sign_in"]["domain"],
+            "https://akm-1a2b.auth.ap-southeast-2.amazoncognito.com"
+        );
+        assert_eq!(json["sign_in"]["role_claim"], "custom:role");
+        let policy = config.content_security_policy();
+        assert!(
+            policy.contains(
+                "connect-src 'self' https://akm-1a2b.auth.ap-southeast-2.amazoncognito.com \
+                 https://abc123.execute-api.ap-southeast-2.amazonaws.com;"
+            ),
+            "{policy}"
+        );
+        let none = ConsoleConfig::from_env(&env(&[])).expect("valid");
+        assert!(none.sign_in.is_none() && none.api_url.is_none());
+    }
+
+    #[test]
+    fn a_url_that_could_widen_the_policy_is_refused() {
+        for url in [
+            "https://a.example; script-src *",
+            "https://a.example/path",
+            "https://A.example",
+            "http://a.example",
+            "javascript:alert(1)",
+            "https://",
+            "https://a.example:99999999",
+            "https://a.example 'unsafe-inline'",
+            "*",
+        ] {
+            let refused = ConsoleConfig::from_env(&env(&[("API_URL", url)]));
+            assert!(refused.is_err(), "{url}");
+        }
+        assert!(ConsoleConfig::from_env(&env(&[("API_URL", "http://127.0.0.1:4010")])).is_ok());
+        let half = ConsoleConfig::from_env(&env(&[("COGNITO_DOMAIN", "https://a.example")]));
+        assert!(half.is_err());
+        let bad_client = ConsoleConfig::from_env(&env(&[
+            ("COGNITO_DOMAIN", "https://a.example"),
+            ("COGNITO_CLIENT_ID", "x'; connect-src *"),
+        ]));
+        assert!(bad_client.is_err());
     }
 }

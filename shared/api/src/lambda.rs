@@ -195,6 +195,25 @@ fn to_lambda_response(response: ApiResponse) -> lambda_http::Response<Body> {
     })
 }
 
+/// Runs the console function: GET and HEAD of any path from `assets`.
+pub async fn serve_console(assets: crate::console::ConsoleAssets) -> Result<(), Error> {
+    let assets = Arc::new(assets);
+    lambda_http::run(service_fn(move |request: lambda_http::Request| {
+        let assets = Arc::clone(&assets);
+        async move {
+            let response = match *request.method() {
+                http::Method::GET | http::Method::HEAD => assets.answer(request.uri().path()),
+                _ => ApiError::MethodNotAllowed {
+                    allowed: vec!["GET", "HEAD"],
+                }
+                .into_response(),
+            };
+            Ok::<_, Infallible>(to_lambda_response(response))
+        }
+    }))
+    .await
+}
+
 /// The authorizer's answer (HTTP API, payload 2.0, simple responses). API
 /// Gateway answers 403 itself when `is_authorized` is false.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

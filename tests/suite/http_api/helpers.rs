@@ -8,7 +8,7 @@ use api::config::SigningKeys;
 use api::{AuthConfig, ServiceConfig};
 use base64::Engine;
 use bytes::Bytes;
-use dev_server::{Backend, DemoCatalog, JobOptions, Limits, Options, Running};
+use dev_server::{Backend, ConsoleConfig, DemoCatalog, JobOptions, Limits, Options, Running};
 use domain::{KeyPrefix, Role};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -154,6 +154,10 @@ impl TestApp {
             jobs,
             limits: Limits::default(),
             console_dir,
+            console: ConsoleConfig {
+                sign_in: None,
+                api_url: None,
+            },
         };
         let running = dev_server::start(options).await.unwrap_or_else(|e| {
             panic!("the dev server did not start: {}", api::problem::chain(&e))
