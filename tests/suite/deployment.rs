@@ -307,3 +307,39 @@ fn sample_events_parse_into_what_their_functions_take() {
     let all: BTreeSet<String> = Route::ALL.into_iter().map(Route::route_key).collect();
     assert_eq!(routes, all, "one sample event per route");
 }
+
+/// The console signs in where the stack says and nowhere else: the app
+/// client's only callback and sign-out URL is the console's own address, the
+/// flow is the authorization code (PKCE, no secret), the console's API
+/// answers every path without the authorizer, and the API's CORS names the
+/// console's origin rather than `*`.
+#[test]
+fn the_console_has_its_own_api_and_signs_in_only_back_to_it() {
+    let template = template();
+    let resources = &template["Resources"];
+    let console_url = text_of(&template["Outputs"]["ConsoleUrl"]["Value"]);
+    assert!(console_url.contains("${ConsoleApi}.execute-api"), "{console_url}");
+    let client = &resources["UserPoolClient"]["Properties"];
+    for list in ["CallbackURLs", "LogoutURLs"] {
+        let urls: Vec<String> = as_list(&client[list]).iter().map(text_of).collect();
+        assert_eq!(urls, [console_url.clone()], "{list}");
+    }
+    assert_eq!(client["GenerateSecret"], Value::Bool(false));
+    let flows: Vec<String> = as_list(&client["AllowedOAuthFlows"]).iter().map(text_of).collect();
+    assert_eq!(flows, ["code"], "no implicit flow");
+
+    let route = &resources["ConsoleRoute"]["Properties"];
+    assert_eq!(route["RouteKey"], "$default");
+    assert_eq!(route["AuthorizationType"], Value::Null, "the console's files need no token");
+    let integration = text_of(&resources["ConsoleIntegration"]["Properties"]["IntegrationUri"]);
+    assert!(integration.contains("ConsoleFunction"), "{integration}");
+    let console = &resources["ConsoleFunction"]["Properties"];
+    assert_eq!(console["Policies"], Value::Null, "the console function calls nothing");
+    let env = &console["Environment"]["Variables"];
+    assert!(text_of(&env["API_URL"]).contains("${HttpApi}"));
+    assert!(text_of(&env["COGNITO_CLIENT_ID"]).contains("UserPoolClient"));
+
+    let cors = text_of(&resources["HttpApi"]["Properties"]["CorsConfiguration"]["AllowOrigins"]);
+    assert!(cors.contains("${ConsoleApi}.execute-api"), "{cors}");
+    assert!(!cors.contains('*'), "{cors}");
+}
