@@ -59,6 +59,7 @@ test('an admin creates, disables, enables and deletes an Arx', async ({ page, re
   await form.getByRole('button', { name: 'Create Arx' }).click();
   await expect(form.getByText('Error:')).toBeVisible();
   await expect(form.getByLabel('Plan')).toHaveAttribute('aria-invalid', 'true');
+  await expectAccessible(page, 'the Arx form, with its error');
   await form.getByLabel('Plan').fill('standard');
   await form.getByRole('button', { name: 'Create Arx' }).click();
   const row = page.locator('tbody tr').filter({ hasText: 'Development Oregon' });
@@ -68,6 +69,7 @@ test('an admin creates, disables, enables and deletes an Arx', async ({ page, re
   await row.getByRole('button', { name: 'Disable Development Oregon' }).click();
   const disable = page.getByRole('dialog', { name: 'Disable this Arx?' });
   await disable.getByLabel(/To confirm/).fill('Development Oregon');
+  await expectAccessible(page, 'the disable dialog');
   await disable.getByRole('button', { name: 'Disable Arx' }).click();
   await expect(row).toContainText('Disabled');
   await row.getByRole('button', { name: 'Enable Development Oregon' }).click();

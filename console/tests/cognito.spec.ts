@@ -4,7 +4,7 @@
 // token verified by the API through the JWKS, kept in memory only.
 
 import { expect, test } from '@playwright/test';
-import { everythingStored } from './helpers';
+import { everythingStored, expectAccessible } from './helpers';
 
 test('sign-in goes through the managed login with PKCE and comes back signed in', async ({ page }) => {
   const authorizeUrls: string[] = [];
@@ -18,6 +18,7 @@ test('sign-in goes through the managed login with PKCE and comes back signed in'
 
   await page.goto('/applications');
   await expect(page.getByRole('note')).toHaveCount(0); // no local sign-in here
+  await expectAccessible(page, 'the Cognito sign-in page');
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Fake managed login' })).toBeVisible();
   const authorize = new URL(authorizeUrls[0]!);

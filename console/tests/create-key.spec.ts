@@ -20,6 +20,7 @@ test('a developer creates a key through the guided flow and sees it once', async
   await expect(page.getByText('Server application')).toBeVisible();
   await expect(page.getByRole('radio', { name: 'Retired batch' })).toHaveCount(0);
   await page.getByRole('radio', { name: 'Payments API' }).check();
+  await expectAccessible(page, 'the application step');
   await page.screenshot({ path: screenshotPath('01-choose-application') });
   await page.getByRole('button', { name: 'Continue' }).click();
 
@@ -28,6 +29,7 @@ test('a developer creates a key through the guided flow and sees it once', async
   await expect(page.getByText('Production · aws · ap-southeast-2')).toBeVisible();
   await page.getByRole('button', { name: 'Continue' }).click();
   await expect(page.getByRole('alert')).toContainText('Select the Arx the key is for.');
+  await expectAccessible(page, 'the Arx step, with its error');
   await page.screenshot({ path: screenshotPath('02-choose-arx') });
   await page.getByRole('radio', { name: 'Production Sydney' }).check();
   await page.getByRole('button', { name: 'Continue' }).click();
@@ -35,6 +37,7 @@ test('a developer creates a key through the guided flow and sees it once', async
   // 3. A name and an expiry.
   await page.getByLabel('Name', { exact: true }).fill('billing worker');
   await page.getByLabel('Expires on (optional)').fill('2031-01-31');
+  await expectAccessible(page, 'the name and expiry step');
   await page.getByRole('button', { name: 'Review' }).click();
 
   // 4. The API's summary; nothing exists yet.

@@ -30,6 +30,7 @@ test('feedback is sent from the lower right corner with the page it was opened o
   await page.screenshot({ path: screenshotPath('07-feedback') });
   await form.getByRole('button', { name: 'Send feedback' }).click();
   await expect(page.getByRole('dialog', { name: 'Thank you' })).toContainText('Thank you for your feedback');
+  await expectAccessible(page, 'the thank-you dialog');
   expect(sent).toEqual({ message: 'The one-time key screen is clear.', rating: 4, page: '/api-keys' });
   await page.getByRole('button', { name: 'Close' }).click();
   await expect(page.getByRole('dialog')).toHaveCount(0);

@@ -68,6 +68,7 @@ test('an ended session signs in again without losing what was typed', async ({ p
 test('an unknown page and an unreachable API are said in words', async ({ page }) => {
   await signIn(page, 'developer', '/no-such-page');
   await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+  await expectAccessible(page, 'the not-found page');
   await page.route('**/v1/api-keys?*', (route) => route.abort('connectionrefused'));
   await page.getByRole('link', { name: 'API key dashboard' }).click();
   await expect(page.getByRole('alert')).toContainText('The API could not be reached');

@@ -284,6 +284,12 @@ fn sample_events_parse_into_what_their_functions_take() {
             }
             continue;
         }
+        if name == "console.json" {
+            // The console's `$default` route: any path, no authorizer.
+            lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(json["routeKey"], "$default");
+            continue;
+        }
         if name == "authorizer.json" {
             let event: aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request =
                 serde_json::from_value(json).expect("an authorizer event");
@@ -318,23 +324,37 @@ fn the_console_has_its_own_api_and_signs_in_only_back_to_it() {
     let template = template();
     let resources = &template["Resources"];
     let console_url = text_of(&template["Outputs"]["ConsoleUrl"]["Value"]);
-    assert!(console_url.contains("${ConsoleApi}.execute-api"), "{console_url}");
+    assert!(
+        console_url.contains("${ConsoleApi}.execute-api"),
+        "{console_url}"
+    );
     let client = &resources["UserPoolClient"]["Properties"];
     for list in ["CallbackURLs", "LogoutURLs"] {
         let urls: Vec<String> = as_list(&client[list]).iter().map(text_of).collect();
         assert_eq!(urls, [console_url.clone()], "{list}");
     }
     assert_eq!(client["GenerateSecret"], Value::Bool(false));
-    let flows: Vec<String> = as_list(&client["AllowedOAuthFlows"]).iter().map(text_of).collect();
+    let flows: Vec<String> = as_list(&client["AllowedOAuthFlows"])
+        .iter()
+        .map(text_of)
+        .collect();
     assert_eq!(flows, ["code"], "no implicit flow");
 
     let route = &resources["ConsoleRoute"]["Properties"];
     assert_eq!(route["RouteKey"], "$default");
-    assert_eq!(route["AuthorizationType"], Value::Null, "the console's files need no token");
+    assert_eq!(
+        route["AuthorizationType"],
+        Value::Null,
+        "the console's files need no token"
+    );
     let integration = text_of(&resources["ConsoleIntegration"]["Properties"]["IntegrationUri"]);
     assert!(integration.contains("ConsoleFunction"), "{integration}");
     let console = &resources["ConsoleFunction"]["Properties"];
-    assert_eq!(console["Policies"], Value::Null, "the console function calls nothing");
+    assert_eq!(
+        console["Policies"],
+        Value::Null,
+        "the console function calls nothing"
+    );
     let env = &console["Environment"]["Variables"];
     assert!(text_of(&env["API_URL"]).contains("${HttpApi}"));
     assert!(text_of(&env["COGNITO_CLIENT_ID"]).contains("UserPoolClient"));

@@ -200,18 +200,24 @@ pub async fn serve_console(assets: crate::console::ConsoleAssets) -> Result<(), 
     let assets = Arc::new(assets);
     lambda_http::run(service_fn(move |request: lambda_http::Request| {
         let assets = Arc::clone(&assets);
-        async move {
-            let response = match *request.method() {
-                http::Method::GET | http::Method::HEAD => assets.answer(request.uri().path()),
-                _ => ApiError::MethodNotAllowed {
-                    allowed: vec!["GET", "HEAD"],
-                }
-                .into_response(),
-            };
-            Ok::<_, Infallible>(to_lambda_response(response))
-        }
+        async move { Ok::<_, Infallible>(console_response(&assets, &request)) }
     }))
     .await
+}
+
+/// The console function's answer to one request (any path, `$default` route).
+pub fn console_response(
+    assets: &crate::console::ConsoleAssets,
+    request: &lambda_http::Request,
+) -> lambda_http::Response<Body> {
+    let response = match *request.method() {
+        http::Method::GET | http::Method::HEAD => assets.answer(request.uri().path()),
+        _ => ApiError::MethodNotAllowed {
+            allowed: vec!["GET", "HEAD"],
+        }
+        .into_response(),
+    };
+    to_lambda_response(response)
 }
 
 /// The authorizer's answer (HTTP API, payload 2.0, simple responses). API

@@ -293,3 +293,60 @@ async fn the_key_authorizer_decides_on_both_payload_shapes() {
     .await;
     assert_eq!(after, denied_http);
 }
+
+/// The console function with API Gateway's `$default` event (the sample in
+/// `infra/events/console.json`): the app's page for any route, its files with
+/// their cache policy, the security headers, and nothing but GET and HEAD.
+#[test]
+fn the_console_function_serves_its_embedded_files() {
+    use api::console::{ConsoleAssets, ConsoleConfig};
+    let files = [
+        (
+            "/index.html".to_owned(),
+            b"<!doctype html><p>console".to_vec(),
+        ),
+        ("/assets/app-1a2b.js".to_owned(), b"export {}".to_vec()),
+    ];
+    let config = ConsoleConfig {
+        sign_in: None,
+        api_url: Some("https://api.example.com".into()),
+    };
+    let assets = ConsoleAssets::new(files, &config).expect("assets");
+    let sample = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/events/console.json"),
+    )
+    .expect("the sample event");
+    let page = api::lambda::console_response(
+        &assets,
+        &lambda_http::request::from_str(&sample).expect("an event"),
+    );
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-cache");
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("text");
+    assert!(
+        policy.contains("connect-src 'self' https://api.example.com;"),
+        "{policy}"
+    );
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(
+        matches!(page.body(), lambda_http::Body::Binary(b) if b.starts_with(b"<!doctype html>"))
+    );
+
+    let script_event = sample.replace("/api-keys/new", "/assets/app-1a2b.js");
+    let script = api::lambda::console_response(
+        &assets,
+        &lambda_http::request::from_str(&script_event).expect("an event"),
+    );
+    assert_eq!(
+        script.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let post_event = sample.replace("\"GET\"", "\"POST\"");
+    let post = api::lambda::console_response(
+        &assets,
+        &lambda_http::request::from_str(&post_event).expect("an event"),
+    );
+    assert_eq!(post.status(), 405);
+}
