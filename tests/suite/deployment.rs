@@ -331,7 +331,7 @@ fn the_console_has_its_own_api_and_signs_in_only_back_to_it() {
     let client = &resources["UserPoolClient"]["Properties"];
     for list in ["CallbackURLs", "LogoutURLs"] {
         let urls: Vec<String> = as_list(&client[list]).iter().map(text_of).collect();
-        assert_eq!(urls, [console_url.clone()], "{list}");
+        assert_eq!(urls, std::slice::from_ref(&console_url), "{list}");
     }
     assert_eq!(client["GenerateSecret"], Value::Bool(false));
     let flows: Vec<String> = as_list(&client["AllowedOAuthFlows"])
