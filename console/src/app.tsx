@@ -49,7 +49,7 @@ function Screen({ path, session }: { path: string; session: Session }) {
   switch (path) {
     case '/':
     case '/api-keys':
-      return <ApiKeys />;
+      return <ApiKeys session={session} />;
     case '/api-keys/new':
       return <CreateKey />;
     case '/applications':

@@ -128,3 +128,29 @@ test("the API's refusal is shown in the delete dialog", async ({ page, request }
   await expect(second.getByRole('alert')).toContainText('exact id');
   expect((await callApi(request, 'developer', 'GET', `/v1/api-keys/${other.id}`)).status).toBe('active');
 });
+
+test('owners and admins disable and enable a key; developers cannot', async ({ page, request }) => {
+  const key = await createKey(request, 'suspend me');
+  await signIn(page, 'developer');
+  const devRow = page.locator('tbody tr').filter({ hasText: key.id });
+  await expect(devRow).toBeVisible();
+  await expect(devRow.getByRole('button', { name: /Disable|Enable/ })).toHaveCount(0);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+
+  await page.getByRole('button', { name: 'Sign in as platform admin' }).click();
+  const before = (await callApi(request, 'developer', 'GET', '/v1/api-keys?limit=1')).counts;
+  const row = page.locator('tbody tr').filter({ hasText: key.id });
+  await row.getByRole('button', { name: `Disable key ${key.id}` }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'was disabled' })).toBeVisible();
+  await expect(row).toContainText('Disabled');
+  const headline = page.locator('dl.counts');
+  await expect(headline).toContainText(`Disabled${before.disabled + 1}`);
+  await expect(headline).toContainText(`Active${before.active - 1}`);
+  expect((await callApi(request, 'developer', 'GET', `/v1/api-keys/${key.id}`)).status).toBe('disabled');
+  await expectAccessible(page, 'the dashboard as admin, with a disabled key');
+
+  await row.getByRole('button', { name: `Enable key ${key.id}` }).click();
+  await expect(row).toContainText('Active');
+  await expect(headline).toContainText(`Disabled${before.disabled}`);
+  expect((await callApi(request, 'developer', 'GET', `/v1/api-keys/${key.id}`)).status).toBe('active');
+});

@@ -164,6 +164,7 @@ async fn an_archive_record_deletes_the_applications_keys_once(store: impl Store)
             active: 1,
             deleted: 3,
             expired: 0,
+            disabled: 0,
         }
     );
 
@@ -181,6 +182,7 @@ async fn an_archive_record_deletes_the_applications_keys_once(store: impl Store)
             active: 1,
             deleted: 3,
             expired: 0,
+            disabled: 0,
         }
     );
 }
@@ -277,6 +279,7 @@ async fn every_key_is_cascaded(store: impl Store, count: u64) {
             active: 0,
             deleted: count,
             expired: 0,
+            disabled: 0,
         }
     );
     assert_eq!(
@@ -325,6 +328,7 @@ async fn the_sweep_expires_then_purges_exactly_what_is_past_retention(store: imp
             active: 1,
             deleted: 2,
             expired: 1,
+            disabled: 0,
         }
     );
 
@@ -360,6 +364,7 @@ async fn the_sweep_expires_then_purges_exactly_what_is_past_retention(store: imp
             active: 1,
             deleted: 1,
             expired: 0,
+            disabled: 0,
         }
     );
     let events = store

@@ -20,6 +20,7 @@ import { CopyButton } from '../components/copy-button';
 import { asProblem, ErrorSummary } from '../components/problems';
 import { capitalise, formatTime } from '../format';
 import { onLinkClick } from '../router';
+import { managesCatalog, type Session } from '../session';
 
 const STATUSES: ApiKeyStatus[] = ['active', 'disabled', 'expired', 'deleted'];
 const PAGE_SIZE = 25;
@@ -36,7 +37,9 @@ interface Page {
   next_cursor: string | null;
 }
 
-export function ApiKeys() {
+export function ApiKeys({ session }: { session: Session }) {
+  // Suspending and resuming keys is for owners and admins, as is the catalog.
+  const suspends = managesCatalog(session.role);
   const [filters, setFilters] = useState<Filters>({});
   // The cursors of the pages before this one, for "Previous".
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
@@ -73,6 +76,21 @@ export function ApiKeys() {
   function filter(change: Filters) {
     setFilters({ ...filters, ...change });
     setCursors([undefined]);
+  }
+
+  async function suspend(key: ApiKey, action: 'disable' | 'enable') {
+    try {
+      const path = action === 'disable' ? '/v1/api-keys/{id}/disable' : '/v1/api-keys/{id}/enable';
+      await ok(api.POST(path, { params: { path: { id: key.id } } }));
+      setNotice(
+        action === 'disable'
+          ? `Key ${key.id} was disabled. Services using it are refused until it is enabled.`
+          : `Key ${key.id} was enabled. It works again.`,
+      );
+      setReloads((n) => n + 1);
+    } catch (error) {
+      setProblem(asProblem(error));
+    }
   }
 
   async function remove(key: ApiKey, typed: string) {
@@ -188,7 +206,17 @@ export function ApiKeys() {
                   </td>
                   <td>{formatTime(key.expires_at)}</td>
                   <td>{formatTime(key.last_used_at)}</td>
-                  <td>
+                  <td class="actions">
+                    {suspends && key.status === 'active' && (
+                      <button type="button" class="secondary small" onClick={() => suspend(key, 'disable')} aria-label={`Disable key ${key.id}`}>
+                        Disable
+                      </button>
+                    )}
+                    {suspends && key.status === 'disabled' && (
+                      <button type="button" class="secondary small" onClick={() => suspend(key, 'enable')} aria-label={`Enable key ${key.id}`}>
+                        Enable
+                      </button>
+                    )}
                     {key.status !== 'deleted' && (
                       <button type="button" class="danger small" onClick={() => setDeleting(key)} aria-label={`Delete key ${key.id}`}>
                         Delete
@@ -238,6 +266,7 @@ function CountsHeadline({ counts }: { counts: Counts | undefined }) {
   const shown: [string, number | undefined][] = [
     ['Total', counts?.total],
     ['Active', counts?.active],
+    ['Disabled', counts?.disabled],
     ['Expired', counts?.expired],
     ['Deleted', counts?.deleted],
   ];

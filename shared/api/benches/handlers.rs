@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use api::handlers::{create_api_key, delete_api_key, list_api_keys};
+use api::handlers::{change_api_key, create_api_key, list_api_keys};
 use api::{ApiRequest, ApiStore, AppState, Identity, Route, ServiceConfig};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -217,7 +217,7 @@ fn handlers(c: &mut Criterion) {
                     let body = format!(r#"{{"confirm":"{id}"}}"#);
                     let request = request(&identity, Some(id.to_string()), body);
                     let response =
-                        delete_api_key::handle(Arc::clone(&state), Route::DeleteApiKey, request)
+                        change_api_key::handle(Arc::clone(&state), Route::DeleteApiKey, request)
                             .await;
                     assert_eq!(response.map(|r| r.status).ok(), Some(204));
                 }

@@ -11,6 +11,8 @@ pub enum Route {
     ListApiKeys,
     GetApiKey,
     DeleteApiKey,
+    DisableApiKey,
+    EnableApiKey,
     SubmitFeedback,
     ListApplications,
     CreateApplication,
@@ -30,11 +32,13 @@ pub enum Route {
 use Route::*;
 
 impl Route {
-    pub const ALL: [Route; 18] = [
+    pub const ALL: [Route; 20] = [
         CreateApiKey,
         ListApiKeys,
         GetApiKey,
         DeleteApiKey,
+        DisableApiKey,
+        EnableApiKey,
         SubmitFeedback,
         ListApplications,
         CreateApplication,
@@ -58,6 +62,8 @@ impl Route {
             ListApiKeys => ("GET", "/v1/api-keys"),
             GetApiKey => ("GET", "/v1/api-keys/{id}"),
             DeleteApiKey => ("DELETE", "/v1/api-keys/{id}"),
+            DisableApiKey => ("POST", "/v1/api-keys/{id}/disable"),
+            EnableApiKey => ("POST", "/v1/api-keys/{id}/enable"),
             SubmitFeedback => ("POST", "/v1/feedback"),
             ListApplications => ("GET", "/v1/applications"),
             CreateApplication => ("POST", "/v1/applications"),
@@ -111,6 +117,7 @@ impl Route {
             CreateApiKey => Operation::CreateApiKey,
             ListApiKeys | GetApiKey => Operation::ReadApiKeys,
             DeleteApiKey => Operation::DeleteApiKey,
+            DisableApiKey | EnableApiKey => Operation::SuspendApiKeys,
             SubmitFeedback => Operation::SubmitFeedback,
             ListApplications | GetApplication | ListArx | GetArx => Operation::ReadCatalog,
             CreateApplication | UpdateApplication | ArchiveApplication => {
@@ -121,13 +128,19 @@ impl Route {
         }
     }
 
-    /// Whether a success can change a verify verdict (a key deleted, an
-    /// application archived, an Arx disabled, enabled or deleted): cached
-    /// verdicts must go.
+    /// Whether a success can change a verify verdict (a key deleted,
+    /// disabled or enabled, an application archived, an Arx disabled, enabled
+    /// or deleted): cached verdicts must go.
     pub fn changes_verdicts(self) -> bool {
         matches!(
             self,
-            DeleteApiKey | ArchiveApplication | DisableArx | EnableArx | DeleteArx
+            DeleteApiKey
+                | DisableApiKey
+                | EnableApiKey
+                | ArchiveApplication
+                | DisableArx
+                | EnableArx
+                | DeleteArx
         )
     }
 
@@ -136,7 +149,7 @@ impl Route {
         match self {
             CreateApiKey => "create-api-key",
             ListApiKeys | GetApiKey => "list-api-keys",
-            DeleteApiKey => "delete-api-key",
+            DeleteApiKey | DisableApiKey | EnableApiKey => "change-api-key",
             SubmitFeedback => "submit-feedback",
             ListApplications | CreateApplication | GetApplication | UpdateApplication
             | ArchiveApplication => "applications",

@@ -119,6 +119,9 @@ pub struct ApiKeyCounts {
     /// records it (see [`ApiKeyCounts::with_unrecorded_expiries`]).
     #[serde(default)]
     pub expired: u64,
+    /// Keys suspended by an owner or admin (they verify as `DISABLED`).
+    #[serde(default)]
+    pub disabled: u64,
 }
 
 impl ApiKeyCounts {
@@ -137,6 +140,8 @@ impl ApiKeyCounts {
                 - weight(from, Some(ApiKeyStatus::Deleted)),
             expired: weight(to, Some(ApiKeyStatus::Expired))
                 - weight(from, Some(ApiKeyStatus::Expired)),
+            disabled: weight(to, Some(ApiKeyStatus::Disabled))
+                - weight(from, Some(ApiKeyStatus::Disabled)),
         }
     }
 
@@ -158,6 +163,7 @@ impl ApiKeyCounts {
             active: add(self.active, delta.active),
             deleted: add(self.deleted, delta.deleted),
             expired: add(self.expired, delta.expired),
+            disabled: add(self.disabled, delta.disabled),
         }
     }
 }
@@ -169,6 +175,7 @@ pub struct CountsDelta {
     pub active: i64,
     pub deleted: i64,
     pub expired: i64,
+    pub disabled: i64,
 }
 
 #[cfg(test)]
@@ -193,7 +200,19 @@ mod tests {
         let deleted = ApiKeyCounts::delta(Some(Active), Some(Deleted));
         assert_eq!((deleted.total, deleted.active, deleted.deleted), (0, -1, 1));
         let from_disabled = ApiKeyCounts::delta(Some(Disabled), Some(Deleted));
-        assert_eq!((from_disabled.active, from_disabled.deleted), (0, 1));
+        assert_eq!(
+            (
+                from_disabled.active,
+                from_disabled.deleted,
+                from_disabled.disabled
+            ),
+            (0, 1, -1)
+        );
+        let suspended = ApiKeyCounts::delta(Some(Active), Some(Disabled));
+        assert_eq!(
+            (suspended.total, suspended.active, suspended.disabled),
+            (0, -1, 1)
+        );
         let expired = ApiKeyCounts::delta(Some(Active), Some(Expired));
         assert_eq!(
             (
@@ -214,6 +233,7 @@ mod tests {
                 active: 0,
                 deleted: 1,
                 expired: 0,
+                disabled: 0,
             }
         );
         let unrecorded = ApiKeyCounts::default()

@@ -27,6 +27,10 @@ impl fmt::Display for Actor {
 pub enum AuditAction {
     ApiKeyCreated,
     ApiKeyDeleted,
+    /// An owner or admin suspended the key: it verifies as `DISABLED`.
+    ApiKeyDisabled,
+    /// A suspended key was made active again.
+    ApiKeyEnabled,
     /// The sweep recorded that the key passed its expiry.
     ApiKeyExpired,
     /// The sweep removed a key (and its lookup item) past retention; its

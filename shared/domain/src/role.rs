@@ -23,6 +23,8 @@ pub enum Operation {
     CreateApiKey,
     ReadApiKeys,
     DeleteApiKey,
+    /// Disable (suspend) a key and enable it again: owners and admins.
+    SuspendApiKeys,
     /// List or read applications and Arx (everyone needs them to pick when creating a key).
     ReadCatalog,
     ManageApplications,
@@ -74,14 +76,15 @@ impl Role {
                 Self::Developer,
                 CreateApiKey | ReadApiKeys | DeleteApiKey | ReadCatalog | SubmitFeedback,
             ) => true,
-            (Self::Developer, ManageApplications | ManageArx | ReadAuditEvents | VerifyKey) => {
-                false
-            }
+            (
+                Self::Developer,
+                SuspendApiKeys | ManageApplications | ManageArx | ReadAuditEvents | VerifyKey,
+            ) => false,
             (Self::Verifier, VerifyKey) => true,
             (
                 Self::Verifier,
-                CreateApiKey | ReadApiKeys | DeleteApiKey | ReadCatalog | ManageApplications
-                | ManageArx | SubmitFeedback | ReadAuditEvents,
+                CreateApiKey | ReadApiKeys | DeleteApiKey | SuspendApiKeys | ReadCatalog
+                | ManageApplications | ManageArx | SubmitFeedback | ReadAuditEvents,
             ) => false,
         }
     }
@@ -109,7 +112,13 @@ mod tests {
         ] {
             assert!(Role::Developer.may(op), "{op:?}");
         }
-        for op in [ManageApplications, ManageArx, ReadAuditEvents, VerifyKey] {
+        for op in [
+            SuspendApiKeys,
+            ManageApplications,
+            ManageArx,
+            ReadAuditEvents,
+            VerifyKey,
+        ] {
             assert!(!Role::Developer.may(op), "{op:?}");
             assert!(Role::PlatformOwner.may(op));
             assert!(Role::PlatformAdmin.may(op));
@@ -124,6 +133,7 @@ mod tests {
             CreateApiKey,
             ReadApiKeys,
             DeleteApiKey,
+            SuspendApiKeys,
             ReadCatalog,
             ManageApplications,
             ManageArx,

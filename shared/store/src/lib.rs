@@ -200,6 +200,19 @@ pub trait ApiKeyDelete: Send + Sync {
     ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
 }
 
+pub trait ApiKeySuspend: Send + Sync {
+    /// Sets `current`'s status to `to` (active or disabled) with its lookup
+    /// item, counts and `audit`, in one transaction, only if its status is
+    /// still `current.status` ([`Conflict::Changed`] otherwise). Returns the
+    /// new record.
+    fn set_api_key_status(
+        &self,
+        current: &ApiKey,
+        to: ApiKeyStatus,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
+}
+
 pub trait ApiKeyLookup: Send + Sync {
     /// The lookup item verification reads, strongly consistently.
     fn lookup_api_key(
@@ -360,12 +373,17 @@ pub fn deleted_api_key(current: &ApiKey, audit: &AuditEvent) -> ApiKey {
     }
 }
 
-/// The record of an active `current` once the sweep records its expiry.
-pub fn expired_api_key(current: &ApiKey) -> ApiKey {
+/// The record of `current` with another status (suspended or resumed).
+pub fn with_status(current: &ApiKey, status: ApiKeyStatus) -> ApiKey {
     ApiKey {
-        status: ApiKeyStatus::Expired,
+        status,
         ..current.clone()
     }
+}
+
+/// The record of an active `current` once the sweep records its expiry.
+pub fn expired_api_key(current: &ApiKey) -> ApiKey {
+    with_status(current, ApiKeyStatus::Expired)
 }
 
 /// Turns up to `limit + 1` items, newest first, into a page: the extra item only

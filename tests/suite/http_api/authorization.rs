@@ -28,6 +28,15 @@ const WHO_MAY: &[(&str, [bool; 4])] = &[
         "DELETE /v1/api-keys/{id}",
         /*       */ [true, true, true, false],
     ),
+    // product.md section 2: "API keys: disable/enable" is owner and admin only.
+    (
+        "POST /v1/api-keys/{id}/disable",
+        /* */ [true, true, false, false],
+    ),
+    (
+        "POST /v1/api-keys/{id}/enable",
+        /*  */ [true, true, false, false],
+    ),
     (
         "POST /v1/feedback",
         /*              */ [true, true, true, false],

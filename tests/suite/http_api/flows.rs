@@ -37,7 +37,7 @@ async fn create_review_list_get_delete(app: &TestApp) {
     let listed = app.get("/v1/api-keys", dev).await.json();
     assert_eq!(
         listed["counts"],
-        json!({"total": 0, "active": 0, "deleted": 0, "expired": 0}),
+        json!({"total": 0, "active": 0, "deleted": 0, "expired": 0, "disabled": 0}),
         "a dry run creates nothing"
     );
 
@@ -64,7 +64,7 @@ async fn create_review_list_get_delete(app: &TestApp) {
     assert_eq!(page["items"][0]["id"], key_id.as_str(), "listed at once");
     assert_eq!(
         page["counts"],
-        json!({"total": 1, "active": 1, "deleted": 0, "expired": 0})
+        json!({"total": 1, "active": 1, "deleted": 0, "expired": 0, "disabled": 0})
     );
     let read = app.get(&format!("/v1/api-keys/{key_id}"), dev).await;
     assert_eq!(read.status, 200);
@@ -114,7 +114,7 @@ async fn create_review_list_get_delete(app: &TestApp) {
     assert_eq!(after["items"][0]["deleted_by"], "user-of-demo");
     assert_eq!(
         after["counts"],
-        json!({"total": 1, "active": 0, "deleted": 1, "expired": 0})
+        json!({"total": 1, "active": 0, "deleted": 1, "expired": 0, "disabled": 0})
     );
     let again = app
         .call("DELETE", &path, Some(&token), Some(&confirm))
@@ -312,7 +312,7 @@ async fn archiving_or_deleting_arx_deletes_their_keys_within_seconds(app: &TestA
             .clone();
     assert_eq!(
         counts,
-        json!({"total": 4, "active": 0, "deleted": 4, "expired": 0}),
+        json!({"total": 4, "active": 0, "deleted": 4, "expired": 0, "disabled": 0}),
         "the dashboard's counts follow"
     );
 }

@@ -82,6 +82,16 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
         app.post(&format!("/v1/arx/{arx_id}/disable"), owner, &Value::Null)
             .await;
     }
+    if route == Route::EnableApiKey {
+        let disabled = app
+            .post(
+                &format!("/v1/api-keys/{key_id}/disable"),
+                owner,
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(disabled.status, 200, "{}", disabled.text);
+    }
     let body = match route {
         Route::CreateApiKey => Some(choice),
         Route::DeleteApiKey => Some(json!({"confirm": key_id})),

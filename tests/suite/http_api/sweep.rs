@@ -46,7 +46,7 @@ async fn a_key_past_its_expiry_reads_as_expired_before_the_sweep() {
     // Counted as expired too, though the sweep (next in a minute) has not run.
     assert_eq!(
         active["counts"],
-        json!({"total": 1, "active": 0, "deleted": 0, "expired": 1})
+        json!({"total": 1, "active": 0, "deleted": 0, "expired": 1, "disabled": 0})
     );
     app.stop().await;
 }
@@ -72,7 +72,7 @@ async fn the_sweep_runs_on_a_timer_in_the_dev_server() {
         if counts["total"] == 0 {
             assert_eq!(
                 counts,
-                json!({"total": 0, "active": 0, "deleted": 0, "expired": 0})
+                json!({"total": 0, "active": 0, "deleted": 0, "expired": 0, "disabled": 0})
             );
             let gone = app
                 .get(&format!("/v1/api-keys/{id}"), Role::Developer)

@@ -9,6 +9,7 @@ use super::helpers::{SECRET, TestApp, claims, on_both_stores, token_with};
 
 on_both_stores!(
     every_verdict_code_is_answered,
+    a_suspended_key_verifies_disabled_at_once_until_resumed,
     verification_is_for_verifiers_owners_and_admins_of_the_tenant,
 );
 
@@ -352,4 +353,103 @@ async fn concurrent_verifies_of_one_uncached_key_share_one_argon2_run() {
         1,
         "one argon2id run for twenty verifies"
     );
+}
+
+/// `POST /v1/api-keys/{id}/disable` and `/enable`: verify answers `DISABLED`
+/// at once in this process and `VALID` again after; the counts and the
+/// dashboard follow; an ended key cannot be suspended or resumed (409), nor a
+/// key twice in the same direction; developers may not (403).
+async fn a_suspended_key_verifies_disabled_at_once_until_resumed(app: &TestApp) {
+    let verifier = app.token(Role::Verifier);
+    let created = app.create_key(Role::Developer).await;
+    let key = created["access_key"].as_str().expect("a key").to_owned();
+    let id = created["api_key"]["id"].as_str().expect("an id").to_owned();
+    assert_eq!(code(&verify(app, &verifier, &key).await), "VALID");
+    let before = app
+        .get("/v1/api-keys?limit=1", Role::Developer)
+        .await
+        .json()["counts"]
+        .clone();
+
+    let refused = app
+        .post(
+            &format!("/v1/api-keys/{id}/disable"),
+            Role::Developer,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let disabled = app
+        .post(
+            &format!("/v1/api-keys/{id}/disable"),
+            Role::PlatformAdmin,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    assert_eq!(disabled.json()["status"], "disabled");
+    assert_eq!(
+        verify(app, &verifier, &key).await,
+        json!({"valid": false, "code": "DISABLED"}),
+        "at once, past the VALID verdict cached a moment ago"
+    );
+    let counts = app
+        .get("/v1/api-keys?limit=1", Role::Developer)
+        .await
+        .json()["counts"]
+        .clone();
+    assert_eq!(counts["active"], before["active"].as_u64().expect("n") - 1);
+    assert_eq!(
+        counts["disabled"],
+        before["disabled"].as_u64().expect("n") + 1
+    );
+    assert_eq!(counts["total"], before["total"]);
+    let twice = app
+        .post(
+            &format!("/v1/api-keys/{id}/disable"),
+            Role::PlatformOwner,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(twice.status, 409, "{}", twice.text);
+
+    let enabled = app
+        .post(
+            &format!("/v1/api-keys/{id}/enable"),
+            Role::PlatformOwner,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(enabled.status, 200, "{}", enabled.text);
+    assert_eq!(code(&verify(app, &verifier, &key).await), "VALID");
+    let after = app
+        .get("/v1/api-keys?limit=1", Role::Developer)
+        .await
+        .json()["counts"]
+        .clone();
+    assert_eq!(after, before);
+
+    // A deleted key has ended: it stays so.
+    let gone = json!({"confirm": id}).to_string();
+    let deleted = app
+        .call(
+            "DELETE",
+            &format!("/v1/api-keys/{id}"),
+            Some(&app.token(Role::Developer)),
+            Some(&gone),
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    for action in ["disable", "enable"] {
+        let ended = app
+            .post(
+                &format!("/v1/api-keys/{id}/{action}"),
+                Role::PlatformOwner,
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(ended.status, 409, "{action}: {}", ended.text);
+        assert_eq!(ended.json()["code"], "api_key_status");
+    }
+    assert_eq!(code(&verify(app, &verifier, &key).await), "DELETED");
 }

@@ -1,8 +1,8 @@
 //! The two stores the contract runs against.
 
 use store::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeySweep, ApplicationStore, ArxStore,
-    AuditLog, DynamoStore, EmbeddedStore, FeedbackStore,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeySuspend, ApiKeySweep,
+    ApplicationStore, ArxStore, AuditLog, DynamoStore, EmbeddedStore, FeedbackStore,
 };
 
 /// Every capability, so one contract test can use them all.
@@ -10,6 +10,7 @@ pub trait Store:
     ApiKeyRead
     + ApiKeyCreate
     + ApiKeyDelete
+    + ApiKeySuspend
     + ApiKeyLookup
     + ApiKeySweep
     + ApplicationStore
@@ -25,6 +26,7 @@ impl<S> Store for S where
     S: ApiKeyRead
         + ApiKeyCreate
         + ApiKeyDelete
+        + ApiKeySuspend
         + ApiKeyLookup
         + ApiKeySweep
         + ApiKeySweep

@@ -51,6 +51,7 @@ contract!(
     catalog_and_audit_lists_are_newest_first_and_paged,
     the_sweep_finds_expires_and_purges_due_keys,
     a_key_past_its_expiry_counts_as_expired_before_the_sweep,
+    a_key_is_suspended_and_resumed_with_its_lookup_counts_and_audit,
 );
 
 fn query(filter: ApiKeyFilter, limit: i64, cursor: Option<Cursor<ApiKeyId>>) -> ApiKeyQuery {
@@ -215,6 +216,7 @@ async fn counts_add_up_after_creates_and_deletes(store: impl Store) {
             active: 3,
             deleted: 2,
             expired: 0,
+            disabled: 0,
         }
     );
     let listed = list_all(&store, &c.tenant, ApiKeyFilter::default(), 100).await;
@@ -375,6 +377,7 @@ async fn concurrent_creates_all_persist(store: impl Store) {
             active: 50,
             deleted: 0,
             expired: 0,
+            disabled: 0,
         }
     );
 }
@@ -611,6 +614,7 @@ async fn a_key_past_its_expiry_counts_as_expired_before_the_sweep(store: impl St
         active,
         deleted: 0,
         expired,
+        disabled: 0,
     };
     assert_eq!(
         store.api_key_counts(&c.tenant).await.expect("read"),
@@ -708,6 +712,7 @@ async fn the_sweep_finds_expires_and_purges_due_keys(store: impl Store) {
             active: 1,
             deleted: 0,
             expired: 1,
+            disabled: 0,
         }
     );
     let lookup = store
@@ -762,4 +767,105 @@ async fn the_sweep_finds_expires_and_purges_due_keys(store: impl Store) {
         about_expiring, 3,
         "created, expired and purged stay in the audit log"
     );
+}
+
+/// Disable and enable (the suspend route): the key, its lookup item (what
+/// verification reads), the counts and the audit log move together, and a
+/// change from a stale read is refused and writes nothing.
+async fn a_key_is_suspended_and_resumed_with_its_lookup_counts_and_audit(store: impl Store) {
+    let c = catalog(&store).await;
+    let key = create_key(&store, &c.tenant, &c.application, &c.arx).await;
+    let counts = |active, disabled| ApiKeyCounts {
+        total: 1,
+        active,
+        deleted: 0,
+        expired: 0,
+        disabled,
+    };
+
+    let off = audit(&c.tenant, AuditAction::ApiKeyDisabled, &key.id);
+    let disabled = store
+        .set_api_key_status(&key, ApiKeyStatus::Disabled, &off)
+        .await
+        .expect("disabled");
+    assert_eq!(disabled.status, ApiKeyStatus::Disabled);
+    assert_eq!(
+        store.get_api_key(&c.tenant, &key.id).await.expect("read"),
+        Some(disabled.clone())
+    );
+    assert_eq!(lookup_status(&store, &key.id).await, ApiKeyStatus::Disabled);
+    assert_eq!(
+        store.api_key_counts(&c.tenant).await.expect("read"),
+        counts(0, 1)
+    );
+    let disabled_only = list_all(
+        &store,
+        &c.tenant,
+        ApiKeyFilter {
+            status: Some(ApiKeyStatus::Disabled),
+            ..Default::default()
+        },
+        10,
+    )
+    .await;
+    assert_eq!(
+        disabled_only,
+        std::slice::from_ref(&disabled),
+        "the status filter follows"
+    );
+
+    // A second disable from the same stale (active) read changes nothing.
+    let again = audit(&c.tenant, AuditAction::ApiKeyDisabled, &key.id);
+    let refused = store
+        .set_api_key_status(&key, ApiKeyStatus::Disabled, &again)
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(Conflict::Changed))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.api_key_counts(&c.tenant).await.expect("read"),
+        counts(0, 1)
+    );
+
+    let on = audit(&c.tenant, AuditAction::ApiKeyEnabled, &key.id);
+    let enabled = store
+        .set_api_key_status(&disabled, ApiKeyStatus::Active, &on)
+        .await
+        .expect("enabled");
+    assert_eq!(enabled.status, ApiKeyStatus::Active);
+    assert_eq!(lookup_status(&store, &key.id).await, ApiKeyStatus::Active);
+    assert_eq!(
+        store.api_key_counts(&c.tenant).await.expect("read"),
+        counts(1, 0)
+    );
+    let events = store
+        .list_audit_events(&c.tenant, PageLimit::default(), None)
+        .await
+        .expect("read");
+    let actions: Vec<AuditAction> = events
+        .items
+        .iter()
+        .filter(|e| e.target_id == key.id.as_str())
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            AuditAction::ApiKeyEnabled,
+            AuditAction::ApiKeyDisabled,
+            AuditAction::ApiKeyCreated
+        ],
+        "newest first, and nothing for the refused change"
+    );
+}
+
+/// The status verification reads for a key (its lookup item).
+async fn lookup_status(store: &impl Store, id: &ApiKeyId) -> ApiKeyStatus {
+    store
+        .lookup_api_key(id)
+        .await
+        .expect("read")
+        .expect("lookup item")
+        .status
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use domain::{Actor, AuditAction, AuditEvent, Timestamp};
 use store::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyUsage, ApplicationStore, ArxStore,
-    FeedbackStore,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeySuspend, ApiKeyUsage,
+    ApplicationStore, ArxStore, FeedbackStore,
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
@@ -16,8 +16,8 @@ use crate::state::AppState;
 
 pub mod applications;
 pub mod arx;
+pub mod change_api_key;
 pub mod create_api_key;
-pub mod delete_api_key;
 pub mod list_api_keys;
 mod params;
 pub mod submit_feedback;
@@ -29,6 +29,7 @@ pub trait ApiStore:
     ApiKeyCreate
     + ApiKeyRead
     + ApiKeyDelete
+    + ApiKeySuspend
     + ApiKeyLookup
     + ApiKeyUsage
     + ApplicationStore
@@ -42,6 +43,7 @@ impl<S> ApiStore for S where
     S: ApiKeyCreate
         + ApiKeyRead
         + ApiKeyDelete
+        + ApiKeySuspend
         + ApiKeyLookup
         + ApiKeyUsage
         + ApplicationStore
@@ -64,7 +66,9 @@ pub async fn dispatch<S: ApiStore>(
         match route {
             CreateApiKey => create_api_key::handle(state, route, request).await,
             ListApiKeys | GetApiKey => list_api_keys::handle(state, route, request).await,
-            DeleteApiKey => delete_api_key::handle(state, route, request).await,
+            DeleteApiKey | DisableApiKey | EnableApiKey => {
+                change_api_key::handle(state, route, request).await
+            }
             SubmitFeedback => submit_feedback::handle(state, route, request).await,
             ListApplications | CreateApplication | GetApplication | UpdateApplication
             | ArchiveApplication => applications::handle(state, route, request).await,

@@ -12,9 +12,9 @@ use crate::keys::{
     api_key_list_partition, api_key_lookup_pk, api_key_sk, due_pk, expiring_keys_pk, tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySweep, ApiKeyUsage,
-    Conflict, DueWork, KeyLookup, StoreError, StoreResult, SweepProgress, deleted_api_key,
-    expired_api_key, into_page,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySuspend, ApiKeySweep,
+    ApiKeyUsage, Conflict, DueWork, KeyLookup, StoreError, StoreResult, SweepProgress,
+    deleted_api_key, expired_api_key, into_page, with_status,
 };
 
 /// The key item: the record, with its place in each secondary index.
@@ -89,6 +89,8 @@ impl ApiKeyRead for DynamoStore {
             deleted: u64,
             #[serde(default)]
             expired: u64,
+            #[serde(default)]
+            disabled: u64,
         }
         let (stored, unrecorded) = tokio::try_join!(
             self.get_item::<Stored>(tenant_pk(tenant), API_KEY_COUNTS_SK.into()),
@@ -99,6 +101,7 @@ impl ApiKeyRead for DynamoStore {
             active: s.active,
             deleted: s.deleted,
             expired: s.expired,
+            disabled: s.disabled,
         });
         Ok(counts.with_unrecorded_expiries(unrecorded))
     }
@@ -183,14 +186,41 @@ impl ApiKeyCreate for DynamoStore {
 impl ApiKeyDelete for DynamoStore {
     async fn delete_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<ApiKey> {
         let deleted = deleted_api_key(current, audit);
+        self.replace_api_key(current, &deleted, audit).await?;
+        Ok(deleted)
+    }
+}
+
+impl ApiKeySuspend for DynamoStore {
+    async fn set_api_key_status(
+        &self,
+        current: &ApiKey,
+        to: ApiKeyStatus,
+        audit: &AuditEvent,
+    ) -> StoreResult<ApiKey> {
+        let next = with_status(current, to);
+        self.replace_api_key(current, &next, audit).await?;
+        Ok(next)
+    }
+}
+
+impl DynamoStore {
+    /// Writes `next` over `current` (the same key, changed), with its lookup
+    /// item, the counts' move and `audit`, in one transaction, only if the
+    /// stored status is still `current.status`.
+    async fn replace_api_key(
+        &self,
+        current: &ApiKey,
+        next: &ApiKey,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
         let mut transaction = Transaction::default();
-        transaction.put_if_status(self, api_key_item(&deleted)?, current.status.as_str())?;
-        transaction.put(self, lookup_item(&deleted)?)?;
-        let delta = ApiKeyCounts::delta(Some(current.status), Some(deleted.status));
+        transaction.put_if_status(self, api_key_item(next)?, current.status.as_str())?;
+        transaction.put(self, lookup_item(next)?)?;
+        let delta = ApiKeyCounts::delta(Some(current.status), Some(next.status));
         transaction.add_counts(self, &current.tenant_id, delta)?;
         transaction.put(self, super::catalog::audit_item(audit)?)?;
-        transaction.commit(self).await?;
-        Ok(deleted)
+        transaction.commit(self).await
     }
 }
 
@@ -268,14 +298,11 @@ impl ApiKeySweep for DynamoStore {
     }
 
     async fn expire_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<ApiKey> {
+        if current.status != ApiKeyStatus::Active {
+            return Err(Conflict::Changed.into());
+        }
         let expired = expired_api_key(current);
-        let mut transaction = Transaction::default();
-        transaction.put_if_status(self, api_key_item(&expired)?, ApiKeyStatus::Active.as_str())?;
-        transaction.put(self, lookup_item(&expired)?)?;
-        let delta = ApiKeyCounts::delta(Some(ApiKeyStatus::Active), Some(expired.status));
-        transaction.add_counts(self, &current.tenant_id, delta)?;
-        transaction.put(self, super::catalog::audit_item(audit)?)?;
-        transaction.commit(self).await?;
+        self.replace_api_key(current, &expired, audit).await?;
         Ok(expired)
     }
 

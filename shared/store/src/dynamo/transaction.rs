@@ -163,18 +163,20 @@ impl Transaction {
             .set_key(Some(table_key(tenant_pk(tenant), API_KEY_COUNTS_SK.into())))
             .update_expression(
                 "SET #type = :type ADD #total :total, #active :active, #deleted :deleted, \
-                 #expired :expired",
+                 #expired :expired, #disabled :disabled",
             )
             .expression_attribute_names("#type", ENTITY_TYPE)
             .expression_attribute_names("#total", "total")
             .expression_attribute_names("#active", "active")
             .expression_attribute_names("#deleted", "deleted")
             .expression_attribute_names("#expired", "expired")
+            .expression_attribute_names("#disabled", "disabled")
             .expression_attribute_values(":type", AttributeValue::S("api_key_counts".into()))
             .expression_attribute_values(":total", number(delta.total))
             .expression_attribute_values(":active", number(delta.active))
             .expression_attribute_values(":deleted", number(delta.deleted))
             .expression_attribute_values(":expired", number(delta.expired))
+            .expression_attribute_values(":disabled", number(delta.disabled))
             .build()
             .map_err(StoreError::backend)?;
         self.push(TransactWriteItem::builder().update(update).build(), None);

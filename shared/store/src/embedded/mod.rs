@@ -12,9 +12,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use domain::{
-    ApiKey, ApiKeyCounts, ApiKeyId, Application, ApplicationId, ApplicationStatus, Arx, ArxId,
-    ArxStatus, AuditEvent, AuditEventId, Cursor, Feedback, Page, PageLimit, PrefixedId, TenantId,
-    Timestamp,
+    ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, Application, ApplicationId, ApplicationStatus,
+    Arx, ArxId, ArxStatus, AuditEvent, AuditEventId, Cursor, Feedback, Page, PageLimit, PrefixedId,
+    TenantId, Timestamp,
 };
 use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::Serialize;
@@ -26,9 +26,10 @@ use crate::keys::{
     application_sk, arx_sk, audit_sk, expiring_keys_pk, feedback_sk, tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySweep, ApiKeyUsage,
-    ApplicationStore, ArxStore, AuditLog, Conflict, DueWork, FeedbackStore, KeyLookup, StoreError,
-    StoreResult, SweepProgress, deleted_api_key, expired_api_key, into_page,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySuspend, ApiKeySweep,
+    ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, Conflict, DueWork, FeedbackStore, KeyLookup,
+    StoreError, StoreResult, SweepProgress, deleted_api_key, expired_api_key, into_page,
+    with_status,
 };
 
 /// `(PK, SK)` → the item as JSON: the table.
@@ -399,6 +400,20 @@ impl ApiKeyDelete for EmbeddedStore {
             Ok(deleted)
         })
         .await
+    }
+}
+
+impl ApiKeySuspend for EmbeddedStore {
+    async fn set_api_key_status(
+        &self,
+        current: &ApiKey,
+        to: ApiKeyStatus,
+        audit: &AuditEvent,
+    ) -> StoreResult<ApiKey> {
+        let next = with_status(current, to);
+        self.change_api_key(current, Some(next.clone()), audit)
+            .await?;
+        Ok(next)
     }
 }
 

@@ -1,7 +1,8 @@
-//! The `delete-api-key` Lambda: DELETE /v1/api-keys/{id}.
+//! The `change-api-key` Lambda: ends or suspends one key.
+//! DELETE /v1/api-keys/{id}, POST /v1/api-keys/{id}/disable and /enable.
 
 use api::config::ProcessEnv;
-use api::handlers::delete_api_key;
+use api::handlers::change_api_key;
 use api::{AppState, ServiceConfig, lambda};
 
 #[tokio::main]
@@ -9,5 +10,5 @@ async fn main() -> Result<(), lambda::Error> {
     lambda::init_tracing();
     let config = ServiceConfig::from_env(&ProcessEnv)?;
     let state = AppState::from_aws(&config).await;
-    lambda::serve("delete-api-key", state, delete_api_key::handle).await
+    lambda::serve("change-api-key", state, change_api_key::handle).await
 }

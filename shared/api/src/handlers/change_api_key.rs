@@ -1,0 +1,118 @@
+//! Ending or suspending one key: `DELETE /v1/api-keys/{id}` with
+//! `{"confirm": "<the exact key id>"}` (everyone), and
+//! `POST /v1/api-keys/{id}/disable` and `/enable` (owners and admins).
+
+use std::sync::Arc;
+
+use domain::{ApiKey, ApiKeyId, ApiKeyStatus, AuditAction, Timestamp};
+use serde::Deserialize;
+use store::{ApiKeyDelete, ApiKeyRead, ApiKeySuspend};
+
+use super::audit_by;
+use super::views::ApiKeyView;
+use crate::http::{ApiRequest, ApiResponse};
+use crate::problem::ApiError;
+use crate::routes::Route;
+use crate::state::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Confirmation {
+    confirm: Option<String>,
+}
+
+pub async fn handle<S: ApiKeyRead + ApiKeyDelete + ApiKeySuspend>(
+    state: Arc<AppState<S>>,
+    route: Route,
+    request: ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    match route {
+        Route::DisableApiKey => {
+            let key = set_status(&state, &request, ApiKeyStatus::Disabled).await?;
+            Ok(ApiResponse::json(
+                200,
+                &ApiKeyView::at(&key, Timestamp::now()),
+            ))
+        }
+        Route::EnableApiKey => {
+            let key = set_status(&state, &request, ApiKeyStatus::Active).await?;
+            Ok(ApiResponse::json(
+                200,
+                &ApiKeyView::at(&key, Timestamp::now()),
+            ))
+        }
+        _ => delete(&state, &request).await,
+    }
+}
+
+async fn delete<S: ApiKeyRead + ApiKeyDelete>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let confirmation: Confirmation = request.json_or_default()?;
+    let key = load(state, request).await?;
+    // Typing the exact id is the user's proof they mean this key; anything else
+    // (missing, a prefix, other case, surrounding spaces) changes nothing.
+    if confirmation.confirm.as_deref() != Some(key.id.as_str()) {
+        return Err(ApiError::ConfirmationMismatch);
+    }
+    if key.status == ApiKeyStatus::Deleted {
+        return Err(ApiError::conflict(
+            "already_deleted",
+            "this API key is already deleted",
+        ));
+    }
+    let identity = &request.identity;
+    let audit = audit_by(
+        identity,
+        AuditAction::ApiKeyDeleted,
+        &key.id,
+        Timestamp::now(),
+    );
+    state.store.delete_api_key(&key, &audit).await?;
+    tracing::info!(key_id = %key.id, tenant = %identity.tenant, "api key deleted");
+    Ok(ApiResponse::no_content())
+}
+
+/// Suspends (`Disabled`) or resumes (`Active`) a key that is one or the
+/// other; a deleted or expired key has ended and stays so (409).
+async fn set_status<S: ApiKeyRead + ApiKeySuspend>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+    to: ApiKeyStatus,
+) -> Result<ApiKey, ApiError> {
+    let key = load(state, request).await?;
+    let now = Timestamp::now();
+    let (from, action) = match to {
+        ApiKeyStatus::Disabled => (ApiKeyStatus::Active, AuditAction::ApiKeyDisabled),
+        _ => (ApiKeyStatus::Disabled, AuditAction::ApiKeyEnabled),
+    };
+    // `status_at`: a key past its expiry is expired even before the sweep says so.
+    let status = key.status_at(now);
+    if status != from {
+        return Err(ApiError::conflict(
+            "api_key_status",
+            format!(
+                "the API key is {} and cannot become {}",
+                status.as_str(),
+                to.as_str()
+            ),
+        ));
+    }
+    let audit = audit_by(&request.identity, action, &key.id, now);
+    let changed = state.store.set_api_key_status(&key, to, &audit).await?;
+    tracing::info!(key_id = %key.id, status = to.as_str(), tenant = %request.identity.tenant, "api key status changed");
+    Ok(changed)
+}
+
+async fn load<S: ApiKeyRead>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+) -> Result<ApiKey, ApiError> {
+    let id: ApiKeyId = request.path_id()?;
+    state
+        .store
+        .get_api_key(&request.identity.tenant, &id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "API key" })
+}
