@@ -147,6 +147,8 @@ fn key_record(
         deleted_at: None,
         deleted_by: None,
         last_used_at: None,
+        rotated_from: None,
+        rotated_to: None,
     }
 }
 

@@ -11,6 +11,7 @@ pub enum Route {
     ListApiKeys,
     GetApiKey,
     DeleteApiKey,
+    RotateApiKey,
     DisableApiKey,
     EnableApiKey,
     SubmitFeedback,
@@ -32,11 +33,12 @@ pub enum Route {
 use Route::*;
 
 impl Route {
-    pub const ALL: [Route; 20] = [
+    pub const ALL: [Route; 21] = [
         CreateApiKey,
         ListApiKeys,
         GetApiKey,
         DeleteApiKey,
+        RotateApiKey,
         DisableApiKey,
         EnableApiKey,
         SubmitFeedback,
@@ -62,6 +64,7 @@ impl Route {
             ListApiKeys => ("GET", "/v1/api-keys"),
             GetApiKey => ("GET", "/v1/api-keys/{id}"),
             DeleteApiKey => ("DELETE", "/v1/api-keys/{id}"),
+            RotateApiKey => ("POST", "/v1/api-keys/{id}/rotate"),
             DisableApiKey => ("POST", "/v1/api-keys/{id}/disable"),
             EnableApiKey => ("POST", "/v1/api-keys/{id}/enable"),
             SubmitFeedback => ("POST", "/v1/feedback"),
@@ -117,6 +120,7 @@ impl Route {
             CreateApiKey => Operation::CreateApiKey,
             ListApiKeys | GetApiKey => Operation::ReadApiKeys,
             DeleteApiKey => Operation::DeleteApiKey,
+            RotateApiKey => Operation::RotateApiKey,
             DisableApiKey | EnableApiKey => Operation::SuspendApiKeys,
             SubmitFeedback => Operation::SubmitFeedback,
             ListApplications | GetApplication | ListArx | GetArx => Operation::ReadCatalog,
@@ -129,12 +133,13 @@ impl Route {
     }
 
     /// Whether a success can change a verify verdict (a key deleted,
-    /// disabled or enabled, an application archived, an Arx disabled, enabled
-    /// or deleted): cached verdicts must go.
+    /// rotated (its end moves closer), disabled or enabled, an application
+    /// archived, an Arx disabled, enabled or deleted): cached verdicts must go.
     pub fn changes_verdicts(self) -> bool {
         matches!(
             self,
             DeleteApiKey
+                | RotateApiKey
                 | DisableApiKey
                 | EnableApiKey
                 | ArchiveApplication
@@ -147,7 +152,8 @@ impl Route {
     /// The Lambda function (workspace binary) that serves this route.
     pub fn function(self) -> &'static str {
         match self {
-            CreateApiKey => "create-api-key",
+            // Both mint a key: the one function with argon2id's hashing work.
+            CreateApiKey | RotateApiKey => "create-api-key",
             ListApiKeys | GetApiKey => "list-api-keys",
             DeleteApiKey | DisableApiKey | EnableApiKey => "change-api-key",
             SubmitFeedback => "submit-feedback",

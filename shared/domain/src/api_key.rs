@@ -63,6 +63,21 @@ impl ExpiresAt {
     pub fn at(self) -> Timestamp {
         self.0
     }
+
+    /// An end the system sets, not one a user typed: the end of a rotation's
+    /// grace period, which may be now (a grace of zero).
+    pub fn ending(at: Timestamp) -> Self {
+        Self(at)
+    }
+
+    /// The same lifetime as a key created at `created` that ends at `self`,
+    /// for a key made at `now` (a rotation keeps the expiry policy), capped
+    /// at the ten years a user may ask for.
+    pub fn same_lifetime(self, created: Timestamp, now: Timestamp) -> Self {
+        let lifetime = self.0.unix_seconds().saturating_sub(created.unix_seconds());
+        let max = 366 * Self::MAX_YEARS_AHEAD * 24 * 60 * 60;
+        Self(now.plus(time::Duration::seconds(lifetime.clamp(1, max))))
+    }
 }
 
 /// The stored record of an API key. The secret itself is never here: only its
@@ -84,6 +99,14 @@ pub struct ApiKey {
     pub deleted_at: Option<Timestamp>,
     pub deleted_by: Option<Actor>,
     pub last_used_at: Option<Timestamp>,
+    /// The key this one replaced (`POST /v1/api-keys/{id}/rotate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_from: Option<ApiKeyId>,
+    /// The key that replaced this one; this key then works until the end of
+    /// the rotation's grace period (its `expires_at`). Absent, not null, in
+    /// the table: a rotation's condition is that it is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_to: Option<ApiKeyId>,
     pub secret_hash: SecretHash,
 }
 
@@ -286,6 +309,8 @@ mod tests {
             deleted_at: None,
             deleted_by: None,
             last_used_at: None,
+            rotated_from: None,
+            rotated_to: None,
             secret_hash: hash,
         }
     }

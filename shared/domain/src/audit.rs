@@ -31,6 +31,9 @@ pub enum AuditAction {
     ApiKeyDisabled,
     /// A suspended key was made active again.
     ApiKeyEnabled,
+    /// The key was replaced by a new one (recorded on the old key); it works
+    /// until the grace period ends.
+    ApiKeyRotated,
     /// The sweep recorded that the key passed its expiry.
     ApiKeyExpired,
     /// The sweep removed a key (and its lookup item) past retention; its

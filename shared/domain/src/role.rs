@@ -23,6 +23,9 @@ pub enum Operation {
     CreateApiKey,
     ReadApiKeys,
     DeleteApiKey,
+    /// Replace a key by a new one, the old one working for a grace period:
+    /// whoever may delete a key may rotate it.
+    RotateApiKey,
     /// Disable (suspend) a key and enable it again: owners and admins.
     SuspendApiKeys,
     /// List or read applications and Arx (everyone needs them to pick when creating a key).
@@ -74,7 +77,8 @@ impl Role {
             (Self::PlatformOwner | Self::PlatformAdmin, _) => true,
             (
                 Self::Developer,
-                CreateApiKey | ReadApiKeys | DeleteApiKey | ReadCatalog | SubmitFeedback,
+                CreateApiKey | ReadApiKeys | DeleteApiKey | RotateApiKey | ReadCatalog
+                | SubmitFeedback,
             ) => true,
             (
                 Self::Developer,
@@ -83,8 +87,8 @@ impl Role {
             (Self::Verifier, VerifyKey) => true,
             (
                 Self::Verifier,
-                CreateApiKey | ReadApiKeys | DeleteApiKey | SuspendApiKeys | ReadCatalog
-                | ManageApplications | ManageArx | SubmitFeedback | ReadAuditEvents,
+                CreateApiKey | ReadApiKeys | DeleteApiKey | RotateApiKey | SuspendApiKeys
+                | ReadCatalog | ManageApplications | ManageArx | SubmitFeedback | ReadAuditEvents,
             ) => false,
         }
     }
@@ -107,6 +111,7 @@ mod tests {
             CreateApiKey,
             ReadApiKeys,
             DeleteApiKey,
+            RotateApiKey,
             ReadCatalog,
             SubmitFeedback,
         ] {
@@ -133,6 +138,7 @@ mod tests {
             CreateApiKey,
             ReadApiKeys,
             DeleteApiKey,
+            RotateApiKey,
             SuspendApiKeys,
             ReadCatalog,
             ManageApplications,

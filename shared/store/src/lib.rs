@@ -200,6 +200,22 @@ pub trait ApiKeyDelete: Send + Sync {
     ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
 }
 
+pub trait ApiKeyRotate: Send + Sync {
+    /// Replaces `current` by `new` in one transaction: `rotated` (`current`
+    /// with its grace period's end and `rotated_to`) over `current` only if
+    /// its status is still `current.status` and it was not rotated meanwhile
+    /// ([`Conflict::Changed`] otherwise); `new` as [`ApiKeyCreate`] writes a
+    /// key (its application and Arx must still accept keys); both lookup
+    /// items, the counts and `audit`.
+    fn rotate_api_key(
+        &self,
+        current: &ApiKey,
+        rotated: &ApiKey,
+        new: &ApiKey,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
 pub trait ApiKeySuspend: Send + Sync {
     /// Sets `current`'s status to `to` (active or disabled) with its lookup
     /// item, counts and `audit`, in one transaction, only if its status is

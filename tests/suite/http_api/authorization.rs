@@ -28,6 +28,11 @@ const WHO_MAY: &[(&str, [bool; 4])] = &[
         "DELETE /v1/api-keys/{id}",
         /*       */ [true, true, true, false],
     ),
+    // Whoever may delete a key may rotate it (issue "Key lifecycle").
+    (
+        "POST /v1/api-keys/{id}/rotate",
+        /*  */ [true, true, true, false],
+    ),
     // product.md section 2: "API keys: disable/enable" is owner and admin only.
     (
         "POST /v1/api-keys/{id}/disable",

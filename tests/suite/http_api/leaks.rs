@@ -26,6 +26,22 @@ async fn access_keys_reach_no_log_and_no_later_response() {
             .to_owned();
         keys.push((id, key));
     }
+    // A rotated key's new secret exists in its rotate response alone, and the
+    // old one (still working for its grace period) never comes back either.
+    let rotated = app
+        .post(
+            &format!("/v1/api-keys/{}/rotate", keys[0].0),
+            Role::Developer,
+            &json!({"grace_seconds": 600}),
+        )
+        .await;
+    assert_eq!(rotated.status, 201, "{}", rotated.text);
+    assert_eq!(rotated.header("cache-control"), Some("no-store"));
+    let rotated = rotated.json();
+    keys.push((
+        rotated["api_key"]["id"].as_str().expect("an id").to_owned(),
+        rotated["access_key"].as_str().expect("a key").to_owned(),
+    ));
 
     let mut later = Vec::new();
     // Tokens that carry the key, newlines and terminal escapes in the parts a
@@ -57,6 +73,18 @@ async fn access_keys_reach_no_log_and_no_later_response() {
                 format!("/v1/api-keys/{id}"),
                 Some(&owner),
                 json!({"confirm": key}).to_string(),
+            ),
+            (
+                "POST",
+                format!("/v1/api-keys/{key}/rotate"),
+                Some(&owner),
+                String::new(),
+            ),
+            (
+                "POST",
+                format!("/v1/api-keys/{id}/rotate"),
+                Some(&owner),
+                json!({"grace_seconds": key}).to_string(),
             ),
             (
                 "GET",
@@ -177,6 +205,7 @@ async fn access_keys_reach_no_log_and_no_later_response() {
     let reads = [
         "/v1/api-keys".to_owned(),
         format!("/v1/api-keys/{}", keys[0].0),
+        format!("/v1/api-keys/{}", keys[3].0),
         "/v1/applications".to_owned(),
         format!("/v1/applications/{application_id}"),
         "/v1/arx".to_owned(),

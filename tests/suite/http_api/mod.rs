@@ -8,6 +8,7 @@ mod helpers;
 mod jwks;
 mod lambda_events;
 mod leaks;
+mod lifecycle;
 mod openapi;
 mod sweep;
 mod verify;

@@ -95,6 +95,7 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
     let body = match route {
         Route::CreateApiKey => Some(choice),
         Route::DeleteApiKey => Some(json!({"confirm": key_id})),
+        Route::RotateApiKey => Some(json!({"grace_seconds": 60})),
         Route::SubmitFeedback => Some(json!({"message": "fine"})),
         Route::CreateApplication => Some(
             json!({"name": "Another", "technology": "client", "cors_origins": ["https://a.example"]}),

@@ -1,7 +1,7 @@
 //! The two stores the contract runs against.
 
 use store::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeySuspend, ApiKeySweep,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeySuspend, ApiKeySweep,
     ApplicationStore, ArxStore, AuditLog, DynamoStore, EmbeddedStore, FeedbackStore,
 };
 
@@ -10,6 +10,7 @@ pub trait Store:
     ApiKeyRead
     + ApiKeyCreate
     + ApiKeyDelete
+    + ApiKeyRotate
     + ApiKeySuspend
     + ApiKeyLookup
     + ApiKeySweep
@@ -26,6 +27,7 @@ impl<S> Store for S where
     S: ApiKeyRead
         + ApiKeyCreate
         + ApiKeyDelete
+        + ApiKeyRotate
         + ApiKeySuspend
         + ApiKeyLookup
         + ApiKeySweep

@@ -111,6 +111,8 @@ pub fn new_key(tenant: &TenantId, application: &Application, arx: &Arx) -> ApiKe
         deleted_at: None,
         deleted_by: None,
         last_used_at: None,
+        rotated_from: None,
+        rotated_to: None,
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use domain::{
     ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, ApplicationStatus, ArxStatus, AuditAction,
-    Cursor, PageLimit,
+    Cursor, PageLimit, Timestamp,
 };
 use store::{ApiKeyFilter, ApiKeyQuery, Conflict, StoreError};
 
@@ -52,6 +52,7 @@ contract!(
     the_sweep_finds_expires_and_purges_due_keys,
     a_key_past_its_expiry_counts_as_expired_before_the_sweep,
     a_key_is_suspended_and_resumed_with_its_lookup_counts_and_audit,
+    a_key_is_rotated_once_in_one_transaction,
 );
 
 fn query(filter: ApiKeyFilter, limit: i64, cursor: Option<Cursor<ApiKeyId>>) -> ApiKeyQuery {
@@ -868,4 +869,100 @@ async fn lookup_status(store: &impl Store, id: &ApiKeyId) -> ApiKeyStatus {
         .expect("read")
         .expect("lookup item")
         .status
+}
+
+/// Rotation writes the replaced key (its new end and `rotated_to`), the new
+/// key, both lookup items, the counts and one audit event together; a second
+/// rotation from the same stale read, or onto an archived application, is
+/// refused and writes nothing.
+async fn a_key_is_rotated_once_in_one_transaction(store: impl Store) {
+    let c = catalog(&store).await;
+    let old = create_key(&store, &c.tenant, &c.application, &c.arx).await;
+    let rotation = |old: &ApiKey| {
+        let mut new = new_key(&c.tenant, &c.application, &c.arx);
+        new.rotated_from = Some(old.id.clone());
+        let rotated = ApiKey {
+            expires_at: Some(domain::ExpiresAt::ending(
+                Timestamp::now().plus(time::Duration::hours(1)),
+            )),
+            rotated_to: Some(new.id.clone()),
+            ..old.clone()
+        };
+        (rotated, new)
+    };
+    let (rotated, new) = rotation(&old);
+    let event = audit(&c.tenant, AuditAction::ApiKeyRotated, &old.id);
+    store
+        .rotate_api_key(&old, &rotated, &new, &event)
+        .await
+        .expect("rotated");
+    assert_eq!(
+        store.get_api_key(&c.tenant, &old.id).await.expect("read"),
+        Some(rotated.clone())
+    );
+    assert_eq!(
+        store.get_api_key(&c.tenant, &new.id).await.expect("read"),
+        Some(new.clone())
+    );
+    let old_lookup = store
+        .lookup_api_key(&old.id)
+        .await
+        .expect("read")
+        .expect("lookup");
+    assert_eq!(
+        old_lookup.expires_at, rotated.expires_at,
+        "verification sees the grace period's end"
+    );
+    assert_eq!(lookup_status(&store, &new.id).await, ApiKeyStatus::Active);
+    let counts = store.api_key_counts(&c.tenant).await.expect("read");
+    assert_eq!((counts.total, counts.active), (2, 2));
+
+    // The same stale read again: refused, nothing written.
+    let (stale_rotated, stale_new) = rotation(&old);
+    let refused = store
+        .rotate_api_key(&old, &stale_rotated, &stale_new, &event)
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(Conflict::Changed))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store
+            .get_api_key(&c.tenant, &stale_new.id)
+            .await
+            .expect("read"),
+        None
+    );
+    assert!(
+        store
+            .lookup_api_key(&stale_new.id)
+            .await
+            .expect("read")
+            .is_none()
+    );
+
+    // Onto an archived application: refused, the key not marked rotated.
+    let mut archived = c.application.clone();
+    archived.status = ApplicationStatus::Archived;
+    let archive = audit(&c.tenant, AuditAction::ApplicationArchived, &archived.id);
+    store
+        .replace_application(&archived, ApplicationStatus::Active, &archive)
+        .await
+        .expect("archived");
+    let (late_rotated, late_new) = rotation(&new);
+    let refused = store
+        .rotate_api_key(&new, &late_rotated, &late_new, &event)
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Conflict(Conflict::ApplicationNotAcceptingKeys))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.get_api_key(&c.tenant, &new.id).await.expect("read"),
+        Some(new)
+    );
+    assert_eq!(store.api_key_counts(&c.tenant).await.expect("read"), counts);
 }

@@ -1,13 +1,17 @@
-//! `POST /v1/api-keys` (and `?dry_run=true`, the review summary).
+//! Minting keys: `POST /v1/api-keys` (and `?dry_run=true`, the review
+//! summary), and `POST /v1/api-keys/{id}/rotate` (a new key for the same
+//! application and Arx; the old one works until its grace period ends).
 
 use std::sync::Arc;
 
 use domain::{
-    AccessKey, ApiKey, ApiKeyName, ApiKeyStatus, Application, ApplicationId, Arx, ArxId,
+    AccessKey, ApiKey, ApiKeyId, ApiKeyName, ApiKeyStatus, Application, ApplicationId, Arx, ArxId,
     AuditAction, ExpiresAt, InvalidValue, Timestamp,
 };
 use serde::{Deserialize, Serialize};
-use store::{ApiKeyCreate, ApplicationStore, ArxStore, Conflict, StoreError};
+use store::{
+    ApiKeyCreate, ApiKeyRead, ApiKeyRotate, ApplicationStore, ArxStore, Conflict, StoreError,
+};
 
 use super::audit_by;
 use super::views::{ApiKeyView, ApplicationView, ArxView};
@@ -43,11 +47,31 @@ struct Summary<'a> {
     will_create: &'static str,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    grace_seconds: Option<i64>,
+}
+
+/// How long the old key keeps working after a rotation, unless asked otherwise.
+const DEFAULT_GRACE_SECONDS: i64 = 24 * 60 * 60;
+const MAX_GRACE_SECONDS: i64 = 7 * 24 * 60 * 60;
+
 pub async fn handle<S>(
     state: Arc<AppState<S>>,
-    _route: Route,
+    route: Route,
     request: ApiRequest,
 ) -> Result<ApiResponse, ApiError>
+where
+    S: ApiKeyCreate + ApiKeyRead + ApiKeyRotate + ApplicationStore + ArxStore,
+{
+    match route {
+        Route::RotateApiKey => rotate(&state, &request).await,
+        _ => create(&state, &request).await,
+    }
+}
+
+async fn create<S>(state: &AppState<S>, request: &ApiRequest) -> Result<ApiResponse, ApiError>
 where
     S: ApiKeyCreate + ApplicationStore + ArxStore,
 {
@@ -72,28 +96,8 @@ where
         .transpose()
         .map_err(|reason| ApiError::invalid("expires_at", reason))?;
     let identity = &request.identity;
-    let (application, arx) = tokio::try_join!(
-        state
-            .store
-            .get_application(&identity.tenant, &body.application_id),
-        state.store.get_arx(&identity.tenant, &body.arx_id),
-    )?;
-    let application = application.ok_or(ApiError::UnknownReference {
-        field: "application_id",
-        what: "application",
-    })?;
-    let arx = arx.ok_or(ApiError::UnknownReference {
-        field: "arx_id",
-        what: "Arx",
-    })?;
-    // Refuse early so the review already says so; the store re-checks both
-    // inside the create transaction, in case either changes meanwhile.
-    if !application.accepts_new_keys() {
-        return Err(StoreError::from(Conflict::ApplicationNotAcceptingKeys).into());
-    }
-    if !arx.accepts_new_keys() {
-        return Err(StoreError::from(Conflict::ArxNotAcceptingKeys).into());
-    }
+    let (application, arx) =
+        accepting_catalog(state, request, &body.application_id, &body.arx_id).await?;
     let name = match body.name {
         Some(name) => name,
         None => default_name(&application, &arx)?,
@@ -111,6 +115,143 @@ where
         return Ok(ApiResponse::json(200, &summary));
     }
 
+    let minted = mint(state, request, &application, &arx, name, expires_at, now).await?;
+    let audit = audit_by(identity, AuditAction::ApiKeyCreated, &minted.key.id, now);
+    state.store.create_api_key(&minted.key, &audit).await?;
+    tracing::info!(key_id = %minted.key.id, tenant = %identity.tenant, "api key created");
+    Ok(minted.created(&arx, now))
+}
+
+/// A new key for the same application and Arx, with the same name and expiry
+/// policy (the same lifetime, from now), answered like a create; the old key
+/// works until `now + grace_seconds` (or its own expiry, if sooner).
+async fn rotate<S>(state: &AppState<S>, request: &ApiRequest) -> Result<ApiResponse, ApiError>
+where
+    S: ApiKeyRead + ApiKeyRotate + ApplicationStore + ArxStore,
+{
+    let body: RotateBody = request.json_or_default()?;
+    let grace = body.grace_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
+    if !(0..=MAX_GRACE_SECONDS).contains(&grace) {
+        return Err(ApiError::InvalidField {
+            field: "grace_seconds".into(),
+            reason: format!(
+                "must be a whole number of seconds from 0 to {MAX_GRACE_SECONDS} (7 days)"
+            ),
+        });
+    }
+    let id: ApiKeyId = request.path_id()?;
+    let identity = &request.identity;
+    let old = state
+        .store
+        .get_api_key(&identity.tenant, &id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "API key" })?;
+    let now = Timestamp::now();
+    if old.rotated_to.is_some() {
+        return Err(ApiError::conflict(
+            "already_rotated",
+            "this API key was already rotated: rotate the key that replaced it",
+        ));
+    }
+    let status = old.status_at(now);
+    if !matches!(status, ApiKeyStatus::Active | ApiKeyStatus::Disabled) {
+        return Err(ApiError::conflict(
+            "api_key_status",
+            format!("the API key is {} and cannot be rotated", status.as_str()),
+        ));
+    }
+    let (application, arx) =
+        accepting_catalog(state, request, &old.application_id, &old.arx_id).await?;
+    let expires_at = old
+        .expires_at
+        .map(|end| end.same_lifetime(old.created_at, now));
+    let mut minted = mint(
+        state,
+        request,
+        &application,
+        &arx,
+        old.name.clone(),
+        expires_at,
+        now,
+    )
+    .await?;
+    minted.key.rotated_from = Some(old.id.clone());
+    let grace_end = now.plus(time::Duration::seconds(grace));
+    let old_end = old
+        .expires_at
+        .map_or(grace_end, |end| end.at().min(grace_end));
+    let rotated = ApiKey {
+        expires_at: Some(ExpiresAt::ending(old_end)),
+        rotated_to: Some(minted.key.id.clone()),
+        ..old.clone()
+    };
+    let audit = audit_by(identity, AuditAction::ApiKeyRotated, &old.id, now);
+    state
+        .store
+        .rotate_api_key(&old, &rotated, &minted.key, &audit)
+        .await?;
+    tracing::info!(key_id = %old.id, new_key_id = %minted.key.id, grace_seconds = grace, tenant = %identity.tenant, "api key rotated");
+    Ok(minted.created(&arx, now))
+}
+
+/// The application and Arx a new key is for, refused early (409) when either
+/// stopped accepting keys, so the review already says so; the store checks
+/// both again inside its transaction, in case either changes meanwhile.
+async fn accepting_catalog<S: ApplicationStore + ArxStore>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+    application_id: &ApplicationId,
+    arx_id: &ArxId,
+) -> Result<(Application, Arx), ApiError> {
+    let tenant = &request.identity.tenant;
+    let (application, arx) = tokio::try_join!(
+        state.store.get_application(tenant, application_id),
+        state.store.get_arx(tenant, arx_id),
+    )?;
+    let application = application.ok_or(ApiError::UnknownReference {
+        field: "application_id",
+        what: "application",
+    })?;
+    let arx = arx.ok_or(ApiError::UnknownReference {
+        field: "arx_id",
+        what: "Arx",
+    })?;
+    if !application.accepts_new_keys() {
+        return Err(StoreError::from(Conflict::ApplicationNotAcceptingKeys).into());
+    }
+    if !arx.accepts_new_keys() {
+        return Err(StoreError::from(Conflict::ArxNotAcceptingKeys).into());
+    }
+    Ok((application, arx))
+}
+
+/// A key that is not stored yet, and its access key (its only plaintext).
+struct Minted {
+    key: ApiKey,
+    access_key: AccessKey,
+}
+
+impl Minted {
+    /// `201 {api_key, access_key, arx_url}`, never cached.
+    fn created(&self, arx: &Arx, now: Timestamp) -> ApiResponse {
+        let created = Created {
+            api_key: ApiKeyView::at(&self.key, now),
+            access_key: self.access_key.expose_secret(),
+            arx_url: &arx.arx_url,
+        };
+        ApiResponse::json(201, &created).with_header("cache-control", "no-store")
+    }
+}
+
+async fn mint<S>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+    application: &Application,
+    arx: &Arx,
+    name: ApiKeyName,
+    expires_at: Option<ExpiresAt>,
+    now: Timestamp,
+) -> Result<Minted, ApiError> {
     let (id, access_key) = AccessKey::generate(&state.key_prefix);
     let hasher = state.hasher.clone();
     // argon2id costs ~20 ms of CPU and 19 MiB: off the async worker threads,
@@ -122,6 +263,7 @@ where
             (access_key, hashed)
         })
         .await?;
+    let identity = &request.identity;
     let key = ApiKey {
         id,
         tenant_id: identity.tenant.clone(),
@@ -138,18 +280,11 @@ where
         deleted_at: None,
         deleted_by: None,
         last_used_at: None,
+        rotated_from: None,
+        rotated_to: None,
         secret_hash: hashed.map_err(ApiError::internal)?,
     };
-    let audit = audit_by(identity, AuditAction::ApiKeyCreated, &key.id, now);
-    state.store.create_api_key(&key, &audit).await?;
-    tracing::info!(key_id = %key.id, tenant = %identity.tenant, "api key created");
-
-    let created = Created {
-        api_key: ApiKeyView::at(&key, now),
-        access_key: access_key.expose_secret(),
-        arx_url: &arx.arx_url,
-    };
-    Ok(ApiResponse::json(201, &created).with_header("cache-control", "no-store"))
+    Ok(Minted { key, access_key })
 }
 
 /// "Payments · Prod Sydney", cut to the longest name a key may have.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use domain::{Actor, AuditAction, AuditEvent, Timestamp};
 use store::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeySuspend, ApiKeyUsage,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeySuspend, ApiKeyUsage,
     ApplicationStore, ArxStore, FeedbackStore,
 };
 
@@ -29,6 +29,7 @@ pub trait ApiStore:
     ApiKeyCreate
     + ApiKeyRead
     + ApiKeyDelete
+    + ApiKeyRotate
     + ApiKeySuspend
     + ApiKeyLookup
     + ApiKeyUsage
@@ -43,6 +44,7 @@ impl<S> ApiStore for S where
     S: ApiKeyCreate
         + ApiKeyRead
         + ApiKeyDelete
+        + ApiKeyRotate
         + ApiKeySuspend
         + ApiKeyLookup
         + ApiKeyUsage
@@ -64,7 +66,7 @@ pub async fn dispatch<S: ApiStore>(
     let response = crate::respond(route, request, |route, request| async move {
         use Route::*;
         match route {
-            CreateApiKey => create_api_key::handle(state, route, request).await,
+            CreateApiKey | RotateApiKey => create_api_key::handle(state, route, request).await,
             ListApiKeys | GetApiKey => list_api_keys::handle(state, route, request).await,
             DeleteApiKey | DisableApiKey | EnableApiKey => {
                 change_api_key::handle(state, route, request).await

@@ -20,6 +20,8 @@ pub struct ApiKeyView<'a> {
     pub deleted_at: Option<Timestamp>,
     pub deleted_by: Option<String>,
     pub last_used_at: Option<Timestamp>,
+    pub rotated_from: Option<&'a str>,
+    pub rotated_to: Option<&'a str>,
 }
 
 impl<'a> ApiKeyView<'a> {
@@ -41,6 +43,8 @@ impl<'a> ApiKeyView<'a> {
             deleted_at: key.deleted_at,
             deleted_by: key.deleted_by.as_ref().map(ToString::to_string),
             last_used_at: key.last_used_at,
+            rotated_from: key.rotated_from.as_ref().map(|id| id.as_str()),
+            rotated_to: key.rotated_to.as_ref().map(|id| id.as_str()),
         }
     }
 }

@@ -12,8 +12,8 @@ use crate::keys::{
     api_key_list_partition, api_key_lookup_pk, api_key_sk, due_pk, expiring_keys_pk, tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySuspend, ApiKeySweep,
-    ApiKeyUsage, Conflict, DueWork, KeyLookup, StoreError, StoreResult, SweepProgress,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeySuspend,
+    ApiKeySweep, ApiKeyUsage, Conflict, DueWork, KeyLookup, StoreError, StoreResult, SweepProgress,
     deleted_api_key, expired_api_key, into_page, with_status,
 };
 
@@ -157,8 +157,39 @@ impl DynamoStore {
 
 impl ApiKeyCreate for DynamoStore {
     async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
-        let tenant = tenant_pk(&key.tenant_id);
         let mut transaction = Transaction::default();
+        self.add_new_key(&mut transaction, key)?;
+        transaction.put(self, super::catalog::audit_item(audit)?)?;
+        transaction.commit(self).await
+    }
+}
+
+impl ApiKeyRotate for DynamoStore {
+    async fn rotate_api_key(
+        &self,
+        current: &ApiKey,
+        rotated: &ApiKey,
+        new: &ApiKey,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let mut transaction = Transaction::default();
+        transaction.put_if_status_and_unrotated(
+            self,
+            api_key_item(rotated)?,
+            current.status.as_str(),
+        )?;
+        transaction.put(self, lookup_item(rotated)?)?;
+        self.add_new_key(&mut transaction, new)?;
+        transaction.put(self, super::catalog::audit_item(audit)?)?;
+        transaction.commit(self).await
+    }
+}
+
+impl DynamoStore {
+    /// A new key's part of a transaction: the key and its lookup item (both
+    /// new), its application and Arx still accepting keys, and the counts.
+    fn add_new_key(&self, transaction: &mut Transaction, key: &ApiKey) -> StoreResult<()> {
+        let tenant = tenant_pk(&key.tenant_id);
         transaction.put_new(self, api_key_item(key)?, Conflict::AlreadyExists)?;
         transaction.put_new(self, lookup_item(key)?, Conflict::AlreadyExists)?;
         transaction.check_status(
@@ -177,9 +208,7 @@ impl ApiKeyCreate for DynamoStore {
             self,
             &key.tenant_id,
             ApiKeyCounts::delta(None, Some(key.status)),
-        )?;
-        transaction.put(self, super::catalog::audit_item(audit)?)?;
-        transaction.commit(self).await
+        )
     }
 }
 

@@ -79,6 +79,31 @@ impl Transaction {
         Ok(())
     }
 
+    /// Replaces an API key item whose `status` must still be `expected` and
+    /// that has no `rotated_to` yet: a key is rotated once.
+    pub(super) fn put_if_status_and_unrotated(
+        &mut self,
+        store: &DynamoStore,
+        item: Item,
+        expected: &str,
+    ) -> StoreResult<()> {
+        let mut names = status_names();
+        names.insert("#rotated_to".to_owned(), "rotated_to".to_owned());
+        let put = Put::builder()
+            .table_name(&store.table)
+            .set_item(Some(item))
+            .condition_expression(format!("{STATUS_IS} AND attribute_not_exists(#rotated_to)"))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(status_value(expected)))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.push(
+            TransactWriteItem::builder().put(put).build(),
+            Some(Conflict::Changed),
+        );
+        Ok(())
+    }
+
     /// Puts an item whatever is there (a new audit event, a lookup item kept in step).
     pub(super) fn put(&mut self, store: &DynamoStore, item: Item) -> StoreResult<()> {
         let put = Put::builder()

@@ -26,10 +26,10 @@ use crate::keys::{
     application_sk, arx_sk, audit_sk, expiring_keys_pk, feedback_sk, tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeySuspend, ApiKeySweep,
-    ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, Conflict, DueWork, FeedbackStore, KeyLookup,
-    StoreError, StoreResult, SweepProgress, deleted_api_key, expired_api_key, into_page,
-    with_status,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeySuspend,
+    ApiKeySweep, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, Conflict, DueWork,
+    FeedbackStore, KeyLookup, StoreError, StoreResult, SweepProgress, deleted_api_key,
+    expired_api_key, into_page, with_status,
 };
 
 /// `(PK, SK)` → the item as JSON: the table.
@@ -347,37 +347,80 @@ impl ApiKeyCreate for EmbeddedStore {
     async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
         let (key, audit) = (key.clone(), audit.clone());
         self.write(move |txn| {
+            insert_new_key(txn, &key)?;
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
-            let pk = tenant_pk(&key.tenant_id);
-            let application: Option<Application> =
-                get(&items, &pk, &application_sk(&key.application_id))?;
-            if !application.is_some_and(|a| a.accepts_new_keys()) {
-                return Err(Conflict::ApplicationNotAcceptingKeys.into());
-            }
-            let arx: Option<Arx> = get(&items, &pk, &arx_sk(&key.arx_id))?;
-            if !arx.is_some_and(|a| a.accepts_new_keys()) {
-                return Err(Conflict::ArxNotAcceptingKeys.into());
-            }
-            let (sk, lookup) = (api_key_sk(&key.id), api_key_lookup_pk(&key.id));
-            if items
-                .get((pk.as_str(), sk.as_str()))
-                .map_err(StoreError::backend)?
-                .is_some()
-                || items
-                    .get((lookup.as_str(), lookup.as_str()))
-                    .map_err(StoreError::backend)?
-                    .is_some()
-            {
-                return Err(Conflict::AlreadyExists.into());
-            }
-            put(&mut items, &pk, &sk, &key)?;
-            put(&mut items, &lookup, &lookup, &KeyLookup::of(&key))?;
-            put(&mut items, &pk, &audit_sk(&audit.id), &audit)?;
-            drop(items);
-            index_api_key(txn, None, Some(&key))
+            put(
+                &mut items,
+                &tenant_pk(&key.tenant_id),
+                &audit_sk(&audit.id),
+                &audit,
+            )
         })
         .await
     }
+}
+
+impl ApiKeyRotate for EmbeddedStore {
+    async fn rotate_api_key(
+        &self,
+        current: &ApiKey,
+        rotated: &ApiKey,
+        new: &ApiKey,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let (current, rotated, new, audit) =
+            (current.clone(), rotated.clone(), new.clone(), audit.clone());
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
+            let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
+            let Some(stored) =
+                stored.filter(|s| s.status == current.status && s.rotated_to.is_none())
+            else {
+                return Err(Conflict::Changed.into());
+            };
+            let lookup = api_key_lookup_pk(&rotated.id);
+            put(&mut items, &pk, &sk, &rotated)?;
+            put(&mut items, &lookup, &lookup, &KeyLookup::of(&rotated))?;
+            put(&mut items, &pk, &audit_sk(&audit.id), &audit)?;
+            drop(items);
+            index_api_key(txn, Some(&stored), Some(&rotated))?;
+            // Refused (an archived application, say): the whole write is dropped.
+            insert_new_key(txn, &new)
+        })
+        .await
+    }
+}
+
+/// A new key, its lookup item, index entries and counts, if its application
+/// and Arx still accept keys and neither item exists yet.
+fn insert_new_key(txn: &WriteTransaction, key: &ApiKey) -> StoreResult<()> {
+    let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+    let pk = tenant_pk(&key.tenant_id);
+    let application: Option<Application> = get(&items, &pk, &application_sk(&key.application_id))?;
+    if !application.is_some_and(|a| a.accepts_new_keys()) {
+        return Err(Conflict::ApplicationNotAcceptingKeys.into());
+    }
+    let arx: Option<Arx> = get(&items, &pk, &arx_sk(&key.arx_id))?;
+    if !arx.is_some_and(|a| a.accepts_new_keys()) {
+        return Err(Conflict::ArxNotAcceptingKeys.into());
+    }
+    let (sk, lookup) = (api_key_sk(&key.id), api_key_lookup_pk(&key.id));
+    if items
+        .get((pk.as_str(), sk.as_str()))
+        .map_err(StoreError::backend)?
+        .is_some()
+        || items
+            .get((lookup.as_str(), lookup.as_str()))
+            .map_err(StoreError::backend)?
+            .is_some()
+    {
+        return Err(Conflict::AlreadyExists.into());
+    }
+    put(&mut items, &pk, &sk, key)?;
+    put(&mut items, &lookup, &lookup, &KeyLookup::of(key))?;
+    drop(items);
+    index_api_key(txn, None, Some(key))
 }
 
 impl ApiKeyDelete for EmbeddedStore {
