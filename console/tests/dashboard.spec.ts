@@ -2,7 +2,7 @@
 // paging, copy the id on hover or focus; delete by typing the exact id.
 
 import { expect, test } from '@playwright/test';
-import { callApi, createKey, demoCatalog, expectAccessible, screenshotPath, signIn } from './helpers';
+import { callApi, createKey, demoCatalog, everythingStored, expectAccessible, screenshotPath, signIn } from './helpers';
 
 test('the dashboard pages through keys newest first and filters them', async ({ page, request }) => {
   const { applications, allArx } = await demoCatalog(request);
@@ -153,4 +153,37 @@ test('owners and admins disable and enable a key; developers cannot', async ({ p
   await expect(row).toContainText('Active');
   await expect(headline).toContainText(`Disabled${before.disabled}`);
   expect((await callApi(request, 'developer', 'GET', `/v1/api-keys/${key.id}`)).status).toBe('active');
+});
+
+test('a key is rotated from the dashboard: the new key shown once, the old one working for the overlap', async ({
+  page,
+  request,
+}) => {
+  const key = await createKey(request, 'rotate me');
+  await signIn(page, 'developer');
+  const row = page.locator('tbody tr').filter({ hasText: key.id });
+  await row.getByRole('button', { name: `Rotate key ${key.id}` }).click();
+  const dialog = page.getByRole('dialog', { name: 'Rotate this API key?' });
+  await expect(dialog.getByRole('radio', { name: 'One day' })).toBeChecked();
+  await dialog.getByRole('radio', { name: 'One hour' }).check();
+  await expectAccessible(page, 'the rotate dialog');
+  await dialog.getByRole('button', { name: 'Rotate key' }).click();
+
+  await expect(page.getByRole('heading', { name: 'Your new access key' })).toBeVisible();
+  await expect(page.getByText(`It replaces ${key.id}`)).toBeVisible();
+  const newKey = (await page.locator('#access-key').textContent())!.trim();
+  expect(newKey).toMatch(/^akm_[0-9a-f]{32}_[0-9A-Za-z]{36}$/);
+  expect(newKey).not.toBe(key.access_key);
+  await page.getByLabel('I have stored the access key somewhere safe').check();
+  await page.getByRole('button', { name: 'Done' }).click();
+
+  await expect(page.getByRole('status').filter({ hasText: 'was rotated' })).toBeVisible();
+  await expect(row).toContainText('replaced; works until');
+  await expect(row.getByRole('button', { name: `Rotate key ${key.id}` })).toHaveCount(0);
+  const old = await callApi(request, 'developer', 'GET', `/v1/api-keys/${key.id}`);
+  expect(old.rotated_to).toMatch(/^apikey--/);
+  const left = (Date.parse(old.expires_at) - Date.now()) / 1000;
+  expect(left).toBeGreaterThan(3000);
+  expect(left).toBeLessThanOrEqual(3600);
+  expect(await everythingStored(page)).not.toContain(newKey);
 });

@@ -14,7 +14,10 @@ import {
   type Application,
   type Arx,
   type Counts,
+  type CreatedApiKey,
 } from '../api/client';
+import { Dialog } from '../components/dialog';
+import { AccessKeyScreen } from '../components/access-key-screen';
 import { ConfirmByTyping } from '../components/confirm-by-typing';
 import { CopyButton } from '../components/copy-button';
 import { asProblem, ErrorSummary } from '../components/problems';
@@ -47,6 +50,8 @@ export function ApiKeys({ session }: { session: Session }) {
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [catalog, setCatalog] = useState<{ applications: Application[]; arx: Arx[] }>({ applications: [], arx: [] });
   const [deleting, setDeleting] = useState<ApiKey | null>(null);
+  const [rotating, setRotating] = useState<ApiKey | null>(null);
+  const [rotated, setRotated] = useState<CreatedApiKey | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
   const cursor = cursors[cursors.length - 1];
@@ -98,6 +103,19 @@ export function ApiKeys({ session }: { session: Session }) {
     setDeleting(null);
     setNotice(`Key ${key.id} was deleted. It stops working at once.`);
     setReloads((n) => n + 1);
+  }
+
+  if (rotated) {
+    return (
+      <AccessKeyScreen
+        created={rotated}
+        onDone={() => {
+          setRotated(null);
+          setNotice(`Key ${rotated.api_key.rotated_from} was rotated. Its replacement is ${rotated.api_key.id}.`);
+          setReloads((n) => n + 1);
+        }}
+      />
+    );
   }
 
   return (
@@ -198,6 +216,12 @@ export function ApiKeys({ session }: { session: Session }) {
                   </td>
                   <td>
                     <span class={`status status-${key.status}`}>{capitalise(key.status)}</span>
+                    {key.rotated_to && key.status === 'active' && (
+                      <>
+                        <br />
+                        <span class="muted">replaced; works until {formatTime(key.expires_at)}</span>
+                      </>
+                    )}
                   </td>
                   <td>
                     {formatTime(key.created_at)}
@@ -207,6 +231,11 @@ export function ApiKeys({ session }: { session: Session }) {
                   <td>{formatTime(key.expires_at)}</td>
                   <td>{formatTime(key.last_used_at)}</td>
                   <td class="actions">
+                    {(key.status === 'active' || key.status === 'disabled') && !key.rotated_to && (
+                      <button type="button" class="secondary small" onClick={() => setRotating(key)} aria-label={`Rotate key ${key.id}`}>
+                        Rotate
+                      </button>
+                    )}
                     {suspends && key.status === 'active' && (
                       <button type="button" class="secondary small" onClick={() => suspend(key, 'disable')} aria-label={`Disable key ${key.id}`}>
                         Disable
@@ -243,6 +272,16 @@ export function ApiKeys({ session }: { session: Session }) {
         </button>
       </nav>
 
+      {rotating && (
+        <RotateDialog
+          apiKey={rotating}
+          onRotated={(created) => {
+            setRotating(null);
+            setRotated(created);
+          }}
+          onClose={() => setRotating(null)}
+        />
+      )}
       {deleting && (
         <ConfirmByTyping
           title="Delete this API key?"
@@ -259,6 +298,72 @@ export function ApiKeys({ session }: { session: Session }) {
         </ConfirmByTyping>
       )}
     </section>
+  );
+}
+
+const GRACE_CHOICES: [number, string][] = [
+  [3600, 'One hour'],
+  [86_400, 'One day'],
+  [604_800, 'Seven days'],
+  [0, 'None: the old key stops at once'],
+];
+
+/** Rotation: how long the old key keeps working beside its replacement. */
+function RotateDialog({
+  apiKey,
+  onRotated,
+  onClose,
+}: {
+  apiKey: ApiKey;
+  onRotated: (created: CreatedApiKey) => void;
+  onClose: () => void;
+}) {
+  const [grace, setGrace] = useState(86_400);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    try {
+      const created = await ok(
+        api.POST('/v1/api-keys/{id}/rotate', { params: { path: { id: apiKey.id } }, body: { grace_seconds: grace } }),
+      );
+      onRotated(created);
+    } catch (error) {
+      setProblem(asProblem(error));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title="Rotate this API key?" onClose={onClose}>
+      <form onSubmit={submit} noValidate>
+        <ErrorSummary problem={problem} fields={{ grace_seconds: 'grace-86400' }} />
+        <p>
+          A new key for <strong>{apiKey.name}</strong> ({apiKey.application_name} in {apiKey.arx_name}), shown once. The
+          old key keeps working for the overlap you choose, so services can switch without an outage.
+        </p>
+        <fieldset class="field">
+          <legend>How long may the old key keep working?</legend>
+          {GRACE_CHOICES.map(([seconds, label]) => (
+            <label class="inline" key={seconds}>
+              <input type="radio" name="grace" id={`grace-${seconds}`} checked={grace === seconds} onChange={() => setGrace(seconds)} />
+              {label}
+            </label>
+          ))}
+        </fieldset>
+        <div class="buttons">
+          <button type="submit" disabled={busy}>
+            {busy ? 'Rotating…' : 'Rotate key'}
+          </button>
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
 

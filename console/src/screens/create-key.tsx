@@ -2,7 +2,7 @@
 // application, then the Arx, then a name and expiry, then the API's own
 // summary (`?dry_run=true`), then the key, shown once.
 
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import {
   api,
   everyApplication,
@@ -15,10 +15,10 @@ import {
   type NewApiKey,
   type Summary,
 } from '../api/client';
-import { CopyButton } from '../components/copy-button';
+import { AccessKeyScreen } from '../components/access-key-screen';
 import { asProblem, ErrorSummary, FieldError, isAbout } from '../components/problems';
 import { capitalise, endOfDayUtc, formatTime } from '../format';
-import { navigate, onLinkClick, warnBeforeLeaving } from '../router';
+import { navigate, onLinkClick } from '../router';
 
 type Step = 'application' | 'arx' | 'details' | 'review';
 
@@ -92,7 +92,6 @@ export function CreateKey() {
     setProblem(null);
     try {
       const key = (await ok(api.POST('/v1/api-keys', { body: request() }))) as CreatedApiKey;
-      warnBeforeLeaving('The access key will not be shown again. Leave this page without storing it?');
       setCreated(key);
     } catch (error) {
       refused(error);
@@ -101,7 +100,7 @@ export function CreateKey() {
     }
   }
 
-  if (created) return <AccessKeyScreen created={created} />;
+  if (created) return <AccessKeyScreen created={created} onDone={() => navigate('/api-keys', { replace: true })} />;
 
   const stepNumber = { application: 1, arx: 2, details: 3, review: 4 }[step];
   return (
@@ -322,70 +321,5 @@ function SummaryRow({ term, onChange, children }: { term: string; onChange: () =
         </button>
       </dd>
     </div>
-  );
-}
-
-/** The access key, this once. Closing needs "I have stored it"; leaving asks. */
-function AccessKeyScreen({ created }: { created: CreatedApiKey }) {
-  const [stored, setStored] = useState(false);
-  const heading = useRef<HTMLHeadingElement>(null);
-  useEffect(() => {
-    heading.current?.focus();
-    return () => warnBeforeLeaving(null);
-  }, []);
-
-  function done() {
-    warnBeforeLeaving(null);
-    navigate('/api-keys', { replace: true });
-  }
-
-  return (
-    <section aria-labelledby="access-key-title" class="narrow">
-      <h1 id="access-key-title" tabIndex={-1} ref={heading}>
-        Your new access key
-      </h1>
-      <div class="warning" role="note">
-        <strong>Store it now. It will not be shown again.</strong> The API Keys manager keeps only a one-way hash of it:
-        nobody can show it to you later. If it is lost, create a new key and delete this one.
-      </div>
-      <div class="field">
-        <p class="label" id="access-key-label">
-          Access key
-        </p>
-        <div class="secret-box">
-          <code id="access-key" aria-labelledby="access-key-label">
-            {created.access_key}
-          </code>
-          <CopyButton text={created.access_key} label="Copy the access key" />
-        </div>
-      </div>
-      <dl class="summary">
-        <div>
-          <dt>Key id</dt>
-          <dd>
-            <code>{created.api_key.id}</code>
-          </dd>
-        </div>
-        <div>
-          <dt>Arx URL</dt>
-          <dd>
-            <code>{created.arx_url}</code> <CopyButton text={created.arx_url} label="Copy the Arx URL" />
-          </dd>
-        </div>
-        <div>
-          <dt>For</dt>
-          <dd>
-            {created.api_key.application_name} in {created.api_key.arx_name}
-          </dd>
-        </div>
-      </dl>
-      <div class="field checkbox">
-        <input id="stored" type="checkbox" checked={stored} onChange={(event) => setStored(event.currentTarget.checked)} />
-        <label for="stored">I have stored the access key somewhere safe</label>
-      </div>
-      <button type="button" disabled={!stored} onClick={done}>
-        Done
-      </button>
-    </section>
   );
 }
