@@ -28,12 +28,13 @@ pub enum Route {
     EnableArx,
     DeleteArx,
     VerifyKey,
+    ListAuditEvents,
 }
 
 use Route::*;
 
 impl Route {
-    pub const ALL: [Route; 21] = [
+    pub const ALL: [Route; 22] = [
         CreateApiKey,
         ListApiKeys,
         GetApiKey,
@@ -55,6 +56,7 @@ impl Route {
         EnableArx,
         DeleteArx,
         VerifyKey,
+        ListAuditEvents,
     ];
 
     /// `(method, path template)`; `{id}` is the one path parameter.
@@ -81,6 +83,7 @@ impl Route {
             EnableArx => ("POST", "/v1/arx/{id}/enable"),
             DeleteArx => ("DELETE", "/v1/arx/{id}"),
             VerifyKey => ("POST", "/v1/verify"),
+            ListAuditEvents => ("GET", "/v1/audit-events"),
         }
     }
 
@@ -110,6 +113,7 @@ impl Route {
             CreateApiKey => &["dry_run"],
             ListApiKeys => &["application_id", "arx_id", "status", "limit", "cursor"],
             ListApplications | ListArx => &["limit", "cursor"],
+            ListAuditEvents => &["object_id", "actor", "action", "limit", "cursor"],
             _ => &[],
         }
     }
@@ -129,6 +133,7 @@ impl Route {
             }
             CreateArx | UpdateArx | DisableArx | EnableArx | DeleteArx => Operation::ManageArx,
             VerifyKey => Operation::VerifyKey,
+            ListAuditEvents => Operation::ReadAuditEvents,
         }
     }
 
@@ -161,6 +166,7 @@ impl Route {
             | ArchiveApplication => "applications",
             ListArx | CreateArx | GetArx | UpdateArx | DisableArx | EnableArx | DeleteArx => "arx",
             VerifyKey => "verify-key",
+            ListAuditEvents => "audit-events",
         }
     }
 

@@ -2,7 +2,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AuditEventId, TenantId, Timestamp, UserId};
+use crate::{AuditEventId, InvalidValue, Role, TenantId, Timestamp, UserId};
 
 /// Who made a change: a signed-in user, or one of our own jobs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -60,6 +60,10 @@ pub struct AuditEvent {
     /// The id of the object changed (an API key, application or Arx id).
     pub target_id: String,
     pub at: Timestamp,
+    /// The signed-in user's role when they made the change; `None` for our
+    /// own jobs (and for events written before roles were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 impl AuditEvent {
@@ -77,6 +81,80 @@ impl AuditEvent {
             action,
             target_id: target_id.to_string(),
             at,
+            role: None,
         }
+    }
+
+    /// The same event, recording the role the user acted in.
+    pub fn in_role(self, role: Role) -> Self {
+        Self {
+            role: Some(role),
+            ..self
+        }
+    }
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 15] = [
+        Self::ApiKeyCreated,
+        Self::ApiKeyDeleted,
+        Self::ApiKeyDisabled,
+        Self::ApiKeyEnabled,
+        Self::ApiKeyRotated,
+        Self::ApiKeyExpired,
+        Self::ApiKeyPurged,
+        Self::ApplicationCreated,
+        Self::ApplicationUpdated,
+        Self::ApplicationArchived,
+        Self::ArxCreated,
+        Self::ArxUpdated,
+        Self::ArxDisabled,
+        Self::ArxEnabled,
+        Self::ArxDeleted,
+    ];
+
+    /// The wire and storage name: `api_key_created`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiKeyCreated => "api_key_created",
+            Self::ApiKeyDeleted => "api_key_deleted",
+            Self::ApiKeyDisabled => "api_key_disabled",
+            Self::ApiKeyEnabled => "api_key_enabled",
+            Self::ApiKeyRotated => "api_key_rotated",
+            Self::ApiKeyExpired => "api_key_expired",
+            Self::ApiKeyPurged => "api_key_purged",
+            Self::ApplicationCreated => "application_created",
+            Self::ApplicationUpdated => "application_updated",
+            Self::ApplicationArchived => "application_archived",
+            Self::ArxCreated => "arx_created",
+            Self::ArxUpdated => "arx_updated",
+            Self::ArxDisabled => "arx_disabled",
+            Self::ArxEnabled => "arx_enabled",
+            Self::ArxDeleted => "arx_deleted",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        Self::ALL
+            .into_iter()
+            .find(|action| action.as_str() == raw)
+            .ok_or(InvalidValue::NotOneOf {
+                allowed: "an audit action such as api_key_created, api_key_deleted, arx_disabled",
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_names_are_the_serialized_names() {
+        for action in AuditAction::ALL {
+            let json = serde_json::to_value(action).expect("serializes");
+            assert_eq!(json, action.as_str(), "{action:?}");
+            assert_eq!(AuditAction::parse(action.as_str()), Ok(action));
+        }
+        assert!(AuditAction::parse("api_key_stolen").is_err());
     }
 }

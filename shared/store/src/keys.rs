@@ -9,7 +9,7 @@ use domain::{
     ApiKey, ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, AuditEventId, FeedbackId, TenantId,
 };
 
-use crate::{ApiKeyQuery, DueWork};
+use crate::{ApiKeyQuery, AuditFilter, DueWork};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -57,6 +57,68 @@ pub fn feedback_sk(id: &FeedbackId) -> String {
 /// tenant): partition and sort key are the same string.
 pub fn api_key_lookup_pk(id: &ApiKeyId) -> String {
     format!("LOOKUP#{id}")
+}
+
+/// The indexes over audit events, one per filter. They share the table's
+/// `GSI1`-`GSI3` with the API key indexes (single-table design): the
+/// partitions cannot meet, since these all carry `#AUDIT#`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditIndex {
+    /// `GSI1`: a tenant's events about one object.
+    ByObject,
+    /// `GSI2`: a tenant's events by one actor.
+    ByActor,
+    /// `GSI3`: a tenant's events of one action.
+    ByAction,
+}
+
+impl AuditIndex {
+    pub const ALL: [AuditIndex; 3] = [Self::ByObject, Self::ByActor, Self::ByAction];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ByObject => "GSI1",
+            Self::ByActor => "GSI2",
+            Self::ByAction => "GSI3",
+        }
+    }
+
+    /// The partition and sort key attribute names of this index.
+    pub fn key_attributes(self) -> (&'static str, &'static str) {
+        match self {
+            Self::ByObject => ("GSI1PK", "GSI1SK"),
+            Self::ByActor => ("GSI2PK", "GSI2SK"),
+            Self::ByAction => ("GSI3PK", "GSI3SK"),
+        }
+    }
+
+    /// The index and partition a filter reads.
+    pub fn of(tenant: &TenantId, filter: &AuditFilter) -> (Self, String) {
+        match filter {
+            AuditFilter::Object(id) => (
+                Self::ByObject,
+                format!("{}#AUDIT#OBJECT#{id}", tenant_pk(tenant)),
+            ),
+            AuditFilter::Actor(actor) => (
+                Self::ByActor,
+                format!("{}#AUDIT#ACTOR#{actor}", tenant_pk(tenant)),
+            ),
+            AuditFilter::Action(action) => (
+                Self::ByAction,
+                format!("{}#AUDIT#ACTION#{}", tenant_pk(tenant), action.as_str()),
+            ),
+        }
+    }
+
+    /// This index's partition and sort key for `event`.
+    pub fn entry_of(self, event: &domain::AuditEvent) -> (String, String) {
+        let filter = match self {
+            Self::ByObject => AuditFilter::Object(event.target_id.clone()),
+            Self::ByActor => AuditFilter::Actor(event.actor.to_string()),
+            Self::ByAction => AuditFilter::Action(event.action),
+        };
+        (Self::of(&event.tenant_id, &filter).1, audit_sk(&event.id))
+    }
 }
 
 /// The indexes over API keys. Each sorts a tenant's keys by id (time-ordered),

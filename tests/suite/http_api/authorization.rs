@@ -94,6 +94,11 @@ const WHO_MAY: &[(&str, [bool; 4])] = &[
         "DELETE /v1/arx/{id}",
         /*            */ [true, true, false, false],
     ),
+    // product.md section 2: the audit log is for owners and admins.
+    (
+        "GET /v1/audit-events",
+        /*           */ [true, true, false, false],
+    ),
     (
         "POST /v1/verify",
         /*                */ [true, true, false, true],

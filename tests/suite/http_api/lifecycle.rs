@@ -14,6 +14,7 @@ on_both_stores!(
     a_rotated_key_works_until_its_grace_period_ends,
     rotation_is_refused_for_ended_keys_bad_grace_and_an_archived_application,
     a_client_that_switches_keys_during_a_rotation_is_never_refused,
+    the_audit_log_says_who_did_what_to_which_object,
 );
 
 async fn verify(app: &TestApp, key: &str) -> String {
@@ -241,4 +242,98 @@ async fn a_client_that_switches_keys_during_a_rotation_is_never_refused(app: &Te
         replacement.lock().expect("not poisoned").is_some(),
         "the rotation happened"
     );
+}
+
+/// `GET /v1/audit-events`: who (user and role, or a job), what, which object,
+/// when; newest first; one filter at a time; paged by the cursor.
+async fn the_audit_log_says_who_did_what_to_which_object(app: &TestApp) {
+    let created = app.create_key(Role::Developer).await;
+    let id = created["api_key"]["id"].as_str().expect("id").to_owned();
+    let disabled = app
+        .post(
+            &format!("/v1/api-keys/{id}/disable"),
+            Role::PlatformAdmin,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(disabled.status, 200);
+    let rotated = rotate(app, &id, &json!({"grace_seconds": 60})).await;
+    assert_eq!(rotated.status, 201, "{}", rotated.text);
+
+    let about = app
+        .get(
+            &format!("/v1/audit-events?object_id={id}"),
+            Role::PlatformOwner,
+        )
+        .await;
+    assert_eq!(about.status, 200, "{}", about.text);
+    let events = about.json()["items"].clone();
+    let actions: Vec<&str> = events
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect();
+    assert_eq!(
+        actions,
+        ["api_key_rotated", "api_key_disabled", "api_key_created"]
+    );
+    assert_eq!(events[1]["actor"]["kind"], "user");
+    assert_eq!(events[1]["actor"]["role"], "platform_admin");
+    assert_eq!(events[2]["actor"]["role"], "developer");
+    assert_eq!(events[2]["object_id"], id.as_str());
+
+    let disables = app
+        .get(
+            "/v1/audit-events?action=api_key_disabled",
+            Role::PlatformAdmin,
+        )
+        .await
+        .json();
+    assert!(
+        disables["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|e| e["action"] == "api_key_disabled")
+    );
+    // The seed is a job: its events name it.
+    let seeded = app
+        .get(
+            "/v1/audit-events?actor=system:seed&limit=1",
+            Role::PlatformOwner,
+        )
+        .await
+        .json();
+    assert_eq!(
+        seeded["items"][0]["actor"],
+        json!({"kind": "system", "id": "seed", "role": null})
+    );
+    let cursor = seeded["next_cursor"]
+        .as_str()
+        .expect("more than one seeded event");
+    let next = app
+        .get(
+            &format!("/v1/audit-events?actor=system:seed&limit=1&cursor={cursor}"),
+            Role::PlatformOwner,
+        )
+        .await
+        .json();
+    assert_ne!(next["items"][0]["id"], seeded["items"][0]["id"]);
+
+    for (query, field) in [
+        (
+            format!("object_id={id}&action=api_key_created"),
+            "object_id",
+        ),
+        ("action=api_key_stolen".to_owned(), "action"),
+        ("object_id=apikey--nope".to_owned(), "object_id"),
+        ("actor=a%20b".to_owned(), "actor"),
+    ] {
+        let refused = app
+            .get(&format!("/v1/audit-events?{query}"), Role::PlatformOwner)
+            .await;
+        assert_eq!(refused.status, 400, "{query}: {}", refused.text);
+        assert_eq!(refused.field().as_deref(), Some(field), "{query}");
+    }
 }

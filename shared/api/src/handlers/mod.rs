@@ -7,7 +7,7 @@ use std::sync::Arc;
 use domain::{Actor, AuditAction, AuditEvent, Timestamp};
 use store::{
     ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeySuspend, ApiKeyUsage,
-    ApplicationStore, ArxStore, FeedbackStore,
+    ApplicationStore, ArxStore, AuditLog, FeedbackStore,
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
@@ -16,6 +16,7 @@ use crate::state::AppState;
 
 pub mod applications;
 pub mod arx;
+pub mod audit_events;
 pub mod change_api_key;
 pub mod create_api_key;
 pub mod list_api_keys;
@@ -36,6 +37,7 @@ pub trait ApiStore:
     + ApplicationStore
     + ArxStore
     + FeedbackStore
+    + AuditLog
     + 'static
 {
 }
@@ -51,6 +53,7 @@ impl<S> ApiStore for S where
         + ApplicationStore
         + ArxStore
         + FeedbackStore
+        + AuditLog
         + 'static
 {
 }
@@ -78,6 +81,7 @@ pub async fn dispatch<S: ApiStore>(
                 arx::handle(state, route, request).await
             }
             VerifyKey => verify_key::handle(state, route, request).await,
+            ListAuditEvents => audit_events::handle(state, route, request).await,
         }
     })
     .await;
@@ -103,4 +107,5 @@ fn audit_by(
         target,
         at,
     )
+    .in_role(identity.role)
 }

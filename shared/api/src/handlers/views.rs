@@ -1,7 +1,9 @@
 //! What records look like on the wire. Built from domain records field by
 //! field, so a field added to the domain (a hash, say) is not exposed by accident.
 
-use domain::{ApiKey, ApiKeyCounts, Application, Arx, Cursor, Page, PrefixedId, Timestamp};
+use domain::{
+    Actor, ApiKey, ApiKeyCounts, Application, Arx, AuditEvent, Cursor, Page, PrefixedId, Timestamp,
+};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -109,6 +111,49 @@ impl<'a> From<&'a Arx> for ArxView<'a> {
             created_at: arx.created_at,
             created_by: arx.created_by.as_str(),
             updated_at: arx.updated_at,
+        }
+    }
+}
+
+/// One audit event: who (a user and the role they acted in, or one of our
+/// jobs), what, to which object, when.
+#[derive(Debug, Serialize)]
+pub struct AuditEventView<'a> {
+    pub id: &'a str,
+    pub at: Timestamp,
+    pub action: &'static str,
+    pub object_id: &'a str,
+    pub actor: ActorView<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActorView<'a> {
+    /// `user` or `system` (a job: `cascade`, `sweep`, `seed`).
+    pub kind: &'static str,
+    pub id: &'a str,
+    pub role: Option<&'static str>,
+}
+
+impl<'a> From<&'a AuditEvent> for AuditEventView<'a> {
+    fn from(event: &'a AuditEvent) -> Self {
+        let actor = match &event.actor {
+            Actor::User(user) => ActorView {
+                kind: "user",
+                id: user.as_str(),
+                role: event.role.map(domain::Role::as_str),
+            },
+            Actor::System(job) => ActorView {
+                kind: "system",
+                id: job,
+                role: None,
+            },
+        };
+        Self {
+            id: event.id.as_str(),
+            at: event.at,
+            action: event.action.as_str(),
+            object_id: &event.target_id,
+            actor,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Applications, Arx, feedback and the audit log: plain items under the tenant.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{
     Application, ApplicationId, ApplicationStatus, Arx, ArxId, ArxStatus, AuditEvent, AuditEventId,
     Cursor, Feedback, Page, PageLimit, PrefixedId, TenantId,
@@ -9,20 +10,29 @@ use serde::de::DeserializeOwned;
 use super::transaction::Transaction;
 use super::{DynamoStore, Item, PartitionQuery, entity_item, table_key};
 use crate::keys::{
-    APPLICATION_SK_PREFIX, ARX_SK_PREFIX, AUDIT_SK_PREFIX, application_sk, arx_sk, audit_sk,
-    feedback_sk, tenant_pk,
+    APPLICATION_SK_PREFIX, ARX_SK_PREFIX, AUDIT_SK_PREFIX, AuditIndex, application_sk, arx_sk,
+    audit_sk, feedback_sk, tenant_pk,
 };
 use crate::{
-    ApplicationStore, ArxStore, AuditLog, Conflict, FeedbackStore, StoreResult, into_page,
+    ApplicationStore, ArxStore, AuditFilter, AuditLog, Conflict, FeedbackStore, StoreResult,
+    into_page,
 };
 
 pub(super) fn audit_item(audit: &AuditEvent) -> StoreResult<Item> {
-    entity_item(
+    let mut item = entity_item(
         audit,
         "audit_event",
         tenant_pk(&audit.tenant_id),
         audit_sk(&audit.id),
-    )
+    )?;
+    // Its place in each filter's index.
+    for index in AuditIndex::ALL {
+        let (pk_attribute, sk_attribute) = index.key_attributes();
+        let (partition, sk) = index.entry_of(audit);
+        item.insert(pk_attribute.into(), AttributeValue::S(partition));
+        item.insert(sk_attribute.into(), AttributeValue::S(sk));
+    }
+    Ok(item)
 }
 
 fn application_item(application: &Application) -> StoreResult<Item> {
@@ -176,5 +186,33 @@ impl AuditLog for DynamoStore {
             &e.id
         })
         .await
+    }
+
+    async fn list_audit_events_by(
+        &self,
+        tenant: &TenantId,
+        filter: &AuditFilter,
+        limit: PageLimit,
+        cursor: Option<&Cursor<AuditEventId>>,
+    ) -> StoreResult<Page<AuditEvent, AuditEventId>> {
+        let (index, partition) = AuditIndex::of(tenant, filter);
+        let (index_pk, index_sk) = index.key_attributes();
+        let start = cursor.map(|cursor| {
+            let sk = audit_sk(cursor.last_seen());
+            let mut start = table_key(tenant_pk(tenant), sk.clone());
+            start.insert(index_pk.into(), AttributeValue::S(partition.clone()));
+            start.insert(index_sk.into(), AttributeValue::S(sk));
+            start
+        });
+        let query = PartitionQuery {
+            index: Some(index.name()),
+            key_attributes: (index_pk, index_sk),
+            partition,
+            sk_prefix: AUDIT_SK_PREFIX,
+        };
+        let events = self
+            .query_newest_first(query, start, limit.get(), |_: &AuditEvent| true)
+            .await?;
+        Ok(into_page(events, limit, |e: &AuditEvent| &e.id))
     }
 }

@@ -22,12 +22,12 @@ use serde::de::DeserializeOwned;
 
 use crate::keys::{
     self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, APPLICATION_SK_PREFIX, ARX_SK_PREFIX,
-    AUDIT_SK_PREFIX, ApiKeyIndex, api_key_list_partition, api_key_lookup_pk, api_key_sk,
-    application_sk, arx_sk, audit_sk, expiring_keys_pk, feedback_sk, tenant_pk,
+    AUDIT_SK_PREFIX, ApiKeyIndex, AuditIndex, api_key_list_partition, api_key_lookup_pk,
+    api_key_sk, application_sk, arx_sk, audit_sk, expiring_keys_pk, feedback_sk, tenant_pk,
 };
 use crate::{
     ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeySuspend,
-    ApiKeySweep, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, Conflict, DueWork,
+    ApiKeySweep, ApiKeyUsage, ApplicationStore, ArxStore, AuditFilter, AuditLog, Conflict, DueWork,
     FeedbackStore, KeyLookup, StoreError, StoreResult, SweepProgress, deleted_api_key,
     expired_api_key, into_page, with_status,
 };
@@ -37,6 +37,8 @@ const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items"
 /// `(index partition, SK)` → `()`: the API key indexes (GSI1..3). The item is at
 /// `(TENANT#t, SK)` in [`ITEMS`]; every index partition belongs to one tenant.
 const API_KEY_INDEX: TableDefinition<(&str, &str), ()> = TableDefinition::new("api_key_index");
+/// `(partition, audit sort key)` of each audit filter's index (`keys::AuditIndex`).
+const AUDIT_INDEX: TableDefinition<(&str, &str), ()> = TableDefinition::new("audit_index");
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -56,6 +58,7 @@ impl EmbeddedStore {
         let txn = db.begin_write().map_err(StoreError::backend)?;
         txn.open_table(ITEMS).map_err(StoreError::backend)?;
         txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
+        txn.open_table(AUDIT_INDEX).map_err(StoreError::backend)?;
         txn.commit().map_err(StoreError::backend)?;
         Ok(Self { db: Arc::new(db) })
     }
@@ -228,12 +231,7 @@ impl EmbeddedStore {
                 _ => {}
             }
             put(&mut items, &pk, &sk, &value)?;
-            put(
-                &mut items,
-                &tenant_pk(&audit.tenant_id),
-                &audit_sk(&audit.id),
-                &audit,
-            )
+            put_audit(txn, &mut items, &audit)
         })
         .await
     }
@@ -349,12 +347,7 @@ impl ApiKeyCreate for EmbeddedStore {
         self.write(move |txn| {
             insert_new_key(txn, &key)?;
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
-            put(
-                &mut items,
-                &tenant_pk(&key.tenant_id),
-                &audit_sk(&audit.id),
-                &audit,
-            )
+            put_audit(txn, &mut items, &audit)
         })
         .await
     }
@@ -382,7 +375,7 @@ impl ApiKeyRotate for EmbeddedStore {
             let lookup = api_key_lookup_pk(&rotated.id);
             put(&mut items, &pk, &sk, &rotated)?;
             put(&mut items, &lookup, &lookup, &KeyLookup::of(&rotated))?;
-            put(&mut items, &pk, &audit_sk(&audit.id), &audit)?;
+            put_audit(txn, &mut items, &audit)?;
             drop(items);
             index_api_key(txn, Some(&stored), Some(&rotated))?;
             // Refused (an archived application, say): the whole write is dropped.
@@ -390,6 +383,28 @@ impl ApiKeyRotate for EmbeddedStore {
         })
         .await
     }
+}
+
+/// An audit event, and its entry in each filter's index.
+fn put_audit(
+    txn: &WriteTransaction,
+    items: &mut redb::Table<(&'static str, &'static str), &'static [u8]>,
+    audit: &AuditEvent,
+) -> StoreResult<()> {
+    put(
+        items,
+        &tenant_pk(&audit.tenant_id),
+        &audit_sk(&audit.id),
+        audit,
+    )?;
+    let mut index = txn.open_table(AUDIT_INDEX).map_err(StoreError::backend)?;
+    for by in AuditIndex::ALL {
+        let (partition, sk) = by.entry_of(audit);
+        index
+            .insert((partition.as_str(), sk.as_str()), ())
+            .map_err(StoreError::backend)?;
+    }
+    Ok(())
 }
 
 /// A new key, its lookup item, index entries and counts, if its application
@@ -437,7 +452,7 @@ impl ApiKeyDelete for EmbeddedStore {
             let lookup = api_key_lookup_pk(&deleted.id);
             put(&mut items, &pk, &sk, &deleted)?;
             put(&mut items, &lookup, &lookup, &KeyLookup::of(&deleted))?;
-            put(&mut items, &pk, &audit_sk(&audit.id), &audit)?;
+            put_audit(txn, &mut items, &audit)?;
             drop(items);
             index_api_key(txn, Some(&stored), Some(&deleted))?;
             Ok(deleted)
@@ -606,6 +621,37 @@ impl AuditLog for EmbeddedStore {
         })
         .await
     }
+
+    async fn list_audit_events_by(
+        &self,
+        tenant: &TenantId,
+        filter: &AuditFilter,
+        limit: PageLimit,
+        cursor: Option<&Cursor<AuditEventId>>,
+    ) -> StoreResult<Page<AuditEvent, AuditEventId>> {
+        let (_, partition) = AuditIndex::of(tenant, filter);
+        let pk = tenant_pk(tenant);
+        let cursor = cursor.cloned();
+        self.read(move |txn| {
+            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let index = txn.open_table(AUDIT_INDEX).map_err(StoreError::backend)?;
+            let upper = upper_bound(AUDIT_SK_PREFIX, cursor.as_ref());
+            let range = (partition.as_str(), AUDIT_SK_PREFIX)..(partition.as_str(), upper.as_str());
+            let mut found = Vec::with_capacity(limit.get() + 1);
+            for entry in index.range(range).map_err(StoreError::backend)?.rev() {
+                let (entry_key, _) = entry.map_err(StoreError::backend)?;
+                let (_, sk) = entry_key.value();
+                if let Some(event) = get::<AuditEvent>(&items, &pk, sk)? {
+                    found.push(event);
+                    if found.len() > limit.get() {
+                        break;
+                    }
+                }
+            }
+            Ok(into_page(found, limit, |e: &AuditEvent| &e.id))
+        })
+        .await
+    }
 }
 
 impl EmbeddedStore {
@@ -640,7 +686,7 @@ impl EmbeddedStore {
                         .map_err(StoreError::backend)?;
                 }
             }
-            put(&mut items, &pk, &audit_sk(&audit.id), &audit)?;
+            put_audit(txn, &mut items, &audit)?;
             drop(items);
             index_api_key(txn, Some(&stored), next.as_ref())
         })

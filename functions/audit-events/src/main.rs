@@ -1,0 +1,13 @@
+//! The `audit-events` Lambda: GET /v1/audit-events (owners and admins).
+
+use api::config::ProcessEnv;
+use api::handlers::audit_events;
+use api::{AppState, ServiceConfig, lambda};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    lambda::init_tracing();
+    let config = ServiceConfig::from_env(&ProcessEnv)?;
+    let state = AppState::from_aws(&config).await;
+    lambda::serve("audit-events", state, audit_events::handle).await
+}
