@@ -9,9 +9,10 @@ import { navigate, onLinkClick, usePath } from './router';
 import { ApiKeys } from './screens/api-keys';
 import { Applications } from './screens/applications';
 import { ArxDashboard } from './screens/arx';
+import { AuditLog } from './screens/audit';
 import { CreateKey } from './screens/create-key';
 import { SignIn } from './screens/sign-in';
-import { ROLE_NAMES, signOut, useSession, type ConsoleConfig, type Session } from './session';
+import { managesCatalog, ROLE_NAMES, signOut, useSession, type ConsoleConfig, type Session } from './session';
 
 const NAVIGATION: [string, string][] = [
   ['/api-keys', 'API keys'],
@@ -56,20 +57,28 @@ function Screen({ path, session }: { path: string; session: Session }) {
       return <Applications session={session} />;
     case '/arx':
       return <ArxDashboard session={session} />;
+    case '/audit':
+      // The API refuses a developer too (403); the console does not offer it.
+      if (managesCatalog(session.role)) return <AuditLog />;
+      return <NotFound />;
     default:
-      return (
-        <section aria-labelledby="not-found-title">
-          <h1 id="not-found-title">Page not found</h1>
-          <p>
-            There is nothing at this address. Go to the{' '}
-            <a href="/api-keys" onClick={onLinkClick}>
-              API key dashboard
-            </a>
-            .
-          </p>
-        </section>
-      );
+      return <NotFound />;
   }
+}
+
+function NotFound() {
+  return (
+    <section aria-labelledby="not-found-title">
+      <h1 id="not-found-title">Page not found</h1>
+      <p>
+        There is nothing at this address. Go to the{' '}
+        <a href="/api-keys" onClick={onLinkClick}>
+          API key dashboard
+        </a>
+        .
+      </p>
+    </section>
+  );
 }
 
 function Header({ session, path }: { session: Session | null; path: string }) {
@@ -81,7 +90,7 @@ function Header({ session, path }: { session: Session | null; path: string }) {
       {session && (
         <>
           <nav aria-label="Main">
-            {NAVIGATION.map(([href, label]) => (
+            {NAVIGATION.concat(managesCatalog(session.role) ? [['/audit', 'Audit log']] : []).map(([href, label]) => (
               <a
                 key={href}
                 href={href}
