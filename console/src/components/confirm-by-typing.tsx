@@ -4,7 +4,7 @@
 
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { Dialog } from './dialog';
+import { Dialog, SubmitOrCancel } from './dialog';
 import { asProblem, ErrorSummary, FieldError } from './problems';
 import type { ApiProblem } from '../api/client';
 
@@ -67,14 +67,7 @@ export function ConfirmByTyping({
             onInput={(event) => setTyped(event.currentTarget.value)}
           />
         </div>
-        <div class="buttons">
-          <button type="submit" class="danger" disabled={!matches || busy}>
-            {busy ? 'Working…' : action}
-          </button>
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
+        <SubmitOrCancel action={action} busy={busy} disabled={!matches} danger onCancel={onClose} />
       </form>
     </Dialog>
   );

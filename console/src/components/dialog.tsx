@@ -34,3 +34,29 @@ export function Dialog({
     </dialog>
   );
 }
+
+/** A dialog form's buttons: the action (disabled while it runs), then Cancel. */
+export function SubmitOrCancel({
+  action,
+  busy,
+  disabled = false,
+  danger = false,
+  onCancel,
+}: {
+  action: string;
+  busy: boolean;
+  disabled?: boolean;
+  danger?: boolean;
+  onCancel: () => void;
+}) {
+  return (
+    <div class="buttons">
+      <button type="submit" class={danger ? 'danger' : undefined} disabled={disabled || busy}>
+        {busy ? 'Working…' : action}
+      </button>
+      <button type="button" class="secondary" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}

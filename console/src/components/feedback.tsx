@@ -3,7 +3,7 @@
 
 import { useState } from 'preact/hooks';
 import { api, ok, type ApiProblem } from '../api/client';
-import { Dialog } from './dialog';
+import { Dialog, SubmitOrCancel } from './dialog';
 import { asProblem, ErrorSummary, FieldError, isAbout } from './problems';
 
 export function FeedbackButton() {
@@ -84,14 +84,7 @@ function FeedbackForm({ page, onClose }: { page: string; onClose: () => void }) 
           ))}
         </fieldset>
         <p class="hint">Sent with the page you are on: {page}</p>
-        <div class="buttons">
-          <button type="submit" disabled={busy}>
-            {busy ? 'Sending…' : 'Send feedback'}
-          </button>
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
+        <SubmitOrCancel action="Send feedback" busy={busy} onCancel={onClose} />
       </form>
     </Dialog>
   );

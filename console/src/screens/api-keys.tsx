@@ -16,10 +16,12 @@ import {
   type Counts,
   type CreatedApiKey,
 } from '../api/client';
-import { Dialog } from '../components/dialog';
+import { Dialog, SubmitOrCancel } from '../components/dialog';
 import { AccessKeyScreen } from '../components/access-key-screen';
 import { ConfirmByTyping } from '../components/confirm-by-typing';
 import { CopyButton } from '../components/copy-button';
+import { Pager, useCursorPages } from '../components/pager';
+import { Notice, PageHead } from '../components/page';
 import { asProblem, ErrorSummary } from '../components/problems';
 import { capitalise, formatTime } from '../format';
 import { onLinkClick } from '../router';
@@ -44,8 +46,7 @@ export function ApiKeys({ session }: { session: Session }) {
   // Suspending and resuming keys is for owners and admins, as is the catalog.
   const suspends = managesCatalog(session.role);
   const [filters, setFilters] = useState<Filters>({});
-  // The cursors of the pages before this one, for "Previous".
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const pages = useCursorPages();
   const [page, setPage] = useState<Page | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [catalog, setCatalog] = useState<{ applications: Application[]; arx: Arx[] }>({ applications: [], arx: [] });
@@ -54,7 +55,7 @@ export function ApiKeys({ session }: { session: Session }) {
   const [rotated, setRotated] = useState<CreatedApiKey | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
-  const cursor = cursors[cursors.length - 1];
+  const cursor = pages.cursor;
 
   useEffect(() => {
     Promise.all([everyApplication(), everyArx()]).then(
@@ -80,7 +81,7 @@ export function ApiKeys({ session }: { session: Session }) {
 
   function filter(change: Filters) {
     setFilters({ ...filters, ...change });
-    setCursors([undefined]);
+    pages.reset();
   }
 
   async function suspend(key: ApiKey, action: 'disable' | 'enable') {
@@ -120,17 +121,12 @@ export function ApiKeys({ session }: { session: Session }) {
 
   return (
     <section aria-labelledby="keys-title">
-      <div class="page-head">
-        <h1 id="keys-title">API keys</h1>
+      <PageHead id="keys-title" title="API keys">
         <a class="button" href="/api-keys/new" onClick={onLinkClick}>
           Create API key
         </a>
-      </div>
-      {notice && (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      )}
+      </PageHead>
+      <Notice text={notice} />
       <ErrorSummary problem={problem} />
       <CountsHeadline counts={page?.counts} />
 
@@ -258,19 +254,7 @@ export function ApiKeys({ session }: { session: Session }) {
           </table>
         </div>
       )}
-      <nav class="pager" aria-label="Pages of keys">
-        <button type="button" class="secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous page
-        </button>
-        <button
-          type="button"
-          class="secondary"
-          disabled={!page?.next_cursor}
-          onClick={() => page?.next_cursor && setCursors([...cursors, page.next_cursor])}
-        >
-          Next page
-        </button>
-      </nav>
+      <Pager label="Pages of keys" pages={pages} nextCursor={page?.next_cursor} />
 
       {rotating && (
         <RotateDialog
@@ -354,14 +338,7 @@ function RotateDialog({
             </label>
           ))}
         </fieldset>
-        <div class="buttons">
-          <button type="submit" disabled={busy}>
-            {busy ? 'Rotating…' : 'Rotate key'}
-          </button>
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
+        <SubmitOrCancel action="Rotate key" busy={busy} onCancel={onClose} />
       </form>
     </Dialog>
   );

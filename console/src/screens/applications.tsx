@@ -5,7 +5,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, everyApplication, ok, type ApiProblem, type Application, type Technology } from '../api/client';
 import { ConfirmByTyping } from '../components/confirm-by-typing';
-import { Dialog } from '../components/dialog';
+import { Dialog, SubmitOrCancel } from '../components/dialog';
+import { Notice, PageHead } from '../components/page';
 import { asProblem, ErrorSummary, FieldError } from '../components/problems';
 import { TextField } from '../components/text-field';
 import { capitalise, formatTime } from '../format';
@@ -33,19 +34,14 @@ export function Applications({ session }: { session: Session }) {
 
   return (
     <section aria-labelledby="applications-title">
-      <div class="page-head">
-        <h1 id="applications-title">Applications</h1>
+      <PageHead id="applications-title" title="Applications">
         {manages && (
           <button type="button" onClick={() => setEditing('new')}>
             Register application
           </button>
         )}
-      </div>
-      {notice && (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      )}
+      </PageHead>
+      <Notice text={notice} />
       <ErrorSummary problem={problem} />
       {applications && applications.length === 0 && <p class="empty">No applications yet.</p>}
       {applications && applications.length > 0 && (
@@ -196,14 +192,7 @@ function ApplicationForm({
             <textarea id="app-origins" rows={3} value={origins} onInput={(event) => setOrigins(event.currentTarget.value)} />
           </div>
         )}
-        <div class="buttons">
-          <button type="submit" disabled={busy}>
-            {application ? 'Save changes' : 'Register application'}
-          </button>
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
+        <SubmitOrCancel action={application ? 'Save changes' : 'Register application'} busy={busy} onCancel={onClose} />
       </form>
     </Dialog>
   );

@@ -5,7 +5,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, everyArx, ok, type ApiProblem, type Arx, type NewArx, type Purpose } from '../api/client';
 import { ConfirmByTyping } from '../components/confirm-by-typing';
-import { Dialog } from '../components/dialog';
+import { Dialog, SubmitOrCancel } from '../components/dialog';
+import { Notice, PageHead } from '../components/page';
 import { asProblem, ErrorSummary, FieldError } from '../components/problems';
 import { TextField } from '../components/text-field';
 import { capitalise, formatTime } from '../format';
@@ -47,19 +48,14 @@ export function ArxDashboard({ session }: { session: Session }) {
 
   return (
     <section aria-labelledby="arx-title">
-      <div class="page-head">
-        <h1 id="arx-title">Arx</h1>
+      <PageHead id="arx-title" title="Arx">
         {manages && (
           <button type="button" onClick={() => setEditing('new')}>
             Create Arx
           </button>
         )}
-      </div>
-      {notice && (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      )}
+      </PageHead>
+      <Notice text={notice} />
       <ErrorSummary problem={problem} />
       {arxList && arxList.length === 0 && <p class="empty">No Arx yet.</p>}
       {arxList && arxList.length > 0 && (
@@ -254,14 +250,7 @@ function ArxForm({ arx, onSaved, onClose }: { arx: Arx | null; onSaved: (saved: 
             problem={problem}
           />
         ))}
-        <div class="buttons">
-          <button type="submit" disabled={busy}>
-            {arx ? 'Save changes' : 'Create Arx'}
-          </button>
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
+        <SubmitOrCancel action={arx ? 'Save changes' : 'Create Arx'} busy={busy} onCancel={onClose} />
       </form>
     </Dialog>
   );

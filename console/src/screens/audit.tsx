@@ -4,6 +4,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type ApiProblem } from '../api/client';
 import type { components } from '../api/schema';
+import { Pager, useCursorPages } from '../components/pager';
+import { PageHead } from '../components/page';
 import { asProblem, ErrorSummary, FieldError, isAbout } from '../components/problems';
 import { formatTime } from '../format';
 
@@ -37,10 +39,10 @@ function words(action: string): string {
 export function AuditLog() {
   const [filter, setFilter] = useState<Filter>({ kind: 'none' });
   const [draft, setDraft] = useState<{ kind: 'object_id' | 'actor'; value: string }>({ kind: 'object_id', value: '' });
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const pages = useCursorPages();
   const [page, setPage] = useState<{ items: AuditEvent[]; next_cursor: string | null } | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const cursor = cursors[cursors.length - 1];
+  const cursor = pages.cursor;
 
   useEffect(() => {
     let current = true;
@@ -66,14 +68,12 @@ export function AuditLog() {
 
   function narrow(next: Filter) {
     setFilter(next);
-    setCursors([undefined]);
+    pages.reset();
   }
 
   return (
     <section aria-labelledby="audit-title">
-      <div class="page-head">
-        <h1 id="audit-title">Audit log</h1>
-      </div>
+      <PageHead id="audit-title" title="Audit log" />
       <ErrorSummary problem={problem} fields={{ object_id: 'audit-search', actor: 'audit-search' }} />
       <form
         class="filters"
@@ -156,19 +156,7 @@ export function AuditLog() {
           </table>
         </div>
       )}
-      <nav class="pager" aria-label="Pages of events">
-        <button type="button" class="secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous page
-        </button>
-        <button
-          type="button"
-          class="secondary"
-          disabled={!page?.next_cursor}
-          onClick={() => page?.next_cursor && setCursors([...cursors, page.next_cursor])}
-        >
-          Next page
-        </button>
-      </nav>
+      <Pager label="Pages of events" pages={pages} nextCursor={page?.next_cursor} />
     </section>
   );
 }

@@ -87,12 +87,8 @@ impl AuthConfig {
             issuer: env.required("JWT_ISSUER")?,
             audience: env.required("JWT_AUDIENCE")?,
             keys,
-            tenant_claim: env
-                .optional("TENANT_CLAIM")
-                .unwrap_or_else(|| "custom:tenant_id".into()),
-            role_claim: env
-                .optional("ROLE_CLAIM")
-                .unwrap_or_else(|| "custom:role".into()),
+            tenant_claim: tenant_claim(env),
+            role_claim: role_claim(env),
             max_token_lifetime: match env.optional("JWT_MAX_LIFETIME_SECONDS") {
                 None => Self::DEFAULT_MAX_TOKEN_LIFETIME,
                 Some(raw) => raw
@@ -150,6 +146,18 @@ impl ServiceConfig {
             verify_cache: verify_cache(env)?,
         })
     }
+}
+
+/// The token claim that names the tenant (`TENANT_CLAIM`).
+pub fn tenant_claim(env: &impl Env) -> String {
+    env.optional("TENANT_CLAIM")
+        .unwrap_or_else(|| "custom:tenant_id".into())
+}
+
+/// The token claim that names the role (`ROLE_CLAIM`).
+pub fn role_claim(env: &impl Env) -> String {
+    env.optional("ROLE_CLAIM")
+        .unwrap_or_else(|| "custom:role".into())
 }
 
 /// What the cleanup function needs.

@@ -56,12 +56,8 @@ impl ConsoleConfig {
                 domain: origin("COGNITO_DOMAIN", &domain)?,
                 client_id: client_id_of(&client_id)?,
                 scopes: vec!["openid".into(), "email".into(), "profile".into()],
-                tenant_claim: env
-                    .optional("TENANT_CLAIM")
-                    .unwrap_or_else(|| "custom:tenant_id".into()),
-                role_claim: env
-                    .optional("ROLE_CLAIM")
-                    .unwrap_or_else(|| "custom:role".into()),
+                tenant_claim: crate::config::tenant_claim(env),
+                role_claim: crate::config::role_claim(env),
             }),
             (Some(_), None) => return Err(ConfigError::Missing("COGNITO_CLIENT_ID")),
             (None, Some(_)) => return Err(ConfigError::Missing("COGNITO_DOMAIN")),

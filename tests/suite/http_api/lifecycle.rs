@@ -17,18 +17,10 @@ on_both_stores!(
     the_audit_log_says_who_did_what_to_which_object,
 );
 
+/// The verdict code a service gets for `key`.
 async fn verify(app: &TestApp, key: &str) -> String {
-    let body = json!({ "key": key }).to_string();
-    let answer = app
-        .call(
-            "POST",
-            "/v1/verify",
-            Some(&app.token(Role::Verifier)),
-            Some(&body),
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    answer.json()["code"].as_str().expect("a code").to_owned()
+    let verdict = super::verify::verify(app, &app.token(Role::Verifier), key).await;
+    super::verify::code(&verdict).to_owned()
 }
 
 async fn rotate(app: &TestApp, id: &str, body: &Value) -> super::helpers::TestResponse {

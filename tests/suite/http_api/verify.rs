@@ -13,7 +13,7 @@ on_both_stores!(
     verification_is_for_verifiers_owners_and_admins_of_the_tenant,
 );
 
-async fn verify(app: &TestApp, token: &str, key: &str) -> Value {
+pub(super) async fn verify(app: &TestApp, token: &str, key: &str) -> Value {
     let body = json!({ "key": key }).to_string();
     let response = app
         .call("POST", "/v1/verify", Some(token), Some(&body))
@@ -22,7 +22,7 @@ async fn verify(app: &TestApp, token: &str, key: &str) -> Value {
     response.json()
 }
 
-fn code(verdict: &Value) -> &str {
+pub(super) fn code(verdict: &Value) -> &str {
     verdict["code"].as_str().unwrap_or_default()
 }
 

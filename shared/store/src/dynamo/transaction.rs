@@ -64,19 +64,7 @@ impl Transaction {
         item: Item,
         expected: &str,
     ) -> StoreResult<()> {
-        let put = Put::builder()
-            .table_name(&store.table)
-            .set_item(Some(item))
-            .condition_expression(STATUS_IS)
-            .set_expression_attribute_names(Some(status_names()))
-            .set_expression_attribute_values(Some(status_value(expected)))
-            .build()
-            .map_err(StoreError::backend)?;
-        self.push(
-            TransactWriteItem::builder().put(put).build(),
-            Some(Conflict::Changed),
-        );
-        Ok(())
+        self.put_if(store, item, STATUS_IS.to_owned(), status_names(), expected)
     }
 
     /// Replaces an API key item whose `status` must still be `expected` and
@@ -89,10 +77,24 @@ impl Transaction {
     ) -> StoreResult<()> {
         let mut names = status_names();
         names.insert("#rotated_to".to_owned(), "rotated_to".to_owned());
+        let condition = format!("{STATUS_IS} AND attribute_not_exists(#rotated_to)");
+        self.put_if(store, item, condition, names, expected)
+    }
+
+    /// A replacement under `condition` (on `:status` = `expected`); a failed
+    /// condition means the item changed since it was read.
+    fn put_if(
+        &mut self,
+        store: &DynamoStore,
+        item: Item,
+        condition: String,
+        names: HashMap<String, String>,
+        expected: &str,
+    ) -> StoreResult<()> {
         let put = Put::builder()
             .table_name(&store.table)
             .set_item(Some(item))
-            .condition_expression(format!("{STATUS_IS} AND attribute_not_exists(#rotated_to)"))
+            .condition_expression(condition)
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(status_value(expected)))
             .build()
