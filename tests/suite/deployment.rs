@@ -363,3 +363,26 @@ fn the_console_has_its_own_api_and_signs_in_only_back_to_it() {
     assert!(cors.contains("${ConsoleApi}.execute-api"), "{cors}");
     assert!(!cors.contains('*'), "{cors}");
 }
+
+/// Another issuer without its keys or audience would refuse every token:
+/// the template's `Rules` stop such a deploy before anything is created.
+/// The table stays on the AWS-owned key (no KMS charges).
+#[test]
+fn an_external_issuer_needs_its_keys_and_audience() {
+    let template = template();
+    let rule = &template["Rules"]["ExternalIssuerIsComplete"];
+    assert!(text_of(&rule["RuleCondition"]).contains("JwtIssuer"));
+    let asserted: Vec<String> = as_list(&rule["Assertions"])
+        .iter()
+        .map(|assertion| text_of(&assertion["Assert"]))
+        .collect();
+    for parameter in ["JwksUrl", "JwtAudience"] {
+        assert!(
+            asserted.iter().any(|a| a.contains(parameter)),
+            "{parameter} is not asserted: {asserted:?}"
+        );
+    }
+    let sse = &template["Resources"]["Table"]["Properties"]["SSESpecification"];
+    assert_eq!(sse["SSEEnabled"], Value::Bool(false));
+    assert_eq!(sse["KMSMasterKeyId"], Value::Null);
+}
