@@ -14,8 +14,9 @@ use crate::{ApiKeyQuery, AuditFilter, DueWork};
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
 pub const ENTITY_TYPE: &str = "entity_type";
-/// Epoch seconds after which DynamoDB may delete the item (a backstop only:
-/// TTL deletion lags, so nothing relies on it for correctness).
+/// Epoch seconds after which DynamoDB may delete the item. Enabled on the
+/// table; no item sets it today (the sweep purges keys with their counts and
+/// audit event in one transaction, which a TTL deletion could not).
 pub const TTL: &str = "ttl";
 /// On a key item: when it was last verified, as the record shows it.
 pub const LAST_USED_AT: &str = "last_used_at";
