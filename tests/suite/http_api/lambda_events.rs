@@ -54,10 +54,21 @@ where
     let request = lambda_http::request::from_str(event).expect("a payload 2.0 event");
     let response = api::lambda::handle(request, &Route::of_function(function), handler).await;
     let status = response.status().as_u16();
-    let body = match response.body() {
-        lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
-        lambda_http::Body::Binary(bytes) => serde_json::from_slice(bytes).unwrap_or(Value::Null),
-        _ => Value::Null,
+    // No body (a 204) is `null`; any other body must be JSON, or the test fails.
+    let bytes: &[u8] = match response.body() {
+        lambda_http::Body::Text(text) => text.as_bytes(),
+        lambda_http::Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(bytes).unwrap_or_else(|e| {
+            panic!(
+                "{function} answered {status} with a body that is not JSON ({e}): {}",
+                String::from_utf8_lossy(bytes)
+            )
+        })
     };
     (status, body)
 }
