@@ -5,8 +5,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use api::auth::TokenProblem;
 use api::config::SigningKeys;
 use api::{Denied, Verifier};
+use base64::Engine;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::server::conn::http1;
@@ -14,7 +16,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
-use super::helpers::{auth_config, claims, token_with, unsigned_token};
+use super::helpers::{auth_config, claims, unsigned_token};
 
 const PRIVATE_KEY: &[u8] = include_bytes!("../../fixtures/rs256-test-key.der");
 const JWKS: &str = include_str!("../../fixtures/rs256-test-jwks.json");
@@ -89,17 +91,47 @@ async fn rs256_tokens_verify_against_the_issuers_keys() {
         "no refetch storm for made-up key ids within a minute"
     );
 
-    // Algorithm confusion: an HS256 token "signed" with the public key is refused.
-    let confused = bearer(token_with(claims("demo", "platform_owner"), JWKS));
-    assert!(matches!(
-        verifier.identity(Some(&confused)).await,
-        Err(Denied::InvalidToken(_))
-    ));
-    let unsigned = bearer(unsigned_token(&claims("demo", "platform_owner")));
+    // Algorithm confusion, with the issuer's real `kid`, so the key is found
+    // and only the algorithm can refuse it: an HS256 token "signed" with the
+    // public key (as text, then as its DER bytes), and an unsigned one.
+    let owner = claims("demo", "platform_owner");
+    let hs256_with_kid = |secret: &[u8]| {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("test-key-1".to_owned());
+        jsonwebtoken::encode(&header, &owner, &EncodingKey::from_secret(secret)).expect("a token")
+    };
+    for confused in [hs256_with_kid(JWKS.as_bytes()), hs256_with_kid(PRIVATE_KEY)] {
+        assert_eq!(
+            verifier.identity(Some(&bearer(confused))).await,
+            Err(Denied::InvalidToken(TokenProblem::WrongAlgorithm)),
+            "refused for its algorithm, with the right kid"
+        );
+    }
+    let b64 = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+    for alg in ["none", "None", "NONE"] {
+        let header = serde_json::json!({"alg": alg, "kid": "test-key-1", "typ": "JWT"});
+        let unsigned = format!("{}.{}.", b64(&header.to_string()), b64(&owner.to_string()));
+        let refused = verifier.identity(Some(&bearer(unsigned))).await;
+        assert!(
+            matches!(
+                refused,
+                Err(Denied::InvalidToken(
+                    TokenProblem::WrongAlgorithm | TokenProblem::Malformed
+                ))
+            ),
+            "alg {alg}: {refused:?}"
+        );
+    }
+    let unsigned = bearer(unsigned_token(&owner));
     assert!(matches!(
         verifier.identity(Some(&unsigned)).await,
         Err(Denied::InvalidToken(_))
     ));
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "the right kid needs no refetch"
+    );
     let mut wrong_audience = claims("demo", "developer");
     wrong_audience["aud"] = serde_json::json!("another-app");
     let wrong_audience = bearer(rs256_token("test-key-1", &wrong_audience));
