@@ -53,6 +53,8 @@ pub const CONSOLE_PAGE: &str = "<!doctype html><title>API Keys manager</title>";
 pub struct TestApp {
     pub base: String,
     pub demo: DemoCatalog,
+    backend: Backend,
+    table: String,
     running: Option<Running>,
     _dir: tempfile::TempDir,
     client: Client<HttpConnector, Full<Bytes>>,
@@ -146,6 +148,7 @@ impl TestApp {
         std::fs::create_dir_all(console_dir.join("assets")).expect("a console folder");
         std::fs::write(console_dir.join("index.html"), CONSOLE_PAGE).expect("a console page");
         std::fs::write(console_dir.join("assets/app-0a1b2c.js"), "export {};\n").expect("a script");
+        let options_backend = backend.clone();
         let options = Options {
             addr: "127.0.0.1:0".parse().expect("an address"),
             backend,
@@ -165,6 +168,8 @@ impl TestApp {
         Self {
             base: format!("http://{}", running.addr),
             demo: running.demo.clone(),
+            backend: options_backend,
+            table: table.to_owned(),
             running: Some(running),
             _dir: dir,
             client: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
@@ -174,6 +179,46 @@ impl TestApp {
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await;
+        }
+    }
+
+    /// Everything the store holds, as raw as it is kept: the embedded
+    /// store's file byte for byte, or every item of the DynamoDB table (a
+    /// Scan, as only a test may do), attribute by attribute.
+    pub async fn raw_store(&self) -> String {
+        match &self.backend {
+            Backend::Embedded { data_dir } => {
+                let bytes = std::fs::read(data_dir.join("api-keys.redb")).expect("the store file");
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            Backend::DynamoDb { endpoint } => {
+                use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+                let config = aws_sdk_dynamodb::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .region(Region::new("us-east-1"))
+                    .endpoint_url(endpoint)
+                    .credentials_provider(Credentials::new("local", "local", None, None, "local"))
+                    .build();
+                let client = aws_sdk_dynamodb::Client::from_conf(config);
+                let mut dump = String::new();
+                let mut start = None;
+                loop {
+                    let page = client
+                        .scan()
+                        .table_name(&self.table)
+                        .set_exclusive_start_key(start)
+                        .send()
+                        .await
+                        .expect("a scan of the test table");
+                    for item in page.items() {
+                        dump.push_str(&format!("{item:?}\n"));
+                    }
+                    match page.last_evaluated_key() {
+                        Some(key) if !key.is_empty() => start = Some(key.clone()),
+                        _ => return dump,
+                    }
+                }
+            }
         }
     }
 

@@ -6,7 +6,34 @@ use base64::Engine;
 use domain::Role;
 use serde_json::json;
 
-use super::helpers::{TestApp, captured_logs};
+use super::helpers::{TestApp, captured_logs, on_both_stores};
+
+on_both_stores!(only_the_hash_of_an_access_key_reaches_the_store);
+
+/// Create (and rotate) through the HTTP API, then read the store as raw as it
+/// is kept: neither access key nor its secret is anywhere in it, while its
+/// argon2id hash is (so the dump really holds the key records).
+async fn only_the_hash_of_an_access_key_reaches_the_store(app: &TestApp) {
+    let created = app.create_key(Role::Developer).await;
+    let id = created["api_key"]["id"].as_str().expect("id").to_owned();
+    let rotated = app
+        .post(
+            &format!("/v1/api-keys/{id}/rotate"),
+            Role::Developer,
+            &json!({"grace_seconds": 60}),
+        )
+        .await
+        .json();
+    let raw = app.raw_store().await;
+    assert!(raw.contains(&id), "the dump holds the key's records");
+    assert!(raw.contains("$argon2id$"), "and their hashes");
+    for answer in [&created, &rotated] {
+        let key = answer["access_key"].as_str().expect("an access key");
+        let secret = &key[key.len() - 36..key.len() - 6];
+        assert!(!raw.contains(key), "an access key is stored");
+        assert!(!raw.contains(secret), "an access key's secret is stored");
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_keys_reach_no_log_and_no_later_response() {
