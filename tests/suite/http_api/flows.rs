@@ -10,6 +10,7 @@ on_both_stores!(
     feedback_is_accepted,
     archived_applications_and_disabled_arx_get_no_new_keys,
     archiving_or_deleting_arx_deletes_their_keys_within_seconds,
+    cursors_survive_deletes_between_pages_and_refuse_other_lists,
 );
 
 /// Pick an application and an Arx, review, create, see it listed, read it,
@@ -315,4 +316,95 @@ async fn archiving_or_deleting_arx_deletes_their_keys_within_seconds(app: &TestA
         json!({"total": 4, "active": 0, "deleted": 4, "expired": 0, "disabled": 0}),
         "the dashboard's counts follow"
     );
+}
+
+/// Paging while the list changes: the item a cursor points after leaves the
+/// index between pages (a key deleted while paging `status=active`), and
+/// nothing is skipped or repeated; a cursor reused with another filter is
+/// still a position in time order; a cursor of another list is refused.
+async fn cursors_survive_deletes_between_pages_and_refuse_other_lists(app: &TestApp) {
+    let dev = Role::Developer;
+    let mut made = Vec::new();
+    for _ in 0..5 {
+        made.push(
+            app.create_key(dev).await["api_key"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+    }
+    // Newest first: made[4], made[3] | made[2], made[1] | made[0].
+    let first = app
+        .get("/v1/api-keys?status=active&limit=2", dev)
+        .await
+        .json();
+    let page_ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|k| k["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    assert_eq!(page_ids(&first), [made[4].clone(), made[3].clone()]);
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+
+    // The key the cursor points after leaves `status=active` meanwhile.
+    let gone = json!({"confirm": made[3]}).to_string();
+    let token = app.token(dev);
+    let deleted = app
+        .call(
+            "DELETE",
+            &format!("/v1/api-keys/{}", made[3]),
+            Some(&token),
+            Some(&gone),
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    let second = app
+        .get(
+            &format!("/v1/api-keys?status=active&limit=2&cursor={cursor}"),
+            dev,
+        )
+        .await
+        .json();
+    assert_eq!(
+        page_ids(&second),
+        [made[2].clone(), made[1].clone()],
+        "nothing skipped or repeated"
+    );
+    let rest = second["next_cursor"].as_str().expect("a last page");
+    let third = app
+        .get(
+            &format!("/v1/api-keys?status=active&limit=2&cursor={rest}"),
+            dev,
+        )
+        .await
+        .json();
+    assert_eq!(page_ids(&third), [made[0].clone()]);
+    assert_eq!(third["next_cursor"], Value::Null);
+
+    // The same cursor with another filter: a position in time, still older keys only.
+    let other_filter = app
+        .get(&format!("/v1/api-keys?status=deleted&cursor={cursor}"), dev)
+        .await;
+    assert_eq!(other_filter.status, 200, "{}", other_filter.text);
+    assert!(
+        page_ids(&other_filter.json())
+            .iter()
+            .all(|id| id < &made[3])
+    );
+    // A cursor of another list names another kind of object: refused, not misread.
+    let applications = app.get("/v1/applications?limit=1", dev).await.json();
+    let application_cursor = applications["next_cursor"]
+        .as_str()
+        .expect("two applications");
+    let mixed = app
+        .get(&format!("/v1/api-keys?cursor={application_cursor}"), dev)
+        .await;
+    assert_eq!(mixed.status, 400, "{}", mixed.text);
+    assert_eq!(mixed.field().as_deref(), Some("cursor"));
 }

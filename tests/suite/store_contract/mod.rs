@@ -258,6 +258,19 @@ async fn a_delete_whose_condition_no_longer_holds_changes_nothing(store: impl St
 
     assert_eq!(
         store.get_api_key(&c.tenant, &key.id).await.expect("read"),
+        Some(deleted.clone())
+    );
+    assert_eq!(store.api_key_counts(&c.tenant).await.expect("read"), counts);
+    // A purge from the same stale read (the sweep's view of an active key) is
+    // refused too, and the counts do not move.
+    let purge = audit(&c.tenant, AuditAction::ApiKeyPurged, &key.id);
+    let refused = store.purge_api_key(&key, &purge).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(Conflict::Changed))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.get_api_key(&c.tenant, &key.id).await.expect("read"),
         Some(deleted)
     );
     assert_eq!(store.api_key_counts(&c.tenant).await.expect("read"), counts);
