@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Hostile input from the OpenAPI description: schemathesis generates requests
 # (valid, invalid and stateful sequences) against the dev server, with a token
-# of each role, and fails on any 5xx or any answer that breaks docs/openapi.yaml.
+# of each role, and fails on any 5xx, any dropped connection (schemathesis counts
+# it an error), any answer that breaks docs/openapi.yaml, or a server that is not
+# still there and answering afterwards.
 # tests/run.sh calls it after the Rust tests; it installs what it needs.
 #
 # Two of schemathesis' checks judge semantics a schema cannot state, and are
@@ -47,3 +49,13 @@ for role in OWNER ADMIN DEVELOPER VERIFIER; do
     --checks all --exclude-checks positive_data_acceptance,use_after_free \
     --max-examples "${HOSTILE_EXAMPLES:-40}" --generation-deterministic --no-color
 done
+
+# Every request answered is not enough: the server must still be there.
+if ! kill -0 "$server" 2>/dev/null; then
+  echo "The dev server died during the hostile run; its log is in target/hostile-dev-server.log." >&2
+  exit 1
+fi
+if ! curl -s -o /dev/null -w '%{http_code}' "$API/v1/api-keys" | grep -q 401; then
+  echo "The dev server stopped answering after the hostile run; its log is in target/hostile-dev-server.log." >&2
+  exit 1
+fi
