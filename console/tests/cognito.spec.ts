@@ -4,7 +4,7 @@
 // token verified by the API through the JWKS, kept in memory only.
 
 import { expect, test } from '@playwright/test';
-import { everythingStored, expectAccessible } from './helpers';
+import { everythingStored, expectAccessible, endSessionOnNextCall } from './helpers';
 
 test('sign-in goes through the managed login with PKCE and comes back signed in', async ({ page }) => {
   const authorizeUrls: string[] = [];
@@ -12,8 +12,15 @@ test('sign-in goes through the managed login with PKCE and comes back signed in'
     if (request.url().includes('/oauth2/authorize')) authorizeUrls.push(request.url());
   });
   let idToken = '';
+  let refreshToken = '';
   page.on('response', async (response) => {
-    if (response.url().endsWith('/oauth2/token') && response.ok()) idToken = (await response.json()).id_token;
+    if (response.url().endsWith('/oauth2/token') && response.ok()) {
+      ({ id_token: idToken, refresh_token: refreshToken } = await response.json());
+    }
+  });
+  let verifier = '';
+  page.on('request', (request) => {
+    if (request.url().endsWith('/oauth2/token')) verifier = new URLSearchParams(request.postData() ?? '').get('code_verifier') ?? '';
   });
 
   await page.goto('/applications');
@@ -34,9 +41,13 @@ test('sign-in goes through the managed login with PKCE and comes back signed in'
   await expect(page.getByRole('banner')).toContainText('platform.admin@example.com');
   await expect(page.getByRole('button', { name: 'Register application' })).toBeVisible();
   expect(idToken).not.toBe('');
+  // The tokens live in memory, and the PKCE verifier left storage on the way back.
+  expect(verifier).toMatch(/^[A-Za-z0-9_-]{64}$/);
   const stored = await everythingStored(page);
-  expect(stored).not.toContain(idToken);
-  expect(stored).not.toContain('verifier');
+  for (const secret of [idToken, refreshToken, verifier]) {
+    expect(secret).not.toBe('');
+    expect(stored).not.toContain(secret);
+  }
   expect(stored).not.toContain('code=');
 
   // A reload signs in again silently through the managed login's session.
@@ -68,14 +79,7 @@ test('an ended session is renewed with the refresh token, keeping what was typed
   await page.getByRole('radio', { name: 'Production Sydney' }).check();
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByLabel('Name', { exact: true }).fill('kept across a refresh');
-  await page.route('**/v1/api-keys?dry_run=true', (route) =>
-    route.fulfill({
-      status: 401,
-      contentType: 'application/problem+json',
-      body: JSON.stringify({ type: 'about:blank', title: 'Unauthorized', status: 401, code: 'unauthenticated', detail: 'a valid bearer token is required' }),
-    }),
-    { times: 1 },
-  );
+  await endSessionOnNextCall(page, '**/v1/api-keys?dry_run=true');
   await page.getByRole('button', { name: 'Review' }).click();
   const again = page.getByRole('dialog', { name: 'Your session has ended' });
   await again.getByRole('button', { name: 'Sign in again' }).click();

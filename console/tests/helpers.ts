@@ -127,3 +127,23 @@ export function screenshotPath(name: string): string {
 export function devServerLog(): string {
   return readFileSync(`${process.env.CONSOLE_TEST_DATA}/dev-server.log`, 'utf8');
 }
+
+/** The next call matching `url` is refused 401, as the API does once a token has ended. */
+export async function endSessionOnNextCall(page: Page, url: string): Promise<void> {
+  await page.route(
+    url,
+    (route) =>
+      route.fulfill({
+        status: 401,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({
+          type: 'about:blank',
+          title: 'Unauthorized',
+          status: 401,
+          code: 'unauthenticated',
+          detail: 'a valid bearer token is required',
+        }),
+      }),
+    { times: 1 },
+  );
+}

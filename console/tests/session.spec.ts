@@ -1,7 +1,7 @@
 // Signing in and out, roles, an ended session, and pages with no blank screen.
 
 import { expect, test } from '@playwright/test';
-import { everythingStored, expectAccessible, ROLE_BUTTON, signIn } from './helpers';
+import { everythingStored, expectAccessible, ROLE_BUTTON, signIn, endSessionOnNextCall } from './helpers';
 
 test('the local sign-in is marked as such and offers each demo role', async ({ page }) => {
   await page.goto('/');
@@ -46,14 +46,7 @@ test('an ended session signs in again without losing what was typed', async ({ p
   await page.getByLabel('Name', { exact: true }).fill('typed before expiry');
 
   // The token ends: the next call is refused 401, as the API does.
-  await page.route('**/v1/api-keys?dry_run=true', (route) =>
-    route.fulfill({
-      status: 401,
-      contentType: 'application/problem+json',
-      body: JSON.stringify({ type: 'about:blank', title: 'Unauthorized', status: 401, code: 'unauthenticated', detail: 'a valid bearer token is required' }),
-    }),
-    { times: 1 },
-  );
+  await endSessionOnNextCall(page, '**/v1/api-keys?dry_run=true');
   await page.getByRole('button', { name: 'Review' }).click();
   const again = page.getByRole('dialog', { name: 'Your session has ended' });
   await expect(again).toBeVisible();

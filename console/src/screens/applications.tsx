@@ -2,34 +2,27 @@
 // change and archive applications (archiving asks for the exact name, since
 // it deletes the application's keys).
 
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, everyApplication, ok, type ApiProblem, type Application, type Technology } from '../api/client';
 import { ConfirmByTyping } from '../components/confirm-by-typing';
 import { Dialog, SubmitOrCancel } from '../components/dialog';
 import { Notice, PageHead } from '../components/page';
+import { useCatalogList } from '../components/catalog-list';
 import { asProblem, ErrorSummary, FieldError } from '../components/problems';
 import { TextField } from '../components/text-field';
 import { capitalise, formatTime } from '../format';
 import { managesCatalog, type Session } from '../session';
 
 export function Applications({ session }: { session: Session }) {
-  const [applications, setApplications] = useState<Application[] | null>(null);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const { items: applications, problem, notice, changed: listChanged } = useCatalogList(everyApplication);
   const [editing, setEditing] = useState<Application | 'new' | null>(null);
   const [archiving, setArchiving] = useState<Application | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
   const manages = managesCatalog(session.role);
-
-  function load() {
-    everyApplication().then(setApplications, (error) => setProblem(asProblem(error)));
-  }
-  useEffect(load, []);
 
   function changed(message: string) {
     setEditing(null);
     setArchiving(null);
-    setNotice(message);
-    load();
+    listChanged(message);
   }
 
   return (

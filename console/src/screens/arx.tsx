@@ -2,11 +2,12 @@
 // disable, enable and delete Arx. Disabling and deleting ask for the exact
 // name: a disabled Arx gets no new keys, and deleting one deletes its keys.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, everyArx, ok, type ApiProblem, type Arx, type NewArx, type Purpose } from '../api/client';
 import { ConfirmByTyping } from '../components/confirm-by-typing';
 import { Dialog, SubmitOrCancel } from '../components/dialog';
 import { Notice, PageHead } from '../components/page';
+import { useCatalogList } from '../components/catalog-list';
 import { asProblem, ErrorSummary, FieldError } from '../components/problems';
 import { TextField } from '../components/text-field';
 import { capitalise, formatTime } from '../format';
@@ -17,24 +18,15 @@ const PURPOSES: Purpose[] = ['development', 'testing', 'staging', 'production'];
 type Confirming = { arx: Arx; action: 'disable' | 'delete' };
 
 export function ArxDashboard({ session }: { session: Session }) {
-  const [arxList, setArxList] = useState<Arx[] | null>(null);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const { items: arxList, problem, setProblem, notice, changed: listChanged } = useCatalogList(everyArx);
   const [editing, setEditing] = useState<Arx | 'new' | null>(null);
   const [confirming, setConfirming] = useState<Confirming | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
   const manages = managesCatalog(session.role);
-
-  function load() {
-    everyArx().then(setArxList, (error) => setProblem(asProblem(error)));
-  }
-  useEffect(load, []);
 
   function changed(message: string) {
     setEditing(null);
     setConfirming(null);
-    setProblem(null);
-    setNotice(message);
-    load();
+    listChanged(message);
   }
 
   async function enable(arx: Arx) {

@@ -95,24 +95,6 @@ impl AuditEvent {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 15] = [
-        Self::ApiKeyCreated,
-        Self::ApiKeyDeleted,
-        Self::ApiKeyDisabled,
-        Self::ApiKeyEnabled,
-        Self::ApiKeyRotated,
-        Self::ApiKeyExpired,
-        Self::ApiKeyPurged,
-        Self::ApplicationCreated,
-        Self::ApplicationUpdated,
-        Self::ApplicationArchived,
-        Self::ArxCreated,
-        Self::ArxUpdated,
-        Self::ArxDisabled,
-        Self::ArxEnabled,
-        Self::ArxDeleted,
-    ];
-
     /// The wire and storage name: `api_key_created`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -134,13 +116,15 @@ impl AuditAction {
         }
     }
 
+    /// By its wire name. Serde's own names decide, so a new action parses
+    /// the moment it exists.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        Self::ALL
-            .into_iter()
-            .find(|action| action.as_str() == raw)
-            .ok_or(InvalidValue::NotOneOf {
-                allowed: "an audit action such as api_key_created, api_key_deleted, arx_disabled",
-            })
+        use serde::de::IntoDeserializer;
+        let names: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+            raw.into_deserializer();
+        Self::deserialize(names).map_err(|_| InvalidValue::NotOneOf {
+            allowed: "an audit action such as api_key_created, api_key_deleted, arx_disabled",
+        })
     }
 }
 
@@ -148,9 +132,27 @@ impl AuditAction {
 mod tests {
     use super::*;
 
+    const ALL: [AuditAction; 15] = [
+        AuditAction::ApiKeyCreated,
+        AuditAction::ApiKeyDeleted,
+        AuditAction::ApiKeyDisabled,
+        AuditAction::ApiKeyEnabled,
+        AuditAction::ApiKeyRotated,
+        AuditAction::ApiKeyExpired,
+        AuditAction::ApiKeyPurged,
+        AuditAction::ApplicationCreated,
+        AuditAction::ApplicationUpdated,
+        AuditAction::ApplicationArchived,
+        AuditAction::ArxCreated,
+        AuditAction::ArxUpdated,
+        AuditAction::ArxDisabled,
+        AuditAction::ArxEnabled,
+        AuditAction::ArxDeleted,
+    ];
+
     #[test]
     fn action_names_are_the_serialized_names() {
-        for action in AuditAction::ALL {
+        for action in ALL {
             let json = serde_json::to_value(action).expect("serializes");
             assert_eq!(json, action.as_str(), "{action:?}");
             assert_eq!(AuditAction::parse(action.as_str()), Ok(action));

@@ -353,16 +353,7 @@ async fn cursors_survive_deletes_between_pages_and_refuse_other_lists(app: &Test
         .to_owned();
 
     // The key the cursor points after leaves `status=active` meanwhile.
-    let gone = json!({"confirm": made[3]}).to_string();
-    let token = app.token(dev);
-    let deleted = app
-        .call(
-            "DELETE",
-            &format!("/v1/api-keys/{}", made[3]),
-            Some(&token),
-            Some(&gone),
-        )
-        .await;
+    let deleted = app.delete_key(&made[3], dev).await;
     assert_eq!(deleted.status, 204);
     let second = app
         .get(

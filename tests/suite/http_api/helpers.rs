@@ -192,14 +192,8 @@ impl TestApp {
                 String::from_utf8_lossy(&bytes).into_owned()
             }
             Backend::DynamoDb { endpoint } => {
-                use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-                let config = aws_sdk_dynamodb::Config::builder()
-                    .behavior_version(BehaviorVersion::latest())
-                    .region(Region::new("us-east-1"))
-                    .endpoint_url(endpoint)
-                    .credentials_provider(Credentials::new("local", "local", None, None, "local"))
-                    .build();
-                let client = aws_sdk_dynamodb::Client::from_conf(config);
+                let store = store::DynamoStore::local(endpoint, &self.table);
+                let client = store.client();
                 let mut dump = String::new();
                 let mut start = None;
                 loop {
@@ -289,6 +283,15 @@ impl TestApp {
             Some(&body.to_string()),
         )
         .await
+    }
+
+    /// Deletes a key the way a user does, typing its exact id; the answer is
+    /// the caller's to check.
+    pub async fn delete_key(&self, id: &str, role: Role) -> TestResponse {
+        let confirm = json!({ "confirm": id }).to_string();
+        let path = format!("/v1/api-keys/{id}");
+        self.call("DELETE", &path, Some(&self.token(role)), Some(&confirm))
+            .await
     }
 
     pub async fn create_key(&self, role: Role) -> Value {

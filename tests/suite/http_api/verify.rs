@@ -430,15 +430,7 @@ async fn a_suspended_key_verifies_disabled_at_once_until_resumed(app: &TestApp) 
     assert_eq!(after, before);
 
     // A deleted key has ended: it stays so.
-    let gone = json!({"confirm": id}).to_string();
-    let deleted = app
-        .call(
-            "DELETE",
-            &format!("/v1/api-keys/{id}"),
-            Some(&app.token(Role::Developer)),
-            Some(&gone),
-        )
-        .await;
+    let deleted = app.delete_key(&id, Role::Developer).await;
     assert_eq!(deleted.status, 204);
     for action in ["disable", "enable"] {
         let ended = app

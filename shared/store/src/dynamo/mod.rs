@@ -58,6 +58,11 @@ impl DynamoStore {
         }
     }
 
+    /// The SDK client, for what the store does not offer (a test's raw Scan).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub fn table_name(&self) -> &str {
         &self.table
     }
