@@ -55,7 +55,14 @@ if ! kill -0 "$server" 2>/dev/null; then
   echo "The dev server died during the hostile run; its log is in target/hostile-dev-server.log." >&2
   exit 1
 fi
-if ! curl -s -o /dev/null -w '%{http_code}' "$API/v1/api-keys" | grep -q 401; then
+# (Python from the venv above, so a fresh machine needs no curl.)
+if ! "$VENV/bin/python" -c '
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1] + "/v1/api-keys", timeout=10)
+except urllib.error.HTTPError as answer:
+    sys.exit(0 if answer.code == 401 else 1)
+sys.exit(1)' "$API"; then
   echo "The dev server stopped answering after the hostile run; its log is in target/hostile-dev-server.log." >&2
   exit 1
 fi
