@@ -187,3 +187,15 @@ test('a key is rotated from the dashboard: the new key shown once, the old one w
   expect(left).toBeLessThanOrEqual(3600);
   expect(await everythingStored(page)).not.toContain(newKey);
 });
+
+test('a key close to its expiry is marked on the dashboard', async ({ page, request }) => {
+  const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+  const soon = await createKey(request, 'ends in three days', inDays(3));
+  const later = await createKey(request, 'ends in a month', inDays(30));
+  await signIn(page, 'developer');
+  const row = (id: string) => page.locator('tbody tr').filter({ hasText: id });
+  await expect(row(soon.id)).toContainText('Expires soon');
+  await expect(row(later.id)).toBeVisible();
+  await expect(row(later.id)).not.toContainText('Expires soon');
+  expect((await callApi(request, 'developer', 'GET', `/v1/api-keys/${soon.id}`)).expires_soon).toBe(true);
+});

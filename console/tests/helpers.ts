@@ -51,12 +51,17 @@ export async function demoCatalog(request: APIRequestContext) {
   return { app, arx: sydney, applications, allArx: arx };
 }
 
-export async function createKey(request: APIRequestContext, name: string): Promise<{ id: string; access_key: string }> {
+export async function createKey(
+  request: APIRequestContext,
+  name: string,
+  expiresAt: string | null = null,
+): Promise<{ id: string; access_key: string }> {
   const { app, arx } = await demoCatalog(request);
   const created = await callApi(request, 'developer', 'POST', '/v1/api-keys', {
     application_id: app.id,
     arx_id: arx.id,
     name,
+    expires_at: expiresAt,
   });
   return { id: created.api_key.id, access_key: created.access_key };
 }

@@ -4,12 +4,16 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use domain::{
-    ApiKeyCounts, ApiKeyStatus, ApplicationStatus, ArxStatus, AuditAction, ExpiresAt, PageLimit,
-    Timestamp,
+    ApiKey, ApiKeyCounts, ApiKeyStatus, ApplicationStatus, ArxStatus, AuditAction, ExpiresAt,
+    NoticePeriod, PageLimit, Timestamp,
 };
+use jobs::notify::{ExpiryNotice, NoticeError, Notifier};
 use jobs::stream::{BatchItemFailure, BatchResponse};
+use jobs::{SweepError, SweepPolicy};
 use serde_json::{Value, json};
+use std::sync::Mutex;
 use store::{ApiKeyFilter, ApiKeyQuery, ApplicationStore};
+
 use time::Duration;
 
 use crate::store_contract::backends::Store;
@@ -42,6 +46,9 @@ on_both_stores!(
     a_poisoned_record_is_reported_alone,
     keys_on_two_pages_are_all_cascaded,
     the_sweep_expires_then_purges_exactly_what_is_past_retention,
+    the_sweep_sends_one_expiry_notice_per_key,
+    two_sweeps_at_once_send_one_notice,
+    a_notice_that_fails_to_publish_is_sent_by_the_next_sweep,
 );
 
 /// A stream record as Lambda delivers it, for an item's new image.
@@ -308,12 +315,16 @@ async fn the_sweep_expires_then_purges_exactly_what_is_past_retention(store: imp
     event.at = t0.plus(Duration::days(10));
     store.delete_api_key(&late, &event).await.expect("deleted");
 
-    let first = jobs::sweep(&store, t0, retention).await.expect("swept");
+    let policy = SweepPolicy {
+        retention,
+        notice: NoticePeriod::days(0).expect("off"),
+    };
+    let notices = Notices::default();
+    let sweep = |at| jobs::sweep(&store, &notices, at, policy);
+    let first = sweep(t0).await.expect("swept");
     assert_eq!((first.expired, first.purged), (0, 0), "nothing due yet");
 
-    let next_day = jobs::sweep(&store, t0.plus(Duration::days(1)), retention)
-        .await
-        .expect("swept");
+    let next_day = sweep(t0.plus(Duration::days(1))).await.expect("swept");
     assert_eq!((next_day.expired, next_day.purged), (1, 0));
     let swept = store
         .get_api_key(&c.tenant, &expiring.id)
@@ -333,9 +344,7 @@ async fn the_sweep_expires_then_purges_exactly_what_is_past_retention(store: imp
     );
 
     let month_later = t0.plus(Duration::days(31));
-    let purge = jobs::sweep(&store, month_later, retention)
-        .await
-        .expect("swept");
+    let purge = sweep(month_later).await.expect("swept");
     assert_eq!(
         (purge.expired, purge.purged),
         (0, 2),
@@ -379,14 +388,171 @@ async fn the_sweep_expires_then_purges_exactly_what_is_past_retention(store: imp
         "audit events stay"
     );
 
-    let again = jobs::sweep(&store, month_later, retention)
-        .await
-        .expect("swept");
+    let again = sweep(month_later).await.expect("swept");
     assert_eq!(
         (again.expired, again.purged),
         (0, 0),
         "a second sweep changes nothing"
     );
+}
+
+/// Records the notices it is given, or refuses them all (`failing`).
+#[derive(Default)]
+struct Notices {
+    sent: Mutex<Vec<(String, Timestamp)>>,
+    failing: bool,
+}
+
+impl Notices {
+    fn failing() -> Self {
+        Self {
+            failing: true,
+            ..Self::default()
+        }
+    }
+
+    fn sent(&self) -> Vec<(String, Timestamp)> {
+        self.sent.lock().expect("not poisoned").clone()
+    }
+}
+
+impl Notifier for Notices {
+    async fn expiry_notice(&self, notice: &ExpiryNotice<'_>) -> Result<(), NoticeError> {
+        if self.failing {
+            return Err("the topic refused the notice".into());
+        }
+        let sent = (notice.api_key_id.to_owned(), notice.expires_at);
+        self.sent.lock().expect("not poisoned").push(sent);
+        Ok(())
+    }
+}
+
+const NOTICE_DAYS: u16 = 7;
+
+fn notice_policy() -> SweepPolicy {
+    SweepPolicy {
+        retention: Duration::days(30),
+        notice: NoticePeriod::days(NOTICE_DAYS).expect("in range"),
+    }
+}
+
+/// A stored key of the catalog's that expires `days` after `now`.
+async fn create_key_ending(store: &impl Store, c: &Catalog, now: Timestamp, days: i64) -> ApiKey {
+    let mut key = new_key(&c.tenant, &c.application, &c.arx);
+    key.expires_at = Some(ExpiresAt::ending(now.plus(Duration::days(days))));
+    let event = audit(&c.tenant, AuditAction::ApiKeyCreated, &key.id);
+    store.create_api_key(&key, &event).await.expect("created");
+    key
+}
+
+async fn stored(store: &impl Store, key: &ApiKey) -> ApiKey {
+    store
+        .get_api_key(&key.tenant_id, &key.id)
+        .await
+        .expect("read")
+        .expect("present")
+}
+
+async fn the_sweep_sends_one_expiry_notice_per_key(store: impl Store) {
+    let c = catalog(&store).await;
+    let t0 = Timestamp::now();
+    let soon = create_key_ending(&store, &c, t0, 3).await;
+    let later = create_key_ending(&store, &c, t0, 20).await;
+    let paused = create_key_ending(&store, &c, t0, 2).await;
+    let event = audit(&c.tenant, AuditAction::ApiKeyDisabled, &paused.id);
+    store
+        .set_api_key_status(&paused, ApiKeyStatus::Disabled, &event)
+        .await
+        .expect("disabled");
+    create_key(&store, &c.tenant, &c.application, &c.arx).await; // never expires
+    let notices = Notices::default();
+
+    let first = jobs::sweep(&store, &notices, t0, notice_policy())
+        .await
+        .expect("swept");
+    assert_eq!(first.noticed, 1, "only the active key within 7 days");
+    let expected = (soon.id.to_string(), soon.expires_at.expect("set").at());
+    assert_eq!(notices.sent(), vec![expected.clone()]);
+    let told = stored(&store, &soon).await;
+    assert_eq!(told.expiry_notice_sent_at, Some(t0));
+    assert_eq!(
+        told.status,
+        ApiKeyStatus::Active,
+        "a notice changes nothing else"
+    );
+
+    let again = jobs::sweep(
+        &store,
+        &notices,
+        t0.plus(Duration::hours(1)),
+        notice_policy(),
+    )
+    .await
+    .expect("swept");
+    assert_eq!(again.noticed, 0, "never twice");
+    assert_eq!(notices.sent().len(), 1);
+
+    // Two weeks on: `soon` has expired (expired from the expire partition, not
+    // told again), `later` is now within the period.
+    let two_weeks = t0.plus(Duration::days(14));
+    let report = jobs::sweep(&store, &notices, two_weeks, notice_policy())
+        .await
+        .expect("swept");
+    assert_eq!((report.expired, report.noticed), (1, 1));
+    let later_notice = (later.id.to_string(), later.expires_at.expect("set").at());
+    assert_eq!(notices.sent(), vec![expected, later_notice]);
+    assert_eq!(stored(&store, &soon).await.status, ApiKeyStatus::Expired);
+    assert_eq!(
+        stored(&store, &paused).await.expiry_notice_sent_at,
+        None,
+        "a disabled key is not told it expires"
+    );
+}
+
+async fn two_sweeps_at_once_send_one_notice(store: impl Store) {
+    let c = catalog(&store).await;
+    let t0 = Timestamp::now();
+    let keys = [(); 5].map(|_| create_key_ending(&store, &c, t0, 1));
+    let mut created = Vec::new();
+    for key in keys {
+        created.push(key.await);
+    }
+    let notices = Notices::default();
+    let (a, b) = tokio::join!(
+        jobs::sweep(&store, &notices, t0, notice_policy()),
+        jobs::sweep(&store, &notices, t0, notice_policy()),
+    );
+    let (a, b) = (a.expect("swept"), b.expect("swept"));
+    assert_eq!(a.noticed + b.noticed, created.len());
+    let mut told: Vec<String> = notices.sent().into_iter().map(|(id, _)| id).collect();
+    told.sort();
+    let mut expected: Vec<String> = created.iter().map(|k| k.id.to_string()).collect();
+    expected.sort();
+    assert_eq!(told, expected, "each key told exactly once");
+}
+
+async fn a_notice_that_fails_to_publish_is_sent_by_the_next_sweep(store: impl Store) {
+    let c = catalog(&store).await;
+    let t0 = Timestamp::now();
+    let key = create_key_ending(&store, &c, t0, 2).await;
+
+    let refused = jobs::sweep(&store, &Notices::failing(), t0, notice_policy()).await;
+    assert!(
+        matches!(refused, Err(SweepError::Notice(_))),
+        "a failed publish fails the sweep: {refused:?}"
+    );
+    assert_eq!(
+        stored(&store, &key).await.expiry_notice_sent_at,
+        None,
+        "the claim is given back"
+    );
+
+    let notices = Notices::default();
+    let retried = jobs::sweep(&store, &notices, t0, notice_policy())
+        .await
+        .expect("swept");
+    assert_eq!(retried.noticed, 1);
+    assert_eq!(notices.sent().len(), 1);
 }
 
 /// Real stream records: archive an application on the DynamoDB test server,

@@ -240,6 +240,46 @@ fn policies_reach_only_this_stacks_table_and_never_scan() {
 }
 
 #[test]
+fn each_topic_is_published_to_only_by_the_function_that_needs_it() {
+    let template = template();
+    let mut publishers = BTreeSet::new();
+    for (id, properties, binary) in functions(&template) {
+        for policy in as_list(&properties["Policies"]) {
+            for statement in as_list(&policy["Statement"]) {
+                let actions: Vec<String> =
+                    as_list(&statement["Action"]).iter().map(text_of).collect();
+                if !actions.iter().any(|a| a.starts_with("sns:")) {
+                    continue;
+                }
+                assert_eq!(actions, ["sns:Publish"], "{id} may only publish");
+                for resource in as_list(&statement["Resource"]) {
+                    publishers.insert((binary.clone(), text_of(&resource)));
+                }
+            }
+        }
+    }
+    let expected: BTreeSet<(String, String)> = [
+        ("cleanup", "!Ref NotificationsTopic"),
+        ("submit-feedback", "!Ref FeedbackTopic"),
+    ]
+    .into_iter()
+    .map(|(binary, topic)| (binary.to_owned(), topic.to_owned()))
+    .collect();
+    assert_eq!(publishers, expected);
+    let cleanup =
+        &template["Resources"]["CleanupFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        text_of(&cleanup["NOTIFICATIONS_TOPIC_ARN"]),
+        "!Ref NotificationsTopic",
+        "the sweep publishes expiry notices to the stack's topic"
+    );
+    assert_eq!(
+        text_of(&template["Outputs"]["NotificationsTopicArn"]["Value"]),
+        "!Ref NotificationsTopic"
+    );
+}
+
+#[test]
 fn sample_events_parse_into_what_their_functions_take() {
     let folder = workspace().join("infra/events");
     let mut routes = BTreeSet::new();

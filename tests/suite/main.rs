@@ -7,4 +7,6 @@ mod cleanup;
 mod deployment;
 mod hostile_client;
 mod http_api;
+mod notifications;
 mod store_contract;
+mod transaction_conflicts;

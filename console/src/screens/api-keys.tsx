@@ -224,7 +224,15 @@ export function ApiKeys({ session }: { session: Session }) {
                     <br />
                     <span class="muted">by {key.created_by}</span>
                   </td>
-                  <td>{formatTime(key.expires_at)}</td>
+                  <td>
+                    {formatTime(key.expires_at)}
+                    {key.expires_soon && !key.rotated_to && (
+                      <>
+                        <br />
+                        <span class="status status-expiring">Expires soon</span>
+                      </>
+                    )}
+                  </td>
                   <td>{formatTime(key.last_used_at)}</td>
                   <td class="actions">
                     {(key.status === 'active' || key.status === 'disabled') && !key.rotated_to && (

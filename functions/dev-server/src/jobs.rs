@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use ::jobs::notify::LogNotifier;
 use ::jobs::{CascadeTarget, cascade, sweep};
 use api::{ApiStore, AppState};
 use domain::Timestamp;
@@ -11,7 +12,8 @@ use tokio::sync::mpsc;
 use crate::JobOptions;
 
 /// Runs each queued cascade as it comes, and the sweep every `sweep_every`
-/// (the first right away, like a Lambda schedule catching up).
+/// (the first right away, like a Lambda schedule catching up). Expiry notices
+/// go to the log.
 pub(crate) async fn run<S: ApiStore + ApiKeySweep>(
     state: Arc<AppState<S>>,
     mut cascades: mpsc::UnboundedReceiver<CascadeTarget>,
@@ -28,7 +30,8 @@ pub(crate) async fn run<S: ApiStore + ApiKeySweep>(
                 }
             }
             _ = timer.tick() => {
-                if let Err(error) = sweep(&state.store, Timestamp::now(), options.retention).await {
+                let swept = sweep(&state.store, &LogNotifier, Timestamp::now(), options.sweep).await;
+                if let Err(error) = swept {
                     tracing::error!(error = %error_chain(&error), "sweep failed");
                 }
             }

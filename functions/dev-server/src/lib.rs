@@ -70,18 +70,22 @@ impl Default for Limits {
     }
 }
 
-/// When the sweep runs, and how long ended keys are kept.
+/// When the sweep runs, how long ended keys are kept, and when keys get their
+/// expiry notice (written to the log: the dev server has no topic).
 #[derive(Debug, Clone, Copy)]
 pub struct JobOptions {
     pub sweep_every: std::time::Duration,
-    pub retention: time::Duration,
+    pub sweep: ::jobs::SweepPolicy,
 }
 
 impl Default for JobOptions {
     fn default() -> Self {
         Self {
             sweep_every: std::time::Duration::from_secs(60),
-            retention: time::Duration::days(30),
+            sweep: ::jobs::SweepPolicy {
+                retention: time::Duration::days(30),
+                notice: domain::NoticePeriod::default(),
+            },
         }
     }
 }

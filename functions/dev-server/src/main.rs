@@ -136,7 +136,10 @@ async fn run() -> Result<(), String> {
     let cleanup = CleanupConfig::from_env(&env).map_err(|e| e.to_string())?;
     let jobs = JobOptions {
         sweep_every: args.sweep_every,
-        retention: cleanup.retention(),
+        sweep: ::jobs::SweepPolicy {
+            retention: cleanup.retention(),
+            notice: cleanup.expiry_notice,
+        },
     };
     let options = Options {
         addr: args.addr,

@@ -113,6 +113,7 @@ async fn tenant_on<S: ApiStore>(store: S, keys: usize, dir: tempfile::TempDir) -
         feedback_topic_arn: None,
         arx_base_url: "https://arx.example.com".into(),
         verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
+        expiry_notice: domain::NoticePeriod::default(),
     };
     Tenant {
         state: Arc::new(AppState::new(store, &config)),
@@ -149,6 +150,7 @@ fn key_record(
         last_used_at: None,
         rotated_from: None,
         rotated_to: None,
+        expiry_notice_sent_at: None,
     }
 }
 

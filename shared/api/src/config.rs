@@ -1,7 +1,7 @@
 //! Configuration from the environment, the same in Lambda and in the dev server.
 //! A missing or invalid variable stops the process at start, naming the variable.
 
-use domain::KeyPrefix;
+use domain::{KeyPrefix, NoticePeriod};
 use secrecy::SecretString;
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +131,8 @@ pub struct ServiceConfig {
     /// 0 to 60, default 30): the longest a revoked key may still pass on
     /// another instance.
     pub verify_cache: std::time::Duration,
+    /// Keys within this of their expiry show `expires_soon`.
+    pub expiry_notice: NoticePeriod,
 }
 
 impl ServiceConfig {
@@ -144,6 +146,7 @@ impl ServiceConfig {
             feedback_topic_arn: env.optional("FEEDBACK_TOPIC_ARN"),
             arx_base_url: arx_base_url(env),
             verify_cache: verify_cache(env)?,
+            expiry_notice: expiry_notice(env)?,
         })
     }
 }
@@ -167,6 +170,9 @@ pub struct CleanupConfig {
     pub dynamodb_endpoint: Option<String>,
     /// Deleted and expired keys are purged this many days after they ended.
     pub retention_days: u16,
+    pub expiry_notice: NoticePeriod,
+    /// Where expiry notices are published; without one they are logged.
+    pub notifications_topic_arn: Option<String>,
 }
 
 impl CleanupConfig {
@@ -189,6 +195,8 @@ impl CleanupConfig {
             table_name: env.required("TABLE_NAME")?,
             dynamodb_endpoint: env.optional("DYNAMODB_ENDPOINT"),
             retention_days,
+            expiry_notice: expiry_notice(env)?,
+            notifications_topic_arn: env.optional("NOTIFICATIONS_TOPIC_ARN"),
         })
     }
 
@@ -205,6 +213,25 @@ pub fn access_key_prefix(env: &impl Env) -> Result<KeyPrefix, ConfigError> {
             reason: reason.to_string(),
         }),
     }
+}
+
+/// How long before its expiry a key is "expiring soon" (`EXPIRY_NOTICE_DAYS`,
+/// 0 to 90, default 7; 0 turns notices off).
+pub fn expiry_notice(env: &impl Env) -> Result<NoticePeriod, ConfigError> {
+    let Some(raw) = env.optional("EXPIRY_NOTICE_DAYS") else {
+        return Ok(NoticePeriod::default());
+    };
+    raw.trim()
+        .parse::<u16>()
+        .ok()
+        .and_then(|days| NoticePeriod::days(days).ok())
+        .ok_or(ConfigError::Invalid {
+            name: "EXPIRY_NOTICE_DAYS",
+            reason: format!(
+                "must be a whole number of days from 0 to {}",
+                NoticePeriod::MAX_DAYS
+            ),
+        })
 }
 
 pub fn verify_cache(env: &impl Env) -> Result<std::time::Duration, ConfigError> {

@@ -181,6 +181,10 @@ impl From<StoreError> for ApiError {
                 "changed",
                 "the object changed while this request ran; read it again and retry",
             ),
+            // Contention, not a fault: the client may retry at once.
+            StoreError::Contended => Self::Busy {
+                retry_after_seconds: 1,
+            },
             other => Self::internal(other),
         }
     }

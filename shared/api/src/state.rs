@@ -1,7 +1,7 @@
 //! What handlers share, built once per process (a Lambda's cold start, the dev
 //! server's start).
 
-use domain::{Feedback, KeyHasher, KeyPrefix};
+use domain::{Feedback, KeyHasher, KeyPrefix, NoticePeriod};
 use store::DynamoStore;
 
 use crate::config::ServiceConfig;
@@ -19,6 +19,8 @@ pub struct AppState<S> {
     pub verdicts: VerdictCache,
     /// Arx URLs are `<arx_base_url>/<arx id>`.
     pub arx_base_url: String,
+    /// Keys within this of their expiry show `expires_soon`.
+    pub expiry_notice: NoticePeriod,
     pub feedback_topic: Option<FeedbackTopic>,
 }
 
@@ -31,6 +33,7 @@ impl<S> AppState<S> {
             hashing: HashingGate::per_core(),
             verdicts: VerdictCache::new(config.verify_cache),
             arx_base_url: config.arx_base_url.clone(),
+            expiry_notice: config.expiry_notice,
             feedback_topic: None,
         }
     }

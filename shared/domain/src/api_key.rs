@@ -107,6 +107,10 @@ pub struct ApiKey {
     /// the table: a rotation's condition is that it is absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_to: Option<ApiKeyId>,
+    /// When the sweep sent this key's one expiry notice. Absent, not null, in
+    /// the table: claiming the notice is conditional on its absence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_notice_sent_at: Option<Timestamp>,
     pub secret_hash: SecretHash,
 }
 
@@ -121,6 +125,16 @@ impl ApiKey {
         }
     }
 
+    /// Whether the sweep still owes this key an expiry notice: it is active,
+    /// has an expiry, was not told yet, and was not rotated (whoever rotated it
+    /// chose when it ends).
+    pub fn awaits_expiry_notice(&self) -> bool {
+        self.status == ApiKeyStatus::Active
+            && self.expires_at.is_some()
+            && self.expiry_notice_sent_at.is_none()
+            && self.rotated_to.is_none()
+    }
+
     /// When the key stopped working for good (deleted, or expired), if it has.
     pub fn ended_at(&self) -> Option<Timestamp> {
         match self.status {
@@ -128,6 +142,51 @@ impl ApiKey {
             ApiKeyStatus::Expired => self.expires_at.map(ExpiresAt::at),
             ApiKeyStatus::Active | ApiKeyStatus::Disabled => None,
         }
+    }
+}
+
+/// How long before its expiry a key is "expiring soon" (`EXPIRY_NOTICE_DAYS`):
+/// lists mark it `expires_soon`, and the sweep sends its one notice then.
+/// Zero turns both off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoticePeriod(time::Duration);
+
+impl NoticePeriod {
+    pub const DEFAULT_DAYS: u16 = 7;
+    pub const MAX_DAYS: u16 = 90;
+
+    pub fn days(days: u16) -> Result<Self, InvalidValue> {
+        if days > Self::MAX_DAYS {
+            return Err(InvalidValue::OutOfRange {
+                min: 0,
+                max: Self::MAX_DAYS.into(),
+            });
+        }
+        Ok(Self(time::Duration::days(days.into())))
+    }
+
+    pub fn is_off(self) -> bool {
+        self.0.is_zero()
+    }
+
+    /// The latest expiry that is "soon" at `now`.
+    pub fn horizon(self, now: Timestamp) -> Timestamp {
+        now.plus(self.0)
+    }
+
+    /// Whether `key` still works at `now` and stops within this period.
+    pub fn covers(self, key: &ApiKey, now: Timestamp) -> bool {
+        !self.is_off()
+            && key.status_at(now) == ApiKeyStatus::Active
+            && key
+                .expires_at
+                .is_some_and(|expiry| expiry.at() <= self.horizon(now))
+    }
+}
+
+impl Default for NoticePeriod {
+    fn default() -> Self {
+        Self(time::Duration::days(Self::DEFAULT_DAYS.into()))
     }
 }
 
@@ -311,8 +370,47 @@ mod tests {
             last_used_at: None,
             rotated_from: None,
             rotated_to: None,
+            expiry_notice_sent_at: None,
             secret_hash: hash,
         }
+    }
+
+    #[test]
+    fn a_key_expires_soon_within_the_notice_period_only_while_it_works() {
+        let now = Timestamp::now();
+        let period = NoticePeriod::days(7).expect("in range");
+        let ending = |days: i64| {
+            let mut key = sample_key();
+            key.expires_at = Some(ExpiresAt::ending(now.plus(time::Duration::days(days))));
+            key
+        };
+        assert!(period.covers(&ending(3), now));
+        assert!(period.covers(&ending(7), now));
+        assert!(!period.covers(&ending(8), now));
+        assert!(!period.covers(&sample_key(), now), "no expiry");
+        assert!(!period.covers(&ending(-1), now), "already expired");
+        let mut disabled = ending(3);
+        disabled.status = ApiKeyStatus::Disabled;
+        assert!(!period.covers(&disabled, now));
+        let off = NoticePeriod::days(0).expect("in range");
+        assert!(off.is_off() && !off.covers(&ending(3), now));
+        assert!(NoticePeriod::days(NoticePeriod::MAX_DAYS + 1).is_err());
+    }
+
+    #[test]
+    fn only_an_unrotated_active_key_with_an_expiry_awaits_its_notice() {
+        let mut key = sample_key();
+        assert!(!key.awaits_expiry_notice(), "no expiry");
+        key.expires_at = Some(ExpiresAt::ending(Timestamp::now()));
+        assert!(key.awaits_expiry_notice());
+        let mut sent = key.clone();
+        sent.expiry_notice_sent_at = Some(Timestamp::now());
+        assert!(!sent.awaits_expiry_notice());
+        let mut rotated = key.clone();
+        rotated.rotated_to = Some(crate::AccessKey::generate(&crate::KeyPrefix::default()).0);
+        assert!(!rotated.awaits_expiry_notice());
+        key.status = ApiKeyStatus::Disabled;
+        assert!(!key.awaits_expiry_notice());
     }
 
     #[test]

@@ -16,7 +16,9 @@ pub mod text;
 pub mod timestamp;
 
 pub use access_key::{AccessKey, KeyHasher, KeyPrefix, MalformedKey, PresentedKey, SecretHash};
-pub use api_key::{ApiKey, ApiKeyCounts, ApiKeyName, ApiKeyStatus, CountsDelta, ExpiresAt};
+pub use api_key::{
+    ApiKey, ApiKeyCounts, ApiKeyName, ApiKeyStatus, CountsDelta, ExpiresAt, NoticePeriod,
+};
 pub use application::{Application, ApplicationName, ApplicationStatus, CorsOrigin, Technology};
 pub use arx::{Arx, ArxName, ArxStatus, Label, Purpose};
 pub use audit::{Actor, AuditAction, AuditEvent};

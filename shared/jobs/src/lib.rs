@@ -4,16 +4,17 @@
 //! - [`cascade`]: when an application is archived or an Arx deleted, delete
 //!   every key bound to it (fed by the table's stream in AWS, and directly by
 //!   the dev server).
-//! - [`sweep`]: record the expiry of keys past `expires_at`, and purge deleted
-//!   and expired keys after the retention period (hourly in AWS, on a timer in
-//!   the dev server).
+//! - [`sweep`]: record the expiry of keys past `expires_at`, purge deleted
+//!   and expired keys after the retention period, and send one notice per key
+//!   about to expire (hourly in AWS, on a timer in the dev server).
 
 mod cascade;
+pub mod notify;
 pub mod stream;
 mod sweep;
 
 pub use cascade::{CascadeTarget, cascade};
-pub use sweep::{SweepReport, sweep};
+pub use sweep::{SweepError, SweepPolicy, SweepReport, sweep};
 
 /// Who the audit log names for the jobs' changes (`system:cascade`, `system:sweep`).
 pub const CASCADE_ACTOR: &str = "cascade";

@@ -1,49 +1,82 @@
-use domain::{Actor, ApiKey, ApiKeyStatus, AuditAction, AuditEvent, PageLimit, Timestamp};
-use store::{ApiKeySweep, Conflict, DueWork, StoreError, StoreResult, SweepProgress};
+use domain::{
+    Actor, ApiKey, ApiKeyStatus, AuditAction, AuditEvent, NoticePeriod, PageLimit, Timestamp,
+};
+use store::{ApiKeySweep, Conflict, DueWork, StoreError, SweepProgress};
 use time::Duration;
 
 use crate::SWEEP_ACTOR;
+use crate::notify::{ExpiryNotice, NoticeError, Notifier};
 
 /// A first sweep (no progress stored yet) starts this many days back. Keys
 /// expire in the future when they are made, so this only has to cover the
 /// time between a deployment and its first sweep.
 const FIRST_SWEEP_DAYS_BACK: i64 = 7;
 
+/// How long ended keys are kept, and when keys get their expiry notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepPolicy {
+    pub retention: Duration,
+    pub notice: NoticePeriod,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
     pub expired: usize,
     pub purged: usize,
+    pub noticed: usize,
 }
 
-/// Records the expiry of active keys past `expires_at`, then purges deleted
-/// and expired keys that ended more than `retention` ago. It reads the due
-/// index one day at a time from where the last sweep stopped: no Scan, and
-/// nothing depends on DynamoDB's TTL timing.
-pub async fn sweep<S: ApiKeySweep>(
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A notice could not be published. Its claim was given back, so the next
+    /// sweep tries again.
+    #[error("publishing an expiry notice failed")]
+    Notice(#[source] NoticeError),
+}
+
+/// Records the expiry of active keys past `expires_at`, purges deleted and
+/// expired keys that ended more than `retention` ago, then sends one notice
+/// for each key that will expire within the notice period. It reads the due
+/// index one day at a time: no Scan, and nothing depends on DynamoDB's TTL
+/// timing.
+pub async fn sweep<S: ApiKeySweep, N: Notifier>(
     store: &S,
+    notifier: &N,
     now: Timestamp,
-    retention: Duration,
-) -> StoreResult<SweepReport> {
+    policy: SweepPolicy,
+) -> Result<SweepReport, SweepError> {
     let today = now.date();
-    let purge_until = now.plus(-retention);
+    let purge_until = now.plus(-policy.retention);
     let first = |day: time::Date| day - Duration::days(FIRST_SWEEP_DAYS_BACK);
     let progress = store.sweep_progress().await?.unwrap_or(SweepProgress {
         expire_from: first(today),
         purge_from: first(purge_until.date()),
     });
+    let sweeper = Sweeper {
+        store,
+        notifier,
+        now,
+    };
     let mut report = SweepReport::default();
 
-    let mut day = progress.expire_from;
-    while day <= today {
-        report.expired += work_through(store, DueWork::Expire, day, now).await?;
-        day += Duration::days(1);
+    // A key not yet noticed expires from the notice partition (it may have
+    // been made with an expiry shorter than an hour, or notices may be off).
+    for day in days(progress.expire_from, today) {
+        for partition in [DueWork::Notice, DueWork::Expire] {
+            report.expired += sweeper
+                .work_through(Step::Expire, partition, day, now)
+                .await?;
+        }
     }
     // Keys expired just now ended on their expiry day, which may be older than
     // where purging stopped: start from whichever is earlier.
-    let mut day = progress.purge_from.min(progress.expire_from);
-    while day <= purge_until.date() {
-        report.purged += work_through(store, DueWork::Purge, day, purge_until).await?;
-        day += Duration::days(1);
+    let purge_from = progress.purge_from.min(progress.expire_from);
+    for day in days(purge_from, purge_until.date()) {
+        report.purged += sweeper
+            .work_through(Step::Purge, DueWork::Purge, day, purge_until)
+            .await?;
     }
 
     // Today (and the purge cut-off's day) may get more due keys: resume there.
@@ -52,67 +85,134 @@ pub async fn sweep<S: ApiKeySweep>(
         purge_from: purge_until.date(),
     };
     store.save_sweep_progress(&next).await?;
+
+    // Last, so a failing topic delays no expiry or purge. New keys may expire
+    // on any day of the period, so it is read whole each time (a Query per
+    // day, and only keys not yet noticed are in it).
+    if !policy.notice.is_off() {
+        let horizon = policy.notice.horizon(now);
+        for day in days(today, horizon.date()) {
+            report.noticed += sweeper
+                .work_through(Step::Notice, DueWork::Notice, day, horizon)
+                .await?;
+        }
+    }
+
     if report != SweepReport::default() {
         tracing::info!(
             expired = report.expired,
             purged = report.purged,
+            noticed = report.noticed,
             "sweep done"
         );
     }
     Ok(report)
 }
 
-/// Does `work` for every key due on `day` at or before `until`. Done keys leave
-/// the due list, so it reads the first page again until nothing is left (or
-/// only index entries that lag behind a change, which the next sweep sees).
-async fn work_through<S: ApiKeySweep>(
-    store: &S,
-    work: DueWork,
-    day: time::Date,
-    until: Timestamp,
-) -> StoreResult<usize> {
-    let mut done = 0;
-    loop {
-        let due = store
-            .due_api_keys(work, day, until, PageLimit::LARGEST)
-            .await?;
-        let mut changed = 0;
-        for key in &due {
-            let result = match work {
-                DueWork::Expire => expire(store, key, until).await,
-                DueWork::Purge => purge(store, key).await,
-            };
-            match result {
-                Ok(true) => changed += 1,
-                Ok(false) | Err(StoreError::Conflict(Conflict::Changed)) => {}
-                Err(error) => return Err(error),
+/// `from` to `through`, both included.
+fn days(from: time::Date, through: time::Date) -> impl Iterator<Item = time::Date> {
+    std::iter::successors(Some(from), |day| day.next_day()).take_while(move |day| *day <= through)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Expire,
+    Purge,
+    Notice,
+}
+
+struct Sweeper<'a, S, N> {
+    store: &'a S,
+    notifier: &'a N,
+    now: Timestamp,
+}
+
+impl<S: ApiKeySweep, N: Notifier> Sweeper<'_, S, N> {
+    /// Does `step` for every key in `partition` due on `day` at or before
+    /// `until`. Done keys leave the partition, so it reads the first page
+    /// again until nothing is left (or only index entries that lag behind a
+    /// change, which the next sweep sees).
+    async fn work_through(
+        &self,
+        step: Step,
+        partition: DueWork,
+        day: time::Date,
+        until: Timestamp,
+    ) -> Result<usize, SweepError> {
+        let mut done = 0;
+        loop {
+            let due = self
+                .store
+                .due_api_keys(partition, day, until, PageLimit::LARGEST)
+                .await?;
+            let mut changed = 0;
+            for key in &due {
+                let result = match step {
+                    Step::Expire => self.expire(key).await,
+                    Step::Purge => self.purge(key).await,
+                    Step::Notice => self.notice(key).await,
+                };
+                match result {
+                    Ok(true) => changed += 1,
+                    Ok(false) | Err(SweepError::Store(StoreError::Conflict(Conflict::Changed))) => {
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            done += changed;
+            if changed == 0 {
+                return Ok(done);
             }
         }
-        done += changed;
-        if changed == 0 {
-            return Ok(done);
+    }
+
+    async fn expire(&self, key: &ApiKey) -> Result<bool, SweepError> {
+        if key.status_at(self.now) != ApiKeyStatus::Expired || key.status != ApiKeyStatus::Active {
+            return Ok(false);
         }
+        self.store
+            .expire_api_key(key, &audit(key, AuditAction::ApiKeyExpired))
+            .await?;
+        Ok(true)
     }
-}
 
-async fn expire<S: ApiKeySweep>(store: &S, key: &ApiKey, now: Timestamp) -> StoreResult<bool> {
-    if key.status_at(now) != ApiKeyStatus::Expired || key.status != ApiKeyStatus::Active {
-        return Ok(false);
+    async fn purge(&self, key: &ApiKey) -> Result<bool, SweepError> {
+        if !matches!(key.status, ApiKeyStatus::Deleted | ApiKeyStatus::Expired) {
+            return Ok(false);
+        }
+        self.store
+            .purge_api_key(key, &audit(key, AuditAction::ApiKeyPurged))
+            .await?;
+        Ok(true)
     }
-    store
-        .expire_api_key(key, &audit(key, AuditAction::ApiKeyExpired))
-        .await?;
-    Ok(true)
-}
 
-async fn purge<S: ApiKeySweep>(store: &S, key: &ApiKey) -> StoreResult<bool> {
-    if !matches!(key.status, ApiKeyStatus::Deleted | ApiKeyStatus::Expired) {
-        return Ok(false);
+    /// One notice per key, never two: the key is claimed first (a conditional
+    /// write only one sweep can win), then the notice published. A failed
+    /// publish gives the claim back for the next sweep; a crash between the
+    /// two loses that key's notice rather than sending it twice.
+    async fn notice(&self, key: &ApiKey) -> Result<bool, SweepError> {
+        if !key.awaits_expiry_notice() || key.status_at(self.now) != ApiKeyStatus::Active {
+            return Ok(false);
+        }
+        let claimed = self
+            .store
+            .set_expiry_notice_sent(key, Some(self.now))
+            .await?;
+        let Some(notice) = ExpiryNotice::of(&claimed) else {
+            return Ok(false);
+        };
+        if let Err(error) = self.notifier.expiry_notice(&notice).await {
+            if let Err(release) = self.store.set_expiry_notice_sent(&claimed, None).await {
+                tracing::error!(
+                    api_key_id = claimed.id.as_str(),
+                    error = %store::error_chain(&release),
+                    "an unsent expiry notice could not be given back: it is lost"
+                );
+            }
+            return Err(SweepError::Notice(error));
+        }
+        Ok(true)
     }
-    store
-        .purge_api_key(key, &audit(key, AuditAction::ApiKeyPurged))
-        .await?;
-    Ok(true)
 }
 
 fn audit(key: &ApiKey, action: AuditAction) -> AuditEvent {

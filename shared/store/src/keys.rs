@@ -135,8 +135,8 @@ pub enum ApiKeyIndex {
     /// `GSI3`: a tenant's keys in one status.
     ByStatus,
     /// `GSI4`, sparse: keys with work due on a day, across tenants (an active
-    /// key in the day it expires, a deleted or expired key in the day it
-    /// ended). The sweep reads it one day at a time: no Scan.
+    /// key in the day it expires, under its notice until that is sent, then
+    /// under its expiry; a deleted or expired key in the day it ended). The sweep reads it one day at a time: no Scan.
     Due,
     /// `GSI5`, sparse: a tenant's active keys that have an expiry, by when.
     /// The counts read the part already past, so a key counts as expired as
@@ -194,6 +194,9 @@ impl ApiKeyIndex {
             Self::ByStatus => by_id(keys_by_status_pk(tenant, key.status)),
             Self::Due => {
                 let (work, due) = match key.status {
+                    ApiKeyStatus::Active if key.awaits_expiry_notice() => {
+                        (DueWork::Notice, key.expires_at?.at())
+                    }
                     ApiKeyStatus::Active => (DueWork::Expire, key.expires_at?.at()),
                     ApiKeyStatus::Deleted | ApiKeyStatus::Expired => {
                         (DueWork::Purge, key.ended_at()?)
@@ -220,6 +223,7 @@ pub fn expiring_keys_pk(tenant: &TenantId) -> String {
 /// The partition of keys with `work` due on `day`.
 pub fn due_pk(work: DueWork, day: time::Date) -> String {
     let work = match work {
+        DueWork::Notice => "NOTICE",
         DueWork::Expire => "EXPIRE",
         DueWork::Purge => "PURGE",
     };

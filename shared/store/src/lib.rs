@@ -28,6 +28,11 @@ pub enum StoreError {
     /// A condition of the change no longer held; nothing was written.
     #[error("the change was refused: {0}")]
     Conflict(#[from] Conflict),
+    /// Other changes to the same items kept cancelling this one (DynamoDB's
+    /// `TransactionConflict`) through every retry; nothing was written and
+    /// trying again shortly is safe.
+    #[error("the items were busy with other changes; nothing was written")]
+    Contended,
     /// The database could not be reached or answered with an error.
     #[error("the data store failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -254,6 +259,10 @@ pub trait ApiKeyUsage: Send + Sync {
 /// What the sweep does to a key on the day it is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DueWork {
+    /// Tell whoever watches the notifications topic that an active key will
+    /// expire soon. Its partition is the expiry day; a key leaves it once
+    /// told (or rotated) for [`DueWork::Expire`]'s.
+    Notice,
     /// Record that an active key passed its expiry.
     Expire,
     /// Remove a deleted or expired key past retention.
@@ -286,6 +295,17 @@ pub trait ApiKeySweep: Send + Sync {
         &self,
         current: &ApiKey,
         audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
+
+    /// Sets when `current`'s expiry notice was sent (`None` gives a notice
+    /// back after a failed publish), if the stored key is still active with
+    /// `current`'s `expiry_notice_sent_at` ([`Conflict::Changed`] otherwise):
+    /// of two sweeps racing for one key's notice, one wins. Returns the new
+    /// record.
+    fn set_expiry_notice_sent(
+        &self,
+        current: &ApiKey,
+        sent_at: Option<Timestamp>,
     ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
 
     /// Removes `current` and its lookup item and writes `audit`, if its status

@@ -143,6 +143,7 @@ impl TestApp {
             feedback_topic_arn: None,
             arx_base_url: "https://arx.test".into(),
             verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
+            expiry_notice: domain::NoticePeriod::default(),
         };
         let console_dir = dir.path().join("console");
         std::fs::create_dir_all(console_dir.join("assets")).expect("a console folder");
@@ -392,6 +393,7 @@ pub async fn embedded_state() -> (
         feedback_topic_arn: None,
         arx_base_url: "https://arx.test".into(),
         verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
+        expiry_notice: domain::NoticePeriod::default(),
     };
     (
         std::sync::Arc::new(api::AppState::new(store, &config)),

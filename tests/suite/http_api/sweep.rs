@@ -1,6 +1,7 @@
 //! Expiry through the dev server: a key past `expires_at` reads and counts as
 //! expired at once, and the sweep (on its timer, in-process) records it and,
-//! after the retention, purges it.
+//! after the retention, purges it. A key close to its expiry shows
+//! `expires_soon`, and the dev server logs its notice.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use dev_server::JobOptions;
 use domain::{Role, Timestamp};
 use serde_json::json;
 
-use super::helpers::TestApp;
+use super::helpers::{TestApp, captured_logs};
 
 async fn create_expiring(app: &TestApp, seconds: i64) -> String {
     let expires_at = Timestamp::now()
@@ -53,14 +54,11 @@ async fn a_key_past_its_expiry_reads_as_expired_before_the_sweep() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweep_runs_on_a_timer_in_the_dev_server() {
-    let jobs = JobOptions {
+    let mut jobs = JobOptions {
         sweep_every: Duration::from_millis(200),
         ..JobOptions::default()
     };
-    let jobs = JobOptions {
-        retention: time::Duration::seconds(1),
-        ..jobs
-    };
+    jobs.sweep.retention = time::Duration::seconds(1);
     let app = TestApp::embedded_with(jobs).await;
     let id = create_expiring(&app, 1).await;
     let before = app.get("/v1/api-keys", Role::Developer).await.json();
@@ -84,4 +82,60 @@ async fn the_sweep_runs_on_a_timer_in_the_dev_server() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the sweep never expired and purged the key");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_near_its_expiry_is_marked_and_its_notice_logged_once() {
+    let app = TestApp::embedded_with(JobOptions {
+        sweep_every: Duration::from_millis(100),
+        ..JobOptions::default()
+    })
+    .await;
+    let day = 24 * 60 * 60;
+    let soon = create_expiring(&app, 3 * day).await;
+    let later = create_expiring(&app, 30 * day).await;
+    let expires_soon = |key: &serde_json::Value| (key["id"].clone(), key["expires_soon"].clone());
+
+    let listed = app.get("/v1/api-keys", Role::Developer).await.json();
+    let marks: Vec<_> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(expires_soon)
+        .collect();
+    assert_eq!(
+        marks,
+        vec![(json!(later), json!(false)), (json!(soon), json!(true))],
+        "within the default 7 days, newest first"
+    );
+    let one = app
+        .get(&format!("/v1/api-keys/{soon}"), Role::Developer)
+        .await
+        .json();
+    assert_eq!(one["expires_soon"], true);
+
+    // The notice goes to the log (ids only), once, however often the sweep runs.
+    let notice = format!("api_key_id=\"{soon}\"");
+    for _ in 0..100 {
+        if captured_logs().contains(&notice) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await; // several more sweeps
+    let logs = captured_logs();
+    let told: Vec<_> = logs
+        .lines()
+        .filter(|line| line.contains("API key expires soon"))
+        .collect();
+    assert_eq!(
+        told.iter().filter(|line| line.contains(&notice)).count(),
+        1,
+        "one notice for the key: {told:?}"
+    );
+    assert!(
+        !told.iter().any(|line| line.contains(&later)),
+        "no notice for a key 30 days out"
+    );
+    app.stop().await;
 }

@@ -246,6 +246,7 @@ async fn another_instance_refuses_a_deleted_key_within_the_cache_ttl() {
         feedback_topic_arn: None,
         arx_base_url: "https://arx.test".into(),
         verify_cache: TTL,
+        expiry_notice: domain::NoticePeriod::default(),
     };
     let deleting = Arc::new(AppState::new(store.clone(), &config));
     let other = Arc::new(AppState::new(store, &config));

@@ -113,6 +113,7 @@ pub fn new_key(tenant: &TenantId, application: &Application, arx: &Arx) -> ApiKe
         last_used_at: None,
         rotated_from: None,
         rotated_to: None,
+        expiry_notice_sent_at: None,
     }
 }
 

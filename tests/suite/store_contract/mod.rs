@@ -688,15 +688,35 @@ async fn the_sweep_finds_expires_and_purges_due_keys(store: impl Store) {
     };
 
     assert_eq!(
-        due(DueWork::Expire, now).await,
+        due(DueWork::Notice, now).await,
         vec![],
         "not due before its expiry"
     );
-    assert_eq!(due(DueWork::Expire, soon).await, vec![expiring.id.clone()]);
+    assert_eq!(
+        due(DueWork::Notice, soon).await,
+        vec![expiring.id.clone()],
+        "owed its expiry notice first"
+    );
+    assert_eq!(due(DueWork::Expire, soon).await, vec![]);
     assert_eq!(
         store.api_key_counts(&c.tenant).await.expect("read").active,
         2
     );
+
+    // Claiming the notice moves the key to the expiry list, once.
+    let told = store
+        .set_expiry_notice_sent(&expiring, Some(now))
+        .await
+        .expect("claimed");
+    assert_eq!(told.expiry_notice_sent_at, Some(now));
+    let twice = store.set_expiry_notice_sent(&expiring, Some(now)).await;
+    assert!(
+        matches!(twice, Err(StoreError::Conflict(Conflict::Changed))),
+        "a notice is claimed once: {twice:?}"
+    );
+    assert_eq!(due(DueWork::Notice, soon).await, vec![]);
+    assert_eq!(due(DueWork::Expire, soon).await, vec![expiring.id.clone()]);
+    let expiring = told;
 
     let event = audit(&c.tenant, AuditAction::ApiKeyExpired, &expiring.id);
     let expired = store

@@ -31,14 +31,14 @@ pub async fn handle<S: ApiKeyRead + ApiKeyDelete + ApiKeySuspend>(
             let key = set_status(&state, &request, ApiKeyStatus::Disabled).await?;
             Ok(ApiResponse::json(
                 200,
-                &ApiKeyView::at(&key, Timestamp::now()),
+                &ApiKeyView::at(&key, Timestamp::now(), state.expiry_notice),
             ))
         }
         Route::EnableApiKey => {
             let key = set_status(&state, &request, ApiKeyStatus::Active).await?;
             Ok(ApiResponse::json(
                 200,
-                &ApiKeyView::at(&key, Timestamp::now()),
+                &ApiKeyView::at(&key, Timestamp::now(), state.expiry_notice),
             ))
         }
         _ => delete(&state, &request).await,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use domain::{
     AccessKey, ApiKey, ApiKeyId, ApiKeyName, ApiKeyStatus, Application, ApplicationId, Arx, ArxId,
-    AuditAction, ExpiresAt, InvalidValue, Timestamp,
+    AuditAction, ExpiresAt, InvalidValue, NoticePeriod, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use store::{
@@ -119,7 +119,7 @@ where
     let audit = audit_by(identity, AuditAction::ApiKeyCreated, &minted.key.id, now);
     state.store.create_api_key(&minted.key, &audit).await?;
     tracing::info!(key_id = %minted.key.id, tenant = %identity.tenant, "api key created");
-    Ok(minted.created(&arx, now))
+    Ok(minted.created(&arx, now, state.expiry_notice))
 }
 
 /// A new key for the same application and Arx, with the same name and expiry
@@ -191,7 +191,7 @@ where
         .rotate_api_key(&old, &rotated, &minted.key, &audit)
         .await?;
     tracing::info!(key_id = %old.id, new_key_id = %minted.key.id, grace_seconds = grace, tenant = %identity.tenant, "api key rotated");
-    Ok(minted.created(&arx, now))
+    Ok(minted.created(&arx, now, state.expiry_notice))
 }
 
 /// The application and Arx a new key is for, refused early (409) when either
@@ -233,9 +233,9 @@ struct Minted {
 
 impl Minted {
     /// `201 {api_key, access_key, arx_url}`, never cached.
-    fn created(&self, arx: &Arx, now: Timestamp) -> ApiResponse {
+    fn created(&self, arx: &Arx, now: Timestamp, notice: NoticePeriod) -> ApiResponse {
         let created = Created {
-            api_key: ApiKeyView::at(&self.key, now),
+            api_key: ApiKeyView::at(&self.key, now, notice),
             access_key: self.access_key.expose_secret(),
             arx_url: &arx.arx_url,
         };
@@ -282,6 +282,7 @@ async fn mint<S>(
         last_used_at: None,
         rotated_from: None,
         rotated_to: None,
+        expiry_notice_sent_at: None,
         secret_hash: hashed.map_err(ApiError::internal)?,
     };
     Ok(Minted { key, access_key })

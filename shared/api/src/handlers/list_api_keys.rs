@@ -43,7 +43,9 @@ async fn list<S: ApiKeyRead>(
         state.store.list_api_keys(tenant, &query),
         state.store.api_key_counts(tenant),
     )?;
-    let mut view = PageView::of(&page, |key| ApiKeyView::at(key, query.as_of));
+    let mut view = PageView::of(&page, |key| {
+        ApiKeyView::at(key, query.as_of, state.expiry_notice)
+    });
     view.counts = Some(counts);
     Ok(ApiResponse::json(200, &view))
 }
@@ -60,6 +62,6 @@ async fn get<S: ApiKeyRead>(
         .ok_or(ApiError::NotFound { what: "API key" })?;
     Ok(ApiResponse::json(
         200,
-        &ApiKeyView::at(&key, Timestamp::now()),
+        &ApiKeyView::at(&key, Timestamp::now(), state.expiry_notice),
     ))
 }

@@ -24,12 +24,14 @@ pub struct ApiKeyView<'a> {
     pub last_used_at: Option<Timestamp>,
     pub rotated_from: Option<&'a str>,
     pub rotated_to: Option<&'a str>,
+    /// Active and within the notice period of its expiry.
+    pub expires_soon: bool,
 }
 
 impl<'a> ApiKeyView<'a> {
     /// The key as a client sees it at `now`: past its expiry it shows as
     /// expired, whether or not the sweep has recorded that yet.
-    pub fn at(key: &'a ApiKey, now: Timestamp) -> Self {
+    pub fn at(key: &'a ApiKey, now: Timestamp, notice: domain::NoticePeriod) -> Self {
         Self {
             id: key.id.as_str(),
             name: key.name.as_str(),
@@ -47,6 +49,7 @@ impl<'a> ApiKeyView<'a> {
             last_used_at: key.last_used_at,
             rotated_from: key.rotated_from.as_ref().map(|id| id.as_str()),
             rotated_to: key.rotated_to.as_ref().map(|id| id.as_str()),
+            expires_soon: notice.covers(key, now),
         }
     }
 }

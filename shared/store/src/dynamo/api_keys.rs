@@ -173,10 +173,11 @@ impl ApiKeyRotate for DynamoStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         let mut transaction = Transaction::default();
-        transaction.put_if_status_and_unrotated(
+        transaction.put_if_status_and(
             self,
             api_key_item(rotated)?,
             current.status.as_str(),
+            ("rotated_to", None),
         )?;
         transaction.put(self, lookup_item(rotated)?)?;
         self.add_new_key(&mut transaction, new)?;
@@ -333,6 +334,32 @@ impl ApiKeySweep for DynamoStore {
         let expired = expired_api_key(current);
         self.replace_api_key(current, &expired, audit).await?;
         Ok(expired)
+    }
+
+    async fn set_expiry_notice_sent(
+        &self,
+        current: &ApiKey,
+        sent_at: Option<Timestamp>,
+    ) -> StoreResult<ApiKey> {
+        if current.status != ApiKeyStatus::Active {
+            return Err(Conflict::Changed.into());
+        }
+        let next = ApiKey {
+            expiry_notice_sent_at: sent_at,
+            ..current.clone()
+        };
+        // The key item alone: nothing the lookup item, the counts or the
+        // audit log hold changes.
+        let was = current.expiry_notice_sent_at.map(|at| at.to_string());
+        let mut transaction = Transaction::default();
+        transaction.put_if_status_and(
+            self,
+            api_key_item(&next)?,
+            current.status.as_str(),
+            ("expiry_notice_sent_at", was),
+        )?;
+        transaction.commit(self).await?;
+        Ok(next)
     }
 
     async fn purge_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {

@@ -35,6 +35,11 @@ impl DynamoStore {
 
     /// A store on a local DynamoDB-compatible server (tests, the dev server):
     /// fixed dummy credentials, since such servers accept any.
+    /// How many times a transaction is sent while DynamoDB cancels it for
+    /// conflicting with others (`TransactionConflict`), before
+    /// [`StoreError::Contended`](crate::StoreError::Contended).
+    pub const TRANSACTION_ATTEMPTS: u32 = transaction::MAX_ATTEMPTS;
+
     pub fn local(endpoint: &str, table: impl Into<String>) -> Self {
         use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
         let config = aws_sdk_dynamodb::Config::builder()

@@ -15,7 +15,7 @@ use crate::{Conflict, StoreError, StoreResult};
 
 /// Concurrent transactions on one item (the tenant's counts, say) make DynamoDB
 /// cancel all but one with `TransactionConflict`; they are safe to try again.
-const MAX_ATTEMPTS: u32 = 8;
+pub(super) const MAX_ATTEMPTS: u32 = 8;
 
 /// The condition every status-guarded item uses: `status = :status`.
 const STATUS_IS: &str = "#status = :status";
@@ -64,39 +64,54 @@ impl Transaction {
         item: Item,
         expected: &str,
     ) -> StoreResult<()> {
-        self.put_if(store, item, STATUS_IS.to_owned(), status_names(), expected)
+        self.put_if(
+            store,
+            item,
+            STATUS_IS.to_owned(),
+            status_names(),
+            status_value(expected),
+        )
     }
 
-    /// Replaces an API key item whose `status` must still be `expected` and
-    /// that has no `rotated_to` yet: a key is rotated once.
-    pub(super) fn put_if_status_and_unrotated(
+    /// Replaces an item whose `status` must still be `expected` and whose
+    /// `attribute` must still be `was` (absent for `None`): a key is rotated
+    /// once, its expiry notice claimed once.
+    pub(super) fn put_if_status_and(
         &mut self,
         store: &DynamoStore,
         item: Item,
         expected: &str,
+        (attribute, was): (&str, Option<String>),
     ) -> StoreResult<()> {
         let mut names = status_names();
-        names.insert("#rotated_to".to_owned(), "rotated_to".to_owned());
-        let condition = format!("{STATUS_IS} AND attribute_not_exists(#rotated_to)");
-        self.put_if(store, item, condition, names, expected)
+        names.insert("#attribute".to_owned(), attribute.to_owned());
+        let mut values = status_value(expected);
+        let condition = match was {
+            None => format!("{STATUS_IS} AND attribute_not_exists(#attribute)"),
+            Some(was) => {
+                values.insert(":was".to_owned(), AttributeValue::S(was));
+                format!("{STATUS_IS} AND #attribute = :was")
+            }
+        };
+        self.put_if(store, item, condition, names, values)
     }
 
-    /// A replacement under `condition` (on `:status` = `expected`); a failed
-    /// condition means the item changed since it was read.
+    /// A replacement under `condition`; a failed condition means the item
+    /// changed since it was read.
     fn put_if(
         &mut self,
         store: &DynamoStore,
         item: Item,
         condition: String,
         names: HashMap<String, String>,
-        expected: &str,
+        values: HashMap<String, AttributeValue>,
     ) -> StoreResult<()> {
         let put = Put::builder()
             .table_name(&store.table)
             .set_item(Some(item))
             .condition_expression(condition)
             .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(status_value(expected)))
+            .set_expression_attribute_values(Some(values))
             .build()
             .map_err(StoreError::backend)?;
         self.push(
@@ -244,7 +259,10 @@ impl Transaction {
                     let conflict = self.conflicts.get(index).copied().flatten();
                     return Err(conflict.unwrap_or(Conflict::Changed).into());
                 }
-                if codes.contains(&"TransactionConflict") && attempt < MAX_ATTEMPTS {
+                if codes.contains(&"TransactionConflict") {
+                    if attempt == MAX_ATTEMPTS {
+                        return Err(StoreError::Contended);
+                    }
                     tokio::time::sleep(backoff(attempt)).await;
                     continue;
                 }

@@ -745,6 +745,35 @@ impl ApiKeySweep for EmbeddedStore {
         Ok(expired)
     }
 
+    async fn set_expiry_notice_sent(
+        &self,
+        current: &ApiKey,
+        sent_at: Option<Timestamp>,
+    ) -> StoreResult<ApiKey> {
+        let next = ApiKey {
+            expiry_notice_sent_at: sent_at,
+            ..current.clone()
+        };
+        let (current, written) = (current.clone(), next.clone());
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
+            let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
+            let Some(stored) = stored.filter(|s| {
+                s.status == domain::ApiKeyStatus::Active
+                    && s.status == current.status
+                    && s.expiry_notice_sent_at == current.expiry_notice_sent_at
+            }) else {
+                return Err(Conflict::Changed.into());
+            };
+            put(&mut items, &pk, &sk, &written)?;
+            drop(items);
+            index_api_key(txn, Some(&stored), Some(&written))
+        })
+        .await?;
+        Ok(next)
+    }
+
     async fn purge_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
         self.change_api_key(current, None, audit).await
     }

@@ -1,0 +1,136 @@
+//! Notices for whoever runs the service: an SNS topic on AWS
+//! (`NOTIFICATIONS_TOPIC_ARN`), the log on the dev server or when no topic is set.
+
+use std::error::Error;
+
+use domain::{ApiKey, Timestamp};
+use serde::Serialize;
+
+/// The boxed cause of a failed publish.
+pub type NoticeError = Box<dyn Error + Send + Sync>;
+
+/// A key that will stop working soon, as subscribers receive it (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpiryNotice<'a> {
+    /// What happened, for subscribers that take several kinds of notice.
+    pub event: &'static str,
+    pub tenant_id: &'a str,
+    pub api_key_id: &'a str,
+    pub api_key_name: &'a str,
+    pub application_id: &'a str,
+    pub application_name: &'a str,
+    pub arx_id: &'a str,
+    pub arx_name: &'a str,
+    pub expires_at: Timestamp,
+}
+
+impl<'a> ExpiryNotice<'a> {
+    pub const EVENT: &'static str = "api_key.expires_soon";
+
+    /// The notice for `key`, which has an expiry (`None` otherwise).
+    pub fn of(key: &'a ApiKey) -> Option<Self> {
+        Some(Self {
+            event: Self::EVENT,
+            tenant_id: key.tenant_id.as_str(),
+            api_key_id: key.id.as_str(),
+            api_key_name: key.name.as_str(),
+            application_id: key.application_id.as_str(),
+            application_name: key.application_name.as_str(),
+            arx_id: key.arx_id.as_str(),
+            arx_name: key.arx_name.as_str(),
+            expires_at: key.expires_at?.at(),
+        })
+    }
+}
+
+/// Where notices go.
+pub trait Notifier: Send + Sync {
+    fn expiry_notice(
+        &self,
+        notice: &ExpiryNotice<'_>,
+    ) -> impl Future<Output = Result<(), NoticeError>> + Send;
+}
+
+/// Writes each notice to the log (ids and the expiry only: names are user text).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogNotifier;
+
+impl Notifier for LogNotifier {
+    async fn expiry_notice(&self, notice: &ExpiryNotice<'_>) -> Result<(), NoticeError> {
+        tracing::info!(
+            event = notice.event,
+            tenant_id = notice.tenant_id,
+            api_key_id = notice.api_key_id,
+            expires_at = %notice.expires_at,
+            "API key expires soon"
+        );
+        Ok(())
+    }
+}
+
+/// Publishes each notice to an SNS topic: the JSON body, with the event and
+/// tenant as message attributes so a subscription can filter on them.
+#[derive(Debug, Clone)]
+pub struct SnsNotifier {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl SnsNotifier {
+    pub fn new(client: aws_sdk_sns::Client, topic_arn: String) -> Self {
+        Self { client, topic_arn }
+    }
+
+    /// A client from the Lambda's role and region.
+    pub async fn from_environment(topic_arn: String) -> Self {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::new(aws_sdk_sns::Client::new(&sdk), topic_arn)
+    }
+}
+
+impl Notifier for SnsNotifier {
+    async fn expiry_notice(&self, notice: &ExpiryNotice<'_>) -> Result<(), NoticeError> {
+        let text = |value: &str| {
+            aws_sdk_sns::types::MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+        };
+        self.client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject("API key expires soon")
+            .message(serde_json::to_string(notice)?)
+            .message_attributes("event", text(notice.event)?)
+            .message_attributes("tenant_id", text(notice.tenant_id)?)
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+/// Either kind, chosen at start from the configuration.
+#[derive(Debug, Clone)]
+pub enum Notifications {
+    Log(LogNotifier),
+    Sns(SnsNotifier),
+}
+
+impl Notifications {
+    /// SNS when a topic is configured, the log otherwise.
+    pub async fn from_environment(topic_arn: Option<String>) -> Self {
+        match topic_arn {
+            Some(arn) => Self::Sns(SnsNotifier::from_environment(arn).await),
+            None => Self::Log(LogNotifier),
+        }
+    }
+}
+
+impl Notifier for Notifications {
+    async fn expiry_notice(&self, notice: &ExpiryNotice<'_>) -> Result<(), NoticeError> {
+        match self {
+            Self::Log(log) => log.expiry_notice(notice).await,
+            Self::Sns(sns) => sns.expiry_notice(notice).await,
+        }
+    }
+}
