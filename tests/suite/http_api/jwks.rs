@@ -2,7 +2,7 @@
 //! refetched for an unknown `kid` (at most once a minute), and no algorithm
 //! confusion.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use api::auth::TokenProblem;
@@ -23,6 +23,12 @@ const JWKS: &str = include_str!("../../fixtures/rs256-test-jwks.json");
 
 /// Serves the fixture JWKS on a free port and counts the fetches.
 async fn jwks_server() -> (String, Arc<AtomicUsize>) {
+    let (url, fetches, _served) = switchable_jwks_server().await;
+    (url, fetches)
+}
+
+/// The same, with the document served replaceable (an issuer rotating keys).
+async fn switchable_jwks_server() -> (String, Arc<AtomicUsize>, Arc<RwLock<String>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a port");
@@ -31,16 +37,18 @@ async fn jwks_server() -> (String, Arc<AtomicUsize>) {
         listener.local_addr().expect("an address")
     );
     let fetches = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&fetches);
+    let served = Arc::new(RwLock::new(JWKS.to_owned()));
+    let (counter, document) = (Arc::clone(&fetches), Arc::clone(&served));
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let counter = Arc::clone(&counter);
+            let (counter, document) = (Arc::clone(&counter), Arc::clone(&document));
             tokio::spawn(async move {
                 let service = service_fn(move |_request| {
                     counter.fetch_add(1, Ordering::SeqCst);
+                    let body = document.read().expect("not poisoned").clone();
                     async {
                         Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
-                            Bytes::from(JWKS),
+                            Bytes::from(body),
                         )))
                     }
                 });
@@ -50,7 +58,7 @@ async fn jwks_server() -> (String, Arc<AtomicUsize>) {
             });
         }
     });
-    (url, fetches)
+    (url, fetches, served)
 }
 
 fn rs256_token(kid: &str, claims: &serde_json::Value) -> String {
@@ -139,4 +147,46 @@ async fn rs256_tokens_verify_against_the_issuers_keys() {
         verifier.identity(Some(&wrong_audience)).await,
         Err(Denied::InvalidToken(_))
     ));
+}
+
+/// The issuer rotates its keys: a token with the new `kid` is refused while
+/// the last fetch is under a minute old (no refetch storm), and accepted once
+/// the minute has passed, after exactly one more fetch. This test waits the
+/// real minute: the cache's clock is the process's, as in a Lambda.
+#[tokio::test]
+async fn a_rotated_issuer_key_is_fetched_once_the_minute_has_passed() {
+    let (url, fetches, served) = switchable_jwks_server().await;
+    let mut config = auth_config();
+    config.keys = SigningKeys::Jwks { url };
+    let verifier = Verifier::new(config).expect("a verifier");
+    let bearer = |kid: &str| format!("Bearer {}", rs256_token(kid, &claims("demo", "developer")));
+
+    verifier
+        .identity(Some(&bearer("test-key-1")))
+        .await
+        .expect("the first key");
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+
+    // The issuer now signs with a new key id (the same key pair serves here).
+    let rotated = JWKS.replace("test-key-1", "test-key-2");
+    *served.write().expect("not poisoned") = rotated;
+    assert_eq!(
+        verifier.identity(Some(&bearer("test-key-2"))).await,
+        Err(Denied::InvalidToken(TokenProblem::UnknownKey)),
+        "within the minute the keys are not fetched again"
+    );
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+
+    tokio::time::sleep(std::time::Duration::from_secs(61)).await;
+    let identity = verifier
+        .identity(Some(&bearer("test-key-2")))
+        .await
+        .expect("the rotated key, after a refetch");
+    assert_eq!(identity.role.as_str(), "developer");
+    assert_eq!(fetches.load(Ordering::SeqCst), 2, "one refetch");
+    assert_eq!(
+        verifier.identity(Some(&bearer("test-key-1"))).await,
+        Err(Denied::InvalidToken(TokenProblem::UnknownKey)),
+        "the retired key id is gone with the old document"
+    );
 }
