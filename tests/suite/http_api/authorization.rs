@@ -5,7 +5,12 @@ use api::Route;
 use domain::{ApiKeyId, ApplicationId, ArxId, Role};
 use serde_json::json;
 
-use super::helpers::{SECRET, TestApp, claims, token_with, unsigned_token};
+use super::helpers::{SECRET, TestApp, claims, on_both_stores, token_with, unsigned_token};
+
+on_both_stores!(
+    every_route_checks_the_token_and_the_role,
+    another_tenants_objects_are_not_found_and_unchanged,
+);
 
 /// product.md §2, written out by hand and independent of the code's own
 /// permission table: for each route, whether the owner, the admin, the
@@ -139,9 +144,7 @@ fn path_of(route: Route) -> String {
     route.template().replace("{id}", &id)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_route_checks_the_token_and_the_role() {
-    let app = TestApp::embedded().await;
+async fn every_route_checks_the_token_and_the_role(app: &TestApp) {
     let tenant = app.demo.tenant.as_str();
     let mut expired = claims(tenant, "platform_owner");
     expired["exp"] = json!(jsonwebtoken::get_current_timestamp() - 600);
@@ -220,12 +223,9 @@ async fn every_route_checks_the_token_and_the_role() {
             }
         }
     }
-    app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_tenants_objects_are_not_found_and_unchanged() {
-    let app = TestApp::embedded().await;
+async fn another_tenants_objects_are_not_found_and_unchanged(app: &TestApp) {
     let key = app.create_key(Role::Developer).await;
     let key_id = key["api_key"]["id"].as_str().expect("an id").to_owned();
     let (application_id, arx_id) = (
@@ -307,5 +307,4 @@ async fn another_tenants_objects_are_not_found_and_unchanged() {
         (arx["status"].as_str(), arx["name"].as_str()),
         (Some("active"), Some("Production Sydney"))
     );
-    app.stop().await;
 }

@@ -3,11 +3,11 @@
 use domain::{ApiKeyId, ApplicationId, Role};
 use serde_json::json;
 
-use super::helpers::TestApp;
+use super::helpers::{TestApp, on_both_stores};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_input_is_refused_with_the_field_named_and_changes_nothing() {
-    let app = TestApp::embedded().await;
+on_both_stores!(bad_input_is_refused_with_the_field_named_and_changes_nothing,);
+
+async fn bad_input_is_refused_with_the_field_named_and_changes_nothing(app: &TestApp) {
     let owner = app.token(Role::PlatformOwner);
     let (application_id, arx_id) = (
         app.demo.application_id.to_string(),
@@ -120,5 +120,4 @@ async fn bad_input_is_refused_with_the_field_named_and_changes_nothing() {
         .await
         .json();
     assert_eq!(application["name"], "Payments API");
-    app.stop().await;
 }

@@ -17,14 +17,15 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 /// Declares each named `async fn(&TestApp)` as a test on the embedded store
-/// and one on the local DynamoDB server.
+/// and one on the local DynamoDB server (`jobs = <JobOptions>;` first to set
+/// the sweep's timer and policy).
 macro_rules! on_both_stores {
-    ($($test:ident),* $(,)?) => {
+    (jobs = $jobs:expr; $($test:ident),* $(,)?) => {
         mod embedded_store {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
-                    let app = $crate::http_api::helpers::TestApp::embedded().await;
+                    let app = $crate::http_api::helpers::TestApp::embedded_with($jobs).await;
                     super::$test(&app).await;
                     app.stop().await;
                 }
@@ -34,12 +35,17 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
-                    let app = $crate::http_api::helpers::TestApp::dynamodb().await;
+                    let app = $crate::http_api::helpers::TestApp::dynamodb_with($jobs).await;
                     super::$test(&app).await;
                     app.stop().await;
                 }
             )*
         }
+    };
+    ($($test:ident),* $(,)?) => {
+        $crate::http_api::helpers::on_both_stores!(
+            jobs = dev_server::JobOptions::default(); $($test),*
+        );
     };
 }
 pub(crate) use on_both_stores;
@@ -110,8 +116,9 @@ impl TestApp {
         Self::start(backend, "unused", dir, jobs).await
     }
 
-    /// On the local DynamoDB server that `tests/run.sh` starts, in a table of its own.
-    pub async fn dynamodb() -> Self {
+    /// On the local DynamoDB server that `tests/run.sh` starts, in a table of
+    /// its own, with the sweep's timer and policy given.
+    pub async fn dynamodb_with(jobs: JobOptions) -> Self {
         let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
             panic!(
                 "DYNAMODB_ENDPOINT is not set: run `bash tests/run.sh`, which starts a local \
@@ -120,13 +127,7 @@ impl TestApp {
         });
         let table = format!("api-{}", uuid::Uuid::now_v7().simple());
         let dir = tempfile::tempdir().expect("a temporary folder");
-        Self::start(
-            Backend::DynamoDb { endpoint },
-            &table,
-            dir,
-            JobOptions::default(),
-        )
-        .await
+        Self::start(Backend::DynamoDb { endpoint }, &table, dir, jobs).await
     }
 
     async fn start(
@@ -374,15 +375,11 @@ impl Write for CaptureWriter {
     }
 }
 
-/// The handlers' state on a fresh embedded store with the demo catalog, as a
-/// Lambda function would hold it (no HTTP server).
-pub async fn embedded_state() -> (
-    std::sync::Arc<api::AppState<store::EmbeddedStore>>,
-    dev_server::DemoCatalog,
-    tempfile::TempDir,
-) {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let store = store::EmbeddedStore::open(dir.path().join("store.redb")).expect("a store");
+/// The handlers' state on `store` with the demo catalog, as a Lambda function
+/// would hold it (no HTTP server).
+pub async fn state_on<S: api::handlers::ApiStore>(
+    store: S,
+) -> (std::sync::Arc<api::AppState<S>>, dev_server::DemoCatalog) {
     let demo = dev_server::seed::demo_tenant(&store, "https://arx.test")
         .await
         .expect("seeded");
@@ -398,14 +395,24 @@ pub async fn embedded_state() -> (
     (
         std::sync::Arc::new(api::AppState::new(store, &config)),
         demo,
-        dir,
     )
+}
+
+/// The same on a fresh embedded store (removed when the folder guard drops).
+pub async fn embedded_state() -> (
+    std::sync::Arc<api::AppState<store::EmbeddedStore>>,
+    dev_server::DemoCatalog,
+    tempfile::TempDir,
+) {
+    let (store, dir) = crate::store_contract::backends::embedded();
+    let (state, demo) = state_on(store).await;
+    (state, demo, dir)
 }
 
 /// Creates a key of the demo catalog through the handlers (as a developer)
 /// and returns the create answer: `{api_key, access_key, arx_url}`.
-pub async fn create_key_in(
-    state: &std::sync::Arc<api::AppState<store::EmbeddedStore>>,
+pub async fn create_key_in<S: api::handlers::ApiStore>(
+    state: &std::sync::Arc<api::AppState<S>>,
     demo: &dev_server::DemoCatalog,
 ) -> Value {
     let created = api::dispatch(

@@ -2,8 +2,8 @@
 //! refetched for an unknown `kid` (at most once a minute), and no algorithm
 //! confusion.
 
-use std::sync::{Arc, RwLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
 use api::auth::TokenProblem;
 use api::config::SigningKeys;

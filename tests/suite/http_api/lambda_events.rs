@@ -9,7 +9,42 @@ use api::{Route, Verifier};
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::{Value, json};
 
-use super::helpers::{SECRET, auth_config, claims, embedded_state as state, token_with};
+use api::AppState;
+use api::handlers::ApiStore;
+use dev_server::DemoCatalog;
+
+use super::helpers::{SECRET, auth_config, claims, token_with};
+
+/// Declares each named `async fn(state, demo)` as a test on the embedded
+/// store and one on the DynamoDB test server (the store Lambda functions use).
+macro_rules! on_both_stores {
+    ($($test:ident),* $(,)?) => {
+        mod embedded_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let (state, demo, _dir) = crate::http_api::helpers::embedded_state().await;
+                    super::$test(state, demo).await;
+                }
+            )*
+        }
+        mod dynamodb_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let store = crate::store_contract::backends::dynamodb().await;
+                    let (state, demo) = crate::http_api::helpers::state_on(store).await;
+                    super::$test(state, demo).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    api_gateway_events_reach_the_handlers,
+    the_key_authorizer_decides_on_both_payload_shapes,
+);
 
 /// An HTTP API payload 2.0 event as API Gateway sends it behind our authorizer.
 fn event(
@@ -73,9 +108,10 @@ where
     (status, body)
 }
 
-#[tokio::test]
-async fn api_gateway_events_reach_the_handlers() {
-    let (state, demo, _dir) = state().await;
+async fn api_gateway_events_reach_the_handlers<S: ApiStore + 'static>(
+    state: Arc<AppState<S>>,
+    demo: DemoCatalog,
+) {
     let body = json!({"application_id": demo.application_id, "arx_id": demo.arx_id});
     let create = event(
         Route::CreateApiKey,
@@ -213,12 +249,13 @@ async fn the_authorizer_decides_per_route() {
 /// with their fake key swapped for a real one: allowed with the key's context;
 /// denied for a forged key, no key, a deleted key, and another tenant when
 /// the authorizer is pinned to one.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_key_authorizer_decides_on_both_payload_shapes() {
+async fn the_key_authorizer_decides_on_both_payload_shapes<S: ApiStore + 'static>(
+    state: Arc<AppState<S>>,
+    demo: DemoCatalog,
+) {
     use api::key_authorizer::{KeyAuthorizerConfig, authorize};
     use domain::TenantId;
 
-    let (state, demo, _dir) = state().await;
     let created = super::helpers::create_key_in(&state, &demo).await;
     let key = created["access_key"].as_str().expect("a key").to_owned();
     let key_id = created["api_key"]["id"].as_str().expect("an id").to_owned();

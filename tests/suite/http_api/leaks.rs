@@ -8,7 +8,10 @@ use serde_json::json;
 
 use super::helpers::{TestApp, captured_logs, on_both_stores};
 
-on_both_stores!(only_the_hash_of_an_access_key_reaches_the_store);
+on_both_stores!(
+    only_the_hash_of_an_access_key_reaches_the_store,
+    access_keys_reach_no_log_and_no_later_response,
+);
 
 /// Create (and rotate) through the HTTP API, then read the store as raw as it
 /// is kept: neither access key nor its secret is anywhere in it, while its
@@ -35,9 +38,7 @@ async fn only_the_hash_of_an_access_key_reaches_the_store(app: &TestApp) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn access_keys_reach_no_log_and_no_later_response() {
-    let app = TestApp::embedded().await;
+async fn access_keys_reach_no_log_and_no_later_response(app: &TestApp) {
     let owner = app.token(Role::PlatformOwner);
     let (application_id, arx_id) = (
         app.demo.application_id.to_string(),
@@ -260,7 +261,6 @@ async fn access_keys_reach_no_log_and_no_later_response() {
             );
         }
     }
-    app.stop().await;
 }
 
 /// Tokens whose header or claims hold `key`, a newline that would start a

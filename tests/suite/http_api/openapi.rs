@@ -9,7 +9,9 @@ use domain::{ApiKeyId, ApplicationId, ArxId, Role};
 use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
 
-use super::helpers::TestApp;
+use super::helpers::{TestApp, on_both_stores};
+
+on_both_stores!(every_status_the_server_answers_is_documented,);
 
 fn spec() -> Yaml {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.yaml");
@@ -108,15 +110,13 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
     (route.template().replace("{id}", &id), body)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_status_the_server_answers_is_documented() {
-    let app = TestApp::embedded().await;
+async fn every_status_the_server_answers_is_documented(app: &TestApp) {
     let spec = spec();
     let owner = app.token(Role::PlatformOwner);
     let developer = app.token(Role::Developer);
     for route in Route::ALL {
         let method = route.method();
-        let (path, body) = good_request(&app, route).await;
+        let (path, body) = good_request(app, route).await;
         let body = body.map(|b| b.to_string());
         let unknown = route.template().replace(
             "{id}",
@@ -193,5 +193,4 @@ async fn every_status_the_server_answers_is_documented() {
             route.route_key()
         );
     }
-    app.stop().await;
 }

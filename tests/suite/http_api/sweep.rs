@@ -9,7 +9,7 @@ use dev_server::JobOptions;
 use domain::{Role, Timestamp};
 use serde_json::json;
 
-use super::helpers::{TestApp, captured_logs};
+use super::helpers::{TestApp, captured_logs, on_both_stores};
 
 async fn create_expiring(app: &TestApp, seconds: i64) -> String {
     let expires_at = Timestamp::now()
@@ -24,10 +24,31 @@ async fn create_expiring(app: &TestApp, seconds: i64) -> String {
         .to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_past_its_expiry_reads_as_expired_before_the_sweep() {
-    let app = TestApp::embedded().await; // the sweep runs once a minute here
-    let id = create_expiring(&app, 1).await;
+// The sweep runs at start, then once a minute.
+on_both_stores!(a_key_past_its_expiry_reads_as_expired_before_the_sweep);
+
+/// The sweep every 100 ms, ended keys kept one second.
+fn fast_sweep() -> JobOptions {
+    let mut jobs = JobOptions {
+        sweep_every: Duration::from_millis(100),
+        ..JobOptions::default()
+    };
+    jobs.sweep.retention = time::Duration::seconds(1);
+    jobs
+}
+
+mod fast_sweep {
+    use super::*;
+
+    on_both_stores!(
+        jobs = super::fast_sweep();
+        the_sweep_runs_on_a_timer_in_the_dev_server,
+        a_key_near_its_expiry_is_marked_and_its_notice_logged_once,
+    );
+}
+
+async fn a_key_past_its_expiry_reads_as_expired_before_the_sweep(app: &TestApp) {
+    let id = create_expiring(app, 1).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let key = app
         .get(&format!("/v1/api-keys/{id}"), Role::Developer)
@@ -49,18 +70,10 @@ async fn a_key_past_its_expiry_reads_as_expired_before_the_sweep() {
         active["counts"],
         json!({"total": 1, "active": 0, "deleted": 0, "expired": 1, "disabled": 0})
     );
-    app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sweep_runs_on_a_timer_in_the_dev_server() {
-    let mut jobs = JobOptions {
-        sweep_every: Duration::from_millis(200),
-        ..JobOptions::default()
-    };
-    jobs.sweep.retention = time::Duration::seconds(1);
-    let app = TestApp::embedded_with(jobs).await;
-    let id = create_expiring(&app, 1).await;
+async fn the_sweep_runs_on_a_timer_in_the_dev_server(app: &TestApp) {
+    let id = create_expiring(app, 1).await;
     let before = app.get("/v1/api-keys", Role::Developer).await.json();
     assert_eq!(before["counts"]["active"], 1);
     // Only the sweep removes a key: once it has recorded the expiry and the
@@ -76,7 +89,6 @@ async fn the_sweep_runs_on_a_timer_in_the_dev_server() {
                 .get(&format!("/v1/api-keys/{id}"), Role::Developer)
                 .await;
             assert_eq!(gone.status, 404);
-            app.stop().await;
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -84,16 +96,10 @@ async fn the_sweep_runs_on_a_timer_in_the_dev_server() {
     panic!("the sweep never expired and purged the key");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_near_its_expiry_is_marked_and_its_notice_logged_once() {
-    let app = TestApp::embedded_with(JobOptions {
-        sweep_every: Duration::from_millis(100),
-        ..JobOptions::default()
-    })
-    .await;
+async fn a_key_near_its_expiry_is_marked_and_its_notice_logged_once(app: &TestApp) {
     let day = 24 * 60 * 60;
-    let soon = create_expiring(&app, 3 * day).await;
-    let later = create_expiring(&app, 30 * day).await;
+    let soon = create_expiring(app, 3 * day).await;
+    let later = create_expiring(app, 30 * day).await;
     let expires_soon = |key: &serde_json::Value| (key["id"].clone(), key["expires_soon"].clone());
 
     let listed = app.get("/v1/api-keys", Role::Developer).await.json();
@@ -137,5 +143,4 @@ async fn a_key_near_its_expiry_is_marked_and_its_notice_logged_once() {
         !told.iter().any(|line| line.contains(&later)),
         "no notice for a key 30 days out"
     );
-    app.stop().await;
 }
