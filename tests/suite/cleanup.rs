@@ -9,7 +9,7 @@ use domain::{
 };
 use jobs::notify::{ExpiryNotice, NoticeError, Notifier};
 use jobs::stream::{BatchItemFailure, BatchResponse};
-use jobs::{SweepError, SweepPolicy};
+use jobs::{CascadeOutcome, Deadline, SweepError, SweepPolicy};
 use serde_json::{Value, json};
 use std::sync::Mutex;
 use store::{ApiKeyFilter, ApiKeyQuery, ApplicationStore};
@@ -49,6 +49,9 @@ on_both_stores!(
     the_sweep_sends_one_expiry_notice_per_key,
     two_sweeps_at_once_send_one_notice,
     a_notice_that_fails_to_publish_is_sent_by_the_next_sweep,
+    an_archive_owes_a_cascade_until_it_has_run,
+    the_sweep_runs_a_cascade_the_stream_dropped,
+    near_the_deadline_the_jobs_stop_and_leave_the_rest_for_later,
 );
 
 /// A stream record as Lambda delivers it, for an item's new image.
@@ -129,7 +132,7 @@ async fn an_archive_record_deletes_the_applications_keys_once(store: impl Store)
         ),
     ]);
     assert_eq!(
-        jobs::stream::handle(&store, &records).await,
+        jobs::stream::handle(&store, &records, Deadline::NONE).await,
         BatchResponse::default()
     );
 
@@ -178,7 +181,7 @@ async fn an_archive_record_deletes_the_applications_keys_once(store: impl Store)
     // The same batch again (Lambda delivers at least once): nothing changes.
     let events = audit_count(&store, &c.tenant).await;
     assert_eq!(
-        jobs::stream::handle(&store, &records).await,
+        jobs::stream::handle(&store, &records, Deadline::NONE).await,
         BatchResponse::default()
     );
     assert_eq!(audit_count(&store, &c.tenant).await, events);
@@ -224,7 +227,7 @@ async fn a_poisoned_record_is_reported_alone(store: impl Store) {
             image("application", c.tenant.as_str(), "not-an-id", "archived"),
         ),
     ]);
-    let response = jobs::stream::handle(&store, &records).await;
+    let response = jobs::stream::handle(&store, &records, Deadline::NONE).await;
     let failed: Vec<BatchItemFailure> = ["100", "300"]
         .into_iter()
         .map(|sequence| BatchItemFailure {
@@ -274,9 +277,12 @@ async fn every_key_is_cascaded(store: impl Store, count: u64) {
         tenant: c.tenant.clone(),
         id: c.arx.id.clone(),
     };
+    let deleted = usize::try_from(count).expect("fits");
     assert_eq!(
-        jobs::cascade(&store, &target).await.expect("cascaded") as u64,
-        count
+        jobs::cascade(&store, &target, Deadline::NONE)
+            .await
+            .expect("cascaded"),
+        CascadeOutcome::Finished { deleted }
     );
     let counts = store.api_key_counts(&c.tenant).await.expect("read");
     assert_eq!(
@@ -290,8 +296,10 @@ async fn every_key_is_cascaded(store: impl Store, count: u64) {
         }
     );
     assert_eq!(
-        jobs::cascade(&store, &target).await.expect("cascaded"),
-        0,
+        jobs::cascade(&store, &target, Deadline::NONE)
+            .await
+            .expect("cascaded"),
+        CascadeOutcome::Finished { deleted: 0 },
         "a second run finds nothing"
     );
 }
@@ -320,7 +328,7 @@ async fn the_sweep_expires_then_purges_exactly_what_is_past_retention(store: imp
         notice: NoticePeriod::days(0).expect("off"),
     };
     let notices = Notices::default();
-    let sweep = |at| jobs::sweep(&store, &notices, at, policy);
+    let sweep = |at| jobs::sweep(&store, &notices, at, policy, Deadline::NONE);
     let first = sweep(t0).await.expect("swept");
     assert_eq!((first.expired, first.purged), (0, 0), "nothing due yet");
 
@@ -467,7 +475,7 @@ async fn the_sweep_sends_one_expiry_notice_per_key(store: impl Store) {
     create_key(&store, &c.tenant, &c.application, &c.arx).await; // never expires
     let notices = Notices::default();
 
-    let first = jobs::sweep(&store, &notices, t0, notice_policy())
+    let first = jobs::sweep(&store, &notices, t0, notice_policy(), Deadline::NONE)
         .await
         .expect("swept");
     assert_eq!(first.noticed, 1, "only the active key within 7 days");
@@ -486,6 +494,7 @@ async fn the_sweep_sends_one_expiry_notice_per_key(store: impl Store) {
         &notices,
         t0.plus(Duration::hours(1)),
         notice_policy(),
+        Deadline::NONE,
     )
     .await
     .expect("swept");
@@ -495,7 +504,7 @@ async fn the_sweep_sends_one_expiry_notice_per_key(store: impl Store) {
     // Two weeks on: `soon` has expired (expired from the expire partition, not
     // told again), `later` is now within the period.
     let two_weeks = t0.plus(Duration::days(14));
-    let report = jobs::sweep(&store, &notices, two_weeks, notice_policy())
+    let report = jobs::sweep(&store, &notices, two_weeks, notice_policy(), Deadline::NONE)
         .await
         .expect("swept");
     assert_eq!((report.expired, report.noticed), (1, 1));
@@ -519,8 +528,8 @@ async fn two_sweeps_at_once_send_one_notice(store: impl Store) {
     }
     let notices = Notices::default();
     let (a, b) = tokio::join!(
-        jobs::sweep(&store, &notices, t0, notice_policy()),
-        jobs::sweep(&store, &notices, t0, notice_policy()),
+        jobs::sweep(&store, &notices, t0, notice_policy(), Deadline::NONE),
+        jobs::sweep(&store, &notices, t0, notice_policy(), Deadline::NONE),
     );
     let (a, b) = (a.expect("swept"), b.expect("swept"));
     assert_eq!(a.noticed + b.noticed, created.len());
@@ -536,7 +545,14 @@ async fn a_notice_that_fails_to_publish_is_sent_by_the_next_sweep(store: impl St
     let t0 = Timestamp::now();
     let key = create_key_ending(&store, &c, t0, 2).await;
 
-    let refused = jobs::sweep(&store, &Notices::failing(), t0, notice_policy()).await;
+    let refused = jobs::sweep(
+        &store,
+        &Notices::failing(),
+        t0,
+        notice_policy(),
+        Deadline::NONE,
+    )
+    .await;
     assert!(
         matches!(refused, Err(SweepError::Notice(_))),
         "a failed publish fails the sweep: {refused:?}"
@@ -548,11 +564,177 @@ async fn a_notice_that_fails_to_publish_is_sent_by_the_next_sweep(store: impl St
     );
 
     let notices = Notices::default();
-    let retried = jobs::sweep(&store, &notices, t0, notice_policy())
+    let retried = jobs::sweep(&store, &notices, t0, notice_policy(), Deadline::NONE)
         .await
         .expect("swept");
     assert_eq!(retried.noticed, 1);
     assert_eq!(notices.sent().len(), 1);
+}
+
+async fn archive(store: &impl Store, application: &domain::Application) {
+    let mut archived = application.clone();
+    archived.status = ApplicationStatus::Archived;
+    let event = audit(
+        &archived.tenant_id,
+        AuditAction::ApplicationArchived,
+        &archived.id,
+    );
+    store
+        .replace_application(&archived, ApplicationStatus::Active, &event)
+        .await
+        .expect("archived");
+}
+
+async fn an_archive_owes_a_cascade_until_it_has_run(store: impl Store) {
+    let c = catalog(&store).await;
+    assert_eq!(store.pending_cascades().await.expect("read"), vec![]);
+    let mut renamed = c.application.clone();
+    renamed.name = domain::ApplicationName::parse("Renamed").expect("valid");
+    let event = audit(&c.tenant, AuditAction::ApplicationUpdated, &renamed.id);
+    store
+        .replace_application(&renamed, ApplicationStatus::Active, &event)
+        .await
+        .expect("renamed");
+    assert_eq!(
+        store.pending_cascades().await.expect("read"),
+        vec![],
+        "an update owes nothing"
+    );
+
+    archive(&store, &c.application).await;
+    let mut deleted = c.arx.clone();
+    deleted.status = ArxStatus::Deleted;
+    let event = audit(&c.tenant, AuditAction::ArxDeleted, &deleted.id);
+    store
+        .replace_arx(&deleted, ArxStatus::Active, &event)
+        .await
+        .expect("deleted");
+    let application = jobs::CascadeTarget::Application {
+        tenant: c.tenant.clone(),
+        id: c.application.id.clone(),
+    };
+    let arx = jobs::CascadeTarget::Arx {
+        tenant: c.tenant.clone(),
+        id: c.arx.id.clone(),
+    };
+    let mut owed: Vec<_> = store
+        .pending_cascades()
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|pending| pending.target)
+        .collect();
+    owed.sort_by_key(|target| format!("{target:?}"));
+    assert_eq!(owed, vec![application.clone(), arx.clone()]);
+
+    jobs::cascade(&store, &application, Deadline::NONE)
+        .await
+        .expect("cascaded");
+    let left: Vec<_> = store
+        .pending_cascades()
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|pending| pending.target)
+        .collect();
+    assert_eq!(left, vec![arx], "a cascade that ran is owed no more");
+}
+
+async fn the_sweep_runs_a_cascade_the_stream_dropped(store: impl Store) {
+    let c = catalog(&store).await;
+    let keys = [
+        create_key(&store, &c.tenant, &c.application, &c.arx).await,
+        create_key(&store, &c.tenant, &c.application, &c.arx).await,
+    ];
+    archive(&store, &c.application).await; // and no stream record ever comes
+    let notices = Notices::default();
+    let policy = notice_policy();
+
+    let soon = Timestamp::now().plus(Duration::minutes(1));
+    let early = jobs::sweep(&store, &notices, soon, policy, Deadline::NONE)
+        .await
+        .expect("swept");
+    assert_eq!(early.cascaded, 0, "the stream gets its grace period");
+
+    let later = Timestamp::now().plus(jobs::CASCADE_GRACE + Duration::minutes(1));
+    let report = jobs::sweep(&store, &notices, later, policy, Deadline::NONE)
+        .await
+        .expect("swept");
+    assert_eq!(report.cascaded, 1);
+    for key in &keys {
+        assert_eq!(stored(&store, key).await.status, ApiKeyStatus::Deleted);
+    }
+    assert_eq!(store.pending_cascades().await.expect("read"), vec![]);
+}
+
+async fn near_the_deadline_the_jobs_stop_and_leave_the_rest_for_later(store: impl Store) {
+    let c = catalog(&store).await;
+    let key = create_key(&store, &c.tenant, &c.application, &c.arx).await;
+    archive(&store, &c.application).await;
+    let target = jobs::CascadeTarget::Application {
+        tenant: c.tenant.clone(),
+        id: c.application.id.clone(),
+    };
+    let now = std::time::Instant::now;
+
+    // The cascade stops before its first page and stays owed.
+    assert_eq!(
+        jobs::cascade(&store, &target, Deadline::at(now()))
+            .await
+            .expect("stopped"),
+        CascadeOutcome::CutShort { deleted: 0 }
+    );
+    assert_eq!(stored(&store, &key).await.status, ApiKeyStatus::Active);
+    assert_eq!(store.pending_cascades().await.expect("read").len(), 1);
+
+    // The stream handler reports the record it was on, so Lambda delivers
+    // the batch again from there.
+    let image = image(
+        "application",
+        c.tenant.as_str(),
+        c.application.id.as_str(),
+        "archived",
+    );
+    let response = jobs::stream::handle(
+        &store,
+        &batch(vec![record("700", image)]),
+        Deadline::at(now()),
+    )
+    .await;
+    assert_eq!(
+        response.batch_item_failures,
+        vec![BatchItemFailure {
+            item_identifier: "700".into()
+        }]
+    );
+
+    // The sweep saves its progress and says it was cut short.
+    let before = store.sweep_progress().await.expect("read");
+    let report = jobs::sweep(
+        &store,
+        &Notices::default(),
+        Timestamp::now().plus(jobs::CASCADE_GRACE * 2),
+        notice_policy(),
+        Deadline::at(now()),
+    )
+    .await
+    .expect("stopped");
+    assert!(report.cut_short, "{report:?}");
+    assert_eq!(report.cascaded, 0);
+    assert_eq!(store.sweep_progress().await.expect("read"), before);
+
+    // With time, everything is done.
+    let report = jobs::sweep(
+        &store,
+        &Notices::default(),
+        Timestamp::now().plus(jobs::CASCADE_GRACE * 2),
+        notice_policy(),
+        Deadline::NONE,
+    )
+    .await
+    .expect("swept");
+    assert!(!report.cut_short && report.cascaded == 1, "{report:?}");
+    assert_eq!(stored(&store, &key).await.status, ApiKeyStatus::Deleted);
 }
 
 /// Real stream records: archive an application on the DynamoDB test server,
@@ -583,7 +765,7 @@ async fn records_read_back_from_the_tables_stream_cascade() {
         archive, 1,
         "the stream carries the archive with its new image"
     );
-    let response = jobs::stream::handle(&store, &batch(records)).await;
+    let response = jobs::stream::handle(&store, &batch(records), Deadline::NONE).await;
     assert_eq!(response, BatchResponse::default());
     let of_archived = ApiKeyFilter {
         application_id: Some(c.application.id.clone()),

@@ -13,7 +13,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use jobs::notify::{ExpiryNotice, Notifier, SnsNotifier};
-use jobs::{SweepError, SweepPolicy};
+use jobs::{Deadline, SweepError, SweepPolicy};
 use serde_json::{Value, json};
 use store::ApiKeyCreate;
 
@@ -123,7 +123,7 @@ async fn the_sweep_publishes_an_expiry_notice_to_the_topic() {
         retention: time::Duration::days(30),
         notice: NoticePeriod::default(),
     };
-    let report = jobs::sweep(&store, &notifier(&url), now, policy)
+    let report = jobs::sweep(&store, &notifier(&url), now, policy, Deadline::NONE)
         .await
         .expect("swept");
     assert_eq!(report.noticed, 1);
@@ -182,7 +182,7 @@ async fn a_topic_that_refuses_the_publish_fails_the_sweep_and_keeps_the_notice_o
         retention: time::Duration::days(30),
         notice: NoticePeriod::default(),
     };
-    let refused = jobs::sweep(&store, &notifier(&url), now, policy).await;
+    let refused = jobs::sweep(&store, &notifier(&url), now, policy, Deadline::NONE).await;
     assert!(matches!(refused, Err(SweepError::Notice(_))), "{refused:?}");
     let stored = store::ApiKeyRead::get_api_key(&store, &c.tenant, &key.id)
         .await

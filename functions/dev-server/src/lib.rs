@@ -11,7 +11,7 @@ use std::sync::Arc;
 use api::config::SigningKeys;
 pub use api::console::ConsoleConfig;
 use api::{ApiStore, AppState, AuthConfig, ServiceConfig, Verifier};
-use store::{ApiKeySweep, DynamoStore, EmbeddedStore, StoreError};
+use store::{ApiKeySweep, DynamoStore, EmbeddedStore, PendingCascades, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -146,7 +146,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     }
 }
 
-async fn serve<S: ApiStore + ApiKeySweep>(
+async fn serve<S: ApiStore + ApiKeySweep + PendingCascades>(
     store: S,
     options: Options,
 ) -> Result<Running, StartError> {

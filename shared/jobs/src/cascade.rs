@@ -1,54 +1,62 @@
 use domain::{
-    Actor, ApiKey, ApiKeyStatus, ApplicationId, ArxId, AuditAction, AuditEvent, PageLimit,
-    TenantId, Timestamp,
+    Actor, ApiKey, ApiKeyStatus, AuditAction, AuditEvent, PageLimit, TenantId, Timestamp,
 };
 use store::{
-    ApiKeyDelete, ApiKeyFilter, ApiKeyQuery, ApiKeyRead, Conflict, StoreError, StoreResult,
+    ApiKeyDelete, ApiKeyFilter, ApiKeyQuery, ApiKeyRead, CascadeTarget, Conflict, PendingCascades,
+    StoreError, StoreResult,
 };
 
-use crate::CASCADE_ACTOR;
+use crate::{CASCADE_ACTOR, Deadline};
 
-/// What a cascade deletes the keys of.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CascadeTarget {
-    /// An application that was archived.
-    Application { tenant: TenantId, id: ApplicationId },
-    /// An Arx that was deleted.
-    Arx { tenant: TenantId, id: ArxId },
-}
-
-impl CascadeTarget {
-    fn scope(&self) -> (&TenantId, ApiKeyFilter) {
-        match self {
-            Self::Application { tenant, id } => (
-                tenant,
-                ApiKeyFilter {
-                    application_id: Some(id.clone()),
-                    ..Default::default()
-                },
-            ),
-            Self::Arx { tenant, id } => (
-                tenant,
-                ApiKeyFilter {
-                    arx_id: Some(id.clone()),
-                    ..Default::default()
-                },
-            ),
-        }
+/// The keys a cascade deletes: those of the archived application, or of the
+/// deleted Arx.
+fn scope(target: &CascadeTarget) -> (&TenantId, ApiKeyFilter) {
+    match target {
+        CascadeTarget::Application { tenant, id } => (
+            tenant,
+            ApiKeyFilter {
+                application_id: Some(id.clone()),
+                ..Default::default()
+            },
+        ),
+        CascadeTarget::Arx { tenant, id } => (
+            tenant,
+            ApiKeyFilter {
+                arx_id: Some(id.clone()),
+                ..Default::default()
+            },
+        ),
     }
 }
 
+/// How a cascade ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CascadeOutcome {
+    /// Every key is deleted and the pending cascade is finished.
+    Finished { deleted: usize },
+    /// The deadline came first. What was done is consistent (each key is
+    /// deleted in its own transaction) and the cascade stays pending, so it
+    /// is run again (the stream's retry, or the sweep).
+    CutShort { deleted: usize },
+}
+
 /// Deletes every key bound to `target` that is not deleted yet, page by page,
-/// and returns how many it deleted. It reads the table strongly, so a key
-/// created a moment before the archive is not missed.
-pub async fn cascade<S: ApiKeyRead + ApiKeyDelete>(
+/// then records the cascade finished. It reads the table strongly, so a key
+/// created a moment before the archive is not missed, and stops between pages
+/// when `deadline` is near.
+pub async fn cascade<S: ApiKeyRead + ApiKeyDelete + PendingCascades>(
     store: &S,
     target: &CascadeTarget,
-) -> StoreResult<usize> {
-    let (tenant, filter) = target.scope();
+    deadline: Deadline,
+) -> StoreResult<CascadeOutcome> {
+    let (tenant, filter) = scope(target);
     let mut cursor = None;
     let mut deleted = 0;
     loop {
+        if deadline.is_near() {
+            tracing::warn!(?target, deleted, "cascade cut short by the deadline");
+            return Ok(CascadeOutcome::CutShort { deleted });
+        }
         let query = ApiKeyQuery {
             filter: filter.clone(),
             limit: PageLimit::LARGEST,
@@ -71,8 +79,9 @@ pub async fn cascade<S: ApiKeyRead + ApiKeyDelete>(
             None => break,
         }
     }
+    store.finish_cascade(target).await?;
     tracing::info!(?target, deleted, "cascade done");
-    Ok(deleted)
+    Ok(CascadeOutcome::Finished { deleted })
 }
 
 /// Deletes one key, reading it again if it changed meanwhile. `false` if

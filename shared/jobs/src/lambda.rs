@@ -7,16 +7,16 @@ use aws_lambda_events::event::dynamodb::Event;
 use domain::Timestamp;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
-use store::{ApiKeyDelete, ApiKeyRead, ApiKeySweep};
+use store::{ApiKeyDelete, ApiKeyRead, ApiKeySweep, PendingCascades};
 
 pub use lambda_runtime::Error;
 
 use crate::notify::Notifier;
-use crate::{SweepPolicy, stream, sweep};
+use crate::{Deadline, SweepPolicy, stream, sweep};
 
 pub async fn serve<S, N>(store: S, notifier: N, policy: SweepPolicy) -> Result<(), Error>
 where
-    S: ApiKeyRead + ApiKeyDelete + ApiKeySweep + 'static,
+    S: ApiKeyRead + ApiKeyDelete + ApiKeySweep + PendingCascades + 'static,
     N: Notifier + 'static,
 {
     let jobs = Arc::new((store, notifier));
@@ -24,34 +24,41 @@ where
         let jobs = Arc::clone(&jobs);
         async move {
             let (store, notifier) = jobs.as_ref();
-            handle(store, notifier, event.payload, policy).await
+            let deadline = Deadline::from_epoch_millis(event.context.deadline);
+            handle(store, notifier, event.payload, policy, deadline).await
         }
     }))
     .await
 }
 
 /// One invocation. A stream batch answers with its failed records; a schedule
-/// runs the sweep, and an error makes EventBridge try again.
+/// runs the sweep, and an error sends the event to the on-failure queue after
+/// Lambda's retries (the next scheduled sweep redoes the work anyway). Both
+/// stop before `deadline`, leaving a consistent state to go on from.
 pub async fn handle<S, N>(
     store: &S,
     notifier: &N,
     payload: Value,
     policy: SweepPolicy,
+    deadline: Deadline,
 ) -> Result<Value, Error>
 where
-    S: ApiKeyRead + ApiKeyDelete + ApiKeySweep,
+    S: ApiKeyRead + ApiKeyDelete + ApiKeySweep + PendingCascades,
     N: Notifier,
 {
     if payload.get("Records").is_some() {
         let event: Event = serde_json::from_value(payload)?;
-        return Ok(serde_json::to_value(stream::handle(store, &event).await)?);
+        let failures = stream::handle(store, &event, deadline).await;
+        return Ok(serde_json::to_value(failures)?);
     }
     if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-        let report = sweep(store, notifier, Timestamp::now(), policy).await?;
+        let report = sweep(store, notifier, Timestamp::now(), policy, deadline).await?;
         return Ok(json!({
+            "cascaded": report.cascaded,
             "expired": report.expired,
             "purged": report.purged,
             "noticed": report.noticed,
+            "cut_short": report.cut_short,
         }));
     }
     Err("the cleanup function takes DynamoDB Stream batches and scheduled events only".into())

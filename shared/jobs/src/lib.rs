@@ -9,12 +9,15 @@
 //!   about to expire (hourly in AWS, on a timer in the dev server).
 
 mod cascade;
+mod deadline;
 pub mod notify;
 pub mod stream;
 mod sweep;
 
-pub use cascade::{CascadeTarget, cascade};
-pub use sweep::{SweepError, SweepPolicy, SweepReport, sweep};
+pub use cascade::{CascadeOutcome, cascade};
+pub use deadline::Deadline;
+pub use store::CascadeTarget;
+pub use sweep::{CASCADE_GRACE, SweepError, SweepPolicy, SweepReport, sweep};
 
 /// Who the audit log names for the jobs' changes (`system:cascade`, `system:sweep`).
 pub const CASCADE_ACTOR: &str = "cascade";

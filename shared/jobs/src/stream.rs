@@ -5,9 +5,9 @@
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use domain::{ApplicationId, ArxId, PrefixedId, TenantId};
 use serde::{Deserialize, Serialize};
-use store::{ApiKeyDelete, ApiKeyRead};
+use store::{ApiKeyDelete, ApiKeyRead, PendingCascades};
 
-use crate::{CascadeTarget, cascade};
+use crate::{CascadeOutcome, CascadeTarget, Deadline, cascade};
 
 /// The answer for `ReportBatchItemFailures`: the records to deliver again.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,23 +65,37 @@ pub fn cascade_target(record: &EventRecord) -> Result<Option<CascadeTarget>, Poi
 
 /// Runs the cascade of every record, and reports the records that failed
 /// (a poisoned record, or a store error) so only they are delivered again.
-pub async fn handle<S: ApiKeyRead + ApiKeyDelete>(store: &S, event: &Event) -> BatchResponse {
+/// Near the deadline it stops and reports the record it was on: Lambda
+/// delivers the batch again from there.
+pub async fn handle<S: ApiKeyRead + ApiKeyDelete + PendingCascades>(
+    store: &S,
+    event: &Event,
+    deadline: Deadline,
+) -> BatchResponse {
     let mut response = BatchResponse::default();
     for record in &event.records {
         let outcome = match cascade_target(record) {
-            Ok(None) => Ok(()),
-            Ok(Some(target)) => cascade(store, &target)
+            Ok(None) => Ok(CascadeOutcome::Finished { deleted: 0 }),
+            Ok(Some(target)) => cascade(store, &target, deadline)
                 .await
-                .map(|_| ())
                 .map_err(|e| store::error_chain(&e)),
             Err(poison) => Err(poison.to_string()),
         };
-        if let Err(reason) = outcome {
-            let sequence = record.change.sequence_number.clone().unwrap_or_default();
-            tracing::error!(event_id = %record.event_id, sequence = %sequence, %reason, "stream record failed");
-            response.batch_item_failures.push(BatchItemFailure {
-                item_identifier: sequence,
-            });
+        let sequence = || record.change.sequence_number.clone().unwrap_or_default();
+        match outcome {
+            Ok(CascadeOutcome::Finished { .. }) => {}
+            Ok(CascadeOutcome::CutShort { .. }) => {
+                response.batch_item_failures.push(BatchItemFailure {
+                    item_identifier: sequence(),
+                });
+                break;
+            }
+            Err(reason) => {
+                tracing::error!(event_id = %record.event_id, sequence = %sequence(), %reason, "stream record failed");
+                response.batch_item_failures.push(BatchItemFailure {
+                    item_identifier: sequence(),
+                });
+            }
         }
     }
     response

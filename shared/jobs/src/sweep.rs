@@ -1,11 +1,14 @@
 use domain::{
     Actor, ApiKey, ApiKeyStatus, AuditAction, AuditEvent, NoticePeriod, PageLimit, Timestamp,
 };
-use store::{ApiKeySweep, Conflict, DueWork, StoreError, SweepProgress};
+use store::{
+    ApiKeyDelete, ApiKeyRead, ApiKeySweep, Conflict, DueWork, PendingCascades, StoreError,
+    SweepProgress,
+};
 use time::Duration;
 
-use crate::SWEEP_ACTOR;
 use crate::notify::{ExpiryNotice, NoticeError, Notifier};
+use crate::{CascadeOutcome, Deadline, SWEEP_ACTOR, cascade};
 
 /// A first sweep (no progress stored yet) starts this many days back. Keys
 /// expire in the future when they are made, so this only has to cover the
@@ -21,9 +24,14 @@ pub struct SweepPolicy {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
+    /// Cascades the stream had not finished, run here.
+    pub cascaded: usize,
     pub expired: usize,
     pub purged: usize,
     pub noticed: usize,
+    /// The deadline came before the end: progress is saved, and the next
+    /// sweep goes on from there.
+    pub cut_short: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,17 +44,27 @@ pub enum SweepError {
     Notice(#[source] NoticeError),
 }
 
-/// Records the expiry of active keys past `expires_at`, purges deleted and
-/// expired keys that ended more than `retention` ago, then sends one notice
-/// for each key that will expire within the notice period. It reads the due
-/// index one day at a time: no Scan, and nothing depends on DynamoDB's TTL
-/// timing.
-pub async fn sweep<S: ApiKeySweep, N: Notifier>(
+/// A cascade still pending this long after its archive is taken to have been
+/// dropped by the stream (which runs it within seconds), and the sweep runs it.
+pub const CASCADE_GRACE: Duration = Duration::minutes(10);
+
+/// Runs cascades the stream left unfinished, records the expiry of active
+/// keys past `expires_at`, purges deleted and expired keys that ended more
+/// than `retention` ago, then sends one notice for each key that will expire
+/// within the notice period. It reads the due index one day at a time (no
+/// Scan, and nothing depends on DynamoDB's TTL timing), and near `deadline`
+/// saves how far it got and stops.
+pub async fn sweep<S, N>(
     store: &S,
     notifier: &N,
     now: Timestamp,
     policy: SweepPolicy,
-) -> Result<SweepReport, SweepError> {
+    deadline: Deadline,
+) -> Result<SweepReport, SweepError>
+where
+    S: ApiKeySweep + ApiKeyRead + ApiKeyDelete + PendingCascades,
+    N: Notifier,
+{
     let today = now.date();
     let purge_until = now.plus(-policy.retention);
     let first = |day: time::Date| day - Duration::days(FIRST_SWEEP_DAYS_BACK);
@@ -58,32 +76,54 @@ pub async fn sweep<S: ApiKeySweep, N: Notifier>(
         store,
         notifier,
         now,
+        deadline,
     };
     let mut report = SweepReport::default();
 
-    // A key not yet noticed expires from the notice partition (it may have
-    // been made with an expiry shorter than an hour, or notices may be off).
-    for day in days(progress.expire_from, today) {
-        for partition in [DueWork::Notice, DueWork::Expire] {
-            report.expired += sweeper
-                .work_through(Step::Expire, partition, day, now)
-                .await?;
+    for pending in store.pending_cascades().await? {
+        if pending.since > now.plus(-CASCADE_GRACE) {
+            continue;
+        }
+        match cascade(store, &pending.target, deadline).await? {
+            CascadeOutcome::Finished { .. } => report.cascaded += 1,
+            CascadeOutcome::CutShort { .. } => return Ok(cut_short(report)),
         }
     }
+
+    // A key not yet noticed expires from the notice partition (it may have
+    // been made with an expiry shorter than an hour, or notices may be off).
+    // Progress is the first day not fully done.
+    let mut next = progress;
+    for day in days(progress.expire_from, today) {
+        for partition in [DueWork::Notice, DueWork::Expire] {
+            let Some(done) = sweeper
+                .work_through(Step::Expire, partition, day, now)
+                .await?
+            else {
+                next.expire_from = day;
+                store.save_sweep_progress(&next).await?;
+                return Ok(cut_short(report));
+            };
+            report.expired += done;
+        }
+    }
+    // Today may get more due keys: resume there.
+    next.expire_from = today;
     // Keys expired just now ended on their expiry day, which may be older than
     // where purging stopped: start from whichever is earlier.
     let purge_from = progress.purge_from.min(progress.expire_from);
     for day in days(purge_from, purge_until.date()) {
-        report.purged += sweeper
+        let Some(done) = sweeper
             .work_through(Step::Purge, DueWork::Purge, day, purge_until)
-            .await?;
+            .await?
+        else {
+            next.purge_from = day;
+            store.save_sweep_progress(&next).await?;
+            return Ok(cut_short(report));
+        };
+        report.purged += done;
     }
-
-    // Today (and the purge cut-off's day) may get more due keys: resume there.
-    let next = SweepProgress {
-        expire_from: today,
-        purge_from: purge_until.date(),
-    };
+    next.purge_from = purge_until.date();
     store.save_sweep_progress(&next).await?;
 
     // Last, so a failing topic delays no expiry or purge. New keys may expire
@@ -92,14 +132,19 @@ pub async fn sweep<S: ApiKeySweep, N: Notifier>(
     if !policy.notice.is_off() {
         let horizon = policy.notice.horizon(now);
         for day in days(today, horizon.date()) {
-            report.noticed += sweeper
+            let Some(done) = sweeper
                 .work_through(Step::Notice, DueWork::Notice, day, horizon)
-                .await?;
+                .await?
+            else {
+                return Ok(cut_short(report));
+            };
+            report.noticed += done;
         }
     }
 
     if report != SweepReport::default() {
         tracing::info!(
+            cascaded = report.cascaded,
             expired = report.expired,
             purged = report.purged,
             noticed = report.noticed,
@@ -107,6 +152,20 @@ pub async fn sweep<S: ApiKeySweep, N: Notifier>(
         );
     }
     Ok(report)
+}
+
+fn cut_short(report: SweepReport) -> SweepReport {
+    tracing::warn!(
+        cascaded = report.cascaded,
+        expired = report.expired,
+        purged = report.purged,
+        noticed = report.noticed,
+        "sweep cut short by the deadline; the next one goes on from here"
+    );
+    SweepReport {
+        cut_short: true,
+        ..report
+    }
 }
 
 /// `from` to `through`, both included.
@@ -125,11 +184,13 @@ struct Sweeper<'a, S, N> {
     store: &'a S,
     notifier: &'a N,
     now: Timestamp,
+    deadline: Deadline,
 }
 
 impl<S: ApiKeySweep, N: Notifier> Sweeper<'_, S, N> {
     /// Does `step` for every key in `partition` due on `day` at or before
-    /// `until`. Done keys leave the partition, so it reads the first page
+    /// `until`, and says how many it changed (`None`: the deadline came
+    /// first). Done keys leave the partition, so it reads the first page
     /// again until nothing is left (or only index entries that lag behind a
     /// change, which the next sweep sees).
     async fn work_through(
@@ -138,9 +199,12 @@ impl<S: ApiKeySweep, N: Notifier> Sweeper<'_, S, N> {
         partition: DueWork,
         day: time::Date,
         until: Timestamp,
-    ) -> Result<usize, SweepError> {
+    ) -> Result<Option<usize>, SweepError> {
         let mut done = 0;
         loop {
+            if self.deadline.is_near() {
+                return Ok(None);
+            }
             let due = self
                 .store
                 .due_api_keys(partition, day, until, PageLimit::LARGEST)
@@ -161,7 +225,7 @@ impl<S: ApiKeySweep, N: Notifier> Sweeper<'_, S, N> {
             }
             done += changed;
             if changed == 0 {
-                return Ok(done);
+                return Ok(Some(done));
             }
         }
     }

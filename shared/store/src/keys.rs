@@ -246,6 +246,19 @@ pub fn id_of_due_sk(sk: &str) -> Option<&str> {
     sk.split_once('#').map(|(_, id)| id)
 }
 
+/// The partition of cascades not yet run, across tenants (normally empty).
+pub const PENDING_CASCADES_PK: &str = "CASCADE";
+
+/// A pending cascade's sort key: its tenant and target (one per target).
+pub fn pending_cascade_sk(target: &crate::CascadeTarget) -> String {
+    match target {
+        crate::CascadeTarget::Application { tenant, id } => {
+            format!("{tenant}#{}", application_sk(id))
+        }
+        crate::CascadeTarget::Arx { tenant, id } => format!("{tenant}#{}", arx_sk(id)),
+    }
+}
+
 /// Where the sweep keeps how far it has got.
 pub const SWEEP_PROGRESS_PK: &str = "SWEEP";
 pub const SWEEP_PROGRESS_SK: &str = "PROGRESS";

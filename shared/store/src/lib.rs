@@ -324,6 +324,79 @@ pub trait ApiKeySweep: Send + Sync {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
+/// What a cascade deletes the keys of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CascadeTarget {
+    /// An application that was archived.
+    Application { tenant: TenantId, id: ApplicationId },
+    /// An Arx that was deleted.
+    Arx { tenant: TenantId, id: ArxId },
+}
+
+impl CascadeTarget {
+    pub fn tenant(&self) -> &TenantId {
+        match self {
+            Self::Application { tenant, .. } | Self::Arx { tenant, .. } => tenant,
+        }
+    }
+}
+
+/// A cascade the jobs owe. It is written in the same transaction as the
+/// archive (or Arx deletion) that calls for it and removed once the cascade
+/// has run, so a stream batch that is dropped, or a cascade cut short by its
+/// deadline, never leaves keys alive: the sweep runs what is still here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCascade {
+    pub target: CascadeTarget,
+    pub since: Timestamp,
+}
+
+impl PendingCascade {
+    /// The cascade an application change calls for: its archive.
+    pub(crate) fn owed_by_application(
+        updated: &Application,
+        expected: ApplicationStatus,
+        audit: &AuditEvent,
+    ) -> Option<Self> {
+        (updated.status == ApplicationStatus::Archived && expected != ApplicationStatus::Archived)
+            .then(|| Self {
+                target: CascadeTarget::Application {
+                    tenant: updated.tenant_id.clone(),
+                    id: updated.id.clone(),
+                },
+                since: audit.at,
+            })
+    }
+
+    /// The cascade an Arx change calls for: its deletion.
+    pub(crate) fn owed_by_arx(
+        updated: &Arx,
+        expected: ArxStatus,
+        audit: &AuditEvent,
+    ) -> Option<Self> {
+        (updated.status == ArxStatus::Deleted && expected != ArxStatus::Deleted).then(|| Self {
+            target: CascadeTarget::Arx {
+                tenant: updated.tenant_id.clone(),
+                id: updated.id.clone(),
+            },
+            since: audit.at,
+        })
+    }
+}
+
+pub trait PendingCascades: Send + Sync {
+    /// Every cascade not yet finished, across tenants (a handful at most:
+    /// each leaves as soon as its cascade has run).
+    fn pending_cascades(&self) -> impl Future<Output = StoreResult<Vec<PendingCascade>>> + Send;
+
+    /// Records that `target`'s cascade has run (nothing if it was not pending).
+    fn finish_cascade(
+        &self,
+        target: &CascadeTarget,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
 pub trait ApplicationStore: Send + Sync {
     /// Stores a new application with `audit`.
     fn create_application(

@@ -3,6 +3,7 @@
 use store::{
     ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeySuspend, ApiKeySweep,
     ApplicationStore, ArxStore, AuditLog, DynamoStore, EmbeddedStore, FeedbackStore,
+    PendingCascades,
 };
 
 /// Every capability, so one contract test can use them all.
@@ -14,6 +15,7 @@ pub trait Store:
     + ApiKeySuspend
     + ApiKeyLookup
     + ApiKeySweep
+    + PendingCascades
     + ApplicationStore
     + ArxStore
     + FeedbackStore
@@ -31,7 +33,7 @@ impl<S> Store for S where
         + ApiKeySuspend
         + ApiKeyLookup
         + ApiKeySweep
-        + ApiKeySweep
+        + PendingCascades
         + ApplicationStore
         + ArxStore
         + FeedbackStore

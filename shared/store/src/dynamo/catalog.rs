@@ -10,12 +10,12 @@ use serde::de::DeserializeOwned;
 use super::transaction::Transaction;
 use super::{DynamoStore, Item, PartitionQuery, entity_item, table_key};
 use crate::keys::{
-    APPLICATION_SK_PREFIX, ARX_SK_PREFIX, AUDIT_SK_PREFIX, AuditIndex, application_sk, arx_sk,
-    audit_sk, feedback_sk, tenant_pk,
+    APPLICATION_SK_PREFIX, ARX_SK_PREFIX, AUDIT_SK_PREFIX, AuditIndex, PENDING_CASCADES_PK,
+    application_sk, arx_sk, audit_sk, feedback_sk, pending_cascade_sk, tenant_pk,
 };
 use crate::{
-    ApplicationStore, ArxStore, AuditFilter, AuditLog, Conflict, FeedbackStore, StoreResult,
-    into_page,
+    ApplicationStore, ArxStore, AuditFilter, AuditLog, CascadeTarget, Conflict, FeedbackStore,
+    PendingCascade, PendingCascades, StoreError, StoreResult, into_page,
 };
 
 pub(super) fn audit_item(audit: &AuditEvent) -> StoreResult<Item> {
@@ -74,6 +74,7 @@ impl DynamoStore {
         item: Item,
         expected: Option<&str>,
         audit: &AuditEvent,
+        owed: Option<PendingCascade>,
     ) -> StoreResult<()> {
         let mut transaction = Transaction::default();
         match expected {
@@ -81,6 +82,9 @@ impl DynamoStore {
             Some(status) => transaction.put_if_status(self, item, status)?,
         }
         transaction.put(self, audit_item(audit)?)?;
+        if let Some(owed) = owed {
+            transaction.put(self, pending_cascade_item(&owed)?)?;
+        }
         transaction.commit(self).await
     }
 }
@@ -91,7 +95,7 @@ impl ApplicationStore for DynamoStore {
         application: &Application,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        self.write_audited(application_item(application)?, None, audit)
+        self.write_audited(application_item(application)?, None, audit, None)
             .await
     }
 
@@ -125,14 +129,20 @@ impl ApplicationStore for DynamoStore {
         expected: ApplicationStatus,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        self.write_audited(application_item(updated)?, Some(expected.as_str()), audit)
-            .await
+        let owed = PendingCascade::owed_by_application(updated, expected, audit);
+        self.write_audited(
+            application_item(updated)?,
+            Some(expected.as_str()),
+            audit,
+            owed,
+        )
+        .await
     }
 }
 
 impl ArxStore for DynamoStore {
     async fn create_arx(&self, arx: &Arx, audit: &AuditEvent) -> StoreResult<()> {
-        self.write_audited(arx_item(arx)?, None, audit).await
+        self.write_audited(arx_item(arx)?, None, audit, None).await
     }
 
     async fn get_arx(&self, tenant: &TenantId, id: &ArxId) -> StoreResult<Option<Arx>> {
@@ -155,7 +165,8 @@ impl ArxStore for DynamoStore {
         expected: ArxStatus,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        self.write_audited(arx_item(updated)?, Some(expected.as_str()), audit)
+        let owed = PendingCascade::owed_by_arx(updated, expected, audit);
+        self.write_audited(arx_item(updated)?, Some(expected.as_str()), audit, owed)
             .await
     }
 }
@@ -214,5 +225,56 @@ impl AuditLog for DynamoStore {
             .query_newest_first(query, start, limit.get(), |_: &AuditEvent| true)
             .await?;
         Ok(into_page(events, limit, |e: &AuditEvent| &e.id))
+    }
+}
+
+fn pending_cascade_item(pending: &PendingCascade) -> StoreResult<Item> {
+    entity_item(
+        pending,
+        "pending_cascade",
+        PENDING_CASCADES_PK.into(),
+        pending_cascade_sk(&pending.target),
+    )
+}
+
+impl PendingCascades for DynamoStore {
+    async fn pending_cascades(&self) -> StoreResult<Vec<PendingCascade>> {
+        let mut pending = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", crate::keys::PK)
+                .expression_attribute_values(":pk", AttributeValue::S(PENDING_CASCADES_PK.into()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::backend)?;
+            for item in output.items.unwrap_or_default() {
+                pending.push(super::from_item(item)?);
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(pending),
+            }
+        }
+    }
+
+    async fn finish_cascade(&self, target: &CascadeTarget) -> StoreResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(table_key(
+                PENDING_CASCADES_PK.into(),
+                pending_cascade_sk(target),
+            )))
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
     }
 }

@@ -27,9 +27,9 @@ use crate::keys::{
 };
 use crate::{
     ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeySuspend,
-    ApiKeySweep, ApiKeyUsage, ApplicationStore, ArxStore, AuditFilter, AuditLog, Conflict, DueWork,
-    FeedbackStore, KeyLookup, StoreError, StoreResult, SweepProgress, deleted_api_key,
-    expired_api_key, into_page, with_status,
+    ApiKeySweep, ApiKeyUsage, ApplicationStore, ArxStore, AuditFilter, AuditLog, CascadeTarget,
+    Conflict, DueWork, FeedbackStore, KeyLookup, PendingCascade, PendingCascades, StoreError,
+    StoreResult, SweepProgress, deleted_api_key, expired_api_key, into_page, with_status,
 };
 
 /// `(PK, SK)` → the item as JSON: the table.
@@ -214,6 +214,7 @@ impl EmbeddedStore {
         value: T,
         expected: Option<&'static str>,
         audit: &AuditEvent,
+        owed: Option<PendingCascade>,
     ) -> StoreResult<()> {
         #[derive(serde::Deserialize)]
         struct Status {
@@ -231,6 +232,10 @@ impl EmbeddedStore {
                 _ => {}
             }
             put(&mut items, &pk, &sk, &value)?;
+            if let Some(owed) = &owed {
+                let sk = keys::pending_cascade_sk(&owed.target);
+                put(&mut items, keys::PENDING_CASCADES_PK, &sk, owed)?;
+            }
             put_audit(txn, &mut items, &audit)
         })
         .await
@@ -520,7 +525,7 @@ impl ApplicationStore for EmbeddedStore {
             tenant_pk(&application.tenant_id),
             application_sk(&application.id),
         );
-        self.write_audited(key, application.clone(), None, audit)
+        self.write_audited(key, application.clone(), None, audit, None)
             .await
     }
 
@@ -556,7 +561,8 @@ impl ApplicationStore for EmbeddedStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         let key = (tenant_pk(&updated.tenant_id), application_sk(&updated.id));
-        self.write_audited(key, updated.clone(), Some(expected.as_str()), audit)
+        let owed = PendingCascade::owed_by_application(updated, expected, audit);
+        self.write_audited(key, updated.clone(), Some(expected.as_str()), audit, owed)
             .await
     }
 }
@@ -564,7 +570,8 @@ impl ApplicationStore for EmbeddedStore {
 impl ArxStore for EmbeddedStore {
     async fn create_arx(&self, arx: &Arx, audit: &AuditEvent) -> StoreResult<()> {
         let key = (tenant_pk(&arx.tenant_id), keys::arx_sk(&arx.id));
-        self.write_audited(key, arx.clone(), None, audit).await
+        self.write_audited(key, arx.clone(), None, audit, None)
+            .await
     }
 
     async fn get_arx(&self, tenant: &TenantId, id: &ArxId) -> StoreResult<Option<Arx>> {
@@ -588,7 +595,8 @@ impl ArxStore for EmbeddedStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         let key = (tenant_pk(&updated.tenant_id), arx_sk(&updated.id));
-        self.write_audited(key, updated.clone(), Some(expected.as_str()), audit)
+        let owed = PendingCascade::owed_by_arx(updated, expected, audit);
+        self.write_audited(key, updated.clone(), Some(expected.as_str()), audit, owed)
             .await
     }
 }
@@ -796,6 +804,37 @@ impl ApiKeySweep for EmbeddedStore {
                 keys::SWEEP_PROGRESS_SK,
                 &progress,
             )
+        })
+        .await
+    }
+}
+
+impl PendingCascades for EmbeddedStore {
+    async fn pending_cascades(&self) -> StoreResult<Vec<PendingCascade>> {
+        self.read(|txn| {
+            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let partition = keys::PENDING_CASCADES_PK;
+            let mut pending = Vec::new();
+            for entry in items
+                .range((partition, "")..(partition, "\u{10FFFF}"))
+                .map_err(StoreError::backend)?
+            {
+                let (_, bytes) = entry.map_err(StoreError::backend)?;
+                pending.push(serde_json::from_slice(bytes.value()).map_err(StoreError::corrupt)?);
+            }
+            Ok(pending)
+        })
+        .await
+    }
+
+    async fn finish_cascade(&self, target: &CascadeTarget) -> StoreResult<()> {
+        let sk = keys::pending_cascade_sk(target);
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            items
+                .remove((keys::PENDING_CASCADES_PK, sk.as_str()))
+                .map_err(StoreError::backend)?;
+            Ok(())
         })
         .await
     }
