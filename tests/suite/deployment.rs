@@ -280,6 +280,61 @@ fn each_topic_is_published_to_only_by_the_function_that_needs_it() {
 }
 
 #[test]
+fn operators_hear_of_failures_and_failed_work_is_kept() {
+    let template = template();
+    let resources = &template["Resources"];
+    // What an operator must hear about, as (metric, the resource it watches).
+    let mut watched = BTreeSet::new();
+    for (id, resource) in resources.as_mapping().expect("Resources") {
+        let id = id.as_str().expect("an id");
+        if resource["Type"] != "AWS::CloudWatch::Alarm" {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        let actions: Vec<String> = as_list(&properties["AlarmActions"])
+            .iter()
+            .map(text_of)
+            .collect();
+        assert_eq!(actions, ["!Ref AlarmTopic"], "{id} tells the alarm topic");
+        for dimension in as_list(&properties["Dimensions"]) {
+            watched.insert((
+                text_of(&properties["MetricName"]),
+                text_of(&dimension["Value"]),
+            ));
+        }
+    }
+    for expected in [
+        ("Errors", "!Ref CleanupFunction"),
+        ("IteratorAge", "!Ref CleanupFunction"),
+        (
+            "ApproximateNumberOfMessagesVisible",
+            "!GetAtt CleanupDeadLetters.QueueName",
+        ),
+        ("5xx", "!Ref HttpApi"),
+        ("Errors", "!Ref AuthorizerFunction"),
+        ("Throttles", "!Ref AuthorizerFunction"),
+    ] {
+        let expected = (expected.0.to_owned(), expected.1.to_owned());
+        assert!(watched.contains(&expected), "no alarm on {expected:?}");
+    }
+    assert!(
+        resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"].is_null(),
+        "CloudWatch cannot publish to a topic under the AWS-managed SNS key"
+    );
+    assert_eq!(
+        text_of(&template["Outputs"]["AlarmTopicArn"]["Value"]),
+        "!Ref AlarmTopic"
+    );
+    // A failed sweep (an asynchronous invocation) is kept, not dropped.
+    let on_failure = &resources["CleanupFunction"]["Properties"]["EventInvokeConfig"]["DestinationConfig"]
+        ["OnFailure"];
+    assert_eq!(
+        text_of(&on_failure["Destination"]),
+        "!GetAtt CleanupDeadLetters.Arn"
+    );
+}
+
+#[test]
 fn sample_events_parse_into_what_their_functions_take() {
     let folder = workspace().join("infra/events");
     let mut routes = BTreeSet::new();
