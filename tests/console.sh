@@ -14,6 +14,21 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   exit 1
 fi
 
+# `build`: only npm ci and the build (tests/run.sh does it before the Rust
+# tests: the console function embeds the build); `browser`: only the browser
+# tests; nothing: both.
+MODE=${1:-all}
+case "$MODE" in all|build|browser) ;; *) echo "usage: tests/console.sh [build|browser]" >&2; exit 2 ;; esac
+
+if [ "$MODE" != browser ]; then
+  step "npm ci (console/)"
+  npm --prefix console ci --no-audit --no-fund --loglevel=error
+
+  step "console: types from docs/openapi.yaml, tsc --noEmit, vite build"
+  npm --prefix console run build
+fi
+[ "$MODE" = build ] && exit 0
+
 CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}
 if [ ! -x "$CHROMIUM" ]; then
   step "installing Debian's chromium (the console's browser tests drive it)"
@@ -28,12 +43,6 @@ if [ ! -x "$CHROMIUM" ]; then
     exit 1
   fi
 fi
-
-step "npm ci (console/)"
-npm --prefix console ci --no-audit --no-fund --loglevel=error
-
-step "console: types from docs/openapi.yaml, tsc --noEmit, vite build"
-npm --prefix console run build
 
 step "console: browser tests (Playwright, $CHROMIUM) against the dev server"
 cargo build --locked -p dev-server

@@ -7,6 +7,7 @@ mod cleanup;
 mod deployment;
 mod hostile_client;
 mod http_api;
+mod lambda_boot;
 mod notifications;
 mod store_contract;
 mod transaction_conflicts;

@@ -21,11 +21,11 @@ use crate::store_contract::fixtures::{audit, catalog, new_key};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:api-keys-notifications";
 
-type Requests = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+pub(crate) type Requests = Arc<Mutex<Vec<Vec<(String, String)>>>>;
 
 /// Serves SNS's Publish answer (or, `refusing`, its permission error) on a
 /// free port, recording each request's form fields.
-async fn sns_stand_in(refusing: bool) -> (String, Requests) {
+pub(crate) async fn sns_stand_in(refusing: bool) -> (String, Requests) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a port");

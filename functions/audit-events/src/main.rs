@@ -7,7 +7,7 @@ use api::{AppState, ServiceConfig, lambda};
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
     lambda::init_tracing();
-    let config = ServiceConfig::from_env(&ProcessEnv)?;
+    let config = lambda::configured(ServiceConfig::from_env(&ProcessEnv)).await?;
     let state = AppState::from_aws(&config).await;
     lambda::serve("audit-events", state, audit_events::handle).await
 }

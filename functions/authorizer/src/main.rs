@@ -7,7 +7,7 @@ use api::{AuthConfig, Verifier, lambda};
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
     lambda::init_tracing();
-    let config = AuthConfig::from_env(&ProcessEnv)?;
-    let verifier = Verifier::new(config)?;
+    let config = lambda::configured(AuthConfig::from_env(&ProcessEnv)).await?;
+    let verifier = lambda::configured(Verifier::new(config)).await?;
     lambda::serve_authorizer(verifier).await
 }

@@ -14,7 +14,7 @@ use store::DynamoStore;
 #[tokio::main]
 async fn main() -> Result<(), jobs::lambda::Error> {
     api::lambda::init_tracing();
-    let config = CleanupConfig::from_env(&ProcessEnv)?;
+    let config = api::lambda::configured(CleanupConfig::from_env(&ProcessEnv)).await?;
     let endpoint = config.dynamodb_endpoint.as_deref();
     let store = DynamoStore::from_environment(&config.table_name, endpoint).await;
     let notifier = Notifications::from_environment(config.notifications_topic_arn.clone()).await;

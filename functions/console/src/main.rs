@@ -11,10 +11,10 @@ include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
     lambda::init_tracing();
-    let config = ConsoleConfig::from_env(&ProcessEnv)?;
+    let config = lambda::configured(ConsoleConfig::from_env(&ProcessEnv)).await?;
     let files = FILES
         .iter()
         .map(|(url, body)| ((*url).to_owned(), body.to_vec()));
-    let assets = ConsoleAssets::new(files, &config)?;
+    let assets = lambda::configured(ConsoleAssets::new(files, &config)).await?;
     lambda::serve_console(assets).await
 }

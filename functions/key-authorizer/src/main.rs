@@ -8,8 +8,8 @@ use api::{AppState, ServiceConfig, lambda};
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
     lambda::init_tracing();
-    let config = ServiceConfig::from_env(&ProcessEnv)?;
-    let authorizer = KeyAuthorizerConfig::from_env(&ProcessEnv)?;
+    let config = lambda::configured(ServiceConfig::from_env(&ProcessEnv)).await?;
+    let authorizer = lambda::configured(KeyAuthorizerConfig::from_env(&ProcessEnv)).await?;
     let state = AppState::from_aws(&config).await;
     lambda::serve_key_authorizer(state, authorizer).await
 }

@@ -37,6 +37,58 @@ pub fn init_tracing() {
     crate::log_panics_without_their_message();
 }
 
+/// A step of a function's start (its configuration, a client), passed through.
+/// A failure is reported to the Lambda Runtime API's init error endpoint
+/// before `main` returns it: Lambda then logs and counts an init error with
+/// its reason, where a process that only exits shows as "Runtime exited".
+pub async fn configured<T, E>(step: Result<T, E>) -> Result<T, Error>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match step {
+        Ok(value) => Ok(value),
+        Err(error) => {
+            let reason = crate::problem::chain(&error);
+            tracing::error!(%reason, "the function cannot start");
+            if let Some(runtime_api) = std::env::var("AWS_LAMBDA_RUNTIME_API")
+                .ok()
+                .filter(|api| !api.is_empty())
+            {
+                if let Err(failed) = report_init_error(&runtime_api, &reason).await {
+                    tracing::error!(%failed, "the init error could not be reported");
+                }
+            }
+            Err(error.into())
+        }
+    }
+}
+
+/// `POST /2018-06-01/runtime/init/error` with Lambda's error document.
+async fn report_init_error(runtime_api: &str, reason: &str) -> Result<(), String> {
+    let body = serde_json::json!({
+        "errorMessage": reason,
+        "errorType": "Runtime.ConfigError",
+        "stackTrace": [],
+    });
+    let request = http::Request::post(format!(
+        "http://{runtime_api}/2018-06-01/runtime/init/error"
+    ))
+    .header("content-type", "application/json")
+    .header("lambda-runtime-function-error-type", "Runtime.ConfigError")
+    .body(http_body_util::Full::new(Bytes::from(body.to_string())))
+    .map_err(|e| e.to_string())?;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(2), client.request(request))
+        .await
+        .map_err(|_| "timed out".to_owned())?
+        .map_err(|e| e.to_string())?;
+    if !answer.status().is_success() {
+        return Err(format!("status {}", answer.status()));
+    }
+    Ok(())
+}
+
 /// Runs one API function: `handler` serves the routes of `function`.
 pub async fn serve<S, H, Fut>(
     function: &'static str,

@@ -28,7 +28,7 @@ async fn jwks_server() -> (String, Arc<AtomicUsize>) {
 }
 
 /// The same, with the document served replaceable (an issuer rotating keys).
-async fn switchable_jwks_server() -> (String, Arc<AtomicUsize>, Arc<RwLock<String>>) {
+pub(crate) async fn switchable_jwks_server() -> (String, Arc<AtomicUsize>, Arc<RwLock<String>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a port");
@@ -61,7 +61,7 @@ async fn switchable_jwks_server() -> (String, Arc<AtomicUsize>, Arc<RwLock<Strin
     (url, fetches, served)
 }
 
-fn rs256_token(kid: &str, claims: &serde_json::Value) -> String {
+pub(crate) fn rs256_token(kid: &str, claims: &serde_json::Value) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid.to_owned());
     jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_der(PRIVATE_KEY)).expect("a token")

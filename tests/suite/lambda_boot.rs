@@ -1,0 +1,516 @@
+//! Every function's real binary, booted the way Lambda boots it: an emulated
+//! Runtime API (`/2018-06-01/runtime/...`) serves the sample events in
+//! `infra/events/` and takes the answers, and the process gets exactly the
+//! environment `infra/template.yaml` gives that function (read from the
+//! template, so the two cannot drift), plus what Lambda itself sets and the
+//! local stand-ins for AWS (DynamoDB, SNS, the issuer's JWKS). It also
+//! measures init time: process start to the first poll for an invocation.
+//!
+//! The binaries are the debug builds `tests/run.sh` makes (`cargo build
+//! --workspace --bins`); `LAMBDA_BIN_DIR=target/release` measures release ones
+//! (`docs/benchmarks.md`).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use api::Route;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use serde_norway::Value as Yaml;
+
+/// What the emulated Runtime API has seen.
+#[derive(Default)]
+struct Runtime {
+    events: VecDeque<(String, Value)>,
+    answers: BTreeMap<String, Value>,
+    errors: BTreeMap<String, Value>,
+    init_error: Option<Value>,
+    first_poll: Option<Instant>,
+}
+
+type Shared = Arc<Mutex<Runtime>>;
+
+/// Serves the Runtime API on a free port. `next` hands out the queued events
+/// one by one, then holds the poll open (as Lambda does between invocations).
+async fn runtime_api(events: Vec<Value>) -> (String, Shared) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address").to_string();
+    let runtime = Shared::default();
+    runtime.lock().expect("not poisoned").events = events
+        .into_iter()
+        .enumerate()
+        .map(|(n, event)| (format!("request-{n}"), event))
+        .collect();
+    let shared = Arc::clone(&runtime);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let shared = Arc::clone(&shared);
+            tokio::spawn(async move {
+                let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let shared = Arc::clone(&shared);
+                    async move { Ok::<_, Infallible>(serve(request, &shared).await) }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (address, runtime)
+}
+
+async fn serve(
+    request: hyper::Request<hyper::body::Incoming>,
+    runtime: &Shared,
+) -> hyper::Response<Full<Bytes>> {
+    let path = request.uri().path().to_owned();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    let json = || serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    let ok = |status: u16| {
+        hyper::Response::builder()
+            .status(status)
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .expect("a response")
+    };
+    let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
+        return ok(404);
+    };
+    if rest == "invocation/next" {
+        let next = {
+            let mut runtime = runtime.lock().expect("not poisoned");
+            runtime.first_poll.get_or_insert_with(Instant::now);
+            runtime.events.pop_front()
+        };
+        let Some((id, event)) = next else {
+            std::future::pending::<()>().await;
+            unreachable!("a pending future never ends");
+        };
+        let deadline = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis()
+            + 30_000;
+        return hyper::Response::builder()
+            .header("lambda-runtime-aws-request-id", id)
+            .header("lambda-runtime-deadline-ms", deadline.to_string())
+            .header(
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:boot-test",
+            )
+            .header(
+                "lambda-runtime-trace-id",
+                "Root=1-00000000-000000000000000000000000",
+            )
+            .body(Full::new(Bytes::from(event.to_string())))
+            .expect("a response");
+    }
+    let mut runtime = runtime.lock().expect("not poisoned");
+    if rest == "init/error" {
+        runtime.init_error = Some(json());
+        return ok(202);
+    }
+    if let Some(id) = rest
+        .strip_prefix("invocation/")
+        .and_then(|rest| rest.strip_suffix("/response"))
+    {
+        runtime.answers.insert(id.to_owned(), json());
+        return ok(202);
+    }
+    if let Some(id) = rest
+        .strip_prefix("invocation/")
+        .and_then(|rest| rest.strip_suffix("/error"))
+    {
+        runtime.errors.insert(id.to_owned(), json());
+        return ok(202);
+    }
+    ok(404)
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(workspace().join("infra/template.yaml")).expect("template");
+    serde_norway::from_str(&text).expect("YAML")
+}
+
+/// A template value as the deployed function would see it: parameters at
+/// their defaults, this stack's resources with values of their real shape, and
+/// the Cognito branch of each `!If`.
+fn resolve(template: &Yaml, value: &Yaml) -> String {
+    match value {
+        Yaml::String(text) => text.clone(),
+        Yaml::Number(number) => number.to_string(),
+        Yaml::Bool(flag) => flag.to_string(),
+        Yaml::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let inner = &tagged.value;
+            match tag.trim_start_matches('!') {
+                "Ref" => reference(template, inner.as_str().expect("a name")),
+                "Sub" => {
+                    let mut text = inner.as_str().expect("a string").to_owned();
+                    while let Some(start) = text.find("${") {
+                        let end = start + text[start..].find('}').expect("a closing brace");
+                        let name = text[start + 2..end].to_owned();
+                        text.replace_range(start..=end, &reference(template, &name));
+                    }
+                    text
+                }
+                "If" => {
+                    let branches = inner.as_sequence().expect("[condition, then, else]");
+                    resolve(template, &branches[1])
+                }
+                other => panic!("the harness does not resolve !{other}"),
+            }
+        }
+        other => panic!("unexpected template value {other:?}"),
+    }
+}
+
+fn reference(template: &Yaml, name: &str) -> String {
+    let value = match name {
+        "AWS::Region" => "us-east-1",
+        "AWS::URLSuffix" => "amazonaws.com",
+        "AWS::AccountId" => "123456789012",
+        "Table" => "api-keys-manager-Table-1ABCDEFGHIJK",
+        "UserPool" => "us-east-1_AbCdEfGhI",
+        "UserPoolClient" => "1example23456789abcdefghij",
+        "UserPoolDomain" => "akm-0123abcd",
+        "HttpApi" => "a1b2c3d4e5",
+        "FeedbackTopic" => "arn:aws:sns:us-east-1:123456789012:api-keys-manager-FeedbackTopic",
+        "NotificationsTopic" => {
+            "arn:aws:sns:us-east-1:123456789012:api-keys-manager-NotificationsTopic"
+        }
+        _ => {
+            let default = &template["Parameters"][name]["Default"];
+            assert!(!default.is_null(), "the harness has no value for {name}");
+            return resolve(template, default);
+        }
+    };
+    value.to_owned()
+}
+
+/// The environment the template gives a function, by its binary's name.
+fn template_environment(template: &Yaml, binary: &str) -> BTreeMap<String, String> {
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let (_, function) = resources
+        .iter()
+        .find(|(_, resource)| {
+            resource["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary)
+        })
+        .unwrap_or_else(|| panic!("no function builds {binary}"));
+    let variables = &function["Properties"]["Environment"]["Variables"];
+    variables
+        .as_mapping()
+        .map(|mapping| {
+            mapping
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().expect("a name").to_owned(),
+                        resolve(template, value),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The local stand-ins every run shares.
+struct StandIns {
+    dynamodb: String,
+    table: String,
+    sns: String,
+    jwks: String,
+}
+
+impl StandIns {
+    async fn start() -> Self {
+        let dynamodb = std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
+            panic!("DYNAMODB_ENDPOINT is not set: run `bash tests/run.sh`, which starts the DynamoDB test server")
+        });
+        let table = format!("boot-{}", uuid::Uuid::now_v7().simple());
+        store::DynamoStore::local(&dynamodb, table.clone())
+            .create_table_if_missing()
+            .await
+            .expect("a table");
+        let (sns, _) = crate::notifications::sns_stand_in(false).await;
+        let (jwks, _, _) = crate::http_api::jwks::switchable_jwks_server().await;
+        Self {
+            dynamodb,
+            table,
+            sns,
+            jwks,
+        }
+    }
+
+    /// What Lambda sets for every function, the credentials of its role, and
+    /// the stand-ins in place of AWS's endpoints.
+    fn lambda_environment(&self, runtime_api: &str, binary: &str) -> BTreeMap<String, String> {
+        [
+            ("AWS_LAMBDA_RUNTIME_API", runtime_api),
+            ("AWS_LAMBDA_FUNCTION_NAME", binary),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/boot-test"),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "boot-test"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "boot-test"),
+            ("AWS_SECRET_ACCESS_KEY", "boot-test"),
+            ("AWS_SESSION_TOKEN", "boot-test"),
+            ("DYNAMODB_ENDPOINT", self.dynamodb.as_str()),
+            ("AWS_ENDPOINT_URL_SNS", self.sns.as_str()),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect()
+    }
+}
+
+/// One boot of a function: its init time, its answers in event order, and
+/// what it reported as errors.
+struct Boot {
+    init: Option<Duration>,
+    answers: Vec<Option<Value>>,
+    errors: usize,
+    init_error: Option<Value>,
+}
+
+fn binary_path(binary: &str) -> PathBuf {
+    let folder = std::env::var("LAMBDA_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace().join("target/debug"));
+    let path = folder.join(binary);
+    assert!(
+        path.exists(),
+        "no {} binary at {}: build the functions with `cargo build --workspace --bins` \
+         (tests/run.sh does)",
+        binary,
+        path.display()
+    );
+    path
+}
+
+async fn boot(binary: &str, environment: BTreeMap<String, String>, events: Vec<Value>) -> Boot {
+    let count = events.len();
+    let (address, runtime) = runtime_api(events).await;
+    let mut environment = environment;
+    environment.insert("AWS_LAMBDA_RUNTIME_API".into(), address);
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(binary_path(binary))
+        .env_clear()
+        .envs(&environment)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{binary} did not start: {e}"));
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let done = {
+            let runtime = runtime.lock().expect("not poisoned");
+            runtime.init_error.is_some() || runtime.answers.len() + runtime.errors.len() == count
+        };
+        let exited = matches!(child.try_wait(), Ok(Some(_)));
+        if done || exited || Instant::now() > until {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = child.kill().await;
+    let runtime = runtime.lock().expect("not poisoned");
+    Boot {
+        init: runtime.first_poll.map(|at| at.duration_since(started)),
+        answers: (0..count)
+            .map(|n| runtime.answers.get(&format!("request-{n}")).cloned())
+            .collect(),
+        errors: runtime.errors.len(),
+        init_error: runtime.init_error.clone(),
+    }
+}
+
+/// Which function takes a sample event, by its file name and route.
+fn function_of(name: &str, event: &Value) -> String {
+    match name {
+        "authorizer.json" => "authorizer".into(),
+        "console.json" => "console".into(),
+        "schedule.json" => "cleanup".into(),
+        _ if name.starts_with("stream-") => "cleanup".into(),
+        _ if name.starts_with("key-authorizer-") => "key-authorizer".into(),
+        _ => {
+            let route_key = event["routeKey"].as_str().expect("a routeKey");
+            Route::from_route_key(route_key)
+                .unwrap_or_else(|| panic!("{name}: no route {route_key}"))
+                .function()
+                .to_owned()
+        }
+    }
+}
+
+/// The sample events by function, in file order; the authorizer's carries a
+/// real token for the stack's issuer, signed with the stand-in JWKS's key.
+fn sample_events(template: &Yaml) -> BTreeMap<String, Vec<(String, Value)>> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(workspace().join("infra/events"))
+        .expect("infra/events")
+        .map(|entry| entry.expect("an entry").path())
+        .collect();
+    names.sort();
+    let mut by_function: BTreeMap<String, Vec<(String, Value)>> = BTreeMap::new();
+    for path in names {
+        let name = path
+            .file_name()
+            .expect("a name")
+            .to_string_lossy()
+            .into_owned();
+        let mut event: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("an event")).expect("JSON");
+        if name == "authorizer.json" {
+            let issuer = template_environment(template, "authorizer");
+            let mut claims = crate::http_api::helpers::claims("demo", "developer");
+            claims["iss"] = json!(issuer["JWT_ISSUER"]);
+            claims["aud"] = json!(issuer["JWT_AUDIENCE"]);
+            let token = crate::http_api::jwks::rs256_token("test-key-1", &claims);
+            let bearer = format!("Bearer {token}");
+            event["headers"]["authorization"] = json!(bearer);
+            event["identitySource"][0] = json!(bearer);
+        }
+        by_function
+            .entry(function_of(&name, &event))
+            .or_default()
+            .push((name, event));
+    }
+    by_function
+}
+
+/// What a correct answer to each sample event looks like: an API Gateway
+/// status, or the authorizers' decision, or the cleanup jobs' report.
+fn check(name: &str, answer: &Value) {
+    let status = answer["statusCode"].as_u64();
+    let expected_status = match name {
+        "create-application.json" | "create-arx.json" | "submit-feedback.json" => Some(201),
+        "list-api-keys.json"
+        | "list-applications.json"
+        | "list-arx.json"
+        | "list-audit-events.json"
+        | "console.json"
+        | "verify-key.json" => Some(200),
+        // The events name objects of a demo tenant this fresh table lacks.
+        "get-api-key.json"
+        | "get-application.json"
+        | "get-arx.json"
+        | "delete-api-key.json"
+        | "disable-api-key.json"
+        | "enable-api-key.json"
+        | "rotate-api-key.json"
+        | "archive-application.json"
+        | "update-application.json"
+        | "update-arx.json"
+        | "disable-arx.json"
+        | "enable-arx.json"
+        | "delete-arx.json" => Some(404),
+        "create-api-key.json" => Some(422),
+        _ => None,
+    };
+    if let Some(expected) = expected_status {
+        assert_eq!(status, Some(expected), "{name}: {answer}");
+        return;
+    }
+    match name {
+        "authorizer.json" => assert_eq!(answer["isAuthorized"], true, "{name}: {answer}"),
+        "key-authorizer-http.json" => {
+            assert_eq!(
+                answer["isAuthorized"], false,
+                "{name}: a made-up key: {answer}"
+            );
+        }
+        "key-authorizer-rest.json" => {
+            let effect = &answer["policyDocument"]["Statement"][0]["Effect"];
+            assert_eq!(effect, "Deny", "{name}: a made-up key: {answer}");
+        }
+        "schedule.json" => assert_eq!(answer["cut_short"], false, "{name}: {answer}"),
+        "stream-application-archived.json" => {
+            assert_eq!(answer, &json!({"batchItemFailures": []}), "{name}");
+        }
+        other => panic!("no expectation for the sample event {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_function_boots_from_the_templates_environment_and_answers_its_events() {
+    let template = template();
+    let stand_ins = StandIns::start().await;
+    let events = sample_events(&template);
+    let mut init_times = Vec::new();
+    for (binary, events) in &events {
+        let mut environment = stand_ins.lambda_environment("", binary);
+        environment.extend(template_environment(&template, binary));
+        // Where the stack's resources stand in for the harness's.
+        environment.insert("TABLE_NAME".into(), stand_ins.table.clone());
+        if environment.contains_key("JWKS_URL") {
+            environment.insert("JWKS_URL".into(), stand_ins.jwks.clone());
+        }
+        let payloads = events.iter().map(|(_, event)| event.clone()).collect();
+        let run = boot(binary, environment, payloads).await;
+        assert_eq!(run.init_error, None, "{binary} failed to start");
+        assert_eq!(run.errors, 0, "{binary} reported invocation errors");
+        for ((name, _), answer) in events.iter().zip(&run.answers) {
+            let answer = answer
+                .as_ref()
+                .unwrap_or_else(|| panic!("{binary} never answered {name}"));
+            check(name, answer);
+        }
+        init_times.push((binary.clone(), run.init.expect("it polled")));
+    }
+    let functions: Vec<&String> = events.keys().collect();
+    assert_eq!(
+        functions.len(),
+        12,
+        "every function has a sample event: {functions:?}"
+    );
+    // Init times go to the test's output; docs/benchmarks.md keeps release
+    // figures (LAMBDA_BIN_DIR=target/release).
+    for (binary, init) in &init_times {
+        println!("init {binary}: {:.1} ms", init.as_secs_f64() * 1000.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_missing_a_variable_reports_an_init_error() {
+    let template = template();
+    let stand_ins = StandIns::start().await;
+    for binary in ["list-api-keys", "authorizer", "cleanup"] {
+        let mut environment = stand_ins.lambda_environment("", binary);
+        environment.extend(template_environment(&template, binary));
+        let missing = if binary == "authorizer" {
+            "JWT_ISSUER"
+        } else {
+            "TABLE_NAME"
+        };
+        environment.remove(missing);
+        let run = boot(binary, environment, vec![json!({})]).await;
+        let error = run
+            .init_error
+            .unwrap_or_else(|| panic!("{binary} without {missing} reported no init error"));
+        assert_eq!(error["errorType"], "Runtime.ConfigError");
+        let message = error["errorMessage"].as_str().expect("a message");
+        assert!(message.contains(missing), "{binary}: {message}");
+        assert_eq!(run.init, None, "{binary} never asked for an invocation");
+    }
+}
