@@ -50,6 +50,30 @@ for role in OWNER ADMIN DEVELOPER VERIFIER; do
     --max-examples "${HOSTILE_EXAMPLES:-40}" --generation-deterministic --no-color
 done
 
+# Schemathesis cannot know a real application or Arx id, or that an expiry must
+# be in the future, so most generated creates are refused (rightly: 4xx) and
+# the runs above warn of a "schema validation mismatch" on POST /v1/api-keys
+# (and rotate), and of key routes "repeatedly 404". Those two warnings are
+# expected. This pass reaches the key routes' logic anyway: a copy of the
+# description pins the new key's application and Arx to the demo's, so the
+# stateful phase creates keys and follows the description's links (get,
+# disable, enable, rotate, delete with the typed id) as an owner.
+printf '\n==> schemathesis: create, then follow the links (as owner)\n'
+chain="$data/chain-openapi.yaml"
+"$VENV/bin/python" - "$APP_ID" "$ARX_ID" >"$chain" <<'PY'
+import sys, yaml
+spec = yaml.safe_load(open("docs/openapi.yaml"))
+new_key = spec["components"]["schemas"]["NewApiKey"]["properties"]
+new_key.update(application_id={"const": sys.argv[1]}, arx_id={"const": sys.argv[2]},
+               name={"type": "null"}, expires_at={"type": "null"})
+print(yaml.safe_dump(spec, sort_keys=False))
+PY
+SCHEMATHESIS_TELEMETRY=false "$VENV/bin/schemathesis" run "$chain" \
+  --url "$API" -H "Authorization: Bearer $OWNER_TOKEN" \
+  --checks all --exclude-checks positive_data_acceptance,use_after_free \
+  --include-path-regex '^/v1/api-keys' --phases stateful \
+  --max-examples "${HOSTILE_EXAMPLES:-40}" --generation-deterministic --no-color
+
 # Every request answered is not enough: the server must still be there.
 if ! kill -0 "$server" 2>/dev/null; then
   echo "The dev server died during the hostile run; its log is in target/hostile-dev-server.log." >&2

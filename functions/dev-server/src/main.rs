@@ -113,7 +113,8 @@ async fn run() -> Result<(), String> {
     let args = parse_args()?;
     let generated_secret = (ProcessEnv.optional("JWT_HS256_SECRET").is_none()
         && ProcessEnv.optional("JWKS_URL").is_none())
-    .then(random_secret);
+    .then(|| kept_secret(&args.data_dir.join(SECRET_FILE)))
+    .transpose()?;
     let env = |name: &str| {
         ProcessEnv.optional(name).or_else(|| match name {
             "JWT_ISSUER" => Some("api-keys-manager-dev".into()),
@@ -172,7 +173,7 @@ async fn run() -> Result<(), String> {
 }
 
 /// Prints where the server is, the ready tokens and the demo ids, and writes
-/// them to `<data dir>/dev.env` so a shell can `source` them.
+/// them to `<data dir>/dev.env` so a shell can load them (`. .data/dev.env`).
 fn announce(
     running: &Running,
     args: &Args,
@@ -208,8 +209,9 @@ fn announce(
         SigningKeys::Hs256 { secret } => {
             if secret_was_generated {
                 println!(
-                    "JWT_HS256_SECRET was not set, so this run signs tokens with a new random secret \
-                     (set JWT_HS256_SECRET to keep tokens valid across restarts)."
+                    "JWT_HS256_SECRET was not set, so tokens are signed with the random secret kept \
+                     in {} (mode 0600): they stay valid across restarts; delete it to revoke them all.",
+                    args.data_dir.join(SECRET_FILE).display()
                 );
             }
             for (variable, role) in [
@@ -238,9 +240,9 @@ fn announce(
         .map_err(|e| format!("writing {}: {e}", env_file.display()))?;
     println!(
         "Demo tenant `{}`, 12-hour tokens for each role, and for a service that verifies keys \
-         (also in {}: `source` it):",
+         (also in {path}: `. {path}` loads them in sh or bash):",
         running.demo.tenant,
-        env_file.display()
+        path = env_file.display()
     );
     println!("{}", exports.join("\n"));
     println!("Ctrl-C stops the server.");
@@ -259,6 +261,25 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
+/// Where the dev server keeps the secret it signs tokens with, in its data dir.
+const SECRET_FILE: &str = "jwt-secret";
+
+/// The signing secret kept at `path`, or a new random one written there (mode
+/// 0600), so the tokens in `dev.env` outlive a restart.
+fn kept_secret(path: &Path) -> Result<String, String> {
+    let kept = std::fs::read_to_string(path).ok();
+    if let Some(secret) = kept
+        .map(|text| text.trim().to_owned())
+        .filter(|text| text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Ok(secret);
+    }
+    let secret = random_secret();
+    write_private(path, &(secret.clone() + "\n"))
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(secret)
+}
+
 fn random_secret() -> String {
     use rand::{RngCore, TryRngCore, rngs::OsRng};
     let mut bytes = [0u8; 32];
@@ -268,4 +289,35 @@ fn random_secret() -> String {
 
 fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     api::problem::chain(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signing_secret_is_kept_private_across_restarts() {
+        let dir = std::env::temp_dir().join(format!("dev-server-secret-{}", std::process::id()));
+        let path = dir.join(SECRET_FILE);
+        let first = kept_secret(&path).expect("written");
+        assert_eq!(
+            kept_secret(&path).expect("read"),
+            first,
+            "the same after a restart"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .expect("a file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(&path, "not a secret").expect("written");
+        let replaced = kept_secret(&path).expect("replaced");
+        assert_ne!(replaced, first);
+        assert_eq!(replaced.len(), 64);
+        std::fs::remove_dir_all(&dir).expect("removed");
+    }
 }
