@@ -12,7 +12,7 @@ use jobs::stream::{BatchItemFailure, BatchResponse};
 use jobs::{CascadeOutcome, Deadline, SweepError, SweepPolicy};
 use serde_json::{Value, json};
 use std::sync::Mutex;
-use store::{ApiKeyFilter, ApiKeyQuery, ApplicationStore};
+use store::{ApiKeyFilter, ApiKeyQuery};
 
 use time::Duration;
 
@@ -108,13 +108,7 @@ async fn an_archive_record_deletes_the_applications_keys_once(store: impl Store)
         create_key(&store, &c.tenant, &c.application, &c.arx).await;
     }
     let kept = create_key(&store, &c.tenant, &other, &c.arx).await;
-    let mut archived = c.application.clone();
-    archived.status = ApplicationStatus::Archived;
-    let event = audit(&c.tenant, AuditAction::ApplicationArchived, &archived.id);
-    store
-        .replace_application(&archived, ApplicationStatus::Active, &event)
-        .await
-        .expect("archived");
+    archive(&store, &c.application).await;
 
     let records = batch(vec![
         record(
@@ -200,13 +194,7 @@ async fn an_archive_record_deletes_the_applications_keys_once(store: impl Store)
 async fn a_poisoned_record_is_reported_alone(store: impl Store) {
     let c = catalog(&store).await;
     let key = create_key(&store, &c.tenant, &c.application, &c.arx).await;
-    let mut deleted = c.arx.clone();
-    deleted.status = ArxStatus::Deleted;
-    let event = audit(&c.tenant, AuditAction::ArxDeleted, &deleted.id);
-    store
-        .replace_arx(&deleted, ArxStatus::Active, &event)
-        .await
-        .expect("deleted");
+    delete_arx(&store, &c.arx).await;
 
     let records = batch(vec![
         record(
@@ -437,7 +425,7 @@ impl Notifier for Notices {
 
 const NOTICE_DAYS: u16 = 7;
 
-fn notice_policy() -> SweepPolicy {
+pub(crate) fn notice_policy() -> SweepPolicy {
     SweepPolicy {
         retention: Duration::days(30),
         notice: NoticePeriod::days(NOTICE_DAYS).expect("in range"),
@@ -445,7 +433,12 @@ fn notice_policy() -> SweepPolicy {
 }
 
 /// A stored key of the catalog's that expires `days` after `now`.
-async fn create_key_ending(store: &impl Store, c: &Catalog, now: Timestamp, days: i64) -> ApiKey {
+pub(crate) async fn create_key_ending(
+    store: &impl Store,
+    c: &Catalog,
+    now: Timestamp,
+    days: i64,
+) -> ApiKey {
     let mut key = new_key(&c.tenant, &c.application, &c.arx);
     key.expires_at = Some(ExpiresAt::ending(now.plus(Duration::days(days))));
     let event = audit(&c.tenant, AuditAction::ApiKeyCreated, &key.id);
@@ -585,6 +578,16 @@ async fn archive(store: &impl Store, application: &domain::Application) {
         .expect("archived");
 }
 
+async fn delete_arx(store: &impl Store, arx: &domain::Arx) {
+    let mut deleted = arx.clone();
+    deleted.status = ArxStatus::Deleted;
+    let event = audit(&deleted.tenant_id, AuditAction::ArxDeleted, &deleted.id);
+    store
+        .replace_arx(&deleted, ArxStatus::Active, &event)
+        .await
+        .expect("deleted");
+}
+
 async fn an_archive_owes_a_cascade_until_it_has_run(store: impl Store) {
     let c = catalog(&store).await;
     assert_eq!(store.pending_cascades().await.expect("read"), vec![]);
@@ -602,13 +605,7 @@ async fn an_archive_owes_a_cascade_until_it_has_run(store: impl Store) {
     );
 
     archive(&store, &c.application).await;
-    let mut deleted = c.arx.clone();
-    deleted.status = ArxStatus::Deleted;
-    let event = audit(&c.tenant, AuditAction::ArxDeleted, &deleted.id);
-    store
-        .replace_arx(&deleted, ArxStatus::Active, &event)
-        .await
-        .expect("deleted");
+    delete_arx(&store, &c.arx).await;
     let application = jobs::CascadeTarget::Application {
         tenant: c.tenant.clone(),
         id: c.application.id.clone(),
@@ -747,13 +744,7 @@ async fn records_read_back_from_the_tables_stream_cascade() {
     for _ in 0..3 {
         create_key(&store, &c.tenant, &c.application, &c.arx).await;
     }
-    let mut archived = c.application.clone();
-    archived.status = ApplicationStatus::Archived;
-    let event = audit(&c.tenant, AuditAction::ApplicationArchived, &archived.id);
-    store
-        .replace_application(&archived, ApplicationStatus::Active, &event)
-        .await
-        .expect("archived");
+    archive(&store, &c.application).await;
 
     let records = stream_records(store.table_name()).await;
     let archive = records

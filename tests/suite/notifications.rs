@@ -7,17 +7,17 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_sns::config::{BehaviorVersion, Credentials, Region};
 use bytes::Bytes;
-use domain::{ExpiresAt, NoticePeriod, Timestamp};
+use domain::Timestamp;
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use jobs::notify::{ExpiryNotice, Notifier, SnsNotifier};
-use jobs::{Deadline, SweepError, SweepPolicy};
+use jobs::{Deadline, SweepError};
 use serde_json::{Value, json};
-use store::ApiKeyCreate;
 
-use crate::store_contract::fixtures::{audit, catalog, new_key};
+use crate::cleanup::{create_key_ending, notice_policy};
+use crate::store_contract::fixtures::catalog;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:api-keys-notifications";
 
@@ -114,18 +114,17 @@ async fn the_sweep_publishes_an_expiry_notice_to_the_topic() {
     let (store, _dir) = crate::store_contract::backends::embedded();
     let c = catalog(&store).await;
     let now = Timestamp::now();
-    let mut key = new_key(&c.tenant, &c.application, &c.arx);
-    key.expires_at = Some(ExpiresAt::ending(now.plus(time::Duration::days(2))));
-    let event = audit(&c.tenant, domain::AuditAction::ApiKeyCreated, &key.id);
-    store.create_api_key(&key, &event).await.expect("created");
+    let key = create_key_ending(&store, &c, now, 2).await;
 
-    let policy = SweepPolicy {
-        retention: time::Duration::days(30),
-        notice: NoticePeriod::default(),
-    };
-    let report = jobs::sweep(&store, &notifier(&url), now, policy, Deadline::NONE)
-        .await
-        .expect("swept");
+    let report = jobs::sweep(
+        &store,
+        &notifier(&url),
+        now,
+        notice_policy(),
+        Deadline::NONE,
+    )
+    .await
+    .expect("swept");
     assert_eq!(report.noticed, 1);
 
     let requests = requests.lock().expect("not poisoned").clone();
@@ -168,21 +167,21 @@ async fn a_topic_that_refuses_the_publish_fails_the_sweep_and_keeps_the_notice_o
     let (store, _dir) = crate::store_contract::backends::embedded();
     let c = catalog(&store).await;
     let now = Timestamp::now();
-    let mut key = new_key(&c.tenant, &c.application, &c.arx);
-    key.expires_at = Some(ExpiresAt::ending(now.plus(time::Duration::days(2))));
-    let event = audit(&c.tenant, domain::AuditAction::ApiKeyCreated, &key.id);
-    store.create_api_key(&key, &event).await.expect("created");
+    let key = create_key_ending(&store, &c, now, 2).await;
     let notice = ExpiryNotice::of(&key).expect("an expiry");
     assert!(
         notifier(&url).expiry_notice(&notice).await.is_err(),
         "a 403 from SNS is an error"
     );
 
-    let policy = SweepPolicy {
-        retention: time::Duration::days(30),
-        notice: NoticePeriod::default(),
-    };
-    let refused = jobs::sweep(&store, &notifier(&url), now, policy, Deadline::NONE).await;
+    let refused = jobs::sweep(
+        &store,
+        &notifier(&url),
+        now,
+        notice_policy(),
+        Deadline::NONE,
+    )
+    .await;
     assert!(matches!(refused, Err(SweepError::Notice(_))), "{refused:?}");
     let stored = store::ApiKeyRead::get_api_key(&store, &c.tenant, &key.id)
         .await
