@@ -2,7 +2,7 @@
 
 use store::{
     ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeySuspend, ApiKeySweep,
-    ApplicationStore, ArxStore, AuditLog, DynamoStore, EmbeddedStore, FeedbackStore,
+    ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, DynamoStore, EmbeddedStore, FeedbackStore,
     PendingCascades,
 };
 
@@ -15,6 +15,7 @@ pub trait Store:
     + ApiKeySuspend
     + ApiKeyLookup
     + ApiKeySweep
+    + ApiKeyUsage
     + PendingCascades
     + ApplicationStore
     + ArxStore
@@ -33,6 +34,7 @@ impl<S> Store for S where
         + ApiKeySuspend
         + ApiKeyLookup
         + ApiKeySweep
+        + ApiKeyUsage
         + PendingCascades
         + ApplicationStore
         + ArxStore

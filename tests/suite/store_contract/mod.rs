@@ -703,12 +703,29 @@ async fn the_sweep_finds_expires_and_purges_due_keys(store: impl Store) {
         2
     );
 
-    // Claiming the notice moves the key to the expiry list, once.
+    // Claiming the notice moves the key to the expiry list, once, and keeps
+    // what a verify wrote since the key was read.
+    let used_at = Timestamp::now();
+    store
+        .record_use(&c.tenant, &expiring.id, used_at, time::Duration::ZERO)
+        .await
+        .expect("recorded");
     let told = store
         .set_expiry_notice_sent(&expiring, Some(now))
         .await
         .expect("claimed");
     assert_eq!(told.expiry_notice_sent_at, Some(now));
+    let stored = store
+        .get_api_key(&c.tenant, &expiring.id)
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(stored.expiry_notice_sent_at, Some(now));
+    assert_eq!(
+        stored.last_used_at,
+        Some(used_at),
+        "the verify's write is kept"
+    );
     let twice = store.set_expiry_notice_sent(&expiring, Some(now)).await;
     assert!(
         matches!(twice, Err(StoreError::Conflict(Conflict::Changed))),

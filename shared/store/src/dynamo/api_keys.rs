@@ -173,11 +173,11 @@ impl ApiKeyRotate for DynamoStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         let mut transaction = Transaction::default();
-        transaction.put_if_status_and(
+        transaction.put_if_status_and_absent(
             self,
             api_key_item(rotated)?,
             current.status.as_str(),
-            ("rotated_to", None),
+            "rotated_to",
         )?;
         transaction.put(self, lookup_item(rotated)?)?;
         self.add_new_key(&mut transaction, new)?;
@@ -341,25 +341,59 @@ impl ApiKeySweep for DynamoStore {
         current: &ApiKey,
         sent_at: Option<Timestamp>,
     ) -> StoreResult<ApiKey> {
-        if current.status != ApiKeyStatus::Active {
-            return Err(Conflict::Changed.into());
-        }
         let next = ApiKey {
             expiry_notice_sent_at: sent_at,
             ..current.clone()
         };
-        // The key item alone: nothing the lookup item, the counts or the
-        // audit log hold changes.
-        let was = current.expiry_notice_sent_at.map(|at| at.to_string());
-        let mut transaction = Transaction::default();
-        transaction.put_if_status_and(
-            self,
-            api_key_item(&next)?,
-            current.status.as_str(),
-            ("expiry_notice_sent_at", was),
-        )?;
-        transaction.commit(self).await?;
-        Ok(next)
+        // Only the notice's attribute and the key's place in GSI4 change: an
+        // update, not a Put, so a `last_used_at` a verify wrote meanwhile stays.
+        let (Some((due_pk, due_sk)), ApiKeyStatus::Active) =
+            (ApiKeyIndex::Due.entry_of(&next), current.status)
+        else {
+            return Err(Conflict::Changed.into());
+        };
+        let (due_pk_attribute, due_sk_attribute) = ApiKeyIndex::Due.key_attributes();
+        let text = |value: String| AttributeValue::S(value);
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, text(tenant_pk(&current.tenant_id)))
+            .key(keys::SK, text(api_key_sk(&current.id)))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#sent", "expiry_notice_sent_at")
+            .expression_attribute_names("#due_pk", due_pk_attribute)
+            .expression_attribute_names("#due_sk", due_sk_attribute)
+            .expression_attribute_values(":active", text(ApiKeyStatus::Active.as_str().into()))
+            .expression_attribute_values(":due_pk", text(due_pk))
+            .expression_attribute_values(":due_sk", text(due_sk));
+        update = match sent_at {
+            Some(at) => update
+                .update_expression("SET #sent = :sent, #due_pk = :due_pk, #due_sk = :due_sk")
+                .expression_attribute_values(":sent", text(at.to_string())),
+            None => {
+                update.update_expression("REMOVE #sent SET #due_pk = :due_pk, #due_sk = :due_sk")
+            }
+        };
+        update = match current.expiry_notice_sent_at {
+            None => {
+                update.condition_expression("#status = :active AND attribute_not_exists(#sent)")
+            }
+            Some(was) => update
+                .condition_expression("#status = :active AND #sent = :was")
+                .expression_attribute_values(":was", text(was.to_string())),
+        };
+        match update.send().await {
+            Ok(_) => Ok(next),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(Conflict::Changed.into())
+            }
+            Err(error) => Err(StoreError::backend(error)),
+        }
     }
 
     async fn purge_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {

@@ -73,27 +73,19 @@ impl Transaction {
         )
     }
 
-    /// Replaces an item whose `status` must still be `expected` and whose
-    /// `attribute` must still be `was` (absent for `None`): a key is rotated
-    /// once, its expiry notice claimed once.
-    pub(super) fn put_if_status_and(
+    /// Replaces an item whose `status` must still be `expected` and that has
+    /// no `attribute` yet: a key is rotated once.
+    pub(super) fn put_if_status_and_absent(
         &mut self,
         store: &DynamoStore,
         item: Item,
         expected: &str,
-        (attribute, was): (&str, Option<String>),
+        attribute: &str,
     ) -> StoreResult<()> {
         let mut names = status_names();
         names.insert("#attribute".to_owned(), attribute.to_owned());
-        let mut values = status_value(expected);
-        let condition = match was {
-            None => format!("{STATUS_IS} AND attribute_not_exists(#attribute)"),
-            Some(was) => {
-                values.insert(":was".to_owned(), AttributeValue::S(was));
-                format!("{STATUS_IS} AND #attribute = :was")
-            }
-        };
-        self.put_if(store, item, condition, names, values)
+        let condition = format!("{STATUS_IS} AND attribute_not_exists(#attribute)");
+        self.put_if(store, item, condition, names, status_value(expected))
     }
 
     /// A replacement under `condition`; a failed condition means the item

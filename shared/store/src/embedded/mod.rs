@@ -758,11 +758,7 @@ impl ApiKeySweep for EmbeddedStore {
         current: &ApiKey,
         sent_at: Option<Timestamp>,
     ) -> StoreResult<ApiKey> {
-        let next = ApiKey {
-            expiry_notice_sent_at: sent_at,
-            ..current.clone()
-        };
-        let (current, written) = (current.clone(), next.clone());
+        let current = current.clone();
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
@@ -774,12 +770,18 @@ impl ApiKeySweep for EmbeddedStore {
             }) else {
                 return Err(Conflict::Changed.into());
             };
-            put(&mut items, &pk, &sk, &written)?;
+            // The stored record with only the notice changed (as DynamoDB's
+            // update does), so a `last_used_at` written meanwhile stays.
+            let next = ApiKey {
+                expiry_notice_sent_at: sent_at,
+                ..stored.clone()
+            };
+            put(&mut items, &pk, &sk, &next)?;
             drop(items);
-            index_api_key(txn, Some(&stored), Some(&written))
+            index_api_key(txn, Some(&stored), Some(&next))?;
+            Ok(next)
         })
-        .await?;
-        Ok(next)
+        .await
     }
 
     async fn purge_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
