@@ -15,9 +15,11 @@ use store::DynamoStore;
 async fn main() -> Result<(), jobs::lambda::Error> {
     api::lambda::init_tracing();
     let config = api::lambda::configured(CleanupConfig::from_env(&ProcessEnv)).await?;
+    // One load of the SDK's configuration for both clients.
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let endpoint = config.dynamodb_endpoint.as_deref();
-    let store = DynamoStore::from_environment(&config.table_name, endpoint).await;
-    let notifier = Notifications::from_environment(config.notifications_topic_arn.clone()).await;
+    let store = DynamoStore::from_config(&sdk, &config.table_name, endpoint);
+    let notifier = Notifications::from_config(&sdk, config.notifications_topic_arn.clone());
     let policy = SweepPolicy {
         retention: config.retention(),
         notice: config.expiry_notice,

@@ -43,16 +43,15 @@ impl AppState<DynamoStore> {
     /// The state of a Lambda function: SDK clients from the Lambda's role and
     /// region, built once.
     pub async fn from_aws(config: &ServiceConfig) -> Self {
+        // One load of the SDK's configuration for every client of the function.
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let endpoint = config.dynamodb_endpoint.as_deref();
-        let store = DynamoStore::from_environment(&config.table_name, endpoint).await;
+        let store = DynamoStore::from_config(&sdk, &config.table_name, endpoint);
         let mut state = Self::new(store, config);
-        if let Some(arn) = &config.feedback_topic_arn {
-            let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            state.feedback_topic = Some(FeedbackTopic {
-                client: aws_sdk_sns::Client::new(&sdk),
-                arn: arn.clone(),
-            });
-        }
+        state.feedback_topic = config.feedback_topic_arn.as_ref().map(|arn| FeedbackTopic {
+            client: aws_sdk_sns::Client::new(&sdk),
+            arn: arn.clone(),
+        });
         state
     }
 }

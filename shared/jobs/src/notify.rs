@@ -81,10 +81,9 @@ impl SnsNotifier {
         Self { client, topic_arn }
     }
 
-    /// A client from the Lambda's role and region.
-    pub async fn from_environment(topic_arn: String) -> Self {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::new(aws_sdk_sns::Client::new(&sdk), topic_arn)
+    /// A client from the function's SDK configuration (its role and region).
+    pub fn from_config(sdk: &aws_config::SdkConfig, topic_arn: String) -> Self {
+        Self::new(aws_sdk_sns::Client::new(sdk), topic_arn)
     }
 }
 
@@ -118,9 +117,9 @@ pub enum Notifications {
 
 impl Notifications {
     /// SNS when a topic is configured, the log otherwise.
-    pub async fn from_environment(topic_arn: Option<String>) -> Self {
+    pub fn from_config(sdk: &aws_config::SdkConfig, topic_arn: Option<String>) -> Self {
         match topic_arn {
-            Some(arn) => Self::Sns(SnsNotifier::from_environment(arn).await),
+            Some(arn) => Self::Sns(SnsNotifier::from_config(sdk, arn)),
             None => Self::Log(LogNotifier),
         }
     }

@@ -51,15 +51,13 @@ impl DynamoStore {
         Self::new(Client::from_conf(config), table)
     }
 
-    /// The store of a Lambda function: credentials and region from its role
-    /// and environment, or a local server when `endpoint` is given.
-    pub async fn from_environment(table: &str, endpoint: Option<&str>) -> Self {
+    /// The store of a Lambda function: the client from `sdk` (its role and
+    /// region, loaded once per process and shared with the function's other
+    /// clients), or a local server when `endpoint` is given.
+    pub fn from_config(sdk: &aws_config::SdkConfig, table: &str, endpoint: Option<&str>) -> Self {
         match endpoint {
             Some(endpoint) => Self::local(endpoint, table),
-            None => {
-                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                Self::new(Client::new(&sdk), table)
-            }
+            None => Self::new(Client::new(sdk), table),
         }
     }
 
