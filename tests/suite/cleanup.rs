@@ -588,6 +588,19 @@ async fn delete_arx(store: &impl Store, arx: &domain::Arx) {
         .expect("deleted");
 }
 
+/// The cascades still owed, in a stable order.
+async fn owed(store: &impl Store) -> Vec<jobs::CascadeTarget> {
+    let mut owed: Vec<_> = store
+        .pending_cascades()
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|pending| pending.target)
+        .collect();
+    owed.sort_by_key(|target| format!("{target:?}"));
+    owed
+}
+
 async fn an_archive_owes_a_cascade_until_it_has_run(store: impl Store) {
     let c = catalog(&store).await;
     assert_eq!(store.pending_cascades().await.expect("read"), vec![]);
@@ -614,27 +627,16 @@ async fn an_archive_owes_a_cascade_until_it_has_run(store: impl Store) {
         tenant: c.tenant.clone(),
         id: c.arx.id.clone(),
     };
-    let mut owed: Vec<_> = store
-        .pending_cascades()
-        .await
-        .expect("read")
-        .into_iter()
-        .map(|pending| pending.target)
-        .collect();
-    owed.sort_by_key(|target| format!("{target:?}"));
-    assert_eq!(owed, vec![application.clone(), arx.clone()]);
+    assert_eq!(owed(&store).await, vec![application.clone(), arx.clone()]);
 
     jobs::cascade(&store, &application, Deadline::NONE)
         .await
         .expect("cascaded");
-    let left: Vec<_> = store
-        .pending_cascades()
-        .await
-        .expect("read")
-        .into_iter()
-        .map(|pending| pending.target)
-        .collect();
-    assert_eq!(left, vec![arx], "a cascade that ran is owed no more");
+    assert_eq!(
+        owed(&store).await,
+        vec![arx],
+        "a cascade that ran is owed no more"
+    );
 }
 
 async fn the_sweep_runs_a_cascade_the_stream_dropped(store: impl Store) {

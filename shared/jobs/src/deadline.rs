@@ -24,7 +24,8 @@ impl Deadline {
             .map_or(0, |since| {
                 u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
             });
-        Self::at(Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
+        // Checked: an absurd deadline (far past `Instant`'s range) means none.
+        Self(Instant::now().checked_add(Duration::from_millis(deadline_ms.saturating_sub(now_ms))))
     }
 
     /// Whether the job should stop now to finish within the deadline.

@@ -287,6 +287,13 @@ impl TestApp {
         .await
     }
 
+    /// `POST /v1/api-keys/{id}/<action>` with no body (`disable`, `enable`);
+    /// the answer is the caller's to check.
+    pub async fn key_action(&self, id: &str, action: &str, role: Role) -> TestResponse {
+        self.post(&format!("/v1/api-keys/{id}/{action}"), role, &Value::Null)
+            .await
+    }
+
     /// Deletes a key the way a user does, typing its exact id; the answer is
     /// the caller's to check.
     pub async fn delete_key(&self, id: &str, role: Role) -> TestResponse {

@@ -238,13 +238,7 @@ async fn a_client_that_switches_keys_during_a_rotation_is_never_refused(app: &Te
 async fn the_audit_log_says_who_did_what_to_which_object(app: &TestApp) {
     let created = app.create_key(Role::Developer).await;
     let id = created["api_key"]["id"].as_str().expect("id").to_owned();
-    let disabled = app
-        .post(
-            &format!("/v1/api-keys/{id}/disable"),
-            Role::PlatformAdmin,
-            &Value::Null,
-        )
-        .await;
+    let disabled = app.key_action(&id, "disable", Role::PlatformAdmin).await;
     assert_eq!(disabled.status, 200);
     let rotated = rotate(app, &id, &json!({"grace_seconds": 60})).await;
     assert_eq!(rotated.status, 201, "{}", rotated.text);

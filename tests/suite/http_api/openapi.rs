@@ -85,13 +85,7 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
             .await;
     }
     if route == Route::EnableApiKey {
-        let disabled = app
-            .post(
-                &format!("/v1/api-keys/{key_id}/disable"),
-                owner,
-                &Value::Null,
-            )
-            .await;
+        let disabled = app.key_action(&key_id, "disable", owner).await;
         assert_eq!(disabled.status, 200, "{}", disabled.text);
     }
     let body = match route {

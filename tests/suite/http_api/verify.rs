@@ -372,21 +372,9 @@ async fn a_suspended_key_verifies_disabled_at_once_until_resumed(app: &TestApp) 
         .json()["counts"]
         .clone();
 
-    let refused = app
-        .post(
-            &format!("/v1/api-keys/{id}/disable"),
-            Role::Developer,
-            &Value::Null,
-        )
-        .await;
+    let refused = app.key_action(&id, "disable", Role::Developer).await;
     assert_eq!(refused.status, 403);
-    let disabled = app
-        .post(
-            &format!("/v1/api-keys/{id}/disable"),
-            Role::PlatformAdmin,
-            &Value::Null,
-        )
-        .await;
+    let disabled = app.key_action(&id, "disable", Role::PlatformAdmin).await;
     assert_eq!(disabled.status, 200, "{}", disabled.text);
     assert_eq!(disabled.json()["status"], "disabled");
     assert_eq!(
@@ -405,22 +393,10 @@ async fn a_suspended_key_verifies_disabled_at_once_until_resumed(app: &TestApp) 
         before["disabled"].as_u64().expect("n") + 1
     );
     assert_eq!(counts["total"], before["total"]);
-    let twice = app
-        .post(
-            &format!("/v1/api-keys/{id}/disable"),
-            Role::PlatformOwner,
-            &Value::Null,
-        )
-        .await;
+    let twice = app.key_action(&id, "disable", Role::PlatformOwner).await;
     assert_eq!(twice.status, 409, "{}", twice.text);
 
-    let enabled = app
-        .post(
-            &format!("/v1/api-keys/{id}/enable"),
-            Role::PlatformOwner,
-            &Value::Null,
-        )
-        .await;
+    let enabled = app.key_action(&id, "enable", Role::PlatformOwner).await;
     assert_eq!(enabled.status, 200, "{}", enabled.text);
     assert_eq!(code(&verify(app, &verifier, &key).await), "VALID");
     let after = app
