@@ -197,5 +197,6 @@ test('a key close to its expiry is marked on the dashboard', async ({ page, requ
   await expect(row(soon.id)).toContainText('Expires soon');
   await expect(row(later.id)).toBeVisible();
   await expect(row(later.id)).not.toContainText('Expires soon');
+  await expectAccessible(page, 'the dashboard with a key that expires soon');
   expect((await callApi(request, 'developer', 'GET', `/v1/api-keys/${soon.id}`)).expires_soon).toBe(true);
 });
