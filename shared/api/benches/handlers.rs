@@ -151,6 +151,7 @@ fn key_record(
         rotated_from: None,
         rotated_to: None,
         expiry_notice_sent_at: None,
+        limits: None,
     }
 }
 
@@ -256,7 +257,9 @@ fn verification(c: &mut Criterion) {
     let check = |raw: &str| {
         let (state, tenant, raw) = (Arc::clone(&t.state), tenant.clone(), raw.to_owned());
         async move {
-            let verdict = verify(&state, Some(&tenant), &raw).await.expect("answered");
+            let verdict = verify(&state, Some(&tenant), &raw, domain::Cost::ONE)
+                .await
+                .expect("answered");
             black_box(verdict.valid)
         }
     };

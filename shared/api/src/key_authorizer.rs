@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use domain::TenantId;
+use domain::{Cost, TenantId};
 use serde_json::{Value, json};
 
 use crate::config::{ConfigError, Env};
@@ -49,7 +49,7 @@ pub async fn authorize<S: VerifyStore + 'static>(
     event: &Value,
 ) -> Value {
     let verdict = match presented_key(&event["headers"]) {
-        Some(key) => match verify(state, config.tenant.as_ref(), key).await {
+        Some(key) => match verify(state, config.tenant.as_ref(), key, Cost::ONE).await {
             Ok(verdict) => Some(verdict),
             Err(error) => {
                 // Fail closed: a store or hashing failure denies the request.
@@ -106,12 +106,17 @@ fn presented_key(headers: &Value) -> Option<&str> {
 
 fn context_of(verdict: &Verdict) -> Option<BTreeMap<&'static str, String>> {
     let key = verdict.key.as_ref().filter(|_| verdict.valid)?;
-    Some(BTreeMap::from([
+    let mut context = BTreeMap::from([
         ("tenant_id", key.tenant_id.to_string()),
         ("application_id", key.application_id.to_string()),
         ("arx_id", key.arx_id.to_string()),
         ("key_id", key.key_id.to_string()),
-    ]))
+    ]);
+    // A key with limits: the backend may pass on what is left.
+    if let Some(remaining) = verdict.remaining {
+        context.insert("remaining", remaining.to_string());
+    }
+    Some(context)
 }
 
 fn code_name(verdict: &Verdict) -> &'static str {
@@ -123,6 +128,8 @@ fn code_name(verdict: &Verdict) -> &'static str {
         Expired => "EXPIRED",
         Deleted => "DELETED",
         Disabled => "DISABLED",
+        RateLimited => "RATE_LIMITED",
+        UsageExceeded => "USAGE_EXCEEDED",
     }
 }
 

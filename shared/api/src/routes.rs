@@ -14,6 +14,7 @@ pub enum Route {
     RotateApiKey,
     DisableApiKey,
     EnableApiKey,
+    UpdateApiKey,
     SubmitFeedback,
     ListApplications,
     CreateApplication,
@@ -34,7 +35,7 @@ pub enum Route {
 use Route::*;
 
 impl Route {
-    pub const ALL: [Route; 22] = [
+    pub const ALL: [Route; 23] = [
         CreateApiKey,
         ListApiKeys,
         GetApiKey,
@@ -42,6 +43,7 @@ impl Route {
         RotateApiKey,
         DisableApiKey,
         EnableApiKey,
+        UpdateApiKey,
         SubmitFeedback,
         ListApplications,
         CreateApplication,
@@ -69,6 +71,7 @@ impl Route {
             RotateApiKey => ("POST", "/v1/api-keys/{id}/rotate"),
             DisableApiKey => ("POST", "/v1/api-keys/{id}/disable"),
             EnableApiKey => ("POST", "/v1/api-keys/{id}/enable"),
+            UpdateApiKey => ("PATCH", "/v1/api-keys/{id}"),
             SubmitFeedback => ("POST", "/v1/feedback"),
             ListApplications => ("GET", "/v1/applications"),
             CreateApplication => ("POST", "/v1/applications"),
@@ -126,6 +129,7 @@ impl Route {
             DeleteApiKey => Operation::DeleteApiKey,
             RotateApiKey => Operation::RotateApiKey,
             DisableApiKey | EnableApiKey => Operation::SuspendApiKeys,
+            UpdateApiKey => Operation::LimitApiKeys,
             SubmitFeedback => Operation::SubmitFeedback,
             ListApplications | GetApplication | ListArx | GetArx => Operation::ReadCatalog,
             CreateApplication | UpdateApplication | ArchiveApplication => {
@@ -147,6 +151,7 @@ impl Route {
                 | RotateApiKey
                 | DisableApiKey
                 | EnableApiKey
+                | UpdateApiKey
                 | ArchiveApplication
                 | DisableArx
                 | EnableArx
@@ -160,7 +165,7 @@ impl Route {
             // Both mint a key: the one function with argon2id's hashing work.
             CreateApiKey | RotateApiKey => "create-api-key",
             ListApiKeys | GetApiKey => "list-api-keys",
-            DeleteApiKey | DisableApiKey | EnableApiKey => "change-api-key",
+            DeleteApiKey | DisableApiKey | EnableApiKey | UpdateApiKey => "change-api-key",
             SubmitFeedback => "submit-feedback",
             ListApplications | CreateApplication | GetApplication | UpdateApplication
             | ArchiveApplication => "applications",

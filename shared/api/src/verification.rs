@@ -16,11 +16,14 @@ use blake2::Blake2bMac;
 use blake2::digest::consts::U32;
 use blake2::digest::{KeyInit, Mac};
 use domain::{
-    ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ApplicationStatus, ArxId, ArxStatus,
-    ExpiresAt, PresentedKey, TenantId, Timestamp,
+    ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ApplicationStatus, ArxId, ArxStatus, Cost,
+    ExpiresAt, KeyLimits, LimitHit, PresentedKey, Standing, TenantId, Timestamp,
 };
 use serde::Serialize;
-use store::{ApiKeyLookup, ApiKeyRead, ApiKeyUsage, ApplicationStore, ArxStore, KeyLookup};
+use store::{
+    ApiKeyCharge, ApiKeyLookup, ApiKeyRead, ApiKeyUsage, ApplicationStore, ArxStore, Charge,
+    KeyLookup,
+};
 use tokio::sync::OnceCell;
 
 use crate::problem::ApiError;
@@ -41,6 +44,10 @@ pub enum VerdictCode {
     /// The key is suspended, or its application is archived, or its Arx is
     /// not active.
     Disabled,
+    /// The key's rate window is spent: `reset_at` says when it starts afresh.
+    RateLimited,
+    /// The key's credits are spent: `reset_at` is the next refill, if any.
+    UsageExceeded,
 }
 
 /// The answer to one verify.
@@ -50,6 +57,12 @@ pub struct Verdict {
     pub code: VerdictCode,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub key: Option<VerifiedKey>,
+    /// For a key with limits: requests of cost 1 that would still pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u64>,
+    /// For a key with limits: when `remaining` next grows (null: never).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reset_at: Option<Option<Timestamp>>,
 }
 
 /// What a valid key is for (only a `VALID` verdict carries it).
@@ -72,6 +85,17 @@ impl Verdict {
             valid: false,
             code,
             key: None,
+            remaining: None,
+            reset_at: None,
+        }
+    }
+
+    /// This verdict with where a limited key stands.
+    fn standing(self, standing: Standing) -> Self {
+        Self {
+            remaining: Some(standing.remaining),
+            reset_at: Some(standing.reset_at),
+            ..self
         }
     }
 }
@@ -83,7 +107,7 @@ impl Verdict {
 #[derive(Debug)]
 enum Checked {
     NotFound,
-    Found(KeyFacts),
+    Found(Box<KeyFacts>),
 }
 
 #[derive(Debug)]
@@ -92,6 +116,9 @@ struct KeyFacts {
     status: ApiKeyStatus,
     expires_at: Option<ExpiresAt>,
     catalog_active: bool,
+    /// What a good verify is charged against. Cached with the rest, but the
+    /// charge itself never is: every verify of a limited key is a write.
+    limits: Option<KeyLimits>,
 }
 
 impl Checked {
@@ -115,6 +142,8 @@ impl Checked {
                     valid: true,
                     code: VerdictCode::Valid,
                     key: Some(facts.key.clone()),
+                    remaining: None,
+                    reset_at: None,
                 };
             }
         };
@@ -239,17 +268,22 @@ pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
 /// The stores verification reads (and records use in).
 pub trait VerifyStore:
-    ApiKeyLookup + ApiKeyRead + ApiKeyUsage + ApplicationStore + ArxStore
+    ApiKeyLookup + ApiKeyRead + ApiKeyUsage + ApiKeyCharge + ApplicationStore + ArxStore
 {
 }
-impl<S: ApiKeyLookup + ApiKeyRead + ApiKeyUsage + ApplicationStore + ArxStore> VerifyStore for S {}
+impl<S> VerifyStore for S where
+    S: ApiKeyLookup + ApiKeyRead + ApiKeyUsage + ApiKeyCharge + ApplicationStore + ArxStore
+{
+}
 
 /// Verifies `raw` for `caller` (its tenant; `None` accepts a key of any
-/// tenant, for a key-authorizer that serves the whole installation).
+/// tenant, for a key-authorizer that serves the whole installation), and
+/// charges a good key with limits `cost`.
 pub async fn verify<S: VerifyStore + 'static>(
     state: &Arc<AppState<S>>,
     caller: Option<&TenantId>,
     raw: &str,
+    cost: Cost,
 ) -> Result<Verdict, ApiError> {
     let Ok(presented) = PresentedKey::parse(raw, &state.key_prefix) else {
         return Ok(Verdict::refused(VerdictCode::Malformed));
@@ -272,7 +306,26 @@ pub async fn verify<S: VerifyStore + 'static>(
         }
     };
     let now = Timestamp::now();
-    let verdict = checked.verdict(caller, now);
+    let mut verdict = checked.verdict(caller, now);
+    if let (Some(key), Checked::Found(facts)) = (&verdict.key, checked.as_ref())
+        && let Some(limits) = &facts.limits
+    {
+        verdict = match state
+            .store
+            .charge_api_key(&key.key_id, limits, cost, now)
+            .await?
+        {
+            Charge::Unlimited => verdict,
+            Charge::Charged(usage) => verdict.standing(usage.standing(now, None)),
+            Charge::Refused(usage, hit) => {
+                let code = match hit {
+                    LimitHit::Rate => VerdictCode::RateLimited,
+                    LimitHit::Credits => VerdictCode::UsageExceeded,
+                };
+                Verdict::refused(code).standing(usage.standing(now, Some(hit)))
+            }
+        };
+    }
     if let Some(key) = &verdict.key
         && cache.due_for_use_record(&key.key_id, LAST_USED_INTERVAL)
     {
@@ -304,7 +357,7 @@ async fn check<S: VerifyStore + 'static>(
     if !secret_matches? {
         return Ok(Checked::NotFound);
     }
-    Ok(described?.map_or(Checked::NotFound, Checked::Found))
+    Ok(described?.map_or(Checked::NotFound, |facts| Checked::Found(Box::new(facts))))
 }
 
 /// The key's application and Arx, read beside argon2; `None` if the key item
@@ -345,5 +398,6 @@ async fn describe<S: VerifyStore>(
         status: lookup.status,
         expires_at: lookup.expires_at,
         catalog_active,
+        limits: lookup.limits,
     }))
 }

@@ -2,8 +2,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::text::bounded_text;
 use crate::{
-    Actor, ApiKeyId, ApplicationId, ApplicationName, ArxId, ArxName, InvalidValue, Purpose,
-    SecretHash, TenantId, Timestamp, UserId,
+    Actor, ApiKeyId, ApplicationId, ApplicationName, ArxId, ArxName, InvalidValue, KeyLimits,
+    Purpose, SecretHash, TenantId, Timestamp, UserId,
 };
 
 bounded_text!(ApiKeyName, max = 100, multiline = false);
@@ -111,6 +111,10 @@ pub struct ApiKey {
     /// the table: claiming the notice is conditional on its absence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry_notice_sent_at: Option<Timestamp>,
+    /// The limits as last set (at create, rotation or `PATCH`); the counters
+    /// they are charged against are the key's usage item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<KeyLimits>,
     pub secret_hash: SecretHash,
 }
 
@@ -371,6 +375,7 @@ mod tests {
             rotated_from: None,
             rotated_to: None,
             expiry_notice_sent_at: None,
+            limits: None,
             secret_hash: hash,
         }
     }

@@ -34,6 +34,9 @@ pub enum AuditAction {
     /// The key was replaced by a new one (recorded on the old key); it works
     /// until the grace period ends.
     ApiKeyRotated,
+    /// An owner or admin set, changed or removed the key's limits; its
+    /// counters started afresh.
+    ApiKeyLimitsChanged,
     /// The sweep recorded that the key passed its expiry.
     ApiKeyExpired,
     /// The sweep removed a key (and its lookup item) past retention; its
@@ -103,6 +106,7 @@ impl AuditAction {
             Self::ApiKeyDisabled => "api_key_disabled",
             Self::ApiKeyEnabled => "api_key_enabled",
             Self::ApiKeyRotated => "api_key_rotated",
+            Self::ApiKeyLimitsChanged => "api_key_limits_changed",
             Self::ApiKeyExpired => "api_key_expired",
             Self::ApiKeyPurged => "api_key_purged",
             Self::ApplicationCreated => "application_created",
@@ -132,12 +136,13 @@ impl AuditAction {
 mod tests {
     use super::*;
 
-    const ALL: [AuditAction; 15] = [
+    const ALL: [AuditAction; 16] = [
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyDeleted,
         AuditAction::ApiKeyDisabled,
         AuditAction::ApiKeyEnabled,
         AuditAction::ApiKeyRotated,
+        AuditAction::ApiKeyLimitsChanged,
         AuditAction::ApiKeyExpired,
         AuditAction::ApiKeyPurged,
         AuditAction::ApplicationCreated,

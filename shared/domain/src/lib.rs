@@ -10,6 +10,7 @@ pub mod audit;
 pub mod feedback;
 pub mod ids;
 pub mod invalid;
+pub mod limits;
 pub mod page;
 pub mod role;
 pub mod text;
@@ -27,6 +28,7 @@ pub use ids::{
     ApiKeyId, ApplicationId, ArxId, AuditEventId, FeedbackId, PrefixedId, TenantId, UserId,
 };
 pub use invalid::InvalidValue;
+pub use limits::{Cost, KeyLimits, LimitHit, Standing, Usage};
 pub use page::{Cursor, Page, PageLimit};
 pub use role::{Operation, Role};
 pub use timestamp::Timestamp;

@@ -28,6 +28,9 @@ pub enum Operation {
     RotateApiKey,
     /// Disable (suspend) a key and enable it again: owners and admins.
     SuspendApiKeys,
+    /// Set or change a key's limits (`PATCH /v1/api-keys/{id}`): owners and
+    /// admins, since limits are what a tenant pays or throttles by.
+    LimitApiKeys,
     /// List or read applications and Arx (everyone needs them to pick when creating a key).
     ReadCatalog,
     ManageApplications,
@@ -82,13 +85,15 @@ impl Role {
             ) => true,
             (
                 Self::Developer,
-                SuspendApiKeys | ManageApplications | ManageArx | ReadAuditEvents | VerifyKey,
+                SuspendApiKeys | LimitApiKeys | ManageApplications | ManageArx | ReadAuditEvents
+                | VerifyKey,
             ) => false,
             (Self::Verifier, VerifyKey) => true,
             (
                 Self::Verifier,
                 CreateApiKey | ReadApiKeys | DeleteApiKey | RotateApiKey | SuspendApiKeys
-                | ReadCatalog | ManageApplications | ManageArx | SubmitFeedback | ReadAuditEvents,
+                | LimitApiKeys | ReadCatalog | ManageApplications | ManageArx | SubmitFeedback
+                | ReadAuditEvents,
             ) => false,
         }
     }

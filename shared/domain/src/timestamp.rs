@@ -29,6 +29,15 @@ impl Timestamp {
             ))
     }
 
+    /// The instant `seconds` after the Unix epoch, held within the years 0000 to 9999.
+    pub fn from_unix_seconds(seconds: i64) -> Self {
+        match OffsetDateTime::from_unix_timestamp(seconds) {
+            Ok(at) if (0..=9999).contains(&at.year()) => Self(at),
+            _ if seconds < 0 => Self::MIN,
+            _ => Self::MAX,
+        }
+    }
+
     pub fn unix_seconds(self) -> i64 {
         self.0.unix_timestamp()
     }
@@ -52,8 +61,8 @@ impl Timestamp {
         }
     }
 
-    const MIN: Self = Self(time::macros::datetime!(0000-01-01 00:00:00 UTC));
-    const MAX: Self = Self(time::macros::datetime!(9999-12-31 23:59:59.999999 UTC));
+    pub(crate) const MIN: Self = Self(time::macros::datetime!(0000-01-01 00:00:00 UTC));
+    pub(crate) const MAX: Self = Self(time::macros::datetime!(9999-12-31 23:59:59.999999 UTC));
 
     /// The UTC calendar day.
     pub fn date(self) -> time::Date {

@@ -60,6 +60,13 @@ pub fn api_key_lookup_pk(id: &ApiKeyId) -> String {
     format!("LOOKUP#{id}")
 }
 
+/// The counters a limited key is charged against, by key id alone as verify
+/// knows it (partition and sort key are the same string). Apart from the key
+/// item, so the writes that replace a key item never lose a charge.
+pub fn api_key_usage_pk(id: &ApiKeyId) -> String {
+    format!("USAGE#{id}")
+}
+
 /// The indexes over audit events, one per filter. They share the table's
 /// `GSI1`-`GSI3` with the API key indexes (single-table design): the
 /// partitions cannot meet, since these all carry `#AUDIT#`.

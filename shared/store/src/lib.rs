@@ -9,8 +9,8 @@ use std::future::Future;
 
 use domain::{
     ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyName, ApiKeyStatus, Application, ApplicationId,
-    ApplicationStatus, Arx, ArxId, ArxStatus, AuditEvent, AuditEventId, Cursor, ExpiresAt,
-    Feedback, Page, PageLimit, SecretHash, TenantId, Timestamp,
+    ApplicationStatus, Arx, ArxId, ArxStatus, AuditEvent, AuditEventId, Cost, Cursor, ExpiresAt,
+    Feedback, KeyLimits, LimitHit, Page, PageLimit, SecretHash, TenantId, Timestamp, Usage,
 };
 use serde::{Deserialize, Serialize};
 
@@ -138,6 +138,10 @@ pub struct KeyLookup {
     pub arx_id: Option<ArxId>,
     #[serde(default)]
     pub name: Option<ApiKeyName>,
+    /// Whether (and how) verify charges the key: a key without limits costs
+    /// verify no write beyond its `last_used_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<KeyLimits>,
 }
 
 impl KeyLookup {
@@ -158,6 +162,7 @@ impl KeyLookup {
             application_id: Some(key.application_id.clone()),
             arx_id: Some(key.arx_id.clone()),
             name: Some(key.name.clone()),
+            limits: key.limits,
         }
     }
 }
@@ -254,6 +259,60 @@ pub trait ApiKeyUsage: Send + Sync {
         at: Timestamp,
         min_interval: time::Duration,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// What charging a key did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charge {
+    /// The key has no counters (no limits): nothing was charged.
+    Unlimited,
+    /// Spent (or, for a cost of 0, passed): the counters after.
+    Charged(Usage),
+    /// Refused by this limit: the counters as they stood, nothing spent.
+    Refused(Usage, LimitHit),
+}
+
+pub trait ApiKeyCharge: Send + Sync {
+    /// Charges `cost` to the key's counters at `now`, atomically across every
+    /// process: no number of concurrent charges spends more than the limits
+    /// allow, and a refill or a new rate window happens once. `expected` is
+    /// the limits the caller believes the key has (its lookup item, maybe
+    /// cached): it shapes the first try, and the stored counters decide.
+    fn charge_api_key(
+        &self,
+        id: &ApiKeyId,
+        expected: &KeyLimits,
+        cost: Cost,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Charge>> + Send;
+
+    /// The key's counters as stored (`None`: it has no limits).
+    fn api_key_usage(
+        &self,
+        id: &ApiKeyId,
+    ) -> impl Future<Output = StoreResult<Option<Usage>>> + Send;
+}
+
+pub trait ApiKeyLimit: Send + Sync {
+    /// Writes `next` (`current` with other limits) with its lookup item, its
+    /// counters started afresh ([`fresh_usage`]; none when it has no limits)
+    /// and `audit`, in one transaction, only if the stored status is still
+    /// `current.status` ([`Conflict::Changed`] otherwise).
+    fn set_api_key_limits(
+        &self,
+        current: &ApiKey,
+        next: &ApiKey,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// The counters of a key whose limits were just set (created, rotated or
+/// changed), with a random revision: a charge planned against the counters
+/// it replaces can then never match it.
+pub fn fresh_usage(key: &ApiKey, now: Timestamp) -> Option<Usage> {
+    use rand::{RngCore, TryRngCore, rngs::OsRng};
+    let rev = OsRng.unwrap_err().next_u64() & Usage::REV_MASK;
+    key.limits.map(|limits| Usage::new(&limits, now, rev))
 }
 
 /// What the sweep does to a key on the day it is due.

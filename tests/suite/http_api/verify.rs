@@ -339,7 +339,7 @@ async fn concurrent_verifies_of_one_uncached_key_share_one_argon2_run() {
         .map(|_| {
             let (state, tenant, key) = (Arc::clone(&state), demo.tenant.clone(), key.clone());
             tokio::spawn(async move {
-                api::verification::verify(&state, Some(&tenant), &key)
+                api::verification::verify(&state, Some(&tenant), &key, domain::Cost::ONE)
                     .await
                     .expect("answered")
                     .valid

@@ -1,9 +1,9 @@
 //! The two stores the contract runs against.
 
 use store::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeySuspend, ApiKeySweep,
-    ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, DynamoStore, EmbeddedStore, FeedbackStore,
-    PendingCascades,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyRead, ApiKeyRotate,
+    ApiKeySuspend, ApiKeySweep, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, DynamoStore,
+    EmbeddedStore, FeedbackStore, PendingCascades,
 };
 
 /// Every capability, so one contract test can use them all.
@@ -16,6 +16,8 @@ pub trait Store:
     + ApiKeyLookup
     + ApiKeySweep
     + ApiKeyUsage
+    + ApiKeyCharge
+    + ApiKeyLimit
     + PendingCascades
     + ApplicationStore
     + ArxStore
@@ -35,6 +37,8 @@ impl<S> Store for S where
         + ApiKeyLookup
         + ApiKeySweep
         + ApiKeyUsage
+        + ApiKeyCharge
+        + ApiKeyLimit
         + PendingCascades
         + ApplicationStore
         + ArxStore

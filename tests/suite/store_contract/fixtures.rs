@@ -114,6 +114,7 @@ pub fn new_key(tenant: &TenantId, application: &Application, arx: &Arx) -> ApiKe
         rotated_from: None,
         rotated_to: None,
         expiry_notice_sent_at: None,
+        limits: None,
     }
 }
 

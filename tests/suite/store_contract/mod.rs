@@ -22,7 +22,7 @@ macro_rules! contract {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
-                    let (store, _dir) = super::backends::embedded();
+                    let (store, _dir) = $crate::store_contract::backends::embedded();
                     super::$test(store).await;
                 }
             )*
@@ -31,12 +31,14 @@ macro_rules! contract {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
-                    super::$test(super::backends::dynamodb().await).await;
+                    super::$test($crate::store_contract::backends::dynamodb().await).await;
                 }
             )*
         }
     };
 }
+
+mod limits;
 
 contract!(
     a_created_key_is_in_the_next_list_and_get,

@@ -1,12 +1,13 @@
 //! Ending or suspending one key: `DELETE /v1/api-keys/{id}` with
 //! `{"confirm": "<the exact key id>"}` (everyone), and
-//! `POST /v1/api-keys/{id}/disable` and `/enable` (owners and admins).
+//! `POST /v1/api-keys/{id}/disable` and `/enable` (owners and admins), and
+//! `PATCH /v1/api-keys/{id}` with `{"limits": …}` (owners and admins).
 
 use std::sync::Arc;
 
-use domain::{ApiKey, ApiKeyId, ApiKeyStatus, AuditAction, Timestamp};
+use domain::{ApiKey, ApiKeyId, ApiKeyStatus, AuditAction, KeyLimits, Timestamp};
 use serde::Deserialize;
-use store::{ApiKeyDelete, ApiKeyRead, ApiKeySuspend};
+use store::{ApiKeyCharge, ApiKeyDelete, ApiKeyLimit, ApiKeyRead, ApiKeySuspend};
 
 use super::audit_by;
 use super::views::ApiKeyView;
@@ -21,7 +22,17 @@ struct Confirmation {
     confirm: Option<String>,
 }
 
-pub async fn handle<S: ApiKeyRead + ApiKeyDelete + ApiKeySuspend>(
+/// `PATCH /v1/api-keys/{id}`: the limits, required (`null` or `{}` removes them).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsChange {
+    // `deserialize_with` makes the field required: a body that forgot it
+    // must not silently remove a key's limits.
+    #[serde(deserialize_with = "Option::deserialize")]
+    limits: Option<KeyLimits>,
+}
+
+pub async fn handle<S: ApiKeyRead + ApiKeyDelete + ApiKeySuspend + ApiKeyLimit + ApiKeyCharge>(
     state: Arc<AppState<S>>,
     route: Route,
     request: ApiRequest,
@@ -41,8 +52,47 @@ pub async fn handle<S: ApiKeyRead + ApiKeyDelete + ApiKeySuspend>(
                 &ApiKeyView::at(&key, Timestamp::now(), state.expiry_notice),
             ))
         }
+        Route::UpdateApiKey => set_limits(&state, &request).await,
         _ => delete(&state, &request).await,
     }
+}
+
+/// Sets a key's limits; its counters start afresh from them (a new credit
+/// balance, a new rate window). A key that has ended keeps what it had (409).
+async fn set_limits<S: ApiKeyRead + ApiKeyLimit + ApiKeyCharge>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let change: LimitsChange = request.json()?;
+    let key = load(state, request).await?;
+    let now = Timestamp::now();
+    let status = key.status_at(now);
+    if !matches!(status, ApiKeyStatus::Active | ApiKeyStatus::Disabled) {
+        return Err(ApiError::conflict(
+            "api_key_status",
+            format!(
+                "the API key is {} and its limits cannot change",
+                status.as_str()
+            ),
+        ));
+    }
+    let next = ApiKey {
+        limits: change.limits.and_then(KeyLimits::or_none),
+        ..key.clone()
+    };
+    let audit = audit_by(
+        &request.identity,
+        AuditAction::ApiKeyLimitsChanged,
+        &key.id,
+        now,
+    );
+    state.store.set_api_key_limits(&key, &next, &audit).await?;
+    tracing::info!(key_id = %key.id, limited = next.limits.is_some(), tenant = %request.identity.tenant, "api key limits changed");
+    let usage = state.store.api_key_usage(&key.id).await?;
+    Ok(ApiResponse::json(
+        200,
+        &ApiKeyView::at(&next, now, state.expiry_notice).with_usage(usage.as_ref(), now),
+    ))
 }
 
 async fn delete<S: ApiKeyRead + ApiKeyDelete>(

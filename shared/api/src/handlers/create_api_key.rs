@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use domain::{
     AccessKey, ApiKey, ApiKeyId, ApiKeyName, ApiKeyStatus, Application, ApplicationId, Arx, ArxId,
-    AuditAction, ExpiresAt, InvalidValue, NoticePeriod, Timestamp,
+    AuditAction, ExpiresAt, InvalidValue, KeyLimits, NoticePeriod, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use store::{
-    ApiKeyCreate, ApiKeyRead, ApiKeyRotate, ApplicationStore, ArxStore, Conflict, StoreError,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyRead, ApiKeyRotate, ApplicationStore, ArxStore, Conflict,
+    StoreError,
 };
 
 use super::audit_by;
@@ -27,6 +28,8 @@ struct CreateApiKeyBody {
     arx_id: ArxId,
     name: Option<ApiKeyName>,
     expires_at: Option<String>,
+    /// A rate and/or credits, charged at every verify.
+    limits: Option<KeyLimits>,
 }
 
 #[derive(Serialize)]
@@ -42,6 +45,7 @@ struct Summary<'a> {
     dry_run: bool,
     name: &'a str,
     expires_at: Option<Timestamp>,
+    limits: Option<KeyLimits>,
     application: ApplicationView<'a>,
     arx: ArxView<'a>,
     will_create: &'static str,
@@ -63,7 +67,7 @@ pub async fn handle<S>(
     request: ApiRequest,
 ) -> Result<ApiResponse, ApiError>
 where
-    S: ApiKeyCreate + ApiKeyRead + ApiKeyRotate + ApplicationStore + ArxStore,
+    S: ApiKeyCreate + ApiKeyRead + ApiKeyRotate + ApiKeyCharge + ApplicationStore + ArxStore,
 {
     match route {
         Route::RotateApiKey => rotate(&state, &request).await,
@@ -95,6 +99,7 @@ where
         .map(|raw| ExpiresAt::parse(&raw, now))
         .transpose()
         .map_err(|reason| ApiError::invalid("expires_at", reason))?;
+    let limits = body.limits.and_then(KeyLimits::or_none);
     let identity = &request.identity;
     let (application, arx) =
         accepting_catalog(state, request, &body.application_id, &body.arx_id).await?;
@@ -108,6 +113,7 @@ where
             dry_run: true,
             name: name.as_str(),
             expires_at: expires_at.map(ExpiresAt::at),
+            limits,
             application: ApplicationView::from(&application),
             arx: ArxView::from(&arx),
             will_create: "an API key bound to this application and Arx, and its access key, shown once",
@@ -115,7 +121,8 @@ where
         return Ok(ApiResponse::json(200, &summary));
     }
 
-    let minted = mint(state, request, &application, &arx, name, expires_at, now).await?;
+    let mut minted = mint(state, request, &application, &arx, name, expires_at, now).await?;
+    minted.key.limits = limits;
     let audit = audit_by(identity, AuditAction::ApiKeyCreated, &minted.key.id, now);
     state.store.create_api_key(&minted.key, &audit).await?;
     tracing::info!(key_id = %minted.key.id, tenant = %identity.tenant, "api key created");
@@ -127,7 +134,7 @@ where
 /// works until `now + grace_seconds` (or its own expiry, if sooner).
 async fn rotate<S>(state: &AppState<S>, request: &ApiRequest) -> Result<ApiResponse, ApiError>
 where
-    S: ApiKeyRead + ApiKeyRotate + ApplicationStore + ArxStore,
+    S: ApiKeyRead + ApiKeyRotate + ApiKeyCharge + ApplicationStore + ArxStore,
 {
     let body: RotateBody = request.json_or_default()?;
     let grace = body.grace_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
@@ -176,6 +183,7 @@ where
     )
     .await?;
     minted.key.rotated_from = Some(old.id.clone());
+    minted.key.limits = carried_limits(state, &old, now).await?;
     let grace_end = now.plus(time::Duration::seconds(grace));
     let old_end = old
         .expires_at
@@ -192,6 +200,27 @@ where
         .await?;
     tracing::info!(key_id = %old.id, new_key_id = %minted.key.id, grace_seconds = grace, tenant = %identity.tenant, "api key rotated");
     Ok(minted.created(&arx, now, state.expiry_notice))
+}
+
+/// A rotated key's limits for the key that replaces it: the same, with the
+/// credits the old key has left now (a rotation is no way to a fresh balance).
+/// The old key keeps its own counters through the grace period.
+async fn carried_limits<S: ApiKeyCharge>(
+    state: &AppState<S>,
+    old: &ApiKey,
+    now: Timestamp,
+) -> Result<Option<KeyLimits>, ApiError> {
+    let Some(mut limits) = old.limits else {
+        return Ok(None);
+    };
+    if let (Some(credits), Some(usage)) = (
+        limits.credits.as_mut(),
+        state.store.api_key_usage(&old.id).await?,
+    ) && let Some(left) = usage.at(now).credits
+    {
+        credits.remaining = left.left.try_into().unwrap_or(credits.remaining);
+    }
+    Ok(Some(limits))
 }
 
 /// The application and Arx a new key is for, refused early (409) when either
@@ -283,6 +312,7 @@ async fn mint<S>(
         rotated_from: None,
         rotated_to: None,
         expiry_notice_sent_at: None,
+        limits: None,
         secret_hash: hashed.map_err(ApiError::internal)?,
     };
     Ok(Minted { key, access_key })

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use domain::{ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, PrefixedId, Timestamp};
-use store::{ApiKeyFilter, ApiKeyQuery, ApiKeyRead};
+use store::{ApiKeyCharge, ApiKeyFilter, ApiKeyQuery, ApiKeyRead};
 
 use super::params;
 use super::views::{ApiKeyView, PageView};
@@ -12,7 +12,7 @@ use crate::problem::ApiError;
 use crate::routes::Route;
 use crate::state::AppState;
 
-pub async fn handle<S: ApiKeyRead>(
+pub async fn handle<S: ApiKeyRead + ApiKeyCharge>(
     state: Arc<AppState<S>>,
     route: Route,
     request: ApiRequest,
@@ -50,18 +50,20 @@ async fn list<S: ApiKeyRead>(
     Ok(ApiResponse::json(200, &view))
 }
 
-async fn get<S: ApiKeyRead>(
+/// One key, with what is left of its limits (read beside it).
+async fn get<S: ApiKeyRead + ApiKeyCharge>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let id: ApiKeyId = request.path_id()?;
-    let key = state
-        .store
-        .get_api_key(&request.identity.tenant, &id)
-        .await?
-        .ok_or(ApiError::NotFound { what: "API key" })?;
+    let (key, usage) = tokio::try_join!(
+        state.store.get_api_key(&request.identity.tenant, &id),
+        state.store.api_key_usage(&id),
+    )?;
+    let key = key.ok_or(ApiError::NotFound { what: "API key" })?;
+    let now = Timestamp::now();
     Ok(ApiResponse::json(
         200,
-        &ApiKeyView::at(&key, Timestamp::now(), state.expiry_notice),
+        &ApiKeyView::at(&key, now, state.expiry_notice).with_usage(usage.as_ref(), now),
     ))
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use domain::{Actor, AuditAction, AuditEvent, Timestamp};
 use store::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeySuspend, ApiKeyUsage,
-    ApplicationStore, ArxStore, AuditLog, FeedbackStore,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyRead, ApiKeyRotate,
+    ApiKeySuspend, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, FeedbackStore,
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
@@ -34,6 +34,8 @@ pub trait ApiStore:
     + ApiKeySuspend
     + ApiKeyLookup
     + ApiKeyUsage
+    + ApiKeyCharge
+    + ApiKeyLimit
     + ApplicationStore
     + ArxStore
     + FeedbackStore
@@ -50,6 +52,10 @@ impl<S> ApiStore for S where
         + ApiKeySuspend
         + ApiKeyLookup
         + ApiKeyUsage
+        + ApiKeyCharge
+        + ApiKeyLimit
+        + ApiKeyCharge
+        + ApiKeyLimit
         + ApplicationStore
         + ArxStore
         + FeedbackStore
@@ -71,7 +77,7 @@ pub async fn dispatch<S: ApiStore>(
         match route {
             CreateApiKey | RotateApiKey => create_api_key::handle(state, route, request).await,
             ListApiKeys | GetApiKey => list_api_keys::handle(state, route, request).await,
-            DeleteApiKey | DisableApiKey | EnableApiKey => {
+            DeleteApiKey | DisableApiKey | EnableApiKey | UpdateApiKey => {
                 change_api_key::handle(state, route, request).await
             }
             SubmitFeedback => submit_feedback::handle(state, route, request).await,

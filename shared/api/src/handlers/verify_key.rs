@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use domain::Cost;
 use serde::Deserialize;
 
 use crate::http::{ApiRequest, ApiResponse};
@@ -16,6 +17,13 @@ use crate::verification::{VerifyStore, verify};
 struct VerifyBody {
     /// Never echoed: a refused value is not repeated (see `http::without_echo`).
     key: String,
+    /// What this request spends of the key's limits (0 peeks).
+    #[serde(default = "one")]
+    cost: Cost,
+}
+
+fn one() -> Cost {
+    Cost::ONE
 }
 
 pub async fn handle<S: VerifyStore + 'static>(
@@ -24,6 +32,6 @@ pub async fn handle<S: VerifyStore + 'static>(
     request: ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let body: VerifyBody = request.json()?;
-    let verdict = verify(&state, Some(&request.identity.tenant), &body.key).await?;
+    let verdict = verify(&state, Some(&request.identity.tenant), &body.key, body.cost).await?;
     Ok(ApiResponse::json(200, &verdict))
 }

@@ -26,6 +26,38 @@ pub struct ApiKeyView<'a> {
     pub rotated_to: Option<&'a str>,
     /// Active and within the notice period of its expiry.
     pub expires_soon: bool,
+    /// The limits as last set (null: none).
+    pub limits: Option<domain::KeyLimits>,
+    /// What is left of them now: only where one key is read or changed
+    /// (the counters are an item of their own, not read for a list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageView>,
+}
+
+/// A limited key's counters as they stand.
+#[derive(Debug, Serialize)]
+pub struct UsageView {
+    pub rate_remaining: Option<u64>,
+    pub rate_resets_at: Option<Timestamp>,
+    pub credits_remaining: Option<u64>,
+    pub refill_at: Option<Timestamp>,
+}
+
+impl UsageView {
+    pub fn at(usage: &domain::Usage, now: Timestamp) -> Self {
+        let current = usage.at(now);
+        Self {
+            rate_remaining: current.rate.map(|rate| rate.left),
+            rate_resets_at: current
+                .rate
+                .map(|rate| Timestamp::from_unix_seconds(rate.resets_at)),
+            credits_remaining: current.credits.map(|credits| credits.left),
+            refill_at: current
+                .credits
+                .and_then(|credits| credits.refill_at)
+                .map(Timestamp::from_unix_seconds),
+        }
+    }
 }
 
 impl<'a> ApiKeyView<'a> {
@@ -50,6 +82,16 @@ impl<'a> ApiKeyView<'a> {
             rotated_from: key.rotated_from.as_ref().map(|id| id.as_str()),
             rotated_to: key.rotated_to.as_ref().map(|id| id.as_str()),
             expires_soon: notice.covers(key, now),
+            limits: key.limits,
+            usage: None,
+        }
+    }
+
+    /// The same view, with what is left of the key's limits.
+    pub fn with_usage(self, usage: Option<&domain::Usage>, now: Timestamp) -> Self {
+        Self {
+            usage: usage.map(|usage| UsageView::at(usage, now)),
+            ..self
         }
     }
 }

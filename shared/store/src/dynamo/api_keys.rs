@@ -1,7 +1,8 @@
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use domain::{
-    ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, AuditEvent, Page, PageLimit, TenantId, Timestamp,
+    ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, AuditEvent, Cost, KeyLimits, Page, PageLimit,
+    TenantId, Timestamp, Usage,
 };
 use serde::Deserialize;
 
@@ -9,12 +10,14 @@ use super::transaction::Transaction;
 use super::{DynamoStore, Item, PartitionQuery, entity_item, table_key};
 use crate::keys::{
     self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, ApiKeyIndex, SWEEP_PROGRESS_PK, SWEEP_PROGRESS_SK,
-    api_key_list_partition, api_key_lookup_pk, api_key_sk, due_pk, expiring_keys_pk, tenant_pk,
+    api_key_list_partition, api_key_lookup_pk, api_key_sk, api_key_usage_pk, due_pk,
+    expiring_keys_pk, tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeySuspend,
-    ApiKeySweep, ApiKeyUsage, Conflict, DueWork, KeyLookup, StoreError, StoreResult, SweepProgress,
-    deleted_api_key, expired_api_key, into_page, with_status,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyQuery, ApiKeyRead,
+    ApiKeyRotate, ApiKeySuspend, ApiKeySweep, ApiKeyUsage, Charge, Conflict, DueWork, KeyLookup,
+    StoreError, StoreResult, SweepProgress, deleted_api_key, expired_api_key, fresh_usage,
+    into_page, with_status,
 };
 
 /// The key item: the record, with its place in each secondary index.
@@ -39,6 +42,14 @@ fn api_key_item(key: &ApiKey) -> StoreResult<Item> {
 fn lookup_item(key: &ApiKey) -> StoreResult<Item> {
     let pk = api_key_lookup_pk(&key.id);
     entity_item(&KeyLookup::of(key), "api_key_lookup", pk.clone(), pk)
+}
+
+/// `key`'s counters started afresh, if it has limits.
+fn usage_item(key: &ApiKey) -> StoreResult<Option<Item>> {
+    let pk = api_key_usage_pk(&key.id);
+    fresh_usage(key, Timestamp::now())
+        .map(|usage| entity_item(&usage, "api_key_usage", pk.clone(), pk))
+        .transpose()
 }
 
 impl ApiKeyRead for DynamoStore {
@@ -193,6 +204,9 @@ impl DynamoStore {
         let tenant = tenant_pk(&key.tenant_id);
         transaction.put_new(self, api_key_item(key)?, Conflict::AlreadyExists)?;
         transaction.put_new(self, lookup_item(key)?, Conflict::AlreadyExists)?;
+        if let Some(usage) = usage_item(key)? {
+            transaction.put(self, usage)?;
+        }
         transaction.check_status(
             self,
             (tenant.clone(), keys::application_sk(&key.application_id)),
@@ -304,6 +318,45 @@ impl ApiKeyUsage for DynamoStore {
     }
 }
 
+impl ApiKeyCharge for DynamoStore {
+    async fn charge_api_key(
+        &self,
+        id: &ApiKeyId,
+        expected: &KeyLimits,
+        cost: Cost,
+        now: Timestamp,
+    ) -> StoreResult<Charge> {
+        self.charge_usage(id, expected, cost, now).await
+    }
+
+    async fn api_key_usage(&self, id: &ApiKeyId) -> StoreResult<Option<Usage>> {
+        let pk = api_key_usage_pk(id);
+        self.get_item(pk.clone(), pk).await
+    }
+}
+
+impl ApiKeyLimit for DynamoStore {
+    async fn set_api_key_limits(
+        &self,
+        current: &ApiKey,
+        next: &ApiKey,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let mut transaction = Transaction::default();
+        transaction.put_if_status(self, api_key_item(next)?, current.status.as_str())?;
+        transaction.put(self, lookup_item(next)?)?;
+        match usage_item(next)? {
+            Some(usage) => transaction.put(self, usage)?,
+            None => {
+                let usage = api_key_usage_pk(&next.id);
+                transaction.delete(self, (usage.clone(), usage))?;
+            }
+        }
+        transaction.put(self, super::catalog::audit_item(audit)?)?;
+        transaction.commit(self).await
+    }
+}
+
 impl ApiKeySweep for DynamoStore {
     async fn due_api_keys(
         &self,
@@ -402,6 +455,8 @@ impl ApiKeySweep for DynamoStore {
         let key = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
         transaction.delete_if_status(self, key, current.status.as_str())?;
         transaction.delete(self, (lookup.clone(), lookup))?;
+        let usage = api_key_usage_pk(&current.id);
+        transaction.delete(self, (usage.clone(), usage))?;
         transaction.add_counts(
             self,
             &current.tenant_id,

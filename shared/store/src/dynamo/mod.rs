@@ -16,6 +16,7 @@ mod api_keys;
 mod catalog;
 mod table;
 mod transaction;
+mod usage;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 

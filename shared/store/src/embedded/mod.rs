@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use domain::{
     ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, Application, ApplicationId, ApplicationStatus,
-    Arx, ArxId, ArxStatus, AuditEvent, AuditEventId, Cursor, Feedback, Page, PageLimit, PrefixedId,
-    TenantId, Timestamp,
+    Arx, ArxId, ArxStatus, AuditEvent, AuditEventId, Cost, Cursor, Feedback, KeyLimits, Page,
+    PageLimit, PrefixedId, TenantId, Timestamp, Usage,
 };
 use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::Serialize;
@@ -23,13 +23,15 @@ use serde::de::DeserializeOwned;
 use crate::keys::{
     self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, APPLICATION_SK_PREFIX, ARX_SK_PREFIX,
     AUDIT_SK_PREFIX, ApiKeyIndex, AuditIndex, api_key_list_partition, api_key_lookup_pk,
-    api_key_sk, application_sk, arx_sk, audit_sk, expiring_keys_pk, feedback_sk, tenant_pk,
+    api_key_sk, api_key_usage_pk, application_sk, arx_sk, audit_sk, expiring_keys_pk, feedback_sk,
+    tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeySuspend,
-    ApiKeySweep, ApiKeyUsage, ApplicationStore, ArxStore, AuditFilter, AuditLog, CascadeTarget,
-    Conflict, DueWork, FeedbackStore, KeyLookup, PendingCascade, PendingCascades, StoreError,
-    StoreResult, SweepProgress, deleted_api_key, expired_api_key, into_page, with_status,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyQuery, ApiKeyRead,
+    ApiKeyRotate, ApiKeySuspend, ApiKeySweep, ApiKeyUsage, ApplicationStore, ArxStore, AuditFilter,
+    AuditLog, CascadeTarget, Charge, Conflict, DueWork, FeedbackStore, KeyLookup, PendingCascade,
+    PendingCascades, StoreError, StoreResult, SweepProgress, deleted_api_key, expired_api_key,
+    fresh_usage, into_page, with_status,
 };
 
 /// `(PK, SK)` → the item as JSON: the table.
@@ -439,8 +441,24 @@ fn insert_new_key(txn: &WriteTransaction, key: &ApiKey) -> StoreResult<()> {
     }
     put(&mut items, &pk, &sk, key)?;
     put(&mut items, &lookup, &lookup, &KeyLookup::of(key))?;
+    put_usage(&mut items, key)?;
     drop(items);
     index_api_key(txn, None, Some(key))
+}
+
+/// `key`'s counters started afresh, or none if it has no limits.
+fn put_usage(
+    items: &mut redb::Table<(&'static str, &'static str), &'static [u8]>,
+    key: &ApiKey,
+) -> StoreResult<()> {
+    let usage_pk = api_key_usage_pk(&key.id);
+    match fresh_usage(key, Timestamp::now()) {
+        Some(usage) => put(items, &usage_pk, &usage_pk, &usage),
+        None => items
+            .remove((usage_pk.as_str(), usage_pk.as_str()))
+            .map(drop)
+            .map_err(StoreError::backend),
+    }
 }
 
 impl ApiKeyDelete for EmbeddedStore {
@@ -510,6 +528,71 @@ impl ApiKeyUsage for EmbeddedStore {
             key.last_used_at = Some(at);
             put(&mut items, &pk, &sk, &key)?;
             Ok(true)
+        })
+        .await
+    }
+}
+
+impl ApiKeyCharge for EmbeddedStore {
+    async fn charge_api_key(
+        &self,
+        id: &ApiKeyId,
+        _expected: &KeyLimits,
+        cost: Cost,
+        now: Timestamp,
+    ) -> StoreResult<Charge> {
+        // The write transaction serialises charges: read, decide, write.
+        let pk = api_key_usage_pk(id);
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let Some(usage) = get::<Usage>(&items, &pk, &pk)? else {
+                return Ok(Charge::Unlimited);
+            };
+            match usage.charge(cost, now) {
+                Err(hit) => Ok(Charge::Refused(usage, hit)),
+                Ok(charged) => {
+                    // A peek writes only to start a window or refill.
+                    if cost.get() > 0 || usage.rolls_over(now) {
+                        put(&mut items, &pk, &pk, &charged)?;
+                    }
+                    Ok(Charge::Charged(charged))
+                }
+            }
+        })
+        .await
+    }
+
+    async fn api_key_usage(&self, id: &ApiKeyId) -> StoreResult<Option<Usage>> {
+        let pk = api_key_usage_pk(id);
+        self.get_tenant_item(pk.clone(), pk).await
+    }
+}
+
+impl ApiKeyLimit for EmbeddedStore {
+    async fn set_api_key_limits(
+        &self,
+        current: &ApiKey,
+        next: &ApiKey,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let (current, next, audit) = (current.clone(), next.clone(), audit.clone());
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
+            let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
+            let Some(stored) = stored.filter(|s| s.status == current.status) else {
+                return Err(Conflict::Changed.into());
+            };
+            // Only the limits change: a `last_used_at` written meanwhile stays.
+            let next = ApiKey {
+                limits: next.limits,
+                ..stored
+            };
+            let lookup = api_key_lookup_pk(&next.id);
+            put(&mut items, &pk, &sk, &next)?;
+            put(&mut items, &lookup, &lookup, &KeyLookup::of(&next))?;
+            put_usage(&mut items, &next)?;
+            put_audit(txn, &mut items, &audit)
         })
         .await
     }
@@ -686,12 +769,12 @@ impl EmbeddedStore {
                     put(&mut items, &lookup, &lookup, &KeyLookup::of(next))?;
                 }
                 None => {
-                    items
-                        .remove((pk.as_str(), sk.as_str()))
-                        .map_err(StoreError::backend)?;
-                    items
-                        .remove((lookup.as_str(), lookup.as_str()))
-                        .map_err(StoreError::backend)?;
+                    let usage = api_key_usage_pk(&stored.id);
+                    for (pk, sk) in [(&pk, &sk), (&lookup, &lookup), (&usage, &usage)] {
+                        items
+                            .remove((pk.as_str(), sk.as_str()))
+                            .map_err(StoreError::backend)?;
+                    }
                 }
             }
             put_audit(txn, &mut items, &audit)?;

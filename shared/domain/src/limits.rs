@@ -1,0 +1,446 @@
+//! Limits on a key, charged at verify time: a rate (requests per window) and
+//! credits (a balance each verify spends, refilled each day or month).
+//!
+//! [`KeyLimits`] is what a user sets; [`Usage`] is the counters the store keeps
+//! for a limited key. Charging is a pure function of a usage and the clock, so
+//! both stores agree on every verdict: the embedded store applies it inside a
+//! write transaction, DynamoDB as conditional updates (see `store`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{InvalidValue, Timestamp};
+
+/// A whole number from `MIN` to `MAX`, refused beyond them with the bounds named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct Bounded<const MIN: u64, const MAX: u64>(u64);
+
+impl<const MIN: u64, const MAX: u64> Bounded<MIN, MAX> {
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl<const MIN: u64, const MAX: u64> TryFrom<u64> for Bounded<MIN, MAX> {
+    type Error = InvalidValue;
+
+    fn try_from(value: u64) -> Result<Self, Self::Error> {
+        if (MIN..=MAX).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(InvalidValue::OutOfRange {
+                min: MIN.try_into().unwrap_or(i64::MAX),
+                max: MAX.try_into().unwrap_or(i64::MAX),
+            })
+        }
+    }
+}
+
+impl<const MIN: u64, const MAX: u64> From<Bounded<MIN, MAX>> for u64 {
+    fn from(value: Bounded<MIN, MAX>) -> Self {
+        value.0
+    }
+}
+
+/// Requests in one rate window: a million is far beyond what one key should
+/// need, and keeps every sum of counters exact.
+pub type RateRequests = Bounded<1, 1_000_000>;
+/// A rate window, from one second to a day.
+pub type RateSeconds = Bounded<1, 86_400>;
+/// A credit balance: zero (spent) to a billion.
+pub type CreditBalance = Bounded<0, 1_000_000_000>;
+/// What a refill sets the balance to.
+pub type RefillAmount = Bounded<1, 1_000_000_000>;
+/// What one verify spends: 0 peeks, and a caller may weigh a request up to 1000.
+pub type Cost = Bounded<0, 1_000>;
+
+impl Cost {
+    /// What a verify spends unless it says otherwise.
+    pub const ONE: Self = Self(1);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub requests: RateRequests,
+    pub per_seconds: RateSeconds,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefillEvery {
+    Day,
+    Month,
+}
+
+impl RefillEvery {
+    /// The first period boundary (UTC midnight, or the first of a month) after `at`.
+    pub fn next_after(self, at: Timestamp) -> Timestamp {
+        let date = at.date();
+        let next = match self {
+            Self::Day => date.next_day(),
+            Self::Month => {
+                let (year, month) = match date.month() {
+                    time::Month::December => (date.year() + 1, time::Month::January),
+                    month => (date.year(), month.next()),
+                };
+                time::Date::from_calendar_date(year, month, 1).ok()
+            }
+        };
+        next.map_or(Timestamp::MAX, |day| {
+            Timestamp::from(day.midnight().assume_utc())
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Refill {
+    pub amount: RefillAmount,
+    pub every: RefillEvery,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credits {
+    /// The balance to start from (at create, or when the limits are set again).
+    pub remaining: CreditBalance,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refill: Option<Refill>,
+}
+
+/// The limits on a key, each part optional. A key with neither part is a key
+/// without limits (stored as none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyLimits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<RateLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<Credits>,
+}
+
+impl KeyLimits {
+    /// `None` when neither part is set: such a key is charged nothing.
+    pub fn or_none(self) -> Option<Self> {
+        (self.rate.is_some() || self.credits.is_some()).then_some(self)
+    }
+}
+
+/// Which limit refused a verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitHit {
+    /// The rate window is spent: try again at its end.
+    Rate,
+    /// The credits are spent: they come back at the next refill, if any.
+    Credits,
+}
+
+/// The counters of a limited key. Times are whole Unix seconds, which the
+/// DynamoDB conditions compare as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Changes with every write; an optimistic write is conditional on it.
+    pub rev: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<RateUsage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<CreditUsage>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateUsage {
+    pub limit: RateLimit,
+    /// Requests left in the window that ends at `resets_at`.
+    pub left: u64,
+    pub resets_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditUsage {
+    pub left: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refill: Option<Refill>,
+    /// When the balance is next set to the refill's amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refill_at: Option<i64>,
+}
+
+/// Where a limited key stands: how many more requests of cost 1 would pass
+/// now, and when that number next grows (`None`: never, spent credits with no
+/// refill).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub remaining: u64,
+    pub reset_at: Option<Timestamp>,
+}
+
+impl Usage {
+    /// Fresh counters for `limits` set at `now`: a full rate window that
+    /// starts at the next verify, and the credits as given. `rev` should be
+    /// random, so no write planned against an older item can match it.
+    pub fn new(limits: &KeyLimits, now: Timestamp, rev: u64) -> Self {
+        Self {
+            rev,
+            rate: limits.rate.map(|limit| RateUsage {
+                limit,
+                left: limit.requests.get(),
+                resets_at: now.unix_seconds(),
+            }),
+            credits: limits.credits.map(|credits| CreditUsage {
+                left: credits.remaining.get(),
+                refill: credits.refill,
+                refill_at: credits
+                    .refill
+                    .map(|refill| refill.every.next_after(now).unix_seconds()),
+            }),
+        }
+    }
+
+    /// The counters as they stand at `now`: a window that has ended starts
+    /// afresh, and credits past their refill time are refilled (once: missed
+    /// periods do not pile up).
+    pub fn at(&self, now: Timestamp) -> Self {
+        let now_s = now.unix_seconds();
+        let rate = self.rate.map(|rate| {
+            if rate.resets_at > now_s {
+                rate
+            } else {
+                RateUsage {
+                    left: rate.limit.requests.get(),
+                    resets_at: now_s.saturating_add_unsigned(rate.limit.per_seconds.get()),
+                    ..rate
+                }
+            }
+        });
+        let credits = self
+            .credits
+            .map(|credits| match (credits.refill, credits.refill_at) {
+                (Some(refill), Some(at)) if at <= now_s => CreditUsage {
+                    left: refill.amount.get(),
+                    refill_at: Some(refill.every.next_after(now).unix_seconds()),
+                    ..credits
+                },
+                _ => credits,
+            });
+        Self {
+            rev: self.rev,
+            rate,
+            credits,
+        }
+    }
+
+    /// Whether [`Usage::at`] would change anything: a charge then has to
+    /// write the whole item, not just subtract.
+    pub fn rolls_over(&self, now: Timestamp) -> bool {
+        let current = self.at(now);
+        current.rate.map(|r| r.resets_at) != self.rate.map(|r| r.resets_at)
+            || current.credits.and_then(|c| c.refill_at) != self.credits.and_then(|c| c.refill_at)
+    }
+
+    /// The counters after a verify of `cost` at `now`, or the limit it hits
+    /// (nothing is spent then). A cost of 0 spends nothing but passes only if
+    /// a request of cost 1 would.
+    pub fn charge(&self, cost: Cost, now: Timestamp) -> Result<Self, LimitHit> {
+        let current = self.at(now);
+        let needed = cost.get().max(1);
+        if current.rate.is_some_and(|rate| rate.left < needed) {
+            return Err(LimitHit::Rate);
+        }
+        if current.credits.is_some_and(|credits| credits.left < needed) {
+            return Err(LimitHit::Credits);
+        }
+        let spend = cost.get();
+        Ok(Self {
+            rev: current.rev.wrapping_add(1) & Self::REV_MASK,
+            rate: current.rate.map(|rate| RateUsage {
+                left: rate.left - spend,
+                ..rate
+            }),
+            credits: current.credits.map(|credits| CreditUsage {
+                left: credits.left - spend,
+                ..credits
+            }),
+        })
+    }
+
+    /// Revisions stay below 2^53, exact in every JSON reader.
+    pub const REV_MASK: u64 = (1 << 53) - 1;
+
+    /// Where the key stands at `now` (see [`Standing`]); after a refusal, the
+    /// limit that refused sets the time.
+    pub fn standing(&self, now: Timestamp, hit: Option<LimitHit>) -> Standing {
+        let current = self.at(now);
+        let rate = current.rate.map(|rate| {
+            (
+                rate.left,
+                Some(Timestamp::from_unix_seconds(rate.resets_at)),
+            )
+        });
+        let credits = current.credits.map(|credits| {
+            (
+                credits.left,
+                credits.refill_at.map(Timestamp::from_unix_seconds),
+            )
+        });
+        let (remaining, reset_at) = match (hit, rate, credits) {
+            (Some(LimitHit::Rate), Some(rate), _) => rate,
+            (Some(LimitHit::Credits), _, Some(credits)) => credits,
+            (_, Some(rate), Some(credits)) => {
+                if rate.0 <= credits.0 {
+                    rate
+                } else {
+                    credits
+                }
+            }
+            (_, Some(only), None) | (_, None, Some(only)) => only,
+            (_, None, None) => (u64::MAX, None),
+        };
+        Standing {
+            remaining,
+            reset_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(raw: &str) -> Timestamp {
+        Timestamp::parse(raw).expect("valid")
+    }
+
+    fn limits(json: &str) -> KeyLimits {
+        serde_json::from_str(json).expect("valid limits")
+    }
+
+    fn cost(n: u64) -> Cost {
+        Cost::try_from(n).expect("in range")
+    }
+
+    #[test]
+    fn bounds_are_enforced_when_parsed() {
+        assert!(
+            serde_json::from_str::<KeyLimits>(r#"{"rate":{"requests":0,"per_seconds":1}}"#)
+                .is_err()
+        );
+        assert!(
+            serde_json::from_str::<KeyLimits>(r#"{"rate":{"requests":1,"per_seconds":86401}}"#)
+                .is_err()
+        );
+        assert!(serde_json::from_str::<KeyLimits>(r#"{"credits":{"remaining":-1}}"#).is_err());
+        assert!(
+            serde_json::from_str::<KeyLimits>(
+                r#"{"credits":{"remaining":5,"refill":{"amount":5,"every":"week"}}}"#
+            )
+            .is_err()
+        );
+        assert!(
+            serde_json::from_str::<KeyLimits>(r#"{"credits":{"remaining":5},"extra":1}"#).is_err()
+        );
+        assert_eq!(limits("{}").or_none(), None);
+        assert!(Cost::try_from(1001).is_err());
+    }
+
+    #[test]
+    fn credits_are_spent_and_then_refused() {
+        let now = at("2026-11-29T10:00:00Z");
+        let mut usage = Usage::new(&limits(r#"{"credits":{"remaining":3}}"#), now, 0);
+        for _ in 0..3 {
+            usage = usage.charge(cost(1), now).expect("credits left");
+        }
+        assert_eq!(usage.charge(cost(1), now), Err(LimitHit::Credits));
+        assert_eq!(
+            usage.charge(cost(0), now),
+            Err(LimitHit::Credits),
+            "a peek at nothing left"
+        );
+        let standing = usage.standing(now, Some(LimitHit::Credits));
+        assert_eq!((standing.remaining, standing.reset_at), (0, None));
+    }
+
+    #[test]
+    fn a_peek_spends_nothing() {
+        let now = at("2026-11-29T10:00:00Z");
+        let usage = Usage::new(&limits(r#"{"credits":{"remaining":2}}"#), now, 0);
+        let peeked = usage.charge(cost(0), now).expect("passes");
+        assert_eq!(peeked.credits.map(|c| c.left), Some(2));
+    }
+
+    #[test]
+    fn a_rate_window_starts_at_first_use_and_resets_after() {
+        let now = at("2026-11-29T10:00:00Z");
+        let usage = Usage::new(
+            &limits(r#"{"rate":{"requests":2,"per_seconds":10}}"#),
+            now,
+            0,
+        );
+        let first = usage.charge(cost(1), now).expect("first");
+        assert_eq!(
+            first.rate.map(|r| r.resets_at),
+            Some(now.unix_seconds() + 10)
+        );
+        let second = first.charge(cost(1), now).expect("second");
+        assert_eq!(second.charge(cost(1), now), Err(LimitHit::Rate));
+        let standing = second.standing(now, Some(LimitHit::Rate));
+        assert_eq!(
+            standing.reset_at,
+            Some(now.plus(time::Duration::seconds(10)))
+        );
+        let later = now.plus(time::Duration::seconds(10));
+        assert!(second.rolls_over(later));
+        assert!(second.charge(cost(2), later).is_ok());
+        assert_eq!(second.charge(cost(3), later), Err(LimitHit::Rate));
+    }
+
+    #[test]
+    fn credits_refill_once_per_period_to_the_amount() {
+        let created = at("2026-11-29T10:00:00Z");
+        let usage = Usage::new(
+            &limits(r#"{"credits":{"remaining":1,"refill":{"amount":5,"every":"day"}}}"#),
+            created,
+            0,
+        );
+        let spent = usage.charge(cost(1), created).expect("one credit");
+        assert_eq!(spent.charge(cost(1), created), Err(LimitHit::Credits));
+        let standing = spent.standing(created, Some(LimitHit::Credits));
+        assert_eq!(standing.reset_at, Some(at("2026-11-30T00:00:00Z")));
+        // Two days later: one refill, not two.
+        let later = at("2026-12-01T08:00:00Z");
+        let refilled = spent.charge(cost(1), later).expect("refilled");
+        assert_eq!(refilled.credits.map(|c| c.left), Some(4));
+        assert_eq!(
+            refilled.credits.and_then(|c| c.refill_at),
+            Some(at("2026-12-02T00:00:00Z").unix_seconds())
+        );
+        assert!(!refilled.rolls_over(later));
+    }
+
+    #[test]
+    fn a_monthly_refill_comes_on_the_first() {
+        assert_eq!(
+            RefillEvery::Month.next_after(at("2026-12-15T10:00:00Z")),
+            at("2027-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            RefillEvery::Month.next_after(at("2026-11-01T00:00:00Z")),
+            at("2026-12-01T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn both_limits_must_pass_and_the_tighter_one_is_reported() {
+        let now = at("2026-11-29T10:00:00Z");
+        let usage = Usage::new(
+            &limits(r#"{"rate":{"requests":10,"per_seconds":60},"credits":{"remaining":3}}"#),
+            now,
+            0,
+        );
+        let charged = usage.charge(cost(2), now).expect("passes");
+        let standing = charged.standing(now, None);
+        assert_eq!((standing.remaining, standing.reset_at), (1, None));
+        assert_eq!(charged.charge(cost(2), now), Err(LimitHit::Credits));
+        assert_eq!(charged.credits.map(|c| c.left), Some(1), "nothing spent");
+    }
+}
