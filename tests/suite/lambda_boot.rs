@@ -418,6 +418,7 @@ fn check(name: &str, answer: &Value) {
         | "delete-api-key.json"
         | "disable-api-key.json"
         | "enable-api-key.json"
+        | "update-api-key.json"
         | "rotate-api-key.json"
         | "archive-application.json"
         | "update-application.json"

@@ -47,6 +47,11 @@ const WHO_MAY: &[(&str, [bool; 4])] = &[
         "POST /v1/api-keys/{id}/enable",
         /*  */ [true, true, false, false],
     ),
+    // Issue "Usage limits": owner and admin may change a key's limits.
+    (
+        "PATCH /v1/api-keys/{id}",
+        /*       */ [true, true, false, false],
+    ),
     (
         "POST /v1/feedback",
         /*              */ [true, true, true, false],

@@ -9,6 +9,7 @@ pub(crate) mod jwks;
 mod lambda_events;
 mod leaks;
 mod lifecycle;
+mod limits;
 mod openapi;
 mod sweep;
 mod verify;

@@ -98,6 +98,7 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
         ),
         Route::UpdateApplication | Route::UpdateArx => Some(json!({"name": "Renamed"})),
         Route::CreateArx => Some(arx_body),
+        Route::UpdateApiKey => Some(json!({"limits": {"credits": {"remaining": 10}}})),
         Route::VerifyKey => Some(json!({"key": "akm_not_a_key"})),
         _ => None,
     };

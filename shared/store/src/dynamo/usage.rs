@@ -8,19 +8,19 @@
 //! DynamoDB returns the item as it stood (`ReturnValuesOnConditionCheckFailure`),
 //! and [`Usage::charge`] on that snapshot decides: a refusal (the snapshot is
 //! the truth at that instant), or a new window or refill to write, which is
-//! a whole-item Put conditional on the snapshot's revision, so of many
+//! an update of the whole item conditional on the snapshot's revision, so of many
 //! instances crossing a boundary at once exactly one rolls it over.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use domain::{ApiKeyId, Cost, KeyLimits, Timestamp, Usage};
 
-use super::{DynamoStore, Item, entity_item, from_item};
+use super::{DynamoStore, Item, from_item};
 use crate::keys::{self, api_key_usage_pk};
 use crate::{Charge, StoreError, StoreResult};
 
 /// Tries per charge before [`StoreError::Contended`]: a boundary crossed under
-/// contention costs a failed subtract, one Put race, and a subtract again.
+/// contention costs a failed subtract, one rollover race, and a subtract again.
 const MAX_ATTEMPTS: u32 = 8;
 
 /// The write a charge tries next.
@@ -148,23 +148,35 @@ impl DynamoStore {
         }
     }
 
-    /// `with` over the counters, if their revision is still `over`.
+    /// `with` over the counters, if their revision is still `over`: an
+    /// update of every attribute rather than a Put, so the verifying
+    /// functions need no right to create items.
     async fn replace(
         &self,
         pk: &str,
         over: u64,
         with: &Usage,
     ) -> StoreResult<Result<Usage, Refused>> {
-        let item = entity_item(with, "api_key_usage", pk.into(), pk.into())?;
-        let sent = self
+        let attributes: Item = serde_dynamo::to_item(with).map_err(StoreError::corrupt)?;
+        let mut update = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .key(keys::PK, AttributeValue::S(pk.into()))
+            .key(keys::SK, AttributeValue::S(pk.into()))
             .condition_expression("#rev = :over")
             .expression_attribute_names("#rev", "rev")
             .expression_attribute_values(":over", AttributeValue::N(over.to_string()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut set = Vec::with_capacity(attributes.len());
+        for (index, (name, value)) in attributes.into_iter().enumerate() {
+            set.push(format!("#a{index} = :a{index}"));
+            update = update
+                .expression_attribute_names(format!("#a{index}"), name)
+                .expression_attribute_values(format!(":a{index}"), value);
+        }
+        let sent = update
+            .update_expression(format!("SET {}", set.join(", ")))
             .send()
             .await;
         match sent {
@@ -191,22 +203,13 @@ where
     }
 }
 
-/// The errors of the two writes a charge makes, as far as a failed condition goes.
+/// A charge's write error, as far as a failed condition goes.
 trait ConditionFailure {
     /// `Some` if the condition failed, with the item as it stood, if any.
     fn stood(&self) -> Option<Option<Item>>;
 }
 
 impl ConditionFailure for aws_sdk_dynamodb::operation::update_item::UpdateItemError {
-    fn stood(&self) -> Option<Option<Item>> {
-        match self {
-            Self::ConditionalCheckFailedException(failed) => Some(failed.item().cloned()),
-            _ => None,
-        }
-    }
-}
-
-impl ConditionFailure for aws_sdk_dynamodb::operation::put_item::PutItemError {
     fn stood(&self) -> Option<Option<Item>> {
         match self {
             Self::ConditionalCheckFailedException(failed) => Some(failed.item().cloned()),
