@@ -10,20 +10,18 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bytes::Bytes;
 use domain::{Role, TenantId, UserId};
-use http_body_util::{BodyExt, Empty};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
-use tokio::sync::RwLock;
 
 use crate::config::{AuthConfig, SigningKeys};
+use crate::published_keys::{KeyUnavailable, PublishedKeys};
 use crate::http::Identity;
 use crate::routes::Route;
 
@@ -156,10 +154,6 @@ impl<'de> serde::Deserialize<'de> for Claims {
     }
 }
 
-/// Refetch the JWKS for an unknown `kid` at most this often, so tokens with
-/// made-up key ids cannot turn the authorizer into a request amplifier.
-const JWKS_REFETCH_AFTER: Duration = Duration::from_secs(60);
-
 pub struct Verifier {
     config: AuthConfig,
     validation: Validation,
@@ -189,7 +183,7 @@ impl Verifier {
             ),
             SigningKeys::Jwks { url } => (
                 Algorithm::RS256,
-                Keys::Jwks(Box::new(JwksCache::new(url.clone())?)),
+                Keys::Jwks(Box::new(jwks(url.clone())?)),
             ),
         };
         let mut validation = Validation::new(algorithm);
@@ -213,7 +207,18 @@ impl Verifier {
         let header = decode_header(token).map_err(invalid)?;
         let key = match &self.keys {
             Keys::Secret(key) => key.clone(),
-            Keys::Jwks(cache) => cache.key(header.kid.as_deref()).await?,
+            Keys::Jwks(cache) => {
+                let kid = header
+                    .kid
+                    .as_deref()
+                    .ok_or(Denied::InvalidToken(TokenProblem::NoKeyId))?;
+                cache.key(kid).await.map_err(|unavailable| {
+                    Denied::InvalidToken(match unavailable {
+                        KeyUnavailable::Unknown => TokenProblem::UnknownKey,
+                        KeyUnavailable::Unreachable => TokenProblem::KeysUnavailable,
+                    })
+                })?
+            }
         };
         let Claims(claims) = decode::<Claims>(token, &key, &self.validation)
             .map_err(invalid)?
@@ -276,99 +281,23 @@ fn bearer_token(authorization: Option<&str>) -> Result<&str, Denied> {
     Ok(token.trim())
 }
 
-type HttpsClient = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    Empty<Bytes>,
->;
+/// The issuer's signing keys by `kid` (see [`PublishedKeys`]).
+type JwksCache = PublishedKeys<DecodingKey>;
 
-/// The issuer's signing keys by `kid`, fetched on first use and again (at most
-/// once a minute) when a token names a key we have not seen: that is how key
-/// rotation reaches a warm Lambda.
-struct JwksCache {
-    url: String,
-    client: HttpsClient,
-    state: RwLock<JwksState>,
+fn jwks(url: String) -> std::io::Result<JwksCache> {
+    PublishedKeys::new(url, "JWKS", parse_jwks)
 }
 
-#[derive(Default)]
-struct JwksState {
-    keys: HashMap<String, DecodingKey>,
-    fetched_at: Option<Instant>,
-}
-
-impl JwksCache {
-    fn new(url: String) -> std::io::Result<Self> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build(connector);
-        Ok(Self {
-            url,
-            client,
-            state: RwLock::default(),
+fn parse_jwks(body: &[u8]) -> Result<HashMap<String, DecodingKey>, String> {
+    let set: JwkSet = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    Ok(set
+        .keys
+        .iter()
+        .filter_map(|jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            DecodingKey::from_jwk(jwk).ok().map(|key| (kid, key))
         })
-    }
-
-    async fn key(&self, kid: Option<&str>) -> Result<DecodingKey, Denied> {
-        let kid = kid.ok_or(Denied::InvalidToken(TokenProblem::NoKeyId))?;
-        if let Some(key) = self.state.read().await.keys.get(kid) {
-            return Ok(key.clone());
-        }
-        let mut state = self.state.write().await;
-        let stale = state
-            .fetched_at
-            .is_none_or(|at| at.elapsed() >= JWKS_REFETCH_AFTER);
-        if !state.keys.contains_key(kid) && stale {
-            match self.fetch().await {
-                Ok(keys) => {
-                    state.keys = keys;
-                    state.fetched_at = Some(Instant::now());
-                }
-                Err(reason) => {
-                    tracing::error!(url = %self.url, %reason, "could not fetch the JWKS");
-                    return Err(Denied::InvalidToken(TokenProblem::KeysUnavailable));
-                }
-            }
-        }
-        state
-            .keys
-            .get(kid)
-            .cloned()
-            .ok_or(Denied::InvalidToken(TokenProblem::UnknownKey))
-    }
-
-    async fn fetch(&self) -> Result<HashMap<String, DecodingKey>, String> {
-        let uri: http::Uri = self
-            .url
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| e.to_string())?;
-        let response = tokio::time::timeout(Duration::from_secs(5), self.client.get(uri))
-            .await
-            .map_err(|_| "timed out".to_owned())?
-            .map_err(|e| e.to_string())?;
-        if !response.status().is_success() {
-            return Err(format!("status {}", response.status()));
-        }
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        let set: JwkSet = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-        Ok(set
-            .keys
-            .iter()
-            .filter_map(|jwk| {
-                let kid = jwk.common.key_id.clone()?;
-                DecodingKey::from_jwk(jwk).ok().map(|key| (kid, key))
-            })
-            .collect())
-    }
+        .collect())
 }
 
 /// Signs an HS256 token for `identity`: the dev server's ready tokens and tests.

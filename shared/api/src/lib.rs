@@ -13,6 +13,7 @@ pub mod http;
 pub mod key_authorizer;
 pub mod lambda;
 pub mod problem;
+pub mod published_keys;
 pub mod routes;
 pub mod state;
 pub mod verification;
