@@ -7,7 +7,7 @@ use domain::{
     ApiKey, ApiKeyCounts, ApiKeyStatus, ApplicationStatus, ArxStatus, AuditAction, ExpiresAt,
     NoticePeriod, PageLimit, Timestamp,
 };
-use jobs::notify::{ExpiryNotice, NoticeError, Notifier};
+use jobs::notify::{ExpiryNotice, LeakNotice, NoticeError, Notifier};
 use jobs::stream::{BatchItemFailure, BatchResponse};
 use jobs::{CascadeOutcome, Deadline, SweepError, SweepPolicy};
 use serde_json::{Value, json};
@@ -420,6 +420,10 @@ impl Notifier for Notices {
         let sent = (notice.api_key_id.to_owned(), notice.expires_at);
         self.sent.lock().expect("not poisoned").push(sent);
         Ok(())
+    }
+
+    async fn leak_notice(&self, _notice: &LeakNotice<'_>) -> Result<(), NoticeError> {
+        Err("the sweep sends no leak notices".into())
     }
 }
 

@@ -118,6 +118,13 @@ fn every_route_is_served_by_the_function_the_code_names() {
                 event["Properties"]["Method"].as_str().expect("a method"),
                 event["Properties"]["Path"].as_str().expect("a path")
             );
+            // Only GitHub's signed reports go without the JWT authorizer.
+            let unauthenticated = event["Properties"]["Auth"]["Authorizer"] == "NONE";
+            assert_eq!(
+                unauthenticated,
+                binary == api::leaks::FUNCTION,
+                "{key}: its authorizer"
+            );
             assert!(
                 served.insert(key.clone(), binary.clone()).is_none(),
                 "{key} twice"
@@ -127,6 +134,10 @@ fn every_route_is_served_by_the_function_the_code_names() {
     let expected: BTreeMap<String, String> = Route::ALL
         .into_iter()
         .map(|route| (route.route_key(), route.function().to_owned()))
+        .chain([(
+            format!("POST {}", api::leaks::PATH),
+            api::leaks::FUNCTION.to_owned(),
+        )])
         .collect();
     assert_eq!(
         served, expected,
@@ -260,6 +271,7 @@ fn each_topic_is_published_to_only_by_the_function_that_needs_it() {
     }
     let expected: BTreeSet<(String, String)> = [
         ("cleanup", "!Ref NotificationsTopic"),
+        ("leak-report", "!Ref NotificationsTopic"),
         ("submit-feedback", "!Ref FeedbackTopic"),
     ]
     .into_iter()
@@ -383,6 +395,18 @@ fn sample_events_parse_into_what_their_functions_take() {
             // The console's `$default` route: any path, no authorizer.
             lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(json["routeKey"], "$default");
+            continue;
+        }
+        if name == "leak-report.json" {
+            // GitHub's report: no authorizer, the signature in two headers.
+            let request =
+                lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(json["routeKey"], format!("POST {}", api::leaks::PATH));
+            assert!(
+                request
+                    .headers()
+                    .contains_key("github-public-key-signature")
+            );
             continue;
         }
         if name == "authorizer.json" {

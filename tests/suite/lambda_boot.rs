@@ -238,6 +238,7 @@ struct StandIns {
     table: String,
     sns: String,
     jwks: String,
+    github_keys: String,
 }
 
 impl StandIns {
@@ -252,11 +253,14 @@ impl StandIns {
             .expect("a table");
         let (sns, _) = crate::notifications::sns_stand_in(false).await;
         let (jwks, _, _) = crate::http_api::jwks::switchable_jwks_server().await;
+        let document = crate::http_api::helpers::github_keys_document();
+        let (github_keys, _, _) = crate::http_api::helpers::document_server(document).await;
         Self {
             dynamodb,
             table,
             sns,
             jwks,
+            github_keys,
         }
     }
 
@@ -352,6 +356,7 @@ fn function_of(name: &str, event: &Value) -> String {
         "authorizer.json" => "authorizer".into(),
         "console.json" => "console".into(),
         "schedule.json" => "cleanup".into(),
+        "leak-report.json" => api::leaks::FUNCTION.into(),
         _ if name.starts_with("stream-") => "cleanup".into(),
         _ if name.starts_with("key-authorizer-") => "key-authorizer".into(),
         _ => {
@@ -427,6 +432,8 @@ fn check(name: &str, answer: &Value) {
         | "enable-arx.json"
         | "delete-arx.json" => Some(404),
         "create-api-key.json" => Some(422),
+        // Signed by a key GitHub publishes, not the stand-in's (fetched, unknown).
+        "leak-report.json" => Some(401),
         _ => None,
     };
     if let Some(expected) = expected_status {
@@ -467,6 +474,12 @@ async fn every_function_boots_from_the_templates_environment_and_answers_its_eve
         if environment.contains_key("JWKS_URL") {
             environment.insert("JWKS_URL".into(), stand_ins.jwks.clone());
         }
+        if environment.contains_key("SECRET_SCANNING_KEYS_URL") {
+            environment.insert(
+                "SECRET_SCANNING_KEYS_URL".into(),
+                stand_ins.github_keys.clone(),
+            );
+        }
         let payloads = events.iter().map(|(_, event)| event.clone()).collect();
         let run = boot(binary, environment, payloads).await;
         assert_eq!(run.init_error, None, "{binary} failed to start");
@@ -482,7 +495,7 @@ async fn every_function_boots_from_the_templates_environment_and_answers_its_eve
     let functions: Vec<&String> = events.keys().collect();
     assert_eq!(
         functions.len(),
-        12,
+        13,
         "every function has a sample event: {functions:?}"
     );
     // Init times go to the test's output; docs/benchmarks.md keeps release

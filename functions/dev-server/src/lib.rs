@@ -8,8 +8,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use api::config::LeakConfig;
 use api::config::SigningKeys;
 pub use api::console::ConsoleConfig;
+use api::leaks::GithubKeys;
 use api::{ApiStore, AppState, AuthConfig, ServiceConfig, Verifier};
 use store::{ApiKeySweep, DynamoStore, EmbeddedStore, PendingCascades, StoreError};
 use tokio::net::TcpListener;
@@ -46,6 +48,9 @@ pub struct Options {
     /// How the console signs in (`ConsoleConfig::from_env`): without Cognito
     /// settings and with the dev server's own secret, the local sign-in.
     pub console: ConsoleConfig,
+    /// Where GitHub's secret scanning keys are (`POST /v1/leaks/github`);
+    /// leak notices go to the log here, whatever the topic says.
+    pub leaks: LeakConfig,
 }
 
 /// What one client may hold of the server.
@@ -100,6 +105,8 @@ pub enum StartError {
     Seed(#[source] StoreError),
     #[error("could not set up token verification")]
     Verifier(#[source] std::io::Error),
+    #[error("could not set up the secret scanning keys")]
+    LeakKeys(#[source] std::io::Error),
     #[error("could not listen on the address")]
     Listen(#[source] std::io::Error),
 }
@@ -154,6 +161,8 @@ async fn serve<S: ApiStore + ApiKeySweep + PendingCascades>(
         .await
         .map_err(StartError::Seed)?;
     let verifier = Verifier::new(options.auth.clone()).map_err(StartError::Verifier)?;
+    let github_keys =
+        GithubKeys::new(options.leaks.keys_url.clone()).map_err(StartError::LeakKeys)?;
     let state = Arc::new(AppState::new(store, &options.service));
     let listener = TcpListener::bind(options.addr)
         .await
@@ -179,6 +188,7 @@ async fn serve<S: ApiStore + ApiKeySweep + PendingCascades>(
         cascades,
         limits: options.limits,
         console,
+        github_keys,
     };
     let task = tokio::spawn(server::accept(listener, Arc::new(server), stopped));
     Ok(Running {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use api::config::CleanupConfig;
 use api::config::{Env, ProcessEnv};
 use api::{AuthConfig, Identity, ServiceConfig, auth::issue_hs256_token, config::SigningKeys};
-use dev_server::{Backend, ConsoleConfig, JobOptions, Limits, Options, Running};
+use dev_server::{Backend, ConsoleConfig, JobOptions, LeakConfig, Limits, Options, Running};
 use domain::{Role, UserId};
 
 const USAGE: &str = "usage: dev-server [--addr 127.0.0.1:3000] [--data-dir ./.data] \
@@ -151,6 +151,7 @@ async fn run() -> Result<(), String> {
         limits: args.limits,
         console_dir: args.console_dir.clone(),
         console: ConsoleConfig::from_env(&env).map_err(|e| e.to_string())?,
+        leaks: LeakConfig::from_env(&env).map_err(|e| e.to_string())?,
     };
     let running = dev_server::start(options)
         .await

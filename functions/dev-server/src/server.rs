@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api::http::{MAX_BODY_BYTES, check_content_type};
+use api::leaks::GithubKeys;
 use api::routes::{Resolved, resolve};
 use api::{ApiError, ApiRequest, ApiResponse, ApiStore, AppState, Route, Verifier};
 use bytes::Bytes;
@@ -15,6 +16,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use jobs::CascadeTarget;
+use jobs::notify::LogNotifier;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -31,6 +33,8 @@ pub(crate) struct Server<S> {
     pub(crate) limits: Limits,
     /// Everything outside `/v1`: the web console and its local sign-in.
     pub(crate) console: Console,
+    /// What `POST /v1/leaks/github` checks signatures against.
+    pub(crate) github_keys: GithubKeys,
 }
 
 /// Accepts connections until `stopped` fires, each served on its own task,
@@ -143,7 +147,13 @@ async fn handle<S: ApiStore>(
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let started = Instant::now();
-    let (route, response) = if is_api_path(request.uri().path()) {
+    let (route, response) = if request.uri().path() == api::leaks::PATH {
+        // No bearer token here: GitHub signs its reports instead.
+        (
+            "POST /v1/leaks/github".to_owned(),
+            leak_report(server, request).await,
+        )
+    } else if is_api_path(request.uri().path()) {
         let (route, response) = respond(server, request).await;
         // The route's template, never the raw path or query: a user may paste
         // an access key where an id goes, and it must not reach the log.
@@ -155,6 +165,36 @@ async fn handle<S: ApiStore>(
     let elapsed_ms = started.elapsed().as_millis() as u64;
     tracing::info!(%route, status = response.status, elapsed_ms, "request");
     to_hyper(response)
+}
+
+/// The GitHub secret scanning endpoint, served like its Lambda: no JWT.
+async fn leak_report<S: ApiStore>(
+    server: &Server<S>,
+    request: hyper::Request<Incoming>,
+) -> ApiResponse {
+    if request.method() != hyper::Method::POST {
+        let allowed = vec!["POST"];
+        return ApiError::MethodNotAllowed { allowed }.into_response();
+    }
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let identifier = header("github-public-key-identifier");
+    let signature = header("github-public-key-signature");
+    let body = match read_body(request, server.limits.body_timeout).await {
+        Ok(body) => body,
+        Err(error) => return error.into_response(),
+    };
+    let report = api::leaks::SignedReport {
+        key_identifier: identifier.as_deref(),
+        signature: signature.as_deref(),
+        body: &body,
+    };
+    api::leaks::respond(&server.state, &server.github_keys, &LogNotifier, report).await
 }
 
 /// `/v1` and below is the API; every other path belongs to the console.

@@ -152,6 +152,7 @@ fn key_record(
         rotated_to: None,
         expiry_notice_sent_at: None,
         limits: None,
+        disabled_reason: None,
     }
 }
 

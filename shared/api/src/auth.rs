@@ -21,8 +21,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::config::{AuthConfig, SigningKeys};
-use crate::published_keys::{KeyUnavailable, PublishedKeys};
 use crate::http::Identity;
+use crate::published_keys::{KeyUnavailable, PublishedKeys};
 use crate::routes::Route;
 
 /// Why a request was turned away.
@@ -181,10 +181,9 @@ impl Verifier {
                 Algorithm::HS256,
                 Keys::Secret(DecodingKey::from_secret(secret.expose_secret().as_bytes())),
             ),
-            SigningKeys::Jwks { url } => (
-                Algorithm::RS256,
-                Keys::Jwks(Box::new(jwks(url.clone())?)),
-            ),
+            SigningKeys::Jwks { url } => {
+                (Algorithm::RS256, Keys::Jwks(Box::new(jwks(url.clone())?)))
+            }
         };
         let mut validation = Validation::new(algorithm);
         validation.set_issuer(&[&config.issuer]);

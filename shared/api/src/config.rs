@@ -205,6 +205,36 @@ impl CleanupConfig {
     }
 }
 
+/// What the GitHub secret scanning endpoint (`leak-report`) needs besides
+/// the [`ServiceConfig`].
+#[derive(Debug, Clone)]
+pub struct LeakConfig {
+    /// Where GitHub's signing keys are published (`SECRET_SCANNING_KEYS_URL`);
+    /// tests point it at a local document.
+    pub keys_url: String,
+    /// Where leak notices are published; without one they are logged.
+    pub notifications_topic_arn: Option<String>,
+}
+
+impl LeakConfig {
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let keys_url = env
+            .optional("SECRET_SCANNING_KEYS_URL")
+            .unwrap_or_else(|| crate::leaks::GITHUB_KEYS_URL.into());
+        let scheme_ok = keys_url.starts_with("https://") || keys_url.starts_with("http://");
+        if !scheme_ok || keys_url.parse::<http::Uri>().is_err() {
+            return Err(ConfigError::Invalid {
+                name: "SECRET_SCANNING_KEYS_URL",
+                reason: "must be an http(s) URL".into(),
+            });
+        }
+        Ok(Self {
+            keys_url,
+            notifications_topic_arn: env.optional("NOTIFICATIONS_TOPIC_ARN"),
+        })
+    }
+}
+
 pub fn access_key_prefix(env: &impl Env) -> Result<KeyPrefix, ConfigError> {
     match env.optional("ACCESS_KEY_PREFIX") {
         None => Ok(KeyPrefix::default()),

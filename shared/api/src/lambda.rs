@@ -310,6 +310,72 @@ pub async fn serve_key_authorizer<S: crate::verification::VerifyStore + 'static>
     .await
 }
 
+/// Runs the GitHub secret scanning endpoint (`POST /v1/leaks/github`, no
+/// JWT authorizer: the report's signature is its authentication).
+pub async fn serve_leak_reports<S, N>(
+    state: AppState<S>,
+    keys: crate::leaks::GithubKeys,
+    notifier: N,
+) -> Result<(), Error>
+where
+    S: crate::leaks::LeakStore + 'static,
+    N: jobs::notify::Notifier + 'static,
+{
+    let shared = Arc::new((state, keys, notifier));
+    lambda_http::run(service_fn(move |request: lambda_http::Request| {
+        let shared = Arc::clone(&shared);
+        async move {
+            let served = tokio::spawn(async move {
+                let (state, keys, notifier) = &*shared;
+                leak_report_response(state, keys, notifier, request).await
+            })
+            .await;
+            Ok::<_, Infallible>(
+                served.unwrap_or_else(|_| to_lambda_response(ApiError::panicked().into_response())),
+            )
+        }
+    }))
+    .await
+}
+
+async fn leak_report_response<S, N>(
+    state: &AppState<S>,
+    keys: &crate::leaks::GithubKeys,
+    notifier: &N,
+    request: lambda_http::Request,
+) -> lambda_http::Response<Body>
+where
+    S: crate::leaks::LeakStore + 'static,
+    N: jobs::notify::Notifier,
+{
+    if request.method() != http::Method::POST {
+        let allowed = vec!["POST"];
+        return to_lambda_response(ApiError::MethodNotAllowed { allowed }.into_response());
+    }
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (identifier, signature) = (
+        header("github-public-key-identifier"),
+        header("github-public-key-signature"),
+    );
+    let body: &[u8] = match request.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    let report = crate::leaks::SignedReport {
+        key_identifier: identifier.as_deref(),
+        signature: signature.as_deref(),
+        body,
+    };
+    to_lambda_response(crate::leaks::respond(state, keys, notifier, report).await)
+}
+
 /// Runs the authorizer function.
 pub async fn serve_authorizer(verifier: Verifier) -> Result<(), Error> {
     let verifier = Arc::new(verifier);

@@ -12,6 +12,7 @@ pub mod hashing;
 pub mod http;
 pub mod key_authorizer;
 pub mod lambda;
+pub mod leaks;
 pub mod problem;
 pub mod published_keys;
 pub mod routes;

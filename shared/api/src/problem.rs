@@ -36,6 +36,12 @@ pub enum ApiError {
     Busy { retry_after_seconds: u32 },
     #[error("a valid bearer token is required")]
     Unauthenticated,
+    /// A GitHub secret scanning report whose signature is missing or wrong.
+    #[error("the report must carry a GitHub signature that verifies over its body")]
+    BadSignature,
+    /// The published keys a signature is checked against could not be fetched.
+    #[error("the signing keys cannot be fetched now; retry later")]
+    KeysUnavailable,
     #[error("your role may not do this")]
     Forbidden,
     #[error("no {what} with this id")]
@@ -100,6 +106,8 @@ impl ApiError {
             Self::BodyTimeout => (408, "body_timeout", "Request timeout"),
             Self::Busy { .. } => (503, "busy", "Service busy"),
             Self::Unauthenticated => (401, "unauthenticated", "Unauthenticated"),
+            Self::BadSignature => (401, "invalid_signature", "Invalid signature"),
+            Self::KeysUnavailable => (503, "keys_unavailable", "Signing keys unavailable"),
             Self::Forbidden => (403, "forbidden", "Forbidden"),
             Self::NotFound { .. } => (404, "not_found", "Not found"),
             Self::NoRoute => (404, "no_route", "Not found"),
@@ -148,7 +156,7 @@ impl ApiError {
         if let Self::MethodNotAllowed { allowed, .. } = &self {
             response.headers.push(("allow", allowed.join(", ")));
         }
-        if status == 401 {
+        if let Self::Unauthenticated = &self {
             response.headers.push(("www-authenticate", "Bearer".into()));
         }
         if let Self::Busy {

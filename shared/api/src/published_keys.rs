@@ -14,6 +14,10 @@ use tokio::sync::RwLock;
 /// Fetch again for an unknown id at most this often.
 pub const REFETCH_AFTER: Duration = Duration::from_secs(60);
 
+/// After a failed fetch, try again no sooner than this: requests that name
+/// keys (anyone can send them) must not each wait on a dead URL.
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
+
 /// Reads a keys document into keys by id (keys it cannot use are left out).
 pub type ParseKeys<K> = fn(&[u8]) -> Result<HashMap<String, K>, String>;
 
@@ -52,6 +56,7 @@ impl<K> std::fmt::Debug for PublishedKeys<K> {
 struct State<K> {
     keys: HashMap<String, K>,
     fetched_at: Option<Instant>,
+    failed_at: Option<Instant>,
 }
 
 impl<K: Clone> PublishedKeys<K> {
@@ -72,6 +77,7 @@ impl<K: Clone> PublishedKeys<K> {
             state: RwLock::new(State {
                 keys: HashMap::new(),
                 fetched_at: None,
+                failed_at: None,
             }),
         })
     }
@@ -85,23 +91,27 @@ impl<K: Clone> PublishedKeys<K> {
         let stale = state
             .fetched_at
             .is_none_or(|at| at.elapsed() >= REFETCH_AFTER);
+        let failed_lately = state
+            .failed_at
+            .is_some_and(|at| at.elapsed() < RETRY_AFTER_FAILURE);
         if !state.keys.contains_key(id) && stale {
+            if failed_lately {
+                return Err(KeyUnavailable::Unreachable);
+            }
             match self.fetch().await {
                 Ok(keys) => {
                     state.keys = keys;
                     state.fetched_at = Some(Instant::now());
+                    state.failed_at = None;
                 }
                 Err(reason) => {
+                    state.failed_at = Some(Instant::now());
                     tracing::error!(url = %self.url, %reason, "could not fetch the {}", self.what);
                     return Err(KeyUnavailable::Unreachable);
                 }
             }
         }
-        state
-            .keys
-            .get(id)
-            .cloned()
-            .ok_or(KeyUnavailable::Unknown)
+        state.keys.get(id).cloned().ok_or(KeyUnavailable::Unknown)
     }
 
     async fn fetch(&self) -> Result<HashMap<String, K>, String> {

@@ -45,11 +45,17 @@ impl AppState<DynamoStore> {
     pub async fn from_aws(config: &ServiceConfig) -> Self {
         // One load of the SDK's configuration for every client of the function.
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::from_sdk(&sdk, config)
+    }
+
+    /// The state on clients from `sdk`, which the function may share with
+    /// clients of its own (the leak endpoint's notifications topic).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, config: &ServiceConfig) -> Self {
         let endpoint = config.dynamodb_endpoint.as_deref();
-        let store = DynamoStore::from_config(&sdk, &config.table_name, endpoint);
+        let store = DynamoStore::from_config(sdk, &config.table_name, endpoint);
         let mut state = Self::new(store, config);
         state.feedback_topic = config.feedback_topic_arn.as_ref().map(|arn| FeedbackTopic {
-            client: aws_sdk_sns::Client::new(&sdk),
+            client: aws_sdk_sns::Client::new(sdk),
             arn: arn.clone(),
         });
         state

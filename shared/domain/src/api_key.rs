@@ -40,6 +40,22 @@ impl ApiKeyStatus {
     }
 }
 
+/// Why a key was disabled, when it was not simply an owner's or admin's choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisabledReason {
+    /// GitHub secret scanning found it in public code (`POST /v1/leaks/github`).
+    Leaked,
+}
+
+impl DisabledReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Leaked => "leaked",
+        }
+    }
+}
+
 /// When a key stops working: strictly in the future when the key is made, and
 /// at most ten years ahead (a typo like 20260 should not mint an eternal key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +131,9 @@ pub struct ApiKey {
     /// they are charged against are the key's usage item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<KeyLimits>,
+    /// Why the key is disabled, if something other than a person disabled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<DisabledReason>,
     pub secret_hash: SecretHash,
 }
 
@@ -376,6 +395,7 @@ mod tests {
             rotated_to: None,
             expiry_notice_sent_at: None,
             limits: None,
+            disabled_reason: None,
             secret_hash: hash,
         }
     }

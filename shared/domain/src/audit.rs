@@ -37,6 +37,9 @@ pub enum AuditAction {
     /// An owner or admin set, changed or removed the key's limits; its
     /// counters started afresh.
     ApiKeyLimitsChanged,
+    /// GitHub secret scanning reported the key in public code, and it was
+    /// disabled (the event's detail says where it was found).
+    ApiKeyLeaked,
     /// The sweep recorded that the key passed its expiry.
     ApiKeyExpired,
     /// The sweep removed a key (and its lookup item) past retention; its
@@ -67,6 +70,9 @@ pub struct AuditEvent {
     /// own jobs (and for events written before roles were recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// What else a reader needs, in our words: where a leaked key was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl AuditEvent {
@@ -85,6 +91,15 @@ impl AuditEvent {
             target_id: target_id.to_string(),
             at,
             role: None,
+            detail: None,
+        }
+    }
+
+    /// The same event, with `detail`.
+    pub fn with_detail(self, detail: String) -> Self {
+        Self {
+            detail: Some(detail),
+            ..self
         }
     }
 
@@ -107,6 +122,7 @@ impl AuditAction {
             Self::ApiKeyEnabled => "api_key_enabled",
             Self::ApiKeyRotated => "api_key_rotated",
             Self::ApiKeyLimitsChanged => "api_key_limits_changed",
+            Self::ApiKeyLeaked => "api_key_leaked",
             Self::ApiKeyExpired => "api_key_expired",
             Self::ApiKeyPurged => "api_key_purged",
             Self::ApplicationCreated => "application_created",
@@ -136,13 +152,14 @@ impl AuditAction {
 mod tests {
     use super::*;
 
-    const ALL: [AuditAction; 16] = [
+    const ALL: [AuditAction; 17] = [
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyDeleted,
         AuditAction::ApiKeyDisabled,
         AuditAction::ApiKeyEnabled,
         AuditAction::ApiKeyRotated,
         AuditAction::ApiKeyLimitsChanged,
+        AuditAction::ApiKeyLeaked,
         AuditAction::ApiKeyExpired,
         AuditAction::ApiKeyPurged,
         AuditAction::ApplicationCreated,

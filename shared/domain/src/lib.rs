@@ -18,7 +18,8 @@ pub mod timestamp;
 
 pub use access_key::{AccessKey, KeyHasher, KeyPrefix, MalformedKey, PresentedKey, SecretHash};
 pub use api_key::{
-    ApiKey, ApiKeyCounts, ApiKeyName, ApiKeyStatus, CountsDelta, ExpiresAt, NoticePeriod,
+    ApiKey, ApiKeyCounts, ApiKeyName, ApiKeyStatus, CountsDelta, DisabledReason, ExpiresAt,
+    NoticePeriod,
 };
 pub use application::{Application, ApplicationName, ApplicationStatus, CorsOrigin, Technology};
 pub use arx::{Arx, ArxName, ArxStatus, Label, Purpose};

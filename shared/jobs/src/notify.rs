@@ -43,11 +43,51 @@ impl<'a> ExpiryNotice<'a> {
     }
 }
 
+/// A key GitHub secret scanning found in public code, which was disabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeakNotice<'a> {
+    pub event: &'static str,
+    pub tenant_id: &'a str,
+    pub api_key_id: &'a str,
+    pub api_key_name: &'a str,
+    pub application_id: &'a str,
+    pub application_name: &'a str,
+    pub arx_id: &'a str,
+    pub arx_name: &'a str,
+    /// Where GitHub found it (an https URL, as GitHub reported it).
+    pub found_at: &'a str,
+    pub disabled_at: Timestamp,
+}
+
+impl<'a> LeakNotice<'a> {
+    pub const EVENT: &'static str = "api_key.leaked";
+
+    pub fn of(key: &'a ApiKey, found_at: &'a str, disabled_at: Timestamp) -> Self {
+        Self {
+            event: Self::EVENT,
+            tenant_id: key.tenant_id.as_str(),
+            api_key_id: key.id.as_str(),
+            api_key_name: key.name.as_str(),
+            application_id: key.application_id.as_str(),
+            application_name: key.application_name.as_str(),
+            arx_id: key.arx_id.as_str(),
+            arx_name: key.arx_name.as_str(),
+            found_at,
+            disabled_at,
+        }
+    }
+}
+
 /// Where notices go.
 pub trait Notifier: Send + Sync {
     fn expiry_notice(
         &self,
         notice: &ExpiryNotice<'_>,
+    ) -> impl Future<Output = Result<(), NoticeError>> + Send;
+
+    fn leak_notice(
+        &self,
+        notice: &LeakNotice<'_>,
     ) -> impl Future<Output = Result<(), NoticeError>> + Send;
 }
 
@@ -63,6 +103,17 @@ impl Notifier for LogNotifier {
             api_key_id = notice.api_key_id,
             expires_at = %notice.expires_at,
             "API key expires soon"
+        );
+        Ok(())
+    }
+
+    /// Ids only: where it was found is the reporter's text.
+    async fn leak_notice(&self, notice: &LeakNotice<'_>) -> Result<(), NoticeError> {
+        tracing::warn!(
+            event = notice.event,
+            tenant_id = notice.tenant_id,
+            api_key_id = notice.api_key_id,
+            "API key leaked: disabled"
         );
         Ok(())
     }
@@ -87,8 +138,15 @@ impl SnsNotifier {
     }
 }
 
-impl Notifier for SnsNotifier {
-    async fn expiry_notice(&self, notice: &ExpiryNotice<'_>) -> Result<(), NoticeError> {
+impl SnsNotifier {
+    /// `message` as JSON, with its event and tenant as message attributes.
+    async fn publish(
+        &self,
+        subject: &str,
+        event: &str,
+        tenant_id: &str,
+        message: String,
+    ) -> Result<(), NoticeError> {
         let text = |value: &str| {
             aws_sdk_sns::types::MessageAttributeValue::builder()
                 .data_type("String")
@@ -98,13 +156,37 @@ impl Notifier for SnsNotifier {
         self.client
             .publish()
             .topic_arn(&self.topic_arn)
-            .subject("API key expires soon")
-            .message(serde_json::to_string(notice)?)
-            .message_attributes("event", text(notice.event)?)
-            .message_attributes("tenant_id", text(notice.tenant_id)?)
+            .subject(subject)
+            .message(message)
+            .message_attributes("event", text(event)?)
+            .message_attributes("tenant_id", text(tenant_id)?)
             .send()
             .await?;
         Ok(())
+    }
+}
+
+impl Notifier for SnsNotifier {
+    async fn expiry_notice(&self, notice: &ExpiryNotice<'_>) -> Result<(), NoticeError> {
+        let message = serde_json::to_string(notice)?;
+        self.publish(
+            "API key expires soon",
+            notice.event,
+            notice.tenant_id,
+            message,
+        )
+        .await
+    }
+
+    async fn leak_notice(&self, notice: &LeakNotice<'_>) -> Result<(), NoticeError> {
+        let message = serde_json::to_string(notice)?;
+        self.publish(
+            "API key leaked and disabled",
+            notice.event,
+            notice.tenant_id,
+            message,
+        )
+        .await
     }
 }
 
@@ -130,6 +212,13 @@ impl Notifier for Notifications {
         match self {
             Self::Log(log) => log.expiry_notice(notice).await,
             Self::Sns(sns) => sns.expiry_notice(notice).await,
+        }
+    }
+
+    async fn leak_notice(&self, notice: &LeakNotice<'_>) -> Result<(), NoticeError> {
+        match self {
+            Self::Log(log) => log.leak_notice(notice).await,
+            Self::Sns(sns) => sns.leak_notice(notice).await,
         }
     }
 }

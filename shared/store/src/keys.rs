@@ -14,9 +14,9 @@ use crate::{ApiKeyQuery, AuditFilter, DueWork};
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
 pub const ENTITY_TYPE: &str = "entity_type";
-/// Epoch seconds after which DynamoDB may delete the item. Enabled on the
-/// table; no item sets it today (the sweep purges keys with their counts and
-/// audit event in one transaction, which a TTL deletion could not).
+/// Epoch seconds after which DynamoDB may delete the item. Only handled leak
+/// reports set it (keys are purged by the sweep with their counts and audit
+/// event in one transaction, which a TTL deletion could not).
 pub const TTL: &str = "ttl";
 /// On a key item: when it was last verified, as the record shows it.
 pub const LAST_USED_AT: &str = "last_used_at";
@@ -65,6 +65,11 @@ pub fn api_key_lookup_pk(id: &ApiKeyId) -> String {
 /// item, so the writes that replace a key item never lose a charge.
 pub fn api_key_usage_pk(id: &ApiKeyId) -> String {
     format!("USAGE#{id}")
+}
+
+/// A handled GitHub secret scanning report, by the SHA-256 of its body.
+pub fn leak_report_pk(digest: &str) -> String {
+    format!("LEAKREPORT#{digest}")
 }
 
 /// The indexes over audit events, one per filter. They share the table's

@@ -315,6 +315,39 @@ pub fn fresh_usage(key: &ApiKey, now: Timestamp) -> Option<Usage> {
     key.limits.map(|limits| Usage::new(&limits, now, rev))
 }
 
+/// What the GitHub secret scanning endpoint writes.
+pub trait LeakReports: Send + Sync {
+    /// Disables an active `current` because it leaked ([`leaked_api_key`]),
+    /// with its lookup item, counts and `audit`, in one transaction, only if
+    /// it is still active ([`Conflict::Changed`] otherwise).
+    fn disable_leaked_api_key(
+        &self,
+        current: &ApiKey,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
+
+    /// Whether a report with this digest (of its signed body) was handled.
+    fn leak_report_handled(&self, digest: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Records that the report with this digest was handled; DynamoDB lets
+    /// the record go after [`LEAK_REPORT_KEPT_DAYS`].
+    fn record_leak_report(
+        &self,
+        digest: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// How long a handled report is remembered, so that replaying it does nothing.
+pub const LEAK_REPORT_KEPT_DAYS: i64 = 90;
+
+/// A handled leak report, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeakReportRecord {
+    pub digest: String,
+    pub handled_at: Timestamp,
+}
+
 /// What the sweep does to a key on the day it is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DueWork {
@@ -563,10 +596,21 @@ pub fn deleted_api_key(current: &ApiKey, audit: &AuditEvent) -> ApiKey {
     }
 }
 
-/// The record of `current` with another status (suspended or resumed).
+/// The record of `current` with another status (suspended or resumed by a
+/// person: no reason, and a resumed key forgets why it was disabled).
 pub fn with_status(current: &ApiKey, status: ApiKeyStatus) -> ApiKey {
     ApiKey {
         status,
+        disabled_reason: None,
+        ..current.clone()
+    }
+}
+
+/// The record of an active `current` disabled because it leaked.
+pub fn leaked_api_key(current: &ApiKey) -> ApiKey {
+    ApiKey {
+        status: ApiKeyStatus::Disabled,
+        disabled_reason: Some(domain::DisabledReason::Leaked),
         ..current.clone()
     }
 }

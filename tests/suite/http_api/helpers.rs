@@ -8,7 +8,9 @@ use api::config::SigningKeys;
 use api::{AuthConfig, ServiceConfig};
 use base64::Engine;
 use bytes::Bytes;
-use dev_server::{Backend, ConsoleConfig, DemoCatalog, JobOptions, Limits, Options, Running};
+use dev_server::{
+    Backend, ConsoleConfig, DemoCatalog, JobOptions, LeakConfig, Limits, Options, Running,
+};
 use domain::{KeyPrefix, Role};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -162,6 +164,10 @@ impl TestApp {
             console: ConsoleConfig {
                 sign_in: None,
                 api_url: None,
+            },
+            leaks: LeakConfig {
+                keys_url: document_server(github_keys_document()).await.0,
+                notifications_topic_arn: None,
             },
         };
         let running = dev_server::start(options).await.unwrap_or_else(|e| {
@@ -441,4 +447,91 @@ pub async fn create_key_in<S: api::handlers::ApiStore>(
     .await;
     assert_eq!(created.status, 201);
     serde_json::from_slice(&created.body).expect("JSON")
+}
+
+/// Serves `document` (replaceable) at a URL of a free port, counting fetches:
+/// a stand-in for a published keys document (a JWKS, GitHub's keys).
+pub(crate) async fn document_server(
+    document: String,
+) -> (
+    String,
+    Arc<std::sync::atomic::AtomicUsize>,
+    Arc<std::sync::RwLock<String>>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!(
+        "http://{}/keys.json",
+        listener.local_addr().expect("an address")
+    );
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let served = Arc::new(std::sync::RwLock::new(document));
+    let (counter, document) = (Arc::clone(&fetches), Arc::clone(&served));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (counter, document) = (Arc::clone(&counter), Arc::clone(&document));
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_request| {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let body = document.read().expect("not poisoned").clone();
+                    async {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                            Bytes::from(body),
+                        )))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (url, fetches, served)
+}
+
+/// The P-256 key this test process signs secret scanning reports with, as
+/// GitHub would: generated once, published by every `TestApp` as
+/// [`GITHUB_KEY_ID`] in a keys document of GitHub's shape.
+pub(crate) fn github_signing_key() -> &'static aws_lc_rs::signature::EcdsaKeyPair {
+    static KEY: OnceLock<aws_lc_rs::signature::EcdsaKeyPair> = OnceLock::new();
+    KEY.get_or_init(|| {
+        aws_lc_rs::signature::EcdsaKeyPair::generate(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        )
+        .expect("a P-256 key pair")
+    })
+}
+
+pub(crate) const GITHUB_KEY_ID: &str = "test-secret-scanning-key";
+
+/// GitHub's keys document, with the test key as PEM.
+pub(crate) fn github_keys_document() -> String {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::KeyPair;
+    let der = github_signing_key()
+        .public_key()
+        .as_der()
+        .expect("a SubjectPublicKeyInfo");
+    let base64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = base64
+        .as_bytes()
+        .chunks(64)
+        .map(|chunk| std::str::from_utf8(chunk).expect("base64 is ASCII"))
+        .collect();
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        lines.join("\n")
+    );
+    json!({"public_keys": [{"key_identifier": GITHUB_KEY_ID, "key": pem, "is_current": true}]})
+        .to_string()
+}
+
+/// The `Github-Public-Key-Signature` of `body` by the test key.
+pub(crate) fn github_signature(body: &[u8]) -> String {
+    let signature = github_signing_key()
+        .sign(&aws_lc_rs::rand::SystemRandom::new(), body)
+        .expect("signed");
+    base64::engine::general_purpose::STANDARD.encode(signature.as_ref())
 }

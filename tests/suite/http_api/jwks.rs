@@ -9,14 +9,9 @@ use api::auth::TokenProblem;
 use api::config::SigningKeys;
 use api::{Denied, Verifier};
 use base64::Engine;
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
-use super::helpers::{auth_config, claims, unsigned_token};
+use super::helpers::{auth_config, claims, document_server, unsigned_token};
 
 const PRIVATE_KEY: &[u8] = include_bytes!("../../fixtures/rs256-test-key.der");
 const JWKS: &str = include_str!("../../fixtures/rs256-test-jwks.json");
@@ -29,36 +24,7 @@ async fn jwks_server() -> (String, Arc<AtomicUsize>) {
 
 /// The same, with the document served replaceable (an issuer rotating keys).
 pub(crate) async fn switchable_jwks_server() -> (String, Arc<AtomicUsize>, Arc<RwLock<String>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let url = format!(
-        "http://{}/.well-known/jwks.json",
-        listener.local_addr().expect("an address")
-    );
-    let fetches = Arc::new(AtomicUsize::new(0));
-    let served = Arc::new(RwLock::new(JWKS.to_owned()));
-    let (counter, document) = (Arc::clone(&fetches), Arc::clone(&served));
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (counter, document) = (Arc::clone(&counter), Arc::clone(&document));
-            tokio::spawn(async move {
-                let service = service_fn(move |_request| {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    let body = document.read().expect("not poisoned").clone();
-                    async {
-                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
-                            Bytes::from(body),
-                        )))
-                    }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    (url, fetches, served)
+    document_server(JWKS.to_owned()).await
 }
 
 pub(crate) fn rs256_token(kid: &str, claims: &serde_json::Value) -> String {

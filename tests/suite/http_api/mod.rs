@@ -7,6 +7,7 @@ mod flows;
 pub(crate) mod helpers;
 pub(crate) mod jwks;
 mod lambda_events;
+mod leak_reports;
 mod leaks;
 mod lifecycle;
 mod limits;

@@ -30,7 +30,7 @@ pub(super) fn code(verdict: &Value) -> &str {
 /// shape check, so only argon2 can refuse it. The checksum is computed here
 /// from the documented format (CRC32 of the rest, 6 base62 digits), not by
 /// the code under test.
-fn with_other_secret(key: &str) -> String {
+pub(super) fn with_other_secret(key: &str) -> String {
     const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let head = &key[..key.len() - 36];
     let payload = format!("{head}{}", "Z".repeat(30));

@@ -115,6 +115,7 @@ pub fn new_key(tenant: &TenantId, application: &Application, arx: &Arx) -> ApiKe
         rotated_to: None,
         expiry_notice_sent_at: None,
         limits: None,
+        disabled_reason: None,
     }
 }
 

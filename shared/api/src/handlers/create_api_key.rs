@@ -313,6 +313,7 @@ async fn mint<S>(
         rotated_to: None,
         expiry_notice_sent_at: None,
         limits: None,
+        disabled_reason: None,
         secret_hash: hashed.map_err(ApiError::internal)?,
     };
     Ok(Minted { key, access_key })

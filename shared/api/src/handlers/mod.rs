@@ -7,7 +7,7 @@ use std::sync::Arc;
 use domain::{Actor, AuditAction, AuditEvent, Timestamp};
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyRead, ApiKeyRotate,
-    ApiKeySuspend, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, FeedbackStore,
+    ApiKeySuspend, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, FeedbackStore, LeakReports,
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
@@ -40,6 +40,7 @@ pub trait ApiStore:
     + ArxStore
     + FeedbackStore
     + AuditLog
+    + LeakReports
     + 'static
 {
 }
@@ -60,6 +61,7 @@ impl<S> ApiStore for S where
         + ArxStore
         + FeedbackStore
         + AuditLog
+        + LeakReports
         + 'static
 {
 }

@@ -26,6 +26,8 @@ pub struct ApiKeyView<'a> {
     pub rotated_to: Option<&'a str>,
     /// Active and within the notice period of its expiry.
     pub expires_soon: bool,
+    /// Why the key is disabled when a person did not choose it (`leaked`).
+    pub disabled_reason: Option<&'static str>,
     /// The limits as last set (null: none).
     pub limits: Option<domain::KeyLimits>,
     /// What is left of them now: only where one key is read or changed
@@ -82,6 +84,7 @@ impl<'a> ApiKeyView<'a> {
             rotated_from: key.rotated_from.as_ref().map(|id| id.as_str()),
             rotated_to: key.rotated_to.as_ref().map(|id| id.as_str()),
             expires_soon: notice.covers(key, now),
+            disabled_reason: key.disabled_reason.map(domain::DisabledReason::as_str),
             limits: key.limits,
             usage: None,
         }
@@ -169,6 +172,8 @@ pub struct AuditEventView<'a> {
     pub action: &'static str,
     pub object_id: &'a str,
     pub actor: ActorView<'a>,
+    /// Where a leaked key was found (`api_key_leaked`); null otherwise.
+    pub detail: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -198,6 +203,7 @@ impl<'a> From<&'a AuditEvent> for AuditEventView<'a> {
             at: event.at,
             action: event.action.as_str(),
             object_id: &event.target_id,
+            detail: event.detail.as_deref(),
             actor,
         }
     }

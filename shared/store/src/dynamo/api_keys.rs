@@ -11,13 +11,13 @@ use super::{DynamoStore, Item, PartitionQuery, entity_item, table_key};
 use crate::keys::{
     self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, ApiKeyIndex, SWEEP_PROGRESS_PK, SWEEP_PROGRESS_SK,
     api_key_list_partition, api_key_lookup_pk, api_key_sk, api_key_usage_pk, due_pk,
-    expiring_keys_pk, tenant_pk,
+    expiring_keys_pk, leak_report_pk, tenant_pk,
 };
 use crate::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyQuery, ApiKeyRead,
     ApiKeyRotate, ApiKeySuspend, ApiKeySweep, ApiKeyUsage, Charge, Conflict, DueWork, KeyLookup,
-    StoreError, StoreResult, SweepProgress, deleted_api_key, expired_api_key, fresh_usage,
-    into_page, with_status,
+    LeakReportRecord, LeakReports, StoreError, StoreResult, SweepProgress, deleted_api_key,
+    expired_api_key, fresh_usage, into_page, leaked_api_key, with_status,
 };
 
 /// The key item: the record, with its place in each secondary index.
@@ -332,6 +332,49 @@ impl ApiKeyCharge for DynamoStore {
     async fn api_key_usage(&self, id: &ApiKeyId) -> StoreResult<Option<Usage>> {
         let pk = api_key_usage_pk(id);
         self.get_item(pk.clone(), pk).await
+    }
+}
+
+impl LeakReports for DynamoStore {
+    async fn disable_leaked_api_key(
+        &self,
+        current: &ApiKey,
+        audit: &AuditEvent,
+    ) -> StoreResult<ApiKey> {
+        if current.status != ApiKeyStatus::Active {
+            return Err(Conflict::Changed.into());
+        }
+        let next = leaked_api_key(current);
+        self.replace_api_key(current, &next, audit).await?;
+        Ok(next)
+    }
+
+    async fn leak_report_handled(&self, digest: &str) -> StoreResult<bool> {
+        let pk = leak_report_pk(digest);
+        let record: Option<LeakReportRecord> = self.get_item(pk.clone(), pk).await?;
+        Ok(record.is_some())
+    }
+
+    async fn record_leak_report(&self, digest: &str, at: Timestamp) -> StoreResult<()> {
+        let pk = leak_report_pk(digest);
+        let record = LeakReportRecord {
+            digest: digest.to_owned(),
+            handled_at: at,
+        };
+        let mut item = entity_item(&record, "leak_report", pk.clone(), pk)?;
+        let forget_at = at.plus(time::Duration::days(crate::LEAK_REPORT_KEPT_DAYS));
+        item.insert(
+            keys::TTL.into(),
+            AttributeValue::N(forget_at.unix_seconds().to_string()),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
     }
 }
 

@@ -24,14 +24,14 @@ use crate::keys::{
     self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, APPLICATION_SK_PREFIX, ARX_SK_PREFIX,
     AUDIT_SK_PREFIX, ApiKeyIndex, AuditIndex, api_key_list_partition, api_key_lookup_pk,
     api_key_sk, api_key_usage_pk, application_sk, arx_sk, audit_sk, expiring_keys_pk, feedback_sk,
-    tenant_pk,
+    leak_report_pk, tenant_pk,
 };
 use crate::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyQuery, ApiKeyRead,
     ApiKeyRotate, ApiKeySuspend, ApiKeySweep, ApiKeyUsage, ApplicationStore, ArxStore, AuditFilter,
-    AuditLog, CascadeTarget, Charge, Conflict, DueWork, FeedbackStore, KeyLookup, PendingCascade,
-    PendingCascades, StoreError, StoreResult, SweepProgress, deleted_api_key, expired_api_key,
-    fresh_usage, into_page, with_status,
+    AuditLog, CascadeTarget, Charge, Conflict, DueWork, FeedbackStore, KeyLookup, LeakReportRecord,
+    LeakReports, PendingCascade, PendingCascades, StoreError, StoreResult, SweepProgress,
+    deleted_api_key, expired_api_key, fresh_usage, into_page, leaked_api_key, with_status,
 };
 
 /// `(PK, SK)` → the item as JSON: the table.
@@ -565,6 +565,41 @@ impl ApiKeyCharge for EmbeddedStore {
     async fn api_key_usage(&self, id: &ApiKeyId) -> StoreResult<Option<Usage>> {
         let pk = api_key_usage_pk(id);
         self.get_tenant_item(pk.clone(), pk).await
+    }
+}
+
+impl LeakReports for EmbeddedStore {
+    async fn disable_leaked_api_key(
+        &self,
+        current: &ApiKey,
+        audit: &AuditEvent,
+    ) -> StoreResult<ApiKey> {
+        if current.status != ApiKeyStatus::Active {
+            return Err(Conflict::Changed.into());
+        }
+        let next = leaked_api_key(current);
+        self.change_api_key(current, Some(next.clone()), audit)
+            .await?;
+        Ok(next)
+    }
+
+    async fn leak_report_handled(&self, digest: &str) -> StoreResult<bool> {
+        let pk = leak_report_pk(digest);
+        let record: Option<LeakReportRecord> = self.get_tenant_item(pk.clone(), pk).await?;
+        Ok(record.is_some())
+    }
+
+    async fn record_leak_report(&self, digest: &str, at: Timestamp) -> StoreResult<()> {
+        let pk = leak_report_pk(digest);
+        let record = LeakReportRecord {
+            digest: digest.to_owned(),
+            handled_at: at,
+        };
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            put(&mut items, &pk, &pk, &record)
+        })
+        .await
     }
 }
 

@@ -1,0 +1,393 @@
+//! `POST /v1/leaks/github`: the GitHub secret scanning partner endpoint.
+//!
+//! GitHub finds strings of our key format in public code and posts them here,
+//! signed: `Github-Public-Key-Identifier` names one of the keys GitHub
+//! publishes (`SECRET_SCANNING_KEYS_URL`), and `Github-Public-Key-Signature`
+//! is its ECDSA P-256 / SHA-256 signature (DER, base64) over the raw body.
+//! Nothing else authenticates the request, so nothing is read before the
+//! signature verifies: unsigned or wrongly signed is 401 and changes nothing.
+//!
+//! Each reported token that is one of our keys (its secret checked with
+//! argon2, as verify does) is labelled `true_positive`; a live one is disabled
+//! at once with reason `leaked`, audited with where it was found, and
+//! announced on the notifications topic. Anything else is `false_positive`.
+//! A label says no more than a verify of the same token would; the answer
+//! names tokens by their SHA-256, never by themselves. A report is handled
+//! once: the same body again (a replay) changes nothing.
+
+use std::collections::HashMap;
+
+use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use domain::{Actor, ApiKeyStatus, AuditAction, AuditEvent, PresentedKey, Timestamp};
+use jobs::notify::{LeakNotice, Notifier};
+use serde::{Deserialize, Serialize};
+use store::{ApiKeyLookup, ApiKeyRead, Conflict, KeyLookup, LeakReports, StoreError};
+
+use crate::http::ApiResponse;
+use crate::problem::ApiError;
+use crate::published_keys::{KeyUnavailable, PublishedKeys};
+use crate::state::AppState;
+
+/// The endpoint's path (`POST`), outside the route table: it has no JWT.
+pub const PATH: &str = "/v1/leaks/github";
+
+/// The function that serves it.
+pub const FUNCTION: &str = "leak-report";
+
+/// Where GitHub publishes the keys it signs reports with.
+pub const GITHUB_KEYS_URL: &str = "https://api.github.com/meta/public_keys/secret_scanning";
+
+/// The most tokens one report may carry: each costs an argon2 run.
+pub const MAX_TOKENS: usize = 100;
+
+/// The longest location we record; GitHub's are blob URLs, far shorter.
+const MAX_URL_CHARS: usize = 2000;
+
+/// The audit actor of what a report does.
+pub const ACTOR: &str = "github-secret-scanning";
+
+/// The stores the endpoint reads and writes.
+pub trait LeakStore: ApiKeyLookup + ApiKeyRead + LeakReports {}
+impl<S: ApiKeyLookup + ApiKeyRead + LeakReports> LeakStore for S {}
+
+/// GitHub's signing keys (SubjectPublicKeyInfo DER by key identifier).
+pub struct GithubKeys(PublishedKeys<Vec<u8>>);
+
+impl std::fmt::Debug for GithubKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl GithubKeys {
+    pub fn new(url: String) -> std::io::Result<Self> {
+        PublishedKeys::new(url, "GitHub secret scanning keys", parse_keys).map(Self)
+    }
+}
+
+/// `{"public_keys": [{"key_identifier": "…", "key": "-----BEGIN PUBLIC KEY-----…"}]}`
+fn parse_keys(body: &[u8]) -> Result<HashMap<String, Vec<u8>>, String> {
+    #[derive(Deserialize)]
+    struct Document {
+        public_keys: Vec<PublicKey>,
+    }
+    #[derive(Deserialize)]
+    struct PublicKey {
+        key_identifier: String,
+        key: String,
+    }
+    let document: Document = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    Ok(document
+        .public_keys
+        .into_iter()
+        .filter_map(|key| Some((key.key_identifier, pem_der(&key.key)?)))
+        .collect())
+}
+
+/// The DER inside a PEM block: the base64 between its BEGIN and END lines.
+fn pem_der(pem: &str) -> Option<Vec<u8>> {
+    let base64: String = pem
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("-----"))
+        .collect();
+    STANDARD.decode(base64).ok()
+}
+
+/// A report as it arrived: the two headers and the raw body.
+#[derive(Clone, Copy)]
+pub struct SignedReport<'a> {
+    pub key_identifier: Option<&'a str>,
+    pub signature: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// The body holds access keys: Debug shows its length only.
+impl std::fmt::Debug for SignedReport<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedReport")
+            .field("key_identifier", &self.key_identifier.is_some())
+            .field("signature", &self.signature.is_some())
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+/// One match GitHub found.
+#[derive(Deserialize)]
+struct Found {
+    token: String,
+    #[serde(rename = "type")]
+    token_type: String,
+    url: Option<String>,
+    source: Option<String>,
+}
+
+/// What we tell GitHub about one match.
+#[derive(Debug, Serialize)]
+struct Label {
+    /// SHA-256 of the token, hex: the answer never repeats a token.
+    token_hash: String,
+    token_type: String,
+    label: &'static str,
+}
+
+/// Handles one report: 200 with a label per token, or the refusal.
+pub async fn respond<S, N>(
+    state: &AppState<S>,
+    keys: &GithubKeys,
+    notifier: &N,
+    report: SignedReport<'_>,
+) -> ApiResponse
+where
+    S: LeakStore + 'static,
+    N: Notifier,
+{
+    match handle(state, keys, notifier, report).await {
+        Ok(labels) => ApiResponse::json(200, &labels),
+        Err(error) => {
+            if error.status() < 500 {
+                tracing::info!(
+                    status = error.status(),
+                    code = error.code(),
+                    "leak report refused"
+                );
+            }
+            error.into_response()
+        }
+    }
+}
+
+async fn handle<S, N>(
+    state: &AppState<S>,
+    keys: &GithubKeys,
+    notifier: &N,
+    report: SignedReport<'_>,
+) -> Result<Vec<Label>, ApiError>
+where
+    S: LeakStore + 'static,
+    N: Notifier,
+{
+    check_signature(keys, report).await?;
+    let found: Vec<Found> =
+        serde_json::from_slice(report.body).map_err(|_| ApiError::MalformedBody {
+            detail: "the body must be a JSON array of {token, type, url, source}".into(),
+            field: None,
+        })?;
+    if found.len() > MAX_TOKENS {
+        return Err(ApiError::MalformedBody {
+            detail: format!("a report may carry at most {MAX_TOKENS} tokens"),
+            field: None,
+        });
+    }
+    let report_digest = sha256_hex(report.body);
+    // A replay (the same signed body again) is answered, but acts on nothing.
+    let replay = state.store.leak_report_handled(&report_digest).await?;
+    let now = Timestamp::now();
+    let mut labels = Vec::with_capacity(found.len());
+    let mut disabled = 0usize;
+    for item in &found {
+        let ours = match PresentedKey::parse(&item.token, &state.key_prefix) {
+            Ok(presented) => matching_key(state, presented).await?,
+            Err(_) => None,
+        };
+        if let (Some(lookup), false) = (&ours, replay)
+            && disable(state, notifier, lookup, item, now).await?
+        {
+            disabled += 1;
+        }
+        labels.push(Label {
+            token_hash: sha256_hex(item.token.as_bytes()),
+            token_type: bounded(&item.token_type, 100),
+            label: if ours.is_some() {
+                "true_positive"
+            } else {
+                "false_positive"
+            },
+        });
+    }
+    if !replay {
+        state.store.record_leak_report(&report_digest, now).await?;
+    }
+    tracing::info!(
+        tokens = found.len(),
+        disabled,
+        replay,
+        "leak report handled"
+    );
+    Ok(labels)
+}
+
+/// The signature over the raw body, by the key the report names.
+async fn check_signature(keys: &GithubKeys, report: SignedReport<'_>) -> Result<(), ApiError> {
+    let (Some(identifier), Some(signature)) = (report.key_identifier, report.signature) else {
+        return Err(ApiError::BadSignature);
+    };
+    let signature = STANDARD
+        .decode(signature.trim())
+        .map_err(|_| ApiError::BadSignature)?;
+    let key = keys
+        .0
+        .key(identifier.trim())
+        .await
+        .map_err(|unavailable| match unavailable {
+            KeyUnavailable::Unknown => ApiError::BadSignature,
+            KeyUnavailable::Unreachable => ApiError::KeysUnavailable,
+        })?;
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &key)
+        .verify(report.body, &signature)
+        .map_err(|_| ApiError::BadSignature)
+}
+
+/// The lookup item of the key `presented` names, if its secret is right
+/// (argon2 on the hashing gate, as verify checks it).
+async fn matching_key<S: LeakStore + 'static>(
+    state: &AppState<S>,
+    presented: PresentedKey,
+) -> Result<Option<KeyLookup>, ApiError> {
+    let Some(lookup) = state.store.lookup_api_key(presented.id()).await? else {
+        return Ok(None);
+    };
+    let hasher = state.hasher.clone();
+    let hash = lookup.secret_hash.clone();
+    let matches = state
+        .hashing
+        .run(move || hasher.verify(&presented, &hash))
+        .await?;
+    Ok(matches.then_some(lookup))
+}
+
+/// Disables a live key that leaked, with its audit event and notice; whether
+/// it did (a key already disabled, deleted or expired is left as it is).
+async fn disable<S: LeakStore, N: Notifier>(
+    state: &AppState<S>,
+    notifier: &N,
+    lookup: &KeyLookup,
+    found: &Found,
+    now: Timestamp,
+) -> Result<bool, ApiError> {
+    let Some(key) = state
+        .store
+        .get_api_key(&lookup.tenant_id, &lookup.key_id)
+        .await?
+    else {
+        return Ok(false);
+    };
+    if key.status_at(now) != ApiKeyStatus::Active {
+        return Ok(false);
+    }
+    let location = location(found);
+    let audit = AuditEvent::new(
+        key.tenant_id.clone(),
+        Actor::System(ACTOR.into()),
+        AuditAction::ApiKeyLeaked,
+        &key.id,
+        now,
+    )
+    .with_detail(format!("found in public code at {location}"));
+    let disabled = match state.store.disable_leaked_api_key(&key, &audit).await {
+        Ok(disabled) => disabled,
+        // Disabled, deleted or expired meanwhile: it no longer works either way.
+        Err(StoreError::Conflict(Conflict::Changed)) => return Ok(false),
+        Err(error) => return Err(error.into()),
+    };
+    // The next verify in this process answers DISABLED.
+    state.verdicts.clear();
+    tracing::warn!(key_id = %key.id, tenant = %key.tenant_id, "leaked API key disabled");
+    // The key is already off: a notice that fails to go out is logged, not retried.
+    if let Err(error) = notifier
+        .leak_notice(&LeakNotice::of(&disabled, &location, now))
+        .await
+    {
+        tracing::error!(error = %store::error_chain(error.as_ref()), key_id = %key.id, "could not publish a leak notice");
+    }
+    Ok(true)
+}
+
+/// Where GitHub found the token, as we record it: an https URL of bounded
+/// length without control characters, else a fixed phrase (the text is the
+/// reporter's, and audit events are shown in the console).
+fn location(found: &Found) -> String {
+    let source = found
+        .source
+        .as_deref()
+        .filter(|s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .map(|s| bounded(s, 40));
+    let url = found.url.as_deref().filter(|url| {
+        url.starts_with("https://")
+            && url.chars().count() <= MAX_URL_CHARS
+            && !url.chars().any(|c| c.is_control() || c.is_whitespace())
+    });
+    match (url, source) {
+        (Some(url), Some(source)) => format!("{url} ({source})"),
+        (Some(url), None) => url.to_owned(),
+        (None, Some(source)) => format!("an unnamed place ({source})"),
+        (None, None) => "an unnamed place".to_owned(),
+    }
+}
+
+/// At most `max` characters of `text` (cut on characters, never bytes).
+fn bounded(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    digest(&SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn a_location_is_an_https_url_or_a_fixed_phrase() {
+        let found = |url: Option<&str>, source: Option<&str>| Found {
+            token: String::new(),
+            token_type: String::new(),
+            url: url.map(str::to_owned),
+            source: source.map(str::to_owned),
+        };
+        let url = "https://github.com/o/r/blob/abc/.env";
+        assert_eq!(
+            location(&found(Some(url), Some("content"))),
+            format!("{url} (content)")
+        );
+        assert_eq!(
+            location(&found(Some("javascript:alert(1)"), None)),
+            "an unnamed place"
+        );
+        assert_eq!(
+            location(&found(Some("https://a\nb"), Some("x y"))),
+            "an unnamed place"
+        );
+    }
+
+    #[test]
+    fn a_pem_key_is_read_from_its_base64() {
+        let pem = "-----BEGIN PUBLIC KEY-----\nAAEC\nAwQ=\n-----END PUBLIC KEY-----\n";
+        assert_eq!(pem_der(pem), Some(vec![0, 1, 2, 3, 4]));
+        assert_eq!(pem_der("-----BEGIN-----\n!!\n"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn keys_documents_and_locations_never_panic(body in ".{0,300}", url in ".{0,300}") {
+            let _ = parse_keys(body.as_bytes());
+            let _ = location(&Found {
+                token: String::new(),
+                token_type: String::new(),
+                url: Some(url.clone()),
+                source: Some(url),
+            });
+        }
+    }
+}
