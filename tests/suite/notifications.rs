@@ -189,3 +189,39 @@ async fn a_topic_that_refuses_the_publish_fails_the_sweep_and_keeps_the_notice_o
         .expect("present");
     assert!(stored.awaits_expiry_notice(), "the next sweep tries again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leak_notice_is_published_with_its_event_and_tenant() {
+    use jobs::notify::{LeakNotice, Notifier};
+    let (url, requests) = sns_stand_in(false).await;
+    let (store, _dir) = crate::store_contract::backends::embedded();
+    let c = catalog(&store).await;
+    let now = Timestamp::now();
+    let key = create_key_ending(&store, &c, now, 30).await;
+    let found_at = "https://github.com/octo/demo/blob/0a1b2c/.env (content)";
+    notifier(&url)
+        .leak_notice(&LeakNotice::of(&key, found_at, now))
+        .await
+        .expect("published");
+
+    let requests = requests.lock().expect("not poisoned").clone();
+    assert_eq!(requests.len(), 1, "one Publish");
+    let publish = &requests[0];
+    assert_eq!(field(publish, "TopicArn"), Some(TOPIC));
+    assert_eq!(
+        field(publish, "Subject"),
+        Some("API key leaked and disabled")
+    );
+    let message: Value =
+        serde_json::from_str(field(publish, "Message").expect("a message")).expect("JSON");
+    assert_eq!(message["event"], "api_key.leaked");
+    assert_eq!(message["api_key_id"], key.id.as_str());
+    assert_eq!(message["found_at"], found_at);
+    assert_eq!(
+        attributes(publish),
+        [
+            ("event".to_owned(), "api_key.leaked".to_owned()),
+            ("tenant_id".to_owned(), key.tenant_id.to_string()),
+        ]
+    );
+}
