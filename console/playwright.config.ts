@@ -13,6 +13,8 @@ const port = Number(process.env.CONSOLE_TEST_PORT ?? 3917);
 // Cognito's managed login (tests/fake-cognito.mjs) instead of signing its own.
 const cognitoPort = port + 1;
 const fakeCognitoPort = port + 2;
+// GitHub's secret scanning keys, for the leak test (tests/fake-github-keys.mjs).
+const fakeGithubPort = port + 3;
 const CLIENT_ID = 'consoletestclient01';
 
 if (!existsSync(CHROMIUM)) {
@@ -28,6 +30,8 @@ if (!existsSync('dist/index.html')) {
 // Chosen once in the main process; workers inherit it through the environment.
 process.env.CONSOLE_TEST_DATA ??= mkdtempSync(join(tmpdir(), 'console-tests-'));
 export const DATA_DIR = process.env.CONSOLE_TEST_DATA;
+export const GITHUB_KEY_FILE = join(DATA_DIR, 'github-test-key.pem');
+const githubKeys = `http://127.0.0.1:${fakeGithubPort}`;
 const fakeCognito = `http://127.0.0.1:${fakeCognitoPort}`;
 const cognitoEnv = [
   `JWT_ISSUER=${fakeCognito}`,
@@ -62,8 +66,14 @@ export default defineConfig({
     {
       // The embedded store even when the caller points at a DynamoDB server;
       // the log is kept so a test can prove no access key reached it.
-      command: `env -u DYNAMODB_ENDPOINT -u JWT_HS256_SECRET -u JWKS_URL ${DEV_SERVER} --addr 127.0.0.1:${port} --data-dir ${DATA_DIR}/local --console-dir dist > ${DATA_DIR}/dev-server.log 2>&1`,
+      command: `env -u DYNAMODB_ENDPOINT -u JWT_HS256_SECRET -u JWKS_URL SECRET_SCANNING_KEYS_URL=${githubKeys}/keys.json ${DEV_SERVER} --addr 127.0.0.1:${port} --data-dir ${DATA_DIR}/local --console-dir dist > ${DATA_DIR}/dev-server.log 2>&1`,
       url: `http://127.0.0.1:${port}/config.json`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
+      command: `node tests/fake-github-keys.mjs ${fakeGithubPort} ${GITHUB_KEY_FILE}`,
+      url: `${githubKeys}/health`,
       reuseExistingServer: false,
       timeout: 30_000,
     },

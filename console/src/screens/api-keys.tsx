@@ -19,11 +19,12 @@ import {
 import { Dialog, SubmitOrCancel } from '../components/dialog';
 import { AccessKeyScreen } from '../components/access-key-screen';
 import { ConfirmByTyping } from '../components/confirm-by-typing';
+import { LimitsDialog } from '../components/limits-dialog';
 import { CopyButton } from '../components/copy-button';
 import { Pager, useCursorPages } from '../components/pager';
 import { Notice, PageHead } from '../components/page';
 import { asProblem, ErrorSummary } from '../components/problems';
-import { capitalise, formatTime } from '../format';
+import { capitalise, formatLimits, formatTime } from '../format';
 import { onLinkClick } from '../router';
 import { managesCatalog, type Session } from '../session';
 
@@ -52,6 +53,7 @@ export function ApiKeys({ session }: { session: Session }) {
   const [catalog, setCatalog] = useState<{ applications: Application[]; arx: Arx[] }>({ applications: [], arx: [] });
   const [deleting, setDeleting] = useState<ApiKey | null>(null);
   const [rotating, setRotating] = useState<ApiKey | null>(null);
+  const [limiting, setLimiting] = useState<ApiKey | null>(null);
   const [rotated, setRotated] = useState<CreatedApiKey | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
@@ -193,6 +195,7 @@ export function ApiKeys({ session }: { session: Session }) {
                 <th scope="col">Created</th>
                 <th scope="col">Expires</th>
                 <th scope="col">Last used</th>
+                <th scope="col">Limits</th>
                 <th scope="col">
                   <span class="visually-hidden">Actions</span>
                 </th>
@@ -212,6 +215,12 @@ export function ApiKeys({ session }: { session: Session }) {
                   </td>
                   <td>
                     <span class={`status status-${key.status}`}>{capitalise(key.status)}</span>
+                    {key.status === 'disabled' && key.disabled_reason === 'leaked' && (
+                      <>
+                        <br />
+                        <span class="status status-leaked">Leaked: found in public code</span>
+                      </>
+                    )}
                     {key.rotated_to && key.status === 'active' && (
                       <>
                         <br />
@@ -234,10 +243,29 @@ export function ApiKeys({ session }: { session: Session }) {
                     )}
                   </td>
                   <td>{formatTime(key.last_used_at)}</td>
+                  <td>
+                    {key.limits ? (
+                      <button
+                        type="button"
+                        class="link"
+                        onClick={() => setLimiting(key)}
+                        aria-label={`Limits of key ${key.id}: ${formatLimits(key.limits)}`}
+                      >
+                        {formatLimits(key.limits)}
+                      </button>
+                    ) : (
+                      <span class="muted">None</span>
+                    )}
+                  </td>
                   <td class="actions">
                     {(key.status === 'active' || key.status === 'disabled') && !key.rotated_to && (
                       <button type="button" class="secondary small" onClick={() => setRotating(key)} aria-label={`Rotate key ${key.id}`}>
                         Rotate
+                      </button>
+                    )}
+                    {suspends && (key.status === 'active' || key.status === 'disabled') && (
+                      <button type="button" class="secondary small" onClick={() => setLimiting(key)} aria-label={`Set limits of key ${key.id}`}>
+                        Limits
                       </button>
                     )}
                     {suspends && key.status === 'active' && (
@@ -272,6 +300,18 @@ export function ApiKeys({ session }: { session: Session }) {
             setRotated(created);
           }}
           onClose={() => setRotating(null)}
+        />
+      )}
+      {limiting && (
+        <LimitsDialog
+          apiKey={limiting}
+          editable={suspends && (limiting.status === 'active' || limiting.status === 'disabled')}
+          onSaved={(key) => {
+            setLimiting(null);
+            setNotice(`The limits of key ${key.id} are now: ${formatLimits(key.limits)}. Its counters start afresh.`);
+            setReloads((n) => n + 1);
+          }}
+          onClose={() => setLimiting(null)}
         />
       )}
       {deleting && (

@@ -20,6 +20,8 @@ const ACTION_NAMES: Record<AuditAction, string> = {
   api_key_disabled: 'API key disabled',
   api_key_enabled: 'API key enabled',
   api_key_deleted: 'API key deleted',
+  api_key_limits_changed: 'API key limits changed',
+  api_key_leaked: 'API key leaked: disabled',
   api_key_expired: 'API key expired',
   api_key_purged: 'API key purged',
   application_created: 'Application created',
@@ -139,7 +141,15 @@ export function AuditLog() {
               {page.items.map((event) => (
                 <tr key={event.id}>
                   <td>{formatTime(event.at)}</td>
-                  <td>{ACTION_NAMES[event.action]}</td>
+                  <td>
+                    {ACTION_NAMES[event.action]}
+                    {event.detail && (
+                      <>
+                        <br />
+                        <span class="muted detail">{event.detail}</span>
+                      </>
+                    )}
+                  </td>
                   <td>
                     <code>{event.object_id}</code>
                   </td>
