@@ -428,6 +428,19 @@ pub async fn create_key_in<S: api::handlers::ApiStore>(
     state: &std::sync::Arc<api::AppState<S>>,
     demo: &dev_server::DemoCatalog,
 ) -> Value {
+    create_key_in_with(state, demo, json!({})).await
+}
+
+/// The same, with more fields in the create body (`{"limits": …}`).
+pub async fn create_key_in_with<S: api::handlers::ApiStore>(
+    state: &std::sync::Arc<api::AppState<S>>,
+    demo: &dev_server::DemoCatalog,
+    more: Value,
+) -> Value {
+    let mut body = json!({"application_id": demo.application_id, "arx_id": demo.arx_id});
+    if let (Some(body), Some(more)) = (body.as_object_mut(), more.as_object()) {
+        body.extend(more.clone());
+    }
     let created = api::dispatch(
         std::sync::Arc::clone(state),
         api::Route::CreateApiKey,
@@ -439,9 +452,7 @@ pub async fn create_key_in<S: api::handlers::ApiStore>(
             },
             id: None,
             query: vec![],
-            body: json!({"application_id": demo.application_id, "arx_id": demo.arx_id})
-                .to_string()
-                .into(),
+            body: body.to_string().into(),
         },
     )
     .await;

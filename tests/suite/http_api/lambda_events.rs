@@ -44,6 +44,7 @@ macro_rules! on_both_stores {
 on_both_stores!(
     api_gateway_events_reach_the_handlers,
     the_key_authorizer_decides_on_both_payload_shapes,
+    the_key_authorizer_charges_a_limited_key_and_denies_it_when_spent,
 );
 
 /// An HTTP API payload 2.0 event as API Gateway sends it behind our authorizer.
@@ -340,6 +341,40 @@ async fn the_key_authorizer_decides_on_both_payload_shapes<S: ApiStore + 'static
     )
     .await;
     assert_eq!(after, denied_http);
+}
+
+/// Behind the key-authorizer a limited key is charged per request, like a
+/// verify: allowed with what is left in the context, then denied (the caller
+/// sees API Gateway's 403; an authorizer cannot answer 429).
+async fn the_key_authorizer_charges_a_limited_key_and_denies_it_when_spent<
+    S: ApiStore + 'static,
+>(
+    state: Arc<AppState<S>>,
+    demo: DemoCatalog,
+) {
+    use api::key_authorizer::{KeyAuthorizerConfig, authorize};
+    // Logging is captured from the first call on (no HTTP server started it here).
+    let _ = super::helpers::captured_logs();
+    let limits = json!({"limits": {"credits": {"remaining": 2}}});
+    let created = super::helpers::create_key_in_with(&state, &demo, limits).await;
+    let key = created["access_key"].as_str().expect("a key");
+    let event = json!({
+        "version": "2.0", "type": "REQUEST", "routeKey": "GET /orders",
+        "headers": {"x-api-key": key},
+    });
+    let config = KeyAuthorizerConfig::default();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        answers.push(authorize(&state, &config, &event).await);
+    }
+    assert_eq!(answers[0]["isAuthorized"], true);
+    assert_eq!(answers[0]["context"]["remaining"], "1");
+    assert_eq!(answers[1]["context"]["remaining"], "0");
+    assert_eq!(answers[2], json!({"isAuthorized": false, "context": {}}));
+    assert!(
+        super::helpers::captured_logs().contains("code=\"USAGE_EXCEEDED\""),
+        "the decision's code is logged"
+    );
 }
 
 /// The console function with API Gateway's `$default` event (the sample in
