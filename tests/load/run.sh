@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load test of the dev server on the embedded store with wrk (Debian: wrk):
-# list, get, create, verify (warm: one key, its verdict cached) and
-# verify-garbage at 1 and 16 connections, DURATION each (default 10s); then,
+# list, get, create, verify (warm: one key, its verdict cached),
+# verify-garbage and verify-limited (a key with credits: every verify is a
+# charge, a write) at 1 and 16 connections, DURATION each (default 10s); then,
 # after a restart with VERIFY_CACHE_SECONDS=0, verify-cold (every verify reads
 # and hashes). It checks that the tenant's key count equals the number of 201s,
 # that every verify answered 200, and that no request got a 5xx. Results go to
@@ -32,6 +33,11 @@ created=$(curl -s -X POST "$API/v1/api-keys" -H "Authorization: Bearer $TOKEN" \
 export KEY_ID ACCESS_KEY
 KEY_ID=$(echo "$created" | grep -o '"id":"apikey--[0-9a-f]*"' | cut -d'"' -f4)
 ACCESS_KEY=$(echo "$created" | grep -o '"access_key":"[^"]*"' | cut -d'"' -f4)
+limited=$(curl -s -X POST "$API/v1/api-keys" -H "Authorization: Bearer $TOKEN" \
+  --json "{\"application_id\":\"$APP_ID\",\"arx_id\":\"$ARX_ID\",\"limits\":{\"credits\":{\"remaining\":1000000000}}}")
+export LIMITED_KEY
+LIMITED_ID=$(echo "$limited" | grep -o '"id":"apikey--[0-9a-f]*"' | cut -d'"' -f4)
+LIMITED_KEY=$(echo "$limited" | grep -o '"access_key":"[^"]*"' | cut -d'"' -f4)
 
 results=$(mktemp)
 run() {
@@ -40,7 +46,7 @@ run() {
     -s tests/load/scenario.lua "$API" | tee -a "$results" | grep -E "status|RESULT"
 }
 for connections in 1 16; do
-  for scenario in list get create verify verify-garbage; do
+  for scenario in list get create verify verify-garbage verify-limited; do
     run "$scenario" "$connections"
   done
 done
@@ -59,14 +65,22 @@ created_ok=$(sum_of '^status 201:')
 server_errors=$(sum_of '^status 5[0-9][0-9]:')
 counts=$(curl -s "$API/v1/api-keys?limit=1" -H "Authorization: Bearer $TOKEN" | grep -o '"counts":{[^}]*}')
 total=$(echo "$counts" | grep -o '"total":[0-9]*' | cut -d: -f2)
-printf '\ncreated by the load: %s (+1 before it); tenant counts: %s; 5xx: %s\n' "$created_ok" "$counts" "$server_errors"
+printf '\ncreated by the load: %s (+2 before it); tenant counts: %s; 5xx: %s\n' "$created_ok" "$counts" "$server_errors"
 [ "$server_errors" -eq 0 ] || { echo "FAILED: 5xx answers" >&2; exit 1; }
 not_ok=$(awk '/^== verify/ {v = 1; next} /^== / {v = 0} v && /^status / && $2 != "200:" {s += $3} END {print s + 0}' "$results")
 [ "$not_ok" -eq 0 ] || { echo "FAILED: $not_ok verify answers were not 200" >&2; exit 1; }
 # wrk stops counting at the deadline with up to one request in flight per
 # connection; the server may still complete those. So every 201 must be a key
 # (nothing lost), and at most 1 + 16 keys may have no counted 201.
-extra=$(( total - created_ok - 1 ))
+extra=$(( total - created_ok - 2 ))
 [ "$extra" -ge 0 ] || { echo "FAILED: $total keys for $created_ok 201s: keys were lost" >&2; exit 1; }
 [ "$extra" -le 17 ] || { echo "FAILED: $extra keys more than 201s, beyond the requests in flight" >&2; exit 1; }
-echo "OK: no 5xx; every 201 is a key ($extra more keys from requests in flight when wrk stopped counting)"
+# Every counted verify of the limited key spent one credit, none twice: the
+# balance fell by the counted 200s plus at most the 1 + 16 in flight.
+charged=$(awk '/^== verify-limited/ {v = 1; next} /^== / {v = 0} v && /^status 200:/ {s += $3} END {print s + 0}' "$results")
+left=$(curl -s "$API/v1/api-keys/$LIMITED_ID" -H "Authorization: Bearer $TOKEN" | grep -o '"credits_remaining":[0-9]*' | cut -d: -f2)
+spent=$(( 1000000000 - left ))
+printf 'verify-limited: %s answered, %s credits spent\n' "$charged" "$spent"
+[ "$spent" -ge "$charged" ] || { echo "FAILED: $charged verifies answered but $spent credits spent" >&2; exit 1; }
+[ "$(( spent - charged ))" -le 17 ] || { echo "FAILED: $spent credits spent for $charged verifies" >&2; exit 1; }
+echo "OK: no 5xx; every 201 is a key ($extra more keys from requests in flight when wrk stopped counting); every limited verify spent one credit"

@@ -1,16 +1,18 @@
 -- One wrk scenario against the dev server, chosen by SCENARIO (list, get,
--- create, verify, verify-garbage), with TOKEN, VERIFIER_TOKEN, KEY_ID,
--- ACCESS_KEY, APP_ID and ARX_ID from the environment. It counts the answers
+-- create, verify, verify-garbage, verify-limited), with TOKEN, VERIFIER_TOKEN,
+-- KEY_ID, ACCESS_KEY, LIMITED_KEY, APP_ID and ARX_ID from the environment. It counts the answers
 -- by status, which wrk alone does not report.
 local scenario = os.getenv("SCENARIO")
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
 wrk.headers["Content-Type"] = "application/json"
-if scenario == "verify" or scenario == "verify-garbage" then
+if scenario == "verify" or scenario == "verify-garbage" or scenario == "verify-limited" then
   wrk.method = "POST"
   wrk.path = "/v1/verify"
   wrk.headers["Authorization"] = "Bearer " .. os.getenv("VERIFIER_TOKEN")
   local key = os.getenv("ACCESS_KEY")
   if scenario == "verify-garbage" then key = "akm_0123456789abcdef_garbage" end
+  -- A key with a billion credits: every verify is a charge.
+  if scenario == "verify-limited" then key = os.getenv("LIMITED_KEY") end
   wrk.body = string.format('{"key":"%s"}', key)
 elseif scenario == "create" then
   wrk.method = "POST"

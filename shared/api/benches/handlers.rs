@@ -235,7 +235,8 @@ fn handlers(c: &mut Criterion) {
 }
 
 /// Verify on the embedded store: garbage (no read, no hash), a warm verify
-/// (the cached verdict), a cold one (lookup, argon2id beside the catalog
+/// (the cached verdict), a warm verify of a limited key (its charge is a
+/// write transaction every time), a cold one (lookup, argon2id beside the catalog
 /// reads), and argon2id alone, which a cold verify should barely exceed.
 fn verification(c: &mut Criterion) {
     use api::verification::verify;
@@ -254,6 +255,20 @@ fn verification(c: &mut Criterion) {
         .expect("created");
     let created: serde_json::Value = serde_json::from_slice(&created.body).expect("JSON");
     let key = created["access_key"].as_str().expect("a key").to_owned();
+    // A key with credits enough for any run: every verify is one charge.
+    let body = format!(
+        r#"{{"application_id":"{}","arx_id":"{}","limits":{{"credits":{{"remaining":1000000000}}}}}}"#,
+        t.application.id, t.arx.id
+    );
+    let limited = rt
+        .block_on(create_api_key::handle(
+            Arc::clone(&t.state),
+            Route::CreateApiKey,
+            request(&t.identity, None, body),
+        ))
+        .expect("created");
+    let limited: serde_json::Value = serde_json::from_slice(&limited.body).expect("JSON");
+    let limited = limited["access_key"].as_str().expect("a key").to_owned();
     let tenant = t.identity.tenant.clone();
     let check = |raw: &str| {
         let (state, tenant, raw) = (Arc::clone(&t.state), tenant.clone(), raw.to_owned());
@@ -273,6 +288,13 @@ fn verification(c: &mut Criterion) {
         rt.block_on(check(&key));
         b.to_async(&rt).iter(|| check(&key))
     });
+    group.bench_function(
+        "warm, a key with credits (the verdict cached, a charge written)",
+        |b| {
+            rt.block_on(check(&limited));
+            b.to_async(&rt).iter(|| check(&limited))
+        },
+    );
     group.sample_size(20);
     group.bench_function("cold (lookup, argon2id, catalog reads)", |b| {
         b.to_async(&rt).iter(|| {
