@@ -417,7 +417,7 @@ impl Notifier for Notices {
         if self.failing {
             return Err("the topic refused the notice".into());
         }
-        let sent = (notice.api_key_id.to_owned(), notice.expires_at);
+        let sent = (notice.key.api_key_id.to_owned(), notice.expires_at);
         self.sent.lock().expect("not poisoned").push(sent);
         Ok(())
     }

@@ -176,24 +176,12 @@ async fn leak_report<S: ApiStore>(
         let allowed = vec!["POST"];
         return ApiError::MethodNotAllowed { allowed }.into_response();
     }
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
-    };
-    let identifier = header("github-public-key-identifier");
-    let signature = header("github-public-key-signature");
+    let headers = request.headers().clone();
     let body = match read_body(request, server.limits.body_timeout).await {
         Ok(body) => body,
         Err(error) => return error.into_response(),
     };
-    let report = api::leaks::SignedReport {
-        key_identifier: identifier.as_deref(),
-        signature: signature.as_deref(),
-        body: &body,
-    };
+    let report = api::leaks::SignedReport::of(&headers, &body);
     api::leaks::respond(&server.state, &server.github_keys, &LogNotifier, report).await
 }
 

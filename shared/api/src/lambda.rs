@@ -352,27 +352,12 @@ where
         let allowed = vec!["POST"];
         return to_lambda_response(ApiError::MethodNotAllowed { allowed }.into_response());
     }
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
-    };
-    let (identifier, signature) = (
-        header("github-public-key-identifier"),
-        header("github-public-key-signature"),
-    );
     let body: &[u8] = match request.body() {
         Body::Text(text) => text.as_bytes(),
         Body::Binary(bytes) => bytes,
         _ => &[],
     };
-    let report = crate::leaks::SignedReport {
-        key_identifier: identifier.as_deref(),
-        signature: signature.as_deref(),
-        body,
-    };
+    let report = crate::leaks::SignedReport::of(request.headers(), body);
     to_lambda_response(crate::leaks::respond(state, keys, notifier, report).await)
 }
 

@@ -105,6 +105,18 @@ pub struct SignedReport<'a> {
     pub body: &'a [u8],
 }
 
+impl<'a> SignedReport<'a> {
+    /// The report in an HTTP request's headers and body.
+    pub fn of(headers: &'a http::HeaderMap, body: &'a [u8]) -> Self {
+        let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+        Self {
+            key_identifier: header("github-public-key-identifier"),
+            signature: header("github-public-key-signature"),
+            body,
+        }
+    }
+}
+
 /// The body holds access keys: Debug shows its length only.
 impl std::fmt::Debug for SignedReport<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -9,11 +9,9 @@ use serde::Serialize;
 /// The boxed cause of a failed publish.
 pub type NoticeError = Box<dyn Error + Send + Sync>;
 
-/// A key that will stop working soon, as subscribers receive it (JSON).
+/// The key a notice is about, as every notice names it (flattened into it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ExpiryNotice<'a> {
-    /// What happened, for subscribers that take several kinds of notice.
-    pub event: &'static str,
+pub struct NoticeKey<'a> {
     pub tenant_id: &'a str,
     pub api_key_id: &'a str,
     pub api_key_name: &'a str,
@@ -21,6 +19,29 @@ pub struct ExpiryNotice<'a> {
     pub application_name: &'a str,
     pub arx_id: &'a str,
     pub arx_name: &'a str,
+}
+
+impl<'a> NoticeKey<'a> {
+    pub fn of(key: &'a ApiKey) -> Self {
+        Self {
+            tenant_id: key.tenant_id.as_str(),
+            api_key_id: key.id.as_str(),
+            api_key_name: key.name.as_str(),
+            application_id: key.application_id.as_str(),
+            application_name: key.application_name.as_str(),
+            arx_id: key.arx_id.as_str(),
+            arx_name: key.arx_name.as_str(),
+        }
+    }
+}
+
+/// A key that will stop working soon, as subscribers receive it (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpiryNotice<'a> {
+    /// What happened, for subscribers that take several kinds of notice.
+    pub event: &'static str,
+    #[serde(flatten)]
+    pub key: NoticeKey<'a>,
     pub expires_at: Timestamp,
 }
 
@@ -31,13 +52,7 @@ impl<'a> ExpiryNotice<'a> {
     pub fn of(key: &'a ApiKey) -> Option<Self> {
         Some(Self {
             event: Self::EVENT,
-            tenant_id: key.tenant_id.as_str(),
-            api_key_id: key.id.as_str(),
-            api_key_name: key.name.as_str(),
-            application_id: key.application_id.as_str(),
-            application_name: key.application_name.as_str(),
-            arx_id: key.arx_id.as_str(),
-            arx_name: key.arx_name.as_str(),
+            key: NoticeKey::of(key),
             expires_at: key.expires_at?.at(),
         })
     }
@@ -47,13 +62,8 @@ impl<'a> ExpiryNotice<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LeakNotice<'a> {
     pub event: &'static str,
-    pub tenant_id: &'a str,
-    pub api_key_id: &'a str,
-    pub api_key_name: &'a str,
-    pub application_id: &'a str,
-    pub application_name: &'a str,
-    pub arx_id: &'a str,
-    pub arx_name: &'a str,
+    #[serde(flatten)]
+    pub key: NoticeKey<'a>,
     /// Where GitHub found it (an https URL, as GitHub reported it).
     pub found_at: &'a str,
     pub disabled_at: Timestamp,
@@ -65,13 +75,7 @@ impl<'a> LeakNotice<'a> {
     pub fn of(key: &'a ApiKey, found_at: &'a str, disabled_at: Timestamp) -> Self {
         Self {
             event: Self::EVENT,
-            tenant_id: key.tenant_id.as_str(),
-            api_key_id: key.id.as_str(),
-            api_key_name: key.name.as_str(),
-            application_id: key.application_id.as_str(),
-            application_name: key.application_name.as_str(),
-            arx_id: key.arx_id.as_str(),
-            arx_name: key.arx_name.as_str(),
+            key: NoticeKey::of(key),
             found_at,
             disabled_at,
         }
@@ -99,8 +103,8 @@ impl Notifier for LogNotifier {
     async fn expiry_notice(&self, notice: &ExpiryNotice<'_>) -> Result<(), NoticeError> {
         tracing::info!(
             event = notice.event,
-            tenant_id = notice.tenant_id,
-            api_key_id = notice.api_key_id,
+            tenant_id = notice.key.tenant_id,
+            api_key_id = notice.key.api_key_id,
             expires_at = %notice.expires_at,
             "API key expires soon"
         );
@@ -111,8 +115,8 @@ impl Notifier for LogNotifier {
     async fn leak_notice(&self, notice: &LeakNotice<'_>) -> Result<(), NoticeError> {
         tracing::warn!(
             event = notice.event,
-            tenant_id = notice.tenant_id,
-            api_key_id = notice.api_key_id,
+            tenant_id = notice.key.tenant_id,
+            api_key_id = notice.key.api_key_id,
             "API key leaked: disabled"
         );
         Ok(())
@@ -172,7 +176,7 @@ impl Notifier for SnsNotifier {
         self.publish(
             "API key expires soon",
             notice.event,
-            notice.tenant_id,
+            notice.key.tenant_id,
             message,
         )
         .await
@@ -183,7 +187,7 @@ impl Notifier for SnsNotifier {
         self.publish(
             "API key leaked and disabled",
             notice.event,
-            notice.tenant_id,
+            notice.key.tenant_id,
             message,
         )
         .await

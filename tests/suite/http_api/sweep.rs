@@ -73,12 +73,14 @@ async fn a_key_past_its_expiry_reads_as_expired_before_the_sweep(app: &TestApp) 
 }
 
 async fn the_sweep_runs_on_a_timer_in_the_dev_server(app: &TestApp) {
-    let id = create_expiring(app, 1).await;
+    // Three seconds: long enough to still be active when read back on a busy
+    // machine (one second was not, under a parallel release build).
+    let id = create_expiring(app, 3).await;
     let before = app.get("/v1/api-keys", Role::Developer).await.json();
     assert_eq!(before["counts"]["active"], 1);
     // Only the sweep removes a key: once it has recorded the expiry and the
     // (one-second) retention has passed, the key is purged.
-    for _ in 0..100 {
+    for _ in 0..200 {
         let counts = app.get("/v1/api-keys", Role::Developer).await.json()["counts"].clone();
         if counts["total"] == 0 {
             assert_eq!(
