@@ -27,6 +27,7 @@ fn fixture() -> &'static Fixture {
             feedback_topic_arn: None,
             arx_base_url: "https://arx.example.com".into(),
             verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
+            expiry_notice: domain::NoticePeriod::default(),
         };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
         Fixture { runtime, state: Arc::new(AppState::new(store, &config)), _dir: dir }

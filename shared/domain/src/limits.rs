@@ -319,6 +319,37 @@ mod tests {
         Cost::try_from(n).expect("in range")
     }
 
+    use proptest::prop_assert_eq;
+
+    proptest::proptest! {
+        /// Any limits text parses or is refused; any counters, cost and
+        /// clock charge or refuse: never a panic, never an overspend.
+        #[test]
+        fn limits_and_charges_never_panic(
+            text in ".{0,200}",
+            left in proptest::prelude::any::<u64>(),
+            resets_at in proptest::prelude::any::<i64>(),
+            refill_at in proptest::prelude::any::<i64>(),
+            price in 0u64..=1000,
+            now in -100_000_000_000i64..=300_000_000_000,
+        ) {
+            let _ = serde_json::from_str::<KeyLimits>(&text);
+            let limits = limits(r#"{"rate":{"requests":5,"per_seconds":86400},"credits":{"remaining":1,"refill":{"amount":7,"every":"month"}}}"#);
+            let usage = Usage {
+                rev: 0,
+                rate: Some(RateUsage { limit: limits.rate.expect("a rate"), left, resets_at }),
+                credits: Some(CreditUsage { left, refill: limits.credits.and_then(|c| c.refill), refill_at: Some(refill_at) }),
+            };
+            let now = Timestamp::from_unix_seconds(now);
+            let before = usage.at(now);
+            if let Ok(after) = usage.charge(cost(price), now) {
+                let spent = |u: &Usage| u.credits.map(|c| c.left);
+                prop_assert_eq!(spent(&after).zip(spent(&before)).map(|(a, b)| b - a), Some(price));
+            }
+            let _ = usage.standing(now, Some(LimitHit::Rate));
+        }
+    }
+
     #[test]
     fn bounds_are_enforced_when_parsed() {
         assert!(
