@@ -32,11 +32,19 @@ port=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0
 # local DynamoDB server serves one request at a time and copies its table per
 # transaction, so thousands of generated writes made it answer in 5 to 28 s and
 # schemathesis time out. The DynamoDB store has its own suites.
+# GitHub's secret scanning keys, as a local document that names none: every
+# generated report is then refused for its signature (401), as a forged one
+# must be, instead of waiting on api.github.com, which this machine cannot reach.
+mkdir "$data/github" && echo '{"public_keys": []}' >"$data/github/keys.json"
+keys_port=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$VENV/bin/python" -m http.server "$keys_port" --bind 127.0.0.1 --directory "$data/github" >/dev/null 2>&1 &
+keys_server=$!
 env -u DYNAMODB_ENDPOINT RUST_LOG=info JWT_HS256_SECRET=hostile-input-secret-hostile-input-secret \
+  SECRET_SCANNING_KEYS_URL="http://127.0.0.1:$keys_port/keys.json" \
   target/debug/dev-server --addr "127.0.0.1:$port" --data-dir "$data" >"$data/out" 2>"$data/err" &
 server=$!
 # The server's log is kept (target/hostile-dev-server.log) for whoever reads a failure.
-trap 'kill $server 2>/dev/null || true; cp "$data/err" target/hostile-dev-server.log 2>/dev/null || true; rm -rf "$data"' EXIT
+trap 'kill $server $keys_server 2>/dev/null || true; cp "$data/err" target/hostile-dev-server.log 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do [ -f "$data/dev.env" ] && break; sleep 0.1; done
 # shellcheck disable=SC1091
 source "$data/dev.env"
@@ -78,7 +86,9 @@ SCHEMATHESIS_TELEMETRY=false "$VENV/bin/schemathesis" run "$chain" \
 cat <<'NOTE'
 
 Expected schemathesis warnings above, by design: "Authentication failed" for
-the developer and verifier runs (403 on what their role may not do), and
+the developer and verifier runs (403 on what their role may not do) and, in
+every run, for POST /v1/leaks/github (401: no generated report carries a
+signature by a key GitHub publishes, so every one is refused unread), and
 "Missing test data" / "Schema validation mismatch" on POST /v1/api-keys,
 rotate and DELETE (no generated request names a real application or Arx, a
 future expiry or a key's exact id; the last pass reaches those routes with
