@@ -10,6 +10,7 @@ use super::helpers::{SECRET, TestApp, claims, on_both_stores, token_with, unsign
 on_both_stores!(
     every_route_checks_the_token_and_the_role,
     another_tenants_objects_are_not_found_and_unchanged,
+    githubs_endpoint_takes_no_role_only_a_signature,
 );
 
 /// product.md §2, written out by hand and independent of the code's own
@@ -227,6 +228,24 @@ async fn every_route_checks_the_token_and_the_role(app: &TestApp) {
                 assert_eq!(response.json()["code"], "forbidden");
             }
         }
+    }
+}
+
+/// The one route outside the matrix: `POST /v1/leaks/github` answers to
+/// GitHub's signature alone. No role's token opens it, nor does no token;
+/// with a signature that verifies, no token is needed (`leak_reports`).
+async fn githubs_endpoint_takes_no_role_only_a_signature(app: &TestApp) {
+    let path = api::leaks::PATH;
+    let body = r#"[{"token":"akm_x","type":"t","url":null,"source":null}]"#;
+    let mut tokens: Vec<Option<String>> = Role::ALL
+        .into_iter()
+        .map(|role| Some(app.token(role)))
+        .collect();
+    tokens.push(None);
+    for token in tokens {
+        let refused = app.call("POST", path, token.as_deref(), Some(body)).await;
+        assert_eq!(refused.status, 401, "{}", refused.text);
+        assert_eq!(refused.json()["code"], "invalid_signature");
     }
 }
 
