@@ -24,6 +24,7 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+import werkzeug.serving
 from werkzeug.serving import run_simple
 
 
@@ -52,6 +53,10 @@ def _backup_each_table_once() -> None:
 
 def main() -> None:
     _backup_each_table_once()
+    # Served one at a time, a burst of hundreds of concurrent requests (the
+    # limits tests send 500 verifies at once) must wait in the listen queue,
+    # not be dropped: werkzeug's default of 128 made clients time out connecting.
+    werkzeug.serving.BaseWSGIServer.request_queue_size = 4096
     host, port = sys.argv[1], int(sys.argv[2])
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(host, port, app, threaded=False, request_handler=MotoRequestHandler)

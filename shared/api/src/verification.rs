@@ -119,6 +119,9 @@ struct KeyFacts {
     /// What a good verify is charged against. Cached with the rest, but the
     /// charge itself never is: every verify of a limited key is a write.
     limits: Option<KeyLimits>,
+    /// Whose counters: the key's own, or, once it was rotated, its
+    /// replacement's (the old key and the new share one balance).
+    charged_to: ApiKeyId,
 }
 
 impl Checked {
@@ -307,12 +310,13 @@ pub async fn verify<S: VerifyStore + 'static>(
     };
     let now = Timestamp::now();
     let mut verdict = checked.verdict(caller, now);
-    if let (Some(key), Checked::Found(facts)) = (&verdict.key, checked.as_ref())
+    if verdict.valid
+        && let Checked::Found(facts) = checked.as_ref()
         && let Some(limits) = &facts.limits
     {
         verdict = match state
             .store
-            .charge_api_key(&key.key_id, limits, cost, now)
+            .charge_api_key(&facts.charged_to, limits, cost, now)
             .await?
         {
             Charge::Unlimited => verdict,
@@ -399,5 +403,9 @@ async fn describe<S: VerifyStore>(
         expires_at: lookup.expires_at,
         catalog_active,
         limits: lookup.limits,
+        charged_to: lookup
+            .rotated_to
+            .clone()
+            .unwrap_or_else(|| lookup.key_id.clone()),
     }))
 }

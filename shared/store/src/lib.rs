@@ -142,6 +142,10 @@ pub struct KeyLookup {
     /// verify no write beyond its `last_used_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<KeyLimits>,
+    /// The key that replaced this one: through the grace period a rotated
+    /// key spends its replacement's counters, so the two share one balance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_to: Option<ApiKeyId>,
 }
 
 impl KeyLookup {
@@ -163,6 +167,7 @@ impl KeyLookup {
             arx_id: Some(key.arx_id.clone()),
             name: Some(key.name.clone()),
             limits: key.limits,
+            rotated_to: key.rotated_to.clone(),
         }
     }
 }
@@ -287,6 +292,7 @@ pub trait ApiKeyCharge: Send + Sync {
     ) -> impl Future<Output = StoreResult<Charge>> + Send;
 
     /// The key's counters as stored (`None`: it has no limits).
+    /// A rotated key in its grace period spends its replacement's.
     fn api_key_usage(
         &self,
         id: &ApiKeyId,

@@ -271,7 +271,16 @@ impl TestApp {
             .expect("a body")
             .to_bytes();
         let text = String::from_utf8(bytes.to_vec()).expect("UTF-8");
-        assert!(status < 500, "{method} {path} answered {status}: {text}");
+        if status >= 500 {
+            // The server's own account of the failure (its log never holds a key).
+            let logs = captured_logs();
+            let failures: Vec<&str> = logs
+                .lines()
+                .filter(|line| line.contains("request failed"))
+                .collect();
+            let last = &failures[failures.len().saturating_sub(3)..];
+            panic!("{method} {path} answered {status}: {text}\nserver log: {last:#?}");
+        }
         TestResponse {
             status,
             headers,

@@ -155,23 +155,51 @@ async fn limits_are_changed_by_owners_and_admins_and_kept_by_rotation(app: &Test
         "{audit}"
     );
 
-    // Rotation: the same limits, with the credit balance as it stands (1).
+    // Rotation: the same limits, with the credit balance as it stands (1),
+    // and through the grace period both keys spend that one balance.
     let rotated = app
         .post(
             &format!("{path}/rotate"),
             Role::Developer,
-            &json!({"grace_seconds": 0}),
+            &json!({"grace_seconds": 600}),
         )
         .await;
     assert_eq!(rotated.status, 201, "{}", rotated.text);
     let rotated = rotated.json();
     assert_eq!(rotated["api_key"]["limits"]["credits"]["remaining"], 1);
     let new_key = rotated["access_key"].as_str().expect("a key").to_owned();
+    let old_verdicts = verify_together(app, &key, 3, 1).await;
+    assert_eq!(
+        count(&old_verdicts, "VALID"),
+        1,
+        "the old key spends the one credit"
+    );
+    let new_verdicts = verify_together(app, &new_key, 3, 1).await;
+    assert_eq!(
+        count(&new_verdicts, "VALID"),
+        0,
+        "the new key finds it spent"
+    );
+    let old = app.get(&path, Role::Developer).await.json();
+    assert_eq!(
+        old["usage"]["credits_remaining"], 0,
+        "the old key shows the shared balance"
+    );
+    let new_id = rotated["api_key"]["id"].as_str().expect("an id").to_owned();
+    let refilled = json!({"limits": {"credits": {"remaining": 1}}});
+    let changed = app
+        .call(
+            "PATCH",
+            &format!("/v1/api-keys/{new_id}"),
+            Some(&app.token(Role::PlatformOwner)),
+            Some(&refilled.to_string()),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
     let verdicts = verify_together(app, &new_key, 3, 1).await;
     assert_eq!(count(&verdicts, "VALID"), 1);
 
     // Removed: the key verifies without charge or count.
-    let new_id = rotated["api_key"]["id"].as_str().expect("an id");
     let removed = app
         .call(
             "PATCH",

@@ -56,11 +56,15 @@ async fn get<S: ApiKeyRead + ApiKeyCharge>(
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let id: ApiKeyId = request.path_id()?;
-    let (key, usage) = tokio::try_join!(
+    let (key, mut usage) = tokio::try_join!(
         state.store.get_api_key(&request.identity.tenant, &id),
         state.store.api_key_usage(&id),
     )?;
     let key = key.ok_or(ApiError::NotFound { what: "API key" })?;
+    // A rotated key spends its replacement's counters: show those.
+    if let (Some(replacement), Some(_)) = (&key.rotated_to, key.limits) {
+        usage = state.store.api_key_usage(replacement).await?;
+    }
     let now = Timestamp::now();
     Ok(ApiResponse::json(
         200,
