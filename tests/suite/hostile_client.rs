@@ -440,9 +440,9 @@ async fn a_hostile_client_cannot_take_the_server_down() {
     server.assert_serving().await;
 
     let peak_before = server.memory_kb("VmHWM");
-    // 7. An argon2 storm: 120 creates at once. Peak memory stays flat (at
-    //    most one 19 MiB hash per core at a time); each is created or told
-    //    to retry, none fails.
+    // 7. A storm of creates: 120 at once. Hashes are cheap (64 KiB, ~40 µs),
+    //    so the hashing gate serves them all (a 503 would mean it shed load
+    //    the machine could carry) and peak memory stays flat.
     let storm: Vec<_> = (0..120)
         .map(|i| {
             let server_addr = server.addr.clone();
@@ -465,18 +465,17 @@ async fn a_hostile_client_cannot_take_the_server_down() {
     for task in storm {
         match task.await.expect("joined").as_str() {
             "201" => created += 1,
-            "503" => {}
             other => panic!("a create in the storm answered {other}"),
         }
     }
-    assert!(created >= 32, "only {created} of 120 were created");
+    assert_eq!(created, 120);
     let peak = server.memory_kb("VmHWM");
     eprintln!(
-        "argon2 storm: {created} of 120 created; peak RSS {peak_before} kB before, {peak} kB after"
+        "create storm: {created} of 120 created; peak RSS {peak_before} kB before, {peak} kB after"
     );
     assert!(
         peak < 300 * 1024,
-        "an argon2 storm took the server to {peak} kB"
+        "a create storm took the server to {peak} kB"
     );
     server.assert_serving().await;
 

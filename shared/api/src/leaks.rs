@@ -263,11 +263,9 @@ async fn matching_key<S: LeakStore + 'static>(
     let Some(lookup) = state.store.lookup_api_key(presented.id()).await? else {
         return Ok(None);
     };
-    let hasher = state.hasher.clone();
-    let hash = lookup.secret_hash.clone();
     let matches = state
         .hashing
-        .run(move || hasher.verify(&presented, &hash))
+        .verify(presented, lookup.secret_hash.clone())
         .await?;
     Ok(matches.then_some(lookup))
 }

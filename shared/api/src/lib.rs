@@ -7,6 +7,7 @@ use std::future::Future;
 pub mod auth;
 pub mod config;
 pub mod console;
+pub mod fingerprint;
 pub mod handlers;
 pub mod hashing;
 pub mod http;

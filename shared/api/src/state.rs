@@ -1,7 +1,7 @@
 //! What handlers share, built once per process (a Lambda's cold start, the dev
 //! server's start).
 
-use domain::{Feedback, KeyHasher, KeyPrefix, NoticePeriod};
+use domain::{Feedback, KeyPrefix, NoticePeriod};
 use store::DynamoStore;
 
 use crate::config::ServiceConfig;
@@ -12,8 +12,7 @@ use crate::verification::VerdictCache;
 pub struct AppState<S> {
     pub store: S,
     pub key_prefix: KeyPrefix,
-    pub hasher: KeyHasher,
-    /// Bounds how many argon2id runs happen at once (memory stays flat).
+    /// argon2id for new keys and for checking presented ones.
     pub hashing: HashingGate,
     /// Recent verify verdicts (see [`crate::verification`]).
     pub verdicts: VerdictCache,
@@ -29,7 +28,6 @@ impl<S> AppState<S> {
         Self {
             store,
             key_prefix: config.access_key_prefix.clone(),
-            hasher: KeyHasher::default(),
             hashing: HashingGate::per_core(),
             verdicts: VerdictCache::new(config.verify_cache),
             arx_base_url: config.arx_base_url.clone(),

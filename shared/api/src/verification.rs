@@ -12,9 +12,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use blake2::Blake2bMac;
-use blake2::digest::consts::U32;
-use blake2::digest::{KeyInit, Mac};
 use domain::{
     ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ApplicationStatus, ArxId, ArxStatus, Cost,
     ExpiresAt, KeyLimits, LimitHit, PresentedKey, Standing, TenantId, Timestamp,
@@ -26,6 +23,7 @@ use store::{
 };
 use tokio::sync::OnceCell;
 
+use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -156,7 +154,7 @@ impl Checked {
 
 /// Verdicts of recent checks, and the checks in flight.
 pub struct VerdictCache {
-    mac_key: [u8; 32],
+    fingerprints: Fingerprinter,
     ttl: Duration,
     entries: Mutex<HashMap<Fingerprint, Entry>>,
     in_flight: Mutex<HashMap<Fingerprint, InFlight>>,
@@ -165,8 +163,6 @@ pub struct VerdictCache {
     uses_recorded: Mutex<HashMap<ApiKeyId, Instant>>,
 }
 
-/// A keyed hash of a presented key.
-type Fingerprint = [u8; 32];
 /// A check under way, which later callers for the same key wait on.
 type InFlight = Arc<OnceCell<Arc<Checked>>>;
 
@@ -189,11 +185,8 @@ impl VerdictCache {
 
     /// A cache whose verdicts live for `ttl` (zero: no caching).
     pub fn new(ttl: Duration) -> Self {
-        use rand::{RngCore, TryRngCore, rngs::OsRng};
-        let mut mac_key = [0u8; 32];
-        OsRng.unwrap_err().fill_bytes(&mut mac_key);
         Self {
-            mac_key,
+            fingerprints: Fingerprinter::random(),
             ttl,
             entries: Mutex::default(),
             in_flight: Mutex::default(),
@@ -210,10 +203,7 @@ impl VerdictCache {
     /// The keyed hash the cache knows a presented key by: without the random
     /// per-process key it cannot be computed, so it says nothing of the key.
     fn fingerprint(&self, presented: &PresentedKey) -> Fingerprint {
-        let mut mac = <Blake2bMac<U32> as KeyInit>::new_from_slice(&self.mac_key)
-            .unwrap_or_else(|_| <Blake2bMac<U32> as KeyInit>::new(&Default::default()));
-        mac.update(presented.expose_secret().as_bytes());
-        mac.finalize().into_bytes().into()
+        self.fingerprints.of(presented.expose_secret().as_bytes())
     }
 
     fn cached(&self, fingerprint: &Fingerprint) -> Option<Arc<Checked>> {
@@ -354,10 +344,9 @@ async fn check<S: VerifyStore + 'static>(
     let Some(lookup) = state.store.lookup_api_key(presented.id()).await? else {
         return Ok(Checked::NotFound);
     };
-    let hasher = state.hasher.clone();
-    let hash = lookup.secret_hash.clone();
-    let secret_matches = state.hashing.run(move || hasher.verify(&presented, &hash));
-    let (secret_matches, described) = tokio::join!(secret_matches, describe(state, &lookup));
+    let secret_matches = state.hashing.verify(presented, lookup.secret_hash.clone());
+    // The reads first: on DynamoDB they are in flight while the hash runs.
+    let (described, secret_matches) = tokio::join!(describe(state, &lookup), secret_matches);
     if !secret_matches? {
         return Ok(Checked::NotFound);
     }

@@ -1,12 +1,12 @@
 //! The access key's costs: making one, refusing garbage (no store, no argon2),
-//! and argon2id at the parameters the API uses.
+//! and argon2id at the parameters the API uses (and those it used before).
 //!
 //! `cargo bench -p domain` (figures in docs/benchmarks.md).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use domain::{AccessKey, KeyHasher, KeyPrefix, PresentedKey};
+use domain::{AccessKey, HASH_PARAMS, KeyHasher, KeyPrefix, PASSWORD_GRADE_PARAMS, PresentedKey};
 
 fn access_keys(c: &mut Criterion) {
     let prefix = KeyPrefix::default();
@@ -39,17 +39,27 @@ fn access_keys(c: &mut Criterion) {
 
 fn argon2id(c: &mut Criterion) {
     let prefix = KeyPrefix::default();
-    let hasher = KeyHasher::default();
     let (_, key) = AccessKey::generate(&prefix);
-    let hash = hasher.hash(&key).expect("hashed");
     let presented = PresentedKey::parse(key.expose_secret(), &prefix).expect("parses");
-    let mut group = c.benchmark_group("argon2id (19 MiB, t=2, p=1)");
-    group.sample_size(20);
-    group.bench_function("hash", |b| b.iter(|| hasher.hash(black_box(&key))));
-    group.bench_function("verify", |b| {
-        b.iter(|| hasher.verify(black_box(&presented), &hash))
-    });
-    group.finish();
+    // Today's parameters, and the password-grade ones hashes had before.
+    for (name, params, samples) in [
+        ("argon2id (64 KiB, t=1, p=1)", HASH_PARAMS, 100),
+        (
+            "argon2id before (19 MiB, t=2, p=1)",
+            PASSWORD_GRADE_PARAMS,
+            20,
+        ),
+    ] {
+        let hasher = KeyHasher::with(params).expect("valid parameters");
+        let hash = hasher.hash(&key).expect("hashed");
+        let mut group = c.benchmark_group(name);
+        group.sample_size(samples);
+        group.bench_function("hash", |b| b.iter(|| hasher.hash(black_box(&key))));
+        group.bench_function("verify", |b| {
+            b.iter(|| hasher.verify(black_box(&presented), &hash))
+        });
+        group.finish();
+    }
 }
 
 criterion_group!(benches, access_keys, argon2id);

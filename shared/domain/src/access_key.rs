@@ -15,7 +15,8 @@
 //! - The CRC32 of everything before it lets a typo or a forged string be refused
 //!   by [`PresentedKey::parse`] before any database read or hash.
 //! - Only an argon2id hash of the whole key is stored, in PHC form, so its
-//!   parameters travel with it and can be raised later.
+//!   parameters travel with it and can change later ([`KeyHasher`] says why
+//!   they are small: the secret is random, not a password).
 
 use std::fmt;
 
@@ -224,6 +225,18 @@ impl SecretHash {
         &self.0
     }
 
+    /// The argon2 parameters this hash was made with (`None`: not a PHC
+    /// string we can read, which never verifies either).
+    pub fn params(&self) -> Option<HashParams> {
+        let parsed = PasswordHash::new(&self.0).ok()?;
+        let params = Params::try_from(&parsed).ok()?;
+        Some(HashParams {
+            memory_kib: params.m_cost(),
+            passes: params.t_cost(),
+            lanes: params.p_cost(),
+        })
+    }
+
     /// Accepts only a well-formed PHC string (for values read back from storage).
     pub fn parse(phc: &str) -> Result<Self, InvalidValue> {
         PasswordHash::new(phc)
@@ -242,17 +255,63 @@ pub enum HashError {
     Hash(#[source] argon2::password_hash::Error),
 }
 
-/// Hashes and verifies access keys with argon2id at fixed parameters.
+/// The argon2id cost of every new hash: one pass over 64 KiB, one lane
+/// (~40 µs of one core). The cost of a hash protects a secret that can be
+/// guessed; ours cannot be at any cost: 30 characters drawn from 62 by the OS
+/// generator are 178 bits, so an attacker holding the table and making 10^12
+/// guesses a second needs about 10^34 years for one key (`docs/security.md`
+/// has the argument and what would change it). Password parameters bought
+/// nothing but a 20 ms, 19 MiB check. Hashes keep their own parameters in
+/// their PHC string, so those made with others still verify.
+pub const HASH_PARAMS: HashParams = HashParams {
+    memory_kib: 64,
+    passes: 1,
+    lanes: 1,
+};
+
+/// What the hashes made before 2026-12 cost (OWASP's password baseline: 19
+/// MiB, 2 passes, 1 lane). Such hashes still verify with these; none is made.
+pub const PASSWORD_GRADE_PARAMS: HashParams = HashParams {
+    memory_kib: 19 * 1024,
+    passes: 2,
+    lanes: 1,
+};
+
+/// argon2id's cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    pub memory_kib: u32,
+    pub passes: u32,
+    pub lanes: u32,
+}
+
+impl HashParams {
+    /// The work of one hash, in KiB of memory filled: memory × passes
+    /// (lanes share the memory, they do not add to it).
+    pub fn work_kib(&self) -> u64 {
+        u64::from(self.memory_kib) * u64::from(self.passes)
+    }
+}
+
+/// Hashes and verifies access keys with argon2id: new hashes at one set of
+/// parameters, stored hashes at their own.
 #[derive(Debug, Clone)]
 pub struct KeyHasher {
     params: Params,
 }
 
 impl KeyHasher {
-    /// OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane (~40 ms here).
-    pub fn owasp() -> Self {
-        Self {
-            params: Params::new(19 * 1024, 2, 1, None).unwrap_or_default(),
+    /// New hashes at `params`.
+    pub fn with(params: HashParams) -> Result<Self, HashError> {
+        Self::new(params.memory_kib, params.passes, params.lanes)
+    }
+
+    /// The parameters of the hashes this hasher makes.
+    pub fn params(&self) -> HashParams {
+        HashParams {
+            memory_kib: self.params.m_cost(),
+            passes: self.params.t_cost(),
+            lanes: self.params.p_cost(),
         }
     }
 
@@ -326,8 +385,10 @@ impl KeyHasher {
 }
 
 /// Runs `f` with `count` argon2 blocks kept by this thread between calls. A
-/// fresh 19 MiB buffer per hash fragments the allocator's heap: one thread
-/// hashing in a loop grew to 160 MB that way, where a kept buffer stays at 19.
+/// fresh buffer per hash is cheap at 64 KiB, but a password-grade hash of
+/// before needs 19 MiB, and a fresh one of those per hash fragments the
+/// allocator's heap: one thread hashing in a loop grew to 160 MB that way,
+/// where a kept buffer stays at 19.
 fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T {
     thread_local! {
         static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -344,8 +405,16 @@ fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T 
 }
 
 impl Default for KeyHasher {
+    /// New hashes at [`HASH_PARAMS`].
     fn default() -> Self {
-        Self::owasp()
+        let HashParams {
+            memory_kib,
+            passes,
+            lanes,
+        } = HASH_PARAMS;
+        Self {
+            params: Params::new(memory_kib, passes, lanes, None).unwrap_or_default(),
+        }
     }
 }
 
@@ -399,6 +468,16 @@ mod tests {
             KeyHasher::default().verify(&presented, &theirs),
             "parameters come from the hash"
         );
+        // A hash made with the password-grade parameters keys had before
+        // verifies with the hasher of today, which makes none like it.
+        let before = KeyHasher::with(PASSWORD_GRADE_PARAMS).expect("params");
+        let old = before.hash(&key).expect("hashed");
+        assert!(old.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(KeyHasher::default().verify(&presented, &old));
+        let (_, other) = AccessKey::generate(&KeyPrefix::default());
+        let other =
+            PresentedKey::parse(other.expose_secret(), &KeyPrefix::default()).expect("ours");
+        assert!(!KeyHasher::default().verify(&other, &old));
     }
 
     #[test]
@@ -460,11 +539,26 @@ mod tests {
     }
 
     #[test]
-    fn the_default_hasher_is_argon2id_at_owasp_parameters() {
+    fn new_hashes_carry_the_documented_parameters() {
         let (_, key) = AccessKey::generate(&KeyPrefix::default());
         let hash = KeyHasher::default().hash(&key).expect("hash");
-        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let parsed = PasswordHash::new(hash.as_str()).expect("PHC");
+        assert_eq!(parsed.algorithm, Algorithm::Argon2id.ident());
+        assert_eq!(parsed.version, Some(19));
+        let param = |name: &str| parsed.params.get_decimal(name);
+        assert_eq!(
+            (param("m"), param("t"), param("p")),
+            (
+                Some(HASH_PARAMS.memory_kib),
+                Some(HASH_PARAMS.passes),
+                Some(HASH_PARAMS.lanes)
+            )
+        );
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
         assert!(SecretHash::parse(hash.as_str()).is_ok());
+        assert_eq!(hash.params(), Some(HASH_PARAMS));
+        assert_eq!(KeyHasher::default().params(), HASH_PARAMS);
+        assert_eq!(SecretHash("not a hash".into()).params(), None);
     }
 
     #[test]

@@ -16,7 +16,10 @@ pub mod role;
 pub mod text;
 pub mod timestamp;
 
-pub use access_key::{AccessKey, KeyHasher, KeyPrefix, MalformedKey, PresentedKey, SecretHash};
+pub use access_key::{
+    AccessKey, HASH_PARAMS, HashParams, KeyHasher, KeyPrefix, MalformedKey, PASSWORD_GRADE_PARAMS,
+    PresentedKey, SecretHash,
+};
 pub use api_key::{
     ApiKey, ApiKeyCounts, ApiKeyName, ApiKeyStatus, CountsDelta, DisabledReason, ExpiresAt,
     NoticePeriod,
