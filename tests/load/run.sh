@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Load test of the dev server on the embedded store with wrk (Debian: wrk):
-# list, get, create, verify (warm: one key, its verdict cached),
+# healthz (no token, a constant answer: the ceiling), list, get, create,
+# verify (warm: one key, its verdict cached),
 # verify-garbage and verify-limited (a key with credits: every verify is a
 # charge, a write) at 1 and 16 connections, DURATION each (default 10s); then,
 # after a restart with VERIFY_CACHE_SECONDS=0, verify-cold (every verify reads
 # and hashes). It checks that the tenant's key count equals the number of 201s,
-# that every verify answered 200, and that no request got a 5xx. Results go to
+# that every verify answered 200, and that no request got a 5xx, and reports
+# the ratios the cold-path issue aims at (warm verify against healthz, cold
+# against warm, creates a second), all from this one run. Results go to
 # stdout; docs/benchmarks.md keeps them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +21,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 start_server() {
   rm -f "$data/dev.env"
   JWT_HS256_SECRET=load-test-secret-load-test-secret-load \
-    target/release/dev-server --addr "127.0.0.1:$port" --data-dir "$data" --sweep-every 3600 \
+    "${CARGO_TARGET_DIR:-target}/release/dev-server" --addr "127.0.0.1:$port" --data-dir "$data" --sweep-every 3600 \
     >"$data/out" 2>"$data/err" &
   server=$!
   for _ in $(seq 1 100); do [ -f "$data/dev.env" ] && break; sleep 0.1; done
@@ -46,7 +49,7 @@ run() {
     -s tests/load/scenario.lua "$API" | tee -a "$results" | grep -E "status|RESULT"
 }
 for connections in 1 16; do
-  for scenario in list get create verify verify-garbage verify-limited; do
+  for scenario in healthz list get create verify verify-garbage verify-limited; do
     run "$scenario" "$connections"
   done
 done
@@ -83,4 +86,14 @@ spent=$(( 1000000000 - left ))
 printf 'verify-limited: %s answered, %s credits spent\n' "$charged" "$spent"
 [ "$spent" -ge "$charged" ] || { echo "FAILED: $charged verifies answered but $spent credits spent" >&2; exit 1; }
 [ "$(( spent - charged ))" -le 17 ] || { echo "FAILED: $spent credits spent for $charged verifies" >&2; exit 1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+aim() { awk -v r="$1" -v at="$2" 'BEGIN {print (r >= at ? "met" : "NOT met")}'; }
+# Requests a second of one scenario at 16 connections, from its RESULT line.
+at16() { awk -v s="== $1, 16 " 'index($0, s) == 1 {v = 1; next} /^== / {v = 0} v && $1 == "RESULT" {print $3}' "$results"; }
+healthz16=$(at16 healthz) verify16=$(at16 verify) cold16=$(at16 verify-cold) create16=$(at16 create)
+warm_vs_health=$(ratio "$verify16" "$healthz16")
+cold_vs_warm=$(ratio "$cold16" "$verify16")
+printf '\nAt 16 connections, this run: warm verify %s req/s = %s x healthz (%s; aim 0.6: %s); cold verify %s = %s x warm (aim 0.1: %s); create %s req/s (aim 1000: %s)\n' \
+  "$verify16" "$warm_vs_health" "$healthz16" "$(aim "$warm_vs_health" 0.6)" \
+  "$cold16" "$cold_vs_warm" "$(aim "$cold_vs_warm" 0.1)" "$create16" "$(aim "$create16" 1000)"
 echo "OK: no 5xx; every 201 is a key ($extra more keys from requests in flight when wrk stopped counting); every limited verify spent one credit"

@@ -1,5 +1,5 @@
--- One wrk scenario against the dev server, chosen by SCENARIO (list, get,
--- create, verify, verify-garbage, verify-limited), with TOKEN, VERIFIER_TOKEN,
+-- One wrk scenario against the dev server, chosen by SCENARIO (healthz, list,
+-- get, create, verify, verify-garbage, verify-limited), with TOKEN, VERIFIER_TOKEN,
 -- KEY_ID, ACCESS_KEY, LIMITED_KEY, APP_ID and ARX_ID from the environment. It counts the answers
 -- by status, which wrk alone does not report.
 local scenario = os.getenv("SCENARIO")
@@ -18,6 +18,10 @@ elseif scenario == "create" then
   wrk.method = "POST"
   wrk.path = "/v1/api-keys"
   wrk.body = string.format('{"application_id":"%s","arx_id":"%s"}', os.getenv("APP_ID"), os.getenv("ARX_ID"))
+elseif scenario == "healthz" then
+  -- No token: the ceiling of what the server answers, reading nothing.
+  wrk.headers["Authorization"] = nil
+  wrk.path = "/healthz"
 elseif scenario == "get" then
   wrk.path = "/v1/api-keys/" .. os.getenv("KEY_ID")
 else

@@ -33,10 +33,17 @@ async fn main() -> std::process::ExitCode {
     // Colour only for a person at a terminal: escape codes in a log file are
     // noise at best, and a way to forge what a reader sees at worst.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // A thread of its own writes the lines, buffered and flushed whenever it
+    // has caught up; requests never wait on stderr. Not lossy: under a flood
+    // of lines a request waits for room rather than a line being dropped.
+    let (writer, _flushed_at_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .init();
     api::log_panics_without_their_message();
     match run().await {

@@ -146,6 +146,10 @@ async fn handle<S: ApiStore>(
     server: &Server<S>,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
+    if request.uri().path() == HEALTH_PATH {
+        // Polled by load balancers: answered before anything else, unlogged.
+        return to_hyper(health(request.method()));
+    }
     let started = Instant::now();
     let (route, response) = if request.uri().path() == api::leaks::PATH {
         // No bearer token here: GitHub signs its reports instead.
@@ -165,6 +169,25 @@ async fn handle<S: ApiStore>(
     let elapsed_ms = started.elapsed().as_millis() as u64;
     tracing::info!(%route, status = response.status, elapsed_ms, "request");
     to_hyper(response)
+}
+
+/// Where a load balancer (or a script) asks whether the server is up.
+const HEALTH_PATH: &str = "/healthz";
+
+/// `200 {"status":"ok"}` to GET and HEAD, with no token: it says only that
+/// the process answers, and reads nothing.
+fn health(method: &hyper::Method) -> ApiResponse {
+    if method == hyper::Method::GET || method == hyper::Method::HEAD {
+        ApiResponse {
+            status: 200,
+            content_type: Some("application/json"),
+            headers: Vec::new(),
+            body: b"{\"status\":\"ok\"}\n".to_vec(),
+        }
+    } else {
+        let allowed = vec!["GET", "HEAD"];
+        ApiError::MethodNotAllowed { allowed }.into_response()
+    }
 }
 
 /// The GitHub secret scanning endpoint, served like its Lambda: no JWT.

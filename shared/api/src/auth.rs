@@ -21,6 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::config::{AuthConfig, SigningKeys};
+use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::http::Identity;
 use crate::published_keys::{KeyUnavailable, PublishedKeys};
 use crate::routes::Route;
@@ -158,6 +159,23 @@ pub struct Verifier {
     config: AuthConfig,
     validation: Validation,
     keys: Keys,
+    verified: VerifiedTokens,
+}
+
+/// Tokens this process verified lately, by their fingerprint, each until its
+/// `exp`: a client's next request with the same token skips the signature
+/// check and the claims. A JWT cannot be revoked before its `exp`, so the
+/// cached identity is what a fresh check would find (and a signing key the
+/// issuer withdraws stops being trusted no sooner without the cache: the
+/// published keys are refetched only for an id never seen).
+struct VerifiedTokens {
+    fingerprints: Fingerprinter,
+    identities: quick_cache::sync::Cache<Fingerprint, (Identity, u64)>,
+}
+
+impl VerifiedTokens {
+    /// Tokens kept at most: a few per person or service signed in at once.
+    const CAPACITY: usize = 10_000;
 }
 
 enum Keys {
@@ -195,12 +213,31 @@ impl Verifier {
             config,
             validation,
             keys,
+            verified: VerifiedTokens {
+                fingerprints: Fingerprinter::random(),
+                identities: quick_cache::sync::Cache::new(VerifiedTokens::CAPACITY),
+            },
         })
     }
 
     /// Who the `Authorization` header's bearer token says is asking.
     pub async fn identity(&self, authorization: Option<&str>) -> Result<Identity, Denied> {
         let token = bearer_token(authorization)?;
+        let fingerprint = self.verified.fingerprints.of(token.as_bytes());
+        if let Some((identity, exp)) = self.verified.identities.get(&fingerprint)
+            && jsonwebtoken::get_current_timestamp() < exp
+        {
+            return Ok(identity);
+        }
+        let (identity, exp) = self.check(token).await?;
+        self.verified
+            .identities
+            .insert(fingerprint, (identity.clone(), exp));
+        Ok(identity)
+    }
+
+    /// The full check of a token: its identity and its `exp`.
+    async fn check(&self, token: &str) -> Result<(Identity, u64), Denied> {
         let invalid =
             |error: jsonwebtoken::errors::Error| Denied::InvalidToken(TokenProblem::of(&error));
         let header = decode_header(token).map_err(invalid)?;
@@ -222,7 +259,7 @@ impl Verifier {
         let Claims(claims) = decode::<Claims>(token, &key, &self.validation)
             .map_err(invalid)?
             .claims;
-        self.check_lifetime(&claims)?;
+        let exp = self.check_lifetime(&claims)?;
         let text = |name: &str| claims.get(name).and_then(Value::as_str);
         let user = text("sub")
             .and_then(|sub| UserId::parse(sub).ok())
@@ -233,12 +270,12 @@ impl Verifier {
         let role = text(&self.config.role_claim)
             .and_then(|role| Role::parse(role).ok())
             .ok_or(Denied::UnknownRole)?;
-        Ok(Identity { tenant, user, role })
+        Ok((Identity { tenant, user, role }, exp))
     }
 
     /// Refuses a token valid for longer than the configured maximum: counted
-    /// from its `iat` when it has one, and from now in any case.
-    fn check_lifetime(&self, claims: &HashMap<String, Value>) -> Result<(), Denied> {
+    /// from its `iat` when it has one, and from now in any case. Its `exp`.
+    fn check_lifetime(&self, claims: &HashMap<String, Value>) -> Result<u64, Denied> {
         let too_long = Denied::InvalidToken(TokenProblem::TooLongLived);
         let max = self.config.max_token_lifetime.as_secs();
         let exp = claims
@@ -250,7 +287,7 @@ impl Verifier {
         if exp.saturating_sub(issued) > max || exp.saturating_sub(now) > max {
             return Err(too_long);
         }
-        Ok(())
+        Ok(exp)
     }
 
     /// The authorizer's decision for one route.
@@ -350,6 +387,59 @@ mod tests {
             .build()
             .expect("a runtime");
         runtime.block_on(verifier.identity(Some(header))).is_err()
+    }
+
+    fn token(verifier: &Verifier, user: &str, role: Role) -> String {
+        let SigningKeys::Hs256 { secret } = &verifier.config.keys else {
+            panic!("an HS256 verifier");
+        };
+        let identity = Identity {
+            tenant: TenantId::parse("t").expect("valid"),
+            user: UserId::parse(user).expect("valid"),
+            role,
+        };
+        issue_hs256_token(
+            &verifier.config,
+            secret,
+            &identity,
+            Duration::from_secs(600),
+        )
+        .expect("signed")
+    }
+
+    #[tokio::test]
+    async fn a_cached_token_answers_for_itself_only() {
+        let verifier = verifier();
+        let owner = token(&verifier, "u-owner", Role::PlatformOwner);
+        let developer = token(&verifier, "u-dev", Role::Developer);
+        for _ in 0..2 {
+            let who = verifier
+                .identity(Some(&format!("Bearer {owner}")))
+                .await
+                .expect("valid");
+            assert_eq!(
+                (who.user.as_str(), who.role),
+                ("u-owner", Role::PlatformOwner)
+            );
+            let who = verifier
+                .identity(Some(&format!("Bearer {developer}")))
+                .await
+                .expect("valid");
+            assert_eq!((who.user.as_str(), who.role), ("u-dev", Role::Developer));
+        }
+        assert_eq!(verifier.verified.identities.len(), 2);
+        // The owner's token with one signature character changed: not the
+        // cached token, so checked afresh, and refused.
+        let mut forged = owner.clone();
+        let last = forged
+            .pop()
+            .map_or('A', |c| if c == 'A' { 'B' } else { 'A' });
+        forged.push(last);
+        let refused = verifier.identity(Some(&format!("Bearer {forged}"))).await;
+        assert!(
+            matches!(refused, Err(Denied::InvalidToken(_))),
+            "{refused:?}"
+        );
     }
 
     proptest! {
