@@ -4,7 +4,9 @@
 //! environment `infra/template.yaml` gives that function (read from the
 //! template, so the two cannot drift), plus what Lambda itself sets and the
 //! local stand-ins for AWS (DynamoDB, SNS, the issuer's JWKS). It also
-//! measures init time: process start to the first poll for an invocation.
+//! measures init time (process start to the first poll for an invocation)
+//! and the peak memory once the events are answered (what `MemorySize`
+//! in the template is sized from).
 //!
 //! The binaries are the debug builds `tests/run.sh` makes (`cargo build
 //! --workspace --bins`); `LAMBDA_BIN_DIR=target/release` measures release ones
@@ -292,6 +294,8 @@ impl StandIns {
 /// what it reported as errors.
 struct Boot {
     init: Option<Duration>,
+    /// The process's peak resident memory (`VmHWM`) once it answered, in kB.
+    peak_kb: Option<u64>,
     answers: Vec<Option<Value>>,
     errors: usize,
     init_error: Option<Value>,
@@ -338,16 +342,31 @@ async fn boot(binary: &str, environment: BTreeMap<String, String>, events: Vec<V
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let peak_kb = child.id().and_then(peak_memory_kb);
     let _ = child.kill().await;
     let runtime = runtime.lock().expect("not poisoned");
     Boot {
         init: runtime.first_poll.map(|at| at.duration_since(started)),
+        peak_kb,
         answers: (0..count)
             .map(|n| runtime.answers.get(&format!("request-{n}")).cloned())
             .collect(),
         errors: runtime.errors.len(),
         init_error: runtime.init_error.clone(),
     }
+}
+
+/// A running process's peak resident memory, from `/proc` (Linux).
+fn peak_memory_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Which function takes a sample event, by its file name and route.
@@ -490,7 +509,7 @@ async fn every_function_boots_from_the_templates_environment_and_answers_its_eve
                 .unwrap_or_else(|| panic!("{binary} never answered {name}"));
             check(name, answer);
         }
-        init_times.push((binary.clone(), run.init.expect("it polled")));
+        init_times.push((binary.clone(), run.init.expect("it polled"), run.peak_kb));
     }
     let functions: Vec<&String> = events.keys().collect();
     assert_eq!(
@@ -498,10 +517,14 @@ async fn every_function_boots_from_the_templates_environment_and_answers_its_eve
         13,
         "every function has a sample event: {functions:?}"
     );
-    // Init times go to the test's output; docs/benchmarks.md keeps release
-    // figures (LAMBDA_BIN_DIR=target/release).
-    for (binary, init) in &init_times {
-        println!("init {binary}: {:.1} ms", init.as_secs_f64() * 1000.0);
+    // Init times and peak memory go to the test's output; docs/benchmarks.md
+    // keeps release figures (LAMBDA_BIN_DIR=target/release).
+    for (binary, init, peak_kb) in &init_times {
+        let peak = peak_kb.map_or("?".to_owned(), |kb| format!("{:.1} MB", kb as f64 / 1024.0));
+        println!(
+            "init {binary}: {:.1} ms, peak memory {peak}",
+            init.as_secs_f64() * 1000.0
+        );
     }
 }
 
