@@ -1,16 +1,16 @@
-//! Any Authorization header: the verifier never panics and never accepts a
-//! token it did not sign (the fuzzer cannot forge an HS256 signature).
+//! Any Authorization header: the authenticator never panics and never accepts
+//! a token it did not sign (the fuzzer cannot forge an HS256 signature).
 #![no_main]
 
 use std::sync::OnceLock;
 
-use api::config::{AuthConfig, SigningKeys};
-use api::{Route, Verifier};
+use api::Route;
+use auth::{AuthConfig, Authenticator, SigningKeys};
 use libfuzzer_sys::fuzz_target;
 
-fn verifier() -> &'static Verifier {
-    static VERIFIER: OnceLock<Verifier> = OnceLock::new();
-    VERIFIER.get_or_init(|| {
+fn authenticator() -> &'static Authenticator {
+    static AUTHENTICATOR: OnceLock<Authenticator> = OnceLock::new();
+    AUTHENTICATOR.get_or_init(|| {
         let config = AuthConfig {
             issuer: "fuzz".into(),
             audience: "fuzz".into(),
@@ -19,12 +19,12 @@ fn verifier() -> &'static Verifier {
             role_claim: "custom:role".into(),
             max_token_lifetime: AuthConfig::DEFAULT_MAX_TOKEN_LIFETIME,
         };
-        Verifier::new(config).expect("a verifier")
+        Authenticator::new(config).expect("an authenticator")
     })
 }
 
 fuzz_target!(|header: &str| {
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
-    let decided = runtime.block_on(verifier().authorize(Some(header), Route::ListApiKeys));
+    let decided = runtime.block_on(authenticator().authorize(Some(header), Route::ListApiKeys.operation()));
     assert!(decided.is_err(), "a made-up token was accepted");
 });

@@ -7,9 +7,9 @@ use domain::{
     ApiKey, ApiKeyCounts, ApiKeyStatus, ApplicationStatus, ArxStatus, AuditAction, ExpiresAt,
     NoticePeriod, PageLimit, Timestamp,
 };
-use jobs::notify::{ExpiryNotice, LeakNotice, NoticeError, Notifier};
 use jobs::stream::{BatchItemFailure, BatchResponse};
 use jobs::{CascadeOutcome, Deadline, SweepError, SweepPolicy};
+use notify::{ExpiryNotice, LeakNotice, NoticeError, Notifier};
 use serde_json::{Value, json};
 use std::sync::Mutex;
 use store::{ApiKeyFilter, ApiKeyQuery};

@@ -122,7 +122,7 @@ fn every_route_is_served_by_the_function_the_code_names() {
             let unauthenticated = event["Properties"]["Auth"]["Authorizer"] == "NONE";
             assert_eq!(
                 unauthenticated,
-                binary == api::leaks::FUNCTION,
+                binary == api::leak_reports::FUNCTION,
                 "{key}: its authorizer"
             );
             assert!(
@@ -135,8 +135,8 @@ fn every_route_is_served_by_the_function_the_code_names() {
         .into_iter()
         .map(|route| (route.route_key(), route.function().to_owned()))
         .chain([(
-            format!("POST {}", api::leaks::PATH),
-            api::leaks::FUNCTION.to_owned(),
+            format!("POST {}", api::leak_reports::PATH),
+            api::leak_reports::FUNCTION.to_owned(),
         )])
         .collect();
     assert_eq!(
@@ -401,7 +401,10 @@ fn sample_events_parse_into_what_their_functions_take() {
             // GitHub's report: no authorizer, the signature in two headers.
             let request =
                 lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(json["routeKey"], format!("POST {}", api::leaks::PATH));
+            assert_eq!(
+                json["routeKey"],
+                format!("POST {}", api::leak_reports::PATH)
+            );
             assert!(
                 request
                     .headers()

@@ -375,7 +375,7 @@ fn function_of(name: &str, event: &Value) -> String {
         "authorizer.json" => "authorizer".into(),
         "console.json" => "console".into(),
         "schedule.json" => "cleanup".into(),
-        "leak-report.json" => api::leaks::FUNCTION.into(),
+        "leak-report.json" => api::leak_reports::FUNCTION.into(),
         _ if name.starts_with("stream-") => "cleanup".into(),
         _ if name.starts_with("key-authorizer-") => "key-authorizer".into(),
         _ => {

@@ -12,8 +12,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use jobs::notify::{ExpiryNotice, Notifier, SnsNotifier};
 use jobs::{Deadline, SweepError};
+use notify::{ExpiryNotice, Notifier, SnsNotifier};
 use serde_json::{Value, json};
 
 use crate::cleanup::{create_key_ending, notice_policy};
@@ -192,7 +192,7 @@ async fn a_topic_that_refuses_the_publish_fails_the_sweep_and_keeps_the_notice_o
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leak_notice_is_published_with_its_event_and_tenant() {
-    use jobs::notify::{LeakNotice, Notifier};
+    use notify::{LeakNotice, Notifier};
     let (url, requests) = sns_stand_in(false).await;
     let (store, _dir) = crate::store_contract::backends::embedded();
     let c = catalog(&store).await;

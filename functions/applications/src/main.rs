@@ -1,8 +1,8 @@
 //! The `applications` Lambda: the /v1/applications routes.
 
-use api::config::ProcessEnv;
 use api::handlers::applications;
 use api::{AppState, ServiceConfig, lambda};
+use environment::ProcessEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

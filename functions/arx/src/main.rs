@@ -1,8 +1,8 @@
 //! The `arx` Lambda: the /v1/arx routes.
 
-use api::config::ProcessEnv;
 use api::handlers::arx;
 use api::{AppState, ServiceConfig, lambda};
+use environment::ProcessEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

@@ -1,8 +1,8 @@
 //! The `audit-events` Lambda: GET /v1/audit-events (owners and admins).
 
-use api::config::ProcessEnv;
 use api::handlers::audit_events;
 use api::{AppState, ServiceConfig, lambda};
+use environment::ProcessEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

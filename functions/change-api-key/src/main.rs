@@ -1,9 +1,9 @@
 //! The `change-api-key` Lambda: ends or suspends one key.
 //! DELETE /v1/api-keys/{id}, POST /v1/api-keys/{id}/disable and /enable.
 
-use api::config::ProcessEnv;
 use api::handlers::change_api_key;
 use api::{AppState, ServiceConfig, lambda};
+use environment::ProcessEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

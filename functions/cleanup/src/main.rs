@@ -6,9 +6,10 @@
 // to compute its layout.
 #![recursion_limit = "256"]
 
-use api::config::{CleanupConfig, ProcessEnv};
+use api::config::CleanupConfig;
+use environment::ProcessEnv;
 use jobs::SweepPolicy;
-use jobs::notify::Notifications;
+use notify::Notifications;
 use store::DynamoStore;
 
 #[tokio::main]

@@ -2,9 +2,9 @@
 //! its `/config.json`, on the console's own HTTP API. Answers GET and HEAD on
 //! any path; the API itself is elsewhere (`API_URL`).
 
-use api::config::ProcessEnv;
 use api::console::{ConsoleAssets, ConsoleConfig};
 use api::lambda;
+use environment::ProcessEnv;
 
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 

@@ -1,8 +1,8 @@
 //! The `create-api-key` Lambda: POST /v1/api-keys.
 
-use api::config::ProcessEnv;
 use api::handlers::create_api_key;
 use api::{AppState, ServiceConfig, lambda};
+use environment::ProcessEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use api::auth::issue_hs256_token;
 use api::console::{ConsoleAssets, ConsoleConfig, SignIn};
 use api::http::check_content_type;
-use api::{ApiError, ApiResponse, AuthConfig, Identity};
+use api::{ApiError, ApiResponse, Identity};
+use auth::{AuthConfig, issue_hs256_token};
 use domain::{Role, TenantId, UserId};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -180,8 +180,8 @@ mod tests {
         })
         .expect("config");
         let secret = match &auth.keys {
-            api::config::SigningKeys::Hs256 { secret } => secret.clone(),
-            api::config::SigningKeys::Jwks { .. } => unreachable!("HS256 configured"),
+            auth::SigningKeys::Hs256 { secret } => secret.clone(),
+            auth::SigningKeys::Jwks { .. } => unreachable!("HS256 configured"),
         };
         Console {
             assets: None,

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use ::jobs::notify::LogNotifier;
 use ::jobs::{CascadeTarget, Deadline, cascade, sweep};
 use api::{ApiStore, AppState};
 use domain::Timestamp;
+use notify::LogNotifier;
 use store::{ApiKeySweep, PendingCascades, error_chain};
 use tokio::sync::mpsc;
 

@@ -8,15 +8,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use api::config::LeakConfig;
-use api::config::SigningKeys;
 pub use api::console::ConsoleConfig;
-use api::leaks::GithubKeys;
-use api::{ApiStore, AppState, AuthConfig, ServiceConfig, Verifier};
+use api::{ApiStore, AppState, ServiceConfig};
+use auth::{AuthConfig, Authenticator, SigningKeys};
 use store::{ApiKeySweep, DynamoStore, EmbeddedStore, PendingCascades, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use verify::leaks::GithubKeys;
+pub use verify::leaks::LeakConfig;
 
 mod console;
 mod jobs;
@@ -104,7 +104,7 @@ pub enum StartError {
     #[error("could not seed the demo tenant")]
     Seed(#[source] StoreError),
     #[error("could not set up token verification")]
-    Verifier(#[source] std::io::Error),
+    Authenticator(#[source] std::io::Error),
     #[error("could not set up the secret scanning keys")]
     LeakKeys(#[source] std::io::Error),
     #[error("could not listen on the address")]
@@ -160,7 +160,8 @@ async fn serve<S: ApiStore + ApiKeySweep + PendingCascades>(
     let demo = seed::demo_tenant(&store, &options.service.arx_base_url)
         .await
         .map_err(StartError::Seed)?;
-    let verifier = Verifier::new(options.auth.clone()).map_err(StartError::Verifier)?;
+    let authenticator =
+        Authenticator::new(options.auth.clone()).map_err(StartError::Authenticator)?;
     let github_keys =
         GithubKeys::new(options.leaks.keys_url.clone()).map_err(StartError::LeakKeys)?;
     let state = Arc::new(AppState::new(store, &options.service));
@@ -184,7 +185,7 @@ async fn serve<S: ApiStore + ApiKeySweep + PendingCascades>(
     let console_served = console.is_built();
     let server = server::Server {
         state,
-        verifier: Arc::new(verifier),
+        authenticator: Arc::new(authenticator),
         cascades,
         limits: options.limits,
         console,

@@ -15,9 +15,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use api::config::CleanupConfig;
-use api::config::{Env, ProcessEnv};
-use api::{AuthConfig, Identity, ServiceConfig, auth::issue_hs256_token, config::SigningKeys};
+use api::config::{CleanupConfig, Env, ProcessEnv};
+use api::{Identity, ServiceConfig};
+use auth::{AuthConfig, SigningKeys, issue_hs256_token};
 use dev_server::{Backend, ConsoleConfig, JobOptions, LeakConfig, Limits, Options, Running};
 use domain::{Role, UserId};
 

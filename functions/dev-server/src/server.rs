@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api::http::{MAX_BODY_BYTES, check_content_type};
-use api::leaks::GithubKeys;
+use api::leak_reports;
 use api::routes::{Resolved, resolve};
-use api::{ApiError, ApiRequest, ApiResponse, ApiStore, AppState, Route, Verifier};
+use api::{ApiError, ApiRequest, ApiResponse, ApiStore, AppState, Route};
+use auth::Authenticator;
 use bytes::Bytes;
 use domain::{ApplicationId, ArxId, PrefixedId};
 use http_body_util::{BodyExt, Full, Limited};
@@ -16,7 +17,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use jobs::CascadeTarget;
-use jobs::notify::LogNotifier;
+use notify::LogNotifier;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -26,7 +27,7 @@ use crate::console::Console;
 /// What every connection shares.
 pub(crate) struct Server<S> {
     pub(crate) state: Arc<AppState<S>>,
-    pub(crate) verifier: Arc<Verifier>,
+    pub(crate) authenticator: Arc<Authenticator>,
     /// Where archives and Arx deletions queue their cascade (the dev server's
     /// stand-in for the table's stream).
     pub(crate) cascades: mpsc::UnboundedSender<CascadeTarget>,
@@ -34,7 +35,7 @@ pub(crate) struct Server<S> {
     /// Everything outside `/v1`: the web console and its local sign-in.
     pub(crate) console: Console,
     /// What `POST /v1/leaks/github` checks signatures against.
-    pub(crate) github_keys: GithubKeys,
+    pub(crate) github_keys: verify::leaks::GithubKeys,
 }
 
 /// Accepts connections until `stopped` fires, each served on its own task,
@@ -158,7 +159,7 @@ async fn handle<S: ApiStore>(
         return to_hyper(health(request.method()));
     }
     let started = Instant::now();
-    let (route, response) = if request.uri().path() == api::leaks::PATH {
+    let (route, response) = if request.uri().path() == leak_reports::PATH {
         // No bearer token here: GitHub signs its reports instead.
         (
             "POST /v1/leaks/github".to_owned(),
@@ -211,8 +212,10 @@ async fn leak_report<S: ApiStore>(
         Ok(body) => body,
         Err(error) => return error.into_response(),
     };
-    let report = api::leaks::SignedReport::of(&headers, &body);
-    api::leaks::respond(&server.state, &server.github_keys, &LogNotifier, report).await
+    let report = verify::leaks::SignedReport::of(&headers, &body);
+    let state = &server.state;
+    let keys = &server.github_keys;
+    leak_reports::respond(&state.store, &state.verifier, keys, &LogNotifier, report).await
 }
 
 /// `/v1` and below is the API; every other path belongs to the console.
@@ -311,13 +314,13 @@ async fn to_api_request<S>(
             max_bytes: MAX_BODY_BYTES,
         });
     }
-    let verifier = &server.verifier;
     let authorization = request
         .headers()
         .get(hyper::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    let identity = verifier
-        .authorize(authorization, route)
+    let identity = server
+        .authenticator
+        .authorize(authorization, route.operation())
         .await
         .map_err(|denied| {
             // `denied` is one of our fixed reasons, never the token's text.

@@ -2,10 +2,10 @@
 //! partner endpoint (docs/leak-response.md). Behind no JWT authorizer: each
 //! report is authenticated by GitHub's signature over its body.
 
-use api::config::{LeakConfig, ProcessEnv};
-use api::leaks::GithubKeys;
 use api::{AppState, ServiceConfig, lambda};
-use jobs::notify::Notifications;
+use environment::ProcessEnv;
+use notify::Notifications;
+use verify::leaks::{GithubKeys, LeakConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
@@ -15,7 +15,9 @@ async fn main() -> Result<(), lambda::Error> {
     let keys = lambda::configured(GithubKeys::new(leaks.keys_url)).await?;
     // One load of the SDK's configuration for the store and the topic.
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let state = AppState::from_sdk(&sdk, &config);
+    let AppState {
+        store, verifier, ..
+    } = AppState::from_sdk(&sdk, &config);
     let notifier = Notifications::from_config(&sdk, leaks.notifications_topic_arn);
-    lambda::serve_leak_reports(state, keys, notifier).await
+    lambda::serve_leak_reports(store, verifier, keys, notifier).await
 }

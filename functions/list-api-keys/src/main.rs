@@ -1,8 +1,8 @@
 //! The `list-api-keys` Lambda: GET /v1/api-keys and GET /v1/api-keys/{id}.
 
-use api::config::ProcessEnv;
 use api::handlers::list_api_keys;
 use api::{AppState, ServiceConfig, lambda};
+use environment::ProcessEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

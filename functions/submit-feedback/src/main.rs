@@ -1,8 +1,8 @@
 //! The `submit-feedback` Lambda: POST /v1/feedback.
 
-use api::config::ProcessEnv;
 use api::handlers::submit_feedback;
 use api::{AppState, ServiceConfig, lambda};
+use environment::ProcessEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

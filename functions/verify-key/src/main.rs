@@ -1,8 +1,8 @@
 //! The `verify-key` Lambda: POST /v1/verify.
 
-use api::config::ProcessEnv;
 use api::handlers::verify_key;
 use api::{AppState, ServiceConfig, lambda};
+use environment::ProcessEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

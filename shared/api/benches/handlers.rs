@@ -239,7 +239,6 @@ fn handlers(c: &mut Criterion) {
 /// write transaction every time), a cold one (lookup, argon2id beside the catalog
 /// reads), and argon2id alone, which a cold verify should barely exceed.
 fn verification(c: &mut Criterion) {
-    use api::verification::verify;
     let rt = runtime();
     let t = rt.block_on(tenant(100));
     let body = format!(
@@ -273,7 +272,9 @@ fn verification(c: &mut Criterion) {
     let check = |raw: &str| {
         let (state, tenant, raw) = (Arc::clone(&t.state), tenant.clone(), raw.to_owned());
         async move {
-            let verdict = verify(&state, Some(&tenant), &raw, domain::Cost::ONE)
+            let verdict = state
+                .verifier
+                .verify(&state.store, Some(&tenant), &raw, domain::Cost::ONE)
                 .await
                 .expect("answered");
             black_box(verdict.valid)
@@ -298,7 +299,7 @@ fn verification(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("cold (lookup, argon2id, catalog reads)", |b| {
         b.to_async(&rt).iter(|| {
-            t.state.verdicts.clear();
+            t.state.verifier.verdicts.clear();
             check(&key)
         })
     });

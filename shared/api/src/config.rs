@@ -1,121 +1,10 @@
-//! Configuration from the environment, the same in Lambda and in the dev server.
-//! A missing or invalid variable stops the process at start, naming the variable.
+//! The management API's configuration and the cleanup function's, from the
+//! environment (see the `environment` crate), the same in Lambda and in the
+//! dev server. A missing or invalid variable stops the process at start,
+//! naming the variable.
 
 use domain::{KeyPrefix, NoticePeriod};
-use secrecy::SecretString;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("the environment variable {0} is required but not set")]
-    Missing(&'static str),
-    #[error("the environment variable {name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
-}
-
-/// Where variables come from: the process environment, or a map in tests.
-pub trait Env {
-    fn get(&self, name: &str) -> Option<String>;
-
-    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
-        self.get(name)
-            .filter(|value| !value.trim().is_empty())
-            .ok_or(ConfigError::Missing(name))
-    }
-
-    fn optional(&self, name: &str) -> Option<String> {
-        self.get(name).filter(|value| !value.trim().is_empty())
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct ProcessEnv;
-
-impl Env for ProcessEnv {
-    fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok()
-    }
-}
-
-impl<F: Fn(&str) -> Option<String>> Env for F {
-    fn get(&self, name: &str) -> Option<String> {
-        self(name)
-    }
-}
-
-/// How tokens are signed.
-#[derive(Debug, Clone)]
-pub enum SigningKeys {
-    /// RS256 with the issuer's published keys (Cognito, any OIDC issuer).
-    Jwks { url: String },
-    /// HS256 with a shared secret: local runs only.
-    Hs256 { secret: SecretString },
-}
-
-/// What the authorizer (and the dev server) need to verify tokens.
-#[derive(Debug, Clone)]
-pub struct AuthConfig {
-    pub issuer: String,
-    pub audience: String,
-    pub keys: SigningKeys,
-    pub tenant_claim: String,
-    pub role_claim: String,
-    /// Tokens that would stay valid longer than this (from `iat`, or from now)
-    /// are refused: a leaked long-lived token is a standing key.
-    pub max_token_lifetime: std::time::Duration,
-}
-
-impl AuthConfig {
-    /// One day: Cognito's longest ID and access tokens.
-    pub const DEFAULT_MAX_TOKEN_LIFETIME: std::time::Duration =
-        std::time::Duration::from_secs(24 * 60 * 60);
-
-    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
-        let keys = match (env.optional("JWKS_URL"), env.optional("JWT_HS256_SECRET")) {
-            (Some(url), None) => SigningKeys::Jwks { url },
-            (None, Some(secret)) => SigningKeys::Hs256 {
-                secret: hs256_secret(secret)?,
-            },
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    name: "JWKS_URL",
-                    reason: "set either JWKS_URL or JWT_HS256_SECRET, not both".into(),
-                });
-            }
-            (None, None) => return Err(ConfigError::Missing("JWKS_URL (or JWT_HS256_SECRET)")),
-        };
-        Ok(Self {
-            issuer: env.required("JWT_ISSUER")?,
-            audience: env.required("JWT_AUDIENCE")?,
-            keys,
-            tenant_claim: tenant_claim(env),
-            role_claim: role_claim(env),
-            max_token_lifetime: match env.optional("JWT_MAX_LIFETIME_SECONDS") {
-                None => Self::DEFAULT_MAX_TOKEN_LIFETIME,
-                Some(raw) => raw
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|seconds| (60..=7 * 24 * 60 * 60).contains(seconds))
-                    .map(std::time::Duration::from_secs)
-                    .ok_or(ConfigError::Invalid {
-                        name: "JWT_MAX_LIFETIME_SECONDS",
-                        reason: "must be a whole number of seconds from 60 to 604800".into(),
-                    })?,
-            },
-        })
-    }
-}
-
-/// An HS256 secret must be at least 32 bytes (RFC 7518 §3.2: as long as the hash).
-pub fn hs256_secret(secret: String) -> Result<SecretString, ConfigError> {
-    if secret.len() < 32 {
-        return Err(ConfigError::Invalid {
-            name: "JWT_HS256_SECRET",
-            reason: "must be at least 32 bytes".into(),
-        });
-    }
-    Ok(SecretString::from(secret))
-}
+pub use environment::{ConfigError, Env, ProcessEnv};
 
 /// What the API functions need.
 #[derive(Debug, Clone)]
@@ -149,18 +38,6 @@ impl ServiceConfig {
             expiry_notice: expiry_notice(env)?,
         })
     }
-}
-
-/// The token claim that names the tenant (`TENANT_CLAIM`).
-pub fn tenant_claim(env: &impl Env) -> String {
-    env.optional("TENANT_CLAIM")
-        .unwrap_or_else(|| "custom:tenant_id".into())
-}
-
-/// The token claim that names the role (`ROLE_CLAIM`).
-pub fn role_claim(env: &impl Env) -> String {
-    env.optional("ROLE_CLAIM")
-        .unwrap_or_else(|| "custom:role".into())
 }
 
 /// What the cleanup function needs.
@@ -202,36 +79,6 @@ impl CleanupConfig {
 
     pub fn retention(&self) -> time::Duration {
         time::Duration::days(self.retention_days.into())
-    }
-}
-
-/// What the GitHub secret scanning endpoint (`leak-report`) needs besides
-/// the [`ServiceConfig`].
-#[derive(Debug, Clone)]
-pub struct LeakConfig {
-    /// Where GitHub's signing keys are published (`SECRET_SCANNING_KEYS_URL`);
-    /// tests point it at a local document.
-    pub keys_url: String,
-    /// Where leak notices are published; without one they are logged.
-    pub notifications_topic_arn: Option<String>,
-}
-
-impl LeakConfig {
-    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
-        let keys_url = env
-            .optional("SECRET_SCANNING_KEYS_URL")
-            .unwrap_or_else(|| crate::leaks::GITHUB_KEYS_URL.into());
-        let scheme_ok = keys_url.starts_with("https://") || keys_url.starts_with("http://");
-        if !scheme_ok || keys_url.parse::<http::Uri>().is_err() {
-            return Err(ConfigError::Invalid {
-                name: "SECRET_SCANNING_KEYS_URL",
-                reason: "must be an http(s) URL".into(),
-            });
-        }
-        Ok(Self {
-            keys_url,
-            notifications_topic_arn: env.optional("NOTIFICATIONS_TOPIC_ARN"),
-        })
     }
 }
 
@@ -289,17 +136,9 @@ pub fn arx_base_url(env: &impl Env) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use environment::of_pairs as env;
 
     use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> impl Env {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name: &str| map.get(name).cloned()
-    }
 
     #[test]
     fn names_the_missing_variable() {
@@ -308,29 +147,10 @@ mod tests {
             error.to_string(),
             "the environment variable TABLE_NAME is required but not set"
         );
-        let error =
-            AuthConfig::from_env(&env(&[("JWKS_URL", "https://x")])).expect_err("incomplete");
-        assert!(error.to_string().contains("JWT_ISSUER"), "{error}");
-        let error = AuthConfig::from_env(&env(&[("JWT_ISSUER", "i")])).expect_err("incomplete");
-        assert!(error.to_string().contains("JWKS_URL"), "{error}");
     }
 
     #[test]
     fn defaults_and_refusals() {
-        let full = [
-            ("JWT_ISSUER", "i"),
-            ("JWT_AUDIENCE", "a"),
-            ("JWT_HS256_SECRET", "s"),
-        ];
-        let error = AuthConfig::from_env(&env(&full)).expect_err("short secret");
-        assert!(error.to_string().contains("at least 32 bytes"));
-        let secret = "0123456789abcdef0123456789abcdef";
-        let config = AuthConfig::from_env(&env(&[full[0], full[1], ("JWT_HS256_SECRET", secret)]))
-            .expect("valid");
-        assert_eq!(
-            (config.tenant_claim.as_str(), config.role_claim.as_str()),
-            ("custom:tenant_id", "custom:role")
-        );
         let bad_prefix =
             ServiceConfig::from_env(&env(&[("TABLE_NAME", "t"), ("ACCESS_KEY_PREFIX", "A!")]));
         assert!(

@@ -56,8 +56,8 @@ impl ConsoleConfig {
                 domain: origin("COGNITO_DOMAIN", &domain)?,
                 client_id: client_id_of(&client_id)?,
                 scopes: vec!["openid".into(), "email".into(), "profile".into()],
-                tenant_claim: crate::config::tenant_claim(env),
-                role_claim: crate::config::role_claim(env),
+                tenant_claim: environment::tenant_claim(env),
+                role_claim: environment::role_claim(env),
             }),
             (Some(_), None) => return Err(ConfigError::Missing("COGNITO_CLIENT_ID")),
             (None, Some(_)) => return Err(ConfigError::Missing("COGNITO_DOMAIN")),
@@ -424,13 +424,7 @@ mod tests {
         );
     }
 
-    fn env(pairs: &[(&str, &str)]) -> impl Env {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name: &str| map.get(name).cloned()
-    }
+    use environment::of_pairs as env;
 
     #[test]
     fn cognito_sign_in_and_the_api_origin_come_from_the_environment() {

@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 
+pub use auth::Identity;
 use bytes::Bytes;
-use domain::{PrefixedId, Role, TenantId, UserId};
+use domain::PrefixedId;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -13,15 +14,6 @@ use crate::problem::ApiError;
 
 /// Request bodies above this are refused with 413 before parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// Who is asking: only ever taken from the verified token (the authorizer's
-/// context), never from the request itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    pub tenant: TenantId,
-    pub user: UserId,
-    pub role: Role,
-}
 
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
@@ -262,6 +254,8 @@ impl ApiResponse {
 
 #[cfg(test)]
 mod tests {
+    use domain::{Role, TenantId, UserId};
+
     use super::*;
 
     #[derive(Debug, serde::Deserialize)]

@@ -6,14 +6,18 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
+use auth::Authenticator;
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use bytes::Bytes;
 use domain::{Role, TenantId, UserId};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, service_fn};
+use notify::Notifier;
 use serde::{Deserialize, Serialize};
+use verify::key_authorizer::{self, KeyAuthorizerConfig};
+use verify::leaks::{GithubKeys, LeakStore, SignedReport};
+use verify::{Verifier, VerifyStore};
 
-use crate::auth::Verifier;
 use crate::http::{ApiRequest, ApiResponse, Identity};
 use crate::problem::ApiError;
 use crate::routes::{Resolved, Route, resolve};
@@ -281,26 +285,27 @@ pub struct SimpleResponse {
     pub context: HashMap<String, String>,
 }
 
-/// Runs the key-authorizer function (see [`crate::key_authorizer`]): any
+/// Runs the key-authorizer function (see [`verify::key_authorizer`]): any
 /// event shape in, the matching answer out.
-pub async fn serve_key_authorizer<S: crate::verification::VerifyStore + 'static>(
-    state: AppState<S>,
-    config: crate::key_authorizer::KeyAuthorizerConfig,
+pub async fn serve_key_authorizer<S: VerifyStore + 'static>(
+    store: S,
+    verifier: Verifier,
+    config: KeyAuthorizerConfig,
 ) -> Result<(), Error> {
-    let state = Arc::new(state);
-    let config = Arc::new(config);
+    let shared = Arc::new((store, verifier, config));
     lambda_runtime::run(service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let (state, config) = (Arc::clone(&state), Arc::clone(&config));
+            let shared = Arc::clone(&shared);
             async move {
                 // On a task of its own, like the API functions: a panic denies
                 // this request (the runtime would otherwise report its
                 // message, which may quote the request) and the instance
                 // stays warm. The task also boxes the deep verify future.
                 let payload = event.payload;
-                let denial = crate::key_authorizer::answer(&payload, None);
+                let denial = key_authorizer::answer(&payload, None);
                 let decided = tokio::spawn(async move {
-                    crate::key_authorizer::authorize(&state, &config, &payload).await
+                    let (store, verifier, config) = &*shared;
+                    key_authorizer::authorize(store, verifier, config, &payload).await
                 })
                 .await;
                 Ok::<_, Infallible>(decided.unwrap_or(denial))
@@ -313,21 +318,22 @@ pub async fn serve_key_authorizer<S: crate::verification::VerifyStore + 'static>
 /// Runs the GitHub secret scanning endpoint (`POST /v1/leaks/github`, no
 /// JWT authorizer: the report's signature is its authentication).
 pub async fn serve_leak_reports<S, N>(
-    state: AppState<S>,
-    keys: crate::leaks::GithubKeys,
+    store: S,
+    verifier: Verifier,
+    keys: GithubKeys,
     notifier: N,
 ) -> Result<(), Error>
 where
-    S: crate::leaks::LeakStore + 'static,
-    N: jobs::notify::Notifier + 'static,
+    S: LeakStore + 'static,
+    N: Notifier + 'static,
 {
-    let shared = Arc::new((state, keys, notifier));
+    let shared = Arc::new((store, verifier, keys, notifier));
     lambda_http::run(service_fn(move |request: lambda_http::Request| {
         let shared = Arc::clone(&shared);
         async move {
             let served = tokio::spawn(async move {
-                let (state, keys, notifier) = &*shared;
-                leak_report_response(state, keys, notifier, request).await
+                let (store, verifier, keys, notifier) = &*shared;
+                leak_report_response(store, verifier, keys, notifier, request).await
             })
             .await;
             Ok::<_, Infallible>(
@@ -339,14 +345,15 @@ where
 }
 
 async fn leak_report_response<S, N>(
-    state: &AppState<S>,
-    keys: &crate::leaks::GithubKeys,
+    store: &S,
+    verifier: &Verifier,
+    keys: &GithubKeys,
     notifier: &N,
     request: lambda_http::Request,
 ) -> lambda_http::Response<Body>
 where
-    S: crate::leaks::LeakStore + 'static,
-    N: jobs::notify::Notifier,
+    S: LeakStore,
+    N: Notifier,
 {
     if request.method() != http::Method::POST {
         let allowed = vec!["POST"];
@@ -357,17 +364,18 @@ where
         Body::Binary(bytes) => bytes,
         _ => &[],
     };
-    let report = crate::leaks::SignedReport::of(request.headers(), body);
-    to_lambda_response(crate::leaks::respond(state, keys, notifier, report).await)
+    let report = SignedReport::of(request.headers(), body);
+    let answer = crate::leak_reports::respond(store, verifier, keys, notifier, report).await;
+    to_lambda_response(answer)
 }
 
 /// Runs the authorizer function.
-pub async fn serve_authorizer(verifier: Verifier) -> Result<(), Error> {
-    let verifier = Arc::new(verifier);
+pub async fn serve_authorizer(authenticator: Authenticator) -> Result<(), Error> {
+    let authenticator = Arc::new(authenticator);
     lambda_runtime::run(service_fn(
         move |event: lambda_runtime::LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
-            let verifier = Arc::clone(&verifier);
-            async move { Ok::<_, Infallible>(authorize(&verifier, &event.payload).await) }
+            let authenticator = Arc::clone(&authenticator);
+            async move { Ok::<_, Infallible>(authorize(&authenticator, &event.payload).await) }
         },
     ))
     .await
@@ -376,7 +384,7 @@ pub async fn serve_authorizer(verifier: Verifier) -> Result<(), Error> {
 /// The authorizer's decision for one request: the route it is for (from its
 /// route key), the token's identity, and the permission table.
 pub async fn authorize(
-    verifier: &Verifier,
+    authenticator: &Authenticator,
     request: &ApiGatewayV2CustomAuthorizerV2Request,
 ) -> SimpleResponse {
     let deny = SimpleResponse {
@@ -391,7 +399,10 @@ pub async fn authorize(
         .headers
         .get("authorization")
         .and_then(|value| value.to_str().ok());
-    match verifier.authorize(authorization, route).await {
+    match authenticator
+        .authorize(authorization, route.operation())
+        .await
+    {
         Ok(identity) => SimpleResponse {
             is_authorized: true,
             context: HashMap::from([

@@ -1,27 +1,22 @@
-//! The management API: its routes, the authorizer's logic, the handlers, and
+//! The management API: its routes, the handlers, their problem answers, and
 //! the glue that runs them in Lambda ([`lambda`]) or in the dev server (which
-//! calls [`handlers::dispatch`] behind [`auth::Verifier`]).
+//! calls [`handlers::dispatch`] behind [`auth::Authenticator`]). Checking
+//! keys is the `verify` crate's; this crate serves its route, the
+//! key-authorizer and the leak endpoint, and hashes new keys with it.
 
 use std::future::Future;
 
-pub mod auth;
 pub mod config;
 pub mod console;
-pub mod fingerprint;
 pub mod handlers;
-pub mod hashing;
 pub mod http;
-pub mod key_authorizer;
 pub mod lambda;
-pub mod leaks;
+pub mod leak_reports;
 pub mod problem;
-pub mod published_keys;
 pub mod routes;
 pub mod state;
-pub mod verification;
 
-pub use auth::{Denied, Verifier};
-pub use config::{AuthConfig, ConfigError, ServiceConfig};
+pub use config::{ConfigError, ServiceConfig};
 pub use handlers::{ApiStore, dispatch};
 pub use http::{ApiRequest, ApiResponse, Identity};
 pub use problem::ApiError;

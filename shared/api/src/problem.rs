@@ -5,6 +5,8 @@
 use domain::InvalidValue;
 use serde::Serialize;
 use store::{Conflict, StoreError};
+use verify::CheckError;
+use verify::leaks::LeakError;
 
 use crate::http::ApiResponse;
 
@@ -194,6 +196,35 @@ impl From<StoreError> for ApiError {
                 retry_after_seconds: 1,
             },
             other => Self::internal(other),
+        }
+    }
+}
+
+impl From<CheckError> for ApiError {
+    fn from(error: CheckError) -> Self {
+        match error {
+            CheckError::Busy {
+                retry_after_seconds,
+            } => Self::Busy {
+                retry_after_seconds,
+            },
+            CheckError::Store(error) => error.into(),
+            CheckError::Panicked => Self::panicked(),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<LeakError> for ApiError {
+    fn from(error: LeakError) -> Self {
+        match error {
+            LeakError::BadSignature => Self::BadSignature,
+            LeakError::KeysUnavailable => Self::KeysUnavailable,
+            LeakError::Malformed(detail) => Self::MalformedBody {
+                detail,
+                field: None,
+            },
+            LeakError::Check(error) => error.into(),
         }
     }
 }

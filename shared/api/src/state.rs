@@ -1,21 +1,20 @@
 //! What handlers share, built once per process (a Lambda's cold start, the dev
 //! server's start).
 
-use domain::{Feedback, KeyPrefix, NoticePeriod};
+use domain::{Feedback, NoticePeriod};
 use store::DynamoStore;
+use verify::Verifier;
 
 use crate::config::ServiceConfig;
-use crate::hashing::HashingGate;
-use crate::verification::VerdictCache;
 
+/// The parts a management function's handlers share: the store, the data
+/// plane's [`Verifier`] (the verify route checks keys with it; creates hash
+/// new keys with its gate, and a change that revokes clears its verdicts),
+/// and the management API's own settings.
 #[derive(Debug)]
 pub struct AppState<S> {
     pub store: S,
-    pub key_prefix: KeyPrefix,
-    /// argon2id for new keys and for checking presented ones.
-    pub hashing: HashingGate,
-    /// Recent verify verdicts (see [`crate::verification`]).
-    pub verdicts: VerdictCache,
+    pub verifier: Verifier,
     /// Arx URLs are `<arx_base_url>/<arx id>`.
     pub arx_base_url: String,
     /// Keys within this of their expiry show `expires_soon`.
@@ -27,9 +26,7 @@ impl<S> AppState<S> {
     pub fn new(store: S, config: &ServiceConfig) -> Self {
         Self {
             store,
-            key_prefix: config.access_key_prefix.clone(),
-            hashing: HashingGate::per_core(),
-            verdicts: VerdictCache::new(config.verify_cache),
+            verifier: Verifier::new(config.access_key_prefix.clone(), config.verify_cache),
             arx_base_url: config.arx_base_url.clone(),
             expiry_notice: config.expiry_notice,
             feedback_topic: None,

@@ -13,13 +13,11 @@ pub mod invalid;
 pub mod limits;
 pub mod page;
 pub mod role;
+pub mod secret_hash;
 pub mod text;
 pub mod timestamp;
 
-pub use access_key::{
-    AccessKey, HASH_PARAMS, HashParams, KeyHasher, KeyPrefix, MalformedKey, PASSWORD_GRADE_PARAMS,
-    PresentedKey, SecretHash,
-};
+pub use access_key::{AccessKey, KeyPrefix, MalformedKey, PresentedKey};
 pub use api_key::{
     ApiKey, ApiKeyCounts, ApiKeyName, ApiKeyStatus, CountsDelta, DisabledReason, ExpiresAt,
     NoticePeriod,
@@ -35,4 +33,7 @@ pub use invalid::InvalidValue;
 pub use limits::{Cost, KeyLimits, LimitHit, Standing, Usage};
 pub use page::{Cursor, Page, PageLimit};
 pub use role::{Operation, Role};
+pub use secret_hash::{
+    HASH_PARAMS, HashError, HashParams, KeyHasher, PASSWORD_GRADE_PARAMS, SecretHash,
+};
 pub use timestamp::Timestamp;

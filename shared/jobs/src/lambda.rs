@@ -11,8 +11,8 @@ use store::{ApiKeyDelete, ApiKeyRead, ApiKeySweep, PendingCascades};
 
 pub use lambda_runtime::Error;
 
-use crate::notify::Notifier;
 use crate::{Deadline, SweepPolicy, stream, sweep};
+use notify::Notifier;
 
 pub async fn serve<S, N>(store: S, notifier: N, policy: SweepPolicy) -> Result<(), Error>
 where

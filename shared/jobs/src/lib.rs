@@ -10,7 +10,6 @@
 
 mod cascade;
 mod deadline;
-pub mod notify;
 pub mod stream;
 mod sweep;
 

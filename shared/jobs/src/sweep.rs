@@ -7,8 +7,8 @@ use store::{
 };
 use time::Duration;
 
-use crate::notify::{ExpiryNotice, NoticeError, Notifier};
 use crate::{CascadeOutcome, Deadline, SWEEP_ACTOR, cascade};
+use notify::{ExpiryNotice, NoticeError, Notifier};
 
 /// A first sweep (no progress stored yet) starts this many days back. Keys
 /// expire in the future when they are made, so this only has to cover the

@@ -235,7 +235,7 @@ async fn every_route_checks_the_token_and_the_role(app: &TestApp) {
 /// GitHub's signature alone. No role's token opens it, nor does no token;
 /// with a signature that verifies, no token is needed (`leak_reports`).
 async fn githubs_endpoint_takes_no_role_only_a_signature(app: &TestApp) {
-    let path = api::leaks::PATH;
+    let path = api::leak_reports::PATH;
     let body = r#"[{"token":"akm_x","type":"t","url":null,"source":null}]"#;
     let mut tokens: Vec<Option<String>> = Role::ALL
         .into_iter()

@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use api::config::SigningKeys;
-use api::{AuthConfig, ServiceConfig};
+use api::ServiceConfig;
+use auth::{AuthConfig, SigningKeys};
 use base64::Engine;
 use bytes::Bytes;
 use dev_server::{

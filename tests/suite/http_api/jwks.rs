@@ -5,9 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use api::auth::TokenProblem;
-use api::config::SigningKeys;
-use api::{Denied, Verifier};
+use auth::{Authenticator, Denied, SigningKeys, TokenProblem};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
@@ -38,7 +36,7 @@ async fn rs256_tokens_verify_against_the_issuers_keys() {
     let (url, fetches) = jwks_server().await;
     let mut config = auth_config();
     config.keys = SigningKeys::Jwks { url };
-    let verifier = Verifier::new(config).expect("a verifier");
+    let verifier = Authenticator::new(config).expect("an authenticator");
     let bearer = |token: String| format!("Bearer {token}");
 
     let good = bearer(rs256_token("test-key-1", &claims("demo", "platform_admin")));
@@ -124,7 +122,7 @@ async fn a_rotated_issuer_key_is_fetched_once_the_minute_has_passed() {
     let (url, fetches, served) = switchable_jwks_server().await;
     let mut config = auth_config();
     config.keys = SigningKeys::Jwks { url };
-    let verifier = Verifier::new(config).expect("a verifier");
+    let verifier = Authenticator::new(config).expect("an authenticator");
     let bearer = |kid: &str| format!("Bearer {}", rs256_token(kid, &claims("demo", "developer")));
 
     verifier

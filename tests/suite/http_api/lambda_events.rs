@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use api::Route;
 use api::handlers::{applications, create_api_key, list_api_keys};
 use api::lambda::{SimpleResponse, authorize};
-use api::{Route, Verifier};
+use auth::Authenticator;
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::{Value, json};
 
@@ -208,10 +209,10 @@ fn authorizer_event(
 
 #[tokio::test]
 async fn the_authorizer_decides_per_route() {
-    let verifier = Verifier::new(auth_config()).expect("a verifier");
+    let authenticator = Authenticator::new(auth_config()).expect("an authenticator");
     let developer = format!("Bearer {}", token_with(claims("demo", "developer"), SECRET));
     let allowed = authorize(
-        &verifier,
+        &authenticator,
         &authorizer_event("GET /v1/api-keys", Some(&developer)),
     )
     .await;
@@ -238,7 +239,7 @@ async fn the_authorizer_decides_per_route() {
         ("GET /v1/api-keys", None),
         ("GET /v1/api-keys", Some("Bearer not-a-token")),
     ] {
-        let denied = authorize(&verifier, &authorizer_event(route_key, authorization)).await;
+        let denied = authorize(&authenticator, &authorizer_event(route_key, authorization)).await;
         assert!(
             !denied.is_authorized && denied.context.is_empty(),
             "{route_key}"
@@ -254,8 +255,8 @@ async fn the_key_authorizer_decides_on_both_payload_shapes<S: ApiStore + 'static
     state: Arc<AppState<S>>,
     demo: DemoCatalog,
 ) {
-    use api::key_authorizer::{KeyAuthorizerConfig, authorize};
     use domain::TenantId;
+    use verify::key_authorizer::{KeyAuthorizerConfig, authorize};
 
     let created = super::helpers::create_key_in(&state, &demo).await;
     let key = created["access_key"].as_str().expect("a key").to_owned();
@@ -274,7 +275,8 @@ async fn the_key_authorizer_decides_on_both_payload_shapes<S: ApiStore + 'static
     });
 
     let http = authorize(
-        &state,
+        &state.store,
+        &state.verifier,
         &any_tenant,
         &sample("key-authorizer-http.json", &key),
     )
@@ -284,7 +286,8 @@ async fn the_key_authorizer_decides_on_both_payload_shapes<S: ApiStore + 'static
         json!({"isAuthorized": true, "context": expected_context})
     );
     let rest = authorize(
-        &state,
+        &state.store,
+        &state.verifier,
         &any_tenant,
         &sample("key-authorizer-rest.json", &key),
     )
@@ -301,15 +304,22 @@ async fn the_key_authorizer_decides_on_both_payload_shapes<S: ApiStore + 'static
 
     let denied_http = json!({"isAuthorized": false, "context": {}});
     let forged = sample("key-authorizer-http.json", "akm_not_a_key");
-    assert_eq!(authorize(&state, &any_tenant, &forged).await, denied_http);
+    assert_eq!(
+        authorize(&state.store, &state.verifier, &any_tenant, &forged).await,
+        denied_http
+    );
     let mut no_key = sample("key-authorizer-http.json", &key);
     no_key["headers"] = json!({"host": "example"});
-    assert_eq!(authorize(&state, &any_tenant, &no_key).await, denied_http);
+    assert_eq!(
+        authorize(&state.store, &state.verifier, &any_tenant, &no_key).await,
+        denied_http
+    );
     let elsewhere = KeyAuthorizerConfig {
         tenant: Some(TenantId::parse("another-tenant").expect("valid")),
     };
     let pinned = authorize(
-        &state,
+        &state.store,
+        &state.verifier,
         &elsewhere,
         &sample("key-authorizer-rest.json", &key),
     )
@@ -335,7 +345,8 @@ async fn the_key_authorizer_decides_on_both_payload_shapes<S: ApiStore + 'static
     .await;
     assert_eq!(deleted.status, 204);
     let after = authorize(
-        &state,
+        &state.store,
+        &state.verifier,
         &any_tenant,
         &sample("key-authorizer-http.json", &key),
     )
@@ -352,7 +363,7 @@ async fn the_key_authorizer_charges_a_limited_key_and_denies_it_when_spent<
     state: Arc<AppState<S>>,
     demo: DemoCatalog,
 ) {
-    use api::key_authorizer::{KeyAuthorizerConfig, authorize};
+    use verify::key_authorizer::{KeyAuthorizerConfig, authorize};
     // Logging is captured from the first call on (no HTTP server started it here).
     let _ = super::helpers::captured_logs();
     let limits = json!({"limits": {"credits": {"remaining": 2}}});
@@ -365,7 +376,7 @@ async fn the_key_authorizer_charges_a_limited_key_and_denies_it_when_spent<
     let config = KeyAuthorizerConfig::default();
     let mut answers = Vec::new();
     for _ in 0..3 {
-        answers.push(authorize(&state, &config, &event).await);
+        answers.push(authorize(&state.store, &state.verifier, &config, &event).await);
     }
     assert_eq!(answers[0]["isAuthorized"], true);
     assert_eq!(answers[0]["context"]["remaining"], "1");

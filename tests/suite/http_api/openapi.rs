@@ -53,11 +53,11 @@ fn the_spec_lists_exactly_the_served_routes() {
     let served: BTreeSet<String> = Route::ALL
         .into_iter()
         .map(Route::route_key)
-        .chain([format!("POST {}", api::leaks::PATH)])
+        .chain([format!("POST {}", api::leak_reports::PATH)])
         .collect();
     assert_eq!(listed, served);
     // Every route takes a bearer token but GitHub's signed reports.
-    let leaks = &spec["paths"][api::leaks::PATH]["post"];
+    let leaks = &spec["paths"][api::leak_reports::PATH]["post"];
     assert_eq!(leaks["security"].as_sequence().map(Vec::len), Some(0));
 }
 

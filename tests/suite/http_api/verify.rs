@@ -334,12 +334,14 @@ async fn concurrent_verifies_of_one_uncached_key_share_one_argon2_run() {
     let (state, demo, _dir) = super::helpers::embedded_state().await;
     let created = super::helpers::create_key_in(&state, &demo).await;
     let key = created["access_key"].as_str().expect("a key").to_owned();
-    let before = state.hashing.runs();
+    let before = state.verifier.hashing.runs();
     let checks: Vec<_> = (0..20)
         .map(|_| {
             let (state, tenant, key) = (Arc::clone(&state), demo.tenant.clone(), key.clone());
             tokio::spawn(async move {
-                api::verification::verify(&state, Some(&tenant), &key, domain::Cost::ONE)
+                let verifier = &state.verifier;
+                verifier
+                    .verify(&state.store, Some(&tenant), &key, domain::Cost::ONE)
                     .await
                     .expect("answered")
                     .valid
@@ -350,7 +352,7 @@ async fn concurrent_verifies_of_one_uncached_key_share_one_argon2_run() {
         assert!(check.await.expect("joined"));
     }
     assert_eq!(
-        state.hashing.runs() - before,
+        state.verifier.hashing.runs() - before,
         1,
         "one argon2id run for twenty verifies"
     );

@@ -281,8 +281,8 @@ async fn mint<S>(
     expires_at: Option<ExpiresAt>,
     now: Timestamp,
 ) -> Result<Minted, ApiError> {
-    let (id, access_key) = AccessKey::generate(&state.key_prefix);
-    let (access_key, secret_hash) = state.hashing.hash(access_key).await?;
+    let (id, access_key) = AccessKey::generate(&state.verifier.key_prefix);
+    let (access_key, secret_hash) = state.verifier.hashing.hash(access_key).await?;
     let identity = &request.identity;
     let key = ApiKey {
         id,

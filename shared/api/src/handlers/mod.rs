@@ -96,7 +96,7 @@ pub async fn dispatch<S: ApiStore>(
     // In this process a revocation reaches the next verify at once; another
     // process (a Lambda instance) holds a verdict at most the cache TTL.
     if changes_verdicts && (200..300).contains(&response.status) {
-        verdicts.verdicts.clear();
+        verdicts.verifier.verdicts.clear();
     }
     response
 }

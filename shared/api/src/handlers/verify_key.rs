@@ -10,7 +10,7 @@ use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
 use crate::routes::Route;
 use crate::state::AppState;
-use crate::verification::{VerifyStore, verify};
+use verify::VerifyStore;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,12 +26,16 @@ fn one() -> Cost {
     Cost::ONE
 }
 
-pub async fn handle<S: VerifyStore + 'static>(
+pub async fn handle<S: VerifyStore>(
     state: Arc<AppState<S>>,
     _route: Route,
     request: ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let body: VerifyBody = request.json()?;
-    let verdict = verify(&state, Some(&request.identity.tenant), &body.key, body.cost).await?;
+    let tenant = Some(&request.identity.tenant);
+    let verdict = state
+        .verifier
+        .verify(&state.store, tenant, &body.key, body.cost)
+        .await?;
     Ok(ApiResponse::json(200, &verdict))
 }

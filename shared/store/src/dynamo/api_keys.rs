@@ -1,23 +1,21 @@
+//! API keys on DynamoDB: the key item and its lookup item, reads, create and
+//! rotate, delete, suspend, use and limits (each change one transaction).
+
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
-use domain::{
-    ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, AuditEvent, Cost, KeyLimits, Page, PageLimit,
-    TenantId, Timestamp, Usage,
-};
+use domain::{ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, AuditEvent, Page, TenantId, Timestamp};
 use serde::Deserialize;
 
 use super::transaction::Transaction;
 use super::{DynamoStore, Item, PartitionQuery, entity_item, table_key};
 use crate::keys::{
-    self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, ApiKeyIndex, SWEEP_PROGRESS_PK, SWEEP_PROGRESS_SK,
-    api_key_list_partition, api_key_lookup_pk, api_key_sk, api_key_usage_pk, due_pk,
-    expiring_keys_pk, leak_report_pk, tenant_pk,
+    self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, ApiKeyIndex, api_key_list_partition,
+    api_key_lookup_pk, api_key_sk, api_key_usage_pk, expiring_keys_pk, tenant_pk,
 };
 use crate::{
-    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyQuery, ApiKeyRead,
-    ApiKeyRotate, ApiKeySuspend, ApiKeySweep, ApiKeyUsage, Charge, Conflict, DueWork, KeyLookup,
-    LeakReportRecord, LeakReports, StoreError, StoreResult, SweepProgress, deleted_api_key,
-    expired_api_key, fresh_usage, into_page, leaked_api_key, with_status,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate,
+    ApiKeySuspend, ApiKeyUsage, Conflict, KeyLookup, StoreError, StoreResult, deleted_api_key,
+    fresh_usage, into_page, with_status,
 };
 
 /// The key item: the record, with its place in each secondary index.
@@ -121,7 +119,7 @@ impl ApiKeyRead for DynamoStore {
 impl DynamoStore {
     /// A Query of one partition of a by-time index (`GSI4`, `GSI5`: sort keys
     /// `<epoch seconds>#<key id>`) for what falls due at or before `until`.
-    fn due_by(
+    pub(super) fn due_by(
         &self,
         index: ApiKeyIndex,
         partition: String,
@@ -170,7 +168,7 @@ impl ApiKeyCreate for DynamoStore {
     async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
         let mut transaction = Transaction::default();
         self.add_new_key(&mut transaction, key)?;
-        transaction.put(self, super::catalog::audit_item(audit)?)?;
+        transaction.put(self, super::audit::audit_item(audit)?)?;
         transaction.commit(self).await
     }
 }
@@ -192,7 +190,7 @@ impl ApiKeyRotate for DynamoStore {
         )?;
         transaction.put(self, lookup_item(rotated)?)?;
         self.add_new_key(&mut transaction, new)?;
-        transaction.put(self, super::catalog::audit_item(audit)?)?;
+        transaction.put(self, super::audit::audit_item(audit)?)?;
         transaction.commit(self).await
     }
 }
@@ -252,7 +250,7 @@ impl DynamoStore {
     /// Writes `next` over `current` (the same key, changed), with its lookup
     /// item, the counts' move and `audit`, in one transaction, only if the
     /// stored status is still `current.status`.
-    async fn replace_api_key(
+    pub(super) async fn replace_api_key(
         &self,
         current: &ApiKey,
         next: &ApiKey,
@@ -263,7 +261,7 @@ impl DynamoStore {
         transaction.put(self, lookup_item(next)?)?;
         let delta = ApiKeyCounts::delta(Some(current.status), Some(next.status));
         transaction.add_counts(self, &current.tenant_id, delta)?;
-        transaction.put(self, super::catalog::audit_item(audit)?)?;
+        transaction.put(self, super::audit::audit_item(audit)?)?;
         transaction.commit(self).await
     }
 }
@@ -318,66 +316,6 @@ impl ApiKeyUsage for DynamoStore {
     }
 }
 
-impl ApiKeyCharge for DynamoStore {
-    async fn charge_api_key(
-        &self,
-        id: &ApiKeyId,
-        expected: &KeyLimits,
-        cost: Cost,
-        now: Timestamp,
-    ) -> StoreResult<Charge> {
-        self.charge_usage(id, expected, cost, now).await
-    }
-
-    async fn api_key_usage(&self, id: &ApiKeyId) -> StoreResult<Option<Usage>> {
-        let pk = api_key_usage_pk(id);
-        self.get_item(pk.clone(), pk).await
-    }
-}
-
-impl LeakReports for DynamoStore {
-    async fn disable_leaked_api_key(
-        &self,
-        current: &ApiKey,
-        audit: &AuditEvent,
-    ) -> StoreResult<ApiKey> {
-        if current.status != ApiKeyStatus::Active {
-            return Err(Conflict::Changed.into());
-        }
-        let next = leaked_api_key(current);
-        self.replace_api_key(current, &next, audit).await?;
-        Ok(next)
-    }
-
-    async fn leak_report_handled(&self, digest: &str) -> StoreResult<bool> {
-        let pk = leak_report_pk(digest);
-        let record: Option<LeakReportRecord> = self.get_item(pk.clone(), pk).await?;
-        Ok(record.is_some())
-    }
-
-    async fn record_leak_report(&self, digest: &str, at: Timestamp) -> StoreResult<()> {
-        let pk = leak_report_pk(digest);
-        let record = LeakReportRecord {
-            digest: digest.to_owned(),
-            handled_at: at,
-        };
-        let mut item = entity_item(&record, "leak_report", pk.clone(), pk)?;
-        let forget_at = at.plus(time::Duration::days(crate::LEAK_REPORT_KEPT_DAYS));
-        item.insert(
-            keys::TTL.into(),
-            AttributeValue::N(forget_at.unix_seconds().to_string()),
-        );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(())
-    }
-}
-
 impl ApiKeyLimit for DynamoStore {
     async fn set_api_key_limits(
         &self,
@@ -395,139 +333,7 @@ impl ApiKeyLimit for DynamoStore {
                 transaction.delete(self, (usage.clone(), usage))?;
             }
         }
-        transaction.put(self, super::catalog::audit_item(audit)?)?;
+        transaction.put(self, super::audit::audit_item(audit)?)?;
         transaction.commit(self).await
-    }
-}
-
-impl ApiKeySweep for DynamoStore {
-    async fn due_api_keys(
-        &self,
-        work: DueWork,
-        day: time::Date,
-        until: domain::Timestamp,
-        limit: PageLimit,
-    ) -> StoreResult<Vec<ApiKey>> {
-        let output = self
-            .due_by(ApiKeyIndex::Due, due_pk(work, day), until)
-            .scan_index_forward(true)
-            .limit(i32::try_from(limit.get()).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(super::from_item)
-            .collect()
-    }
-
-    async fn expire_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<ApiKey> {
-        if current.status != ApiKeyStatus::Active {
-            return Err(Conflict::Changed.into());
-        }
-        let expired = expired_api_key(current);
-        self.replace_api_key(current, &expired, audit).await?;
-        Ok(expired)
-    }
-
-    async fn set_expiry_notice_sent(
-        &self,
-        current: &ApiKey,
-        sent_at: Option<Timestamp>,
-    ) -> StoreResult<ApiKey> {
-        let next = ApiKey {
-            expiry_notice_sent_at: sent_at,
-            ..current.clone()
-        };
-        // Only the notice's attribute and the key's place in GSI4 change: an
-        // update, not a Put, so a `last_used_at` a verify wrote meanwhile stays.
-        let (Some((due_pk, due_sk)), ApiKeyStatus::Active) =
-            (ApiKeyIndex::Due.entry_of(&next), current.status)
-        else {
-            return Err(Conflict::Changed.into());
-        };
-        let (due_pk_attribute, due_sk_attribute) = ApiKeyIndex::Due.key_attributes();
-        let text = |value: String| AttributeValue::S(value);
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, text(tenant_pk(&current.tenant_id)))
-            .key(keys::SK, text(api_key_sk(&current.id)))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#sent", "expiry_notice_sent_at")
-            .expression_attribute_names("#due_pk", due_pk_attribute)
-            .expression_attribute_names("#due_sk", due_sk_attribute)
-            .expression_attribute_values(":active", text(ApiKeyStatus::Active.as_str().into()))
-            .expression_attribute_values(":due_pk", text(due_pk))
-            .expression_attribute_values(":due_sk", text(due_sk));
-        update = match sent_at {
-            Some(at) => update
-                .update_expression("SET #sent = :sent, #due_pk = :due_pk, #due_sk = :due_sk")
-                .expression_attribute_values(":sent", text(at.to_string())),
-            None => {
-                update.update_expression("REMOVE #sent SET #due_pk = :due_pk, #due_sk = :due_sk")
-            }
-        };
-        update = match current.expiry_notice_sent_at {
-            None => {
-                update.condition_expression("#status = :active AND attribute_not_exists(#sent)")
-            }
-            Some(was) => update
-                .condition_expression("#status = :active AND #sent = :was")
-                .expression_attribute_values(":was", text(was.to_string())),
-        };
-        match update.send().await {
-            Ok(_) => Ok(next),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(Conflict::Changed.into())
-            }
-            Err(error) => Err(StoreError::backend(error)),
-        }
-    }
-
-    async fn purge_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
-        let lookup = api_key_lookup_pk(&current.id);
-        let mut transaction = Transaction::default();
-        let key = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
-        transaction.delete_if_status(self, key, current.status.as_str())?;
-        transaction.delete(self, (lookup.clone(), lookup))?;
-        let usage = api_key_usage_pk(&current.id);
-        transaction.delete(self, (usage.clone(), usage))?;
-        transaction.add_counts(
-            self,
-            &current.tenant_id,
-            ApiKeyCounts::delta(Some(current.status), None),
-        )?;
-        transaction.put(self, super::catalog::audit_item(audit)?)?;
-        transaction.commit(self).await
-    }
-
-    async fn sweep_progress(&self) -> StoreResult<Option<SweepProgress>> {
-        self.get_item(SWEEP_PROGRESS_PK.into(), SWEEP_PROGRESS_SK.into())
-            .await
-    }
-
-    async fn save_sweep_progress(&self, progress: &SweepProgress) -> StoreResult<()> {
-        let item = entity_item(
-            progress,
-            "sweep_progress",
-            SWEEP_PROGRESS_PK.into(),
-            SWEEP_PROGRESS_SK.into(),
-        )?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(())
     }
 }

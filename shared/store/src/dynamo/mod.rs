@@ -13,7 +13,10 @@ use crate::keys::{ENTITY_TYPE, PK, SK};
 use crate::{StoreError, StoreResult};
 
 mod api_keys;
+mod audit;
 mod catalog;
+mod leaks;
+mod sweep;
 mod table;
 mod transaction;
 mod usage;

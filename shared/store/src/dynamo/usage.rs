@@ -17,7 +17,7 @@ use domain::{ApiKeyId, Cost, KeyLimits, Timestamp, Usage};
 
 use super::{DynamoStore, Item, from_item};
 use crate::keys::{self, api_key_usage_pk};
-use crate::{Charge, StoreError, StoreResult};
+use crate::{ApiKeyCharge, Charge, StoreError, StoreResult};
 
 /// Tries per charge before [`StoreError::Contended`]: a boundary crossed under
 /// contention costs a failed subtract, one rollover race, and a subtract again.
@@ -215,5 +215,22 @@ impl ConditionFailure for aws_sdk_dynamodb::operation::update_item::UpdateItemEr
             Self::ConditionalCheckFailedException(failed) => Some(failed.item().cloned()),
             _ => None,
         }
+    }
+}
+
+impl ApiKeyCharge for DynamoStore {
+    async fn charge_api_key(
+        &self,
+        id: &ApiKeyId,
+        expected: &KeyLimits,
+        cost: Cost,
+        now: Timestamp,
+    ) -> StoreResult<Charge> {
+        self.charge_usage(id, expected, cost, now).await
+    }
+
+    async fn api_key_usage(&self, id: &ApiKeyId) -> StoreResult<Option<Usage>> {
+        let pk = api_key_usage_pk(id);
+        self.get_item(pk.clone(), pk).await
     }
 }

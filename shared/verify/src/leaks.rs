@@ -17,25 +17,19 @@
 
 use std::collections::HashMap;
 
+use auth::{KeyUnavailable, PublishedKeys};
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use domain::{Actor, ApiKeyStatus, AuditAction, AuditEvent, PresentedKey, Timestamp};
-use jobs::notify::{LeakNotice, Notifier};
+use environment::{ConfigError, Env};
+use notify::{LeakNotice, Notifier};
 use serde::{Deserialize, Serialize};
 use store::{ApiKeyLookup, ApiKeyRead, Conflict, KeyLookup, LeakReports, StoreError};
 
-use crate::http::ApiResponse;
-use crate::problem::ApiError;
-use crate::published_keys::{KeyUnavailable, PublishedKeys};
-use crate::state::AppState;
-
-/// The endpoint's path (`POST`), outside the route table: it has no JWT.
-pub const PATH: &str = "/v1/leaks/github";
-
-/// The function that serves it.
-pub const FUNCTION: &str = "leak-report";
+use crate::check::Verifier;
+use crate::error::CheckError;
 
 /// Where GitHub publishes the keys it signs reports with.
 pub const GITHUB_KEYS_URL: &str = "https://api.github.com/meta/public_keys/secret_scanning";
@@ -48,6 +42,58 @@ const MAX_URL_CHARS: usize = 2000;
 
 /// The audit actor of what a report does.
 pub const ACTOR: &str = "github-secret-scanning";
+
+/// Why a report was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LeakError {
+    /// The signature is missing or does not verify over the body.
+    #[error("the report must carry a GitHub signature that verifies over its body")]
+    BadSignature,
+    /// GitHub's published keys could not be fetched.
+    #[error("the signing keys cannot be fetched now; retry later")]
+    KeysUnavailable,
+    /// Signed, but not a report we can read (a fixed description, never its text).
+    #[error("{0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Check(#[from] CheckError),
+}
+
+impl From<StoreError> for LeakError {
+    fn from(error: StoreError) -> Self {
+        Self::Check(error.into())
+    }
+}
+
+/// What the GitHub secret scanning endpoint (`leak-report`) needs besides
+/// the [`ServiceConfig`].
+#[derive(Debug, Clone)]
+pub struct LeakConfig {
+    /// Where GitHub's signing keys are published (`SECRET_SCANNING_KEYS_URL`);
+    /// tests point it at a local document.
+    pub keys_url: String,
+    /// Where leak notices are published; without one they are logged.
+    pub notifications_topic_arn: Option<String>,
+}
+
+impl LeakConfig {
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let keys_url = env
+            .optional("SECRET_SCANNING_KEYS_URL")
+            .unwrap_or_else(|| GITHUB_KEYS_URL.into());
+        let scheme_ok = keys_url.starts_with("https://") || keys_url.starts_with("http://");
+        if !scheme_ok || keys_url.parse::<http::Uri>().is_err() {
+            return Err(ConfigError::Invalid {
+                name: "SECRET_SCANNING_KEYS_URL",
+                reason: "must be an http(s) URL".into(),
+            });
+        }
+        Ok(Self {
+            keys_url,
+            notifications_topic_arn: env.optional("NOTIFICATIONS_TOPIC_ARN"),
+        })
+    }
+}
 
 /// The stores the endpoint reads and writes.
 pub trait LeakStore: ApiKeyLookup + ApiKeyRead + LeakReports {}
@@ -140,74 +186,47 @@ struct Found {
 
 /// What we tell GitHub about one match.
 #[derive(Debug, Serialize)]
-struct Label {
+pub struct Label {
     /// SHA-256 of the token, hex: the answer never repeats a token.
     token_hash: String,
     token_type: String,
     label: &'static str,
 }
 
-/// Handles one report: 200 with a label per token, or the refusal.
-pub async fn respond<S, N>(
-    state: &AppState<S>,
+/// Handles one report: a label per token, or why it was refused.
+pub async fn handle<S, N>(
+    store: &S,
+    verifier: &Verifier,
     keys: &GithubKeys,
     notifier: &N,
     report: SignedReport<'_>,
-) -> ApiResponse
+) -> Result<Vec<Label>, LeakError>
 where
-    S: LeakStore + 'static,
-    N: Notifier,
-{
-    match handle(state, keys, notifier, report).await {
-        Ok(labels) => ApiResponse::json(200, &labels),
-        Err(error) => {
-            if error.status() < 500 {
-                tracing::info!(
-                    status = error.status(),
-                    code = error.code(),
-                    "leak report refused"
-                );
-            }
-            error.into_response()
-        }
-    }
-}
-
-async fn handle<S, N>(
-    state: &AppState<S>,
-    keys: &GithubKeys,
-    notifier: &N,
-    report: SignedReport<'_>,
-) -> Result<Vec<Label>, ApiError>
-where
-    S: LeakStore + 'static,
+    S: LeakStore,
     N: Notifier,
 {
     check_signature(keys, report).await?;
-    let found: Vec<Found> =
-        serde_json::from_slice(report.body).map_err(|_| ApiError::MalformedBody {
-            detail: "the body must be a JSON array of {token, type, url, source}".into(),
-            field: None,
-        })?;
+    let found: Vec<Found> = serde_json::from_slice(report.body).map_err(|_| {
+        LeakError::Malformed("the body must be a JSON array of {token, type, url, source}".into())
+    })?;
     if found.len() > MAX_TOKENS {
-        return Err(ApiError::MalformedBody {
-            detail: format!("a report may carry at most {MAX_TOKENS} tokens"),
-            field: None,
-        });
+        return Err(LeakError::Malformed(format!(
+            "a report may carry at most {MAX_TOKENS} tokens"
+        )));
     }
     let report_digest = sha256_hex(report.body);
     // A replay (the same signed body again) is answered, but acts on nothing.
-    let replay = state.store.leak_report_handled(&report_digest).await?;
+    let replay = store.leak_report_handled(&report_digest).await?;
     let now = Timestamp::now();
     let mut labels = Vec::with_capacity(found.len());
     let mut disabled = 0usize;
     for item in &found {
-        let ours = match PresentedKey::parse(&item.token, &state.key_prefix) {
-            Ok(presented) => matching_key(state, presented).await?,
+        let ours = match PresentedKey::parse(&item.token, &verifier.key_prefix) {
+            Ok(presented) => matching_key(store, verifier, presented).await?,
             Err(_) => None,
         };
         if let (Some(lookup), false) = (&ours, replay)
-            && disable(state, notifier, lookup, item, now).await?
+            && disable(store, verifier, notifier, lookup, item, now).await?
         {
             disabled += 1;
         }
@@ -222,7 +241,7 @@ where
         });
     }
     if !replay {
-        state.store.record_leak_report(&report_digest, now).await?;
+        store.record_leak_report(&report_digest, now).await?;
     }
     tracing::info!(
         tokens = found.len(),
@@ -234,36 +253,37 @@ where
 }
 
 /// The signature over the raw body, by the key the report names.
-async fn check_signature(keys: &GithubKeys, report: SignedReport<'_>) -> Result<(), ApiError> {
+async fn check_signature(keys: &GithubKeys, report: SignedReport<'_>) -> Result<(), LeakError> {
     let (Some(identifier), Some(signature)) = (report.key_identifier, report.signature) else {
-        return Err(ApiError::BadSignature);
+        return Err(LeakError::BadSignature);
     };
     let signature = STANDARD
         .decode(signature.trim())
-        .map_err(|_| ApiError::BadSignature)?;
+        .map_err(|_| LeakError::BadSignature)?;
     let key = keys
         .0
         .key(identifier.trim())
         .await
         .map_err(|unavailable| match unavailable {
-            KeyUnavailable::Unknown => ApiError::BadSignature,
-            KeyUnavailable::Unreachable => ApiError::KeysUnavailable,
+            KeyUnavailable::Unknown => LeakError::BadSignature,
+            KeyUnavailable::Unreachable => LeakError::KeysUnavailable,
         })?;
     UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &key)
         .verify(report.body, &signature)
-        .map_err(|_| ApiError::BadSignature)
+        .map_err(|_| LeakError::BadSignature)
 }
 
 /// The lookup item of the key `presented` names, if its secret is right
 /// (argon2 on the hashing gate, as verify checks it).
-async fn matching_key<S: LeakStore + 'static>(
-    state: &AppState<S>,
+async fn matching_key<S: LeakStore>(
+    store: &S,
+    verifier: &Verifier,
     presented: PresentedKey,
-) -> Result<Option<KeyLookup>, ApiError> {
-    let Some(lookup) = state.store.lookup_api_key(presented.id()).await? else {
+) -> Result<Option<KeyLookup>, LeakError> {
+    let Some(lookup) = store.lookup_api_key(presented.id()).await? else {
         return Ok(None);
     };
-    let matches = state
+    let matches = verifier
         .hashing
         .verify(presented, lookup.secret_hash.clone())
         .await?;
@@ -273,17 +293,14 @@ async fn matching_key<S: LeakStore + 'static>(
 /// Disables a live key that leaked, with its audit event and notice; whether
 /// it did (a key already disabled, deleted or expired is left as it is).
 async fn disable<S: LeakStore, N: Notifier>(
-    state: &AppState<S>,
+    store: &S,
+    verifier: &Verifier,
     notifier: &N,
     lookup: &KeyLookup,
     found: &Found,
     now: Timestamp,
-) -> Result<bool, ApiError> {
-    let Some(key) = state
-        .store
-        .get_api_key(&lookup.tenant_id, &lookup.key_id)
-        .await?
-    else {
+) -> Result<bool, LeakError> {
+    let Some(key) = store.get_api_key(&lookup.tenant_id, &lookup.key_id).await? else {
         return Ok(false);
     };
     if key.status_at(now) != ApiKeyStatus::Active {
@@ -298,14 +315,14 @@ async fn disable<S: LeakStore, N: Notifier>(
         now,
     )
     .with_detail(format!("found in public code at {location}"));
-    let disabled = match state.store.disable_leaked_api_key(&key, &audit).await {
+    let disabled = match store.disable_leaked_api_key(&key, &audit).await {
         Ok(disabled) => disabled,
         // Disabled, deleted or expired meanwhile: it no longer works either way.
         Err(StoreError::Conflict(Conflict::Changed)) => return Ok(false),
         Err(error) => return Err(error.into()),
     };
     // The next verify in this process answers DISABLED.
-    state.verdicts.clear();
+    verifier.verdicts.clear();
     tracing::warn!(key_id = %key.id, tenant = %key.tenant_id, "leaked API key disabled");
     // The key is already off: a notice that fails to go out is logged, not retried.
     if let Err(error) = notifier

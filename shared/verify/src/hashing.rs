@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use domain::{AccessKey, KeyHasher, PresentedKey, SecretHash};
 
-use crate::problem::ApiError;
+use crate::error::CheckError;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -112,7 +112,7 @@ impl HashingGate {
     }
 
     /// The argon2id hash of a new access key (and the key, handed back).
-    pub async fn hash(&self, key: AccessKey) -> Result<(AccessKey, SecretHash), ApiError> {
+    pub async fn hash(&self, key: AccessKey) -> Result<(AccessKey, SecretHash), CheckError> {
         let hasher = self.hasher.clone();
         let hashed = self
             .light_or_queued(self.hasher.params().work_kib(), move || {
@@ -121,7 +121,7 @@ impl HashingGate {
             })
             .await?;
         let (key, hash) = hashed;
-        Ok((key, hash.map_err(ApiError::internal)?))
+        Ok((key, hash.map_err(CheckError::Hash)?))
     }
 
     /// Whether `presented` is the key `stored` was made from, judged with
@@ -130,7 +130,7 @@ impl HashingGate {
         &self,
         presented: PresentedKey,
         stored: SecretHash,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, CheckError> {
         // A hash we cannot read never verifies; checking it costs nothing.
         let work = stored.params().map_or(0, |params| params.work_kib());
         let hasher = self.hasher.clone();
@@ -143,7 +143,7 @@ impl HashingGate {
         &self,
         work_kib: u64,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, CheckError> {
         if work_kib <= Self::IN_PLACE_MAX_WORK_KIB {
             self.shared.runs.fetch_add(1, Ordering::Relaxed);
             Ok(work())
@@ -153,12 +153,12 @@ impl HashingGate {
     }
 
     /// Runs `work` (a heavy argon2) on a hashing thread once one is free, or
-    /// refuses at once with [`ApiError::Busy`] when the wait for one would be
+    /// refuses at once with [`CheckError::Busy`] when the wait for one would be
     /// too long.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, CheckError> {
         let shared = &self.shared;
         let ahead = shared.waiting.fetch_add(1, Ordering::AcqRel);
         let typical = shared.typical_nanos.load(Ordering::Relaxed);
@@ -168,7 +168,7 @@ impl HashingGate {
         let wait = Duration::from_nanos(typical.saturating_mul(ahead.saturating_add(1)) / threads);
         if wait > self.max_wait {
             shared.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(ApiError::Busy {
+            return Err(CheckError::Busy {
                 retry_after_seconds: retry_after(wait),
             });
         }
@@ -184,10 +184,10 @@ impl HashingGate {
         });
         if self.queue.send(job).is_err() {
             self.shared.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(ApiError::Internal("no hashing thread runs".into()));
+            return Err(CheckError::NoHashingThread);
         }
         // The sender is dropped unanswered only if `work` panicked.
-        result.await.map_err(|_| ApiError::panicked())
+        result.await.map_err(|_| CheckError::Panicked)
     }
 }
 
@@ -253,7 +253,7 @@ mod tests {
         for task in tasks {
             match task.await.expect("joined") {
                 Ok(()) => done += 1,
-                Err(ApiError::Busy {
+                Err(CheckError::Busy {
                     retry_after_seconds,
                 }) => refused.push(retry_after_seconds),
                 Err(other) => panic!("{other}"),
@@ -361,7 +361,7 @@ mod tests {
     async fn a_panicking_job_answers_500_and_the_thread_goes_on() {
         let gate = HashingGate::new(KeyHasher::default(), 1, HashingGate::MAX_WAIT);
         let failed = gate.run(|| -> u8 { panic!("boom") }).await;
-        assert_eq!(failed.map_err(|e| e.status()), Err(500));
+        assert!(matches!(failed, Err(CheckError::Panicked)), "{failed:?}");
         assert_eq!(gate.run(|| 7).await.ok(), Some(7));
         assert_eq!(gate.shared.waiting.load(Ordering::SeqCst), 0);
     }

@@ -1,6 +1,6 @@
 //! The drop-in Lambda authorizer a team attaches to its own API Gateway API:
 //! it reads an access key from `x-api-key` or `Authorization: Bearer`,
-//! verifies it against our table (the same [`verify`] as `POST /v1/verify`),
+//! verifies it against our table (the same [`Verifier::verify`] as `POST /v1/verify`),
 //! and passes `tenant_id`, `application_id`, `arx_id` and `key_id` to the
 //! protected backend as authorizer context.
 //!
@@ -11,14 +11,13 @@
 //! an authorizer cannot choose another status.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use domain::{Cost, TenantId};
+use environment::{ConfigError, Env};
 use serde_json::{Value, json};
 
-use crate::config::{ConfigError, Env};
-use crate::state::AppState;
-use crate::verification::{Verdict, VerifyStore, verify};
+use crate::check::{Verifier, VerifyStore};
+use crate::verdict::Verdict;
 
 /// What the authorizer accepts: every tenant's keys, or one tenant's.
 #[derive(Debug, Clone, Default)]
@@ -43,21 +42,19 @@ impl KeyAuthorizerConfig {
 }
 
 /// The authorizer's answer to one event (either shape).
-pub async fn authorize<S: VerifyStore + 'static>(
-    state: &Arc<AppState<S>>,
+pub async fn authorize<S: VerifyStore>(
+    store: &S,
+    verifier: &Verifier,
     config: &KeyAuthorizerConfig,
     event: &Value,
 ) -> Value {
+    let tenant = config.tenant.as_ref();
     let verdict = match presented_key(&event["headers"]) {
-        Some(key) => match verify(state, config.tenant.as_ref(), key, Cost::ONE).await {
+        Some(key) => match verifier.verify(store, tenant, key, Cost::ONE).await {
             Ok(verdict) => Some(verdict),
             Err(error) => {
                 // Fail closed: a store or hashing failure denies the request.
-                tracing::error!(
-                    status = error.status(),
-                    code = error.code(),
-                    "verification failed"
-                );
+                tracing::error!(error = %store::error_chain(&error), "verification failed");
                 None
             }
         },
@@ -120,7 +117,7 @@ fn context_of(verdict: &Verdict) -> Option<BTreeMap<&'static str, String>> {
 }
 
 fn code_name(verdict: &Verdict) -> &'static str {
-    use crate::verification::VerdictCode::*;
+    use crate::verdict::VerdictCode::*;
     match verdict.code {
         Valid => "VALID",
         Malformed => "MALFORMED",

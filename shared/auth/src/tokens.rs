@@ -1,5 +1,6 @@
-//! Token verification and the route decision: the logic of the Lambda
-//! authorizer, which the dev server runs in front of every route too.
+//! Bearer tokens (JWTs): their verification and the decision for an
+//! operation. The logic of the Lambda authorizer, which the dev server runs
+//! in front of every route too.
 //!
 //! A token is accepted only if its signature verifies with the configured
 //! algorithm (RS256 from the issuer's JWKS, or HS256 with a shared secret; the
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use domain::{Role, TenantId, UserId};
+use domain::{Operation, Role, TenantId, UserId};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header,
@@ -22,9 +23,8 @@ use serde_json::Value;
 
 use crate::config::{AuthConfig, SigningKeys};
 use crate::fingerprint::{Fingerprint, Fingerprinter};
-use crate::http::Identity;
+use crate::identity::Identity;
 use crate::published_keys::{KeyUnavailable, PublishedKeys};
-use crate::routes::Route;
 
 /// Why a request was turned away.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -155,7 +155,8 @@ impl<'de> serde::Deserialize<'de> for Claims {
     }
 }
 
-pub struct Verifier {
+/// Checks bearer tokens against the issuer's keys (or the shared secret).
+pub struct Authenticator {
     config: AuthConfig,
     validation: Validation,
     keys: Keys,
@@ -183,16 +184,16 @@ enum Keys {
     Jwks(Box<JwksCache>),
 }
 
-impl fmt::Debug for Verifier {
+impl fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Verifier")
+        f.debug_struct("Authenticator")
             .field("issuer", &self.config.issuer)
             .field("audience", &self.config.audience)
             .finish_non_exhaustive()
     }
 }
 
-impl Verifier {
+impl Authenticator {
     pub fn new(config: AuthConfig) -> std::io::Result<Self> {
         let (algorithm, keys) = match &config.keys {
             SigningKeys::Hs256 { secret } => (
@@ -290,14 +291,14 @@ impl Verifier {
         Ok(exp)
     }
 
-    /// The authorizer's decision for one route.
+    /// The authorizer's decision for one operation (a route's).
     pub async fn authorize(
         &self,
         authorization: Option<&str>,
-        route: Route,
+        operation: Operation,
     ) -> Result<Identity, Denied> {
         let identity = self.identity(authorization).await?;
-        if identity.role.may(route.operation()) {
+        if identity.role.may(operation) {
             Ok(identity)
         } else {
             Err(Denied::RoleForbidden)
@@ -368,8 +369,8 @@ mod tests {
 
     use super::*;
 
-    fn verifier() -> Verifier {
-        Verifier::new(AuthConfig {
+    fn verifier() -> Authenticator {
+        Authenticator::new(AuthConfig {
             issuer: "i".into(),
             audience: "a".into(),
             keys: SigningKeys::Hs256 {
@@ -382,14 +383,14 @@ mod tests {
         .expect("a verifier")
     }
 
-    fn refused(verifier: &Verifier, header: &str) -> bool {
+    fn refused(verifier: &Authenticator, header: &str) -> bool {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("a runtime");
         runtime.block_on(verifier.identity(Some(header))).is_err()
     }
 
-    fn token(verifier: &Verifier, user: &str, role: Role) -> String {
+    fn token(verifier: &Authenticator, user: &str, role: Role) -> String {
         let SigningKeys::Hs256 { secret } = &verifier.config.keys else {
             panic!("an HS256 verifier");
         };

@@ -1,0 +1,292 @@
+//! API keys: their lookup and dashboard queries, the capabilities that read
+//! and change them (one trait each), and the records both stores write for a
+//! change (deleted, suspended, leaked, expired).
+
+use std::future::Future;
+
+use domain::{
+    ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, AuditEvent,
+    Cost, Cursor, ExpiresAt, KeyLimits, LimitHit, Page, PageLimit, SecretHash, TenantId, Timestamp,
+    Usage,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreResult;
+
+/// Filters of the API key dashboard; all that are set must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiKeyFilter {
+    pub application_id: Option<ApplicationId>,
+    pub arx_id: Option<ArxId>,
+    pub status: Option<ApiKeyStatus>,
+}
+
+impl ApiKeyFilter {
+    /// Whether `key` passes, judging its status as of `now` (see [`ApiKey::status_at`]).
+    pub fn matches(&self, key: &ApiKey, now: Timestamp) -> bool {
+        self.application_id
+            .as_ref()
+            .is_none_or(|id| *id == key.application_id)
+            && self.arx_id.as_ref().is_none_or(|id| *id == key.arx_id)
+            && self
+                .status
+                .is_none_or(|status| status == key.status_at(now))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyQuery {
+    pub filter: ApiKeyFilter,
+    pub limit: PageLimit,
+    pub cursor: Option<Cursor<ApiKeyId>>,
+    /// The instant statuses are judged at (expiry).
+    pub as_of: Timestamp,
+    /// Read strongly consistently (from the table, never a GSI), as a job
+    /// that must not miss a key created a moment ago does.
+    pub consistent: bool,
+}
+
+impl Default for ApiKeyQuery {
+    fn default() -> Self {
+        Self {
+            filter: ApiKeyFilter::default(),
+            limit: PageLimit::default(),
+            cursor: None,
+            as_of: Timestamp::now(),
+            consistent: false,
+        }
+    }
+}
+
+/// What verification needs about a key, found by key id alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyLookup {
+    pub key_id: ApiKeyId,
+    pub tenant_id: TenantId,
+    pub status: ApiKeyStatus,
+    pub expires_at: Option<ExpiresAt>,
+    pub secret_hash: SecretHash,
+    /// What a verify answer names. Lookup items written before verification
+    /// existed lack these; verification then reads the key item instead.
+    #[serde(default)]
+    pub application_id: Option<ApplicationId>,
+    #[serde(default)]
+    pub arx_id: Option<ArxId>,
+    #[serde(default)]
+    pub name: Option<ApiKeyName>,
+    /// Whether (and how) verify charges the key: a key without limits costs
+    /// verify no write beyond its `last_used_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<KeyLimits>,
+    /// The key that replaced this one: through the grace period a rotated
+    /// key spends its replacement's counters, so the two share one balance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_to: Option<ApiKeyId>,
+}
+
+impl KeyLookup {
+    /// Whether the key may be used at `now`: active and not past its expiry,
+    /// whether or not the sweep has recorded that yet.
+    pub fn usable_at(&self, now: Timestamp) -> bool {
+        self.status == ApiKeyStatus::Active
+            && self.expires_at.is_none_or(|expiry| expiry.at() > now)
+    }
+
+    pub fn of(key: &ApiKey) -> Self {
+        Self {
+            key_id: key.id.clone(),
+            tenant_id: key.tenant_id.clone(),
+            status: key.status,
+            expires_at: key.expires_at,
+            secret_hash: key.secret_hash.clone(),
+            application_id: Some(key.application_id.clone()),
+            arx_id: Some(key.arx_id.clone()),
+            name: Some(key.name.clone()),
+            limits: key.limits,
+            rotated_to: key.rotated_to.clone(),
+        }
+    }
+}
+
+pub trait ApiKeyRead: Send + Sync {
+    /// One key of the tenant, read strongly consistently.
+    fn get_api_key(
+        &self,
+        tenant: &TenantId,
+        id: &ApiKeyId,
+    ) -> impl Future<Output = StoreResult<Option<ApiKey>>> + Send;
+
+    /// A page of the tenant's keys, newest first.
+    fn list_api_keys(
+        &self,
+        tenant: &TenantId,
+        query: &ApiKeyQuery,
+    ) -> impl Future<Output = StoreResult<Page<ApiKey, ApiKeyId>>> + Send;
+
+    /// The tenant's key counts, in O(1).
+    fn api_key_counts(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = StoreResult<ApiKeyCounts>> + Send;
+}
+
+pub trait ApiKeyCreate: Send + Sync {
+    /// Writes the key, its lookup item, the tenant's counts and `audit` in one
+    /// transaction, only if the key's application and Arx still accept new keys.
+    fn create_api_key(
+        &self,
+        key: &ApiKey,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+pub trait ApiKeyDelete: Send + Sync {
+    /// Marks `current` deleted (at and by `audit`) with its lookup item, counts
+    /// and `audit`, in one transaction, only if its status is still
+    /// `current.status` ([`Conflict::Changed`](crate::Conflict::Changed) otherwise). Returns the new record.
+    fn delete_api_key(
+        &self,
+        current: &ApiKey,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
+}
+
+pub trait ApiKeyRotate: Send + Sync {
+    /// Replaces `current` by `new` in one transaction: `rotated` (`current`
+    /// with its grace period's end and `rotated_to`) over `current` only if
+    /// its status is still `current.status` and it was not rotated meanwhile
+    /// ([`Conflict::Changed`](crate::Conflict::Changed) otherwise); `new` as [`ApiKeyCreate`] writes a
+    /// key (its application and Arx must still accept keys); both lookup
+    /// items, the counts and `audit`.
+    fn rotate_api_key(
+        &self,
+        current: &ApiKey,
+        rotated: &ApiKey,
+        new: &ApiKey,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+pub trait ApiKeySuspend: Send + Sync {
+    /// Sets `current`'s status to `to` (active or disabled) with its lookup
+    /// item, counts and `audit`, in one transaction, only if its status is
+    /// still `current.status` ([`Conflict::Changed`](crate::Conflict::Changed) otherwise). Returns the
+    /// new record.
+    fn set_api_key_status(
+        &self,
+        current: &ApiKey,
+        to: ApiKeyStatus,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
+}
+
+pub trait ApiKeyLookup: Send + Sync {
+    /// The lookup item verification reads, strongly consistently.
+    fn lookup_api_key(
+        &self,
+        id: &ApiKeyId,
+    ) -> impl Future<Output = StoreResult<Option<KeyLookup>>> + Send;
+}
+
+pub trait ApiKeyUsage: Send + Sync {
+    /// Sets the key's `last_used_at` to `at` unless it was set less than
+    /// `min_interval` before (a conditional write, so a hot key costs one
+    /// write per interval whatever the number of instances). Returns whether
+    /// it wrote. A key that is gone is left alone.
+    fn record_use(
+        &self,
+        tenant: &TenantId,
+        id: &ApiKeyId,
+        at: Timestamp,
+        min_interval: time::Duration,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// What charging a key did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charge {
+    /// The key has no counters (no limits): nothing was charged.
+    Unlimited,
+    /// Spent (or, for a cost of 0, passed): the counters after.
+    Charged(Usage),
+    /// Refused by this limit: the counters as they stood, nothing spent.
+    Refused(Usage, LimitHit),
+}
+
+pub trait ApiKeyCharge: Send + Sync {
+    /// Charges `cost` to the key's counters at `now`, atomically across every
+    /// process: no number of concurrent charges spends more than the limits
+    /// allow, and a refill or a new rate window happens once. `expected` is
+    /// the limits the caller believes the key has (its lookup item, maybe
+    /// cached): it shapes the first try, and the stored counters decide.
+    fn charge_api_key(
+        &self,
+        id: &ApiKeyId,
+        expected: &KeyLimits,
+        cost: Cost,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Charge>> + Send;
+
+    /// The key's counters as stored (`None`: it has no limits).
+    /// A rotated key in its grace period spends its replacement's.
+    fn api_key_usage(
+        &self,
+        id: &ApiKeyId,
+    ) -> impl Future<Output = StoreResult<Option<Usage>>> + Send;
+}
+
+pub trait ApiKeyLimit: Send + Sync {
+    /// Writes `next` (`current` with other limits) with its lookup item, its
+    /// counters started afresh ([`fresh_usage`]; none when it has no limits)
+    /// and `audit`, in one transaction, only if the stored status is still
+    /// `current.status` ([`Conflict::Changed`](crate::Conflict::Changed) otherwise).
+    fn set_api_key_limits(
+        &self,
+        current: &ApiKey,
+        next: &ApiKey,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// The counters of a key whose limits were just set (created, rotated or
+/// changed), with a random revision: a charge planned against the counters
+/// it replaces can then never match it.
+pub fn fresh_usage(key: &ApiKey, now: Timestamp) -> Option<Usage> {
+    use rand::{RngCore, TryRngCore, rngs::OsRng};
+    let rev = OsRng.unwrap_err().next_u64() & Usage::REV_MASK;
+    key.limits.map(|limits| Usage::new(&limits, now, rev))
+}
+
+/// The record of `current` once deleted as `audit` says: both stores write exactly this.
+pub fn deleted_api_key(current: &ApiKey, audit: &AuditEvent) -> ApiKey {
+    ApiKey {
+        status: ApiKeyStatus::Deleted,
+        deleted_at: Some(audit.at),
+        deleted_by: Some(audit.actor.clone()),
+        ..current.clone()
+    }
+}
+
+/// The record of `current` with another status (suspended or resumed by a
+/// person: no reason, and a resumed key forgets why it was disabled).
+pub fn with_status(current: &ApiKey, status: ApiKeyStatus) -> ApiKey {
+    ApiKey {
+        status,
+        disabled_reason: None,
+        ..current.clone()
+    }
+}
+
+/// The record of an active `current` disabled because it leaked.
+pub fn leaked_api_key(current: &ApiKey) -> ApiKey {
+    ApiKey {
+        status: ApiKeyStatus::Disabled,
+        disabled_reason: Some(domain::DisabledReason::Leaked),
+        ..current.clone()
+    }
+}
+
+/// The record of an active `current` once the sweep records its expiry.
+pub fn expired_api_key(current: &ApiKey) -> ApiKey {
+    with_status(current, ApiKeyStatus::Expired)
+}

@@ -1,0 +1,347 @@
+//! API keys in the embedded store: reads, create and rotate, delete, suspend,
+//! lookup, use, limits, and the index entries and counts that move with them.
+
+use domain::{
+    ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, Application, Arx, AuditEvent, Page, TenantId,
+    Timestamp,
+};
+use redb::{ReadableTable, WriteTransaction};
+
+use crate::keys::{
+    self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, ApiKeyIndex, api_key_list_partition,
+    api_key_lookup_pk, api_key_sk, api_key_usage_pk, application_sk, arx_sk, expiring_keys_pk,
+    tenant_pk,
+};
+use crate::{
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate,
+    ApiKeySuspend, ApiKeyUsage, Conflict, KeyLookup, StoreError, StoreResult, deleted_api_key,
+    into_page, with_status,
+};
+
+use super::audit::put_audit;
+use super::usage::put_usage;
+use super::{
+    API_KEY_INDEX, EmbeddedStore, ITEMS, get, put, tenant_items_newest_first, upper_bound,
+};
+
+/// Moves a key's index entries from `before` (None: a new key) to `after`
+/// (None: a purged key), and its counts with it.
+pub(super) fn index_api_key(
+    txn: &WriteTransaction,
+    before: Option<&ApiKey>,
+    after: Option<&ApiKey>,
+) -> StoreResult<()> {
+    let mut index = txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
+    let entries = |key: &ApiKey| {
+        ApiKeyIndex::SECONDARY
+            .into_iter()
+            .filter_map(|index| index.entry_of(key))
+            .collect::<Vec<_>>()
+    };
+    for (partition, sk) in before.map(entries).unwrap_or_default() {
+        index
+            .remove((partition.as_str(), sk.as_str()))
+            .map_err(StoreError::backend)?;
+    }
+    for (partition, sk) in after.map(entries).unwrap_or_default() {
+        index
+            .insert((partition.as_str(), sk.as_str()), ())
+            .map_err(StoreError::backend)?;
+    }
+    let Some(tenant) = after.or(before).map(|key| &key.tenant_id) else {
+        return Ok(());
+    };
+    let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+    let pk = tenant_pk(tenant);
+    let counts: ApiKeyCounts = get(&items, &pk, API_KEY_COUNTS_SK)?.unwrap_or_default();
+    let delta = ApiKeyCounts::delta(before.map(|b| b.status), after.map(|a| a.status));
+    put(&mut items, &pk, API_KEY_COUNTS_SK, &counts.apply(delta))
+}
+
+impl ApiKeyRead for EmbeddedStore {
+    async fn get_api_key(&self, tenant: &TenantId, id: &ApiKeyId) -> StoreResult<Option<ApiKey>> {
+        self.get_tenant_item(tenant_pk(tenant), api_key_sk(id))
+            .await
+    }
+
+    async fn list_api_keys(
+        &self,
+        tenant: &TenantId,
+        query: &ApiKeyQuery,
+    ) -> StoreResult<Page<ApiKey, ApiKeyId>> {
+        let (index, partition) = api_key_list_partition(tenant, query);
+        let pk = tenant_pk(tenant);
+        let query = query.clone();
+        self.read(move |txn| {
+            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let limit = query.limit.get();
+            let keep = |key: &ApiKey| query.filter.matches(key, query.as_of);
+            let found = if index == ApiKeyIndex::Table {
+                tenant_items_newest_first(
+                    &items,
+                    &pk,
+                    API_KEY_SK_PREFIX,
+                    query.cursor.as_ref(),
+                    limit,
+                    keep,
+                )?
+            } else {
+                let index = txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
+                let upper = upper_bound(API_KEY_SK_PREFIX, query.cursor.as_ref());
+                let range =
+                    (partition.as_str(), API_KEY_SK_PREFIX)..(partition.as_str(), upper.as_str());
+                let mut found = Vec::with_capacity(limit + 1);
+                for entry in index.range(range).map_err(StoreError::backend)?.rev() {
+                    let (entry_key, _) = entry.map_err(StoreError::backend)?;
+                    let (_, sk) = entry_key.value();
+                    let Some(key) = get::<ApiKey>(&items, &pk, sk)? else {
+                        continue;
+                    };
+                    if keep(&key) {
+                        found.push(key);
+                        if found.len() > limit {
+                            break;
+                        }
+                    }
+                }
+                found
+            };
+            Ok(into_page(found, query.limit, |key: &ApiKey| &key.id))
+        })
+        .await
+    }
+
+    async fn api_key_counts(&self, tenant: &TenantId) -> StoreResult<ApiKeyCounts> {
+        let pk = tenant_pk(tenant);
+        let expiring = expiring_keys_pk(tenant);
+        let after = keys::due_sk_after(Timestamp::now());
+        self.read(move |txn| {
+            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let counts: ApiKeyCounts = get(&items, &pk, API_KEY_COUNTS_SK)?.unwrap_or_default();
+            // Keys recorded active but already past their expiry (see `GSI5`).
+            let index = txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
+            let past = (expiring.as_str(), "")..(expiring.as_str(), after.as_str());
+            let unrecorded = index.range(past).map_err(StoreError::backend)?.count();
+            Ok(counts.with_unrecorded_expiries(unrecorded as u64))
+        })
+        .await
+    }
+}
+
+impl ApiKeyCreate for EmbeddedStore {
+    async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
+        let (key, audit) = (key.clone(), audit.clone());
+        self.write(move |txn| {
+            insert_new_key(txn, &key)?;
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            put_audit(txn, &mut items, &audit)
+        })
+        .await
+    }
+}
+
+impl ApiKeyRotate for EmbeddedStore {
+    async fn rotate_api_key(
+        &self,
+        current: &ApiKey,
+        rotated: &ApiKey,
+        new: &ApiKey,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let (current, rotated, new, audit) =
+            (current.clone(), rotated.clone(), new.clone(), audit.clone());
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
+            let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
+            let Some(stored) =
+                stored.filter(|s| s.status == current.status && s.rotated_to.is_none())
+            else {
+                return Err(Conflict::Changed.into());
+            };
+            let lookup = api_key_lookup_pk(&rotated.id);
+            put(&mut items, &pk, &sk, &rotated)?;
+            put(&mut items, &lookup, &lookup, &KeyLookup::of(&rotated))?;
+            put_audit(txn, &mut items, &audit)?;
+            drop(items);
+            index_api_key(txn, Some(&stored), Some(&rotated))?;
+            // Refused (an archived application, say): the whole write is dropped.
+            insert_new_key(txn, &new)
+        })
+        .await
+    }
+}
+
+/// A new key, its lookup item, index entries and counts, if its application
+/// and Arx still accept keys and neither item exists yet.
+pub(super) fn insert_new_key(txn: &WriteTransaction, key: &ApiKey) -> StoreResult<()> {
+    let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+    let pk = tenant_pk(&key.tenant_id);
+    let application: Option<Application> = get(&items, &pk, &application_sk(&key.application_id))?;
+    if !application.is_some_and(|a| a.accepts_new_keys()) {
+        return Err(Conflict::ApplicationNotAcceptingKeys.into());
+    }
+    let arx: Option<Arx> = get(&items, &pk, &arx_sk(&key.arx_id))?;
+    if !arx.is_some_and(|a| a.accepts_new_keys()) {
+        return Err(Conflict::ArxNotAcceptingKeys.into());
+    }
+    let (sk, lookup) = (api_key_sk(&key.id), api_key_lookup_pk(&key.id));
+    if items
+        .get((pk.as_str(), sk.as_str()))
+        .map_err(StoreError::backend)?
+        .is_some()
+        || items
+            .get((lookup.as_str(), lookup.as_str()))
+            .map_err(StoreError::backend)?
+            .is_some()
+    {
+        return Err(Conflict::AlreadyExists.into());
+    }
+    put(&mut items, &pk, &sk, key)?;
+    put(&mut items, &lookup, &lookup, &KeyLookup::of(key))?;
+    put_usage(&mut items, key)?;
+    drop(items);
+    index_api_key(txn, None, Some(key))
+}
+
+impl ApiKeyDelete for EmbeddedStore {
+    async fn delete_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<ApiKey> {
+        let (current, audit) = (current.clone(), audit.clone());
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
+            let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
+            let Some(stored) = stored.filter(|s| s.status == current.status) else {
+                return Err(Conflict::Changed.into());
+            };
+            let deleted = deleted_api_key(&stored, &audit);
+            let lookup = api_key_lookup_pk(&deleted.id);
+            put(&mut items, &pk, &sk, &deleted)?;
+            put(&mut items, &lookup, &lookup, &KeyLookup::of(&deleted))?;
+            put_audit(txn, &mut items, &audit)?;
+            drop(items);
+            index_api_key(txn, Some(&stored), Some(&deleted))?;
+            Ok(deleted)
+        })
+        .await
+    }
+}
+
+impl ApiKeySuspend for EmbeddedStore {
+    async fn set_api_key_status(
+        &self,
+        current: &ApiKey,
+        to: ApiKeyStatus,
+        audit: &AuditEvent,
+    ) -> StoreResult<ApiKey> {
+        let next = with_status(current, to);
+        self.change_api_key(current, Some(next.clone()), audit)
+            .await?;
+        Ok(next)
+    }
+}
+
+impl ApiKeyLookup for EmbeddedStore {
+    async fn lookup_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<KeyLookup>> {
+        let pk = api_key_lookup_pk(id);
+        self.get_tenant_item(pk.clone(), pk).await
+    }
+}
+
+impl ApiKeyUsage for EmbeddedStore {
+    async fn record_use(
+        &self,
+        tenant: &TenantId,
+        id: &ApiKeyId,
+        at: Timestamp,
+        min_interval: time::Duration,
+    ) -> StoreResult<bool> {
+        let (pk, sk) = (tenant_pk(tenant), api_key_sk(id));
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let Some(mut key) = get::<ApiKey>(&items, &pk, &sk)? else {
+                return Ok(false);
+            };
+            if key
+                .last_used_at
+                .is_some_and(|last| last > at.plus(-min_interval))
+            {
+                return Ok(false);
+            }
+            key.last_used_at = Some(at);
+            put(&mut items, &pk, &sk, &key)?;
+            Ok(true)
+        })
+        .await
+    }
+}
+
+impl ApiKeyLimit for EmbeddedStore {
+    async fn set_api_key_limits(
+        &self,
+        current: &ApiKey,
+        next: &ApiKey,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let (current, next, audit) = (current.clone(), next.clone(), audit.clone());
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
+            let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
+            let Some(stored) = stored.filter(|s| s.status == current.status) else {
+                return Err(Conflict::Changed.into());
+            };
+            // Only the limits change: a `last_used_at` written meanwhile stays.
+            let next = ApiKey {
+                limits: next.limits,
+                ..stored
+            };
+            let lookup = api_key_lookup_pk(&next.id);
+            put(&mut items, &pk, &sk, &next)?;
+            put(&mut items, &lookup, &lookup, &KeyLookup::of(&next))?;
+            put_usage(&mut items, &next)?;
+            put_audit(txn, &mut items, &audit)
+        })
+        .await
+    }
+}
+
+impl EmbeddedStore {
+    /// Replaces `current` with `next` (`None`: removes it and its lookup item)
+    /// and writes `audit`, if its stored status is still `current.status`.
+    pub(super) async fn change_api_key(
+        &self,
+        current: &ApiKey,
+        next: Option<ApiKey>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let (current, audit) = (current.clone(), audit.clone());
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
+            let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
+            let Some(stored) = stored.filter(|s| s.status == current.status) else {
+                return Err(Conflict::Changed.into());
+            };
+            let lookup = api_key_lookup_pk(&stored.id);
+            match &next {
+                Some(next) => {
+                    put(&mut items, &pk, &sk, next)?;
+                    put(&mut items, &lookup, &lookup, &KeyLookup::of(next))?;
+                }
+                None => {
+                    let usage = api_key_usage_pk(&stored.id);
+                    for (pk, sk) in [(&pk, &sk), (&lookup, &lookup), (&usage, &usage)] {
+                        items
+                            .remove((pk.as_str(), sk.as_str()))
+                            .map_err(StoreError::backend)?;
+                    }
+                }
+            }
+            put_audit(txn, &mut items, &audit)?;
+            drop(items);
+            index_api_key(txn, Some(&stored), next.as_ref())
+        })
+        .await
+    }
+}

@@ -1,0 +1,57 @@
+//! What a store call can fail with.
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition of the change no longer held; nothing was written.
+    #[error("the change was refused: {0}")]
+    Conflict(#[from] Conflict),
+    /// Other changes to the same items kept cancelling this one (DynamoDB's
+    /// `TransactionConflict`) through every retry; nothing was written and
+    /// trying again shortly is safe.
+    #[error("the items were busy with other changes; nothing was written")]
+    Contended,
+    /// The database could not be reached or answered with an error.
+    #[error("the data store failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// An item could not be turned back into a domain value.
+    #[error("a stored item could not be read")]
+    Corrupt(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub(crate) fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Backend(Box::new(error))
+    }
+
+    pub(crate) fn corrupt(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Corrupt(Box::new(error))
+    }
+}
+
+/// An error and its sources on one line: what a log needs to explain a failure.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Which condition of a change failed, so the API can say why it refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("the application is missing or archived")]
+    ApplicationNotAcceptingKeys,
+    #[error("the Arx is missing or not active")]
+    ArxNotAcceptingKeys,
+    #[error("an item with this id already exists")]
+    AlreadyExists,
+    /// The object changed since it was read (or is gone): read it again.
+    #[error("the object changed since it was read")]
+    Changed,
+}

@@ -1,0 +1,195 @@
+//! Checking an access key: the data plane. The verify route and the
+//! `key-authorizer` function both call [`Verifier::verify`].
+//!
+//! A malformed key (wrong shape or checksum) is answered with no read and no
+//! argon2. Otherwise one strongly consistent read of the lookup item, then
+//! argon2id beside the reads of the key's application and Arx. Verdicts are
+//! cached in process for a short TTL, keyed by a keyed BLAKE2b hash of the
+//! presented key (never the key), and concurrent checks of the same uncached
+//! key share one argon2 run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::{
+    ApplicationStatus, ArxStatus, Cost, ExpiresAt, KeyPrefix, LimitHit, PresentedKey, TenantId,
+    Timestamp,
+};
+use store::{
+    ApiKeyCharge, ApiKeyLookup, ApiKeyRead, ApiKeyUsage, ApplicationStore, ArxStore, Charge,
+    KeyLookup,
+};
+
+use crate::cache::{VerdictCache, lock};
+use crate::error::CheckError;
+use crate::hashing::HashingGate;
+use crate::verdict::{Checked, KeyFacts, Verdict, VerdictCode, VerifiedKey};
+
+/// What checking keys needs besides the store, built once per process (a
+/// Lambda's cold start, the dev server's start).
+#[derive(Debug)]
+pub struct Verifier {
+    /// This deployment's access key prefix (`ACCESS_KEY_PREFIX`).
+    pub key_prefix: KeyPrefix,
+    /// argon2id for new keys and for checking presented ones.
+    pub hashing: HashingGate,
+    /// Recent verify verdicts (see [`cache`]).
+    pub verdicts: VerdictCache,
+}
+
+impl Verifier {
+    /// Keys of `key_prefix`, verdicts kept for `verdict_ttl` (zero: none).
+    pub fn new(key_prefix: KeyPrefix, verdict_ttl: Duration) -> Self {
+        Self {
+            key_prefix,
+            hashing: HashingGate::per_core(),
+            verdicts: VerdictCache::new(verdict_ttl),
+        }
+    }
+}
+
+/// `last_used_at` is written at most this often per key.
+pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(5 * 60);
+
+/// The stores verification reads (and records use in).
+pub trait VerifyStore:
+    ApiKeyLookup + ApiKeyRead + ApiKeyUsage + ApiKeyCharge + ApplicationStore + ArxStore
+{
+}
+impl<S> VerifyStore for S where
+    S: ApiKeyLookup + ApiKeyRead + ApiKeyUsage + ApiKeyCharge + ApplicationStore + ArxStore
+{
+}
+
+impl Verifier {
+    /// Verifies `raw` for `caller` (its tenant; `None` accepts a key of any
+    /// tenant, for a key-authorizer that serves the whole installation), and
+    /// charges a good key with limits `cost`.
+    pub async fn verify<S: VerifyStore>(
+        &self,
+        store: &S,
+        caller: Option<&TenantId>,
+        raw: &str,
+        cost: Cost,
+    ) -> Result<Verdict, CheckError> {
+        let Ok(presented) = PresentedKey::parse(raw, &self.key_prefix) else {
+            return Ok(Verdict::refused(VerdictCode::Malformed));
+        };
+        let cache = &self.verdicts;
+        let fingerprint = cache.fingerprint(&presented);
+        let checked = match cache.cached(&fingerprint) {
+            Some(checked) => checked,
+            None => {
+                // One check per key at a time: the others wait for its answer.
+                let cell = Arc::clone(lock(&cache.in_flight).entry(fingerprint).or_default());
+                let checked = cell
+                    .get_or_try_init(|| async { self.check(store, presented).await.map(Arc::new) })
+                    .await
+                    .map(Arc::clone);
+                lock(&cache.in_flight).remove(&fingerprint);
+                let checked = checked?;
+                cache.remember(fingerprint, Arc::clone(&checked));
+                checked
+            }
+        };
+        let now = Timestamp::now();
+        let mut verdict = checked.verdict(caller, now);
+        if verdict.valid
+            && let Checked::Found(facts) = checked.as_ref()
+            && let Some(limits) = &facts.limits
+        {
+            verdict = match store
+                .charge_api_key(&facts.charged_to, limits, cost, now)
+                .await?
+            {
+                Charge::Unlimited => verdict,
+                Charge::Charged(usage) => verdict.standing(usage.standing(now, None)),
+                Charge::Refused(usage, hit) => {
+                    let code = match hit {
+                        LimitHit::Rate => VerdictCode::RateLimited,
+                        LimitHit::Credits => VerdictCode::UsageExceeded,
+                    };
+                    Verdict::refused(code).standing(usage.standing(now, Some(hit)))
+                }
+            };
+        }
+        if let Some(key) = &verdict.key
+            && cache.due_for_use_record(&key.key_id, LAST_USED_INTERVAL)
+        {
+            let interval =
+                time::Duration::try_from(LAST_USED_INTERVAL).unwrap_or(time::Duration::ZERO);
+            // A failed write must not refuse a good key: say so in the log.
+            if let Err(error) = store
+                .record_use(&key.tenant_id, &key.key_id, now, interval)
+                .await
+            {
+                tracing::warn!(error = %store::error_chain(&error), key_id = %key.key_id, "could not record a key's use");
+            }
+        }
+        Ok(verdict)
+    }
+
+    /// The uncached check: the lookup, then argon2 beside the catalog reads.
+    async fn check<S: VerifyStore>(
+        &self,
+        store: &S,
+        presented: PresentedKey,
+    ) -> Result<Checked, CheckError> {
+        let Some(lookup) = store.lookup_api_key(presented.id()).await? else {
+            return Ok(Checked::NotFound);
+        };
+        let secret_matches = self.hashing.verify(presented, lookup.secret_hash.clone());
+        // The reads first: on DynamoDB they are in flight while the hash runs.
+        let (described, secret_matches) = tokio::join!(describe(store, &lookup), secret_matches);
+        if !secret_matches? {
+            return Ok(Checked::NotFound);
+        }
+        Ok(described?.map_or(Checked::NotFound, |facts| Checked::Found(Box::new(facts))))
+    }
+}
+
+/// The key's application and Arx, read beside argon2; `None` if the key item
+/// is gone (purged between the two reads).
+async fn describe<S: VerifyStore>(
+    store: &S,
+    lookup: &KeyLookup,
+) -> Result<Option<KeyFacts>, CheckError> {
+    let tenant = &lookup.tenant_id;
+    let (application_id, arx_id, name) =
+        match (&lookup.application_id, &lookup.arx_id, &lookup.name) {
+            (Some(application), Some(arx), Some(name)) => {
+                (application.clone(), arx.clone(), name.clone())
+            }
+            // A lookup item from before verification: the key item says.
+            _ => match store.get_api_key(tenant, &lookup.key_id).await? {
+                Some(key) => (key.application_id, key.arx_id, key.name),
+                None => return Ok(None),
+            },
+        };
+    let (application, arx) = tokio::try_join!(
+        store.get_application(tenant, &application_id),
+        store.get_arx(tenant, &arx_id),
+    )?;
+    let catalog_active = application.is_some_and(|a| a.status == ApplicationStatus::Active)
+        && arx.as_ref().is_some_and(|a| a.status == ArxStatus::Active);
+    let arx_url = arx.map(|arx| arx.arx_url).unwrap_or_default();
+    Ok(Some(KeyFacts {
+        key: VerifiedKey {
+            key_id: lookup.key_id.clone(),
+            tenant_id: tenant.clone(),
+            application_id,
+            arx_id,
+            arx_url,
+            name,
+            expires_at: lookup.expires_at.map(ExpiresAt::at),
+        },
+        status: lookup.status,
+        expires_at: lookup.expires_at,
+        catalog_active,
+        limits: lookup.limits,
+        charged_to: lookup
+            .rotated_to
+            .clone()
+            .unwrap_or_else(|| lookup.key_id.clone()),
+    }))
+}

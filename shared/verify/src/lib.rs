@@ -1,0 +1,22 @@
+//! Checking keys: the data plane. Everything a check of an access key does,
+//! on every request of a customer's API, is here: parsing the presented key
+//! ([`domain::PresentedKey`]), the verdict cache ([`cache`]), the lookup and
+//! argon2id ([`hashing`], [`check`]), limits charged at verify time, the
+//! key-authorizer's decision ([`key_authorizer`]) and the response to a key
+//! found leaked ([`leaks`]). It depends on the domain, the store and `auth`
+//! (fingerprints, published keys), never on the management API, which calls
+//! it for `POST /v1/verify` and hashes new keys with its [`HashingGate`].
+
+pub mod cache;
+pub mod check;
+mod error;
+pub mod hashing;
+pub mod key_authorizer;
+pub mod leaks;
+pub mod verdict;
+
+pub use cache::VerdictCache;
+pub use check::{LAST_USED_INTERVAL, Verifier, VerifyStore};
+pub use error::CheckError;
+pub use hashing::HashingGate;
+pub use verdict::{Verdict, VerdictCode, VerifiedKey};

@@ -1,0 +1,132 @@
+//! What a verify answers, and how a checked key's facts decide it.
+
+use domain::{
+    ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, ExpiresAt, KeyLimits, Standing,
+    TenantId, Timestamp,
+};
+use serde::Serialize;
+
+/// What a verify answers: `VALID` with the key's fields, or a code alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerdictCode {
+    Valid,
+    /// Wrong shape or checksum: decided with no read and no argon2.
+    Malformed,
+    /// No such key, a wrong secret, or another tenant's key: one code, so
+    /// the answer is no oracle for which.
+    NotFound,
+    Expired,
+    Deleted,
+    /// The key is suspended, or its application is archived, or its Arx is
+    /// not active.
+    Disabled,
+    /// The key's rate window is spent: `reset_at` says when it starts afresh.
+    RateLimited,
+    /// The key's credits are spent: `reset_at` is the next refill, if any.
+    UsageExceeded,
+}
+
+/// The answer to one verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub valid: bool,
+    pub code: VerdictCode,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub key: Option<VerifiedKey>,
+    /// For a key with limits: requests of cost 1 that would still pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u64>,
+    /// For a key with limits: when `remaining` next grows (null: never).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reset_at: Option<Option<Timestamp>>,
+}
+
+/// What a valid key is for (only a `VALID` verdict carries it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifiedKey {
+    pub key_id: ApiKeyId,
+    /// The caller knows its tenant; the key-authorizer passes it on.
+    #[serde(skip)]
+    pub tenant_id: TenantId,
+    pub application_id: ApplicationId,
+    pub arx_id: ArxId,
+    pub arx_url: String,
+    pub name: ApiKeyName,
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Verdict {
+    pub(crate) fn refused(code: VerdictCode) -> Self {
+        Self {
+            valid: false,
+            code,
+            key: None,
+            remaining: None,
+            reset_at: None,
+        }
+    }
+
+    /// This verdict with where a limited key stands.
+    pub(crate) fn standing(self, standing: Standing) -> Self {
+        Self {
+            remaining: Some(standing.remaining),
+            reset_at: Some(standing.reset_at),
+            ..self
+        }
+    }
+}
+
+/// Everything a verdict depends on besides the clock, as read when the key
+/// was last checked. `None` in [`Checked::Found`]'s place means not found (no
+/// such key or a wrong secret), which is cached too: a client repeating a
+/// wrong key costs one argon2 run per TTL, not one per request.
+#[derive(Debug)]
+pub(crate) enum Checked {
+    NotFound,
+    Found(Box<KeyFacts>),
+}
+
+#[derive(Debug)]
+pub(crate) struct KeyFacts {
+    pub(crate) key: VerifiedKey,
+    pub(crate) status: ApiKeyStatus,
+    pub(crate) expires_at: Option<ExpiresAt>,
+    pub(crate) catalog_active: bool,
+    /// What a good verify is charged against. Cached with the rest, but the
+    /// charge itself never is: every verify of a limited key is a write.
+    pub(crate) limits: Option<KeyLimits>,
+    /// Whose counters: the key's own, or, once it was rotated, its
+    /// replacement's (the old key and the new share one balance).
+    pub(crate) charged_to: ApiKeyId,
+}
+
+impl Checked {
+    /// The verdict for `caller` (a tenant, or any for the key-authorizer) at `now`.
+    pub(crate) fn verdict(&self, caller: Option<&TenantId>, now: Timestamp) -> Verdict {
+        let Checked::Found(facts) = self else {
+            return Verdict::refused(VerdictCode::NotFound);
+        };
+        if caller.is_some_and(|tenant| *tenant != facts.key.tenant_id) {
+            return Verdict::refused(VerdictCode::NotFound);
+        }
+        let expired = facts.expires_at.is_some_and(|expiry| expiry.at() <= now);
+        let code = match facts.status {
+            ApiKeyStatus::Deleted => VerdictCode::Deleted,
+            ApiKeyStatus::Expired => VerdictCode::Expired,
+            ApiKeyStatus::Active if expired => VerdictCode::Expired,
+            ApiKeyStatus::Disabled => VerdictCode::Disabled,
+            ApiKeyStatus::Active if !facts.catalog_active => VerdictCode::Disabled,
+            ApiKeyStatus::Active => {
+                return Verdict {
+                    valid: true,
+                    code: VerdictCode::Valid,
+                    key: Some(facts.key.clone()),
+                    remaining: None,
+                    reset_at: None,
+                };
+            }
+        };
+        Verdict::refused(code)
+    }
+}
