@@ -153,6 +153,8 @@ fn key_record(
         expiry_notice_sent_at: None,
         limits: None,
         disabled_reason: None,
+        balance: None,
+        revision: 0,
     }
 }
 

@@ -126,6 +126,12 @@ impl ApiError {
         self.kind().0
     }
 
+    /// Whether the object changed between the read a change was decided on
+    /// and its write (the change is then decided again).
+    pub fn is_changed(&self) -> bool {
+        matches!(self, Self::Conflict { code: CHANGED, .. })
+    }
+
     pub fn code(&self) -> &'static str {
         self.kind().1
     }
@@ -188,7 +194,7 @@ impl From<StoreError> for ApiError {
                 Self::conflict("already_exists", "an object with this id already exists")
             }
             StoreError::Conflict(Conflict::Changed) => Self::conflict(
-                "changed",
+                CHANGED,
                 "the object changed while this request ran; read it again and retry",
             ),
             // Contention, not a fault: the client may retry at once.
@@ -228,5 +234,8 @@ impl From<LeakError> for ApiError {
         }
     }
 }
+
+/// The code of a change refused because its object changed since it was read.
+const CHANGED: &str = "changed";
 
 pub use store::error_chain as chain;

@@ -128,13 +128,26 @@ pub struct ApiKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry_notice_sent_at: Option<Timestamp>,
     /// The limits as last set (at create, rotation or `PATCH`); the counters
-    /// they are charged against are the key's usage item.
+    /// they are charged against are the usage item of [`ApiKey::balance_key`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<KeyLimits>,
+    /// The key whose counters this one is charged against, when it is not
+    /// itself: every key of a rotation chain (A rotated to B, B to C) shares
+    /// the chain's first key's counters, so the chain has one balance
+    /// however many of its keys still work. Set by rotation; absent on keys
+    /// never rotated, and on keys rotated before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<ApiKeyId>,
     /// Why the key is disabled, if something other than a person disabled it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<DisabledReason>,
     pub secret_hash: SecretHash,
+    /// One more with every write of the record: a change is written only
+    /// over the revision it was computed from, so two changes made at once
+    /// can never undo each other (the loser reads again and retries). Keys
+    /// stored before revisions read as 0.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 impl ApiKey {
@@ -158,6 +171,17 @@ impl ApiKey {
             && self.rotated_to.is_none()
     }
 
+    /// Whose counters a verify of this key charges (see [`ApiKey::balance`]).
+    pub fn balance_key(&self) -> &ApiKeyId {
+        balance_key(&self.id, self.balance.as_ref(), self.rotated_to.as_ref())
+    }
+
+    /// Whether this key shares its counters with others (it was rotated, or
+    /// is the replacement of a rotated key).
+    pub fn in_rotation_chain(&self) -> bool {
+        self.balance.is_some() || self.rotated_to.is_some()
+    }
+
     /// When the key stopped working for good (deleted, or expired), if it has.
     pub fn ended_at(&self) -> Option<Timestamp> {
         match self.status {
@@ -166,6 +190,17 @@ impl ApiKey {
             ApiKeyStatus::Active | ApiKeyStatus::Disabled => None,
         }
     }
+}
+
+/// Whose counters a key charges: its chain's (`balance`), else, for a key
+/// rotated before chains shared one balance, its replacement's (as it did
+/// then), else its own.
+pub fn balance_key<'a>(
+    id: &'a ApiKeyId,
+    balance: Option<&'a ApiKeyId>,
+    rotated_to: Option<&'a ApiKeyId>,
+) -> &'a ApiKeyId {
+    balance.or(rotated_to).unwrap_or(id)
 }
 
 /// How long before its expiry a key is "expiring soon" (`EXPIRY_NOTICE_DAYS`):
@@ -397,6 +432,8 @@ mod tests {
             limits: None,
             disabled_reason: None,
             secret_hash: hash,
+            balance: None,
+            revision: 0,
         }
     }
 

@@ -20,7 +20,7 @@ pub mod timestamp;
 pub use access_key::{AccessKey, KeyPrefix, MalformedKey, PresentedKey};
 pub use api_key::{
     ApiKey, ApiKeyCounts, ApiKeyName, ApiKeyStatus, CountsDelta, DisabledReason, ExpiresAt,
-    NoticePeriod,
+    NoticePeriod, balance_key,
 };
 pub use application::{Application, ApplicationName, ApplicationStatus, CorsOrigin, Technology};
 pub use arx::{Arx, ArxName, ArxStatus, Label, Purpose};

@@ -230,6 +230,19 @@ impl Usage {
         }
     }
 
+    /// The limits these counters enforce (the credits as what is left now):
+    /// what a key sharing them is charged as, whatever its own limits say.
+    pub fn limits(&self) -> KeyLimits {
+        KeyLimits {
+            rate: self.rate.map(|rate| rate.limit),
+            credits: self.credits.map(|credits| Credits {
+                // Never above a balance's bound: counters only fall from one.
+                remaining: Bounded(credits.left.min(1_000_000_000)),
+                refill: credits.refill,
+            }),
+        }
+    }
+
     /// Whether [`Usage::at`] would change anything: a charge then has to
     /// write the whole item, not just subtract.
     pub fn rolls_over(&self, now: Timestamp) -> bool {

@@ -78,10 +78,12 @@ pub struct KeyLookup {
     /// verify no write beyond its `last_used_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<KeyLimits>,
-    /// The key that replaced this one: through the grace period a rotated
-    /// key spends its replacement's counters, so the two share one balance.
+    /// The key that replaced this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_to: Option<ApiKeyId>,
+    /// Whose counters the key charges, when not its own (`ApiKey::balance`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<ApiKeyId>,
 }
 
 impl KeyLookup {
@@ -104,7 +106,24 @@ impl KeyLookup {
             name: Some(key.name.clone()),
             limits: key.limits,
             rotated_to: key.rotated_to.clone(),
+            balance: key.balance.clone(),
         }
+    }
+
+    /// Whose counters a verify of this key charges.
+    pub fn balance_key(&self) -> &ApiKeyId {
+        domain::balance_key(
+            &self.key_id,
+            self.balance.as_ref(),
+            self.rotated_to.as_ref(),
+        )
+    }
+
+    /// Whether the key shares its counters with others of its rotation chain:
+    /// whether it is limited is then the chain's counters' to say, not its
+    /// own `limits` (those of the newest key decide).
+    pub fn in_rotation_chain(&self) -> bool {
+        self.balance.is_some() || self.rotated_to.is_some()
     }
 }
 
@@ -255,6 +274,30 @@ pub fn fresh_usage(key: &ApiKey, now: Timestamp) -> Option<Usage> {
     use rand::{RngCore, TryRngCore, rngs::OsRng};
     let rev = OsRng.unwrap_err().next_u64() & Usage::REV_MASK;
     key.limits.map(|limits| Usage::new(&limits, now, rev))
+}
+
+/// `next` as a change of `current` writes it: the revision after `current`'s.
+/// Both stores write a key only over the revision its change was computed
+/// from, so of two changes made from one read, one wins and the other is
+/// refused ([`Conflict::Changed`](crate::Conflict::Changed)) to be read again.
+pub fn revised(current: &ApiKey, next: &ApiKey) -> ApiKey {
+    ApiKey {
+        revision: current.revision.wrapping_add(1),
+        ..next.clone()
+    }
+}
+
+/// Whether purging `key` should remove the counters it charges: only the
+/// newest key of a rotation chain owns them at the end (older keys end
+/// first; while any of them works, the counters are the chain's).
+pub fn owns_counters_at_purge(key: &ApiKey) -> bool {
+    key.rotated_to.is_none()
+}
+
+/// Whether a new key brings counters of its own: a rotation's replacement
+/// charges its chain's, which go on as they are.
+pub fn starts_counters(key: &ApiKey) -> bool {
+    key.balance_key() == &key.id
 }
 
 /// The record of `current` once deleted as `audit` says: both stores write exactly this.

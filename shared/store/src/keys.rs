@@ -20,6 +20,9 @@ pub const ENTITY_TYPE: &str = "entity_type";
 pub const TTL: &str = "ttl";
 /// On a key item: when it was last verified, as the record shows it.
 pub const LAST_USED_AT: &str = "last_used_at";
+/// An API key item's revision (`ApiKey::revision`): every write of the
+/// item adds one, and a whole-item write is conditional on it.
+pub const REVISION: &str = "revision";
 /// The same instant in epoch seconds, which conditions compare.
 pub const LAST_USED_SECONDS: &str = "last_used_s";
 

@@ -23,7 +23,8 @@ mod sweep;
 pub use api_keys::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyFilter, ApiKeyLimit, ApiKeyLookup, ApiKeyQuery,
     ApiKeyRead, ApiKeyRotate, ApiKeySuspend, ApiKeyUsage, Charge, KeyLookup, deleted_api_key,
-    expired_api_key, fresh_usage, leaked_api_key, with_status,
+    expired_api_key, fresh_usage, leaked_api_key, owns_counters_at_purge, revised, starts_counters,
+    with_status,
 };
 pub use audit::{AuditFilter, AuditLog};
 pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};

@@ -12,12 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::{
-    ApplicationStatus, ArxStatus, Cost, ExpiresAt, KeyPrefix, LimitHit, PresentedKey, TenantId,
-    Timestamp,
+    ApplicationStatus, ArxStatus, Cost, ExpiresAt, KeyLimits, KeyPrefix, LimitHit, PresentedKey,
+    TenantId, Timestamp,
 };
 use store::{
     ApiKeyCharge, ApiKeyLookup, ApiKeyRead, ApiKeyUsage, ApplicationStore, ArxStore, Charge,
-    KeyLookup,
+    KeyLookup, StoreError,
 };
 
 use crate::cache::{VerdictCache, lock};
@@ -166,9 +166,10 @@ async fn describe<S: VerifyStore>(
                 None => return Ok(None),
             },
         };
-    let (application, arx) = tokio::try_join!(
+    let (application, arx, limits) = tokio::try_join!(
         store.get_application(tenant, &application_id),
         store.get_arx(tenant, &arx_id),
+        limits_of(store, lookup),
     )?;
     let catalog_active = application.is_some_and(|a| a.status == ApplicationStatus::Active)
         && arx.as_ref().is_some_and(|a| a.status == ArxStatus::Active);
@@ -186,10 +187,22 @@ async fn describe<S: VerifyStore>(
         status: lookup.status,
         expires_at: lookup.expires_at,
         catalog_active,
-        limits: lookup.limits,
-        charged_to: lookup
-            .rotated_to
-            .clone()
-            .unwrap_or_else(|| lookup.key_id.clone()),
+        limits,
+        charged_to: lookup.balance_key().clone(),
     }))
+}
+
+/// What a key is charged as. A key of a rotation chain shares the chain's
+/// counters, and those (set by the newest key's limits) decide, whatever the
+/// key's own `limits` were when it was rotated: a read of the counters, made
+/// once per check and cached with the verdict. Any other key: its own.
+async fn limits_of<S: VerifyStore>(
+    store: &S,
+    lookup: &KeyLookup,
+) -> Result<Option<KeyLimits>, StoreError> {
+    if !lookup.in_rotation_chain() {
+        return Ok(lookup.limits);
+    }
+    let counters = store.api_key_usage(lookup.balance_key()).await?;
+    Ok(counters.map(|usage| usage.limits()))
 }

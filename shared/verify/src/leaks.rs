@@ -40,6 +40,10 @@ pub const MAX_TOKENS: usize = 100;
 /// The longest location we record; GitHub's are blob URLs, far shorter.
 const MAX_URL_CHARS: usize = 2000;
 
+/// Reads and writes of one leaked key before the report gives up on it (a
+/// 409 to GitHub, which sends the report again).
+const DISABLE_ATTEMPTS: usize = 5;
+
 /// The audit actor of what a report does.
 pub const ACTOR: &str = "github-secret-scanning";
 
@@ -300,27 +304,35 @@ async fn disable<S: LeakStore, N: Notifier>(
     found: &Found,
     now: Timestamp,
 ) -> Result<bool, LeakError> {
-    let Some(key) = store.get_api_key(&lookup.tenant_id, &lookup.key_id).await? else {
-        return Ok(false);
-    };
-    if key.status_at(now) != ApiKeyStatus::Active {
-        return Ok(false);
-    }
     let location = location(found);
-    let audit = AuditEvent::new(
-        key.tenant_id.clone(),
-        Actor::System(ACTOR.into()),
-        AuditAction::ApiKeyLeaked,
-        &key.id,
-        now,
-    )
-    .with_detail(format!("found in public code at {location}"));
-    let disabled = match store.disable_leaked_api_key(&key, &audit).await {
-        Ok(disabled) => disabled,
-        // Disabled, deleted or expired meanwhile: it no longer works either way.
-        Err(StoreError::Conflict(Conflict::Changed)) => return Ok(false),
-        Err(error) => return Err(error.into()),
+    // Read, decide and write again if another change lands in between (it
+    // wins, and this one is decided on what it left): a key enabled, rotated
+    // or given limits at the same moment is still disabled, and keeps those.
+    let mut attempts = 0;
+    let disabled = loop {
+        attempts += 1;
+        let Some(key) = store.get_api_key(&lookup.tenant_id, &lookup.key_id).await? else {
+            return Ok(false);
+        };
+        // Disabled, deleted or expired: it no longer works either way.
+        if key.status_at(now) != ApiKeyStatus::Active {
+            return Ok(false);
+        }
+        let audit = AuditEvent::new(
+            key.tenant_id.clone(),
+            Actor::System(ACTOR.into()),
+            AuditAction::ApiKeyLeaked,
+            &key.id,
+            now,
+        )
+        .with_detail(format!("found in public code at {location}"));
+        match store.disable_leaked_api_key(&key, &audit).await {
+            Ok(disabled) => break disabled,
+            Err(StoreError::Conflict(Conflict::Changed)) if attempts < DISABLE_ATTEMPTS => {}
+            Err(error) => return Err(error.into()),
+        }
     };
+    let key = &disabled;
     // The next verify in this process answers DISABLED.
     verifier.verdicts.clear();
     tracing::warn!(key_id = %key.id, tenant = %key.tenant_id, "leaked API key disabled");

@@ -96,8 +96,8 @@ pub(crate) struct KeyFacts {
     /// What a good verify is charged against. Cached with the rest, but the
     /// charge itself never is: every verify of a limited key is a write.
     pub(crate) limits: Option<KeyLimits>,
-    /// Whose counters: the key's own, or, once it was rotated, its
-    /// replacement's (the old key and the new share one balance).
+    /// Whose counters: the key's own, or its rotation chain's (every key of
+    /// a chain shares one balance).
     pub(crate) charged_to: ApiKeyId,
 }
 

@@ -21,7 +21,7 @@ on_both_stores!(
 const LEAK_PATH: &str = "/v1/leaks/github";
 const FOUND_AT: &str = "https://github.com/octo/demo/blob/0a1b2c/config/.env";
 
-fn report(tokens: &[&str]) -> String {
+pub(super) fn report(tokens: &[&str]) -> String {
     let found: Vec<Value> = tokens
         .iter()
         .map(|token| {
@@ -54,7 +54,7 @@ async fn post_report(
     app.send(request).await
 }
 
-async fn signed(app: &TestApp, body: &str) -> super::helpers::TestResponse {
+pub(super) async fn signed(app: &TestApp, body: &str) -> super::helpers::TestResponse {
     post_report(
         app,
         body,

@@ -15,7 +15,58 @@ on_both_stores!(
     a_rate_limit_of_10_per_second_holds_under_a_burst,
     limits_are_changed_by_owners_and_admins_and_kept_by_rotation,
     limits_beyond_their_bounds_are_refused_naming_the_field,
+    a_rotation_chain_has_one_balance_set_by_its_newest_key,
 );
+
+/// A → B → C, all three working through their grace periods: the limits
+/// set on C (the newest) bind A and B too, against one balance, and the
+/// rotated keys' limits are C's to change (409, saying so).
+async fn a_rotation_chain_has_one_balance_set_by_its_newest_key(app: &TestApp) {
+    let created = app.create_key(Role::Developer).await;
+    let mut ids = vec![created["api_key"]["id"].as_str().expect("an id").to_owned()];
+    let mut keys = vec![created["access_key"].as_str().expect("a key").to_owned()];
+    for _ in 0..2 {
+        let last = ids.last().expect("a key");
+        let rotated = app
+            .post(
+                &format!("/v1/api-keys/{last}/rotate"),
+                Role::Developer,
+                &json!({"grace_seconds": 600}),
+            )
+            .await;
+        assert_eq!(rotated.status, 201, "{}", rotated.text);
+        let rotated = rotated.json();
+        ids.push(rotated["api_key"]["id"].as_str().expect("an id").to_owned());
+        keys.push(rotated["access_key"].as_str().expect("a key").to_owned());
+    }
+    let patch = |id: String| async move {
+        app.call(
+            "PATCH",
+            &format!("/v1/api-keys/{id}"),
+            Some(&app.token(Role::PlatformOwner)),
+            Some(r#"{"limits": {"credits": {"remaining": 3}}}"#),
+        )
+        .await
+    };
+    for rotated in &ids[..2] {
+        let refused = patch(rotated.clone()).await;
+        assert_eq!(refused.status, 409, "{}", refused.text);
+        assert_eq!(refused.json()["code"], "already_rotated");
+    }
+    let newest = patch(ids[2].clone()).await;
+    assert_eq!(newest.status, 200, "{}", newest.text);
+    let mut valid = 0;
+    for key in &keys {
+        valid += count(&verify_together(app, key, 2, 1).await, "VALID");
+    }
+    assert_eq!(valid, 3, "one balance of 3 for A, B and C");
+    for id in &ids {
+        let key = app
+            .get(&format!("/v1/api-keys/{id}"), Role::Developer)
+            .await;
+        assert_eq!(key.json()["usage"]["credits_remaining"], 0, "{id}");
+    }
+}
 
 /// Creates a key with `limits`: its id and access key.
 async fn create_limited(app: &TestApp, limits: Value) -> (String, String) {
@@ -155,8 +206,9 @@ async fn limits_are_changed_by_owners_and_admins_and_kept_by_rotation(app: &Test
         "{audit}"
     );
 
-    // Rotation: the same limits, with the credit balance as it stands (1),
-    // and through the grace period both keys spend that one balance.
+    // Rotation: the same limits and the balance as it stands (1): the new
+    // key is charged against the old key's counters, and through the grace
+    // period both keys spend that one balance.
     let rotated = app
         .post(
             &format!("{path}/rotate"),
@@ -166,8 +218,14 @@ async fn limits_are_changed_by_owners_and_admins_and_kept_by_rotation(app: &Test
         .await;
     assert_eq!(rotated.status, 201, "{}", rotated.text);
     let rotated = rotated.json();
-    assert_eq!(rotated["api_key"]["limits"]["credits"]["remaining"], 1);
+    assert_eq!(rotated["api_key"]["limits"], raised["limits"]);
     let new_key = rotated["access_key"].as_str().expect("a key").to_owned();
+    let new_id = rotated["api_key"]["id"].as_str().expect("an id").to_owned();
+    let new = app
+        .get(&format!("/v1/api-keys/{new_id}"), Role::Developer)
+        .await
+        .json();
+    assert_eq!(new["usage"]["credits_remaining"], 1, "the balance carried");
     let old_verdicts = verify_together(app, &key, 3, 1).await;
     assert_eq!(
         count(&old_verdicts, "VALID"),
@@ -185,7 +243,6 @@ async fn limits_are_changed_by_owners_and_admins_and_kept_by_rotation(app: &Test
         old["usage"]["credits_remaining"], 0,
         "the old key shows the shared balance"
     );
-    let new_id = rotated["api_key"]["id"].as_str().expect("an id").to_owned();
     let refilled = json!({"limits": {"credits": {"remaining": 1}}});
     let changed = app
         .call(

@@ -12,5 +12,6 @@ mod leaks;
 mod lifecycle;
 mod limits;
 mod openapi;
+mod races;
 mod sweep;
 mod verify;

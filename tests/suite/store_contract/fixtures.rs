@@ -116,6 +116,8 @@ pub fn new_key(tenant: &TenantId, application: &Application, arx: &Arx) -> ApiKe
         expiry_notice_sent_at: None,
         limits: None,
         disabled_reason: None,
+        balance: None,
+        revision: 0,
     }
 }
 

@@ -227,7 +227,7 @@ async fn changed_limits_restart_the_counters_and_removed_ones_end_charging(store
     };
     let event = audit(&key.tenant_id, AuditAction::ApiKeyLimitsChanged, &key.id);
     store
-        .set_api_key_limits(&raised, &unlimited, &event)
+        .set_api_key_limits(&stored, &unlimited, &event)
         .await
         .expect("changed");
     assert_eq!(store.api_key_usage(&key.id).await.expect("read"), None);

@@ -951,7 +951,8 @@ async fn a_key_is_rotated_once_in_one_transaction(store: impl Store) {
         .expect("rotated");
     assert_eq!(
         store.get_api_key(&c.tenant, &old.id).await.expect("read"),
-        Some(rotated.clone())
+        Some(store::revised(&old, &rotated)),
+        "the rotated record, as the revision after the one read"
     );
     assert_eq!(
         store.get_api_key(&c.tenant, &new.id).await.expect("read"),

@@ -14,8 +14,8 @@ use store::{
     StoreError,
 };
 
-use super::audit_by;
 use super::views::{ApiKeyView, ApplicationView, ArxView};
+use super::{audit_by, until_written};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
 use crate::routes::Route;
@@ -148,79 +148,68 @@ where
     }
     let id: ApiKeyId = request.path_id()?;
     let identity = &request.identity;
-    let old = state
-        .store
-        .get_api_key(&identity.tenant, &id)
-        .await?
-        .ok_or(ApiError::NotFound { what: "API key" })?;
-    let now = Timestamp::now();
-    if old.rotated_to.is_some() {
-        return Err(ApiError::conflict(
-            "already_rotated",
-            "this API key was already rotated: rotate the key that replaced it",
-        ));
-    }
-    let status = old.status_at(now);
-    if !matches!(status, ApiKeyStatus::Active | ApiKeyStatus::Disabled) {
-        return Err(ApiError::conflict(
-            "api_key_status",
-            format!("the API key is {} and cannot be rotated", status.as_str()),
-        ));
-    }
-    let (application, arx) =
-        accepting_catalog(state, request, &old.application_id, &old.arx_id).await?;
-    let expires_at = old
-        .expires_at
-        .map(|end| end.same_lifetime(old.created_at, now));
-    let mut minted = mint(
-        state,
-        request,
-        &application,
-        &arx,
-        old.name.clone(),
-        expires_at,
-        now,
-    )
-    .await?;
-    minted.key.rotated_from = Some(old.id.clone());
-    minted.key.limits = carried_limits(state, &old, now).await?;
-    let grace_end = now.plus(time::Duration::seconds(grace));
-    let old_end = old
-        .expires_at
-        .map_or(grace_end, |end| end.at().min(grace_end));
-    let rotated = ApiKey {
-        expires_at: Some(ExpiresAt::ending(old_end)),
-        rotated_to: Some(minted.key.id.clone()),
-        ..old.clone()
-    };
-    let audit = audit_by(identity, AuditAction::ApiKeyRotated, &old.id, now);
-    state
-        .store
-        .rotate_api_key(&old, &rotated, &minted.key, &audit)
+    let (old, minted, arx) = until_written(|| async {
+        let old = state
+            .store
+            .get_api_key(&identity.tenant, &id)
+            .await?
+            .ok_or(ApiError::NotFound { what: "API key" })?;
+        let now = Timestamp::now();
+        if old.rotated_to.is_some() {
+            return Err(ApiError::conflict(
+                "already_rotated",
+                "this API key was rotated: rotate the key that replaced it",
+            ));
+        }
+        let status = old.status_at(now);
+        if !matches!(status, ApiKeyStatus::Active | ApiKeyStatus::Disabled) {
+            return Err(ApiError::conflict(
+                "api_key_status",
+                format!("the API key is {} and cannot be rotated", status.as_str()),
+            ));
+        }
+        let (application, arx) =
+            accepting_catalog(state, request, &old.application_id, &old.arx_id).await?;
+        let expires_at = old
+            .expires_at
+            .map(|end| end.same_lifetime(old.created_at, now));
+        let mut minted = mint(
+            state,
+            request,
+            &application,
+            &arx,
+            old.name.clone(),
+            expires_at,
+            now,
+        )
         .await?;
+        // One balance for the whole chain: the new key is charged against the
+        // counters the old one was, which go on as they stand (a rotation is
+        // no way to a fresh balance), and it keeps the old key's limits.
+        let balance = old.balance_key().clone();
+        minted.key.rotated_from = Some(old.id.clone());
+        minted.key.limits = old.limits;
+        minted.key.balance = Some(balance.clone());
+        let grace_end = now.plus(time::Duration::seconds(grace));
+        let old_end = old
+            .expires_at
+            .map_or(grace_end, |end| end.at().min(grace_end));
+        let rotated = ApiKey {
+            expires_at: Some(ExpiresAt::ending(old_end)),
+            rotated_to: Some(minted.key.id.clone()),
+            balance: Some(balance),
+            ..old.clone()
+        };
+        let audit = audit_by(identity, AuditAction::ApiKeyRotated, &old.id, now);
+        state
+            .store
+            .rotate_api_key(&old, &rotated, &minted.key, &audit)
+            .await?;
+        Ok((old, minted, arx))
+    })
+    .await?;
     tracing::info!(key_id = %old.id, new_key_id = %minted.key.id, grace_seconds = grace, tenant = %identity.tenant, "api key rotated");
-    Ok(minted.created(&arx, now, state.expiry_notice))
-}
-
-/// A rotated key's limits for the key that replaces it: the same, with the
-/// credits the old key has left now (a rotation is no way to a fresh balance).
-/// The old key keeps its own counters through the grace period.
-async fn carried_limits<S: ApiKeyCharge>(
-    state: &AppState<S>,
-    old: &ApiKey,
-    now: Timestamp,
-) -> Result<Option<KeyLimits>, ApiError> {
-    let Some(mut limits) = old.limits else {
-        return Ok(None);
-    };
-    if let (Some(credits), Some(usage)) = (
-        limits.credits.as_mut(),
-        state.store.api_key_usage(&old.id).await?,
-    ) && let Some(left) = usage.at(now).credits
-    {
-        credits.remaining = left.left.try_into().unwrap_or(credits.remaining);
-    }
-    Ok(Some(limits))
+    Ok(minted.created(&arx, minted.key.created_at, state.expiry_notice))
 }
 
 /// The application and Arx a new key is for, refused early (409) when either
@@ -306,6 +295,8 @@ async fn mint<S>(
         limits: None,
         disabled_reason: None,
         secret_hash,
+        balance: None,
+        revision: 0,
     };
     Ok(Minted { key, access_key })
 }

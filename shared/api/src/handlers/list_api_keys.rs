@@ -61,9 +61,9 @@ async fn get<S: ApiKeyRead + ApiKeyCharge>(
         state.store.api_key_usage(&id),
     )?;
     let key = key.ok_or(ApiError::NotFound { what: "API key" })?;
-    // A rotated key spends its replacement's counters: show those.
-    if let (Some(replacement), Some(_)) = (&key.rotated_to, key.limits) {
-        usage = state.store.api_key_usage(replacement).await?;
+    // A key of a rotation chain spends the chain's counters: show those.
+    if key.balance_key() != &key.id {
+        usage = state.store.api_key_usage(key.balance_key()).await?;
     }
     let now = Timestamp::now();
     Ok(ApiResponse::json(

@@ -2,6 +2,7 @@
 //! request into domain types, apply the rule, call the store, shape the answer.
 
 use std::fmt::Display;
+use std::future::Future;
 use std::sync::Arc;
 
 use domain::{Actor, AuditAction, AuditEvent, Timestamp};
@@ -11,6 +12,7 @@ use store::{
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
+use crate::problem::ApiError;
 use crate::routes::Route;
 use crate::state::AppState;
 
@@ -99,6 +101,29 @@ pub async fn dispatch<S: ApiStore>(
         verdicts.verifier.verdicts.clear();
     }
     response
+}
+
+/// How many times a change of a key is computed and written before it gives
+/// up: each try reads the key afresh, and only another change landing
+/// between that read and the write makes it try again.
+const CHANGE_ATTEMPTS: usize = 5;
+
+/// Runs `change` (read a key, decide, write over the revision read) until
+/// its write lands on the revision it read: a concurrent change then wins
+/// and this one is decided again on what that left, so neither undoes the
+/// other. Past [`CHANGE_ATTEMPTS`] the conflict is answered (409, retry).
+async fn until_written<T, F, Fut>(mut change: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match change().await {
+            Err(error) if error.is_changed() && attempt < CHANGE_ATTEMPTS => attempt += 1,
+            outcome => return outcome,
+        }
+    }
 }
 
 /// The audit event of a change a signed-in user made.

@@ -15,7 +15,7 @@ use crate::keys::{
 use crate::{
     ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate,
     ApiKeySuspend, ApiKeyUsage, Conflict, KeyLookup, StoreError, StoreResult, deleted_api_key,
-    fresh_usage, into_page, with_status,
+    fresh_usage, into_page, revised, starts_counters, with_status,
 };
 
 /// The key item: the record, with its place in each secondary index.
@@ -44,7 +44,7 @@ fn lookup_item(key: &ApiKey) -> StoreResult<Item> {
 
 /// `key`'s counters started afresh, if it has limits.
 fn usage_item(key: &ApiKey) -> StoreResult<Option<Item>> {
-    let pk = api_key_usage_pk(&key.id);
+    let pk = api_key_usage_pk(key.balance_key());
     fresh_usage(key, Timestamp::now())
         .map(|usage| entity_item(&usage, "api_key_usage", pk.clone(), pk))
         .transpose()
@@ -181,14 +181,12 @@ impl ApiKeyRotate for DynamoStore {
         new: &ApiKey,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
+        // Over the revision read: a key rotated meanwhile (or changed in
+        // any way) is read again, so it is rotated once.
+        let rotated = revised(current, rotated);
         let mut transaction = Transaction::default();
-        transaction.put_if_status_and_absent(
-            self,
-            api_key_item(rotated)?,
-            current.status.as_str(),
-            "rotated_to",
-        )?;
-        transaction.put(self, lookup_item(rotated)?)?;
+        transaction.put_if_revision(self, api_key_item(&rotated)?, current.revision)?;
+        transaction.put(self, lookup_item(&rotated)?)?;
         self.add_new_key(&mut transaction, new)?;
         transaction.put(self, super::audit::audit_item(audit)?)?;
         transaction.commit(self).await
@@ -202,7 +200,9 @@ impl DynamoStore {
         let tenant = tenant_pk(&key.tenant_id);
         transaction.put_new(self, api_key_item(key)?, Conflict::AlreadyExists)?;
         transaction.put_new(self, lookup_item(key)?, Conflict::AlreadyExists)?;
-        if let Some(usage) = usage_item(key)? {
+        if starts_counters(key)
+            && let Some(usage) = usage_item(key)?
+        {
             transaction.put(self, usage)?;
         }
         transaction.check_status(
@@ -227,9 +227,8 @@ impl DynamoStore {
 
 impl ApiKeyDelete for DynamoStore {
     async fn delete_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<ApiKey> {
-        let deleted = deleted_api_key(current, audit);
-        self.replace_api_key(current, &deleted, audit).await?;
-        Ok(deleted)
+        self.replace_api_key(current, &deleted_api_key(current, audit), audit)
+            .await
     }
 }
 
@@ -240,29 +239,31 @@ impl ApiKeySuspend for DynamoStore {
         to: ApiKeyStatus,
         audit: &AuditEvent,
     ) -> StoreResult<ApiKey> {
-        let next = with_status(current, to);
-        self.replace_api_key(current, &next, audit).await?;
-        Ok(next)
+        self.replace_api_key(current, &with_status(current, to), audit)
+            .await
     }
 }
 
 impl DynamoStore {
-    /// Writes `next` over `current` (the same key, changed), with its lookup
-    /// item, the counts' move and `audit`, in one transaction, only if the
-    /// stored status is still `current.status`.
+    /// Writes `next` over `current` (the same key, changed) as its next
+    /// revision, with its lookup item, the counts' move and `audit`, in one
+    /// transaction, only if the stored revision is still `current.revision`.
+    /// The record written.
     pub(super) async fn replace_api_key(
         &self,
         current: &ApiKey,
         next: &ApiKey,
         audit: &AuditEvent,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<ApiKey> {
+        let next = revised(current, next);
         let mut transaction = Transaction::default();
-        transaction.put_if_status(self, api_key_item(next)?, current.status.as_str())?;
-        transaction.put(self, lookup_item(next)?)?;
+        transaction.put_if_revision(self, api_key_item(&next)?, current.revision)?;
+        transaction.put(self, lookup_item(&next)?)?;
         let delta = ApiKeyCounts::delta(Some(current.status), Some(next.status));
         transaction.add_counts(self, &current.tenant_id, delta)?;
         transaction.put(self, super::audit::audit_item(audit)?)?;
-        transaction.commit(self).await
+        transaction.commit(self).await?;
+        Ok(next)
     }
 }
 
@@ -290,13 +291,17 @@ impl ApiKeyUsage for DynamoStore {
             .table_name(&self.table)
             .key(keys::PK, AttributeValue::S(tenant_pk(tenant)))
             .key(keys::SK, AttributeValue::S(api_key_sk(id)))
-            .update_expression("SET #at = :at, #s = :s")
+            // A write of the item: its revision moves, so a change computed
+            // before it reads again and keeps this `last_used_at`.
+            .update_expression("SET #at = :at, #s = :s ADD #rev :one")
             .condition_expression(
                 "attribute_exists(#pk) AND (attribute_not_exists(#s) OR #s <= :cutoff)",
             )
             .expression_attribute_names("#pk", keys::PK)
             .expression_attribute_names("#at", keys::LAST_USED_AT)
             .expression_attribute_names("#s", keys::LAST_USED_SECONDS)
+            .expression_attribute_names("#rev", keys::REVISION)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":at", AttributeValue::S(at.to_string()))
             .expression_attribute_values(":s", AttributeValue::N(at.unix_seconds().to_string()))
             .expression_attribute_values(":cutoff", AttributeValue::N(cutoff.to_string()))
@@ -323,13 +328,14 @@ impl ApiKeyLimit for DynamoStore {
         next: &ApiKey,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
+        let next = &revised(current, next);
         let mut transaction = Transaction::default();
-        transaction.put_if_status(self, api_key_item(next)?, current.status.as_str())?;
+        transaction.put_if_revision(self, api_key_item(next)?, current.revision)?;
         transaction.put(self, lookup_item(next)?)?;
         match usage_item(next)? {
             Some(usage) => transaction.put(self, usage)?,
             None => {
-                let usage = api_key_usage_pk(&next.id);
+                let usage = api_key_usage_pk(next.balance_key());
                 transaction.delete(self, (usage.clone(), usage))?;
             }
         }

@@ -16,9 +16,8 @@ impl LeakReports for DynamoStore {
         if current.status != ApiKeyStatus::Active {
             return Err(Conflict::Changed.into());
         }
-        let next = leaked_api_key(current);
-        self.replace_api_key(current, &next, audit).await?;
-        Ok(next)
+        self.replace_api_key(current, &leaked_api_key(current), audit)
+            .await
     }
 
     async fn leak_report_handled(&self, digest: &str) -> StoreResult<bool> {

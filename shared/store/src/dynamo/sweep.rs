@@ -1,17 +1,17 @@
 //! The sweep's due keys and progress, and pending cascades.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use domain::{ApiKey, ApiKeyCounts, ApiKeyStatus, AuditEvent, PageLimit, Timestamp};
 
 use super::transaction::Transaction;
-use super::{DynamoStore, Item, entity_item, table_key};
+use super::{DynamoStore, Item, entity_item, from_item, table_key};
 use crate::keys::{
     self, ApiKeyIndex, PENDING_CASCADES_PK, SWEEP_PROGRESS_PK, SWEEP_PROGRESS_SK,
     api_key_lookup_pk, api_key_sk, api_key_usage_pk, due_pk, pending_cascade_sk, tenant_pk,
 };
 use crate::{
     ApiKeySweep, CascadeTarget, Conflict, DueWork, PendingCascade, PendingCascades, StoreError,
-    StoreResult, SweepProgress, expired_api_key,
+    StoreResult, SweepProgress, expired_api_key, owns_counters_at_purge,
 };
 
 impl ApiKeySweep for DynamoStore {
@@ -41,9 +41,8 @@ impl ApiKeySweep for DynamoStore {
         if current.status != ApiKeyStatus::Active {
             return Err(Conflict::Changed.into());
         }
-        let expired = expired_api_key(current);
-        self.replace_api_key(current, &expired, audit).await?;
-        Ok(expired)
+        self.replace_api_key(current, &expired_api_key(current), audit)
+            .await
     }
 
     async fn set_expiry_notice_sent(
@@ -56,7 +55,9 @@ impl ApiKeySweep for DynamoStore {
             ..current.clone()
         };
         // Only the notice's attribute and the key's place in GSI4 change: an
-        // update, not a Put, so a `last_used_at` a verify wrote meanwhile stays.
+        // update, not a Put, so a `last_used_at` a verify wrote meanwhile
+        // stays. It is a write of the item all the same: its revision moves,
+        // so a change computed before it reads again.
         let (Some((due_pk, due_sk)), ApiKeyStatus::Active) =
             (ApiKeyIndex::Due.entry_of(&next), current.status)
         else {
@@ -74,16 +75,21 @@ impl ApiKeySweep for DynamoStore {
             .expression_attribute_names("#sent", "expiry_notice_sent_at")
             .expression_attribute_names("#due_pk", due_pk_attribute)
             .expression_attribute_names("#due_sk", due_sk_attribute)
+            .expression_attribute_names("#rev", keys::REVISION)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::AllNew)
             .expression_attribute_values(":active", text(ApiKeyStatus::Active.as_str().into()))
             .expression_attribute_values(":due_pk", text(due_pk))
             .expression_attribute_values(":due_sk", text(due_sk));
         update = match sent_at {
             Some(at) => update
-                .update_expression("SET #sent = :sent, #due_pk = :due_pk, #due_sk = :due_sk")
+                .update_expression(
+                    "SET #sent = :sent, #due_pk = :due_pk, #due_sk = :due_sk ADD #rev :one",
+                )
                 .expression_attribute_values(":sent", text(at.to_string())),
-            None => {
-                update.update_expression("REMOVE #sent SET #due_pk = :due_pk, #due_sk = :due_sk")
-            }
+            None => update.update_expression(
+                "REMOVE #sent SET #due_pk = :due_pk, #due_sk = :due_sk ADD #rev :one",
+            ),
         };
         update = match current.expiry_notice_sent_at {
             None => {
@@ -94,7 +100,10 @@ impl ApiKeySweep for DynamoStore {
                 .expression_attribute_values(":was", text(was.to_string())),
         };
         match update.send().await {
-            Ok(_) => Ok(next),
+            Ok(output) => match output.attributes {
+                Some(item) => from_item(item),
+                None => Ok(next),
+            },
             Err(error)
                 if error
                     .as_service_error()
@@ -112,8 +121,10 @@ impl ApiKeySweep for DynamoStore {
         let key = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
         transaction.delete_if_status(self, key, current.status.as_str())?;
         transaction.delete(self, (lookup.clone(), lookup))?;
-        let usage = api_key_usage_pk(&current.id);
-        transaction.delete(self, (usage.clone(), usage))?;
+        if owns_counters_at_purge(current) {
+            let usage = api_key_usage_pk(current.balance_key());
+            transaction.delete(self, (usage.clone(), usage))?;
+        }
         transaction.add_counts(
             self,
             &current.tenant_id,

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 use domain::CountsDelta;
 
 use super::{DynamoStore, Item, table_key};
-use crate::keys::{API_KEY_COUNTS_SK, ENTITY_TYPE, PK, tenant_pk};
+use crate::keys::{self, API_KEY_COUNTS_SK, ENTITY_TYPE, PK, tenant_pk};
 use crate::{Conflict, StoreError, StoreResult};
 
 /// Concurrent transactions on one item (the tenant's counts, say) make DynamoDB
@@ -73,19 +73,24 @@ impl Transaction {
         )
     }
 
-    /// Replaces an item whose `status` must still be `expected` and that has
-    /// no `attribute` yet: a key is rotated once.
-    pub(super) fn put_if_status_and_absent(
+    /// Replaces an API key item whose revision must still be `read` (an item
+    /// written before revisions has none, which is revision 0).
+    pub(super) fn put_if_revision(
         &mut self,
         store: &DynamoStore,
         item: Item,
-        expected: &str,
-        attribute: &str,
+        read: u64,
     ) -> StoreResult<()> {
-        let mut names = status_names();
-        names.insert("#attribute".to_owned(), attribute.to_owned());
-        let condition = format!("{STATUS_IS} AND attribute_not_exists(#attribute)");
-        self.put_if(store, item, condition, names, status_value(expected))
+        let mut names = HashMap::from([("#rev".to_owned(), keys::REVISION.to_owned())]);
+        let values = HashMap::from([(":rev".to_owned(), AttributeValue::N(read.to_string()))]);
+        // DynamoDB refuses a name the expression does not use.
+        let condition = if read == 0 {
+            names.insert("#pk".to_owned(), PK.to_owned());
+            "attribute_exists(#pk) AND (attribute_not_exists(#rev) OR #rev = :rev)"
+        } else {
+            "#rev = :rev"
+        };
+        self.put_if(store, item, condition.to_owned(), names, values)
     }
 
     /// A replacement under `condition`; a failed condition means the item

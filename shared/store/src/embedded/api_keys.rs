@@ -15,7 +15,7 @@ use crate::keys::{
 use crate::{
     ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate,
     ApiKeySuspend, ApiKeyUsage, Conflict, KeyLookup, StoreError, StoreResult, deleted_api_key,
-    into_page, with_status,
+    into_page, owns_counters_at_purge, revised, starts_counters, with_status,
 };
 
 use super::audit::put_audit;
@@ -155,10 +155,11 @@ impl ApiKeyRotate for EmbeddedStore {
             let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
             let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
             let Some(stored) =
-                stored.filter(|s| s.status == current.status && s.rotated_to.is_none())
+                stored.filter(|s| s.revision == current.revision && s.rotated_to.is_none())
             else {
                 return Err(Conflict::Changed.into());
             };
+            let rotated = revised(&stored, &rotated);
             let lookup = api_key_lookup_pk(&rotated.id);
             put(&mut items, &pk, &sk, &rotated)?;
             put(&mut items, &lookup, &lookup, &KeyLookup::of(&rotated))?;
@@ -199,7 +200,9 @@ pub(super) fn insert_new_key(txn: &WriteTransaction, key: &ApiKey) -> StoreResul
     }
     put(&mut items, &pk, &sk, key)?;
     put(&mut items, &lookup, &lookup, &KeyLookup::of(key))?;
-    put_usage(&mut items, key)?;
+    if starts_counters(key) {
+        put_usage(&mut items, key)?;
+    }
     drop(items);
     index_api_key(txn, None, Some(key))
 }
@@ -211,10 +214,10 @@ impl ApiKeyDelete for EmbeddedStore {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
             let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
-            let Some(stored) = stored.filter(|s| s.status == current.status) else {
+            let Some(stored) = stored.filter(|s| s.revision == current.revision) else {
                 return Err(Conflict::Changed.into());
             };
-            let deleted = deleted_api_key(&stored, &audit);
+            let deleted = revised(&stored, &deleted_api_key(&stored, &audit));
             let lookup = api_key_lookup_pk(&deleted.id);
             put(&mut items, &pk, &sk, &deleted)?;
             put(&mut items, &lookup, &lookup, &KeyLookup::of(&deleted))?;
@@ -235,9 +238,8 @@ impl ApiKeySuspend for EmbeddedStore {
         audit: &AuditEvent,
     ) -> StoreResult<ApiKey> {
         let next = with_status(current, to);
-        self.change_api_key(current, Some(next.clone()), audit)
-            .await?;
-        Ok(next)
+        let changed = self.change_api_key(current, Some(next), audit).await?;
+        changed.ok_or_else(|| Conflict::Changed.into())
     }
 }
 
@@ -269,6 +271,7 @@ impl ApiKeyUsage for EmbeddedStore {
                 return Ok(false);
             }
             key.last_used_at = Some(at);
+            key.revision = key.revision.wrapping_add(1);
             put(&mut items, &pk, &sk, &key)?;
             Ok(true)
         })
@@ -288,14 +291,10 @@ impl ApiKeyLimit for EmbeddedStore {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
             let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
-            let Some(stored) = stored.filter(|s| s.status == current.status) else {
+            if !stored.is_some_and(|s| s.revision == current.revision) {
                 return Err(Conflict::Changed.into());
-            };
-            // Only the limits change: a `last_used_at` written meanwhile stays.
-            let next = ApiKey {
-                limits: next.limits,
-                ..stored
-            };
+            }
+            let next = revised(&current, &next);
             let lookup = api_key_lookup_pk(&next.id);
             put(&mut items, &pk, &sk, &next)?;
             put(&mut items, &lookup, &lookup, &KeyLookup::of(&next))?;
@@ -307,20 +306,22 @@ impl ApiKeyLimit for EmbeddedStore {
 }
 
 impl EmbeddedStore {
-    /// Replaces `current` with `next` (`None`: removes it and its lookup item)
-    /// and writes `audit`, if its stored status is still `current.status`.
+    /// Replaces `current` with `next` as its next revision (`None`: removes
+    /// it, its lookup item and the counters it owns) and writes `audit`, if
+    /// the stored revision is still `current.revision`. The record written.
     pub(super) async fn change_api_key(
         &self,
         current: &ApiKey,
         next: Option<ApiKey>,
         audit: &AuditEvent,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Option<ApiKey>> {
         let (current, audit) = (current.clone(), audit.clone());
+        let next = next.map(|next| revised(&current, &next));
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
             let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
-            let Some(stored) = stored.filter(|s| s.status == current.status) else {
+            let Some(stored) = stored.filter(|s| s.revision == current.revision) else {
                 return Err(Conflict::Changed.into());
             };
             let lookup = api_key_lookup_pk(&stored.id);
@@ -330,8 +331,12 @@ impl EmbeddedStore {
                     put(&mut items, &lookup, &lookup, &KeyLookup::of(next))?;
                 }
                 None => {
-                    let usage = api_key_usage_pk(&stored.id);
-                    for (pk, sk) in [(&pk, &sk), (&lookup, &lookup), (&usage, &usage)] {
+                    let mut gone = vec![(pk.clone(), sk.clone()), (lookup.clone(), lookup)];
+                    if owns_counters_at_purge(&stored) {
+                        let usage = api_key_usage_pk(stored.balance_key());
+                        gone.push((usage.clone(), usage));
+                    }
+                    for (pk, sk) in gone {
                         items
                             .remove((pk.as_str(), sk.as_str()))
                             .map_err(StoreError::backend)?;
@@ -340,7 +345,8 @@ impl EmbeddedStore {
             }
             put_audit(txn, &mut items, &audit)?;
             drop(items);
-            index_api_key(txn, Some(&stored), next.as_ref())
+            index_api_key(txn, Some(&stored), next.as_ref())?;
+            Ok(next)
         })
         .await
     }

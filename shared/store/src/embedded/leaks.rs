@@ -16,10 +16,10 @@ impl LeakReports for EmbeddedStore {
         if current.status != ApiKeyStatus::Active {
             return Err(Conflict::Changed.into());
         }
-        let next = leaked_api_key(current);
-        self.change_api_key(current, Some(next.clone()), audit)
+        let disabled = self
+            .change_api_key(current, Some(leaked_api_key(current)), audit)
             .await?;
-        Ok(next)
+        disabled.ok_or_else(|| Conflict::Changed.into())
     }
 
     async fn leak_report_handled(&self, digest: &str) -> StoreResult<bool> {

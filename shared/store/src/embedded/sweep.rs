@@ -56,10 +56,10 @@ impl ApiKeySweep for EmbeddedStore {
         if current.status != domain::ApiKeyStatus::Active {
             return Err(Conflict::Changed.into());
         }
-        let expired = expired_api_key(current);
-        self.change_api_key(current, Some(expired.clone()), audit)
+        let expired = self
+            .change_api_key(current, Some(expired_api_key(current)), audit)
             .await?;
-        Ok(expired)
+        expired.ok_or_else(|| Conflict::Changed.into())
     }
 
     async fn set_expiry_notice_sent(
@@ -80,9 +80,11 @@ impl ApiKeySweep for EmbeddedStore {
                 return Err(Conflict::Changed.into());
             };
             // The stored record with only the notice changed (as DynamoDB's
-            // update does), so a `last_used_at` written meanwhile stays.
+            // update does), so a `last_used_at` written meanwhile stays; a
+            // change computed before it must read again.
             let next = ApiKey {
                 expiry_notice_sent_at: sent_at,
+                revision: stored.revision.wrapping_add(1),
                 ..stored.clone()
             };
             put(&mut items, &pk, &sk, &next)?;
@@ -94,7 +96,7 @@ impl ApiKeySweep for EmbeddedStore {
     }
 
     async fn purge_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
-        self.change_api_key(current, None, audit).await
+        self.change_api_key(current, None, audit).await.map(drop)
     }
 
     async fn sweep_progress(&self) -> StoreResult<Option<SweepProgress>> {

@@ -12,7 +12,7 @@ pub(super) fn put_usage(
     items: &mut redb::Table<(&'static str, &'static str), &'static [u8]>,
     key: &ApiKey,
 ) -> StoreResult<()> {
-    let usage_pk = api_key_usage_pk(&key.id);
+    let usage_pk = api_key_usage_pk(key.balance_key());
     match fresh_usage(key, Timestamp::now()) {
         Some(usage) => put(items, &usage_pk, &usage_pk, &usage),
         None => items
