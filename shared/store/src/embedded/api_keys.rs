@@ -291,7 +291,7 @@ impl ApiKeyLimit for EmbeddedStore {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
             let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
-            if !stored.is_some_and(|s| s.revision == current.revision) {
+            if stored.is_none_or(|s| s.revision != current.revision) {
                 return Err(Conflict::Changed.into());
             }
             let next = revised(&current, &next);
