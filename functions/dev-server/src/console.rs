@@ -81,21 +81,33 @@ impl Console {
     pub(crate) fn page(&self, path: &str) -> ApiResponse {
         match &self.assets {
             Some(assets) => assets.answer(path),
-            None => ApiResponse {
+            None => self.secured(ApiResponse {
                 status: 404,
                 content_type: Some("text/plain; charset=utf-8"),
                 headers: Vec::new(),
                 body: NOT_BUILT.as_bytes().to_vec(),
-            },
+            }),
+        }
+    }
+
+    /// Any other answer outside `/v1` (a refusal, the sign-in's), with the
+    /// console's security headers.
+    pub(crate) fn secured(&self, answer: ApiResponse) -> ApiResponse {
+        match &self.assets {
+            Some(assets) => assets.secured(answer),
+            None => api::console::with_console_headers(answer, api::console::NOTHING_ALLOWED),
         }
     }
 
     /// `POST /local-sign-in` with `{"role": "developer"}`: a token for that
-    /// demo user. Only for a page served from a loopback address, so neither
-    /// another machine nor a web page that rebinds its DNS name to 127.0.0.1
-    /// can take a token.
+    /// demo user. Only to a browser on this machine (`from_this_machine`:
+    /// the server listens on a loopback address and the peer is one; the
+    /// `Host` header is the client's to write), for a page served from a
+    /// loopback address, so neither another machine nor a web page that
+    /// rebinds its DNS name to 127.0.0.1 can take a token.
     pub(crate) fn sign_in(
         &self,
+        from_this_machine: bool,
         host: Option<&str>,
         origin: Option<&str>,
         content_type: Option<&str>,
@@ -104,6 +116,13 @@ impl Console {
         let Some(local) = &self.sign_in else {
             return Err(ApiError::NoRoute);
         };
+        if !from_this_machine {
+            return Err(refused(
+                "Host",
+                "local sign-in answers only a browser on this machine, and only when the server \
+                 listens on a loopback address (--addr 127.0.0.1:…)",
+            ));
+        }
         let host = host.filter(|host| is_loopback_host(host)).ok_or_else(|| {
             refused(
                 "Host",
@@ -205,7 +224,7 @@ mod tests {
             "localhost",
         ] {
             let answer = console
-                .sign_in(Some(host), None, JSON, br#"{"role":"developer"}"#)
+                .sign_in(true, Some(host), None, JSON, br#"{"role":"developer"}"#)
                 .unwrap_or_else(|e| panic!("{host}: {e}"));
             let session: serde_json::Value = serde_json::from_slice(&answer.body).expect("json");
             assert_eq!(session["role"], "developer");
@@ -230,12 +249,13 @@ mod tests {
             Some("192.168.1.5:3000"),
         ] {
             let error = console
-                .sign_in(host, None, JSON, body)
+                .sign_in(true, host, None, JSON, body)
                 .expect_err("refused");
             assert_eq!(error.into_response().status, 400, "{host:?}");
         }
         let error = console
             .sign_in(
+                true,
                 Some("127.0.0.1:3000"),
                 Some("http://evil.example"),
                 JSON,
@@ -251,13 +271,19 @@ mod tests {
             "\u{0}",
         ] {
             let error = console
-                .sign_in(Some("127.0.0.1:3000"), None, JSON, role.as_bytes())
+                .sign_in(true, Some("127.0.0.1:3000"), None, JSON, role.as_bytes())
                 .expect_err("refused");
             assert_eq!(error.into_response().status, 400, "{role}");
         }
         let error = console
-            .sign_in(Some("127.0.0.1:3000"), None, Some("text/plain"), body)
+            .sign_in(true, Some("127.0.0.1:3000"), None, Some("text/plain"), body)
             .expect_err("a form post is refused");
         assert_eq!(error.into_response().status, 415);
+        // From another machine (or a server not on loopback), whatever the
+        // `Host` header says: refused.
+        let error = console
+            .sign_in(false, Some("127.0.0.1:3000"), None, JSON, body)
+            .expect_err("not from this machine");
+        assert_eq!(error.into_response().status, 400);
     }
 }

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use verify::leaks::GithubKeys;
 pub use verify::leaks::LeakConfig;
 
+mod connections;
 mod console;
 mod jobs;
 pub mod seed;
@@ -61,7 +62,8 @@ pub struct Limits {
     pub header_timeout: std::time::Duration,
     /// To send a request's body once its headers are in.
     pub body_timeout: std::time::Duration,
-    /// Open connections at once; one more is answered 503 and closed.
+    /// Open connections at once; one more closes the connection idle the
+    /// longest, or, if every one is in a request, is answered 503 and closed.
     pub max_connections: usize,
 }
 
@@ -70,7 +72,7 @@ impl Default for Limits {
         Self {
             header_timeout: std::time::Duration::from_secs(10),
             body_timeout: std::time::Duration::from_secs(30),
-            max_connections: 512,
+            max_connections: connections::cap_from_descriptor_limit(),
         }
     }
 }
@@ -190,6 +192,7 @@ async fn serve<S: ApiStore + ApiKeySweep + PendingCascades>(
         limits: options.limits,
         console,
         github_keys,
+        local_addr: addr,
     };
     let task = tokio::spawn(server::accept(listener, Arc::new(server), stopped));
     Ok(Running {

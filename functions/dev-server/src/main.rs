@@ -200,7 +200,14 @@ fn announce(
         }
     };
     println!("API Keys manager dev server on {url} (store: {store})");
-    if running.console {
+    let loopback = running.addr.ip().is_loopback();
+    if running.console && !loopback {
+        println!(
+            "The console is served, but its local sign-in is off: it answers only a browser on \
+             this machine with the server on a loopback address (--addr 127.0.0.1:…). Use the \
+             tokens below."
+        );
+    } else if running.console {
         println!("The console: open {url}/ and sign in as any demo role.");
     } else {
         println!(

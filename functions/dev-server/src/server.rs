@@ -1,6 +1,7 @@
 //! HTTP/1.1 on hyper, in front of the API's handlers.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,9 +20,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use jobs::CascadeTarget;
 use notify::LogNotifier;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::Limits;
+use crate::connections::Connections;
 use crate::console::Console;
 
 /// What every connection shares.
@@ -36,6 +38,8 @@ pub(crate) struct Server<S> {
     pub(crate) console: Console,
     /// What `POST /v1/leaks/github` checks signatures against.
     pub(crate) github_keys: verify::leaks::GithubKeys,
+    /// Where the server listens (the local sign-in answers only on loopback).
+    pub(crate) local_addr: SocketAddr,
 }
 
 /// Accepts connections until `stopped` fires, each served on its own task,
@@ -46,12 +50,12 @@ pub(crate) async fn accept<S: ApiStore>(
     mut stopped: oneshot::Receiver<()>,
 ) {
     let limits = server.limits;
-    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let connections = Connections::new(limits.max_connections);
     let mut failures = AcceptFailures::default();
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors, say: retrying at once would spin
                     // a core and write a log line per try. Wait, then retry.
@@ -65,19 +69,25 @@ pub(crate) async fn accept<S: ApiStore>(
             _ = &mut stopped => return,
         };
         failures.recovered();
-        let Ok(slot) = Arc::clone(&connections).try_acquire_owned() else {
-            // Full: say so and close at once rather than hold another socket.
-            // A best-effort write; a client that cannot take it just sees the close.
+        let Some(admitted) = connections.admit() else {
+            // Every connection is in a request: say so and close at once
+            // rather than hold another socket. A best-effort write; a client
+            // that cannot take it just sees the close.
             let _ = stream.try_write(BUSY_RESPONSE);
             continue;
         };
+        let admitted = Arc::new(admitted);
         let server = Arc::clone(&server);
         tokio::spawn(async move {
+            let connection = Arc::clone(&admitted);
             let service = service_fn(move |request| {
-                let server = Arc::clone(&server);
+                let (server, connection) = (Arc::clone(&server), Arc::clone(&connection));
                 async move {
-                    let serving = async move { handle(&server, request).await };
-                    Ok::<_, Infallible>(isolated(serving).await)
+                    connection.request_started();
+                    let serving = async move { handle(&server, request, peer).await };
+                    let answer = isolated(serving).await;
+                    connection.request_answered();
+                    Ok::<_, Infallible>(answer)
                 }
             });
             let mut http = http1::Builder::new();
@@ -85,10 +95,14 @@ pub(crate) async fn accept<S: ApiStore>(
                 // Covers slow headers and, between requests, idle keep-alive.
                 .header_read_timeout(limits.header_timeout)
                 .max_buf_size(MAX_HEADER_BYTES);
-            if let Err(error) = http.serve_connection(TokioIo::new(stream), service).await {
-                tracing::debug!(%error, "connection ended with an error");
+            let serving = http.serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                served = serving => if let Err(error) = served {
+                    tracing::debug!(%error, "connection ended with an error");
+                },
+                // Idle and the longest so: dropped (closed) for a newcomer.
+                () = admitted.closed_for_another() => {}
             }
-            drop(slot);
         });
     }
 }
@@ -153,6 +167,7 @@ async fn isolated(
 async fn handle<S: ApiStore>(
     server: &Server<S>,
     request: hyper::Request<Incoming>,
+    peer: SocketAddr,
 ) -> hyper::Response<Full<Bytes>> {
     if request.uri().path() == HEALTH_PATH {
         // Polled by load balancers: answered before anything else, unlogged.
@@ -172,7 +187,7 @@ async fn handle<S: ApiStore>(
         let route = route.map_or_else(|| "no route".to_owned(), |route| route.route_key());
         (route, response)
     } else {
-        ("console".to_owned(), console(server, request).await)
+        ("console".to_owned(), console(server, request, peer).await)
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
     tracing::info!(%route, status = response.status, elapsed_ms, "request");
@@ -224,7 +239,11 @@ fn is_api_path(path: &str) -> bool {
 }
 
 /// The console's files (GET, HEAD) and its local sign-in (POST).
-async fn console<S>(server: &Server<S>, request: hyper::Request<Incoming>) -> ApiResponse {
+async fn console<S>(
+    server: &Server<S>,
+    request: hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> ApiResponse {
     let console = &server.console;
     let method = request.method().clone();
     if method == hyper::Method::GET || method == hyper::Method::HEAD {
@@ -232,8 +251,9 @@ async fn console<S>(server: &Server<S>, request: hyper::Request<Incoming>) -> Ap
     }
     if method != hyper::Method::POST || request.uri().path() != "/local-sign-in" {
         let allowed = vec!["GET", "HEAD"];
-        return ApiError::MethodNotAllowed { allowed }.into_response();
+        return console.secured(ApiError::MethodNotAllowed { allowed }.into_response());
     }
+    let from_this_machine = server.local_addr.ip().is_loopback() && peer.ip().is_loopback();
     let header = |name: hyper::header::HeaderName| {
         request
             .headers()
@@ -246,6 +266,7 @@ async fn console<S>(server: &Server<S>, request: hyper::Request<Incoming>) -> Ap
     let content_type = header(hyper::header::CONTENT_TYPE);
     let answer = match read_body(request, server.limits.body_timeout).await {
         Ok(body) => console.sign_in(
+            from_this_machine,
             host.as_deref(),
             origin.as_deref(),
             content_type.as_deref(),
@@ -253,7 +274,7 @@ async fn console<S>(server: &Server<S>, request: hyper::Request<Incoming>) -> Ap
         ),
         Err(error) => Err(error),
     };
-    answer.unwrap_or_else(ApiError::into_response)
+    console.secured(answer.unwrap_or_else(ApiError::into_response))
 }
 
 /// Reads a body of at most [`MAX_BODY_BYTES`] within `timeout`.

@@ -259,6 +259,12 @@ impl ConsoleAssets {
         }
     }
 
+    /// Any other answer of the console's (a refusal, the sign-in's), with
+    /// the headers its pages carry.
+    pub fn secured(&self, answer: ApiResponse) -> ApiResponse {
+        with_console_headers(answer, &self.policy)
+    }
+
     /// How many files were loaded (for the start-up line).
     pub fn len(&self) -> usize {
         self.files.len()
@@ -278,17 +284,30 @@ fn page(
     policy: &str,
     body: Vec<u8>,
 ) -> ApiResponse {
-    ApiResponse {
+    let answer = ApiResponse {
         status,
         content_type: Some(content_type),
         headers: Vec::new(),
         body,
     }
-    .with_header("cache-control", cache_control)
-    .with_header("content-security-policy", policy)
-    .with_header("x-frame-options", "DENY")
-    .with_header("referrer-policy", "no-referrer")
-    .with_header("cross-origin-opener-policy", "same-origin")
+    .with_header("cache-control", cache_control);
+    with_console_headers(answer, policy)
+}
+
+/// The policy of a console answer when there is no console to allow
+/// anything for (not built): nothing loads, nothing frames it.
+pub const NOTHING_ALLOWED: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// `answer` with the headers every console answer carries, whatever its
+/// method or status (a refusal too: a framed or scripted error page is as
+/// much a way in as a framed page).
+pub fn with_console_headers(answer: ApiResponse, policy: &str) -> ApiResponse {
+    answer
+        .with_header("content-security-policy", policy)
+        .with_header("x-frame-options", "DENY")
+        .with_header("referrer-policy", "no-referrer")
+        .with_header("cross-origin-opener-policy", "same-origin")
 }
 
 fn read_dir(dir: &Path, prefix: &str, files: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {

@@ -47,6 +47,7 @@ impl ApiRequest {
                 max_bytes: MAX_BODY_BYTES,
             });
         }
+        refuse_misplaced_lists(&self.body)?;
         let deserializer = &mut serde_json::Deserializer::from_slice(&self.body);
         let value = serde_path_to_error::deserialize(&mut *deserializer).map_err(body_error)?;
         deserializer
@@ -99,6 +100,63 @@ impl ApiRequest {
         }
         Ok(params)
     }
+}
+
+/// The fields whose value is a list; every other value of a body is an
+/// object or a scalar.
+const LIST_FIELDS: &[&str] = &["cors_origins"];
+
+/// Refuses a list where the API takes an object. serde reads a struct from a
+/// JSON array as readily as from an object (its fields in order), so without
+/// this `{"limits": []}` would read as limits of no parts, which removes a
+/// key's limits. Only bodies that hold a `[` at all are looked at again.
+fn refuse_misplaced_lists(body: &[u8]) -> Result<(), ApiError> {
+    if !body.contains(&b'[') {
+        return Ok(());
+    }
+    // Not JSON at all: the parse that follows says so, naming the problem.
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Ok(());
+    };
+    if value.is_array() {
+        return Err(ApiError::MalformedBody {
+            detail: "the body must be a JSON object, not a list".into(),
+            field: None,
+        });
+    }
+    let Some(path) = misplaced_list(&value, "") else {
+        return Ok(());
+    };
+    // Named only if it is ours to repeat: an unknown name could be a pasted secret.
+    Err(match echo_safe_field(&path) {
+        Some(field) => ApiError::InvalidField {
+            field: field.to_owned(),
+            reason: "must be an object or a value, not a list".into(),
+        },
+        None => ApiError::MalformedBody {
+            detail: "a field holds a list where the API takes an object or a value".into(),
+            field: None,
+        },
+    })
+}
+
+/// The path of the first list under `value` that is not a list field's.
+fn misplaced_list(value: &serde_json::Value, path: &str) -> Option<String> {
+    let serde_json::Value::Object(fields) = value else {
+        return None;
+    };
+    fields.iter().find_map(|(name, value)| {
+        let here = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path}.{name}")
+        };
+        match value {
+            serde_json::Value::Array(_) if LIST_FIELDS.contains(&name.as_str()) => None,
+            serde_json::Value::Array(_) => Some(here),
+            nested => misplaced_list(nested, &here),
+        }
+    })
 }
 
 fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -305,6 +363,38 @@ mod tests {
         assert_eq!(field_of(r#"{"name": "a""#), (400, None));
         assert_eq!(field_of(r#"{"name": "a"} trailing"#), (400, None));
         assert_eq!(field_of("[]"), (400, None));
+        assert_eq!(field_of(r#"["a", 1]"#), (400, None));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Nested {
+        limits: Option<Parts>,
+        cors_origins: Option<Vec<String>>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Parts {
+        rate: Option<u64>,
+    }
+
+    #[test]
+    fn a_list_is_refused_where_an_object_is_taken() {
+        let nested = |body: &str| request(body).json::<Nested>();
+        // serde alone reads a struct from a list: refused before it can.
+        for (body, field) in [
+            (r#"{"limits": []}"#, "limits"),
+            (r#"{"limits": [5]}"#, "limits"),
+            (r#"{"limits": {"rate": [5]}}"#, "limits.rate"),
+        ] {
+            match nested(body) {
+                Err(ApiError::InvalidField { field: named, .. }) => assert_eq!(named, field),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        assert!(nested(r#"{"cors_origins": ["https://a.example"]}"#).is_ok());
+        assert!(nested(r#"{"limits": {"rate": 5}}"#).is_ok());
     }
 
     #[test]

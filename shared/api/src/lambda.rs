@@ -268,10 +268,12 @@ pub fn console_response(
 ) -> lambda_http::Response<Body> {
     let response = match *request.method() {
         http::Method::GET | http::Method::HEAD => assets.answer(request.uri().path()),
-        _ => ApiError::MethodNotAllowed {
-            allowed: vec!["GET", "HEAD"],
-        }
-        .into_response(),
+        _ => assets.secured(
+            ApiError::MethodNotAllowed {
+                allowed: vec!["GET", "HEAD"],
+            }
+            .into_response(),
+        ),
     };
     to_lambda_response(response)
 }

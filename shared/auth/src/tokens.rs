@@ -74,6 +74,9 @@ pub enum TokenProblem {
     UnusableSubject,
     /// Valid for longer than the configured maximum lifetime.
     TooLongLived,
+    /// Issued (`iat`) later than now: a clock that far off, or a token made
+    /// to outlive its checks.
+    IssuedInTheFuture,
 }
 
 impl TokenProblem {
@@ -93,6 +96,7 @@ impl TokenProblem {
             Self::MissingClaim => "missing_claim",
             Self::UnusableSubject => "unusable_subject",
             Self::TooLongLived => "too_long_lived",
+            Self::IssuedInTheFuture => "issued_in_the_future",
         }
     }
 
@@ -285,6 +289,10 @@ impl Authenticator {
             .ok_or(too_long.clone())?;
         let now = jsonwebtoken::get_current_timestamp();
         let issued = claims.get("iat").and_then(Value::as_u64).unwrap_or(now);
+        // The same leeway as `nbf` and `exp` get, for clocks a little apart.
+        if issued > now.saturating_add(self.validation.leeway) {
+            return Err(Denied::InvalidToken(TokenProblem::IssuedInTheFuture));
+        }
         if exp.saturating_sub(issued) > max || exp.saturating_sub(now) > max {
             return Err(too_long);
         }
@@ -440,6 +448,34 @@ mod tests {
         assert!(
             matches!(refused, Err(Denied::InvalidToken(_))),
             "{refused:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_issued_in_the_future_is_refused() {
+        let verifier = verifier();
+        let SigningKeys::Hs256 { secret } = &verifier.config.keys else {
+            panic!("an HS256 verifier");
+        };
+        let now = jsonwebtoken::get_current_timestamp();
+        let signed = |iat: u64| {
+            let claims = serde_json::json!({
+                "iss": "i", "aud": "a", "sub": "u", "iat": iat, "exp": now + 600,
+                "custom:tenant_id": "t", "custom:role": "developer",
+            });
+            let key = EncodingKey::from_secret(secret.expose_secret().as_bytes());
+            let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)
+                .expect("signed");
+            format!("Bearer {token}")
+        };
+        assert!(verifier.identity(Some(&signed(now))).await.is_ok());
+        assert!(
+            verifier.identity(Some(&signed(now + 20))).await.is_ok(),
+            "within the leeway"
+        );
+        assert_eq!(
+            verifier.identity(Some(&signed(now + 3600))).await,
+            Err(Denied::InvalidToken(TokenProblem::IssuedInTheFuture))
         );
     }
 

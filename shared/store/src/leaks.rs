@@ -18,15 +18,18 @@ pub trait LeakReports: Send + Sync {
         audit: &AuditEvent,
     ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
 
-    /// Whether a report with this digest (of its signed body) was handled.
-    fn leak_report_handled(&self, digest: &str) -> impl Future<Output = StoreResult<bool>> + Send;
-
-    /// Records that the report with this digest was handled; DynamoDB lets
-    /// the record go after [`LEAK_REPORT_KEPT_DAYS`].
-    fn record_leak_report(
+    /// The record of the report with this digest (of its signed body), if
+    /// it was handled.
+    fn handled_leak_report(
         &self,
         digest: &str,
-        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<Option<LeakReportRecord>>> + Send;
+
+    /// Records that a report was handled, and its answer; DynamoDB lets the
+    /// record go after [`LEAK_REPORT_KEPT_DAYS`].
+    fn record_leak_report(
+        &self,
+        record: &LeakReportRecord,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
@@ -38,4 +41,8 @@ pub const LEAK_REPORT_KEPT_DAYS: i64 = 90;
 pub struct LeakReportRecord {
     pub digest: String,
     pub handled_at: Timestamp,
+    /// The answer given (its labels, as JSON), given again to a replay
+    /// without checking a token twice. Absent on records of before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
 }

@@ -1,29 +1,45 @@
 //! Verdicts of recent checks, by a keyed fingerprint of the presented key.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use auth::{Fingerprint, Fingerprinter};
 use domain::{ApiKeyId, PresentedKey};
+use quick_cache::sync::Cache;
 use tokio::sync::OnceCell;
 
 use crate::verdict::Checked;
 
 /// Verdicts of recent checks, and the checks in flight.
+///
+/// Keys found and keys not found are kept apart, each bounded and evicting
+/// one entry at a time (S3-FIFO: an entry read only once leaves first): a
+/// flood of made-up keys churns only the second and never displaces a key
+/// that exists. A revocation in this process ([`VerdictCache::clear`]) moves
+/// the generation on, and a check that began before it neither stores its
+/// verdict nor is joined by a check that begins after it.
 pub struct VerdictCache {
     fingerprints: Fingerprinter,
     ttl: Duration,
-    entries: Mutex<HashMap<Fingerprint, Entry>>,
-    pub(crate) in_flight: Mutex<HashMap<Fingerprint, InFlight>>,
+    found: Cache<Fingerprint, Entry>,
+    not_found: Cache<Fingerprint, Instant>,
+    generation: AtomicU64,
+    in_flight: Mutex<HashMap<Fingerprint, InFlight>>,
     /// When this process last recorded each key's use: kept apart from the
     /// verdicts so that a TTL of zero does not mean a write try per verify.
     uses_recorded: Mutex<HashMap<ApiKeyId, Instant>>,
 }
 
-/// A check under way, which later callers for the same key wait on.
-type InFlight = Arc<OnceCell<Arc<Checked>>>;
+/// A check under way, which later callers for the same key (of the same
+/// generation) wait on.
+pub(crate) struct InFlight {
+    generation: u64,
+    cell: Arc<OnceCell<Arc<Checked>>>,
+}
 
+#[derive(Clone)]
 struct Entry {
     checked: Arc<Checked>,
     at: Instant,
@@ -38,24 +54,36 @@ impl std::fmt::Debug for VerdictCache {
 }
 
 impl VerdictCache {
-    /// Entries kept at most; a full cache drops what is stale, then starts over.
+    /// Verdicts of keys that exist, kept at most.
     const CAPACITY: usize = 10_000;
+    /// Verdicts of keys that do not (a repeated wrong key costs one check per
+    /// TTL), kept at most.
+    const NOT_FOUND_CAPACITY: usize = 10_000;
 
     /// A cache whose verdicts live for `ttl` (zero: no caching).
     pub fn new(ttl: Duration) -> Self {
         Self {
             fingerprints: Fingerprinter::random(),
             ttl,
-            entries: Mutex::default(),
+            found: Cache::new(Self::CAPACITY),
+            not_found: Cache::new(Self::NOT_FOUND_CAPACITY),
+            generation: AtomicU64::new(0),
             in_flight: Mutex::default(),
             uses_recorded: Mutex::default(),
         }
     }
 
     /// Forgets every verdict: a key, application or Arx changed in this
-    /// process, and the next verify must see it.
+    /// process, and the next verify must see it, whatever checks are in flight.
     pub fn clear(&self) {
-        lock(&self.entries).clear();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.found.clear();
+        self.not_found.clear();
+    }
+
+    /// The generation a check begins in (see [`VerdictCache::remember`]).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     /// The keyed hash the cache knows a presented key by: without the random
@@ -65,29 +93,80 @@ impl VerdictCache {
     }
 
     pub(crate) fn cached(&self, fingerprint: &Fingerprint) -> Option<Arc<Checked>> {
-        let entries = lock(&self.entries);
-        let entry = entries.get(fingerprint)?;
-        (entry.at.elapsed() < self.ttl).then(|| Arc::clone(&entry.checked))
+        if let Some(entry) = self.found.get(fingerprint)
+            && entry.at.elapsed() < self.ttl
+        {
+            return Some(entry.checked);
+        }
+        self.not_found
+            .get(fingerprint)
+            .filter(|at| at.elapsed() < self.ttl)
+            .map(|_| Arc::new(Checked::NotFound))
     }
 
-    pub(crate) fn remember(&self, fingerprint: Fingerprint, checked: Arc<Checked>) {
-        if self.ttl.is_zero() {
-            return;
+    /// The check of `fingerprint` under way in `generation`, which the
+    /// caller joins, or a new one it starts.
+    pub(crate) fn join(
+        &self,
+        fingerprint: Fingerprint,
+        generation: u64,
+    ) -> Arc<OnceCell<Arc<Checked>>> {
+        let mut in_flight = lock(&self.in_flight);
+        let current = in_flight
+            .get(&fingerprint)
+            .filter(|check| check.generation == generation);
+        if let Some(check) = current {
+            return Arc::clone(&check.cell);
         }
-        let mut entries = lock(&self.entries);
-        if entries.len() >= Self::CAPACITY {
-            entries.retain(|_, entry| entry.at.elapsed() < self.ttl);
-            if entries.len() >= Self::CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(
+        let cell = Arc::new(OnceCell::new());
+        in_flight.insert(
             fingerprint,
-            Entry {
-                checked,
-                at: Instant::now(),
+            InFlight {
+                generation,
+                cell: Arc::clone(&cell),
             },
         );
+        cell
+    }
+
+    /// The check `cell` is over: later callers start their own.
+    pub(crate) fn leave(&self, fingerprint: &Fingerprint, cell: &Arc<OnceCell<Arc<Checked>>>) {
+        let mut in_flight = lock(&self.in_flight);
+        if in_flight
+            .get(fingerprint)
+            .is_some_and(|check| Arc::ptr_eq(&check.cell, cell))
+        {
+            in_flight.remove(fingerprint);
+        }
+    }
+
+    /// Keeps the verdict of a check that began in `generation`, unless a
+    /// revocation came since (its verdict may predate it).
+    pub(crate) fn remember(
+        &self,
+        fingerprint: Fingerprint,
+        checked: Arc<Checked>,
+        generation: u64,
+    ) {
+        if self.ttl.is_zero() || self.generation() != generation {
+            return;
+        }
+        let at = Instant::now();
+        let found = matches!(checked.as_ref(), Checked::Found(_));
+        if found {
+            self.found.insert(fingerprint, Entry { checked, at });
+        } else {
+            self.not_found.insert(fingerprint, at);
+        }
+        // A revocation between the check above and the insert: take it back
+        // (its `clear` may have run before the insert).
+        if self.generation() != generation {
+            if found {
+                self.found.remove(&fingerprint);
+            } else {
+                self.not_found.remove(&fingerprint);
+            }
+        }
     }
 
     /// Whether this process should record a use of `key` now: at most once
@@ -108,7 +187,7 @@ impl VerdictCache {
     }
 }
 
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -20,7 +20,7 @@ use store::{
     KeyLookup, StoreError,
 };
 
-use crate::cache::{VerdictCache, lock};
+use crate::cache::VerdictCache;
 use crate::error::CheckError;
 use crate::hashing::HashingGate;
 use crate::verdict::{Checked, KeyFacts, Verdict, VerdictCode, VerifiedKey};
@@ -81,14 +81,15 @@ impl Verifier {
             Some(checked) => checked,
             None => {
                 // One check per key at a time: the others wait for its answer.
-                let cell = Arc::clone(lock(&cache.in_flight).entry(fingerprint).or_default());
+                let generation = cache.generation();
+                let cell = cache.join(fingerprint, generation);
                 let checked = cell
                     .get_or_try_init(|| async { self.check(store, presented).await.map(Arc::new) })
                     .await
                     .map(Arc::clone);
-                lock(&cache.in_flight).remove(&fingerprint);
+                cache.leave(&fingerprint, &cell);
                 let checked = checked?;
-                cache.remember(fingerprint, Arc::clone(&checked));
+                cache.remember(fingerprint, Arc::clone(&checked), generation);
                 checked
             }
         };
@@ -129,27 +130,33 @@ impl Verifier {
         Ok(verdict)
     }
 
-    /// The uncached check: the lookup, then argon2 beside the catalog reads.
+    /// The uncached check: the lookup, argon2, and only for the right
+    /// secret the catalog reads. An id that does not exist and a wrong secret
+    /// cost the same (a lookup and a hash: `NOT_FOUND` after either), so no
+    /// timing says which ids exist.
     async fn check<S: VerifyStore>(
         &self,
         store: &S,
         presented: PresentedKey,
     ) -> Result<Checked, CheckError> {
         let Some(lookup) = store.lookup_api_key(presented.id()).await? else {
+            self.hashing.verify_decoy(presented).await?;
             return Ok(Checked::NotFound);
         };
-        let secret_matches = self.hashing.verify(presented, lookup.secret_hash.clone());
-        // The reads first: on DynamoDB they are in flight while the hash runs.
-        let (described, secret_matches) = tokio::join!(describe(store, &lookup), secret_matches);
-        if !secret_matches? {
+        if !self
+            .hashing
+            .verify(presented, lookup.secret_hash.clone())
+            .await?
+        {
             return Ok(Checked::NotFound);
         }
-        Ok(described?.map_or(Checked::NotFound, |facts| Checked::Found(Box::new(facts))))
+        let described = describe(store, &lookup).await?;
+        Ok(described.map_or(Checked::NotFound, |facts| Checked::Found(Box::new(facts))))
     }
 }
 
-/// The key's application and Arx, read beside argon2; `None` if the key item
-/// is gone (purged between the two reads).
+/// The key's application and Arx (and a chain key's counters); `None` if the
+/// key item is gone (purged between the two reads).
 async fn describe<S: VerifyStore>(
     store: &S,
     lookup: &KeyLookup,

@@ -30,6 +30,10 @@ type Job = Box<dyn FnOnce() + Send>;
 
 pub struct HashingGate {
     hasher: KeyHasher,
+    /// A hash of a key no one holds, made at start with today's parameters:
+    /// what a presented key whose id does not exist is checked against, so
+    /// that answer costs what a wrong secret does (no timing tells them apart).
+    decoy: Option<SecretHash>,
     queue: Sender<Job>,
     threads: usize,
     max_wait: Duration,
@@ -92,8 +96,11 @@ impl HashingGate {
                 tracing::error!(%error, "could not start a hashing thread");
             }
         }
+        let (_, decoy_key) = AccessKey::generate(&domain::KeyPrefix::default());
+        let decoy = hasher.hash(&decoy_key).ok();
         Self {
             hasher,
+            decoy,
             queue,
             threads,
             max_wait,
@@ -136,6 +143,15 @@ impl HashingGate {
         let hasher = self.hasher.clone();
         self.light_or_queued(work, move || hasher.verify(&presented, &stored))
             .await
+    }
+
+    /// A check of `presented` that costs what a wrong secret's does, for a key
+    /// id that does not exist: its answer is always no.
+    pub async fn verify_decoy(&self, presented: PresentedKey) -> Result<(), CheckError> {
+        if let Some(decoy) = &self.decoy {
+            self.verify(presented, decoy.clone()).await?;
+        }
+        Ok(())
     }
 
     /// Runs `work` in place when it is light, else on a hashing thread.

@@ -26,7 +26,9 @@ use domain::{Actor, ApiKeyStatus, AuditAction, AuditEvent, PresentedKey, Timesta
 use environment::{ConfigError, Env};
 use notify::{LeakNotice, Notifier};
 use serde::{Deserialize, Serialize};
-use store::{ApiKeyLookup, ApiKeyRead, Conflict, KeyLookup, LeakReports, StoreError};
+use store::{
+    ApiKeyLookup, ApiKeyRead, Conflict, KeyLookup, LeakReportRecord, LeakReports, StoreError,
+};
 
 use crate::check::Verifier;
 use crate::error::CheckError;
@@ -189,12 +191,20 @@ struct Found {
 }
 
 /// What we tell GitHub about one match.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Label {
     /// SHA-256 of the token, hex: the answer never repeats a token.
     token_hash: String,
     token_type: String,
-    label: &'static str,
+    label: LabelKind,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum LabelKind {
+    /// One of our keys (its secret checked).
+    TruePositive,
+    FalsePositive,
 }
 
 /// Handles one report: a label per token, or why it was refused.
@@ -210,6 +220,23 @@ where
     N: Notifier,
 {
     check_signature(keys, report).await?;
+    let report_digest = sha256_hex(report.body);
+    // A replay (the same signed body again) gets the answer it had, and no
+    // token is checked again.
+    let handled = store.handled_leak_report(&report_digest).await?;
+    if let Some(labels) = handled
+        .as_ref()
+        .and_then(|record| record.answer.as_deref())
+        .and_then(|answer| serde_json::from_str::<Vec<Label>>(answer).ok())
+    {
+        tracing::info!(
+            tokens = labels.len(),
+            "leak report replayed: answered as before"
+        );
+        return Ok(labels);
+    }
+    // Handled before answers were kept: labelled again, but acts on nothing.
+    let replay = handled.is_some();
     let found: Vec<Found> = serde_json::from_slice(report.body).map_err(|_| {
         LeakError::Malformed("the body must be a JSON array of {token, type, url, source}".into())
     })?;
@@ -218,9 +245,6 @@ where
             "a report may carry at most {MAX_TOKENS} tokens"
         )));
     }
-    let report_digest = sha256_hex(report.body);
-    // A replay (the same signed body again) is answered, but acts on nothing.
-    let replay = store.leak_report_handled(&report_digest).await?;
     let now = Timestamp::now();
     let mut labels = Vec::with_capacity(found.len());
     let mut disabled = 0usize;
@@ -238,14 +262,19 @@ where
             token_hash: sha256_hex(item.token.as_bytes()),
             token_type: bounded(&item.token_type, 100),
             label: if ours.is_some() {
-                "true_positive"
+                LabelKind::TruePositive
             } else {
-                "false_positive"
+                LabelKind::FalsePositive
             },
         });
     }
     if !replay {
-        store.record_leak_report(&report_digest, now).await?;
+        let record = LeakReportRecord {
+            digest: report_digest,
+            handled_at: now,
+            answer: serde_json::to_string(&labels).ok(),
+        };
+        store.record_leak_report(&record).await?;
     }
     tracing::info!(
         tokens = found.len(),
@@ -347,25 +376,47 @@ async fn disable<S: LeakStore, N: Notifier>(
 }
 
 /// Where GitHub found the token, as we record it: an https URL of bounded
-/// length without control characters, else a fixed phrase (the text is the
-/// reporter's, and audit events are shown in the console).
+/// length, written again from what was parsed (printable ASCII only, as a URL
+/// is: no bidi override or zero-width character can change what a reader
+/// sees; and the host it really names, so `https://github.com@evil.example/x`
+/// is recorded as `https://evil.example/x`), else a fixed phrase. The text
+/// is the reporter's, and audit events are shown in the console.
 fn location(found: &Found) -> String {
     let source = found
         .source
         .as_deref()
         .filter(|s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         .map(|s| bounded(s, 40));
-    let url = found.url.as_deref().filter(|url| {
-        url.starts_with("https://")
-            && url.chars().count() <= MAX_URL_CHARS
-            && !url.chars().any(|c| c.is_control() || c.is_whitespace())
-    });
-    match (url, source) {
+    match (found.url.as_deref().and_then(https_url), source) {
         (Some(url), Some(source)) => format!("{url} ({source})"),
-        (Some(url), None) => url.to_owned(),
+        (Some(url), None) => url,
         (None, Some(source)) => format!("an unnamed place ({source})"),
         (None, None) => "an unnamed place".to_owned(),
     }
+}
+
+/// `url` as `https://host[:port]/path?query` if it is an https URL of printable
+/// ASCII within [`MAX_URL_CHARS`]; any user part before the host is dropped.
+fn https_url(url: &str) -> Option<String> {
+    let printable = url.bytes().all(|b| b.is_ascii_graphic());
+    if !printable || url.len() > MAX_URL_CHARS {
+        return None;
+    }
+    let uri: http::Uri = url.parse().ok()?;
+    if uri.scheme_str() != Some("https") {
+        return None;
+    }
+    let authority = uri.authority()?;
+    let host = authority.host();
+    if host.is_empty() {
+        return None;
+    }
+    let port = authority
+        .port()
+        .map(|port| format!(":{port}"))
+        .unwrap_or_default();
+    let path = uri.path_and_query().map_or("/", |path| path.as_str());
+    Some(format!("https://{host}{port}{path}"))
 }
 
 /// At most `max` characters of `text` (cut on characters, never bytes).
@@ -406,6 +457,24 @@ mod tests {
         );
         assert_eq!(
             location(&found(Some("https://a\nb"), Some("x y"))),
+            "an unnamed place"
+        );
+        // Invisible and bidi characters: refused, not recorded as they are.
+        for hidden in ["\u{202e}", "\u{200b}", "\u{2066}", "\u{feff}"] {
+            let url = format!("https://github.com/o/r/blob/abc/{hidden}.env");
+            assert_eq!(location(&found(Some(&url), None)), "an unnamed place");
+        }
+        // The host it really names, not the one it seems to.
+        assert_eq!(
+            location(&found(Some("https://github.com@evil.example/x"), None)),
+            "https://evil.example/x"
+        );
+        assert_eq!(
+            location(&found(Some("https://user:pw@github.com/o/r"), None)),
+            "https://github.com/o/r"
+        );
+        assert_eq!(
+            location(&found(Some("https:///x"), None)),
             "an unnamed place"
         );
     }

@@ -81,6 +81,28 @@ async fn the_page_is_served_for_every_console_route_with_strict_headers() {
     );
     let put = request(&app, "PUT", "/api-keys", &[], "").await;
     assert_eq!(put.status, 405);
+    // A refusal is a console answer too: the same policy, no framing.
+    let delete = request(&app, "DELETE", "/", &[], "").await;
+    for refused in [&put, &delete] {
+        let policy = refused.header("content-security-policy").expect("a CSP");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert_eq!(refused.header("x-frame-options"), Some("DENY"));
+    }
+    app.stop().await;
+}
+
+/// Started on every interface (`--addr 0.0.0.0:…`), the dev server gives no
+/// local sign-in, whatever the `Host` header says: another machine could
+/// otherwise claim to be 127.0.0.1 and take an owner token.
+#[tokio::test]
+async fn local_sign_in_is_only_for_a_server_and_a_browser_on_loopback() {
+    let app = TestApp::embedded_listening_on("0.0.0.0:0").await;
+    let owner = r#"{"role":"platform_owner"}"#;
+    let forged = sign_in(&app, &[("host", "127.0.0.1:3000")], owner).await;
+    assert_eq!(forged.status, 400, "{}", forged.text);
+    assert_eq!(forged.field().as_deref(), Some("Host"));
+    assert!(!forged.text.contains("token"), "{}", forged.text);
+    assert_eq!(forged.header("x-frame-options"), Some("DENY"));
     app.stop().await;
 }
 

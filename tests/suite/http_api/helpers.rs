@@ -115,7 +115,17 @@ impl TestApp {
         let backend = Backend::Embedded {
             data_dir: dir.path().to_owned(),
         };
-        Self::start(backend, "unused", dir, jobs).await
+        Self::start(backend, "unused", dir, jobs, "127.0.0.1:0").await
+    }
+
+    /// On the embedded store, listening on `addr` (`0.0.0.0:0`: every
+    /// interface); the client still connects through 127.0.0.1.
+    pub async fn embedded_listening_on(addr: &str) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let backend = Backend::Embedded {
+            data_dir: dir.path().to_owned(),
+        };
+        Self::start(backend, "unused", dir, JobOptions::default(), addr).await
     }
 
     /// On the local DynamoDB server that `tests/run.sh` starts, in a table of
@@ -129,7 +139,14 @@ impl TestApp {
         });
         let table = format!("api-{}", uuid::Uuid::now_v7().simple());
         let dir = tempfile::tempdir().expect("a temporary folder");
-        Self::start(Backend::DynamoDb { endpoint }, &table, dir, jobs).await
+        Self::start(
+            Backend::DynamoDb { endpoint },
+            &table,
+            dir,
+            jobs,
+            "127.0.0.1:0",
+        )
+        .await
     }
 
     async fn start(
@@ -137,6 +154,7 @@ impl TestApp {
         table: &str,
         dir: tempfile::TempDir,
         jobs: JobOptions,
+        addr: &str,
     ) -> Self {
         capture_logs();
         let service = ServiceConfig {
@@ -154,7 +172,7 @@ impl TestApp {
         std::fs::write(console_dir.join("assets/app-0a1b2c.js"), "export {};\n").expect("a script");
         let options_backend = backend.clone();
         let options = Options {
-            addr: "127.0.0.1:0".parse().expect("an address"),
+            addr: addr.parse().expect("an address"),
             backend,
             auth: auth_config(),
             service,
@@ -173,8 +191,9 @@ impl TestApp {
         let running = dev_server::start(options).await.unwrap_or_else(|e| {
             panic!("the dev server did not start: {}", api::problem::chain(&e))
         });
+        let port = running.addr.port();
         Self {
-            base: format!("http://{}", running.addr),
+            base: format!("http://127.0.0.1:{port}"),
             demo: running.demo.clone(),
             backend: options_backend,
             table: table.to_owned(),

@@ -259,3 +259,52 @@ async fn garbage_is_a_false_positive_and_bad_reports_are_400(app: &TestApp) {
         assert_eq!(refused.status, 400, "{case}: {}", refused.text);
     }
 }
+
+/// A replayed report is recognised before any token is checked: it gets the
+/// answer the report had, with no lookup and no argon2 (a replay of a large
+/// report costs what a read of its record costs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_is_answered_from_its_record_without_checking_a_token() {
+    use verify::leaks::{GithubKeys, SignedReport, handle};
+
+    let (state, demo, _dir) = super::helpers::embedded_state().await;
+    let mut keys = Vec::new();
+    for _ in 0..20 {
+        let created = super::helpers::create_key_in(&state, &demo).await;
+        keys.push(created["access_key"].as_str().expect("a key").to_owned());
+    }
+    let tokens: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let body = report(&tokens);
+    let (url, _, _) = super::helpers::document_server(super::helpers::github_keys_document()).await;
+    let github = GithubKeys::new(url).expect("a client");
+    let signature = github_signature(body.as_bytes());
+    let signed = SignedReport {
+        key_identifier: Some(GITHUB_KEY_ID),
+        signature: Some(&signature),
+        body: body.as_bytes(),
+    };
+    let notifier = notify::LogNotifier;
+    let answer = || async {
+        let labels = handle(&state.store, &state.verifier, &github, &notifier, signed)
+            .await
+            .expect("handled");
+        serde_json::to_value(labels).expect("JSON")
+    };
+    let first = answer().await;
+    assert_eq!(first.as_array().map(Vec::len), Some(20));
+    assert!(
+        first
+            .as_array()
+            .expect("labels")
+            .iter()
+            .all(|l| l["label"] == "true_positive")
+    );
+    let runs = state.verifier.hashing.runs();
+    let replayed = answer().await;
+    assert_eq!(replayed, first, "the same answer");
+    assert_eq!(
+        state.verifier.hashing.runs(),
+        runs,
+        "no token was checked again"
+    );
+}

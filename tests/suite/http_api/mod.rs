@@ -14,4 +14,5 @@ mod limits;
 mod openapi;
 mod races;
 mod sweep;
+mod verdicts;
 mod verify;

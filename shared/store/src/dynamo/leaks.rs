@@ -1,7 +1,7 @@
 //! Keys disabled because they leaked, and the reports already handled.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::{ApiKey, ApiKeyStatus, AuditEvent, Timestamp};
+use domain::{ApiKey, ApiKeyStatus, AuditEvent};
 
 use super::{DynamoStore, entity_item};
 use crate::keys::{self, leak_report_pk};
@@ -20,20 +20,17 @@ impl LeakReports for DynamoStore {
             .await
     }
 
-    async fn leak_report_handled(&self, digest: &str) -> StoreResult<bool> {
+    async fn handled_leak_report(&self, digest: &str) -> StoreResult<Option<LeakReportRecord>> {
         let pk = leak_report_pk(digest);
-        let record: Option<LeakReportRecord> = self.get_item(pk.clone(), pk).await?;
-        Ok(record.is_some())
+        self.get_item(pk.clone(), pk).await
     }
 
-    async fn record_leak_report(&self, digest: &str, at: Timestamp) -> StoreResult<()> {
-        let pk = leak_report_pk(digest);
-        let record = LeakReportRecord {
-            digest: digest.to_owned(),
-            handled_at: at,
-        };
-        let mut item = entity_item(&record, "leak_report", pk.clone(), pk)?;
-        let forget_at = at.plus(time::Duration::days(crate::LEAK_REPORT_KEPT_DAYS));
+    async fn record_leak_report(&self, record: &LeakReportRecord) -> StoreResult<()> {
+        let pk = leak_report_pk(&record.digest);
+        let mut item = entity_item(record, "leak_report", pk.clone(), pk)?;
+        let forget_at = record
+            .handled_at
+            .plus(time::Duration::days(crate::LEAK_REPORT_KEPT_DAYS));
         item.insert(
             keys::TTL.into(),
             AttributeValue::N(forget_at.unix_seconds().to_string()),

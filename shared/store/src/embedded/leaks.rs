@@ -1,6 +1,6 @@
 //! Keys disabled because they leaked, and the reports already handled.
 
-use domain::{ApiKey, ApiKeyStatus, AuditEvent, Timestamp};
+use domain::{ApiKey, ApiKeyStatus, AuditEvent};
 
 use crate::keys::leak_report_pk;
 use crate::{Conflict, LeakReportRecord, LeakReports, StoreError, StoreResult, leaked_api_key};
@@ -22,18 +22,14 @@ impl LeakReports for EmbeddedStore {
         disabled.ok_or_else(|| Conflict::Changed.into())
     }
 
-    async fn leak_report_handled(&self, digest: &str) -> StoreResult<bool> {
+    async fn handled_leak_report(&self, digest: &str) -> StoreResult<Option<LeakReportRecord>> {
         let pk = leak_report_pk(digest);
-        let record: Option<LeakReportRecord> = self.get_tenant_item(pk.clone(), pk).await?;
-        Ok(record.is_some())
+        self.get_tenant_item(pk.clone(), pk).await
     }
 
-    async fn record_leak_report(&self, digest: &str, at: Timestamp) -> StoreResult<()> {
-        let pk = leak_report_pk(digest);
-        let record = LeakReportRecord {
-            digest: digest.to_owned(),
-            handled_at: at,
-        };
+    async fn record_leak_report(&self, record: &LeakReportRecord) -> StoreResult<()> {
+        let pk = leak_report_pk(&record.digest);
+        let record = record.clone();
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             put(&mut items, &pk, &pk, &record)
