@@ -13,7 +13,7 @@ use auth::Authenticator;
 use bytes::Bytes;
 use domain::{ApplicationId, ArxId, PrefixedId};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -174,6 +174,7 @@ async fn handle<S: ApiStore>(
         return to_hyper(health(request.method()));
     }
     let started = Instant::now();
+    let carries_body = !request.body().is_end_stream();
     let (route, response) = if request.uri().path() == leak_reports::PATH {
         // No bearer token here: GitHub signs its reports instead.
         (
@@ -191,7 +192,19 @@ async fn handle<S: ApiStore>(
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
     tracing::info!(%route, status = response.status, elapsed_ms, "request");
-    to_hyper(response)
+    let mut response = to_hyper(response);
+    if carries_body && response.status().as_u16() >= 400 {
+        // A refusal may come before the body is read (too large, no token,
+        // no route), and then hyper closes the connection once it has
+        // answered. Saying so keeps a client from sending its next request
+        // on a connection about to close, which it would see as a failure
+        // of that request.
+        response.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// Where a load balancer (or a script) asks whether the server is up.
