@@ -57,10 +57,9 @@ where
             if let Some(runtime_api) = std::env::var("AWS_LAMBDA_RUNTIME_API")
                 .ok()
                 .filter(|api| !api.is_empty())
+                && let Err(failed) = report_init_error(&runtime_api, &reason).await
             {
-                if let Err(failed) = report_init_error(&runtime_api, &reason).await {
-                    tracing::error!(%failed, "the init error could not be reported");
-                }
+                tracing::error!(%failed, "the init error could not be reported");
             }
             Err(error.into())
         }
