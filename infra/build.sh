@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `sam build` for real: every function cross-compiled for arm64 with
-# cargo-lambda (release, LTO), then checked to be an aarch64 `bootstrap`.
+# cargo-lambda (the release profile), then checked to be an aarch64 `bootstrap`.
 # CI runs it after tests/run.sh. It installs what it needs (into ./.venv-infra,
 # and the aarch64 standard library with rustup) and prints each binary's size.
 set -euo pipefail
@@ -12,13 +12,15 @@ rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup ta
 
 started=$(date +%s)
 # sam build runs `cargo lambda build --release --arm64 --bin X` once per
-# function, one after another, and each waits for its whole-program LTO link
-# on one core. Building them all in one cargo run first links two at a time;
-# sam build's own runs then find every binary fresh.
+# function, one after another. Building them all in one cargo run first keeps
+# both cores busy on the shared crates; sam build's own runs then find every
+# binary fresh (the same command, the same features: those of the workspace's
+# default members, see Cargo.toml).
 binaries=$(sed -n 's/^ *Binary: *\([a-z0-9-]*\) *$/\1/p' infra/template.yaml)
 printf '\n==> cargo lambda build --release --arm64 (%s functions, one cargo run)\n' "$(echo "$binaries" | wc -w)"
 # shellcheck disable=SC2046
 cargo lambda build --release --arm64 $(printf -- '--bin %s ' $binaries)
+printf 'the one cargo run took %ss\n' "$(( $(date +%s) - started ))"
 
 printf '\n==> sam build (cargo lambda build --release --arm64 per function)\n'
 sam build

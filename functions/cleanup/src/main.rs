@@ -8,6 +8,7 @@
 
 use api::config::CleanupConfig;
 use environment::ProcessEnv;
+use environment::aws::AwsAccess;
 use jobs::SweepPolicy;
 use notify::Notifications;
 use store::DynamoStore;
@@ -16,14 +17,14 @@ use store::DynamoStore;
 async fn main() -> Result<(), jobs::lambda::Error> {
     api::lambda::init_tracing();
     let config = api::lambda::configured(CleanupConfig::from_env(&ProcessEnv)).await?;
-    // One load of the SDK's configuration for both clients.
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let access = api::lambda::configured(AwsAccess::from_env(&ProcessEnv)).await?;
     let endpoint = config.dynamodb_endpoint.as_deref();
-    let store = DynamoStore::from_config(&sdk, &config.table_name, endpoint);
-    let notifier = Notifications::from_config(&sdk, config.notifications_topic_arn.clone());
+    let store = DynamoStore::on_aws(&access, &config.table_name, endpoint);
+    let topic = config.notifications_topic_arn.clone();
+    let notifier = Notifications::on_aws(&access, &ProcessEnv, topic);
     let policy = SweepPolicy {
         retention: config.retention(),
         notice: config.expiry_notice,
     };
-    jobs::lambda::serve(store, notifier, policy).await
+    jobs::lambda::serve_on_aws(store, notifier, policy).await
 }

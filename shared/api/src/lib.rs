@@ -8,6 +8,7 @@ use std::future::Future;
 
 pub mod config;
 pub mod console;
+pub mod functions;
 pub mod handlers;
 pub mod http;
 pub mod lambda;

@@ -2,6 +2,8 @@
 //! server's start).
 
 use domain::{Feedback, NoticePeriod};
+use environment::ProcessEnv;
+use environment::aws::AwsAccess;
 use store::DynamoStore;
 use verify::Verifier;
 
@@ -35,22 +37,14 @@ impl<S> AppState<S> {
 }
 
 impl AppState<DynamoStore> {
-    /// The state of a Lambda function: SDK clients from the Lambda's role and
-    /// region, built once.
-    pub async fn from_aws(config: &ServiceConfig) -> Self {
-        // One load of the SDK's configuration for every client of the function.
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::from_sdk(&sdk, config)
-    }
-
-    /// The state on clients from `sdk`, which the function may share with
-    /// clients of its own (the leak endpoint's notifications topic).
-    pub fn from_sdk(sdk: &aws_config::SdkConfig, config: &ServiceConfig) -> Self {
+    /// The state of a Lambda function: clients with the function's region
+    /// and role, built once.
+    pub fn on_aws(access: &AwsAccess, config: &ServiceConfig) -> Self {
         let endpoint = config.dynamodb_endpoint.as_deref();
-        let store = DynamoStore::from_config(sdk, &config.table_name, endpoint);
+        let store = DynamoStore::on_aws(access, &config.table_name, endpoint);
         let mut state = Self::new(store, config);
         state.feedback_topic = config.feedback_topic_arn.as_ref().map(|arn| FeedbackTopic {
-            client: aws_sdk_sns::Client::new(sdk),
+            client: notify::sns_client(access, &ProcessEnv),
             arn: arn.clone(),
         });
         state

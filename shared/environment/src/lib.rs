@@ -3,6 +3,8 @@
 //! `jobs`) through [`Env`]; a missing or invalid variable stops the process
 //! at start, naming the variable.
 
+pub mod aws;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("the environment variable {0} is required but not set")]

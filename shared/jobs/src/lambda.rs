@@ -1,18 +1,20 @@
 //! The `cleanup` Lambda's two event sources: DynamoDB Stream batches (the
 //! cascade) and EventBridge schedules (the sweep).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::Event;
 use domain::Timestamp;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
-use store::{ApiKeyDelete, ApiKeyRead, ApiKeySweep, PendingCascades};
+use store::{ApiKeyDelete, ApiKeyRead, ApiKeySweep, DynamoStore, PendingCascades};
 
 pub use lambda_runtime::Error;
 
 use crate::{Deadline, SweepPolicy, stream, sweep};
-use notify::Notifier;
+use notify::{Notifications, Notifier};
 
 pub async fn serve<S, N>(store: S, notifier: N, policy: SweepPolicy) -> Result<(), Error>
 where
@@ -29,6 +31,18 @@ where
         }
     }))
     .await
+}
+
+/// [`serve`] on the DynamoDB store and the SNS topic (or the log): the
+/// cleanup function's loop, boxed so that its code is compiled once, here,
+/// and not again inside the binary that polls it (release builds share no
+/// generic code between crates; see `api::functions`).
+pub fn serve_on_aws(
+    store: DynamoStore,
+    notifier: Notifications,
+    policy: SweepPolicy,
+) -> Pin<Box<dyn Future<Output = Result<(), Error>>>> {
+    Box::pin(serve(store, notifier, policy))
 }
 
 /// One invocation. A stream batch answers with its failed records; a schedule

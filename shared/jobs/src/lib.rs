@@ -8,6 +8,10 @@
 //!   and expired keys after the retention period, and send one notice per key
 //!   about to expire (hourly in AWS, on a timer in the dev server).
 
+// The sweep's future nests the SDK's deeply; the default limit (128) is too low
+// to compute its layout (in `lambda::serve_on_aws`).
+#![recursion_limit = "256"]
+
 mod cascade;
 mod deadline;
 pub mod stream;

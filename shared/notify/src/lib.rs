@@ -4,6 +4,8 @@
 use std::error::Error;
 
 use domain::{ApiKey, Timestamp};
+use environment::Env;
+use environment::aws::AwsAccess;
 use serde::Serialize;
 
 /// The boxed cause of a failed publish.
@@ -136,10 +138,31 @@ impl SnsNotifier {
         Self { client, topic_arn }
     }
 
-    /// A client from the function's SDK configuration (its role and region).
-    pub fn from_config(sdk: &aws_config::SdkConfig, topic_arn: String) -> Self {
-        Self::new(aws_sdk_sns::Client::new(sdk), topic_arn)
+    /// A client with the function's region and role.
+    pub fn on_aws(access: &AwsAccess, env: &impl Env, topic_arn: String) -> Self {
+        Self::new(sns_client(access, env), topic_arn)
     }
+}
+
+/// An SNS client with the function's region and role, sent where
+/// `AWS_ENDPOINT_URL_SNS` says if set (a test's fake topic).
+pub fn sns_client(access: &AwsAccess, env: &impl Env) -> aws_sdk_sns::Client {
+    use aws_sdk_sns::config::{BehaviorVersion, Credentials, Region};
+    let credentials = Credentials::new(
+        &access.access_key_id,
+        &access.secret_access_key,
+        access.session_token.clone(),
+        None,
+        "lambda-environment",
+    );
+    let mut config = aws_sdk_sns::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(access.region.clone()))
+        .credentials_provider(credentials);
+    if let Some(endpoint) = environment::aws::endpoint_url(env, "SNS") {
+        config = config.endpoint_url(endpoint);
+    }
+    aws_sdk_sns::Client::from_conf(config.build())
 }
 
 impl SnsNotifier {
@@ -203,9 +226,9 @@ pub enum Notifications {
 
 impl Notifications {
     /// SNS when a topic is configured, the log otherwise.
-    pub fn from_config(sdk: &aws_config::SdkConfig, topic_arn: Option<String>) -> Self {
+    pub fn on_aws(access: &AwsAccess, env: &impl Env, topic_arn: Option<String>) -> Self {
         match topic_arn {
-            Some(arn) => Self::Sns(SnsNotifier::from_config(sdk, arn)),
+            Some(arn) => Self::Sns(SnsNotifier::on_aws(access, env, arn)),
             None => Self::Log(LogNotifier),
         }
     }

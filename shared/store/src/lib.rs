@@ -3,7 +3,8 @@
 //! implementations that pass the same contract suite:
 //!
 //! - [`DynamoStore`]: one DynamoDB table (see `docs/data-model.md`);
-//! - [`EmbeddedStore`]: a redb file, for the dev server and fast tests.
+//! - `EmbeddedStore`: a redb file, for the dev server and fast tests (the
+//!   `embedded` feature: the Lambdas never build it).
 //!
 //! The capabilities are declared by entity (`api_keys`, `catalog`, `audit`,
 //! `leaks`, `sweep`), and each implementation has a file of the same name:
@@ -13,6 +14,7 @@ mod api_keys;
 mod audit;
 mod catalog;
 pub mod dynamo;
+#[cfg(feature = "embedded")]
 pub mod embedded;
 mod error;
 pub mod keys;
@@ -29,6 +31,7 @@ pub use api_keys::{
 pub use audit::{AuditFilter, AuditLog};
 pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};
 pub use dynamo::DynamoStore;
+#[cfg(feature = "embedded")]
 pub use embedded::EmbeddedStore;
 pub use error::{Conflict, StoreError, StoreResult, error_chain};
 pub use leaks::{LEAK_REPORT_KEPT_DAYS, LeakReportRecord, LeakReports};

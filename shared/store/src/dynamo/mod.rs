@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use environment::aws::AwsAccess;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -55,14 +56,26 @@ impl DynamoStore {
         Self::new(Client::from_conf(config), table)
     }
 
-    /// The store of a Lambda function: the client from `sdk` (its role and
-    /// region, loaded once per process and shared with the function's other
-    /// clients), or a local server when `endpoint` is given.
-    pub fn from_config(sdk: &aws_config::SdkConfig, table: &str, endpoint: Option<&str>) -> Self {
-        match endpoint {
-            Some(endpoint) => Self::local(endpoint, table),
-            None => Self::new(Client::new(sdk), table),
+    /// The store of a Lambda function: a client with the function's region
+    /// and role, or a local server when `endpoint` is given.
+    pub fn on_aws(access: &AwsAccess, table: &str, endpoint: Option<&str>) -> Self {
+        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+        if let Some(endpoint) = endpoint {
+            return Self::local(endpoint, table);
         }
+        let credentials = Credentials::new(
+            &access.access_key_id,
+            &access.secret_access_key,
+            access.session_token.clone(),
+            None,
+            "lambda-environment",
+        );
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(access.region.clone()))
+            .credentials_provider(credentials)
+            .build();
+        Self::new(Client::from_conf(config), table)
     }
 
     /// The SDK client, for what the store does not offer (a test's raw Scan).

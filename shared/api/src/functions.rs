@@ -1,0 +1,150 @@
+//! Each Lambda function's whole program, one non-generic `async fn` apiece:
+//! the `main` in `functions/<name>` only runs it.
+//!
+//! Why here and not in each `main`: release builds do not share generic code
+//! between crates, so what a function instantiates (its handler on the
+//! DynamoDB store, the Lambda runtime around it) was compiled again inside
+//! every binary, twelve times. Each program is a boxed future: the binary
+//! polls it through a pointer, and the code behind a pointer is compiled by
+//! the crate that makes it, here, once (an `async fn` would not do: its body
+//! is compiled where it is polled). `docs/benchmarks.md`, build time.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use environment::ProcessEnv;
+use environment::aws::AwsAccess;
+use notify::Notifications;
+use verify::key_authorizer::KeyAuthorizerConfig;
+use verify::leaks::{GithubKeys, LeakConfig};
+
+use crate::console::{ConsoleAssets, ConsoleConfig};
+use crate::handlers;
+use crate::lambda::{self, Error, configured};
+use crate::{AppState, ServiceConfig};
+
+/// A function's whole program, for its `main` to await.
+pub type Program = Pin<Box<dyn Future<Output = Result<(), Error>>>>;
+
+/// `applications`: the applications' routes.
+pub fn applications() -> Program {
+    Box::pin(async move {
+        let state = api_state().await?;
+        lambda::serve("applications", state, handlers::applications::handle).await
+    })
+}
+
+/// `arx`: the Arx routes.
+pub fn arx() -> Program {
+    Box::pin(async move {
+        let state = api_state().await?;
+        lambda::serve("arx", state, handlers::arx::handle).await
+    })
+}
+
+/// `audit-events`: GET /v1/audit-events.
+pub fn audit_events() -> Program {
+    Box::pin(async move {
+        let state = api_state().await?;
+        lambda::serve("audit-events", state, handlers::audit_events::handle).await
+    })
+}
+
+/// `change-api-key`: disable, enable, limits and delete of a key.
+pub fn change_api_key() -> Program {
+    Box::pin(async move {
+        let state = api_state().await?;
+        lambda::serve("change-api-key", state, handlers::change_api_key::handle).await
+    })
+}
+
+/// `create-api-key`: create (or review) and rotate.
+pub fn create_api_key() -> Program {
+    Box::pin(async move {
+        let state = api_state().await?;
+        lambda::serve("create-api-key", state, handlers::create_api_key::handle).await
+    })
+}
+
+/// `list-api-keys`: GET /v1/api-keys and GET /v1/api-keys/{id}.
+pub fn list_api_keys() -> Program {
+    Box::pin(async move {
+        let state = api_state().await?;
+        lambda::serve("list-api-keys", state, handlers::list_api_keys::handle).await
+    })
+}
+
+/// `submit-feedback`: POST /v1/feedback.
+pub fn submit_feedback() -> Program {
+    Box::pin(async move {
+        let state = api_state().await?;
+        lambda::serve("submit-feedback", state, handlers::submit_feedback::handle).await
+    })
+}
+
+/// `verify-key`: POST /v1/verify.
+pub fn verify_key() -> Program {
+    Box::pin(async move {
+        let state = api_state().await?;
+        lambda::serve("verify-key", state, handlers::verify_key::handle).await
+    })
+}
+
+/// `key-authorizer`: checks access keys for a team's own API (see
+/// docs/protect-your-api.md).
+pub fn key_authorizer() -> Program {
+    Box::pin(async move {
+        let AppState {
+            store, verifier, ..
+        } = api_state().await?;
+        let authorizer = configured(KeyAuthorizerConfig::from_env(&ProcessEnv)).await?;
+        lambda::serve_key_authorizer(store, verifier, authorizer).await
+    })
+}
+
+/// `leak-report`: GitHub's secret scanning reports (`POST /v1/leaks/github`).
+pub fn leak_report() -> Program {
+    Box::pin(async move {
+        lambda::init_tracing();
+        let config = configured(ServiceConfig::from_env(&ProcessEnv)).await?;
+        let access = configured(AwsAccess::from_env(&ProcessEnv)).await?;
+        let leaks = configured(LeakConfig::from_env(&ProcessEnv)).await?;
+        let keys = configured(GithubKeys::new(leaks.keys_url)).await?;
+        let AppState {
+            store, verifier, ..
+        } = AppState::on_aws(&access, &config);
+        let notifier = Notifications::on_aws(&access, &ProcessEnv, leaks.notifications_topic_arn);
+        lambda::serve_leak_reports(store, verifier, keys, notifier).await
+    })
+}
+
+/// `authorizer`: the management API's bearer tokens, per route.
+pub fn authorizer() -> Program {
+    Box::pin(async move {
+        lambda::init_tracing();
+        let config = configured(auth::AuthConfig::from_env(&ProcessEnv)).await?;
+        let authenticator = configured(auth::Authenticator::new(config)).await?;
+        lambda::serve_authorizer(authenticator).await
+    })
+}
+
+/// `console`: the web console's `files` (embedded by its build) and its
+/// sign-in settings.
+pub async fn console(files: &'static [(&'static str, &'static [u8])]) -> Result<(), Error> {
+    lambda::init_tracing();
+    let config = configured(ConsoleConfig::from_env(&ProcessEnv)).await?;
+    let files = files
+        .iter()
+        .map(|(url, body)| ((*url).to_owned(), body.to_vec()));
+    let assets = configured(ConsoleAssets::new(files, &config)).await?;
+    lambda::serve_console(assets).await
+}
+
+/// What every management function starts with: the log, its settings, and
+/// the store and clients built once for the instance.
+async fn api_state() -> Result<AppState<store::DynamoStore>, Error> {
+    lambda::init_tracing();
+    let config = configured(ServiceConfig::from_env(&ProcessEnv)).await?;
+    let access = configured(AwsAccess::from_env(&ProcessEnv)).await?;
+    Ok(AppState::on_aws(&access, &config))
+}
