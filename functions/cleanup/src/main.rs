@@ -2,10 +2,6 @@
 //! applications and deleted Arx) and the scheduled sweep (expiry notices,
 //! expiry and purge).
 
-// The sweep's future nests the SDK's deeply; the default limit (128) is too low
-// to compute its layout.
-#![recursion_limit = "256"]
-
 use api::config::CleanupConfig;
 use environment::ProcessEnv;
 use environment::aws::AwsAccess;

@@ -1,5 +1,5 @@
-//! Each Lambda function's whole program, one non-generic `async fn` apiece:
-//! the `main` in `functions/<name>` only runs it.
+//! Each Lambda function's whole program, one function apiece returning it as
+//! a [`Program`]: the `main` in `functions/<name>` only awaits it.
 //!
 //! Why here and not in each `main`: release builds do not share generic code
 //! between crates, so what a function instantiates (its handler on the
