@@ -11,83 +11,61 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use environment::ProcessEnv;
 use environment::aws::AwsAccess;
 use notify::Notifications;
+use store::DynamoStore;
 use verify::key_authorizer::KeyAuthorizerConfig;
 use verify::leaks::{GithubKeys, LeakConfig};
 
 use crate::console::{ConsoleAssets, ConsoleConfig};
 use crate::handlers;
 use crate::lambda::{self, Error, configured};
-use crate::{AppState, ServiceConfig};
+use crate::{ApiError, ApiRequest, ApiResponse, AppState, Route, ServiceConfig};
 
 /// A function's whole program, for its `main` to await.
 pub type Program = Pin<Box<dyn Future<Output = Result<(), Error>>>>;
 
 /// `applications`: the applications' routes.
 pub fn applications() -> Program {
-    Box::pin(async move {
-        let state = api_state().await?;
-        lambda::serve("applications", state, handlers::applications::handle).await
-    })
+    api_function("applications", handlers::applications::handle)
 }
 
 /// `arx`: the Arx routes.
 pub fn arx() -> Program {
-    Box::pin(async move {
-        let state = api_state().await?;
-        lambda::serve("arx", state, handlers::arx::handle).await
-    })
+    api_function("arx", handlers::arx::handle)
 }
 
 /// `audit-events`: GET /v1/audit-events.
 pub fn audit_events() -> Program {
-    Box::pin(async move {
-        let state = api_state().await?;
-        lambda::serve("audit-events", state, handlers::audit_events::handle).await
-    })
+    api_function("audit-events", handlers::audit_events::handle)
 }
 
 /// `change-api-key`: disable, enable, limits and delete of a key.
 pub fn change_api_key() -> Program {
-    Box::pin(async move {
-        let state = api_state().await?;
-        lambda::serve("change-api-key", state, handlers::change_api_key::handle).await
-    })
+    api_function("change-api-key", handlers::change_api_key::handle)
 }
 
 /// `create-api-key`: create (or review) and rotate.
 pub fn create_api_key() -> Program {
-    Box::pin(async move {
-        let state = api_state().await?;
-        lambda::serve("create-api-key", state, handlers::create_api_key::handle).await
-    })
+    api_function("create-api-key", handlers::create_api_key::handle)
 }
 
 /// `list-api-keys`: GET /v1/api-keys and GET /v1/api-keys/{id}.
 pub fn list_api_keys() -> Program {
-    Box::pin(async move {
-        let state = api_state().await?;
-        lambda::serve("list-api-keys", state, handlers::list_api_keys::handle).await
-    })
+    api_function("list-api-keys", handlers::list_api_keys::handle)
 }
 
 /// `submit-feedback`: POST /v1/feedback.
 pub fn submit_feedback() -> Program {
-    Box::pin(async move {
-        let state = api_state().await?;
-        lambda::serve("submit-feedback", state, handlers::submit_feedback::handle).await
-    })
+    api_function("submit-feedback", handlers::submit_feedback::handle)
 }
 
 /// `verify-key`: POST /v1/verify.
 pub fn verify_key() -> Program {
-    Box::pin(async move {
-        let state = api_state().await?;
-        lambda::serve("verify-key", state, handlers::verify_key::handle).await
-    })
+    api_function("verify-key", handlers::verify_key::handle)
 }
 
 /// `key-authorizer`: checks access keys for a team's own API (see
@@ -140,9 +118,22 @@ pub async fn console(files: &'static [(&'static str, &'static [u8])]) -> Result<
     lambda::serve_console(assets).await
 }
 
+/// A management function: `handler` serves the routes of `function`. Generic,
+/// but instantiated by the functions above, so in this crate.
+fn api_function<H, Fut>(function: &'static str, handler: H) -> Program
+where
+    H: Fn(Arc<AppState<DynamoStore>>, Route, ApiRequest) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Result<ApiResponse, ApiError>> + Send + 'static,
+{
+    Box::pin(async move {
+        let state = api_state().await?;
+        lambda::serve(function, state, handler).await
+    })
+}
+
 /// What every management function starts with: the log, its settings, and
 /// the store and clients built once for the instance.
-async fn api_state() -> Result<AppState<store::DynamoStore>, Error> {
+async fn api_state() -> Result<AppState<DynamoStore>, Error> {
     lambda::init_tracing();
     let config = configured(ServiceConfig::from_env(&ProcessEnv)).await?;
     let access = configured(AwsAccess::from_env(&ProcessEnv)).await?;

@@ -12,6 +12,8 @@
 
 use std::fmt;
 
+use aws_credential_types::Credentials;
+
 use crate::{ConfigError, Env};
 
 /// The region and credentials from `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
@@ -33,6 +35,20 @@ impl AwsAccess {
             secret_access_key: env.required("AWS_SECRET_ACCESS_KEY")?,
             session_token: env.optional("AWS_SESSION_TOKEN"),
         })
+    }
+}
+
+impl AwsAccess {
+    /// The credentials, for any SDK client's configuration (every service
+    /// crate takes this type).
+    pub fn credentials(&self) -> Credentials {
+        Credentials::new(
+            &self.access_key_id,
+            &self.secret_access_key,
+            self.session_token.clone(),
+            None,
+            "lambda-environment",
+        )
     }
 }
 

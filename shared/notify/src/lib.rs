@@ -147,18 +147,11 @@ impl SnsNotifier {
 /// An SNS client with the function's region and role, sent where
 /// `AWS_ENDPOINT_URL_SNS` says if set (a test's fake topic).
 pub fn sns_client(access: &AwsAccess, env: &impl Env) -> aws_sdk_sns::Client {
-    use aws_sdk_sns::config::{BehaviorVersion, Credentials, Region};
-    let credentials = Credentials::new(
-        &access.access_key_id,
-        &access.secret_access_key,
-        access.session_token.clone(),
-        None,
-        "lambda-environment",
-    );
+    use aws_sdk_sns::config::{BehaviorVersion, Region};
     let mut config = aws_sdk_sns::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(access.region.clone()))
-        .credentials_provider(credentials);
+        .credentials_provider(access.credentials());
     if let Some(endpoint) = environment::aws::endpoint_url(env, "SNS") {
         config = config.endpoint_url(endpoint);
     }

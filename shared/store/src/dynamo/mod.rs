@@ -59,21 +59,14 @@ impl DynamoStore {
     /// The store of a Lambda function: a client with the function's region
     /// and role, or a local server when `endpoint` is given.
     pub fn on_aws(access: &AwsAccess, table: &str, endpoint: Option<&str>) -> Self {
-        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+        use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
         if let Some(endpoint) = endpoint {
             return Self::local(endpoint, table);
         }
-        let credentials = Credentials::new(
-            &access.access_key_id,
-            &access.secret_access_key,
-            access.session_token.clone(),
-            None,
-            "lambda-environment",
-        );
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(access.region.clone()))
-            .credentials_provider(credentials)
+            .credentials_provider(access.credentials())
             .build();
         Self::new(Client::from_conf(config), table)
     }
