@@ -11,6 +11,7 @@ import { Applications } from './screens/applications';
 import { ArxDashboard } from './screens/arx';
 import { AuditLog } from './screens/audit';
 import { CreateKey } from './screens/create-key';
+import { ServiceKeys } from './screens/service-keys';
 import { SignIn } from './screens/sign-in';
 import { managesCatalog, ROLE_NAMES, signOut, useSession, type ConsoleConfig, type Session } from './session';
 
@@ -61,6 +62,10 @@ function Screen({ path, session }: { path: string; session: Session }) {
       // The API refuses a developer too (403); the console does not offer it.
       if (managesCatalog(session.role)) return <AuditLog />;
       return <NotFound />;
+    case '/service-keys':
+      // Owners and admins only, like the API.
+      if (managesCatalog(session.role)) return <ServiceKeys />;
+      return <NotFound />;
     default:
       return <NotFound />;
   }
@@ -90,7 +95,14 @@ function Header({ session, path }: { session: Session | null; path: string }) {
       {session && (
         <>
           <nav aria-label="Main">
-            {NAVIGATION.concat(managesCatalog(session.role) ? [['/audit', 'Audit log']] : []).map(([href, label]) => (
+            {NAVIGATION.concat(
+              managesCatalog(session.role)
+                ? [
+                    ['/service-keys', 'Service keys'],
+                    ['/audit', 'Audit log'],
+                  ]
+                : [],
+            ).map(([href, label]) => (
               <a
                 key={href}
                 href={href}

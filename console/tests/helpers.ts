@@ -146,7 +146,7 @@ export async function endSessionOnNextCall(page: Page, url: string): Promise<voi
           title: 'Unauthorized',
           status: 401,
           code: 'unauthenticated',
-          detail: 'a valid bearer token is required',
+          detail: 'a valid bearer token or service key is required',
         }),
       }),
     { times: 1 },

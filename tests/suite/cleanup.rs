@@ -425,6 +425,13 @@ impl Notifier for Notices {
     async fn leak_notice(&self, _notice: &LeakNotice<'_>) -> Result<(), NoticeError> {
         Err("the sweep sends no leak notices".into())
     }
+
+    async fn service_key_leak_notice(
+        &self,
+        _notice: &notify::ServiceKeyLeakNotice<'_>,
+    ) -> Result<(), NoticeError> {
+        Err("the sweep sends no leak notices".into())
+    }
 }
 
 const NOTICE_DAYS: u16 = 7;

@@ -217,21 +217,21 @@ fn template_environment(template: &Yaml, binary: &str) -> BTreeMap<String, Strin
             resource["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary)
         })
         .unwrap_or_else(|| panic!("no function builds {binary}"));
-    let variables = &function["Properties"]["Environment"]["Variables"];
-    variables
-        .as_mapping()
-        .map(|mapping| {
-            mapping
-                .iter()
-                .map(|(name, value)| {
-                    (
-                        name.as_str().expect("a name").to_owned(),
-                        resolve(template, value),
-                    )
-                })
-                .collect()
+    // SAM gives every function the Globals' variables, its own winning.
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let own = &function["Properties"]["Environment"]["Variables"];
+    [globals, own]
+        .into_iter()
+        .filter_map(Yaml::as_mapping)
+        .flat_map(|mapping| {
+            mapping.iter().map(|(name, value)| {
+                (
+                    name.as_str().expect("a name").to_owned(),
+                    resolve(template, value),
+                )
+            })
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// The local stand-ins every run shares.
@@ -428,11 +428,15 @@ fn sample_events(template: &Yaml) -> BTreeMap<String, Vec<(String, Value)>> {
 fn check(name: &str, answer: &Value) {
     let status = answer["statusCode"].as_u64();
     let expected_status = match name {
-        "create-application.json" | "create-arx.json" | "submit-feedback.json" => Some(201),
+        "create-application.json"
+        | "create-arx.json"
+        | "create-service-key.json"
+        | "submit-feedback.json" => Some(201),
         "list-api-keys.json"
         | "list-applications.json"
         | "list-arx.json"
         | "list-audit-events.json"
+        | "list-service-keys.json"
         | "console.json"
         | "verify-key.json" => Some(200),
         // The events name objects of a demo tenant this fresh table lacks.
@@ -449,7 +453,8 @@ fn check(name: &str, answer: &Value) {
         | "update-arx.json"
         | "disable-arx.json"
         | "enable-arx.json"
-        | "delete-arx.json" => Some(404),
+        | "delete-arx.json"
+        | "revoke-service-key.json" => Some(404),
         "create-api-key.json" => Some(422),
         // Signed by a key GitHub publishes, not the stand-in's (fetched, unknown).
         "leak-report.json" => Some(401),
@@ -514,7 +519,7 @@ async fn every_function_boots_from_the_templates_environment_and_answers_its_eve
     let functions: Vec<&String> = events.keys().collect();
     assert_eq!(
         functions.len(),
-        13,
+        14,
         "every function has a sample event: {functions:?}"
     );
     // Init times and peak memory go to the test's output; docs/benchmarks.md

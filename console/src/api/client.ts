@@ -21,6 +21,9 @@ export type Problem = Schemas['Problem'];
 export type Purpose = Schemas['Purpose'];
 export type Summary = Schemas['Summary'];
 export type Technology = Schemas['Technology'];
+export type ServiceKey = Schemas['ServiceKey'];
+export type ServiceKeyRole = Schemas['ServiceKeyRole'];
+export type CreatedServiceKey = Schemas['CreatedServiceKey'];
 
 /** An API answer that was not a success, in the API's own words. */
 export class ApiProblem extends Error {
@@ -107,3 +110,6 @@ export const everyApplication = () =>
 
 export const everyArx = () =>
   allPages((cursor) => ok(api.GET('/v1/arx', { params: { query: { limit: 100, cursor } } })));
+
+export const everyServiceKey = () =>
+  allPages((cursor) => ok(api.GET('/v1/service-keys', { params: { query: { limit: 100, cursor } } })));

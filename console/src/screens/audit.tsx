@@ -32,6 +32,9 @@ const ACTION_NAMES: Record<AuditAction, string> = {
   arx_disabled: 'Arx disabled',
   arx_enabled: 'Arx enabled',
   arx_deleted: 'Arx deleted',
+  service_key_created: 'Service key created',
+  service_key_revoked: 'Service key revoked',
+  service_key_leaked: 'Service key leaked: revoked',
 };
 const ACTIONS = Object.keys(ACTION_NAMES) as AuditAction[];
 
@@ -103,7 +106,7 @@ export function AuditLog() {
           Search by
           <select value={draft.kind} onChange={(event) => setDraft({ ...draft, kind: event.currentTarget.value as 'object_id' | 'actor' })}>
             <option value="object_id">Object id</option>
-            <option value="actor">Who (user id)</option>
+            <option value="actor">Who (user or service-key:id)</option>
           </select>
         </label>
         <div>
@@ -154,7 +157,11 @@ export function AuditLog() {
                     <code>{event.object_id}</code>
                   </td>
                   <td>
-                    {event.actor.kind === 'system' ? `system: ${event.actor.id}` : event.actor.id}
+                    {event.actor.kind === 'system'
+                      ? `system: ${event.actor.id}`
+                      : event.actor.kind === 'service_key'
+                        ? `service key ${event.actor.id.replace('service-key:', '')}`
+                        : event.actor.id}
                     {event.actor.role && <span class="muted"> · {event.actor.role.replace('_', ' ')}</span>}
                   </td>
                 </tr>

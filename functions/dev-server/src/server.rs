@@ -9,7 +9,7 @@ use api::http::{MAX_BODY_BYTES, check_content_type};
 use api::leak_reports;
 use api::routes::{Resolved, resolve};
 use api::{ApiError, ApiRequest, ApiResponse, ApiStore, AppState, Route};
-use auth::Authenticator;
+use auth::{Authenticator, Denied};
 use bytes::Bytes;
 use domain::{ApplicationId, ArxId, PrefixedId};
 use http_body_util::{BodyExt, Full, Limited};
@@ -21,6 +21,7 @@ use jobs::CascadeTarget;
 use notify::LogNotifier;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
+use verify::CallerRefused;
 
 use crate::Limits;
 use crate::connections::Connections;
@@ -332,7 +333,7 @@ async fn respond<S: ApiStore>(
 }
 
 /// Runs the authorizer's logic, then reads the query and the (bounded) body.
-async fn to_api_request<S>(
+async fn to_api_request<S: ApiStore>(
     server: &Server<S>,
     route: Route,
     id: Option<String>,
@@ -352,18 +353,27 @@ async fn to_api_request<S>(
         .headers()
         .get(hyper::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    let identity = server
-        .authenticator
-        .authorize(authorization, route.operation())
+    let state = &server.state;
+    let identity = state
+        .verifier
+        .authorize_caller(
+            &state.store,
+            &server.authenticator,
+            authorization,
+            route.operation(),
+        )
         .await
-        .map_err(|denied| {
-            // `denied` is one of our fixed reasons, never the token's text.
-            tracing::info!(route = %route.route_key(), reason = %denied, "request denied");
-            if denied.status() == 401 {
-                ApiError::Unauthenticated
-            } else {
-                ApiError::Forbidden
+        .map_err(|refused| match refused {
+            CallerRefused::Denied(denied) => {
+                // `denied` is one of our fixed reasons, never the credential's text.
+                tracing::info!(route = %route.route_key(), reason = %denied, "request denied");
+                match denied {
+                    Denied::ServiceKeyForbidden => ApiError::ServiceKeyForbidden,
+                    denied if denied.status() == 401 => ApiError::Unauthenticated,
+                    _ => ApiError::Forbidden,
+                }
             }
+            CallerRefused::Unavailable(error) => ApiError::from(error),
         })?;
     let query = request
         .uri()

@@ -96,14 +96,29 @@ pub fn leak_report() -> Program {
     })
 }
 
-/// `authorizer`: the management API's bearer tokens, per route.
+/// `authorizer`: the management API's bearer credentials (JWTs and
+/// service keys), per route.
 pub fn authorizer() -> Program {
     Box::pin(async move {
-        lambda::init_tracing();
+        let AppState {
+            store, verifier, ..
+        } = api_state().await?;
         let config = configured(auth::AuthConfig::from_env(&ProcessEnv)).await?;
-        let authenticator = configured(auth::Authenticator::new(config)).await?;
-        lambda::serve_authorizer(authenticator).await
+        let tokens = configured(auth::Authenticator::new(config)).await?;
+        // Boxed: the runtime's future around the check is too deep to lay
+        // out inside this one.
+        let serving: Program = Box::pin(lambda::serve_authorizer(lambda::Callers {
+            tokens,
+            store,
+            verifier,
+        }));
+        serving.await
     })
+}
+
+/// `service-keys`: owners' and admins' service keys.
+pub fn service_keys() -> Program {
+    api_function("service-keys", handlers::service_keys::handle)
 }
 
 /// `console`: the web console's `files` (embedded by its build) and its

@@ -14,9 +14,10 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, service_fn};
 use notify::Notifier;
 use serde::{Deserialize, Serialize};
+use store::ServiceKeyLookup;
 use verify::key_authorizer::{self, KeyAuthorizerConfig};
 use verify::leaks::{GithubKeys, LeakStore, SignedReport};
-use verify::{Verifier, VerifyStore};
+use verify::{CallerRefused, Verifier, VerifyStore};
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
 use crate::problem::ApiError;
@@ -382,51 +383,75 @@ where
     to_lambda_response(answer)
 }
 
+/// The authorizer's shared parts: bearer JWTs, and service keys looked up
+/// in `store` and checked with the data plane's [`Verifier`].
+#[derive(Debug)]
+pub struct Callers<S> {
+    pub tokens: Authenticator,
+    pub store: S,
+    pub verifier: Verifier,
+}
+
 /// Runs the authorizer function.
-pub async fn serve_authorizer(authenticator: Authenticator) -> Result<(), Error> {
-    let authenticator = Arc::new(authenticator);
+pub async fn serve_authorizer<S: ServiceKeyLookup + 'static>(
+    callers: Callers<S>,
+) -> Result<(), Error> {
+    let callers = Arc::new(callers);
     lambda_runtime::run(service_fn(
         move |event: lambda_runtime::LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
-            let authenticator = Arc::clone(&authenticator);
-            async move { Ok::<_, Infallible>(authorize(&authenticator, &event.payload).await) }
+            let callers = Arc::clone(&callers);
+            async move { authorize(&callers, &event.payload).await }
         },
     ))
     .await
 }
 
 /// The authorizer's decision for one request: the route it is for (from its
-/// route key), the token's identity, and the permission table.
-pub async fn authorize(
-    authenticator: &Authenticator,
+/// route key), the caller's identity (a JWT's or a service key's), and the
+/// permission table. A caller that could not be checked (the table or the
+/// hashing failed) is an error, not a denial: API Gateway then answers 500,
+/// which a client may retry, where a denial's 403 says "never".
+pub async fn authorize<S: ServiceKeyLookup>(
+    callers: &Callers<S>,
     request: &ApiGatewayV2CustomAuthorizerV2Request,
-) -> SimpleResponse {
+) -> Result<SimpleResponse, Error> {
     let deny = SimpleResponse {
         is_authorized: false,
         context: HashMap::new(),
     };
     let Some(route) = request.route_key.as_deref().and_then(Route::from_route_key) else {
         tracing::warn!(route_key = ?request.route_key, "authorizer called for an unknown route");
-        return deny;
+        return Ok(deny);
     };
     let authorization = request
         .headers
         .get("authorization")
         .and_then(|value| value.to_str().ok());
-    match authenticator
-        .authorize(authorization, route.operation())
+    let Callers {
+        tokens,
+        store,
+        verifier,
+    } = callers;
+    match verifier
+        .authorize_caller(store, tokens, authorization, route.operation())
         .await
     {
-        Ok(identity) => SimpleResponse {
+        Ok(identity) => Ok(SimpleResponse {
             is_authorized: true,
             context: HashMap::from([
                 ("tenant_id".to_owned(), identity.tenant.to_string()),
                 ("user_id".to_owned(), identity.user.to_string()),
                 ("role".to_owned(), identity.role.to_string()),
             ]),
-        },
-        Err(denied) => {
+        }),
+        Err(CallerRefused::Denied(denied)) => {
             tracing::info!(route = %route.route_key(), reason = %denied, "request denied");
-            deny
+            Ok(deny)
+        }
+        Err(CallerRefused::Unavailable(error)) => {
+            let reason = crate::problem::chain(&error);
+            tracing::error!(route = %route.route_key(), %reason, "the caller could not be checked");
+            Err(error.into())
         }
     }
 }

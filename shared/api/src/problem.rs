@@ -36,7 +36,7 @@ pub enum ApiError {
     /// Too many requests are waiting for the key hasher: try again shortly.
     #[error("the server is busy; retry after {retry_after_seconds} second(s)")]
     Busy { retry_after_seconds: u32 },
-    #[error("a valid bearer token is required")]
+    #[error("a valid bearer token or service key is required")]
     Unauthenticated,
     /// A GitHub secret scanning report whose signature is missing or wrong.
     #[error("the report must carry a GitHub signature that verifies over its body")]
@@ -46,13 +46,17 @@ pub enum ApiError {
     KeysUnavailable,
     #[error("your role may not do this")]
     Forbidden,
+    /// A service key on the service keys' own routes: whatever its role, a
+    /// service key never makes, lists or ends service keys.
+    #[error("a service key cannot manage service keys; sign in as an owner or admin")]
+    ServiceKeyForbidden,
     #[error("no {what} with this id")]
     NotFound { what: &'static str },
     #[error("no such route")]
     NoRoute,
     #[error("this path does not take this method")]
     MethodNotAllowed { allowed: Vec<&'static str> },
-    #[error("the confirmation must be the exact id of the key being deleted")]
+    #[error("the confirmation must be the exact id of the key being deleted or revoked")]
     ConfirmationMismatch,
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
@@ -111,6 +115,7 @@ impl ApiError {
             Self::BadSignature => (401, "invalid_signature", "Invalid signature"),
             Self::KeysUnavailable => (503, "keys_unavailable", "Signing keys unavailable"),
             Self::Forbidden => (403, "forbidden", "Forbidden"),
+            Self::ServiceKeyForbidden => (403, "service_key_forbidden", "Forbidden"),
             Self::NotFound { .. } => (404, "not_found", "Not found"),
             Self::NoRoute => (404, "no_route", "Not found"),
             Self::MethodNotAllowed { .. } => (405, "method_not_allowed", "Method not allowed"),

@@ -30,12 +30,15 @@ pub enum Route {
     DeleteArx,
     VerifyKey,
     ListAuditEvents,
+    CreateServiceKey,
+    ListServiceKeys,
+    RevokeServiceKey,
 }
 
 use Route::*;
 
 impl Route {
-    pub const ALL: [Route; 23] = [
+    pub const ALL: [Route; 26] = [
         CreateApiKey,
         ListApiKeys,
         GetApiKey,
@@ -59,6 +62,9 @@ impl Route {
         DeleteArx,
         VerifyKey,
         ListAuditEvents,
+        CreateServiceKey,
+        ListServiceKeys,
+        RevokeServiceKey,
     ];
 
     /// `(method, path template)`; `{id}` is the one path parameter.
@@ -87,6 +93,9 @@ impl Route {
             DeleteArx => ("DELETE", "/v1/arx/{id}"),
             VerifyKey => ("POST", "/v1/verify"),
             ListAuditEvents => ("GET", "/v1/audit-events"),
+            CreateServiceKey => ("POST", "/v1/service-keys"),
+            ListServiceKeys => ("GET", "/v1/service-keys"),
+            RevokeServiceKey => ("DELETE", "/v1/service-keys/{id}"),
         }
     }
 
@@ -115,7 +124,7 @@ impl Route {
         match self {
             CreateApiKey => &["dry_run"],
             ListApiKeys => &["application_id", "arx_id", "status", "limit", "cursor"],
-            ListApplications | ListArx => &["limit", "cursor"],
+            ListApplications | ListArx | ListServiceKeys => &["limit", "cursor"],
             ListAuditEvents => &["object_id", "actor", "action", "limit", "cursor"],
             _ => &[],
         }
@@ -138,6 +147,7 @@ impl Route {
             CreateArx | UpdateArx | DisableArx | EnableArx | DeleteArx => Operation::ManageArx,
             VerifyKey => Operation::VerifyKey,
             ListAuditEvents => Operation::ReadAuditEvents,
+            CreateServiceKey | ListServiceKeys | RevokeServiceKey => Operation::ManageServiceKeys,
         }
     }
 
@@ -159,6 +169,12 @@ impl Route {
         )
     }
 
+    /// Whether a success can end a caller's access (a service key revoked):
+    /// this process's cached answers for service keys must go.
+    pub fn revokes_callers(self) -> bool {
+        self == RevokeServiceKey
+    }
+
     /// The Lambda function (workspace binary) that serves this route.
     pub fn function(self) -> &'static str {
         match self {
@@ -172,6 +188,7 @@ impl Route {
             ListArx | CreateArx | GetArx | UpdateArx | DisableArx | EnableArx | DeleteArx => "arx",
             VerifyKey => "verify-key",
             ListAuditEvents => "audit-events",
+            CreateServiceKey | ListServiceKeys | RevokeServiceKey => "service-keys",
         }
     }
 

@@ -1,12 +1,53 @@
 //! Who is asking.
 
-use domain::{Role, TenantId, UserId};
+use domain::{Role, ServiceKeyId, TenantId, UserId};
 
 /// Who is asking: only ever taken from a verified credential (a token the
-/// authorizer checked, or its context), never from the request itself.
+/// authorizer checked, a service key it found, or its context), never from
+/// the request itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     pub tenant: TenantId,
     pub user: UserId,
     pub role: Role,
+}
+
+/// How a service key's identity names its user, and so the actor of what it
+/// does: `service-key:<id>`. A token whose subject starts so is refused
+/// (`Authenticator`), so no person can pass for a service key, nor the reverse.
+pub const SERVICE_KEY_USER_PREFIX: &str = "service-key:";
+
+impl Identity {
+    /// The identity a service key of `tenant` and `role` acts as.
+    pub fn of_service_key(tenant: TenantId, id: &ServiceKeyId, role: Role) -> Self {
+        let user = UserId::parse(&format!("{SERVICE_KEY_USER_PREFIX}{id}"))
+            .unwrap_or_else(|_| unreachable!("a service key id is a valid user id"));
+        Self { tenant, user, role }
+    }
+
+    /// The service key this identity is, if it is one.
+    pub fn service_key(&self) -> Option<ServiceKeyId> {
+        use domain::PrefixedId;
+        let id = self.user.as_str().strip_prefix(SERVICE_KEY_USER_PREFIX)?;
+        ServiceKeyId::parse(id).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_key_identity_names_its_key() {
+        let id = ServiceKeyId::new();
+        let tenant = TenantId::parse("t").expect("valid");
+        let identity = Identity::of_service_key(tenant, &id, Role::Verifier);
+        assert_eq!(identity.user.as_str(), format!("service-key:{id}"));
+        assert_eq!(identity.service_key(), Some(id));
+        let person = Identity {
+            user: UserId::parse("u-1").expect("valid"),
+            ..identity
+        };
+        assert_eq!(person.service_key(), None);
+    }
 }

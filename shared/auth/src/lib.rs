@@ -13,6 +13,6 @@ pub mod tokens;
 
 pub use config::{AuthConfig, SigningKeys, hs256_secret};
 pub use fingerprint::{Fingerprint, Fingerprinter};
-pub use identity::Identity;
+pub use identity::{Identity, SERVICE_KEY_USER_PREFIX};
 pub use published_keys::{KeyUnavailable, PublishedKeys};
-pub use tokens::{Authenticator, Denied, TokenProblem, issue_hs256_token};
+pub use tokens::{Authenticator, Denied, TokenProblem, bearer_token, issue_hs256_token};

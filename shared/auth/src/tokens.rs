@@ -40,14 +40,23 @@ pub enum Denied {
     UnknownRole,
     #[error("the role may not use this route")]
     RoleForbidden,
+    /// A service key of ours that is unknown, revoked or expired.
+    #[error("the service key is not valid")]
+    InvalidServiceKey,
+    /// A service key, on a route no service key may use (its own kind's).
+    #[error("a service key may not use this route")]
+    ServiceKeyForbidden,
 }
 
 impl Denied {
     /// 401 when we do not know who is asking, 403 when we do and the answer is no.
     pub fn status(&self) -> u16 {
         match self {
-            Self::MissingToken | Self::InvalidToken(_) => 401,
-            Self::MissingClaim(_) | Self::UnknownRole | Self::RoleForbidden => 403,
+            Self::MissingToken | Self::InvalidToken(_) | Self::InvalidServiceKey => 401,
+            Self::MissingClaim(_)
+            | Self::UnknownRole
+            | Self::RoleForbidden
+            | Self::ServiceKeyForbidden => 403,
         }
     }
 }
@@ -227,7 +236,11 @@ impl Authenticator {
 
     /// Who the `Authorization` header's bearer token says is asking.
     pub async fn identity(&self, authorization: Option<&str>) -> Result<Identity, Denied> {
-        let token = bearer_token(authorization)?;
+        self.token_identity(bearer_token(authorization)?).await
+    }
+
+    /// Who a bearer token (a JWT) says is asking.
+    pub async fn token_identity(&self, token: &str) -> Result<Identity, Denied> {
         let fingerprint = self.verified.fingerprints.of(token.as_bytes());
         if let Some((identity, exp)) = self.verified.identities.get(&fingerprint)
             && jsonwebtoken::get_current_timestamp() < exp
@@ -266,7 +279,9 @@ impl Authenticator {
             .claims;
         let exp = self.check_lifetime(&claims)?;
         let text = |name: &str| claims.get(name).and_then(Value::as_str);
+        // `service-key:` subjects are ours, for service keys alone.
         let user = text("sub")
+            .filter(|sub| !sub.starts_with(crate::identity::SERVICE_KEY_USER_PREFIX))
             .and_then(|sub| UserId::parse(sub).ok())
             .ok_or(Denied::InvalidToken(TokenProblem::UnusableSubject))?;
         let tenant = text(&self.config.tenant_claim)
@@ -314,7 +329,8 @@ impl Authenticator {
     }
 }
 
-fn bearer_token(authorization: Option<&str>) -> Result<&str, Denied> {
+/// The credential of an `Authorization: Bearer <credential>` header.
+pub fn bearer_token(authorization: Option<&str>) -> Result<&str, Denied> {
     let value = authorization
         .map(str::trim)
         .filter(|v| !v.is_empty())
@@ -448,6 +464,17 @@ mod tests {
         assert!(
             matches!(refused, Err(Denied::InvalidToken(_))),
             "{refused:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_token_passes_for_a_service_key() {
+        let verifier = verifier();
+        let sub = format!("service-key:{}", domain::ServiceKeyId::new());
+        let posing = token(&verifier, &sub, Role::PlatformAdmin);
+        assert_eq!(
+            verifier.identity(Some(&format!("Bearer {posing}"))).await,
+            Err(Denied::InvalidToken(TokenProblem::UnusableSubject))
         );
     }
 

@@ -25,7 +25,7 @@ use rand::{RngCore, TryRngCore};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use crate::{ApiKeyId, InvalidValue};
+use crate::{ApiKeyId, InvalidValue, PrefixedId, ServiceKeyId};
 
 const SECRET_CHARS: usize = 30;
 const CHECKSUM_CHARS: usize = 6;
@@ -55,6 +55,14 @@ impl KeyPrefix {
         &self.0
     }
 
+    /// The prefix of this deployment's service keys: this one and `sk`
+    /// (`akmsk`), so a scanner, the leak endpoint and a reader tell a
+    /// service key from an access key at a glance, and neither parses as
+    /// the other (a prefix is followed by `_`).
+    pub fn for_service_keys(&self) -> KeyPrefix {
+        Self(format!("{}sk", self.0))
+    }
+
     /// The regex a secret scanner can use to find this deployment's keys.
     pub fn scanner_regex(&self) -> String {
         format!(
@@ -71,20 +79,30 @@ impl Default for KeyPrefix {
     }
 }
 
-/// A plaintext access key. It exists only between creation and the create
-/// response; it zeroizes its memory on drop and never prints itself.
+/// A plaintext access key (or service key: the same shape, another prefix).
+/// It exists only between creation and the create response; it zeroizes its
+/// memory on drop and never prints itself.
 pub struct AccessKey(SecretString);
 
 impl AccessKey {
     /// Makes a new key id and its access key from the OS random generator.
     pub fn generate(prefix: &KeyPrefix) -> (ApiKeyId, AccessKey) {
-        let id = ApiKeyId::new();
+        Self::generate_for(prefix)
+    }
+
+    /// A new service key and its id (`prefix` is the service keys' own).
+    pub fn generate_service_key(prefix: &KeyPrefix) -> (ServiceKeyId, AccessKey) {
+        Self::generate_for(prefix)
+    }
+
+    fn generate_for<Id: PrefixedId>(prefix: &KeyPrefix) -> (Id, AccessKey) {
+        let id = Id::generate();
         let mut token = Zeroizing::new(String::with_capacity(
             prefix.0.len() + ID_HEX_CHARS + SECRET_CHARS + CHECKSUM_CHARS + 2,
         ));
         token.push_str(&prefix.0);
         token.push('_');
-        token.push_str(id.hex());
+        token.push_str(id.hex_digits());
         token.push('_');
         push_secret(&mut token);
         let checksum = base62_checksum(crc32fast::hash(token.as_bytes()));
@@ -123,17 +141,34 @@ pub enum MalformedKey {
     Checksum,
 }
 
-/// A string presented as an access key that has the right shape and checksum:
-/// its id can be looked up, and the whole key checked against the stored hash.
+/// A string presented as an access key (or, as `PresentedKey<ServiceKeyId>`,
+/// a service key) that has the right shape and checksum: its id can be
+/// looked up, and the whole key checked against the stored hash.
 #[derive(Debug)]
-pub struct PresentedKey {
-    id: ApiKeyId,
+pub struct PresentedKey<Id = ApiKeyId> {
+    id: Id,
     key: SecretString,
 }
+
+/// A presented service key.
+pub type PresentedServiceKey = PresentedKey<ServiceKeyId>;
 
 impl PresentedKey {
     /// Checks shape and checksum only: no I/O, no hashing, so garbage is cheap to refuse.
     pub fn parse(raw: &str, prefix: &KeyPrefix) -> Result<Self, MalformedKey> {
+        Self::parse_with(raw, prefix)
+    }
+}
+
+impl PresentedServiceKey {
+    /// As [`PresentedKey::parse`], with the service keys' prefix.
+    pub fn parse_service_key(raw: &str, prefix: &KeyPrefix) -> Result<Self, MalformedKey> {
+        Self::parse_with(raw, prefix)
+    }
+}
+
+impl<Id: PrefixedId> PresentedKey<Id> {
+    fn parse_with(raw: &str, prefix: &KeyPrefix) -> Result<Self, MalformedKey> {
         let expected_len = prefix.0.len() + 1 + ID_HEX_CHARS + 1 + SECRET_CHARS + CHECKSUM_CHARS;
         if raw.len() != expected_len {
             return Err(MalformedKey::Length);
@@ -157,14 +192,16 @@ impl PresentedKey {
         if decode_base62(checksum) != Some(crc32fast::hash(payload.as_bytes())) {
             return Err(MalformedKey::Checksum);
         }
-        let id = ApiKeyId::from_hex(hex).map_err(|_| MalformedKey::Characters)?;
+        let id = Id::with_hex(hex).map_err(|_| MalformedKey::Characters)?;
         Ok(Self {
             id,
             key: SecretString::from(raw),
         })
     }
+}
 
-    pub fn id(&self) -> &ApiKeyId {
+impl<Id> PresentedKey<Id> {
+    pub fn id(&self) -> &Id {
         &self.id
     }
 
@@ -289,6 +326,27 @@ mod tests {
     }
 
     #[test]
+    fn service_keys_have_their_own_prefix_and_never_pass_as_access_keys() {
+        let prefix = KeyPrefix::default();
+        let service_prefix = prefix.for_service_keys();
+        assert_eq!(
+            service_prefix.scanner_regex(),
+            r"\bakmsk_[0-9a-f]{32}_[0-9A-Za-z]{36}\b"
+        );
+        let (id, service_key) = AccessKey::generate_service_key(&service_prefix);
+        let text = service_key.expose_secret();
+        assert!(text.starts_with(&format!("akmsk_{}_", id.hex())));
+        let presented = PresentedServiceKey::parse_service_key(text, &service_prefix);
+        assert_eq!(presented.map(|p| p.id().clone()), Ok(id));
+        assert!(PresentedKey::parse(text, &prefix).is_err());
+        let (_, access_key) = AccessKey::generate(&prefix);
+        assert!(
+            PresentedServiceKey::parse_service_key(access_key.expose_secret(), &service_prefix)
+                .is_err()
+        );
+    }
+
+    #[test]
     fn prefixes_are_short_lowercase_words() {
         assert!(KeyPrefix::parse("akm").is_ok());
         assert!(KeyPrefix::parse("onq2").is_ok());
@@ -321,6 +379,19 @@ mod tests {
             chars[position] = replacement;
             let changed: String = chars.into_iter().collect();
             prop_assert!(PresentedKey::parse(&changed, &prefix).is_err());
+        }
+
+        #[test]
+        fn parsing_any_text_as_either_kind_never_panics(raw in "\\PC{0,120}", tail in "[0-9A-Za-z_é]{60,80}") {
+            let prefix = KeyPrefix::default();
+            let service = prefix.for_service_keys();
+            for text in [raw.clone(), format!("akm_{tail}"), format!("akmsk_{tail}")] {
+                let _ = PresentedKey::parse(&text, &prefix);
+                if let Ok(presented) = PresentedServiceKey::parse_service_key(&text, &service) {
+                    prop_assert!(text.starts_with("akmsk_"));
+                    prop_assert!(presented.id().as_str().starts_with("svckey--"));
+                }
+            }
         }
 
         #[test]

@@ -53,6 +53,13 @@ pub enum AuditAction {
     ArxDisabled,
     ArxEnabled,
     ArxDeleted,
+    /// An owner or admin made a service key (the event records its role).
+    ServiceKeyCreated,
+    /// An owner or admin revoked a service key: it never works again.
+    ServiceKeyRevoked,
+    /// GitHub secret scanning reported the service key in public code, and
+    /// it was revoked (the detail says where it was found).
+    ServiceKeyLeaked,
 }
 
 /// Who did what to which object, when. Written in the same transaction as the
@@ -63,7 +70,7 @@ pub struct AuditEvent {
     pub tenant_id: TenantId,
     pub actor: Actor,
     pub action: AuditAction,
-    /// The id of the object changed (an API key, application or Arx id).
+    /// The id of the object changed (an API key, service key, application or Arx id).
     pub target_id: String,
     pub at: Timestamp,
     /// The signed-in user's role when they made the change; `None` for our
@@ -133,6 +140,9 @@ impl AuditAction {
             Self::ArxDisabled => "arx_disabled",
             Self::ArxEnabled => "arx_enabled",
             Self::ArxDeleted => "arx_deleted",
+            Self::ServiceKeyCreated => "service_key_created",
+            Self::ServiceKeyRevoked => "service_key_revoked",
+            Self::ServiceKeyLeaked => "service_key_leaked",
         }
     }
 
@@ -152,7 +162,7 @@ impl AuditAction {
 mod tests {
     use super::*;
 
-    const ALL: [AuditAction; 17] = [
+    const ALL: [AuditAction; 20] = [
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyDeleted,
         AuditAction::ApiKeyDisabled,
@@ -170,6 +180,9 @@ mod tests {
         AuditAction::ArxDisabled,
         AuditAction::ArxEnabled,
         AuditAction::ArxDeleted,
+        AuditAction::ServiceKeyCreated,
+        AuditAction::ServiceKeyRevoked,
+        AuditAction::ServiceKeyLeaked,
     ];
 
     #[test]

@@ -10,8 +10,20 @@ use crate::InvalidValue;
 /// An id of our own: a fixed prefix and 32 lowercase hex digits of a UUIDv7.
 pub trait PrefixedId: Sized {
     const PREFIX: &'static str;
+    /// A new id, later than every id this process made before.
+    fn generate() -> Self;
     fn parse(raw: &str) -> Result<Self, InvalidValue>;
     fn as_str(&self) -> &str;
+
+    /// The 32 hex digits after the prefix (what a key of ours embeds).
+    fn hex_digits(&self) -> &str {
+        self.as_str().get(Self::PREFIX.len()..).unwrap_or_default()
+    }
+
+    /// The id whose hex digits are `hex`.
+    fn with_hex(hex: &str) -> Result<Self, InvalidValue> {
+        Self::parse(&format!("{}{hex}", Self::PREFIX))
+    }
 }
 
 macro_rules! prefixed_id {
@@ -44,6 +56,10 @@ macro_rules! prefixed_id {
 
         impl PrefixedId for $name {
             const PREFIX: &'static str = $prefix;
+
+            fn generate() -> Self {
+                Self::new()
+            }
 
             fn parse(raw: &str) -> Result<Self, InvalidValue> {
                 let hex = raw
@@ -94,6 +110,12 @@ prefixed_id!(ApplicationId, "app--");
 prefixed_id!(ArxId, "arx--");
 prefixed_id!(FeedbackId, "feedback--");
 prefixed_id!(AuditEventId, "audit--");
+prefixed_id!(
+    /// The public id of a service key (our own API's credential for a
+    /// machine); also embedded in the service key.
+    ServiceKeyId,
+    "svckey--"
+);
 
 macro_rules! external_id {
     ($(#[$meta:meta])* $name:ident) => {

@@ -14,10 +14,11 @@ pub mod limits;
 pub mod page;
 pub mod role;
 pub mod secret_hash;
+pub mod service_key;
 pub mod text;
 pub mod timestamp;
 
-pub use access_key::{AccessKey, KeyPrefix, MalformedKey, PresentedKey};
+pub use access_key::{AccessKey, KeyPrefix, MalformedKey, PresentedKey, PresentedServiceKey};
 pub use api_key::{
     ApiKey, ApiKeyCounts, ApiKeyName, ApiKeyStatus, CountsDelta, DisabledReason, ExpiresAt,
     NoticePeriod, balance_key,
@@ -27,7 +28,8 @@ pub use arx::{Arx, ArxName, ArxStatus, Label, Purpose};
 pub use audit::{Actor, AuditAction, AuditEvent};
 pub use feedback::{Feedback, FeedbackMessage, PageRef, Rating};
 pub use ids::{
-    ApiKeyId, ApplicationId, ArxId, AuditEventId, FeedbackId, PrefixedId, TenantId, UserId,
+    ApiKeyId, ApplicationId, ArxId, AuditEventId, FeedbackId, PrefixedId, ServiceKeyId, TenantId,
+    UserId,
 };
 pub use invalid::InvalidValue;
 pub use limits::{Cost, KeyLimits, LimitHit, Standing, Usage};
@@ -36,4 +38,5 @@ pub use role::{Operation, Role};
 pub use secret_hash::{
     HASH_PARAMS, HashError, HashParams, KeyHasher, PASSWORD_GRADE_PARAMS, SecretHash,
 };
+pub use service_key::{RoleNotGrantable, ServiceKey, ServiceKeyName, ServiceKeyStatus};
 pub use timestamp::Timestamp;

@@ -39,6 +39,27 @@ pub enum Operation {
     ReadAuditEvents,
     /// Check an access key (`POST /v1/verify`).
     VerifyKey,
+    /// Create, list and revoke the tenant's service keys: owners and admins
+    /// (and never with a service key, which the functions refuse apart).
+    ManageServiceKeys,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 13] = [
+        Operation::CreateApiKey,
+        Operation::ReadApiKeys,
+        Operation::DeleteApiKey,
+        Operation::RotateApiKey,
+        Operation::SuspendApiKeys,
+        Operation::LimitApiKeys,
+        Operation::ReadCatalog,
+        Operation::ManageApplications,
+        Operation::ManageArx,
+        Operation::SubmitFeedback,
+        Operation::ReadAuditEvents,
+        Operation::VerifyKey,
+        Operation::ManageServiceKeys,
+    ];
 }
 
 impl Role {
@@ -86,14 +107,14 @@ impl Role {
             (
                 Self::Developer,
                 SuspendApiKeys | LimitApiKeys | ManageApplications | ManageArx | ReadAuditEvents
-                | VerifyKey,
+                | VerifyKey | ManageServiceKeys,
             ) => false,
             (Self::Verifier, VerifyKey) => true,
             (
                 Self::Verifier,
                 CreateApiKey | ReadApiKeys | DeleteApiKey | RotateApiKey | SuspendApiKeys
                 | LimitApiKeys | ReadCatalog | ManageApplications | ManageArx | SubmitFeedback
-                | ReadAuditEvents,
+                | ReadAuditEvents | ManageServiceKeys,
             ) => false,
         }
     }
@@ -128,6 +149,7 @@ mod tests {
             ManageArx,
             ReadAuditEvents,
             VerifyKey,
+            ManageServiceKeys,
         ] {
             assert!(!Role::Developer.may(op), "{op:?}");
             assert!(Role::PlatformOwner.may(op));

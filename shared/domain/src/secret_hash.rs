@@ -142,7 +142,7 @@ impl KeyHasher {
 
     /// Whether `presented` is the key `stored` was made from. Uses the parameters
     /// inside the stored hash, so keys hashed before a parameter change still verify.
-    pub fn verify(&self, presented: &PresentedKey, stored: &SecretHash) -> bool {
+    pub fn verify<Id>(&self, presented: &PresentedKey<Id>, stored: &SecretHash) -> bool {
         let Ok(parsed) = PasswordHash::new(stored.as_str()) else {
             return false;
         };

@@ -3,7 +3,7 @@
 
 use std::error::Error;
 
-use domain::{ApiKey, Timestamp};
+use domain::{ApiKey, ServiceKey, Timestamp};
 use environment::Env;
 use environment::aws::AwsAccess;
 use serde::Serialize;
@@ -84,6 +84,35 @@ impl<'a> LeakNotice<'a> {
     }
 }
 
+/// A service key found in public code, and revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceKeyLeakNotice<'a> {
+    pub event: &'static str,
+    pub tenant_id: &'a str,
+    pub service_key_id: &'a str,
+    pub service_key_name: &'a str,
+    pub role: &'static str,
+    /// Where GitHub found it (an https URL, as GitHub reported it).
+    pub found_at: &'a str,
+    pub revoked_at: Timestamp,
+}
+
+impl<'a> ServiceKeyLeakNotice<'a> {
+    pub const EVENT: &'static str = "service_key.leaked";
+
+    pub fn of(key: &'a ServiceKey, found_at: &'a str, revoked_at: Timestamp) -> Self {
+        Self {
+            event: Self::EVENT,
+            tenant_id: key.tenant_id.as_str(),
+            service_key_id: key.id.as_str(),
+            service_key_name: key.name.as_str(),
+            role: key.role.as_str(),
+            found_at,
+            revoked_at,
+        }
+    }
+}
+
 /// Where notices go.
 pub trait Notifier: Send + Sync {
     fn expiry_notice(
@@ -94,6 +123,11 @@ pub trait Notifier: Send + Sync {
     fn leak_notice(
         &self,
         notice: &LeakNotice<'_>,
+    ) -> impl Future<Output = Result<(), NoticeError>> + Send;
+
+    fn service_key_leak_notice(
+        &self,
+        notice: &ServiceKeyLeakNotice<'_>,
     ) -> impl Future<Output = Result<(), NoticeError>> + Send;
 }
 
@@ -120,6 +154,19 @@ impl Notifier for LogNotifier {
             tenant_id = notice.key.tenant_id,
             api_key_id = notice.key.api_key_id,
             "API key leaked: disabled"
+        );
+        Ok(())
+    }
+
+    async fn service_key_leak_notice(
+        &self,
+        notice: &ServiceKeyLeakNotice<'_>,
+    ) -> Result<(), NoticeError> {
+        tracing::warn!(
+            event = notice.event,
+            tenant_id = notice.tenant_id,
+            service_key_id = notice.service_key_id,
+            "service key leaked: revoked"
         );
         Ok(())
     }
@@ -208,6 +255,20 @@ impl Notifier for SnsNotifier {
         )
         .await
     }
+
+    async fn service_key_leak_notice(
+        &self,
+        notice: &ServiceKeyLeakNotice<'_>,
+    ) -> Result<(), NoticeError> {
+        let message = serde_json::to_string(notice)?;
+        self.publish(
+            "Service key leaked and revoked",
+            notice.event,
+            notice.tenant_id,
+            message,
+        )
+        .await
+    }
 }
 
 /// Either kind, chosen at start from the configuration.
@@ -239,6 +300,16 @@ impl Notifier for Notifications {
         match self {
             Self::Log(log) => log.leak_notice(notice).await,
             Self::Sns(sns) => sns.leak_notice(notice).await,
+        }
+    }
+
+    async fn service_key_leak_notice(
+        &self,
+        notice: &ServiceKeyLeakNotice<'_>,
+    ) -> Result<(), NoticeError> {
+        match self {
+            Self::Log(log) => log.service_key_leak_notice(notice).await,
+            Self::Sns(sns) => sns.service_key_leak_notice(notice).await,
         }
     }
 }

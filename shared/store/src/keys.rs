@@ -6,7 +6,8 @@
 //! and object ids cannot contain `#` (see `domain::ids`), so no id can forge a key.
 
 use domain::{
-    ApiKey, ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, AuditEventId, FeedbackId, TenantId,
+    ApiKey, ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, AuditEventId, FeedbackId, ServiceKeyId,
+    TenantId,
 };
 
 use crate::{ApiKeyQuery, AuditFilter, DueWork};
@@ -31,6 +32,7 @@ pub const APPLICATION_SK_PREFIX: &str = "APP#";
 pub const ARX_SK_PREFIX: &str = "ARX#";
 pub const AUDIT_SK_PREFIX: &str = "AUDIT#";
 pub const FEEDBACK_SK_PREFIX: &str = "FEEDBACK#";
+pub const SERVICE_KEY_SK_PREFIX: &str = "SVCKEY#";
 pub const API_KEY_COUNTS_SK: &str = "COUNTS#API_KEYS";
 
 pub fn tenant_pk(tenant: &TenantId) -> String {
@@ -55,6 +57,16 @@ pub fn audit_sk(id: &AuditEventId) -> String {
 
 pub fn feedback_sk(id: &FeedbackId) -> String {
     format!("{FEEDBACK_SK_PREFIX}{id}")
+}
+
+pub fn service_key_sk(id: &ServiceKeyId) -> String {
+    format!("{SERVICE_KEY_SK_PREFIX}{id}")
+}
+
+/// The item the authorizer reads by service key id alone (partition and
+/// sort key are the same string); present only while the key is not revoked.
+pub fn service_key_lookup_pk(id: &ServiceKeyId) -> String {
+    format!("SVCKEYLOOKUP#{id}")
 }
 
 /// The item verification reads by key id alone (the access key carries no

@@ -7,7 +7,7 @@
 //!   `embedded` feature: the Lambdas never build it).
 //!
 //! The capabilities are declared by entity (`api_keys`, `catalog`, `audit`,
-//! `leaks`, `sweep`), and each implementation has a file of the same name:
+//! `leaks`, `service_keys`, `sweep`), and each implementation has a file of the same name:
 //! `dynamo/api_keys.rs` and `embedded/api_keys.rs` implement `api_keys.rs`.
 
 mod api_keys;
@@ -20,6 +20,7 @@ mod error;
 pub mod keys;
 mod leaks;
 mod page;
+mod service_keys;
 mod sweep;
 
 pub use api_keys::{
@@ -36,6 +37,7 @@ pub use embedded::EmbeddedStore;
 pub use error::{Conflict, StoreError, StoreResult, error_chain};
 pub use leaks::{LEAK_REPORT_KEPT_DAYS, LeakReportRecord, LeakReports};
 pub(crate) use page::into_page;
+pub use service_keys::{ServiceKeyLookup, ServiceKeyStore};
 pub use sweep::{
     ApiKeySweep, CascadeTarget, DueWork, PendingCascade, PendingCascades, SweepProgress,
 };

@@ -21,6 +21,7 @@ use store::{
 };
 
 use crate::cache::VerdictCache;
+use crate::callers::ServiceKeyCache;
 use crate::error::CheckError;
 use crate::hashing::HashingGate;
 use crate::verdict::{Checked, KeyFacts, Verdict, VerdictCode, VerifiedKey};
@@ -35,15 +36,22 @@ pub struct Verifier {
     pub hashing: HashingGate,
     /// Recent verify verdicts (see [`cache`]).
     pub verdicts: VerdictCache,
+    /// The prefix of this deployment's service keys ([`KeyPrefix::for_service_keys`]).
+    pub service_key_prefix: KeyPrefix,
+    /// Recent answers for service keys (see [`crate::callers`]).
+    pub service_keys: ServiceKeyCache,
 }
 
 impl Verifier {
-    /// Keys of `key_prefix`, verdicts kept for `verdict_ttl` (zero: none).
+    /// Keys of `key_prefix`, verdicts (and service keys' answers) kept for
+    /// `verdict_ttl` (zero: none).
     pub fn new(key_prefix: KeyPrefix, verdict_ttl: Duration) -> Self {
         Self {
+            service_key_prefix: key_prefix.for_service_keys(),
             key_prefix,
             hashing: HashingGate::per_core(),
             verdicts: VerdictCache::new(verdict_ttl),
+            service_keys: ServiceKeyCache::new(verdict_ttl),
         }
     }
 }

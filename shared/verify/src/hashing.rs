@@ -133,9 +133,9 @@ impl HashingGate {
 
     /// Whether `presented` is the key `stored` was made from, judged with
     /// the parameters inside `stored`.
-    pub async fn verify(
+    pub async fn verify<Id: Send + 'static>(
         &self,
-        presented: PresentedKey,
+        presented: PresentedKey<Id>,
         stored: SecretHash,
     ) -> Result<bool, CheckError> {
         // A hash we cannot read never verifies; checking it costs nothing.
@@ -147,7 +147,10 @@ impl HashingGate {
 
     /// A check of `presented` that costs what a wrong secret's does, for a key
     /// id that does not exist: its answer is always no.
-    pub async fn verify_decoy(&self, presented: PresentedKey) -> Result<(), CheckError> {
+    pub async fn verify_decoy<Id: Send + 'static>(
+        &self,
+        presented: PresentedKey<Id>,
+    ) -> Result<(), CheckError> {
         if let Some(decoy) = &self.decoy {
             self.verify(presented, decoy.clone()).await?;
         }

@@ -8,9 +8,9 @@
 //! signature verifies: unsigned or wrongly signed is 401 and changes nothing.
 //!
 //! Each reported token that is one of our keys (its secret checked with
-//! argon2, as verify does) is labelled `true_positive`; a live one is disabled
-//! at once with reason `leaked`, audited with where it was found, and
-//! announced on the notifications topic. Anything else is `false_positive`.
+//! argon2, as verify does) is labelled `true_positive`; a live access key is
+//! disabled at once with reason `leaked`, a live service key revoked, each
+//! audited with where it was found and announced on the notifications topic. Anything else is `false_positive`.
 //! A label says no more than a verify of the same token would; the answer
 //! names tokens by their SHA-256, never by themselves. A report is handled
 //! once: the same body again (a replay) changes nothing.
@@ -22,12 +22,16 @@ use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use domain::{Actor, ApiKeyStatus, AuditAction, AuditEvent, PresentedKey, Timestamp};
+use domain::{
+    Actor, ApiKeyStatus, AuditAction, AuditEvent, PresentedKey, PresentedServiceKey, ServiceKey,
+    Timestamp,
+};
 use environment::{ConfigError, Env};
-use notify::{LeakNotice, Notifier};
+use notify::{LeakNotice, Notifier, ServiceKeyLeakNotice};
 use serde::{Deserialize, Serialize};
 use store::{
-    ApiKeyLookup, ApiKeyRead, Conflict, KeyLookup, LeakReportRecord, LeakReports, StoreError,
+    ApiKeyLookup, ApiKeyRead, Conflict, KeyLookup, LeakReportRecord, LeakReports, ServiceKeyStore,
+    StoreError,
 };
 
 use crate::check::Verifier;
@@ -102,8 +106,8 @@ impl LeakConfig {
 }
 
 /// The stores the endpoint reads and writes.
-pub trait LeakStore: ApiKeyLookup + ApiKeyRead + LeakReports {}
-impl<S: ApiKeyLookup + ApiKeyRead + LeakReports> LeakStore for S {}
+pub trait LeakStore: ApiKeyLookup + ApiKeyRead + LeakReports + ServiceKeyStore {}
+impl<S: ApiKeyLookup + ApiKeyRead + LeakReports + ServiceKeyStore> LeakStore for S {}
 
 /// GitHub's signing keys (SubjectPublicKeyInfo DER by key identifier).
 pub struct GithubKeys(PublishedKeys<Vec<u8>>);
@@ -249,19 +253,31 @@ where
     let mut labels = Vec::with_capacity(found.len());
     let mut disabled = 0usize;
     for item in &found {
-        let ours = match PresentedKey::parse(&item.token, &verifier.key_prefix) {
-            Ok(presented) => matching_key(store, verifier, presented).await?,
-            Err(_) => None,
-        };
-        if let (Some(lookup), false) = (&ours, replay)
-            && disable(store, verifier, notifier, lookup, item, now).await?
+        let ours = if let Ok(presented) = PresentedKey::parse(&item.token, &verifier.key_prefix) {
+            let lookup = matching_key(store, verifier, presented).await?;
+            if let (Some(lookup), false) = (&lookup, replay)
+                && disable(store, verifier, notifier, lookup, item, now).await?
+            {
+                disabled += 1;
+            }
+            lookup.is_some()
+        } else if let Ok(presented) =
+            PresentedServiceKey::parse_service_key(&item.token, &verifier.service_key_prefix)
         {
-            disabled += 1;
-        }
+            let key = matching_service_key(store, verifier, presented).await?;
+            if let (Some(key), false) = (&key, replay)
+                && revoke(store, verifier, notifier, key, item, now).await?
+            {
+                disabled += 1;
+            }
+            key.is_some()
+        } else {
+            false
+        };
         labels.push(Label {
             token_hash: sha256_hex(item.token.as_bytes()),
             token_type: bounded(&item.token_type, 100),
-            label: if ours.is_some() {
+            label: if ours {
                 LabelKind::TruePositive
             } else {
                 LabelKind::FalsePositive
@@ -321,6 +337,71 @@ async fn matching_key<S: LeakStore>(
         .verify(presented, lookup.secret_hash.clone())
         .await?;
     Ok(matches.then_some(lookup))
+}
+
+/// The service key `presented` names, if its secret is right. A revoked
+/// key has no lookup item and so reads as not ours: a report of it (or a
+/// replay) changes nothing, as a verify of it would let nothing in.
+async fn matching_service_key<S: LeakStore>(
+    store: &S,
+    verifier: &Verifier,
+    presented: PresentedServiceKey,
+) -> Result<Option<ServiceKey>, LeakError> {
+    let Some(key) = store.lookup_service_key(presented.id()).await? else {
+        return Ok(None);
+    };
+    let matches = verifier
+        .hashing
+        .verify(presented, key.secret_hash.clone())
+        .await?;
+    Ok(matches.then_some(key))
+}
+
+/// Revokes a service key that leaked (a service key has no disabled state:
+/// a credential of our own API that was public is never trusted again),
+/// with its audit event and notice; whether it did.
+async fn revoke<S: LeakStore, N: Notifier>(
+    store: &S,
+    verifier: &Verifier,
+    notifier: &N,
+    found_key: &ServiceKey,
+    found: &Found,
+    now: Timestamp,
+) -> Result<bool, LeakError> {
+    let location = location(found);
+    let Some(key) = store
+        .get_service_key(&found_key.tenant_id, &found_key.id)
+        .await?
+        .filter(|key| key.works_at(now))
+    else {
+        return Ok(false);
+    };
+    let actor = Actor::System(ACTOR.into());
+    let audit = AuditEvent::new(
+        key.tenant_id.clone(),
+        actor.clone(),
+        AuditAction::ServiceKeyLeaked,
+        &key.id,
+        now,
+    )
+    .with_detail(format!("found in public code at {location}"));
+    let revoked = key.revoked(actor, now);
+    match store.revoke_service_key(&revoked, &audit).await {
+        Ok(()) => {}
+        // Revoked meanwhile by someone else: it no longer works either way.
+        Err(StoreError::Conflict(Conflict::Changed)) => return Ok(false),
+        Err(error) => return Err(error.into()),
+    }
+    // The next request with it in this process is refused.
+    verifier.service_keys.clear();
+    tracing::warn!(service_key_id = %key.id, tenant = %key.tenant_id, "leaked service key revoked");
+    if let Err(error) = notifier
+        .service_key_leak_notice(&ServiceKeyLeakNotice::of(&revoked, &location, now))
+        .await
+    {
+        tracing::error!(error = %store::error_chain(error.as_ref()), service_key_id = %key.id, "could not publish a leak notice");
+    }
+    Ok(true)
 }
 
 /// Disables a live key that leaked, with its audit event and notice; whether

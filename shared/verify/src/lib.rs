@@ -1,13 +1,15 @@
 //! Checking keys: the data plane. Everything a check of an access key does,
 //! on every request of a customer's API, is here: parsing the presented key
 //! ([`domain::PresentedKey`]), the verdict cache ([`cache`]), the lookup and
-//! argon2id ([`hashing`], [`check`]), limits charged at verify time, the
+//! argon2id ([`hashing`], [`check`]), limits charged at verify time, who
+//! calls the management API (a JWT or a service key, [`callers`]), the
 //! key-authorizer's decision ([`key_authorizer`]) and the response to a key
 //! found leaked ([`leaks`]). It depends on the domain, the store and `auth`
 //! (fingerprints, published keys), never on the management API, which calls
 //! it for `POST /v1/verify` and hashes new keys with its [`HashingGate`].
 
 pub mod cache;
+pub mod callers;
 pub mod check;
 mod error;
 pub mod hashing;
@@ -16,6 +18,7 @@ pub mod leaks;
 pub mod verdict;
 
 pub use cache::VerdictCache;
+pub use callers::{CallerRefused, ServiceKeyCache, permit};
 pub use check::{LAST_USED_INTERVAL, Verifier, VerifyStore};
 pub use error::CheckError;
 pub use hashing::HashingGate;

@@ -2,7 +2,7 @@
 //! and another tenant's objects answered 404.
 
 use api::Route;
-use domain::{ApiKeyId, ApplicationId, ArxId, Role};
+use domain::{ApiKeyId, ApplicationId, ArxId, Role, ServiceKeyId};
 use serde_json::json;
 
 use super::helpers::{SECRET, TestApp, claims, on_both_stores, token_with, unsigned_token};
@@ -114,6 +114,20 @@ const WHO_MAY: &[(&str, [bool; 4])] = &[
         "POST /v1/verify",
         /*                */ [true, true, false, true],
     ),
+    // Issue "Service keys": owners and admins make, list and revoke them
+    // (and no service key does, whatever its role: checked apart below).
+    (
+        "POST /v1/service-keys",
+        /*           */ [true, true, false, false],
+    ),
+    (
+        "GET /v1/service-keys",
+        /*            */ [true, true, false, false],
+    ),
+    (
+        "DELETE /v1/service-keys/{id}",
+        /*    */ [true, true, false, false],
+    ),
 ];
 
 fn may(role: Role, route: Route) -> bool {
@@ -144,6 +158,8 @@ fn path_of(route: Route) -> String {
         ApiKeyId::new().to_string()
     } else if route.template().starts_with("/v1/applications") {
         ApplicationId::new().to_string()
+    } else if route.template().starts_with("/v1/service-keys") {
+        ServiceKeyId::new().to_string()
     } else {
         ArxId::new().to_string()
     };
@@ -185,6 +201,24 @@ async fn every_route_checks_the_token_and_the_role(app: &TestApp) {
     ];
     let unknown_role = token_with(claims(tenant, "superuser"), SECRET);
     let missing_tenant = token_with(no_tenant, SECRET);
+    // A service key of each role it may have: it may what its role may,
+    // except the service keys' own routes.
+    let mut service_keys = Vec::new();
+    for role in Role::FOR_SERVICE_KEYS {
+        let created = app
+            .post(
+                "/v1/service-keys",
+                Role::PlatformOwner,
+                &json!({"name": "matrix", "role": role.as_str()}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let secret = created.json()["secret"]
+            .as_str()
+            .expect("a secret")
+            .to_owned();
+        service_keys.push((role, secret));
+    }
 
     for route in Route::ALL {
         let (method, path) = (route.method(), path_of(route));
@@ -226,6 +260,30 @@ async fn every_route_checks_the_token_and_the_role(app: &TestApp) {
                     response.text
                 );
                 assert_eq!(response.json()["code"], "forbidden");
+            }
+        }
+        for (role, secret) in &service_keys {
+            let response = app.call(method, &path, Some(secret), Some("{}")).await;
+            let own_kind = route.operation() == domain::Operation::ManageServiceKeys;
+            if may(*role, route) && !own_kind {
+                assert!(
+                    ![401, 403].contains(&response.status),
+                    "a {role} service key may use {method} {path}: {} {}",
+                    response.status,
+                    response.text
+                );
+            } else {
+                assert_eq!(
+                    response.status, 403,
+                    "a {role} service key may not use {method} {path}: {}",
+                    response.text
+                );
+                let code = if own_kind {
+                    "service_key_forbidden"
+                } else {
+                    "forbidden"
+                };
+                assert_eq!(response.json()["code"], code);
             }
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use api::Route;
 use api::handlers::{applications, create_api_key, list_api_keys};
-use api::lambda::{SimpleResponse, authorize};
+use api::lambda::{Callers, SimpleResponse, authorize};
 use auth::Authenticator;
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::{Value, json};
@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use api::AppState;
 use api::handlers::ApiStore;
 use dev_server::DemoCatalog;
+use verify::Verifier;
 
 use super::helpers::{SECRET, auth_config, claims, token_with};
 
@@ -44,6 +45,7 @@ macro_rules! on_both_stores {
 
 on_both_stores!(
     api_gateway_events_reach_the_handlers,
+    the_authorizer_decides_per_route_for_tokens_and_service_keys,
     the_key_authorizer_decides_on_both_payload_shapes,
     the_key_authorizer_charges_a_limited_key_and_denies_it_when_spent,
 );
@@ -207,15 +209,37 @@ fn authorizer_event(
     .expect("an authorizer event")
 }
 
-#[tokio::test]
-async fn the_authorizer_decides_per_route() {
-    let authenticator = Authenticator::new(auth_config()).expect("an authenticator");
+/// The authorizer function's decisions, on the store its Lambda reads:
+/// JWTs per route, and service keys with the role they were made with. The
+/// authorizer is another process than the function that revokes: it lets a
+/// revoked service key in for at most its cache TTL, then never again.
+async fn the_authorizer_decides_per_route_for_tokens_and_service_keys<S>(
+    state: Arc<AppState<S>>,
+    demo: DemoCatalog,
+) where
+    S: ApiStore + Clone + 'static,
+{
+    use domain::KeyPrefix;
+
+    const TTL: std::time::Duration = std::time::Duration::from_secs(3);
+    let callers = Callers {
+        tokens: Authenticator::new(auth_config()).expect("an authenticator"),
+        store: state.store.clone(),
+        verifier: Verifier::new(KeyPrefix::default(), TTL),
+    };
+    let decide = |route_key: &'static str, authorization: Option<String>| {
+        let callers = &callers;
+        async move {
+            authorize(
+                callers,
+                &authorizer_event(route_key, authorization.as_deref()),
+            )
+            .await
+            .expect("a decision")
+        }
+    };
     let developer = format!("Bearer {}", token_with(claims("demo", "developer"), SECRET));
-    let allowed = authorize(
-        &authenticator,
-        &authorizer_event("GET /v1/api-keys", Some(&developer)),
-    )
-    .await;
+    let allowed = decide("GET /v1/api-keys", Some(developer.clone())).await;
     assert_eq!(
         allowed,
         SimpleResponse {
@@ -234,17 +258,124 @@ async fn the_authorizer_decides_per_route() {
     assert_eq!(wire["isAuthorized"], true, "API Gateway reads camelCase");
 
     for (route_key, authorization) in [
-        ("POST /v1/applications", Some(developer.as_str())),
-        ("GET /v1/unknown", Some(developer.as_str())),
+        ("POST /v1/applications", Some(developer.clone())),
+        ("GET /v1/unknown", Some(developer.clone())),
         ("GET /v1/api-keys", None),
-        ("GET /v1/api-keys", Some("Bearer not-a-token")),
+        ("GET /v1/api-keys", Some("Bearer not-a-token".to_owned())),
+        (
+            "GET /v1/api-keys",
+            Some("Bearer akmsk_not-a-key".to_owned()),
+        ),
     ] {
-        let denied = authorize(&authenticator, &authorizer_event(route_key, authorization)).await;
+        let denied = decide(route_key, authorization).await;
         assert!(
             !denied.is_authorized && denied.context.is_empty(),
             "{route_key}"
         );
     }
+
+    // Service keys, made by the owner through the management function.
+    let owner = api::Identity {
+        tenant: demo.tenant.clone(),
+        user: domain::UserId::parse("owner-1").expect("valid"),
+        role: domain::Role::PlatformOwner,
+    };
+    let manage = |route: Route, id: Option<&str>, body: Value| {
+        let request = api::ApiRequest {
+            identity: owner.clone(),
+            id: id.map(str::to_owned),
+            query: vec![],
+            body: body.to_string().into(),
+        };
+        api::dispatch(Arc::clone(&state), route, request)
+    };
+    let mint = |role: &'static str| async move {
+        let created = manage(
+            Route::CreateServiceKey,
+            None,
+            json!({"name": "machine", "role": role}),
+        )
+        .await;
+        assert_eq!(created.status, 201);
+        let created: Value = serde_json::from_slice(&created.body).expect("JSON");
+        (
+            format!("Bearer {}", created["secret"].as_str().expect("a secret")),
+            created["service_key"]["id"]
+                .as_str()
+                .expect("an id")
+                .to_owned(),
+        )
+    };
+    let (verifier_key, verifier_id) = mint("verifier").await;
+    let allowed = decide("POST /v1/verify", Some(verifier_key.clone())).await;
+    assert!(allowed.is_authorized, "{allowed:?}");
+    assert_eq!(
+        allowed.context.get("user_id").map(String::as_str),
+        Some(format!("service-key:{verifier_id}").as_str())
+    );
+    assert_eq!(
+        allowed.context.get("role").map(String::as_str),
+        Some("verifier")
+    );
+    assert_eq!(
+        allowed.context.get("tenant_id").map(String::as_str),
+        Some("demo")
+    );
+    let cached_at = std::time::Instant::now();
+    assert!(
+        !decide("GET /v1/api-keys", Some(verifier_key.clone()))
+            .await
+            .is_authorized
+    );
+    let (admin_key, _) = mint("platform_admin").await;
+    assert!(
+        decide("GET /v1/audit-events", Some(admin_key.clone()))
+            .await
+            .is_authorized
+    );
+    for route_key in [
+        "POST /v1/service-keys",
+        "GET /v1/service-keys",
+        "DELETE /v1/service-keys/{id}",
+    ] {
+        assert!(
+            !decide(route_key, Some(admin_key.clone()))
+                .await
+                .is_authorized,
+            "no service key manages service keys: {route_key}"
+        );
+    }
+
+    let revoked = manage(
+        Route::RevokeServiceKey,
+        Some(&verifier_id),
+        json!({ "confirm": verifier_id }),
+    )
+    .await;
+    assert_eq!(revoked.status, 200);
+    // The test DynamoDB server is slow under a parallel suite: the TTL is
+    // long enough that the cached answer is still in force here, and says so if not.
+    assert!(
+        cached_at.elapsed() < TTL,
+        "the revocation outlasted the TTL: {:?}",
+        cached_at.elapsed()
+    );
+    assert!(
+        decide("POST /v1/verify", Some(verifier_key.clone()))
+            .await
+            .is_authorized,
+        "another process: its cached answer, within the TTL"
+    );
+    tokio::time::sleep(
+        TTL.saturating_sub(cached_at.elapsed()) + std::time::Duration::from_millis(100),
+    )
+    .await;
+    assert!(
+        !decide("POST /v1/verify", Some(verifier_key))
+            .await
+            .is_authorized,
+        "another process: refused once the TTL is over"
+    );
 }
 
 /// The key-authorizer on both sample events (`infra/events/key-authorizer-*`)

@@ -13,6 +13,7 @@ use super::verify::{code, verify, with_other_secret};
 
 on_both_stores!(
     a_signed_report_disables_a_live_key_at_once_and_records_where,
+    a_signed_report_revokes_a_leaked_service_key,
     unsigned_tampered_or_unknown_signatures_are_401_and_change_nothing,
     a_replayed_report_does_nothing,
     garbage_is_a_false_positive_and_bad_reports_are_400,
@@ -78,6 +79,75 @@ async fn a_key(app: &TestApp) -> (String, String) {
         created["api_key"]["id"].as_str().expect("an id").to_owned(),
         created["access_key"].as_str().expect("a key").to_owned(),
     )
+}
+
+async fn a_signed_report_revokes_a_leaked_service_key(app: &TestApp) {
+    let created = app
+        .post(
+            "/v1/service-keys",
+            Role::PlatformOwner,
+            &json!({"name": "ci", "role": "verifier"}),
+        )
+        .await
+        .json();
+    let secret = created["secret"].as_str().expect("a secret").to_owned();
+    let id = created["service_key"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let (_, key) = a_key(app).await;
+    let body = json!({ "key": key }).to_string();
+    let verified = app
+        .call("POST", "/v1/verify", Some(&secret), Some(&body))
+        .await;
+    assert_eq!(verified.status, 200, "it works before: {}", verified.text);
+    let forged = with_other_secret(&secret);
+    let report_body = report(&[&secret, &forged]);
+    let answered = signed(app, &report_body).await;
+    assert_eq!(answered.status, 200, "{}", answered.text);
+    let labels: Vec<Value> = answered.json().as_array().expect("labels").clone();
+    assert_eq!(labels[0]["label"], "true_positive");
+    assert_eq!(
+        labels[1]["label"], "false_positive",
+        "a forged secret is not ours"
+    );
+    assert!(!answered.text.contains(&secret));
+    // Revoked at once on this server; the next request with it is refused.
+    let refused = app
+        .call("POST", "/v1/verify", Some(&secret), Some(&body))
+        .await;
+    assert_eq!(refused.status, 401, "{}", refused.text);
+    let listed = app
+        .get("/v1/service-keys", Role::PlatformOwner)
+        .await
+        .json();
+    let item = &listed["items"][0];
+    assert_eq!(item["status"], "revoked");
+    assert_eq!(item["revoked_by"], "system:github-secret-scanning");
+    let audit = app
+        .get(
+            &format!("/v1/audit-events?object_id={id}"),
+            Role::PlatformOwner,
+        )
+        .await
+        .json();
+    let leaked = audit["items"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|event| event["action"] == "service_key_leaked")
+        .unwrap_or_else(|| panic!("no service_key_leaked event: {audit}"))
+        .clone();
+    assert_eq!(
+        leaked["detail"],
+        format!("found in public code at {FOUND_AT} (content)")
+    );
+    let logs = captured_logs();
+    assert!(logs.contains("service key leaked: revoked") && logs.contains(&id));
+    assert!(!logs.contains(&secret));
+    // The same key reported again (a new report): ours no more, nothing changes.
+    let again = signed(app, &report(&[&secret])).await;
+    assert_eq!(again.json()[0]["label"], "false_positive", "{}", again.text);
 }
 
 async fn a_signed_report_disables_a_live_key_at_once_and_records_where(app: &TestApp) {

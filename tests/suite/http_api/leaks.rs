@@ -11,7 +11,74 @@ use super::helpers::{TestApp, captured_logs, on_both_stores};
 on_both_stores!(
     only_the_hash_of_an_access_key_reaches_the_store,
     access_keys_reach_no_log_and_no_later_response,
+    service_keys_reach_no_log_no_store_and_no_later_response,
 );
+
+/// A service key is shown in its create answer alone: used well and badly
+/// (as a bearer on routes it may and may not use, pasted as a key to verify,
+/// into a path, mangled), revoked, and then looked for everywhere.
+async fn service_keys_reach_no_log_no_store_and_no_later_response(app: &TestApp) {
+    let owner = app.token(Role::PlatformOwner);
+    let created = app
+        .post(
+            "/v1/service-keys",
+            Role::PlatformOwner,
+            &json!({"name": "billing job", "role": "platform_admin"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let created = created.json();
+    let secret = created["secret"].as_str().expect("a secret").to_owned();
+    let id = created["service_key"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let hidden = &secret[secret.len() - 36..secret.len() - 6];
+    let mut answers = Vec::new();
+    let body = json!({ "key": secret }).to_string();
+    for (method, path, body) in [
+        ("GET", "/v1/api-keys".to_owned(), None),
+        ("POST", "/v1/verify".to_owned(), Some(body.as_str())),
+        ("GET", "/v1/service-keys".to_owned(), None),
+        ("GET", format!("/v1/api-keys/{secret}"), None),
+        ("GET", format!("/v1/audit-events?actor={secret}"), None),
+    ] {
+        answers.push(app.call(method, &path, Some(&secret), body).await);
+    }
+    let mangled = format!("{}x", &secret[..secret.len() - 1]);
+    answers.push(app.call("GET", "/v1/api-keys", Some(&mangled), None).await);
+    let confirm = json!({ "confirm": id }).to_string();
+    let path = format!("/v1/service-keys/{id}");
+    answers.push(
+        app.call("DELETE", &path, Some(&owner), Some(&confirm))
+            .await,
+    );
+    answers.push(app.call("GET", "/v1/api-keys", Some(&secret), None).await);
+    answers.push(app.get("/v1/service-keys", Role::PlatformOwner).await);
+    answers.push(
+        app.get(
+            &format!("/v1/audit-events?object_id={id}"),
+            Role::PlatformOwner,
+        )
+        .await,
+    );
+    for answer in &answers {
+        assert!(
+            !answer.text.contains(hidden),
+            "a later answer holds the service key: {}",
+            answer.text
+        );
+    }
+    let logs = captured_logs();
+    assert!(logs.contains(&id), "the log names the key by its id");
+    assert!(!logs.contains(hidden), "the log holds a service key");
+    let raw = app.raw_store().await;
+    assert!(
+        raw.contains(&id) && raw.contains("$argon2id$"),
+        "the dump holds its records"
+    );
+    assert!(!raw.contains(hidden), "a service key is stored");
+}
 
 /// Create (and rotate) through the HTTP API, then read the store as raw as it
 /// is kept: neither access key nor its secret is anywhere in it, while its

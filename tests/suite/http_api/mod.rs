@@ -13,6 +13,7 @@ mod lifecycle;
 mod limits;
 mod openapi;
 mod races;
+mod service_keys;
 mod sweep;
 mod verdicts;
 mod verify;

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use api::Route;
-use domain::{ApiKeyId, ApplicationId, ArxId, Role};
+use domain::{ApiKeyId, ApplicationId, ArxId, Role, ServiceKeyId};
 use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
 
@@ -82,9 +82,22 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
     let choice = json!({"application_id": application_id, "arx_id": arx_id});
     let key = app.post("/v1/api-keys", owner, &choice).await.json();
     let key_id = key["api_key"]["id"].as_str().expect("id").to_owned();
+    let service_key = app
+        .post(
+            "/v1/service-keys",
+            owner,
+            &json!({"name": "Spec job", "role": "verifier"}),
+        )
+        .await
+        .json();
+    let service_key_id = service_key["service_key"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let id = match route.template() {
         t if t.starts_with("/v1/api-keys") => key_id.clone(),
         t if t.starts_with("/v1/applications") => application_id.to_owned(),
+        t if t.starts_with("/v1/service-keys") => service_key_id.clone(),
         _ => arx_id.to_owned(),
     };
     if route == Route::EnableArx {
@@ -107,6 +120,8 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
         Route::CreateArx => Some(arx_body),
         Route::UpdateApiKey => Some(json!({"limits": {"credits": {"remaining": 10}}})),
         Route::VerifyKey => Some(json!({"key": "akm_not_a_key"})),
+        Route::CreateServiceKey => Some(json!({"name": "Another job", "role": "developer"})),
+        Route::RevokeServiceKey => Some(json!({"confirm": service_key_id})),
         _ => None,
     };
     (route.template().replace("{id}", &id), body)
@@ -125,6 +140,7 @@ async fn every_status_the_server_answers_is_documented(app: &TestApp) {
             &match route.template() {
                 t if t.starts_with("/v1/api-keys") => ApiKeyId::new().to_string(),
                 t if t.starts_with("/v1/applications") => ApplicationId::new().to_string(),
+                t if t.starts_with("/v1/service-keys") => ServiceKeyId::new().to_string(),
                 _ => ArxId::new().to_string(),
             },
         );

@@ -3,7 +3,7 @@
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyRead, ApiKeyRotate,
     ApiKeySuspend, ApiKeySweep, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, DynamoStore,
-    EmbeddedStore, FeedbackStore, PendingCascades,
+    EmbeddedStore, FeedbackStore, PendingCascades, ServiceKeyStore,
 };
 
 /// Every capability, so one contract test can use them all.
@@ -23,6 +23,7 @@ pub trait Store:
     + ArxStore
     + FeedbackStore
     + AuditLog
+    + ServiceKeyStore
     + Clone
     + 'static
 {
@@ -44,6 +45,7 @@ impl<S> Store for S where
         + ArxStore
         + FeedbackStore
         + AuditLog
+        + ServiceKeyStore
         + Clone
         + 'static
 {

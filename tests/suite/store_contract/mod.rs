@@ -56,6 +56,7 @@ contract!(
     a_key_is_suspended_and_resumed_with_its_lookup_counts_and_audit,
     a_key_is_rotated_once_in_one_transaction,
     audit_events_are_listed_by_object_actor_and_action,
+    a_service_key_is_looked_up_until_revoked_in_one_transaction,
 );
 
 fn query(filter: ApiKeyFilter, limit: i64, cursor: Option<Cursor<ApiKeyId>>) -> ApiKeyQuery {
@@ -1085,4 +1086,144 @@ async fn audit_events_are_listed_by_object_actor_and_action(store: impl Store) {
 
     let nobody = all_pages(AuditFilter::Actor("someone-else".into())).await;
     assert!(nobody.is_empty());
+}
+
+async fn a_service_key_is_looked_up_until_revoked_in_one_transaction(store: impl Store) {
+    use domain::{
+        AccessKey, Actor, KeyHasher, KeyPrefix, Role, ServiceKey, ServiceKeyName, ServiceKeyStatus,
+    };
+    use store::AuditFilter;
+
+    let tenant = new_tenant();
+    let other = new_tenant();
+    let hasher = KeyHasher::new(64, 1, 1).expect("valid params");
+    let make = |name: &str| {
+        let (id, secret) =
+            AccessKey::generate_service_key(&KeyPrefix::default().for_service_keys());
+        ServiceKey {
+            id,
+            tenant_id: tenant.clone(),
+            name: ServiceKeyName::parse(name).expect("valid"),
+            role: Role::Verifier,
+            status: ServiceKeyStatus::Active,
+            created_at: Timestamp::now(),
+            created_by: user(),
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+            revoked_by: None,
+            secret_hash: hasher.hash(&secret).expect("hashed"),
+        }
+    };
+    let first = make("first");
+    let second = make("second");
+    for key in [&first, &second] {
+        let created = audit(&tenant, AuditAction::ServiceKeyCreated, &key.id);
+        store
+            .create_service_key(key, &created)
+            .await
+            .expect("created");
+    }
+    // The same id twice: refused, nothing written.
+    let again = audit(&tenant, AuditAction::ServiceKeyCreated, &first.id);
+    assert!(matches!(
+        store.create_service_key(&first, &again).await,
+        Err(StoreError::Conflict(Conflict::AlreadyExists))
+    ));
+
+    assert_eq!(
+        store.lookup_service_key(&first.id).await.expect("read"),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store
+            .get_service_key(&tenant, &first.id)
+            .await
+            .expect("read"),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store
+            .get_service_key(&other, &first.id)
+            .await
+            .expect("read"),
+        None
+    );
+    let limit = PageLimit::parse(1).expect("valid");
+    let page = store
+        .list_service_keys(&tenant, limit, None)
+        .await
+        .expect("listed");
+    assert_eq!(page.items, vec![second.clone()], "newest first");
+    let rest = store
+        .list_service_keys(&tenant, limit, page.next.as_ref())
+        .await
+        .expect("listed");
+    assert_eq!(rest.items, vec![first.clone()]);
+    assert!(rest.next.is_none());
+    let none = store
+        .list_service_keys(&other, limit, None)
+        .await
+        .expect("listed");
+    assert!(none.items.is_empty(), "another tenant sees none of it");
+
+    let used_at = Timestamp::now();
+    store
+        .record_service_key_use(&tenant, &first.id, used_at)
+        .await
+        .expect("recorded");
+    let used = store
+        .get_service_key(&tenant, &first.id)
+        .await
+        .expect("read");
+    assert_eq!(used.and_then(|key| key.last_used_at), Some(used_at));
+
+    let revoked = first.revoked(Actor::User(user()), Timestamp::now());
+    let event = audit(&tenant, AuditAction::ServiceKeyRevoked, &first.id);
+    store
+        .revoke_service_key(&revoked, &event)
+        .await
+        .expect("revoked");
+    assert_eq!(
+        store.lookup_service_key(&first.id).await.expect("read"),
+        None
+    );
+    let stored = store
+        .get_service_key(&tenant, &first.id)
+        .await
+        .expect("read");
+    assert_eq!(
+        stored.map(|key| key.status),
+        Some(ServiceKeyStatus::Revoked)
+    );
+    // A second revocation fails its condition and writes nothing (no event).
+    let twice = audit(&tenant, AuditAction::ServiceKeyRevoked, &first.id);
+    assert!(matches!(
+        store.revoke_service_key(&revoked, &twice).await,
+        Err(StoreError::Conflict(Conflict::Changed))
+    ));
+    let events = store
+        .list_audit_events_by(
+            &tenant,
+            &AuditFilter::Object(first.id.to_string()),
+            PageLimit::parse(10).expect("valid"),
+            None,
+        )
+        .await
+        .expect("listed");
+    let actions: Vec<AuditAction> = events.items.iter().map(|event| event.action).collect();
+    assert_eq!(
+        actions,
+        [
+            AuditAction::ServiceKeyRevoked,
+            AuditAction::ServiceKeyCreated
+        ]
+    );
+    assert!(
+        store
+            .lookup_service_key(&second.id)
+            .await
+            .expect("read")
+            .is_some()
+    );
 }

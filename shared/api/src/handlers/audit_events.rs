@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use domain::{
-    ApiKeyId, ApplicationId, ArxId, AuditAction, AuditEventId, InvalidValue, PrefixedId, UserId,
+    ApiKeyId, ApplicationId, ArxId, AuditAction, AuditEventId, InvalidValue, PrefixedId,
+    ServiceKeyId, UserId,
 };
 use store::{AuditFilter, AuditLog};
 
@@ -64,16 +65,17 @@ fn filter(params: &HashMap<&str, &str>) -> Result<Option<AuditFilter>, ApiError>
     Ok(first)
 }
 
-/// An API key, application or Arx id.
+/// An API key, service key, application or Arx id.
 fn object_id(raw: &str) -> Result<String, InvalidValue> {
     let known = <ApiKeyId as PrefixedId>::parse(raw).is_ok()
+        || <ServiceKeyId as PrefixedId>::parse(raw).is_ok()
         || <ApplicationId as PrefixedId>::parse(raw).is_ok()
         || <ArxId as PrefixedId>::parse(raw).is_ok();
     if known {
         Ok(raw.to_owned())
     } else {
         Err(InvalidValue::Malformed(
-            "must be an API key, application or Arx id",
+            "must be an API key, service key, application or Arx id",
         ))
     }
 }

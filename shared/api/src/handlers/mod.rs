@@ -9,6 +9,7 @@ use domain::{Actor, AuditAction, AuditEvent, Timestamp};
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyRead, ApiKeyRotate,
     ApiKeySuspend, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, FeedbackStore, LeakReports,
+    ServiceKeyStore,
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
@@ -23,6 +24,7 @@ pub mod change_api_key;
 pub mod create_api_key;
 pub mod list_api_keys;
 mod params;
+pub mod service_keys;
 pub mod submit_feedback;
 pub mod verify_key;
 pub mod views;
@@ -43,6 +45,7 @@ pub trait ApiStore:
     + FeedbackStore
     + AuditLog
     + LeakReports
+    + ServiceKeyStore
     + 'static
 {
 }
@@ -57,13 +60,12 @@ impl<S> ApiStore for S where
         + ApiKeyUsage
         + ApiKeyCharge
         + ApiKeyLimit
-        + ApiKeyCharge
-        + ApiKeyLimit
         + ApplicationStore
         + ArxStore
         + FeedbackStore
         + AuditLog
         + LeakReports
+        + ServiceKeyStore
         + 'static
 {
 }
@@ -92,13 +94,21 @@ pub async fn dispatch<S: ApiStore>(
             }
             VerifyKey => verify_key::handle(state, route, request).await,
             ListAuditEvents => audit_events::handle(state, route, request).await,
+            CreateServiceKey | ListServiceKeys | RevokeServiceKey => {
+                service_keys::handle(state, route, request).await
+            }
         }
     })
     .await;
-    // In this process a revocation reaches the next verify at once; another
-    // process (a Lambda instance) holds a verdict at most the cache TTL.
-    if changes_verdicts && (200..300).contains(&response.status) {
+    // In this process a revocation reaches the next verify (or the next
+    // request with a revoked service key) at once; another process (a
+    // Lambda instance) holds a verdict at most the cache TTL.
+    let succeeded = (200..300).contains(&response.status);
+    if changes_verdicts && succeeded {
         verdicts.verifier.verdicts.clear();
+    }
+    if route.revokes_callers() && succeeded {
+        verdicts.verifier.service_keys.clear();
     }
     response
 }

@@ -2,7 +2,8 @@
 //! field, so a field added to the domain (a hash, say) is not exposed by accident.
 
 use domain::{
-    Actor, ApiKey, ApiKeyCounts, Application, Arx, AuditEvent, Cursor, Page, PrefixedId, Timestamp,
+    Actor, ApiKey, ApiKeyCounts, Application, Arx, AuditEvent, Cursor, Page, PrefixedId,
+    ServiceKey, Timestamp,
 };
 use serde::Serialize;
 
@@ -176,9 +177,43 @@ pub struct AuditEventView<'a> {
     pub detail: Option<&'a str>,
 }
 
+/// A service key as owners and admins see it: never its secret or hash.
+#[derive(Debug, Serialize)]
+pub struct ServiceKeyView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub role: &'static str,
+    /// `active`, `revoked`, or `expired` once past `expires_at`.
+    pub status: &'static str,
+    pub created_at: Timestamp,
+    pub created_by: &'a str,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    pub revoked_by: Option<String>,
+}
+
+impl<'a> ServiceKeyView<'a> {
+    pub fn at(key: &'a ServiceKey, now: Timestamp) -> Self {
+        Self {
+            id: key.id.as_str(),
+            name: key.name.as_str(),
+            role: key.role.as_str(),
+            status: key.status_at(now).as_str(),
+            created_at: key.created_at,
+            created_by: key.created_by.as_str(),
+            expires_at: key.expires_at.map(|e| e.at()),
+            last_used_at: key.last_used_at,
+            revoked_at: key.revoked_at,
+            revoked_by: key.revoked_by.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct ActorView<'a> {
-    /// `user` or `system` (a job: `cascade`, `sweep`, `seed`).
+    /// `user`, `service_key` (its id is `service-key:<id>`) or `system` (a
+    /// job: `cascade`, `sweep`, `seed`).
     pub kind: &'static str,
     pub id: &'a str,
     pub role: Option<&'static str>,
@@ -188,7 +223,11 @@ impl<'a> From<&'a AuditEvent> for AuditEventView<'a> {
     fn from(event: &'a AuditEvent) -> Self {
         let actor = match &event.actor {
             Actor::User(user) => ActorView {
-                kind: "user",
+                kind: if user.as_str().starts_with(auth::SERVICE_KEY_USER_PREFIX) {
+                    "service_key"
+                } else {
+                    "user"
+                },
                 id: user.as_str(),
                 role: event.role.map(domain::Role::as_str),
             },

@@ -28,6 +28,7 @@ mod api_keys;
 mod audit;
 mod catalog;
 mod leaks;
+mod service_keys;
 mod sweep;
 mod usage;
 
