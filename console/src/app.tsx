@@ -11,6 +11,7 @@ import { Applications } from './screens/applications';
 import { ArxDashboard } from './screens/arx';
 import { AuditLog } from './screens/audit';
 import { CreateKey } from './screens/create-key';
+import { KeyPage } from './screens/key';
 import { ServiceKeys } from './screens/service-keys';
 import { SignIn } from './screens/sign-in';
 import { managesCatalog, ROLE_NAMES, signOut, useSession, type ConsoleConfig, type Session } from './session';
@@ -37,7 +38,11 @@ export function App({ config, problem }: { config: ConsoleConfig; problem: strin
       <main id="main" tabIndex={-1}>
         {session ? <Screen path={path} session={session} /> : <SignIn config={config.sign_in} problem={problem} />}
       </main>
-      {session && <FeedbackButton />}
+      {session && (
+        <footer class="site-footer">
+          <FeedbackButton />
+        </footer>
+      )}
       {session?.expired && (
         <Dialog title="Your session has ended" onClose={signOut}>
           <SignIn config={config.sign_in} expired />
@@ -66,8 +71,11 @@ function Screen({ path, session }: { path: string; session: Session }) {
       // Owners and admins only, like the API.
       if (managesCatalog(session.role)) return <ServiceKeys />;
       return <NotFound />;
-    default:
+    default: {
+      const key = /^\/api-keys\/(apikey--[0-9a-f]{32})$/.exec(path);
+      if (key?.[1]) return <KeyPage key={key[1]} id={key[1]} session={session} />;
       return <NotFound />;
+    }
   }
 }
 

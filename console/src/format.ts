@@ -40,3 +40,33 @@ export function formatLimits(limits: Limits | null | undefined): string {
 export function formatCount(n: number): string {
   return count.format(n);
 }
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['year', 365 * 24 * 3600],
+  ['month', 30 * 24 * 3600],
+  ['week', 7 * 24 * 3600],
+  ['day', 24 * 3600],
+  ['hour', 3600],
+  ['minute', 60],
+];
+
+/** "3 minutes ago", "in 2 days", "now"; `—` for none. */
+export function relativeTime(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '—';
+  const at = new Date(iso).getTime();
+  if (Number.isNaN(at)) return iso;
+  const seconds = Math.round((at - now) / 1000);
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size) return relative.format(Math.round(seconds / size), unit);
+  }
+  return 'just now';
+}
+
+/** `apikey--0193…5f60`: the prefix and the id's first and last hex, enough to tell keys apart. */
+export function shortId(id: string): string {
+  const at = id.indexOf('--');
+  if (at < 0 || id.length < at + 2 + 12) return id;
+  const hex = id.slice(at + 2);
+  return `${id.slice(0, at + 2)}${hex.slice(0, 4)}…${hex.slice(-4)}`;
+}

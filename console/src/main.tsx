@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { configureApi } from './api/client';
 import { App } from './app';
-import { completeSignIn, loadConfig, shouldSignInSilently, signInWithCognito } from './session';
+import { completeSignIn, loadConfig, restoreLocalSession, shouldSignInSilently, signInWithCognito } from './session';
 import './styles.css';
 
 const root = document.getElementById('app')!;
@@ -11,6 +11,7 @@ async function start() {
   configureApi(config.api_url ?? '');
   let problem: string | null = null;
   const sign = config.sign_in;
+  restoreLocalSession();
   if (sign?.kind === 'cognito') {
     try {
       const returned = await completeSignIn(sign);

@@ -1,5 +1,8 @@
-// Who is signed in, and signing in. The token lives in this module's memory
-// only: never in localStorage, sessionStorage, a cookie or the URL.
+// Who is signed in, and signing in. A Cognito token lives in this module's
+// memory only: never in localStorage, sessionStorage, a cookie or the URL.
+// The dev server's demo token (a local sign-in, on loopback only) is also
+// kept in the tab's sessionStorage, so that a reload keeps the local session;
+// it goes when the tab closes, on sign-out, and when the server refuses it.
 //
 // Two ways in, chosen by the server's /config.json:
 // - local: the dev server's demo users (POST /local-sign-in);
@@ -48,6 +51,7 @@ export const ROLE_NAMES: Record<Role, string> = {
 
 const PENDING = 'akm.sign-in.pending';
 const SIGNED_IN = 'akm.sign-in.cognito';
+const LOCAL_SESSION = 'akm.sign-in.local';
 
 let current: Session | null = null;
 let refreshToken: string | null = null;
@@ -92,7 +96,21 @@ export async function signInLocally(role: Role): Promise<void> {
   if (!response.ok) {
     throw new Error(body?.detail ?? `Sign-in was refused (${response.status}).`);
   }
-  publish({ token: body.token, user: body.user, tenant: body.tenant, role: body.role, expired: false });
+  const signedIn = { token: body.token, user: body.user, tenant: body.tenant, role: body.role, expired: false };
+  sessionStorage.setItem(LOCAL_SESSION, JSON.stringify(signedIn));
+  publish(signedIn);
+}
+
+/** After a reload on the dev server: the local session the tab kept, if any. */
+export function restoreLocalSession(): void {
+  if (config.sign_in?.kind !== 'local') return;
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(LOCAL_SESSION) ?? 'null') as Session | null;
+    const roles: string[] = config.sign_in.roles;
+    if (kept && typeof kept.token === 'string' && roles.includes(kept.role)) publish({ ...kept, expired: false });
+  } catch {
+    sessionStorage.removeItem(LOCAL_SESSION);
+  }
 }
 
 function redirectUri(): string {
@@ -215,6 +233,7 @@ export function signOut(): void {
   publish(null);
   refreshToken = null;
   sessionStorage.removeItem(SIGNED_IN);
+  sessionStorage.removeItem(LOCAL_SESSION);
   const sign = config.sign_in;
   if (sign?.kind === 'cognito') {
     const query = new URLSearchParams({ client_id: sign.client_id, logout_uri: redirectUri() });
@@ -224,6 +243,7 @@ export function signOut(): void {
 
 /** The API answered 401: the token has ended. What the page holds stays. */
 export function expire(): void {
+  sessionStorage.removeItem(LOCAL_SESSION);
   if (current && !current.expired) publish({ ...current, expired: true });
 }
 

@@ -35,6 +35,6 @@ test('owners and admins read the audit log by action and by object; developers h
   // A malformed search is said in words at the field.
   await page.getByLabel('Object id', { exact: true }).fill('not-an-id');
   await page.getByRole('button', { name: 'Search' }).click();
-  await expect(page.getByRole('alert')).toContainText('object_id');
+  await expect(page.getByRole('alert')).toContainText('The object id must be an API key, service key, application or Arx id.');
   await expect(page.getByLabel('Object id', { exact: true })).toHaveAttribute('aria-invalid', 'true');
 });

@@ -83,10 +83,12 @@ test('a developer creates a key through the guided flow and sees it once', async
   await page.getByLabel('I have stored the access key somewhere safe').check();
   await done.click();
 
-  // The dashboard shows it at once, newest first, with the counts moved.
+  // The dashboard shows it at once, newest first, marked, with a notice and the counts moved.
   await expect(page).toHaveURL(/\/api-keys$/);
   const firstRow = page.locator('tbody tr').first();
   await expect(firstRow).toContainText('billing worker');
+  await expect(firstRow).toHaveClass(/highlight/);
+  await expect(page.getByRole('status').filter({ hasText: 'billing worker was created for Payments API in Production Sydney.' })).toBeVisible();
   await expect(page.getByRole('definition').first()).toHaveText(String(before.counts.total + 1));
 
   // The key is nowhere in the browser now, nor in the server's log.
@@ -152,7 +154,7 @@ test('a refusal names the step and field at fault', async ({ page, request }) =>
   await page.getByLabel('Expires on (optional)').fill('2020-01-01');
   await page.getByRole('button', { name: 'Review' }).click();
   // The API refuses an expiry in the past: the message is at the field.
-  await expect(page.getByRole('alert')).toContainText('expires_at');
+  await expect(page.getByRole('alert')).toContainText('The expiry date must be in the future.');
   await expect(page.getByLabel('Expires on (optional)')).toHaveAttribute('aria-invalid', 'true');
   await expectAccessible(page, 'a refused step');
 

@@ -2,7 +2,7 @@
 // paging, copy the id on hover or focus; delete by typing the exact id.
 
 import { expect, test } from '@playwright/test';
-import { callApi, createKey, demoCatalog, everythingStored, expectAccessible, screenshotPath, signIn } from './helpers';
+import { act, callApi, createKey, demoCatalog, everythingStored, expectAccessible, rowOf, screenshotPath, signIn } from './helpers';
 
 test('the dashboard pages through keys newest first and filters them', async ({ page, request }) => {
   const { applications, allArx } = await demoCatalog(request);
@@ -38,37 +38,52 @@ test('the dashboard pages through keys newest first and filters them', async ({ 
   await page.getByRole('button', { name: 'Previous page' }).click();
   await expect(page.locator('tbody tr').first()).toContainText('paging 25');
 
-  // Status filter: deleted keys only.
+  // Deleted keys are left out by default; the status filter shows them.
   await callApi(request, 'developer', 'DELETE', `/v1/api-keys/${made[3]}`, { confirm: made[3] });
+  await page.getByLabel('Status').selectOption({ label: 'Active' });
+  await page.getByLabel('Status').selectOption({ label: 'Any but deleted' });
+  await expect(page.locator('tbody tr').filter({ hasText: made[3]! })).toHaveCount(0);
+  await expect(page.locator('tbody tr')).toHaveCount(25);
   await page.getByLabel('Status').selectOption({ label: 'Deleted' });
   await expect(page.locator('tbody tr').filter({ hasText: made[3]! })).toHaveCount(1);
   await expect(page.locator('tbody tr').filter({ hasText: 'Active' })).toHaveCount(0);
   await page.getByLabel('Application').selectOption({ label: 'Payments API' });
   await page.getByLabel('Arx').selectOption({ label: 'All Arx' });
   await expect(page.locator('tbody tr').filter({ hasText: made[3]! })).toHaveCount(0);
+
+  // A search by name, any case, with the other filters.
+  await page.getByLabel('Application').selectOption({ label: 'Customer Portal' });
+  await page.getByLabel('Status').selectOption({ label: 'Any but deleted' });
+  await page.getByLabel('Name contains').fill('PAGING 1');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.locator('tbody tr')).toHaveCount(10);
+  await expect(page.locator('tbody tr').first()).toContainText('paging 19');
+  await page.getByLabel('Name contains').fill('nothing is called this');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByText('No key matches these filters.')).toBeVisible();
 });
 
-test('the copy button of an id shows on hover and on focus', async ({ page, request }) => {
+test('a row shows a short id with a copy button, and links to the key', async ({ page, request }) => {
   const key = await createKey(request, 'copy me');
   await signIn(page, 'developer');
-  const row = page.locator('tbody tr').filter({ hasText: key.id });
-  const copy = row.getByRole('button', { name: `Copy key id ${key.id}` });
-  await expect(copy).toHaveCSS('opacity', '0');
-  await row.hover();
-  await expect(copy).toHaveCSS('opacity', '1');
-  await copy.click();
+  const row = rowOf(page, key.id);
+  await expect(row.locator('code [aria-hidden="true"]')).toHaveText(`apikey--${key.id.slice(8, 12)}…${key.id.slice(-4)}`);
+  await row.getByRole('button', { name: `Copy key id ${key.id}` }).click();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key.id);
-  await page.mouse.move(0, 0);
-  await copy.focus();
-  await expect(copy).toHaveCSS('opacity', '1');
+  // "Copied" says so for a moment, then goes away again.
+  await expect(row.getByRole('status').filter({ hasText: 'Copied' })).toBeVisible();
+  await expect(row.getByRole('status').filter({ hasText: 'Copied' })).toHaveCount(0, { timeout: 5_000 });
+  await row.getByRole('link', { name: 'copy me' }).click();
+  await expect(page).toHaveURL(new RegExp(`/api-keys/${key.id}$`));
+  await expect(page.getByRole('heading', { name: 'copy me' })).toBeVisible();
 });
 
 test('a key is deleted only by typing its exact id, and the dashboard updates at once', async ({ page, request }) => {
   const key = await createKey(request, 'to be deleted');
   await signIn(page, 'developer');
   const before = (await callApi(request, 'developer', 'GET', '/v1/api-keys?limit=1')).counts;
-  const row = page.locator('tbody tr').filter({ hasText: key.id });
-  await row.getByRole('button', { name: `Delete key ${key.id}` }).click();
+  const row = rowOf(page, key.id);
+  await act(page, key.id, 'Delete');
 
   const dialog = page.getByRole('dialog', { name: 'Delete this API key?' });
   await expect(dialog).toBeVisible();
@@ -77,10 +92,13 @@ test('a key is deleted only by typing its exact id, and the dashboard updates at
   await expect(button).toBeDisabled();
   await confirm.fill(key.id.slice(0, -1));
   await expect(button).toBeDisabled();
+  await expect(dialog).toContainText('Keep typing: it does not match yet.');
   await confirm.fill(`${key.id} `);
   await expect(button).toBeDisabled();
+  await expect(dialog).toContainText('Remove the space before or after the id');
   await confirm.fill(key.id.toUpperCase());
   await expect(button).toBeDisabled();
+  await expect(dialog).toContainText("This does not match the key's id.");
   await confirm.fill(key.id);
   await expect(button).toBeEnabled();
   await expectAccessible(page, 'the delete dialog');
@@ -89,7 +107,8 @@ test('a key is deleted only by typing its exact id, and the dashboard updates at
 
   await expect(dialog).toHaveCount(0);
   await expect(page.getByRole('status').filter({ hasText: 'was deleted' })).toBeVisible();
-  await expect(row).toContainText('Deleted');
+  // Gone from the default list, which leaves deleted keys out.
+  await expect(row).toHaveCount(0);
   const headline = page.locator('dl.counts');
   await expect(headline).toContainText(`Active${before.active - 1}`);
   await expect(headline).toContainText(`Deleted${before.deleted + 1}`);
@@ -100,8 +119,7 @@ test('a key is deleted only by typing its exact id, and the dashboard updates at
 test("the API's refusal is shown in the delete dialog", async ({ page, request }) => {
   const key = await createKey(request, 'deleted elsewhere');
   await signIn(page, 'developer');
-  const row = page.locator('tbody tr').filter({ hasText: key.id });
-  await row.getByRole('button', { name: `Delete key ${key.id}` }).click();
+  await act(page, key.id, 'Delete');
   const dialog = page.getByRole('dialog', { name: 'Delete this API key?' });
   await dialog.getByLabel(/To confirm/).fill(key.id);
   // Someone else deletes it first.
@@ -114,42 +132,55 @@ test("the API's refusal is shown in the delete dialog", async ({ page, request }
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   const other = await createKey(request, 'refused confirmation');
   await page.reload();
-  await page.getByRole('button', { name: 'Sign in as developer' }).click();
   await page.route('**/v1/api-keys/*', (route) =>
     route.request().method() === 'DELETE'
       ? route.continue({ postData: JSON.stringify({ confirm: 'apikey--0000' }) })
       : route.continue(),
   );
-  const otherRow = page.locator('tbody tr').filter({ hasText: other.id });
-  await otherRow.getByRole('button', { name: `Delete key ${other.id}` }).click();
+  await act(page, other.id, 'Delete');
   const second = page.getByRole('dialog', { name: 'Delete this API key?' });
   await second.getByLabel(/To confirm/).fill(other.id);
   await second.getByRole('button', { name: 'Delete key' }).click();
-  await expect(second.getByRole('alert')).toContainText('exact id');
+  await expect(second.getByRole('alert')).toContainText('exactly the id shown');
   expect((await callApi(request, 'developer', 'GET', `/v1/api-keys/${other.id}`)).status).toBe('active');
 });
 
-test('owners and admins disable and enable a key; developers cannot', async ({ page, request }) => {
+test('owners and admins disable a key after saying what stops working, and enable it; developers cannot', async ({
+  page,
+  request,
+}) => {
   const key = await createKey(request, 'suspend me');
   await signIn(page, 'developer');
-  const devRow = page.locator('tbody tr').filter({ hasText: key.id });
-  await expect(devRow).toBeVisible();
-  await expect(devRow.getByRole('button', { name: /Disable|Enable/ })).toHaveCount(0);
+  const devRow = rowOf(page, key.id);
+  await devRow.getByRole('button', { name: /^Actions for/ }).click();
+  await expect(devRow.getByRole('button', { name: 'Delete', exact: true })).toBeVisible();
+  await expect(devRow.getByRole('button', { name: /^(Disable|Enable)$/ })).toHaveCount(0);
+  await page.keyboard.press('Escape');
   await page.getByRole('button', { name: 'Sign out' }).click();
 
   await page.getByRole('button', { name: 'Sign in as platform admin' }).click();
   const before = (await callApi(request, 'developer', 'GET', '/v1/api-keys?limit=1')).counts;
-  const row = page.locator('tbody tr').filter({ hasText: key.id });
-  await row.getByRole('button', { name: `Disable key ${key.id}` }).click();
+  const row = rowOf(page, key.id);
+  await act(page, key.id, 'Disable');
+  // Disable asks first, saying what stops working; Cancel changes nothing.
+  const dialog = page.getByRole('dialog', { name: 'Disable this API key?' });
+  await expect(dialog).toContainText('is refused from now on');
+  await expectAccessible(page, 'the disable dialog');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  expect((await callApi(request, 'developer', 'GET', `/v1/api-keys/${key.id}`)).status).toBe('active');
+  await act(page, key.id, 'Disable');
+  await dialog.getByRole('button', { name: 'Disable key' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'was disabled' })).toBeVisible();
   await expect(row).toContainText('Disabled');
+  await expect(row).toHaveClass(/highlight/);
   const headline = page.locator('dl.counts');
   await expect(headline).toContainText(`Disabled${before.disabled + 1}`);
   await expect(headline).toContainText(`Active${before.active - 1}`);
   expect((await callApi(request, 'developer', 'GET', `/v1/api-keys/${key.id}`)).status).toBe('disabled');
   await expectAccessible(page, 'the dashboard as admin, with a disabled key');
 
-  await row.getByRole('button', { name: `Enable key ${key.id}` }).click();
+  await act(page, key.id, 'Enable');
+  await page.getByRole('dialog', { name: 'Enable this API key?' }).getByRole('button', { name: 'Enable key' }).click();
   await expect(row).toContainText('Active');
   await expect(headline).toContainText(`Disabled${before.disabled}`);
   expect((await callApi(request, 'developer', 'GET', `/v1/api-keys/${key.id}`)).status).toBe('active');
@@ -161,8 +192,8 @@ test('a key is rotated from the dashboard: the new key shown once, the old one w
 }) => {
   const key = await createKey(request, 'rotate me');
   await signIn(page, 'developer');
-  const row = page.locator('tbody tr').filter({ hasText: key.id });
-  await row.getByRole('button', { name: `Rotate key ${key.id}` }).click();
+  const row = rowOf(page, key.id);
+  await act(page, key.id, 'Rotate');
   const dialog = page.getByRole('dialog', { name: 'Rotate this API key?' });
   await expect(dialog.getByRole('radio', { name: 'One day' })).toBeChecked();
   await dialog.getByRole('radio', { name: 'One hour' }).check();
@@ -178,8 +209,10 @@ test('a key is rotated from the dashboard: the new key shown once, the old one w
   await page.getByRole('button', { name: 'Done' }).click();
 
   await expect(page.getByRole('status').filter({ hasText: 'was rotated' })).toBeVisible();
-  await expect(row).toContainText('replaced; works until');
-  await expect(row.getByRole('button', { name: `Rotate key ${key.id}` })).toHaveCount(0);
+  await expect(row).toContainText('Replaced');
+  await row.getByRole('button', { name: /^Actions for/ }).click();
+  await expect(row.getByRole('button', { name: 'Rotate', exact: true })).toHaveCount(0);
+  await page.keyboard.press('Escape');
   const old = await callApi(request, 'developer', 'GET', `/v1/api-keys/${key.id}`);
   expect(old.rotated_to).toMatch(/^apikey--/);
   const left = (Date.parse(old.expires_at) - Date.now()) / 1000;
@@ -193,7 +226,7 @@ test('a key close to its expiry is marked on the dashboard', async ({ page, requ
   const soon = await createKey(request, 'ends in three days', inDays(3));
   const later = await createKey(request, 'ends in a month', inDays(30));
   await signIn(page, 'developer');
-  const row = (id: string) => page.locator('tbody tr').filter({ hasText: id });
+  const row = (id: string) => rowOf(page, id);
   await expect(row(soon.id)).toContainText('Expires soon');
   await expect(row(later.id)).toBeVisible();
   await expect(row(later.id)).not.toContainText('Expires soon');

@@ -152,3 +152,15 @@ export async function endSessionOnNextCall(page: Page, url: string): Promise<voi
     { times: 1 },
   );
 }
+
+/** The dashboard's row of the key with this id. */
+export function rowOf(page: Page, id: string) {
+  return page.locator('tbody tr').filter({ hasText: id });
+}
+
+/** Picks `action` ("Rotate", "Limits", "Disable", "Enable", "Delete", "See limits") in a key row's actions menu. */
+export async function act(page: Page, id: string, action: string): Promise<void> {
+  const row = rowOf(page, id);
+  await row.getByRole('button', { name: new RegExp(`^Actions for .*\\(${id}\\)$`) }).click();
+  await row.getByRole('button', { name: action, exact: true }).click();
+}

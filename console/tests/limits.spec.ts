@@ -5,7 +5,7 @@
 import { sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { callApi, createKey, expectAccessible, screenshotPath, signIn } from './helpers';
+import { act, callApi, createKey, expectAccessible, screenshotPath, signIn } from './helpers';
 
 test('an owner sets limits, sees the credits left as verifies spend them; a developer only reads them', async ({
   page,
@@ -13,9 +13,7 @@ test('an owner sets limits, sees the credits left as verifies spend them; a deve
 }) => {
   const key = await createKey(request, 'metered by the console');
   await signIn(page, 'platform_owner');
-  const row = page.locator('tbody tr').filter({ hasText: key.id });
-  await expect(row).toContainText('None');
-  await row.getByRole('button', { name: `Set limits of key ${key.id}` }).click();
+  await act(page, key.id, 'Limits');
   const dialog = page.getByRole('dialog', { name: 'Limits of this API key' });
   await expect(dialog).toBeVisible();
 
@@ -27,34 +25,49 @@ test('an owner sets limits, sees the credits left as verifies spend them; a deve
   await dialog.getByLabel('Refill', { exact: true }).selectOption({ label: 'Every day (UTC midnight)' });
   await dialog.getByLabel('Refill to').fill('3');
   await expectAccessible(page, 'the limits dialog');
-  await page.screenshot({ path: screenshotPath('12-limits') });
 
-  // Refused by the API, said in its words, nothing saved.
-  await dialog.getByLabel('Requests').fill('0');
-  await dialog.getByRole('button', { name: 'Save limits' }).click();
-  await expect(dialog.getByRole('alert')).toContainText('limits.rate.requests');
+  // A bad number is said in plain words at its field, and nothing is sent.
+  let sent = 0;
+  page.on('request', (r) => r.method() === 'PATCH' && sent++);
+  for (const bad of ['0', '1.5', 'ten', '']) {
+    await dialog.getByLabel('Requests').fill(bad);
+    await dialog.getByRole('button', { name: 'Save limits' }).click();
+    const message = 'Requests must be a whole number from 1 to 1,000,000.';
+    await expect(dialog.getByRole('alert')).toHaveText(`There is a problem${message}`);
+    await expect(dialog.locator('#limit-requests-error')).toHaveText(`Error: ${message}`);
+    await expect(dialog.getByLabel('Requests')).toHaveAttribute('aria-invalid', 'true');
+  }
+  await expectAccessible(page, 'the limits dialog with an error at its field');
+  await page.screenshot({ path: screenshotPath('12-limits') });
+  // The summary's link takes the cursor to the field.
+  await dialog.getByRole('link', { name: /Requests must be/ }).click();
+  await expect(dialog.getByLabel('Requests')).toBeFocused();
+  expect(sent).toBe(0);
   await dialog.getByLabel('Requests').fill('10');
   await dialog.getByRole('button', { name: 'Save limits' }).click();
   await expect(dialog).toHaveCount(0);
   const summary = '10 per 60 s · 3 credits, refilled daily';
   await expect(page.locator('p.notice')).toContainText(summary);
-  await expect(row).toContainText(summary);
 
   // Two verifies spend two credits; the dialog says what is left.
   for (const left of [2, 1]) {
     const verdict = await callApi(request, 'platform_owner', 'POST', '/v1/verify', { key: key.access_key });
     expect(verdict).toMatchObject({ valid: true, code: 'VALID', remaining: left });
   }
-  await row.getByRole('button', { name: `Limits of key ${key.id}: ${summary}` }).click();
+  await act(page, key.id, 'Limits');
   await expect(dialog.getByLabel('Left now')).toContainText('Credits left1');
   await expect(dialog.getByLabel('Left now')).toContainText('Requests left in this window8');
   await dialog.getByRole('button', { name: 'Cancel' }).click();
+  // The key's page says the same.
+  await page.getByRole('link', { name: 'metered by the console' }).click();
+  await expect(page.locator('dl.details')).toContainText(summary);
+  await expect(page.getByLabel('Left now')).toContainText('Credits left1');
+  await page.getByRole('link', { name: '← All API keys' }).click();
 
   // A developer reads the limits but cannot change them.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('button', { name: 'Sign in as developer' }).click();
-  await expect(row.getByRole('button', { name: `Set limits of key ${key.id}` })).toHaveCount(0);
-  await row.getByRole('button', { name: `Limits of key ${key.id}: ${summary}` }).click();
+  await act(page, key.id, 'See limits');
   await expect(dialog.getByLabel('Left now')).toContainText('Credits left1');
   await expect(dialog.getByRole('button', { name: 'Save limits' })).toHaveCount(0);
   await expect(dialog.getByLabel('Requests')).toHaveCount(0);
@@ -81,10 +94,14 @@ test('a key GitHub finds in public code shows as leaked, and the audit log says 
   await signIn(page, 'platform_owner');
   const row = page.locator('tbody tr').filter({ hasText: key.id });
   await expect(row).toContainText('Disabled');
-  await expect(row).toContainText('Leaked: found in public code');
+  await expect(row).toContainText('Leaked');
   await expectAccessible(page, 'the dashboard with a leaked key');
+  // The key's page says why, and its history where.
+  await row.getByRole('link', { name: 'pushed to a public repo' }).click();
+  await expect(page.locator('dl.details')).toContainText('Found in public code by GitHub secret scanning');
+  await expect(page.locator('ol.history')).toContainText(`found in public code at ${foundAt} (content)`);
 
-  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByRole('link', { name: 'Audit log', exact: true }).click();
   await page.getByLabel('Object id', { exact: true }).fill(key.id);
   await page.getByRole('button', { name: 'Search' }).click();
   const leaked = page.locator('tbody tr').filter({ hasText: 'API key leaked: disabled' });

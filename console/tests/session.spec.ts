@@ -19,7 +19,9 @@ for (const [role, shown] of [
   ['platform_admin', 'Platform admin'],
   ['developer', 'Developer'],
 ] as const) {
-  test(`a ${role} signs in, keeps the token in memory only, and signs out`, async ({ page }) => {
+  test(`a ${role} signs in, keeps the demo token in the tab only, stays signed in on a reload, and signs out`, async ({
+    page,
+  }) => {
     let token = '';
     page.on('response', async (response) => {
       if (response.url().endsWith('/local-sign-in')) token = (await response.json()).token;
@@ -28,10 +30,16 @@ for (const [role, shown] of [
     await expect(page.getByRole('banner')).toContainText(shown);
     await expect(page.getByRole('heading', { name: 'API keys' })).toBeVisible();
     expect(token).not.toBe('');
-    expect(await everythingStored(page)).not.toContain(token);
+    // The dev server's demo token is in this tab's sessionStorage and nowhere else.
+    const kept = JSON.parse(await everythingStored(page).then((all) => all.split('\n')[0]!));
+    expect(JSON.stringify(kept.session)).toContain(token);
+    expect(JSON.stringify({ ...kept, session: null })).not.toContain(token);
+    await page.reload();
+    await expect(page.getByRole('banner')).toContainText(shown);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await expect(page.getByRole('heading', { name: 'Sign in to the API Keys manager' })).toBeVisible();
-    // A reload starts signed out: nothing was kept.
+    expect(await everythingStored(page)).not.toContain(token);
+    // A reload after signing out starts signed out: nothing was kept.
     await page.reload();
     await expect(page.getByRole('heading', { name: 'Sign in to the API Keys manager' })).toBeVisible();
   });

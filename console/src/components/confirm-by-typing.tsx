@@ -32,6 +32,16 @@ export function ConfirmByTyping({
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [busy, setBusy] = useState(false);
   const matches = typed === expected;
+  // Why the button is still off, said as the person types.
+  const why = matches
+    ? ''
+    : typed === ''
+      ? `The button works once you have typed ${what} exactly.`
+      : typed.trim() === expected
+        ? 'Remove the space before or after the id: it must match exactly.'
+        : expected.startsWith(typed)
+          ? 'Keep typing: it does not match yet.'
+          : `This does not match ${what}. Check each character.`;
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -63,9 +73,12 @@ export function ConfirmByTyping({
             spellcheck={false}
             value={typed}
             aria-invalid={typed.length > 0 && !matches}
-            aria-describedby={problem?.field === 'confirm' ? 'confirm-typed-error' : undefined}
+            aria-describedby={[problem?.field === 'confirm' && 'confirm-typed-error', 'confirm-typed-why'].filter(Boolean).join(' ')}
             onInput={(event) => setTyped(event.currentTarget.value)}
           />
+          <p class="hint" id="confirm-typed-why" aria-live="polite">
+            {why}
+          </p>
         </div>
         <SubmitOrCancel action={action} busy={busy} disabled={!matches} danger onCancel={onClose} />
       </form>

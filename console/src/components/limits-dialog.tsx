@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type ApiKey, type ApiProblem, type Limits, type Usage } from '../api/client';
 import { formatCount, formatLimits, formatTime } from '../format';
 import { Dialog, SubmitOrCancel } from './dialog';
-import { asProblem, ErrorSummary, FieldError } from './problems';
+import { asProblem, ErrorSummary, FieldError, isAbout, localProblem } from './problems';
 
 type Every = 'day' | 'month';
 
@@ -31,9 +31,36 @@ function formOf(limits: Limits | null | undefined): Form {
   };
 }
 
-/** The form as the API takes it. Numbers go as typed: the API names what it refuses. */
+/** Each number's API field, input, words and bounds (the API's own: `domain::limits`). */
+const NUMBERS = {
+  requests: { field: 'limits.rate.requests', input: 'limit-requests', label: 'Requests', min: 1, max: 1_000_000 },
+  perSeconds: { field: 'limits.rate.per_seconds', input: 'limit-per-seconds', label: 'Per seconds', min: 1, max: 86_400 },
+  remaining: { field: 'limits.credits.remaining', input: 'limit-remaining', label: 'Credits to start with', min: 0, max: 1_000_000_000 },
+  amount: { field: 'limits.credits.refill.amount', input: 'limit-amount', label: 'Refill to', min: 1, max: 1_000_000_000 },
+} as const;
+type NumberName = keyof typeof NUMBERS;
+
+/** The first number the API would refuse, said at its field before anything is sent. */
+function check(form: Form): ApiProblem | null {
+  const shown: NumberName[] = [
+    ...(form.rate ? (['requests', 'perSeconds'] as const) : []),
+    ...(form.credits ? (['remaining'] as const) : []),
+    ...(form.credits && form.refill !== 'none' ? (['amount'] as const) : []),
+  ];
+  for (const name of shown) {
+    const { field, label, min, max } = NUMBERS[name];
+    const text = form[name].trim();
+    const whole = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(whole) || whole < min || whole > max) {
+      return localProblem(field, `${label} must be a whole number from ${min.toLocaleString()} to ${max.toLocaleString()}.`);
+    }
+  }
+  return null;
+}
+
+/** The form as the API takes it (checked first: see `check`). */
 function limitsOf(form: Form): Limits | null {
-  const number = (text: string) => (text.trim() === '' ? Number.NaN : Number(text));
+  const number = (text: string) => Number(text.trim());
   const limits: Limits = {};
   if (form.rate) limits.rate = { requests: number(form.requests), per_seconds: number(form.perSeconds) };
   if (form.credits) {
@@ -76,11 +103,15 @@ export function LimitsDialog({
 
   async function submit(event: Event) {
     event.preventDefault();
+    const refused = check(form);
+    if (refused) {
+      setProblem(refused);
+      return;
+    }
     setBusy(true);
     setProblem(null);
     try {
       const body = { limits: limitsOf(form) };
-      // A NaN (an empty box) goes as null, which the API refuses by name.
       const saved = await ok(api.PATCH('/v1/api-keys/{id}', { params: { path: { id: apiKey.id } }, body }));
       onSaved(saved);
     } catch (error) {
@@ -89,39 +120,48 @@ export function LimitsDialog({
     }
   }
 
-  const number = (id: string, label: string, value: string, onInput: (value: string) => void, hint?: string) => (
-    <div class="field">
-      <label for={id}>{label}</label>
-      {hint && (
-        <p class="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      <input
-        id={id}
-        type="number"
-        inputMode="numeric"
-        min={0}
-        step={1}
-        value={value}
-        disabled={!editable}
-        aria-describedby={hint ? `${id}-hint` : undefined}
-        onInput={(event) => onInput(event.currentTarget.value)}
-      />
-    </div>
-  );
+  const number = (name: NumberName, hint?: string) => {
+    const { field, input: id, label } = NUMBERS[name];
+    const wrong = isAbout(problem, field);
+    const described = [hint && `${id}-hint`, wrong && `${id}-error`].filter(Boolean).join(' ');
+    return (
+      <div class="field">
+        <label for={id}>{label}</label>
+        {hint && (
+          <p class="hint" id={`${id}-hint`}>
+            {hint}
+          </p>
+        )}
+        <FieldError problem={problem} field={field} id={`${id}-error`} />
+        <input
+          id={id}
+          inputMode="numeric"
+          autocomplete="off"
+          value={form[name]}
+          disabled={!editable}
+          aria-invalid={wrong}
+          aria-describedby={described || undefined}
+          onInput={(event) => change({ [name]: event.currentTarget.value })}
+        />
+      </div>
+    );
+  };
+  const summaryFields = Object.fromEntries(Object.values(NUMBERS).map(({ field, input }) => [field, input]));
 
   return (
     <Dialog title="Limits of this API key" onClose={onClose}>
       <form onSubmit={submit} noValidate>
-        <ErrorSummary problem={problem} fields={{ limits: form.rate ? 'limit-requests' : 'limit-remaining' }} />
+        <ErrorSummary
+          problem={problem}
+          fields={{ ...summaryFields, limits: form.rate ? 'limit-requests' : 'limit-remaining', 'limits.credits.refill.every': 'limit-refill' }}
+        />
         <p>
           <strong>{apiKey.name}</strong>: {apiKey.limits ? `${formatLimits(apiKey.limits)}.` : 'no limits yet.'} Every
           verify of a limited key spends from them; over a limit, verify answers <code>RATE_LIMITED</code> or{' '}
           <code>USAGE_EXCEEDED</code>.
         </p>
         <UsageNow usage={usage} />
-        <FieldError problem={problem} field="limits" id="limits-error" />
+        {problem?.field === 'limits' && <FieldError problem={problem} field="limits" id="limits-error" />}
         {editable ? (
           <>
             <fieldset class="field">
@@ -132,8 +172,8 @@ export function LimitsDialog({
               </label>
               {form.rate && (
                 <div class="field-row">
-                  {number('limit-requests', 'Requests', form.requests, (requests) => change({ requests }), '1 to 1,000,000')}
-                  {number('limit-per-seconds', 'Per seconds', form.perSeconds, (perSeconds) => change({ perSeconds }), '1 to 86,400 (a day)')}
+                  {number('requests', '1 to 1,000,000')}
+                  {number('perSeconds', '1 to 86,400 (a day)')}
                 </div>
               )}
             </fieldset>
@@ -149,7 +189,7 @@ export function LimitsDialog({
               </label>
               {form.credits && (
                 <>
-                  {number('limit-remaining', 'Credits to start with', form.remaining, (remaining) => change({ remaining }))}
+                  {number('remaining', '0 to 1,000,000,000')}
                   <div class="field">
                     <label for="limit-refill">Refill</label>
                     <select
@@ -162,8 +202,7 @@ export function LimitsDialog({
                       <option value="month">Every month (the 1st, UTC)</option>
                     </select>
                   </div>
-                  {form.refill !== 'none' &&
-                    number('limit-amount', 'Refill to', form.amount, (amount) => change({ amount }), 'The balance is set to this at each refill')}
+                  {form.refill !== 'none' && number('amount', 'The balance is set to this at each refill: 1 to 1,000,000,000')}
                 </>
               )}
             </fieldset>
@@ -183,7 +222,7 @@ export function LimitsDialog({
 }
 
 /** What is left now, as the key's counters say. */
-function UsageNow({ usage }: { usage: Usage | null | undefined }) {
+export function UsageNow({ usage }: { usage: Usage | null | undefined }) {
   if (usage === undefined) return <p class="muted">Reading what is left…</p>;
   if (usage === null) return null;
   return (

@@ -1,6 +1,7 @@
 // The API key dashboard: the tenant's counts as the headline, then its keys
-// newest first, filtered and paged by the API's cursor. Deleting asks for the
-// key's exact id; the list and the counts update at once.
+// newest first, filtered and paged by the API's cursor, one compact row each
+// (name and id, what it is for, status, last use, one actions menu); a key's
+// page has the rest. Deleted keys are left out unless asked for.
 
 import { useEffect, useState } from 'preact/hooks';
 import {
@@ -16,25 +17,36 @@ import {
   type Counts,
   type CreatedApiKey,
 } from '../api/client';
-import { Dialog, SubmitOrCancel } from '../components/dialog';
 import { AccessKeyScreen } from '../components/access-key-screen';
-import { ConfirmByTyping } from '../components/confirm-by-typing';
-import { LimitsDialog } from '../components/limits-dialog';
 import { CopyButton } from '../components/copy-button';
-import { Pager, useCursorPages } from '../components/pager';
+import { KeyActionDialog, menuItems, type KeyAction } from '../components/key-actions';
+import { ActionsMenu } from '../components/menu';
 import { Notice, PageHead } from '../components/page';
+import { Pager, useCursorPages } from '../components/pager';
 import { asProblem, ErrorSummary } from '../components/problems';
-import { capitalise, formatLimits, formatTime } from '../format';
+import { takeFlash } from '../flash';
+import { capitalise, formatTime, relativeTime, shortId } from '../format';
 import { onLinkClick } from '../router';
 import { managesCatalog, type Session } from '../session';
 
-const STATUSES: ApiKeyStatus[] = ['active', 'disabled', 'expired', 'deleted'];
 const PAGE_SIZE = 25;
+
+/** The status filter: one status, every status but deleted (the default), or all. */
+type StatusChoice = ApiKeyStatus | 'current' | 'all';
+const STATUS_CHOICES: [StatusChoice, string][] = [
+  ['current', 'Any but deleted'],
+  ['active', 'Active'],
+  ['disabled', 'Disabled'],
+  ['expired', 'Expired'],
+  ['deleted', 'Deleted'],
+  ['all', 'Any, deleted too'],
+];
 
 interface Filters {
   application_id?: string;
   arx_id?: string;
-  status?: ApiKeyStatus;
+  status: StatusChoice;
+  name?: string;
 }
 
 interface Page {
@@ -44,18 +56,18 @@ interface Page {
 }
 
 export function ApiKeys({ session }: { session: Session }) {
-  // Suspending and resuming keys is for owners and admins, as is the catalog.
-  const suspends = managesCatalog(session.role);
-  const [filters, setFilters] = useState<Filters>({});
+  const manages = managesCatalog(session.role);
+  const [filters, setFilters] = useState<Filters>({ status: 'current' });
+  const [search, setSearch] = useState('');
   const pages = useCursorPages();
   const [page, setPage] = useState<Page | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [catalog, setCatalog] = useState<{ applications: Application[]; arx: Arx[] }>({ applications: [], arx: [] });
-  const [deleting, setDeleting] = useState<ApiKey | null>(null);
-  const [rotating, setRotating] = useState<ApiKey | null>(null);
-  const [limiting, setLimiting] = useState<ApiKey | null>(null);
+  const [acting, setActing] = useState<{ action: KeyAction; key: ApiKey } | null>(null);
   const [rotated, setRotated] = useState<CreatedApiKey | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [flashed] = useState(takeFlash);
+  const [notice, setNotice] = useState<string | null>(flashed?.notice ?? null);
+  const [highlight, setHighlight] = useState<string | undefined>(flashed?.highlight);
   const [reloads, setReloads] = useState(0);
   const cursor = pages.cursor;
 
@@ -68,7 +80,14 @@ export function ApiKeys({ session }: { session: Session }) {
 
   useEffect(() => {
     let current = true;
-    ok(api.GET('/v1/api-keys', { params: { query: { ...filters, limit: PAGE_SIZE, cursor } } })).then(
+    const { status, ...rest } = filters;
+    const query = {
+      ...rest,
+      ...(status === 'current' ? { include_deleted: 'false' as const } : status === 'all' ? {} : { status }),
+      limit: PAGE_SIZE,
+      cursor,
+    };
+    ok(api.GET('/v1/api-keys', { params: { query } })).then(
       (next) => {
         if (!current) return;
         setPage({ items: next.items, counts: next.counts, next_cursor: next.next_cursor ?? null });
@@ -81,30 +100,15 @@ export function ApiKeys({ session }: { session: Session }) {
     };
   }, [filters, cursor, reloads]);
 
-  function filter(change: Filters) {
+  function filter(change: Partial<Filters>) {
     setFilters({ ...filters, ...change });
     pages.reset();
   }
 
-  async function suspend(key: ApiKey, action: 'disable' | 'enable') {
-    try {
-      const path = action === 'disable' ? '/v1/api-keys/{id}/disable' : '/v1/api-keys/{id}/enable';
-      await ok(api.POST(path, { params: { path: { id: key.id } } }));
-      setNotice(
-        action === 'disable'
-          ? `Key ${key.id} was disabled. Services using it are refused until it is enabled.`
-          : `Key ${key.id} was enabled. It works again.`,
-      );
-      setReloads((n) => n + 1);
-    } catch (error) {
-      setProblem(asProblem(error));
-    }
-  }
-
-  async function remove(key: ApiKey, typed: string) {
-    await ok(api.DELETE('/v1/api-keys/{id}', { params: { path: { id: key.id } }, body: { confirm: typed } }));
-    setDeleting(null);
-    setNotice(`Key ${key.id} was deleted. It stops working at once.`);
+  function changed(message: string, id?: string) {
+    setActing(null);
+    setNotice(message);
+    setHighlight(id);
     setReloads((n) => n + 1);
   }
 
@@ -114,13 +118,13 @@ export function ApiKeys({ session }: { session: Session }) {
         created={rotated}
         onDone={() => {
           setRotated(null);
-          setNotice(`Key ${rotated.api_key.rotated_from} was rotated. Its replacement is ${rotated.api_key.id}.`);
-          setReloads((n) => n + 1);
+          changed(`${rotated.api_key.name} was rotated: its replacement is ${rotated.api_key.id}.`, rotated.api_key.id);
         }}
       />
     );
   }
 
+  const filtered = Object.entries(filters).some(([name, value]) => (name === 'status' ? value !== 'current' : !!value));
   return (
     <section aria-labelledby="keys-title">
       <PageHead id="keys-title" title="API keys">
@@ -129,10 +133,17 @@ export function ApiKeys({ session }: { session: Session }) {
         </a>
       </PageHead>
       <Notice text={notice} />
-      <ErrorSummary problem={problem} />
+      <ErrorSummary problem={problem} fields={{ name: 'key-search' }} />
       <CountsHeadline counts={page?.counts} />
 
-      <form class="filters" onSubmit={(event) => event.preventDefault()} aria-label="Filter keys">
+      <form
+        class="filters"
+        aria-label="Filter keys"
+        onSubmit={(event) => {
+          event.preventDefault();
+          filter({ name: search.trim() || undefined });
+        }}
+      >
         <label>
           Application
           <select
@@ -162,233 +173,130 @@ export function ApiKeys({ session }: { session: Session }) {
         </label>
         <label>
           Status
-          <select
-            value={filters.status ?? ''}
-            onChange={(event) => filter({ status: (event.currentTarget.value || undefined) as ApiKeyStatus | undefined })}
-          >
-            <option value="">Any status</option>
-            {STATUSES.map((status) => (
-              <option key={status} value={status}>
-                {capitalise(status)}
+          <select value={filters.status} onChange={(event) => filter({ status: event.currentTarget.value as StatusChoice })}>
+            {STATUS_CHOICES.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
               </option>
             ))}
           </select>
         </label>
+        <div class="search">
+          <label for="key-search">Name contains</label>
+          <div class="search-row">
+            <input id="key-search" type="search" value={search} onInput={(event) => setSearch(event.currentTarget.value)} />
+            <button type="submit" class="secondary">
+              Search
+            </button>
+          </div>
+        </div>
       </form>
 
       {page && page.items.length === 0 && (
-        <p class="empty">
-          {Object.values(filters).some(Boolean) ? 'No key matches these filters.' : 'No API keys yet. Create the first one.'}
-        </p>
-      )}
-      {page && page.items.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <caption class="visually-hidden">API keys, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Key id</th>
-                <th scope="col">Name</th>
-                <th scope="col">Application</th>
-                <th scope="col">Arx</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Limits</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((key) => (
-                <tr key={key.id}>
-                  <td class="key-id">
-                    <code>{key.id}</code>
-                    <CopyButton text={key.id} label={`Copy key id ${key.id}`} class="on-hover" />
-                  </td>
-                  <td>{key.name}</td>
-                  <td>{key.application_name}</td>
-                  <td>
-                    {key.arx_name} <span class="muted">({key.arx_purpose})</span>
-                  </td>
-                  <td>
-                    <span class={`status status-${key.status}`}>{capitalise(key.status)}</span>
-                    {key.status === 'disabled' && key.disabled_reason === 'leaked' && (
-                      <>
-                        <br />
-                        <span class="status status-leaked">Leaked: found in public code</span>
-                      </>
-                    )}
-                    {key.rotated_to && key.status === 'active' && (
-                      <>
-                        <br />
-                        <span class="muted">replaced; works until {formatTime(key.expires_at)}</span>
-                      </>
-                    )}
-                  </td>
-                  <td>
-                    {formatTime(key.created_at)}
-                    <br />
-                    <span class="muted">by {key.created_by}</span>
-                  </td>
-                  <td>
-                    {formatTime(key.expires_at)}
-                    {key.expires_soon && !key.rotated_to && (
-                      <>
-                        <br />
-                        <span class="status status-expiring">Expires soon</span>
-                      </>
-                    )}
-                  </td>
-                  <td>{formatTime(key.last_used_at)}</td>
-                  <td>
-                    {key.limits ? (
-                      <button
-                        type="button"
-                        class="link"
-                        onClick={() => setLimiting(key)}
-                        aria-label={`Limits of key ${key.id}: ${formatLimits(key.limits)}`}
-                      >
-                        {formatLimits(key.limits)}
-                      </button>
-                    ) : (
-                      <span class="muted">None</span>
-                    )}
-                  </td>
-                  <td class="actions">
-                    {(key.status === 'active' || key.status === 'disabled') && !key.rotated_to && (
-                      <button type="button" class="secondary small" onClick={() => setRotating(key)} aria-label={`Rotate key ${key.id}`}>
-                        Rotate
-                      </button>
-                    )}
-                    {suspends && (key.status === 'active' || key.status === 'disabled') && (
-                      <button type="button" class="secondary small" onClick={() => setLimiting(key)} aria-label={`Set limits of key ${key.id}`}>
-                        Limits
-                      </button>
-                    )}
-                    {suspends && key.status === 'active' && (
-                      <button type="button" class="secondary small" onClick={() => suspend(key, 'disable')} aria-label={`Disable key ${key.id}`}>
-                        Disable
-                      </button>
-                    )}
-                    {suspends && key.status === 'disabled' && (
-                      <button type="button" class="secondary small" onClick={() => suspend(key, 'enable')} aria-label={`Enable key ${key.id}`}>
-                        Enable
-                      </button>
-                    )}
-                    {key.status !== 'deleted' && (
-                      <button type="button" class="danger small" onClick={() => setDeleting(key)} aria-label={`Delete key ${key.id}`}>
-                        Delete
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+        <div class="empty-state">
+          {filtered ? (
+            <p>No key matches these filters. Change or clear them to see more.</p>
+          ) : (
+            <>
+              <p>
+                <strong>No API keys yet.</strong> A key lets one application call one Arx: create it here, give it to
+                the application's service, and check it with <code>POST /v1/verify</code>.
+              </p>
+              <a class="button" href="/api-keys/new" onClick={onLinkClick}>
+                Create the first API key
+              </a>
+            </>
+          )}
         </div>
       )}
-      <Pager label="Pages of keys" pages={pages} nextCursor={page?.next_cursor} />
+      {page && page.items.length > 0 && (
+        <table class="keys">
+          <caption class="visually-hidden">API keys, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">For</th>
+              <th scope="col">Status</th>
+              <th scope="col">Last used</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.items.map((key) => (
+              <tr key={key.id} class={key.id === highlight ? 'highlight' : undefined}>
+                <td data-label="Name">
+                  <a href={`/api-keys/${key.id}`} onClick={onLinkClick} class="key-name">
+                    {key.name}
+                  </a>
+                  <span class="key-id">
+                    <code title={key.id}>
+                      <span aria-hidden="true">{shortId(key.id)}</span>
+                      <span class="visually-hidden">{key.id}</span>
+                    </code>
+                    <CopyButton text={key.id} label={`Copy key id ${key.id}`} />
+                  </span>
+                </td>
+                <td data-label="For">
+                  {key.application_name} · {key.arx_name}
+                </td>
+                <td data-label="Status">
+                  <StatusBadges apiKey={key} />
+                </td>
+                <td data-label="Last used">
+                  <span title={key.last_used_at ? formatTime(key.last_used_at) : undefined}>
+                    {key.last_used_at ? relativeTime(key.last_used_at) : 'Never'}
+                  </span>
+                </td>
+                <td class="actions">
+                  <ActionsMenu
+                    label={`Actions for ${key.name} (${key.id})`}
+                    items={menuItems(key, manages, (action) => setActing({ action, key }))}
+                  />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {page && (pages.hasPrevious || page.next_cursor) && (
+        <Pager label="Pages of keys" pages={pages} nextCursor={page.next_cursor} />
+      )}
 
-      {rotating && (
-        <RotateDialog
-          apiKey={rotating}
+      {acting && (
+        <KeyActionDialog
+          action={acting.action}
+          apiKey={acting.key}
+          manages={manages}
+          onClose={() => setActing(null)}
+          onChanged={(message) => changed(message, acting.key.id)}
+          onDeleted={(message) => changed(message)}
           onRotated={(created) => {
-            setRotating(null);
+            setActing(null);
             setRotated(created);
           }}
-          onClose={() => setRotating(null)}
         />
-      )}
-      {limiting && (
-        <LimitsDialog
-          apiKey={limiting}
-          editable={suspends && (limiting.status === 'active' || limiting.status === 'disabled')}
-          onSaved={(key) => {
-            setLimiting(null);
-            setNotice(`The limits of key ${key.id} are now: ${formatLimits(key.limits)}. Its counters start afresh.`);
-            setReloads((n) => n + 1);
-          }}
-          onClose={() => setLimiting(null)}
-        />
-      )}
-      {deleting && (
-        <ConfirmByTyping
-          title="Delete this API key?"
-          what="the key's id"
-          expected={deleting.id}
-          action="Delete key"
-          onDone={(typed) => remove(deleting, typed)}
-          onClose={() => setDeleting(null)}
-        >
-          <p>
-            <strong>{deleting.name}</strong> for {deleting.application_name} in {deleting.arx_name}. Services using it are
-            refused at once. This cannot be undone.
-          </p>
-        </ConfirmByTyping>
       )}
     </section>
   );
 }
 
-const GRACE_CHOICES: [number, string][] = [
-  [3600, 'One hour'],
-  [86_400, 'One day'],
-  [604_800, 'Seven days'],
-  [0, 'None: the old key stops at once'],
-];
-
-/** Rotation: how long the old key keeps working beside its replacement. */
-function RotateDialog({
-  apiKey,
-  onRotated,
-  onClose,
-}: {
-  apiKey: ApiKey;
-  onRotated: (created: CreatedApiKey) => void;
-  onClose: () => void;
-}) {
-  const [grace, setGrace] = useState(86_400);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  async function submit(event: Event) {
-    event.preventDefault();
-    setBusy(true);
-    setProblem(null);
-    try {
-      const created = await ok(
-        api.POST('/v1/api-keys/{id}/rotate', { params: { path: { id: apiKey.id } }, body: { grace_seconds: grace } }),
-      );
-      onRotated(created);
-    } catch (error) {
-      setProblem(asProblem(error));
-      setBusy(false);
-    }
-  }
-
+/** A key's status, and what qualifies it (leaked, replaced, expiring). */
+export function StatusBadges({ apiKey }: { apiKey: ApiKey }) {
   return (
-    <Dialog title="Rotate this API key?" onClose={onClose}>
-      <form onSubmit={submit} noValidate>
-        <ErrorSummary problem={problem} fields={{ grace_seconds: 'grace-86400' }} />
-        <p>
-          A new key for <strong>{apiKey.name}</strong> ({apiKey.application_name} in {apiKey.arx_name}), shown once. The
-          old key keeps working for the overlap you choose, so services can switch without an outage.
-        </p>
-        <fieldset class="field">
-          <legend>How long may the old key keep working?</legend>
-          {GRACE_CHOICES.map(([seconds, label]) => (
-            <label class="inline" key={seconds}>
-              <input type="radio" name="grace" id={`grace-${seconds}`} checked={grace === seconds} onChange={() => setGrace(seconds)} />
-              {label}
-            </label>
-          ))}
-        </fieldset>
-        <SubmitOrCancel action="Rotate key" busy={busy} onCancel={onClose} />
-      </form>
-    </Dialog>
+    <span class="badges">
+      <span class={`status status-${apiKey.status}`}>{capitalise(apiKey.status)}</span>
+      {apiKey.status === 'disabled' && apiKey.disabled_reason === 'leaked' && (
+        <span class="status status-leaked">Leaked</span>
+      )}
+      {apiKey.rotated_to && apiKey.status === 'active' && (
+        <span class="status status-expiring" title={`Works until ${formatTime(apiKey.expires_at)}`}>
+          Replaced
+        </span>
+      )}
+      {apiKey.expires_soon && !apiKey.rotated_to && <span class="status status-expiring">Expires soon</span>}
+    </span>
   );
 }
 

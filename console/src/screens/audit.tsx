@@ -14,7 +14,7 @@ type AuditAction = components['schemas']['AuditAction'];
 type Filter = { kind: 'none' } | { kind: 'action'; value: AuditAction } | { kind: 'object_id' | 'actor'; value: string };
 
 /** Every action, in words; a `Record`, so an action the API adds is a type error here until named. */
-const ACTION_NAMES: Record<AuditAction, string> = {
+export const ACTION_NAMES: Record<AuditAction, string> = {
   api_key_created: 'API key created',
   api_key_rotated: 'API key rotated',
   api_key_disabled: 'API key disabled',

@@ -18,6 +18,7 @@ import {
 import { AccessKeyScreen } from '../components/access-key-screen';
 import { asProblem, ErrorSummary, FieldError, isAbout } from '../components/problems';
 import { capitalise, endOfDayUtc, formatTime } from '../format';
+import { flash } from '../flash';
 import { navigate, onLinkClick } from '../router';
 
 type Step = 'application' | 'arx' | 'details' | 'review';
@@ -100,7 +101,20 @@ export function CreateKey() {
     }
   }
 
-  if (created) return <AccessKeyScreen created={created} onDone={() => navigate('/api-keys', { replace: true })} />;
+  if (created) {
+    return (
+      <AccessKeyScreen
+        created={created}
+        onDone={() => {
+          flash({
+            notice: `${created.api_key.name} was created for ${created.api_key.application_name} in ${created.api_key.arx_name}.`,
+            highlight: created.api_key.id,
+          });
+          navigate('/api-keys', { replace: true });
+        }}
+      />
+    );
+  }
 
   const stepNumber = { application: 1, arx: 2, details: 3, review: 4 }[step];
   return (
@@ -156,6 +170,11 @@ export function CreateKey() {
             <legend>
               <h1 id="create-title">Which Arx is the key for?</h1>
             </legend>
+            <p class="hint" id="arx-explained">
+              An <strong>Arx</strong> is one environment the application calls: a place with its own purpose
+              (development, testing, staging or production), cloud region and encryption. A key works for exactly one
+              application in one Arx, so a development key never opens production.
+            </p>
             <FieldError problem={problem} field="arx_id" id="arx-error" />
             <Choices
               name="arx"

@@ -67,7 +67,8 @@ export function SignIn({
         <>
           <p class="local-banner" role="note">
             <strong>Local sign-in.</strong> This dev server signs you in as a demo user of tenant{' '}
-            <code>{config.tenant}</code>. An AWS deployment signs in through Cognito instead.
+            <code>{config.tenant}</code>. A reload keeps you signed in until this tab closes. An AWS deployment signs in
+            through Cognito instead.
           </p>
           <div class="role-choices">
             {config.roles.map((role: Role) => (

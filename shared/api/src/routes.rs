@@ -123,7 +123,15 @@ impl Route {
     pub fn query_parameters(self) -> &'static [&'static str] {
         match self {
             CreateApiKey => &["dry_run"],
-            ListApiKeys => &["application_id", "arx_id", "status", "limit", "cursor"],
+            ListApiKeys => &[
+                "application_id",
+                "arx_id",
+                "status",
+                "include_deleted",
+                "name",
+                "limit",
+                "cursor",
+            ],
             ListApplications | ListArx | ListServiceKeys => &["limit", "cursor"],
             ListAuditEvents => &["object_id", "actor", "action", "limit", "cursor"],
             _ => &[],

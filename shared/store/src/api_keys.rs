@@ -19,18 +19,29 @@ pub struct ApiKeyFilter {
     pub application_id: Option<ApplicationId>,
     pub arx_id: Option<ArxId>,
     pub status: Option<ApiKeyStatus>,
+    /// Leave deleted keys out (the dashboard's default): checked on the
+    /// items read, so a page reads past the tenant's deleted keys, which the
+    /// sweep purges after the retention period.
+    pub hide_deleted: bool,
+    /// Only keys whose name contains this, in lower case (a name search):
+    /// checked on the items read, reading on until the page is full.
+    pub name_contains: Option<String>,
 }
 
 impl ApiKeyFilter {
     /// Whether `key` passes, judging its status as of `now` (see [`ApiKey::status_at`]).
     pub fn matches(&self, key: &ApiKey, now: Timestamp) -> bool {
+        let status = key.status_at(now);
         self.application_id
             .as_ref()
             .is_none_or(|id| *id == key.application_id)
             && self.arx_id.as_ref().is_none_or(|id| *id == key.arx_id)
+            && self.status.is_none_or(|wanted| wanted == status)
+            && !(self.hide_deleted && status == ApiKeyStatus::Deleted)
             && self
-                .status
-                .is_none_or(|status| status == key.status_at(now))
+                .name_contains
+                .as_deref()
+                .is_none_or(|part| key.name.as_str().to_lowercase().contains(part))
     }
 }
 
@@ -182,7 +193,7 @@ pub trait ApiKeyRotate: Send + Sync {
         current: &ApiKey,
         rotated: &ApiKey,
         new: &ApiKey,
-        audit: &AuditEvent,
+        audit: &[AuditEvent],
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 

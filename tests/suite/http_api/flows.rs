@@ -11,7 +11,68 @@ on_both_stores!(
     archived_applications_and_disabled_arx_get_no_new_keys,
     archiving_or_deleting_arx_deletes_their_keys_within_seconds,
     cursors_survive_deletes_between_pages_and_refuse_other_lists,
+    the_list_leaves_deleted_keys_out_and_searches_names_when_asked,
 );
+
+/// `include_deleted=false` (the console's default list) and `name` (any
+/// case, a part of the name), alone and with the other filters; each page
+/// still full, newest first; bad values are 400 naming the parameter.
+async fn the_list_leaves_deleted_keys_out_and_searches_names_when_asked(app: &TestApp) {
+    let mut ids = Vec::new();
+    for name in ["Billing Worker", "billing cron", "Reporting", "old billing"] {
+        let body = json!({ "application_id": app.demo.application_id, "arx_id": app.demo.arx_id, "name": name });
+        let created = app.post("/v1/api-keys", Role::Developer, &body).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        ids.push(
+            created.json()["api_key"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+    }
+    assert_eq!(app.delete_key(&ids[3], Role::Developer).await.status, 204);
+    let names = |query: &'static str| async move {
+        let listed = app
+            .get(&format!("/v1/api-keys?{query}"), Role::Developer)
+            .await;
+        assert_eq!(listed.status, 200, "{query}: {}", listed.text);
+        listed.json()["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|key| key["name"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names("name=BILLING").await,
+        ["old billing", "billing cron", "Billing Worker"]
+    );
+    assert_eq!(
+        names("name=billing&include_deleted=false").await,
+        ["billing cron", "Billing Worker"]
+    );
+    assert_eq!(
+        names("name=billing&include_deleted=false&limit=1").await,
+        ["billing cron"]
+    );
+    assert_eq!(names("name=billing&status=deleted").await, ["old billing"]);
+    let without_deleted = names("include_deleted=false&limit=100").await;
+    assert!(without_deleted.contains(&"Reporting".to_owned()));
+    assert!(!without_deleted.contains(&"old billing".to_owned()));
+    for (query, field) in [
+        ("include_deleted=maybe", "include_deleted"),
+        ("name=", "name"),
+    ] {
+        let refused = app
+            .get(&format!("/v1/api-keys?{query}"), Role::Developer)
+            .await;
+        assert_eq!(
+            (refused.status, refused.field().as_deref()),
+            (400, Some(field)),
+            "{query}"
+        );
+    }
+}
 
 /// A burst of creates the machine can serve in a moment (a hash is ~40 µs)
 /// is served whole: no 503 from the hashing gate, every key counted once.

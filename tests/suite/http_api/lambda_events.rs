@@ -321,6 +321,27 @@ async fn the_authorizer_decides_per_route_for_tokens_and_service_keys<S>(
         allowed.context.get("tenant_id").map(String::as_str),
         Some("demo")
     );
+    // What the authorizer let through, the verify-key function serves: its
+    // context is the whole identity the function sees.
+    let created = super::helpers::create_key_in(&state, &demo).await;
+    let access_key = created["access_key"].as_str().expect("an access key");
+    let verify = event(
+        Route::VerifyKey,
+        "/v1/verify",
+        None,
+        Some(json!({ "key": access_key })),
+        Some(serde_json::to_value(&allowed.context).expect("JSON")),
+    );
+    let s = Arc::clone(&state);
+    let (status, verdict) = invoke("verify-key", &verify, move |route, request| {
+        api::handlers::verify_key::handle(s, route, request)
+    })
+    .await;
+    assert_eq!(
+        (status, verdict["code"].as_str()),
+        (200, Some("VALID")),
+        "{verdict}"
+    );
     let cached_at = std::time::Instant::now();
     assert!(
         !decide("GET /v1/api-keys", Some(verifier_key.clone()))

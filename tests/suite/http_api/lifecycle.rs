@@ -265,6 +265,28 @@ async fn the_audit_log_says_who_did_what_to_which_object(app: &TestApp) {
     assert_eq!(events[1]["actor"]["role"], "platform_admin");
     assert_eq!(events[2]["actor"]["role"], "developer");
     assert_eq!(events[2]["object_id"], id.as_str());
+    // The replacement's own history starts with the rotation that made it,
+    // and each key's event names the other.
+    let new_id = rotated.json()["api_key"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(
+        events[0]["detail"],
+        format!("replaced by {new_id}").as_str()
+    );
+    let replacement = app
+        .get(
+            &format!("/v1/audit-events?object_id={new_id}"),
+            Role::PlatformOwner,
+        )
+        .await
+        .json();
+    assert_eq!(replacement["items"][0]["action"], "api_key_created");
+    assert_eq!(
+        replacement["items"][0]["detail"],
+        format!("by rotation, replacing {id}").as_str()
+    );
 
     let disables = app
         .get(

@@ -180,6 +180,12 @@ async fn each_filter_works_alone_and_combined(store: impl Store) {
             application_id: Some(c.application.id.clone()),
             arx_id: Some(other_arx.id.clone()),
             status: Some(ApiKeyStatus::Active),
+            ..Default::default()
+        },
+        ApiKeyFilter {
+            arx_id: Some(other_arx.id.clone()),
+            hide_deleted: true,
+            ..Default::default()
         },
         ApiKeyFilter {
             arx_id: Some(other_arx.id.clone()),
@@ -947,7 +953,7 @@ async fn a_key_is_rotated_once_in_one_transaction(store: impl Store) {
     let (rotated, new) = rotation(&old);
     let event = audit(&c.tenant, AuditAction::ApiKeyRotated, &old.id);
     store
-        .rotate_api_key(&old, &rotated, &new, &event)
+        .rotate_api_key(&old, &rotated, &new, std::slice::from_ref(&event))
         .await
         .expect("rotated");
     assert_eq!(
@@ -975,7 +981,12 @@ async fn a_key_is_rotated_once_in_one_transaction(store: impl Store) {
     // The same stale read again: refused, nothing written.
     let (stale_rotated, stale_new) = rotation(&old);
     let refused = store
-        .rotate_api_key(&old, &stale_rotated, &stale_new, &event)
+        .rotate_api_key(
+            &old,
+            &stale_rotated,
+            &stale_new,
+            std::slice::from_ref(&event),
+        )
         .await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(Conflict::Changed))),
@@ -1006,7 +1017,7 @@ async fn a_key_is_rotated_once_in_one_transaction(store: impl Store) {
         .expect("archived");
     let (late_rotated, late_new) = rotation(&new);
     let refused = store
-        .rotate_api_key(&new, &late_rotated, &late_new, &event)
+        .rotate_api_key(&new, &late_rotated, &late_new, std::slice::from_ref(&event))
         .await;
     assert!(
         matches!(

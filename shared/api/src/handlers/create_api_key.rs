@@ -200,7 +200,14 @@ where
             balance: Some(balance),
             ..old.clone()
         };
-        let audit = audit_by(identity, AuditAction::ApiKeyRotated, &old.id, now);
+        // One event on each key, so each one's history says where it went
+        // or came from (the audit log is searched by object id).
+        let audit = [
+            audit_by(identity, AuditAction::ApiKeyRotated, &old.id, now)
+                .with_detail(format!("replaced by {}", minted.key.id)),
+            audit_by(identity, AuditAction::ApiKeyCreated, &minted.key.id, now)
+                .with_detail(format!("by rotation, replacing {}", old.id)),
+        ];
         state
             .store
             .rotate_api_key(&old, &rotated, &minted.key, &audit)

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use domain::{ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, PrefixedId, Timestamp};
+use domain::{
+    ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, InvalidValue, PrefixedId, Timestamp,
+};
 use store::{ApiKeyCharge, ApiKeyFilter, ApiKeyQuery, ApiKeyRead};
 
 use super::params;
@@ -33,6 +35,9 @@ async fn list<S: ApiKeyRead>(
             application_id: params::optional(&params, "application_id", ApplicationId::parse)?,
             arx_id: params::optional(&params, "arx_id", ArxId::parse)?,
             status: params::optional(&params, "status", ApiKeyStatus::parse)?,
+            hide_deleted: !params::optional(&params, "include_deleted", boolean)?.unwrap_or(true),
+            name_contains: params::optional(&params, "name", ApiKeyName::parse)?
+                .map(|name| name.as_str().to_lowercase()),
         },
         limit: params::limit(&params)?,
         cursor: params::cursor(&params)?,
@@ -70,4 +75,15 @@ async fn get<S: ApiKeyRead + ApiKeyCharge>(
         200,
         &ApiKeyView::at(&key, now, state.expiry_notice).with_usage(usage.as_ref(), now),
     ))
+}
+
+/// `true` or `false`.
+fn boolean(raw: &str) -> Result<bool, InvalidValue> {
+    match raw {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(InvalidValue::NotOneOf {
+            allowed: "true, false",
+        }),
+    }
 }

@@ -179,7 +179,7 @@ impl ApiKeyRotate for DynamoStore {
         current: &ApiKey,
         rotated: &ApiKey,
         new: &ApiKey,
-        audit: &AuditEvent,
+        audit: &[AuditEvent],
     ) -> StoreResult<()> {
         // Over the revision read: a key rotated meanwhile (or changed in
         // any way) is read again, so it is rotated once.
@@ -188,7 +188,9 @@ impl ApiKeyRotate for DynamoStore {
         transaction.put_if_revision(self, api_key_item(&rotated)?, current.revision)?;
         transaction.put(self, lookup_item(&rotated)?)?;
         self.add_new_key(&mut transaction, new)?;
-        transaction.put(self, super::audit::audit_item(audit)?)?;
+        for event in audit {
+            transaction.put(self, super::audit::audit_item(event)?)?;
+        }
         transaction.commit(self).await
     }
 }

@@ -146,10 +146,14 @@ impl ApiKeyRotate for EmbeddedStore {
         current: &ApiKey,
         rotated: &ApiKey,
         new: &ApiKey,
-        audit: &AuditEvent,
+        audit: &[AuditEvent],
     ) -> StoreResult<()> {
-        let (current, rotated, new, audit) =
-            (current.clone(), rotated.clone(), new.clone(), audit.clone());
+        let (current, rotated, new, audit) = (
+            current.clone(),
+            rotated.clone(),
+            new.clone(),
+            audit.to_vec(),
+        );
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
@@ -163,7 +167,9 @@ impl ApiKeyRotate for EmbeddedStore {
             let lookup = api_key_lookup_pk(&rotated.id);
             put(&mut items, &pk, &sk, &rotated)?;
             put(&mut items, &lookup, &lookup, &KeyLookup::of(&rotated))?;
-            put_audit(txn, &mut items, &audit)?;
+            for event in &audit {
+                put_audit(txn, &mut items, event)?;
+            }
             drop(items);
             index_api_key(txn, Some(&stored), Some(&rotated))?;
             // Refused (an archived application, say): the whole write is dropped.
