@@ -1,9 +1,10 @@
-// The audit log page: owners and admins only, newest first, one filter at a time.
+// The audit log page: owners and admins only, newest first, any filters at
+// once and a date range, each object named beside its id.
 
 import { expect, test } from '@playwright/test';
 import { callApi, createKey, expectAccessible, signIn } from './helpers';
 
-test('owners and admins read the audit log by action and by object; developers have no such page', async ({
+test('owners and admins read the audit log by several filters and dates; developers have no such page', async ({
   page,
   request,
 }) => {
@@ -21,20 +22,37 @@ test('owners and admins read the audit log by action and by object; developers h
   await expect(rows.first()).toContainText('API key disabled');
   await expect(rows.first()).toContainText('demo-platform_admin');
   await expect(rows.first()).toContainText('platform admin');
+  // The object's name beside its id, linking to its page.
+  await expect(rows.first().getByRole('link', { name: `audited ${key.id}` })).toBeVisible();
   await expectAccessible(page, 'the audit log');
 
-  await page.getByLabel('Object id', { exact: true }).fill(key.id);
+  await page.getByLabel('Object id').fill(key.id);
   await page.getByRole('button', { name: 'Search' }).click();
   await expect(rows).toHaveCount(2);
   await expect(rows.nth(0)).toContainText('API key disabled');
   await expect(rows.nth(1)).toContainText('API key created');
-
+  // A second filter with it: both hold.
+  await page.getByLabel('Action').selectOption({ label: 'API key created' });
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText('API key created');
+  await page.getByLabel('Who').fill('demo-developer');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(rows).toHaveCount(1);
+  // Dates: from tomorrow, nothing yet.
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  await page.getByLabel('From (UTC)').fill(tomorrow);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByText('No events match these filters.')).toBeVisible();
+  await page.getByRole('button', { name: 'Clear' }).click();
   await page.getByLabel('Action').selectOption({ label: 'Arx created' });
   await expect(rows.first()).toContainText('system: seed');
+  await expect(rows.first().getByRole('link', { name: /Production Sydney|Staging Frankfurt/ })).toBeVisible();
 
-  // A malformed search is said in words at the field.
-  await page.getByLabel('Object id', { exact: true }).fill('not-an-id');
+  // A malformed search is said in words at its field, and no old result stays under it.
+  await page.getByLabel('Object id').fill('not-an-id');
   await page.getByRole('button', { name: 'Search' }).click();
   await expect(page.getByRole('alert')).toContainText('The object id must be an API key, service key, application or Arx id.');
-  await expect(page.getByLabel('Object id', { exact: true })).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByLabel('Object id')).toHaveAttribute('aria-invalid', 'true');
+  await expect(rows).toHaveCount(0);
+  await expectAccessible(page, 'the audit log with a refused search');
 });

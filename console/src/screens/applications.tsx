@@ -36,7 +36,12 @@ export function Applications({ session }: { session: Session }) {
       </PageHead>
       <Notice text={notice} />
       <ErrorSummary problem={problem} />
-      {applications && applications.length === 0 && <p class="empty">No applications yet.</p>}
+      {applications && applications.length === 0 && (
+        <p class="empty-state">
+          <strong>No applications yet.</strong> An application is a service or app that calls an Arx with its own keys.{' '}
+          {manages ? 'Register the first one with the button above.' : 'Ask a platform owner or admin to register one.'}
+        </p>
+      )}
       {applications && applications.length > 0 && (
         <div class="table-wrap">
           <table>

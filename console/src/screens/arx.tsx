@@ -49,7 +49,13 @@ export function ArxDashboard({ session }: { session: Session }) {
       </PageHead>
       <Notice text={notice} />
       <ErrorSummary problem={problem} />
-      {arxList && arxList.length === 0 && <p class="empty">No Arx yet.</p>}
+      {arxList && arxList.length === 0 && (
+        <p class="empty-state">
+          <strong>No Arx yet.</strong> An Arx is an environment applications call (development, testing, staging or
+          production), in one region with one encryption method.{' '}
+          {manages ? 'Create the first one with the button above.' : 'Ask a platform owner or admin to create one.'}
+        </p>
+      )}
       {arxList && arxList.length > 0 && (
         <div class="table-wrap">
           <table>

@@ -1,17 +1,26 @@
 // The audit log (owners and admins): who did what to which object, when,
-// newest first; narrowed by one of action, object or actor, as the API allows.
+// newest first; narrowed by any of action, object and who, and a date range;
+// each object named beside its id, with a link to where it is shown.
 
 import { useEffect, useState } from 'preact/hooks';
-import { api, ok, type ApiProblem } from '../api/client';
+import { api, everyApplication, everyArx, everyServiceKey, ok, type ApiProblem } from '../api/client';
 import type { components } from '../api/schema';
 import { Pager, useCursorPages } from '../components/pager';
 import { PageHead } from '../components/page';
 import { asProblem, ErrorSummary, FieldError, isAbout } from '../components/problems';
 import { formatTime } from '../format';
+import { onLinkClick } from '../router';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 type AuditAction = components['schemas']['AuditAction'];
-type Filter = { kind: 'none' } | { kind: 'action'; value: AuditAction } | { kind: 'object_id' | 'actor'; value: string };
+interface Filters {
+  action?: AuditAction;
+  object_id?: string;
+  actor?: string;
+  /** Days, `2026-12-01`. */
+  from?: string;
+  to?: string;
+}
 
 /** Every action, in words; a `Record`, so an action the API adds is a type error here until named. */
 export const ACTION_NAMES: Record<AuditAction, string> = {
@@ -39,11 +48,12 @@ export const ACTION_NAMES: Record<AuditAction, string> = {
 const ACTIONS = Object.keys(ACTION_NAMES) as AuditAction[];
 
 export function AuditLog() {
-  const [filter, setFilter] = useState<Filter>({ kind: 'none' });
-  const [draft, setDraft] = useState<{ kind: 'object_id' | 'actor'; value: string }>({ kind: 'object_id', value: '' });
+  const [filters, setFilters] = useState<Filters>({});
+  const [draft, setDraft] = useState<Filters>({});
   const pages = useCursorPages();
   const [page, setPage] = useState<{ items: AuditEvent[]; next_cursor: string | null } | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const names = useObjectNames(page?.items ?? []);
   const cursor = pages.cursor;
 
   useEffect(() => {
@@ -51,9 +61,11 @@ export function AuditLog() {
     const query = {
       limit: 25,
       cursor,
-      ...(filter.kind === 'action' ? { action: filter.value } : {}),
-      ...(filter.kind === 'object_id' ? { object_id: filter.value } : {}),
-      ...(filter.kind === 'actor' ? { actor: filter.value } : {}),
+      ...(filters.action ? { action: filters.action } : {}),
+      ...(filters.object_id ? { object_id: filters.object_id } : {}),
+      ...(filters.actor ? { actor: filters.actor } : {}),
+      ...(filters.from ? { from: `${filters.from}T00:00:00Z` } : {}),
+      ...(filters.to ? { to: `${filters.to}T23:59:59Z` } : {}),
     };
     ok(api.GET('/v1/audit-events', { params: { query } })).then(
       (next) => {
@@ -61,37 +73,75 @@ export function AuditLog() {
         setPage({ items: next.items ?? [], next_cursor: next.next_cursor ?? null });
         setProblem(null);
       },
-      (error) => current && setProblem(asProblem(error)),
+      (error) => {
+        if (!current) return;
+        // Old results under a new error would read as this search's.
+        setPage(null);
+        setProblem(asProblem(error));
+      },
     );
     return () => {
       current = false;
     };
-  }, [filter, cursor]);
+  }, [filters, cursor]);
 
-  function narrow(next: Filter) {
-    setFilter(next);
+  function narrow(next: Filters) {
+    setFilters(next);
     pages.reset();
   }
+
+  const text = (name: 'object_id' | 'actor', label: string, hint: string) => (
+    <div>
+      <label for={`audit-${name}`}>{label}</label>
+      <FieldError problem={problem} field={name} id={`audit-${name}-error`} />
+      <input
+        id={`audit-${name}`}
+        class="mono"
+        value={draft[name] ?? ''}
+        placeholder={hint}
+        aria-invalid={isAbout(problem, name)}
+        onInput={(event) => setDraft({ ...draft, [name]: event.currentTarget.value.trim() || undefined })}
+      />
+    </div>
+  );
+  const day = (name: 'from' | 'to', label: string) => (
+    <div>
+      <label for={`audit-${name}`}>{label}</label>
+      <FieldError problem={problem} field={name} id={`audit-${name}-error`} />
+      <input
+        id={`audit-${name}`}
+        type="date"
+        value={draft[name] ?? ''}
+        aria-invalid={isAbout(problem, name)}
+        onInput={(event) => setDraft({ ...draft, [name]: event.currentTarget.value || undefined })}
+      />
+    </div>
+  );
 
   return (
     <section aria-labelledby="audit-title">
       <PageHead id="audit-title" title="Audit log" />
-      <ErrorSummary problem={problem} fields={{ object_id: 'audit-search', actor: 'audit-search' }} />
+      <ErrorSummary
+        problem={problem}
+        fields={{ object_id: 'audit-object_id', actor: 'audit-actor', action: 'audit-action', from: 'audit-from', to: 'audit-to' }}
+      />
       <form
         class="filters"
         aria-label="Filter the audit log"
         onSubmit={(event) => {
           event.preventDefault();
-          narrow(draft.value.trim() ? { kind: draft.kind, value: draft.value.trim() } : { kind: 'none' });
+          narrow(draft);
         }}
       >
-        <label>
-          Action
+        <div>
+          <label for="audit-action">Action</label>
           <select
-            value={filter.kind === 'action' ? filter.value : ''}
+            id="audit-action"
+            value={draft.action ?? ''}
             onChange={(event) => {
-              const value = event.currentTarget.value as AuditAction | '';
-              narrow(value ? { kind: 'action', value } : { kind: 'none' });
+              const next = { ...draft, action: (event.currentTarget.value || undefined) as AuditAction | undefined };
+              setDraft(next);
+              narrow(next);
             }}
           >
             <option value="">Any action</option>
@@ -101,33 +151,35 @@ export function AuditLog() {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          Search by
-          <select value={draft.kind} onChange={(event) => setDraft({ ...draft, kind: event.currentTarget.value as 'object_id' | 'actor' })}>
-            <option value="object_id">Object id</option>
-            <option value="actor">Who (user or service-key:id)</option>
-          </select>
-        </label>
-        <div>
-          <label for="audit-search">{draft.kind === 'object_id' ? 'Object id' : 'User id'}</label>
-          <FieldError problem={problem} field={draft.kind} id="audit-search-error" />
-          <input
-            id="audit-search"
-            class="mono"
-            value={draft.value}
-            aria-invalid={isAbout(problem, draft.kind)}
-            onInput={(event) => setDraft({ ...draft, value: event.currentTarget.value })}
-          />
         </div>
+        {text('object_id', 'Object id', 'apikey--…, app--…, arx--…')}
+        {text('actor', 'Who', 'a user id, service-key:…')}
+        {day('from', 'From (UTC)')}
+        {day('to', 'To (UTC)')}
         <div class="buttons filter-buttons">
           <button type="submit" class="secondary">
             Search
           </button>
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => {
+              setDraft({});
+              narrow({});
+            }}
+          >
+            Clear
+          </button>
         </div>
       </form>
-      <p class="hint">One filter at a time: choosing an action clears a search, and a search clears the action.</p>
-      {page && page.items.length === 0 && <p class="empty">No events match.</p>}
+      <p class="hint">Every filter given applies at once; the dates include the whole day (UTC).</p>
+      {page && page.items.length === 0 && (
+        <p class="empty">
+          {Object.values(filters).some(Boolean)
+            ? 'No events match these filters. Widen the dates or clear a filter.'
+            : 'Nothing has happened yet. Changes to keys, applications and Arx appear here.'}
+        </p>
+      )}
       {page && page.items.length > 0 && (
         <div class="table-wrap">
           <table>
@@ -154,7 +206,7 @@ export function AuditLog() {
                     )}
                   </td>
                   <td>
-                    <code>{event.object_id}</code>
+                    <ObjectLink id={event.object_id} name={names.get(event.object_id)} />
                   </td>
                   <td>
                     {event.actor.kind === 'system'
@@ -170,7 +222,73 @@ export function AuditLog() {
           </table>
         </div>
       )}
-      <Pager label="Pages of events" pages={pages} nextCursor={page?.next_cursor} />
+      {page && (pages.hasPrevious || page.next_cursor) && (
+        <Pager label="Pages of events" pages={pages} nextCursor={page.next_cursor} />
+      )}
     </section>
   );
+}
+
+/** An object's name and a link to where it is shown, beside its id. */
+function ObjectLink({ id, name }: { id: string; name: string | undefined }) {
+  const href = id.startsWith('apikey--')
+    ? `/api-keys/${id}`
+    : id.startsWith('app--')
+      ? '/applications'
+      : id.startsWith('arx--')
+        ? '/arx'
+        : id.startsWith('svckey--')
+          ? '/service-keys'
+          : null;
+  const label = (
+    <>
+      {name && <span class="object-name">{name}</span>} <code>{id}</code>
+    </>
+  );
+  return href ? (
+    <a href={href} onClick={onLinkClick} class="object-link">
+      {label}
+    </a>
+  ) : (
+    label
+  );
+}
+
+/**
+ * The names of the objects on this page of events: applications, Arx and
+ * service keys from their lists, API keys one by one (a purged key has no
+ * name left, and shows its id alone).
+ */
+function useObjectNames(events: AuditEvent[]): Map<string, string> {
+  const [names, setNames] = useState<Map<string, string>>(new Map());
+  const ids = [...new Set(events.map((event) => event.object_id))];
+  const wanted = ids.filter((id) => !names.has(id)).join(',');
+  useEffect(() => {
+    if (!wanted) return;
+    let current = true;
+    const missing = wanted.split(',');
+    const keys = missing.filter((id) => id.startsWith('apikey--'));
+    const others = missing.some((id) => !id.startsWith('apikey--'));
+    Promise.all([
+      others ? Promise.all([everyApplication(), everyArx(), everyServiceKey()]).catch(() => [[], [], []] as const) : [[], [], []],
+      Promise.all(
+        keys.map((id) =>
+          ok(api.GET('/v1/api-keys/{id}', { params: { path: { id } } })).then(
+            (key) => [id, key.name] as const,
+            () => null,
+          ),
+        ),
+      ),
+    ]).then(([[applications, arx, serviceKeys], found]) => {
+      if (!current) return;
+      const next = new Map(names);
+      for (const item of [...applications, ...arx, ...serviceKeys]) next.set(item.id, item.name);
+      for (const pair of found) if (pair) next.set(pair[0], pair[1]);
+      setNames(next);
+    });
+    return () => {
+      current = false;
+    };
+  }, [wanted]);
+  return names;
 }

@@ -133,7 +133,15 @@ impl Route {
                 "cursor",
             ],
             ListApplications | ListArx | ListServiceKeys => &["limit", "cursor"],
-            ListAuditEvents => &["object_id", "actor", "action", "limit", "cursor"],
+            ListAuditEvents => &[
+                "object_id",
+                "actor",
+                "action",
+                "from",
+                "to",
+                "limit",
+                "cursor",
+            ],
             _ => &[],
         }
     }

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use domain::{AuditEvent, AuditEventId, Cursor, Page, PageLimit, TenantId};
+use domain::{AuditEvent, AuditEventId, Cursor, Page, PageLimit, TenantId, Timestamp};
 
 use crate::error::StoreResult;
 
@@ -18,6 +18,36 @@ pub enum AuditFilter {
     Action(domain::AuditAction),
 }
 
+impl AuditFilter {
+    pub fn matches(&self, event: &AuditEvent) -> bool {
+        match self {
+            Self::Object(id) => event.target_id == *id,
+            Self::Actor(actor) => event.actor.to_string() == *actor,
+            Self::Action(action) => event.action == *action,
+        }
+    }
+}
+
+/// A narrowed audit list: every filter must hold, and the event's time be
+/// within `from..=to`. The first filter picks the index read (see
+/// [`AuditFilter`]); the others are checked on the events read, reading on
+/// until the page is full. The time range bounds the read itself (event ids
+/// are time-ordered), so it costs nothing beyond the events in range.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub filters: Vec<AuditFilter>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+impl AuditQuery {
+    pub fn matches(&self, event: &AuditEvent) -> bool {
+        self.filters.iter().all(|filter| filter.matches(event))
+            && self.from.is_none_or(|from| event.at >= from)
+            && self.to.is_none_or(|to| event.at <= to)
+    }
+}
+
 pub trait AuditLog: Send + Sync {
     /// A page of the tenant's audit events, newest first.
     fn list_audit_events(
@@ -27,12 +57,13 @@ pub trait AuditLog: Send + Sync {
         cursor: Option<&Cursor<AuditEventId>>,
     ) -> impl Future<Output = StoreResult<Page<AuditEvent, AuditEventId>>> + Send;
 
-    /// A page of the tenant's audit events that `filter` names, newest first.
-    /// Events written before the filters existed are only in the full list.
+    /// A page of the tenant's audit events that `query` narrows to, newest
+    /// first. Events written before the filters existed are only in the full
+    /// list.
     fn list_audit_events_by(
         &self,
         tenant: &TenantId,
-        filter: &AuditFilter,
+        query: &AuditQuery,
         limit: PageLimit,
         cursor: Option<&Cursor<AuditEventId>>,
     ) -> impl Future<Output = StoreResult<Page<AuditEvent, AuditEventId>>> + Send;

@@ -55,6 +55,26 @@ pub fn audit_sk(id: &AuditEventId) -> String {
     format!("{AUDIT_SK_PREFIX}{id}")
 }
 
+/// The sort keys of audit events written within `from..=to` lie between
+/// these two: event ids are UUIDv7, whose first 12 hex digits are the
+/// millisecond they were made. A minute's margin on each side covers an
+/// event whose `at` was taken a moment before its id; the exact times are
+/// checked on the events read.
+pub fn audit_sk_range(
+    from: Option<domain::Timestamp>,
+    to: Option<domain::Timestamp>,
+) -> (String, String) {
+    let bound = |at: domain::Timestamp, margin_seconds: i64, fill: char| {
+        let millis = at.unix_seconds().saturating_add(margin_seconds).max(0) * 1000;
+        let rest: String = std::iter::repeat_n(fill, 20).collect();
+        format!("{AUDIT_SK_PREFIX}audit--{millis:012x}{rest}")
+    };
+    (
+        from.map_or_else(|| AUDIT_SK_PREFIX.to_owned(), |at| bound(at, -60, '0')),
+        to.map_or_else(|| "AUDIT$".to_owned(), |at| bound(at, 61, 'f')),
+    )
+}
+
 pub fn feedback_sk(id: &FeedbackId) -> String {
     format!("{FEEDBACK_SK_PREFIX}{id}")
 }
@@ -118,6 +138,12 @@ impl AuditIndex {
             Self::ByActor => ("GSI2PK", "GSI2SK"),
             Self::ByAction => ("GSI3PK", "GSI3SK"),
         }
+    }
+
+    /// The index and partition a query reads: its first filter's, or the
+    /// table's (`None`) when it has none.
+    pub fn of_query(tenant: &TenantId, query: &crate::AuditQuery) -> Option<(Self, String)> {
+        query.filters.first().map(|filter| Self::of(tenant, filter))
     }
 
     /// The index and partition a filter reads.

@@ -29,7 +29,7 @@ pub use api_keys::{
     expired_api_key, fresh_usage, leaked_api_key, owns_counters_at_purge, revised, starts_counters,
     with_status,
 };
-pub use audit::{AuditFilter, AuditLog};
+pub use audit::{AuditFilter, AuditLog, AuditQuery};
 pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};
 pub use dynamo::DynamoStore;
 #[cfg(feature = "embedded")]

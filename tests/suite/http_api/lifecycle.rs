@@ -326,11 +326,42 @@ async fn the_audit_log_says_who_did_what_to_which_object(app: &TestApp) {
         .json();
     assert_ne!(next["items"][0]["id"], seeded["items"][0]["id"]);
 
+    // Filters combine, and a time range narrows them.
+    let created_only = app
+        .get(
+            &format!("/v1/audit-events?object_id={id}&action=api_key_created&actor=user-of-demo"),
+            Role::PlatformOwner,
+        )
+        .await
+        .json();
+    let items = created_only["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{created_only}");
+    assert_eq!(items[0]["action"], "api_key_created");
+    let none_yet = app
+        .get(
+            &format!("/v1/audit-events?object_id={id}&to=2020-01-01T00:00:00Z"),
+            Role::PlatformOwner,
+        )
+        .await
+        .json();
+    assert_eq!(none_yet["items"], json!([]));
+    let this_year = app
+        .get(
+            &format!(
+                "/v1/audit-events?object_id={id}&from=2026-01-01T00:00:00Z&to=2099-01-01T00:00:00Z"
+            ),
+            Role::PlatformOwner,
+        )
+        .await
+        .json();
+    assert_eq!(this_year["items"].as_array().map(Vec::len), Some(3));
+
     for (query, field) in [
         (
-            format!("object_id={id}&action=api_key_created"),
-            "object_id",
+            "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z".to_owned(),
+            "to",
         ),
+        ("from=yesterday".to_owned(), "from"),
         ("action=api_key_stolen".to_owned(), "action"),
         ("object_id=apikey--nope".to_owned(), "object_id"),
         ("actor=a%20b".to_owned(), "actor"),

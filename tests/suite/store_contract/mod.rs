@@ -1035,9 +1035,10 @@ async fn a_key_is_rotated_once_in_one_transaction(store: impl Store) {
 
 /// Each audit filter reads its own index: a page holds only what it names,
 /// newest first, paged by the cursor with nothing repeated or skipped, and
-/// never another tenant's events.
+/// never another tenant's events; filters combine, and a time range bounds
+/// the read.
 async fn audit_events_are_listed_by_object_actor_and_action(store: impl Store) {
-    use store::AuditFilter;
+    use store::{AuditFilter, AuditQuery};
     let c = catalog(&store).await;
     let first = create_key(&store, &c.tenant, &c.application, &c.arx).await;
     let second = create_key(&store, &c.tenant, &c.application, &c.arx).await;
@@ -1045,7 +1046,7 @@ async fn audit_events_are_listed_by_object_actor_and_action(store: impl Store) {
     let other = catalog(&store).await;
     create_key(&store, &other.tenant, &other.application, &other.arx).await;
 
-    let all_pages = |filter: AuditFilter| {
+    let all_of = |query: AuditQuery| {
         let store = store.clone();
         let tenant = c.tenant.clone();
         async move {
@@ -1055,7 +1056,7 @@ async fn audit_events_are_listed_by_object_actor_and_action(store: impl Store) {
                 let page = store
                     .list_audit_events_by(
                         &tenant,
-                        &filter,
+                        &query,
                         PageLimit::parse(1).expect("1"),
                         cursor.as_ref(),
                     )
@@ -1068,6 +1069,12 @@ async fn audit_events_are_listed_by_object_actor_and_action(store: impl Store) {
                 }
             }
         }
+    };
+    let all_pages = |filter: AuditFilter| {
+        all_of(AuditQuery {
+            filters: vec![filter],
+            ..Default::default()
+        })
     };
     let about_first = all_pages(AuditFilter::Object(first.id.to_string())).await;
     let actions: Vec<AuditAction> = about_first.iter().map(|e| e.action).collect();
@@ -1097,6 +1104,48 @@ async fn audit_events_are_listed_by_object_actor_and_action(store: impl Store) {
 
     let nobody = all_pages(AuditFilter::Actor("someone-else".into())).await;
     assert!(nobody.is_empty());
+
+    // Several at once: the first picks the index, the others are checked.
+    let first_created = all_of(AuditQuery {
+        filters: vec![
+            AuditFilter::Object(first.id.to_string()),
+            AuditFilter::Actor(user().to_string()),
+            AuditFilter::Action(AuditAction::ApiKeyCreated),
+        ],
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(first_created.len(), 1);
+    assert_eq!(first_created[0].target_id, first.id.as_str());
+    assert_eq!(first_created[0].action, AuditAction::ApiKeyCreated);
+    // A time range, alone and with a filter: now's events are in today's
+    // range, none in a range that ended an hour ago.
+    let now = Timestamp::now();
+    let hour = time::Duration::hours(1);
+    let today = all_of(AuditQuery {
+        from: Some(now.plus(-hour)),
+        to: Some(now.plus(hour)),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        today.len(),
+        by_user.len(),
+        "every event of the tenant: {today:?}"
+    );
+    let earlier = all_of(AuditQuery {
+        filters: vec![AuditFilter::Actor(user().to_string())],
+        to: Some(now.plus(-hour)),
+        ..Default::default()
+    })
+    .await;
+    assert!(earlier.is_empty(), "{earlier:?}");
+    let later = all_of(AuditQuery {
+        from: Some(now.plus(hour)),
+        ..Default::default()
+    })
+    .await;
+    assert!(later.is_empty(), "{later:?}");
 }
 
 async fn a_service_key_is_looked_up_until_revoked_in_one_transaction(store: impl Store) {
@@ -1216,7 +1265,10 @@ async fn a_service_key_is_looked_up_until_revoked_in_one_transaction(store: impl
     let events = store
         .list_audit_events_by(
             &tenant,
-            &AuditFilter::Object(first.id.to_string()),
+            &store::AuditQuery {
+                filters: vec![AuditFilter::Object(first.id.to_string())],
+                ..Default::default()
+            },
             PageLimit::parse(10).expect("valid"),
             None,
         )

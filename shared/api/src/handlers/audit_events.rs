@@ -1,14 +1,15 @@
 //! `GET /v1/audit-events` (owners and admins): who did what to which object,
-//! when, newest first; narrowed by one of `object_id`, `actor` or `action`.
+//! when, newest first; narrowed by any of `object_id`, `actor` and `action`,
+//! and a time range `from`, `to`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use domain::{
     ApiKeyId, ApplicationId, ArxId, AuditAction, AuditEventId, InvalidValue, PrefixedId,
-    ServiceKeyId, UserId,
+    ServiceKeyId, Timestamp, UserId,
 };
-use store::{AuditFilter, AuditLog};
+use store::{AuditFilter, AuditLog, AuditQuery};
 
 use super::params;
 use super::views::{AuditEventView, PageView};
@@ -23,23 +24,20 @@ pub async fn handle<S: AuditLog>(
     request: ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let params = request.query_params(Route::ListAuditEvents.query_parameters())?;
-    let filter = filter(&params)?;
+    let query = query(&params)?;
     let limit = params::limit(&params)?;
     let cursor = params::cursor::<AuditEventId>(&params)?;
     let tenant = &request.identity.tenant;
-    let page = match &filter {
-        None => {
-            state
-                .store
-                .list_audit_events(tenant, limit, cursor.as_ref())
-                .await?
-        }
-        Some(filter) => {
-            state
-                .store
-                .list_audit_events_by(tenant, filter, limit, cursor.as_ref())
-                .await?
-        }
+    let page = if query == AuditQuery::default() {
+        state
+            .store
+            .list_audit_events(tenant, limit, cursor.as_ref())
+            .await?
+    } else {
+        state
+            .store
+            .list_audit_events_by(tenant, &query, limit, cursor.as_ref())
+            .await?
     };
     Ok(ApiResponse::json(
         200,
@@ -47,22 +45,28 @@ pub async fn handle<S: AuditLog>(
     ))
 }
 
-/// At most one filter: each has an index of its own, and combining two
-/// would mean reading one index and dropping most of what it holds.
-fn filter(params: &HashMap<&str, &str>) -> Result<Option<AuditFilter>, ApiError> {
+/// The filters given, most selective first (it picks the index read: an
+/// object's events are few, an action's many), and the time range.
+fn query(params: &HashMap<&str, &str>) -> Result<AuditQuery, ApiError> {
     let object = params::optional(params, "object_id", object_id)?.map(AuditFilter::Object);
     let actor = params::optional(params, "actor", UserId::parse)?
         .map(|actor| AuditFilter::Actor(actor.to_string()));
     let action = params::optional(params, "action", AuditAction::parse)?.map(AuditFilter::Action);
-    let mut given = [object, actor, action].into_iter().flatten();
-    let first = given.next();
-    if given.next().is_some() {
+    let from = params::optional(params, "from", Timestamp::parse)?;
+    let to = params::optional(params, "to", Timestamp::parse)?;
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
         return Err(ApiError::InvalidField {
-            field: "object_id".into(),
-            reason: "filter by one of object_id, actor and action at a time".into(),
+            field: "to".into(),
+            reason: "must not be before from".into(),
         });
     }
-    Ok(first)
+    Ok(AuditQuery {
+        filters: [object, actor, action].into_iter().flatten().collect(),
+        from,
+        to,
+    })
 }
 
 /// An API key, service key, application or Arx id.

@@ -3,10 +3,10 @@
 use domain::{AuditEvent, AuditEventId, Cursor, Page, PageLimit, TenantId};
 use redb::WriteTransaction;
 
-use crate::keys::{AUDIT_SK_PREFIX, AuditIndex, audit_sk, tenant_pk};
-use crate::{AuditFilter, AuditLog, StoreError, StoreResult, into_page};
+use crate::keys::{AUDIT_SK_PREFIX, AuditIndex, audit_sk, audit_sk_range, tenant_pk};
+use crate::{AuditLog, AuditQuery, StoreError, StoreResult, into_page};
 
-use super::{AUDIT_INDEX, EmbeddedStore, ITEMS, get, put, upper_bound};
+use super::{AUDIT_INDEX, EmbeddedStore, ITEMS, get, put};
 
 /// An audit event, and its entry in each filter's index.
 pub(super) fn put_audit(
@@ -46,26 +46,54 @@ impl AuditLog for EmbeddedStore {
     async fn list_audit_events_by(
         &self,
         tenant: &TenantId,
-        filter: &AuditFilter,
+        query: &AuditQuery,
         limit: PageLimit,
         cursor: Option<&Cursor<AuditEventId>>,
     ) -> StoreResult<Page<AuditEvent, AuditEventId>> {
-        let (_, partition) = AuditIndex::of(tenant, filter);
         let pk = tenant_pk(tenant);
-        let cursor = cursor.cloned();
+        let partition = AuditIndex::of_query(tenant, query).map(|(_, partition)| partition);
+        let (floor, ceiling) = audit_sk_range(query.from, query.to);
+        // An exclusive bound: just past the ceiling, or the cursor's event
+        // (already shown) if that is lower.
+        let past_ceiling = format!("{ceiling}~");
+        let upper = cursor.map_or(past_ceiling.clone(), |cursor| {
+            audit_sk(cursor.last_seen()).min(past_ceiling)
+        });
+        let query = query.clone();
         self.read(move |txn| {
             let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
-            let index = txn.open_table(AUDIT_INDEX).map_err(StoreError::backend)?;
-            let upper = upper_bound(AUDIT_SK_PREFIX, cursor.as_ref());
-            let range = (partition.as_str(), AUDIT_SK_PREFIX)..(partition.as_str(), upper.as_str());
-            let mut found = Vec::with_capacity(limit.get() + 1);
-            for entry in index.range(range).map_err(StoreError::backend)?.rev() {
-                let (entry_key, _) = entry.map_err(StoreError::backend)?;
-                let (_, sk) = entry_key.value();
-                if let Some(event) = get::<AuditEvent>(&items, &pk, sk)? {
+            let wanted = limit.get() + 1;
+            let mut found = Vec::with_capacity(wanted);
+            let mut keep = |event: AuditEvent| {
+                if query.matches(&event) {
                     found.push(event);
-                    if found.len() > limit.get() {
-                        break;
+                }
+                found.len() == wanted
+            };
+            match &partition {
+                Some(partition) => {
+                    let index = txn.open_table(AUDIT_INDEX).map_err(StoreError::backend)?;
+                    let range =
+                        (partition.as_str(), floor.as_str())..(partition.as_str(), upper.as_str());
+                    for entry in index.range(range).map_err(StoreError::backend)?.rev() {
+                        let (entry_key, _) = entry.map_err(StoreError::backend)?;
+                        let (_, sk) = entry_key.value();
+                        if let Some(event) = get::<AuditEvent>(&items, &pk, sk)?
+                            && keep(event)
+                        {
+                            break;
+                        }
+                    }
+                }
+                None => {
+                    let range = (pk.as_str(), floor.as_str())..(pk.as_str(), upper.as_str());
+                    for entry in items.range(range).map_err(StoreError::backend)?.rev() {
+                        let (_, bytes) = entry.map_err(StoreError::backend)?;
+                        let event: AuditEvent =
+                            serde_json::from_slice(bytes.value()).map_err(StoreError::corrupt)?;
+                        if keep(event) {
+                            break;
+                        }
                     }
                 }
             }
