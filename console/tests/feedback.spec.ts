@@ -6,7 +6,10 @@ import { expectAccessible, screenshotPath, signIn } from './helpers';
 test('feedback is sent from the lower right corner with the page it was opened on', async ({ page }) => {
   await signIn(page, 'developer');
   const button = page.getByRole('button', { name: 'Feedback' });
-  // The page's lower right corner: below everything else, at the right.
+  // The page's lower right corner: below everything else, at the right
+  // (measured once the dashboard has loaded, so the page has its length).
+  await expect(page.locator('dl.counts dd').first()).not.toHaveText('…');
+  await expect(page.locator('tbody tr, .empty-state').first()).toBeVisible();
   const box = (await button.boundingBox())!;
   const main = (await page.locator('main').boundingBox())!;
   expect(box.y).toBeGreaterThanOrEqual(main.y + main.height - 1);
