@@ -41,7 +41,11 @@ step "cargo build --workspace --bins (the Lambda boot test runs each function)"
 cargo build --workspace --bins --locked
 
 step "cargo test (DYNAMODB_ENDPOINT=$DYNAMODB_ENDPOINT)"
-cargo test --workspace --locked
+# The Rust client's tests need the dev server tests/clients.sh starts.
+cargo test --workspace --locked --exclude api-keys-client
+
+step "client libraries: Rust, TypeScript, Python, against a dev server"
+bash tests/clients.sh
 
 step "hostile input: schemathesis from docs/openapi.yaml, with each role's token"
 bash tests/hostile.sh

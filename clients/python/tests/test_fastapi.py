@@ -1,0 +1,37 @@
+"""The README's FastAPI example (examples/fastapi_service.py), run as is
+against the dev server: 401, 403 and 429 answered by the dependency, the
+verdict handed to the route."""
+
+import importlib.util
+import os
+import pathlib
+
+from fastapi.testclient import TestClient
+
+EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "fastapi_service.py"
+
+
+def load_example(server):
+    os.environ["SERVICE_KEY"] = server.service_key()
+    spec = importlib.util.spec_from_file_location("fastapi_service", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+def test_the_example_service_lets_in_good_keys_only(server):
+    app = load_example(server)
+    key_id, key = server.access_key(name="python fastapi")
+    _, limited = server.access_key(name="python fastapi limited", limits={"credits": {"remaining": 1}})
+    with TestClient(app) as http:
+        assert http.get("/documents").status_code == 401
+        good = http.get("/documents", headers={"x-api-key": key})
+        assert good.status_code == 200 and good.json() == {"application": server.app_id, "arx": server.arx_id}
+        assert http.get("/documents", headers={"authorization": f"Bearer {key}"}).status_code == 200
+        assert http.get("/documents", headers={"x-api-key": "akm_not_a_key"}).status_code == 401
+        assert http.get("/documents", headers={"x-api-key": limited}).status_code == 200
+        spent = http.get("/documents", headers={"x-api-key": limited})
+        assert spent.status_code == 429 and "USAGE_EXCEEDED" in spent.text
+        server.call("admin", "POST", f"/v1/api-keys/{key_id}/disable")
+        refused = http.get("/documents", headers={"x-api-key": key})
+        assert refused.status_code == 403 and key not in refused.text

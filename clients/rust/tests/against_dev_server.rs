@@ -1,0 +1,363 @@
+//! The client and the layer against the real dev server tests/clients.sh
+//! started (its address and tokens in the environment): verdicts, problem
+//! codes, retries on 503 only, the cache and its TTL, the lifecycle, no key
+//! in an error or a `Debug`, and the example service as it is.
+
+use std::time::{Duration, Instant};
+
+use api_keys_client::{Client, Error};
+use serde_json::{Value, json};
+
+#[path = "../examples/protected_service.rs"]
+mod example;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: run `bash tests/clients.sh`, which starts a dev server and sets it"
+        )
+    })
+}
+
+/// A call with a role's token, for setting the scene.
+async fn call(role: &str, method: &str, path: &str, body: Value) -> Value {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let request = http::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", env("API_URL")))
+        .header(
+            "authorization",
+            format!("Bearer {}", env(&format!("{role}_TOKEN"))),
+        )
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_string(),
+        )))
+        .expect("a request");
+    let response = client.request(request).await.expect("an answer");
+    let status = response.status();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .expect("a body")
+        .to_bytes();
+    assert!(
+        status.as_u16() < 300,
+        "{method} {path}: {status} {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+}
+
+async fn service_key(role: &str) -> String {
+    let created = call(
+        "OWNER",
+        "POST",
+        "/v1/service-keys",
+        json!({"name": format!("rust {role}"), "role": role}),
+    )
+    .await;
+    created["secret"].as_str().expect("a secret").to_owned()
+}
+
+async fn access_key(more: Value) -> (String, String) {
+    let mut body = json!({"application_id": env("APP_ID"), "arx_id": env("ARX_ID")});
+    if let (Some(body), Some(more)) = (body.as_object_mut(), more.as_object()) {
+        body.extend(more.clone());
+    }
+    let created = call("DEVELOPER", "POST", "/v1/api-keys", body).await;
+    (
+        created["api_key"]["id"].as_str().expect("id").to_owned(),
+        created["access_key"].as_str().expect("key").to_owned(),
+    )
+}
+
+fn client(key: &str) -> Client {
+    Client::builder(env("API_URL"), key)
+        .build()
+        .expect("a client")
+}
+
+#[tokio::test]
+async fn a_verifier_service_key_verifies_keys_and_refusals_carry_their_code() {
+    let (_, key) = access_key(json!({"name": "rust verify"})).await;
+    let verifier = client(&service_key("verifier").await);
+    let verdict = verifier.verify(&key).await.expect("a verdict");
+    assert_eq!((verdict.valid, verdict.code.as_str()), (true, "VALID"));
+    assert_eq!(
+        verdict.application_id.as_deref(),
+        Some(env("APP_ID").as_str())
+    );
+    assert_eq!(
+        verifier
+            .verify("akm_garbage")
+            .await
+            .expect("a verdict")
+            .code,
+        "MALFORMED"
+    );
+
+    let bad = format!("{}zz", &service_key("verifier").await[..75]);
+    let refused = client(&bad).verify(&key).await.expect_err("refused");
+    assert!(
+        matches!(&refused, Error::Api { status: 401, code, .. } if code == "unauthenticated"),
+        "{refused}"
+    );
+    let forbidden = client(&service_key("developer").await)
+        .verify(&key)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&forbidden, Error::Api { status: 403, code, .. } if code == "forbidden"),
+        "{forbidden}"
+    );
+    for shown in [
+        refused.to_string(),
+        format!("{refused:?}"),
+        format!("{:?}", client(&bad)),
+    ] {
+        assert!(!shown.contains(&bad[38..]), "{shown}");
+        assert!(!shown.contains(&key[37..]), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn the_cache_keeps_a_verdict_for_its_ttl_and_never_a_limited_keys() {
+    let (id, key) = access_key(json!({"name": "rust cached"})).await;
+    let ttl = Duration::from_millis(1500);
+    let cached = Client::builder(env("API_URL"), service_key("verifier").await)
+        .cache_for(ttl)
+        .build()
+        .expect("a client");
+    assert_eq!(cached.verify(&key).await.expect("verdict").code, "VALID");
+    let cached_at = Instant::now();
+    call(
+        "DEVELOPER",
+        "DELETE",
+        &format!("/v1/api-keys/{id}"),
+        json!({"confirm": id}),
+    )
+    .await;
+    assert_eq!(
+        cached.verify(&key).await.expect("verdict").code,
+        "VALID",
+        "within the TTL"
+    );
+    assert!(cached_at.elapsed() < ttl, "the delete outlasted the TTL");
+    tokio::time::sleep(ttl.saturating_sub(cached_at.elapsed()) + Duration::from_millis(100)).await;
+    assert_eq!(cached.verify(&key).await.expect("verdict").code, "DELETED");
+    let (_, limited) =
+        access_key(json!({"name": "rust limited", "limits": {"credits": {"remaining": 2}}})).await;
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        codes.push(cached.verify(&limited).await.expect("verdict").code);
+    }
+    assert_eq!(codes, ["VALID", "VALID", "USAGE_EXCEEDED"]);
+}
+
+#[tokio::test]
+async fn the_key_lifecycle_with_developer_and_admin_service_keys() {
+    let developer = client(&service_key("developer").await);
+    let admin = client(&service_key("platform_admin").await);
+    let created = developer
+        .create_key(
+            &env("APP_ID"),
+            &env("ARX_ID"),
+            Some("made by a rust machine"),
+        )
+        .await
+        .expect("created");
+    assert!(created.access_key().starts_with("akm_"));
+    assert!(!format!("{created:?}").contains(created.access_key()));
+    let id = created.api_key.id.clone();
+    assert!(
+        developer
+            .get_key(&id)
+            .await
+            .expect("read")
+            .created_by
+            .starts_with("service-key:")
+    );
+    let page = developer.list_keys("limit=100").await.expect("listed");
+    assert!(page.items.iter().any(|key| key.id == id));
+    assert_eq!(
+        admin.disable_key(&id).await.expect("disabled").status,
+        "disabled"
+    );
+    assert_eq!(
+        admin.enable_key(&id).await.expect("enabled").status,
+        "active"
+    );
+    let rotated = developer.rotate_key(&id, 0).await.expect("rotated");
+    assert_eq!(rotated.api_key.rotated_from.as_deref(), Some(id.as_str()));
+    developer
+        .delete_key(&rotated.api_key.id)
+        .await
+        .expect("deleted");
+    assert_eq!(
+        developer
+            .get_key(&rotated.api_key.id)
+            .await
+            .expect("read")
+            .status,
+        "deleted"
+    );
+    let refused = developer
+        .disable_key(&id)
+        .await
+        .expect_err("a developer may not");
+    assert!(matches!(refused, Error::Api { status: 403, .. }));
+}
+
+/// A 503 is retried (its `Retry-After` honoured) and a 4xx never: a local
+/// front that answers 503 to the first requests and passes the rest on to
+/// the real dev server.
+#[tokio::test]
+async fn a_503_is_retried_and_a_4xx_never() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let (_, key) = access_key(json!({"name": "rust retried"})).await;
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&seen);
+    let upstream = env("API_URL");
+    let front = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let (counted, upstream) = (Arc::clone(&counted), upstream.clone());
+        async move {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            if n < 2 {
+                return axum::response::Response::builder()
+                    .status(503)
+                    .header("retry-after", "0")
+                    .body(axum::body::Body::from(r#"{"code":"busy","detail":"busy"}"#))
+                    .expect("a response");
+            }
+            let (parts, body) = request.into_parts();
+            let bytes = http_body_util::BodyExt::collect(body)
+                .await
+                .expect("a body")
+                .to_bytes();
+            let client =
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build_http::<http_body_util::Full<bytes::Bytes>>();
+            let mut forwarded = http::Request::builder()
+                .method(parts.method)
+                .uri(format!("{upstream}{}", parts.uri.path()));
+            for (name, value) in &parts.headers {
+                if name != "host" {
+                    forwarded = forwarded.header(name, value);
+                }
+            }
+            let answer = client
+                .request(
+                    forwarded
+                        .body(http_body_util::Full::new(bytes))
+                        .expect("a request"),
+                )
+                .await
+                .expect("an answer");
+            let (parts, body) = answer.into_parts();
+            let bytes = http_body_util::BodyExt::collect(body)
+                .await
+                .expect("a body")
+                .to_bytes();
+            axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, front).await });
+    let through_front = |key: &str, retries| {
+        Client::builder(format!("http://{address}"), key)
+            .retries(retries)
+            .build()
+            .expect("a client")
+    };
+    let verifier = through_front(&service_key("verifier").await, 2);
+    assert_eq!(
+        verifier.verify(&key).await.expect("a verdict").code,
+        "VALID"
+    );
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        3,
+        "two 503s, then the real answer"
+    );
+    let before = seen.load(Ordering::SeqCst);
+    let refused = through_front("akmsk_not_a_service_key", 3)
+        .verify(&key)
+        .await;
+    assert!(matches!(refused, Err(Error::Api { status: 401, .. })));
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        before + 1,
+        "a 4xx is not retried"
+    );
+}
+
+#[tokio::test]
+async fn the_example_service_lets_in_good_keys_only() {
+    let keys = client(&service_key("verifier").await);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, example::app(keys)).await });
+    let (id, key) = access_key(json!({"name": "rust example"})).await;
+    let (_, limited) = access_key(
+        json!({"name": "rust example limited", "limits": {"credits": {"remaining": 1}}}),
+    )
+    .await;
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let get = |header: Option<(&'static str, String)>| {
+        let mut request = http::Request::get(format!("http://{address}/documents"));
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        let request = request
+            .body(http_body_util::Full::default())
+            .expect("a request");
+        let http = http.clone();
+        async move {
+            let response = http.request(request).await.expect("an answer");
+            let status = response.status().as_u16();
+            let bytes = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .expect("a body")
+                .to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    assert_eq!(get(None).await.0, 401);
+    let (status, body) = get(Some(("x-api-key", key.clone()))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("JSON"),
+        json!({"application": env("APP_ID")})
+    );
+    assert_eq!(
+        get(Some(("authorization", format!("Bearer {key}"))))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        get(Some(("x-api-key", "akm_not_a_key".into()))).await.0,
+        401
+    );
+    assert_eq!(get(Some(("x-api-key", limited.clone()))).await.0, 200);
+    assert_eq!(get(Some(("x-api-key", limited))).await.0, 429);
+    call(
+        "ADMIN",
+        "POST",
+        &format!("/v1/api-keys/{id}/disable"),
+        Value::Null,
+    )
+    .await;
+    let (status, body) = get(Some(("x-api-key", key.clone()))).await;
+    assert_eq!(status, 403);
+    assert!(!body.contains(&key));
+}

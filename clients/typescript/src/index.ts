@@ -1,0 +1,241 @@
+// The client: `POST /v1/verify` and the key lifecycle on `fetch`, with the
+// API's types generated from docs/openapi.yaml. Every call sends the service
+// key as a bearer credential, times out (5 s by default) and is retried on
+// 503 only (the server did nothing: busy), waiting what `Retry-After` says or
+// a growing backoff; never on a 4xx, and never after a timeout (a limited
+// key's verify may have been charged). A refusal throws `ApiError` with the
+// problem's `code`. No key, the service key or a presented one, is ever in an
+// error, a log line or what the client prints as.
+
+import type { components } from './schema.js';
+
+type Schemas = components['schemas'];
+export type Verdict = Schemas['Verdict'];
+export type ApiKey = Schemas['ApiKey'];
+export type CreatedApiKey = Schemas['CreatedApiKey'];
+export type NewApiKey = Schemas['NewApiKey'];
+export type Problem = Schemas['Problem'];
+
+/** The longest a verdict may be reused in process (seconds). */
+export const MAX_CACHE_SECONDS = 30;
+
+/** The API refused a call: its status and problem `code` (the server's words never repeat a key). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly field: string | undefined;
+  constructor(status: number, code: string, detail: string, field?: string) {
+    super(`${status} ${code}: ${detail}`);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+    this.field = field;
+  }
+}
+
+export interface ClientOptions {
+  /** The service key (`akmsk_…`), of the verifier role to verify. */
+  serviceKey: string;
+  /** Per attempt; 5000 by default. */
+  timeoutMs?: number;
+  /** Tries after a 503; 2 by default. */
+  retries?: number;
+  /** Reuse verdicts in process for this long (0 < s ≤ 30); off by default. See `VerdictCache`. */
+  cacheSeconds?: number;
+  /** Another fetch (a proxy's, a test's fault injector). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * Verdicts reused for a TTL of at most 30 s, keyed by an HMAC-SHA-256 of the
+ * presented key under a random key of this process: it never holds a key.
+ * The trade-off: a key revoked on the server is still let in here until its
+ * verdict's TTL ends. A limited key's verdicts (they carry `remaining`) are
+ * never kept, since each verify must be charged, nor are `RATE_LIMITED` and
+ * `USAGE_EXCEEDED`, which change on their own.
+ */
+export class VerdictCache {
+  readonly #ttlMs: number;
+  readonly #entries = new Map<string, { at: number; verdict: Verdict }>();
+  readonly #capacity: number;
+  #hmacKey: Promise<CryptoKey> | undefined;
+
+  constructor(ttlSeconds: number, capacity = 10_000) {
+    if (!(ttlSeconds > 0 && ttlSeconds <= MAX_CACHE_SECONDS)) {
+      throw new RangeError(`a verdict cache's TTL must be above 0 and at most ${MAX_CACHE_SECONDS} seconds`);
+    }
+    this.#ttlMs = ttlSeconds * 1000;
+    this.#capacity = capacity;
+  }
+
+  async #fingerprint(key: string): Promise<string> {
+    this.#hmacKey ??= crypto.subtle.importKey(
+      'raw',
+      crypto.getRandomValues(new Uint8Array(32)),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    );
+    const mac = await crypto.subtle.sign('HMAC', await this.#hmacKey, new TextEncoder().encode(key));
+    return Buffer.from(mac).toString('base64');
+  }
+
+  async get(key: string): Promise<Verdict | undefined> {
+    const fingerprint = await this.#fingerprint(key);
+    const entry = this.#entries.get(fingerprint);
+    if (!entry) return undefined;
+    if (Date.now() - entry.at >= this.#ttlMs) {
+      this.#entries.delete(fingerprint);
+      return undefined;
+    }
+    return entry.verdict;
+  }
+
+  async put(key: string, verdict: Verdict): Promise<void> {
+    if ('remaining' in verdict && verdict.remaining !== undefined && verdict.remaining !== null) return;
+    if (verdict.code === 'RATE_LIMITED' || verdict.code === 'USAGE_EXCEEDED') return;
+    if (this.#entries.size >= this.#capacity) this.#entries.clear();
+    this.#entries.set(await this.#fingerprint(key), { at: Date.now(), verdict });
+  }
+
+  toString(): string {
+    return `VerdictCache(${this.#entries.size} entries)`;
+  }
+}
+
+export class Client {
+  readonly #baseUrl: string;
+  readonly #serviceKey: string;
+  readonly #timeoutMs: number;
+  readonly #retries: number;
+  readonly #fetch: typeof fetch;
+  readonly #cache: VerdictCache | undefined;
+
+  constructor(baseUrl: string, options: ClientOptions) {
+    if (!options.serviceKey) throw new TypeError('a service key is required');
+    this.#baseUrl = baseUrl.replace(/\/+$/, '');
+    this.#serviceKey = options.serviceKey;
+    this.#timeoutMs = options.timeoutMs ?? 5000;
+    this.#retries = Math.max(0, options.retries ?? 2);
+    this.#fetch = options.fetch ?? fetch;
+    this.#cache = options.cacheSeconds ? new VerdictCache(options.cacheSeconds) : undefined;
+  }
+
+  /** What it prints as: never the service key. */
+  toString(): string {
+    return `Client(${this.#baseUrl}, service key redacted)`;
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.#fetch(`${this.#baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.#serviceKey}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      if (response.status === 503 && attempt < this.#retries) {
+        await response.body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, waitBeforeRetry(response, attempt)));
+        continue;
+      }
+      if (!response.ok) throw await problemOf(response);
+      return (response.status === 204 ? undefined : await response.json()) as T;
+    }
+  }
+
+  /** The verdict on `key` (charging a limited key `cost`, 1 by default). */
+  async verify(key: string, cost?: number): Promise<Verdict> {
+    const cacheable = this.#cache && cost === undefined;
+    if (cacheable) {
+      const cached = await this.#cache!.get(key);
+      if (cached) return cached;
+    }
+    const verdict = await this.#call<Verdict>('POST', '/v1/verify', cost === undefined ? { key } : { key, cost });
+    if (cacheable) await this.#cache!.put(key, verdict);
+    return verdict;
+  }
+
+  // The key lifecycle, with a service key of the developer or admin role.
+  createKey(key: NewApiKey): Promise<CreatedApiKey> {
+    return this.#call('POST', '/v1/api-keys', key);
+  }
+  listKeys(query: Record<string, string | number> = {}): Promise<{ items: ApiKey[]; next_cursor: string | null }> {
+    const search = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
+    return this.#call('GET', `/v1/api-keys${search.size ? `?${search}` : ''}`);
+  }
+  getKey(id: string): Promise<ApiKey> {
+    return this.#call('GET', `/v1/api-keys/${encodeURIComponent(id)}`);
+  }
+  rotateKey(id: string, graceSeconds?: number): Promise<CreatedApiKey> {
+    return this.#call('POST', `/v1/api-keys/${encodeURIComponent(id)}/rotate`, graceSeconds === undefined ? {} : { grace_seconds: graceSeconds });
+  }
+  disableKey(id: string): Promise<ApiKey> {
+    return this.#call('POST', `/v1/api-keys/${encodeURIComponent(id)}/disable`);
+  }
+  enableKey(id: string): Promise<ApiKey> {
+    return this.#call('POST', `/v1/api-keys/${encodeURIComponent(id)}/enable`);
+  }
+  async deleteKey(id: string): Promise<void> {
+    await this.#call('DELETE', `/v1/api-keys/${encodeURIComponent(id)}`, { confirm: id });
+  }
+}
+
+/** `Retry-After` (seconds) when given, else 200 ms doubling; at most 5 s. */
+function waitBeforeRetry(response: Response, attempt: number): number {
+  const header = response.headers.get('retry-after');
+  const seconds = header && /^\d+$/.test(header) ? Number(header) : 0.2 * 2 ** attempt;
+  return Math.min(seconds, 5) * 1000;
+}
+
+async function problemOf(response: Response): Promise<ApiError> {
+  const body = (await response.json().catch(() => null)) as Partial<Problem> | null;
+  return new ApiError(
+    response.status,
+    typeof body?.code === 'string' ? body.code : 'unexpected',
+    typeof body?.detail === 'string' ? body.detail : `the API answered ${response.status}`,
+    typeof body?.field === 'string' ? body.field : undefined,
+  );
+}
+
+/** The key a request carries: `x-api-key`, else an `Authorization: Bearer` credential. */
+export function presentedKey(header: (name: string) => string | null | undefined): string | undefined {
+  const key = header('x-api-key')?.trim();
+  if (key) return key;
+  const [scheme, credential] = (header('authorization') ?? '').trim().split(/\s+/, 2);
+  return scheme?.toLowerCase() === 'bearer' && credential ? credential : undefined;
+}
+
+/** The status a protected route answers a refused verdict with. */
+export function refusedWith(verdict: Verdict): 401 | 403 | 429 {
+  switch (verdict.code) {
+    case 'EXPIRED':
+    case 'DELETED':
+    case 'DISABLED':
+      return 403;
+    case 'RATE_LIMITED':
+    case 'USAGE_EXCEEDED':
+      return 429;
+    default:
+      return 401;
+  }
+}
+
+/** Seconds to come back after a 429, from the verdict's `reset_at`. */
+export function retryAfter(verdict: Verdict): string | undefined {
+  const reset = 'reset_at' in verdict ? verdict.reset_at : undefined;
+  if (!reset) return undefined;
+  return String(Math.max(1, Math.ceil((Date.parse(reset) - Date.now()) / 1000)));
+}

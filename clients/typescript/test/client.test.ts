@@ -1,0 +1,152 @@
+// The client and both middlewares against the real dev server that
+// tests/clients.sh started: verdicts, problem codes, retries on 503 only,
+// the opt-in cache and its TTL, the lifecycle, and no key in an error or in
+// what the client prints as. The README's examples run as they are.
+
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import { test } from 'node:test';
+import type { AddressInfo } from 'node:net';
+import { ApiError, Client, VerdictCache } from '@api-keys-manager/client';
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run \`bash tests/clients.sh\`, which starts a dev server and sets it`);
+  return value;
+}
+const API = env('API_URL');
+
+async function call(role: 'OWNER' | 'ADMIN' | 'DEVELOPER', method: string, path: string, body?: unknown): Promise<any> {
+  const response = await fetch(`${API}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${env(`${role}_TOKEN`)}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.ok(response.status < 300, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
+  return response.status === 204 ? null : response.json();
+}
+const serviceKey = async (role = 'verifier') =>
+  (await call('OWNER', 'POST', '/v1/service-keys', { name: `typescript ${role}`, role })).secret as string;
+async function accessKey(fields: Record<string, unknown> = {}): Promise<{ id: string; key: string }> {
+  const created = await call('DEVELOPER', 'POST', '/v1/api-keys', { application_id: env('APP_ID'), arx_id: env('ARX_ID'), ...fields });
+  return { id: created.api_key.id, key: created.access_key };
+}
+
+test('a verifier service key verifies keys', async () => {
+  const { key } = await accessKey({ name: 'typescript verify' });
+  const client = new Client(API, { serviceKey: await serviceKey() });
+  const verdict = await client.verify(key);
+  assert.equal(verdict.code, 'VALID');
+  assert.ok(verdict.valid && verdict.application_id === env('APP_ID'));
+  assert.equal((await client.verify('akm_garbage')).code, 'MALFORMED');
+});
+
+test('refusals carry the problem code, and no key is in an error or a print', async () => {
+  const { key } = await accessKey({ name: 'typescript refused' });
+  const bad = `${(await serviceKey()).slice(0, -2)}zz`;
+  const client = new Client(API, { serviceKey: bad });
+  const refused = await client.verify(key).catch((error: unknown) => error);
+  assert.ok(refused instanceof ApiError);
+  assert.equal(refused.status, 401);
+  assert.equal(refused.code, 'unauthenticated');
+  const forbidden = await new Client(API, { serviceKey: await serviceKey('developer') }).verify(key).catch((e: unknown) => e);
+  assert.ok(forbidden instanceof ApiError && forbidden.code === 'forbidden');
+  for (const shown of [String(refused), inspect(refused), inspect(client), JSON.stringify(client), String(client)]) {
+    assert.ok(!shown.includes(bad.split('_')[2]!), shown);
+    assert.ok(!shown.includes(key.split('_')[2]!), shown);
+  }
+});
+
+test('a 503 is retried as Retry-After says, a 4xx never', async () => {
+  const { key } = await accessKey({ name: 'typescript retried' });
+  const faults = (failures: number) => {
+    let seen = 0;
+    const inject: typeof fetch = async (input, init) => {
+      seen++;
+      if (seen <= failures) return new Response(JSON.stringify({ code: 'busy', detail: 'busy' }), { status: 503, headers: { 'retry-after': '0' } });
+      return fetch(input, init);
+    };
+    return { inject, seen: () => seen };
+  };
+  const twice = faults(2);
+  assert.equal((await new Client(API, { serviceKey: await serviceKey(), fetch: twice.inject }).verify(key)).code, 'VALID');
+  assert.equal(twice.seen(), 3);
+  const always = faults(9);
+  const busy = await new Client(API, { serviceKey: await serviceKey(), retries: 1, fetch: always.inject }).verify(key).catch((e: unknown) => e);
+  assert.ok(busy instanceof ApiError && busy.status === 503 && busy.code === 'busy');
+  assert.equal(always.seen(), 2);
+  const once = faults(0);
+  await new Client(API, { serviceKey: 'akmsk_not_a_key', retries: 3, fetch: once.inject }).verify(key).catch(() => null);
+  assert.equal(once.seen(), 1);
+});
+
+test('the cache reuses a verdict for its TTL, and never a limited key\'s', async () => {
+  assert.throws(() => new VerdictCache(31), RangeError);
+  const { id, key } = await accessKey({ name: 'typescript cached' });
+  const client = new Client(API, { serviceKey: await serviceKey(), cacheSeconds: 1.5 });
+  assert.equal((await client.verify(key)).code, 'VALID');
+  const cachedAt = Date.now();
+  await call('DEVELOPER', 'DELETE', `/v1/api-keys/${id}`, { confirm: id });
+  assert.equal((await client.verify(key)).code, 'VALID', 'within the TTL: the documented trade-off');
+  assert.ok(Date.now() - cachedAt < 1500, 'the delete outlasted the TTL');
+  await new Promise((resolve) => setTimeout(resolve, 1600));
+  assert.equal((await client.verify(key)).code, 'DELETED');
+  const limited = await accessKey({ name: 'typescript limited', limits: { credits: { remaining: 2 } } });
+  const codes = [];
+  for (let i = 0; i < 3; i++) codes.push((await client.verify(limited.key)).code);
+  assert.deepEqual(codes, ['VALID', 'VALID', 'USAGE_EXCEEDED']);
+});
+
+test('the key lifecycle, with developer and admin service keys', async () => {
+  const developer = new Client(API, { serviceKey: await serviceKey('developer') });
+  const admin = new Client(API, { serviceKey: await serviceKey('platform_admin') });
+  const created = await developer.createKey({ application_id: env('APP_ID'), arx_id: env('ARX_ID'), name: 'made by a machine' });
+  const id = created.api_key.id;
+  assert.match(created.access_key, /^akm_/);
+  assert.match((await developer.getKey(id)).created_by, /^service-key:svckey--/);
+  assert.ok((await developer.listKeys({ limit: 100 })).items.some((item) => item.id === id));
+  assert.equal((await admin.disableKey(id)).status, 'disabled');
+  assert.equal((await admin.enableKey(id)).status, 'active');
+  const rotated = await developer.rotateKey(id, 0);
+  assert.equal(rotated.api_key.rotated_from, id);
+  await developer.deleteKey(rotated.api_key.id);
+  assert.equal((await developer.getKey(rotated.api_key.id)).status, 'deleted');
+});
+
+test('the Express example lets in good keys only', async () => {
+  process.env.SERVICE_KEY = await serviceKey();
+  const { app } = await import('../examples/express-service.js');
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/documents`;
+  try {
+    const { id, key } = await accessKey({ name: 'typescript express' });
+    const limited = await accessKey({ name: 'typescript express limited', limits: { credits: { remaining: 1 } } });
+    assert.equal((await fetch(url)).status, 401);
+    const good = await fetch(url, { headers: { 'x-api-key': key } });
+    assert.equal(good.status, 200);
+    assert.deepEqual(await good.json(), { application: env('APP_ID') });
+    assert.equal((await fetch(url, { headers: { authorization: `Bearer ${key}` } })).status, 200);
+    assert.equal((await fetch(url, { headers: { 'x-api-key': 'akm_not_a_key' } })).status, 401);
+    assert.equal((await fetch(url, { headers: { 'x-api-key': limited.key } })).status, 200);
+    assert.equal((await fetch(url, { headers: { 'x-api-key': limited.key } })).status, 429);
+    await call('ADMIN', 'POST', `/v1/api-keys/${id}/disable`);
+    const refused = await fetch(url, { headers: { 'x-api-key': key } });
+    assert.equal(refused.status, 403);
+    assert.ok(!(await refused.text()).includes(key));
+  } finally {
+    server.close();
+  }
+});
+
+test('the Hono example lets in good keys only', async () => {
+  process.env.SERVICE_KEY = await serviceKey();
+  const { app } = await import('../examples/hono-service.js');
+  const { id, key } = await accessKey({ name: 'typescript hono' });
+  assert.equal((await app.request('/documents')).status, 401);
+  const good = await app.request('/documents', { headers: { 'x-api-key': key } });
+  assert.equal(good.status, 200);
+  assert.deepEqual(await good.json(), { application: env('APP_ID') });
+  await call('ADMIN', 'POST', `/v1/api-keys/${id}/disable`);
+  assert.equal((await app.request('/documents', { headers: { authorization: `Bearer ${key}` } })).status, 403);
+});
