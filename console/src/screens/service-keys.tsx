@@ -3,7 +3,7 @@
 // their own, shown once, listed without their secret, revoked by typing
 // their id. The secret lives in the one-time screen's props and nowhere else.
 
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import {
   api,
   everyServiceKey,
@@ -15,13 +15,12 @@ import {
 } from '../api/client';
 import { useCatalogList } from '../components/catalog-list';
 import { ConfirmByTyping } from '../components/confirm-by-typing';
-import { CopyButton } from '../components/copy-button';
 import { Dialog, SubmitOrCancel } from '../components/dialog';
+import { OneTimeSecret } from '../components/one-time-secret';
 import { Notice, PageHead } from '../components/page';
 import { asProblem, ErrorSummary, FieldError } from '../components/problems';
 import { TextField } from '../components/text-field';
 import { capitalise, endOfDayUtc, formatTime } from '../format';
-import { warnBeforeLeaving } from '../router';
 
 /** Each role a service key may have, and what it lets a machine do. */
 const ROLES: [ServiceKeyRole, string, string][] = [
@@ -225,77 +224,40 @@ function CreateForm({ onCreated, onClose }: { onCreated: (created: CreatedServic
   );
 }
 
-/** The service key, this once. Closing needs "I have stored it"; leaving the page meanwhile asks first. */
+/** The service key, this once (see `OneTimeSecret`). */
 function SecretScreen({ created, onDone }: { created: CreatedServiceKey; onDone: () => void }) {
-  const [stored, setStored] = useState(false);
-  const heading = useRef<HTMLHeadingElement>(null);
-  useEffect(() => {
-    warnBeforeLeaving('The service key will not be shown again. Leave this page without storing it?');
-    heading.current?.focus();
-    return () => warnBeforeLeaving(null);
-  }, []);
-
   return (
-    <section aria-labelledby="service-key-secret-title" class="narrow">
-      <h1 id="service-key-secret-title" tabIndex={-1} ref={heading}>
-        Your new service key
-      </h1>
-      <div class="warning" role="note">
-        <strong>Store it now. It will not be shown again.</strong> Put it in the secret store of the machine that uses it.
-        Only a one-way hash of it is kept: if it is lost, create a new one and revoke this one.
-      </div>
-      <div class="field">
-        <p class="label" id="service-key-secret-label">
-          Service key
-        </p>
-        <div class="secret-box">
-          <code id="service-key-secret" aria-labelledby="service-key-secret-label">
-            {created.secret}
-          </code>
-          <CopyButton text={created.secret} label="Copy the service key" />
-        </div>
-      </div>
-      <dl class="summary">
-        <div>
-          <dt>Name</dt>
-          <dd>{created.service_key.name}</dd>
-        </div>
-        <div>
-          <dt>Key id</dt>
-          <dd>
-            <code>{created.service_key.id}</code>
-          </dd>
-        </div>
-        <div>
-          <dt>Role</dt>
-          <dd>{ROLE_NAMES[created.service_key.role]}</dd>
-        </div>
-        <div>
-          <dt>Use it as</dt>
-          <dd>
-            <code>Authorization: Bearer &lt;service key&gt;</code>
-          </dd>
-        </div>
-      </dl>
-      <div class="field checkbox">
-        <input
-          id="service-key-stored"
-          type="checkbox"
-          checked={stored}
-          onChange={(event) => setStored(event.currentTarget.checked)}
-        />
-        <label for="service-key-stored">I have stored the service key somewhere safe</label>
-      </div>
-      <button
-        type="button"
-        disabled={!stored}
-        onClick={() => {
-          warnBeforeLeaving(null);
-          onDone();
-        }}
-      >
-        Done
-      </button>
-    </section>
+    <OneTimeSecret
+      id="service-key-secret"
+      title="Your new service key"
+      label="service key"
+      secret={created.secret}
+      onDone={onDone}
+      warning="Put it in the secret store of the machine that uses it. Only a one-way hash of it is kept: if it is lost, create a new one and revoke this one."
+      summary={
+        <>
+          <div>
+            <dt>Name</dt>
+            <dd>{created.service_key.name}</dd>
+          </div>
+          <div>
+            <dt>Key id</dt>
+            <dd>
+              <code>{created.service_key.id}</code>
+            </dd>
+          </div>
+          <div>
+            <dt>Role</dt>
+            <dd>{ROLE_NAMES[created.service_key.role]}</dd>
+          </div>
+          <div>
+            <dt>Use it as</dt>
+            <dd>
+              <code>Authorization: Bearer &lt;service key&gt;</code>
+            </dd>
+          </div>
+        </>
+      }
+    />
   );
 }
