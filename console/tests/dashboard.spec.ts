@@ -37,6 +37,11 @@ test('the dashboard pages through keys newest first and filters them', async ({ 
   await expect(page.locator('tbody tr').first()).toContainText('paging 00');
   await page.getByRole('button', { name: 'Previous page' }).click();
   await expect(page.locator('tbody tr').first()).toContainText('paging 25');
+  // Oldest first: the first one made is on top.
+  await page.getByLabel('Order').selectOption({ label: 'Oldest first' });
+  await expect(page.locator('tbody tr').first()).toContainText('paging 00');
+  await page.getByLabel('Order').selectOption({ label: 'Newest first' });
+  await expect(page.locator('tbody tr').first()).toContainText('paging 25');
 
   // Deleted keys are left out by default; the status filter shows them.
   await callApi(request, 'developer', 'DELETE', `/v1/api-keys/${made[3]}`, { confirm: made[3] });

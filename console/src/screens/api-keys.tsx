@@ -47,6 +47,8 @@ interface Filters {
   arx_id?: string;
   status: StatusChoice;
   name?: string;
+  /** By creation: newest first (the API's default) or oldest first. */
+  order?: 'oldest';
 }
 
 interface Page {
@@ -124,7 +126,9 @@ export function ApiKeys({ session }: { session: Session }) {
     );
   }
 
-  const filtered = Object.entries(filters).some(([name, value]) => (name === 'status' ? value !== 'current' : !!value));
+  const filtered = Object.entries(filters).some(([name, value]) =>
+    name === 'status' ? value !== 'current' : name !== 'order' && !!value,
+  );
   return (
     <section aria-labelledby="keys-title">
       <PageHead id="keys-title" title="API keys">
@@ -181,6 +185,16 @@ export function ApiKeys({ session }: { session: Session }) {
             ))}
           </select>
         </label>
+        <label>
+          Order
+          <select
+            value={filters.order ?? 'newest'}
+            onChange={(event) => filter({ order: event.currentTarget.value === 'oldest' ? 'oldest' : undefined })}
+          >
+            <option value="newest">Newest first</option>
+            <option value="oldest">Oldest first</option>
+          </select>
+        </label>
         <div class="search">
           <label for="key-search">Name contains</label>
           <div class="search-row">
@@ -211,7 +225,7 @@ export function ApiKeys({ session }: { session: Session }) {
       )}
       {page && page.items.length > 0 && (
         <table class="keys">
-          <caption class="visually-hidden">API keys, newest first</caption>
+          <caption class="visually-hidden">API keys, {filters.order === 'oldest' ? 'oldest' : 'newest'} first</caption>
           <thead>
             <tr>
               <th scope="col">Name</th>

@@ -55,6 +55,10 @@ pub struct ApiKeyQuery {
     /// Read strongly consistently (from the table, never a GSI), as a job
     /// that must not miss a key created a moment ago does.
     pub consistent: bool,
+    /// Oldest first (ids are time-ordered, so this is creation order); newest
+    /// first otherwise. A cursor is a position either way: the next page
+    /// goes on past it in the page's order.
+    pub oldest_first: bool,
 }
 
 impl Default for ApiKeyQuery {
@@ -65,6 +69,7 @@ impl Default for ApiKeyQuery {
             cursor: None,
             as_of: Timestamp::now(),
             consistent: false,
+            oldest_first: false,
         }
     }
 }

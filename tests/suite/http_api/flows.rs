@@ -56,6 +56,55 @@ async fn the_list_leaves_deleted_keys_out_and_searches_names_when_asked(app: &Te
         ["billing cron"]
     );
     assert_eq!(names("name=billing&status=deleted").await, ["old billing"]);
+    // Oldest first, paged by its cursor the same way.
+    assert_eq!(
+        names("name=billing&order=oldest").await,
+        ["Billing Worker", "billing cron", "old billing"]
+    );
+    let first = app
+        .get(
+            "/v1/api-keys?name=billing&order=oldest&limit=2",
+            Role::Developer,
+        )
+        .await
+        .json();
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let rest = app
+        .get(
+            &format!("/v1/api-keys?name=billing&order=oldest&limit=2&cursor={cursor}"),
+            Role::Developer,
+        )
+        .await
+        .json();
+    assert_eq!(rest["items"][0]["name"], "old billing");
+    assert_eq!(rest["next_cursor"], Value::Null);
+    // The same through an index (the application's), both ways.
+    let by_application = |order: &'static str| {
+        let path = format!(
+            "/v1/api-keys?application_id={}&name=billing&order={order}",
+            app.demo.application_id
+        );
+        async move {
+            let listed = app.get(&path, Role::Developer).await.json();
+            listed["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|key| key["name"].as_str().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        by_application("oldest").await,
+        ["Billing Worker", "billing cron", "old billing"]
+    );
+    assert_eq!(
+        by_application("newest").await,
+        ["old billing", "billing cron", "Billing Worker"]
+    );
     let without_deleted = names("include_deleted=false&limit=100").await;
     assert!(without_deleted.contains(&"Reporting".to_owned()));
     assert!(!without_deleted.contains(&"old billing".to_owned()));

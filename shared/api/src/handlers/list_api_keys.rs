@@ -41,6 +41,7 @@ async fn list<S: ApiKeyRead>(
         },
         limit: params::limit(&params)?,
         cursor: params::cursor(&params)?,
+        oldest_first: params::optional(&params, "order", order)?.unwrap_or(false),
         ..Default::default()
     };
     let tenant = &request.identity.tenant;
@@ -84,6 +85,17 @@ fn boolean(raw: &str) -> Result<bool, InvalidValue> {
         "false" => Ok(false),
         _ => Err(InvalidValue::NotOneOf {
             allowed: "true, false",
+        }),
+    }
+}
+
+/// `newest` (the default) or `oldest` first: whether the list is oldest first.
+fn order(raw: &str) -> Result<bool, InvalidValue> {
+    match raw {
+        "newest" => Ok(false),
+        "oldest" => Ok(true),
+        _ => Err(InvalidValue::NotOneOf {
+            allowed: "newest, oldest",
         }),
     }
 }

@@ -76,10 +76,11 @@ impl ApiKeyRead for DynamoStore {
             key_attributes: index.key_attributes(),
             partition,
             sk_prefix: API_KEY_SK_PREFIX,
+            oldest_first: query.oldest_first,
         };
         let limit = query.limit;
         let keys = self
-            .query_newest_first(partition, start, limit.get(), |key| {
+            .query_in_order(partition, start, limit.get(), |key| {
                 query.filter.matches(key, query.as_of)
             })
             .await?;

@@ -45,7 +45,7 @@ impl DynamoStore {
         });
         let partition = PartitionQuery::table(tenant_pk(tenant), sk_prefix);
         let items = self
-            .query_newest_first(partition, start, limit.get(), |_| true)
+            .query_in_order(partition, start, limit.get(), |_| true)
             .await?;
         Ok(into_page(items, limit, id_of))
     }

@@ -100,8 +100,9 @@ impl DynamoStore {
     }
 
     /// Items of one partition whose sort key starts with `sk_prefix`, newest
-    /// first, starting after `start`, until `limit + 1` of them pass `keep`.
-    async fn query_newest_first<T: DeserializeOwned>(
+    /// first (oldest first if the query says so), starting after `start`,
+    /// until `limit + 1` of them pass `keep`.
+    async fn query_in_order<T: DeserializeOwned>(
         &self,
         partition: PartitionQuery<'_>,
         mut start: Option<Item>,
@@ -124,7 +125,7 @@ impl DynamoStore {
                     ":prefix",
                     AttributeValue::S(partition.sk_prefix.into()),
                 )
-                .scan_index_forward(false)
+                .scan_index_forward(partition.oldest_first)
                 .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
                 // Strong reads on the table (a new key is listed at once); a GSI
                 // cannot be read strongly, so its lists may lag by a moment.
@@ -157,6 +158,7 @@ struct PartitionQuery<'a> {
     key_attributes: (&'static str, &'static str),
     partition: String,
     sk_prefix: &'a str,
+    oldest_first: bool,
 }
 
 impl<'a> PartitionQuery<'a> {
@@ -166,6 +168,7 @@ impl<'a> PartitionQuery<'a> {
             key_attributes: (PK, SK),
             partition,
             sk_prefix,
+            oldest_first: false,
         }
     }
 }

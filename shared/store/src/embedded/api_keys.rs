@@ -20,9 +20,7 @@ use crate::{
 
 use super::audit::put_audit;
 use super::usage::put_usage;
-use super::{
-    API_KEY_INDEX, EmbeddedStore, ITEMS, get, put, tenant_items_newest_first, upper_bound,
-};
+use super::{API_KEY_INDEX, EmbeddedStore, ITEMS, get, prefix_end, put, upper_bound};
 
 /// Moves a key's index entries from `before` (None: a new key) to `after`
 /// (None: a purged key), and its counts with it.
@@ -76,36 +74,70 @@ impl ApiKeyRead for EmbeddedStore {
             let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let limit = query.limit.get();
             let keep = |key: &ApiKey| query.filter.matches(key, query.as_of);
-            let found = if index == ApiKeyIndex::Table {
-                tenant_items_newest_first(
-                    &items,
-                    &pk,
-                    API_KEY_SK_PREFIX,
-                    query.cursor.as_ref(),
-                    limit,
-                    keep,
-                )?
+            // Newest first reads down from the cursor (or the end); oldest
+            // first reads up from just past it (or the start).
+            let (table_pk, read) = if index == ApiKeyIndex::Table {
+                (pk.as_str(), None)
             } else {
                 let index = txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
-                let upper = upper_bound(API_KEY_SK_PREFIX, query.cursor.as_ref());
-                let range =
-                    (partition.as_str(), API_KEY_SK_PREFIX)..(partition.as_str(), upper.as_str());
-                let mut found = Vec::with_capacity(limit + 1);
-                for entry in index.range(range).map_err(StoreError::backend)?.rev() {
-                    let (entry_key, _) = entry.map_err(StoreError::backend)?;
-                    let (_, sk) = entry_key.value();
-                    let Some(key) = get::<ApiKey>(&items, &pk, sk)? else {
-                        continue;
+                (partition.as_str(), Some(index))
+            };
+            let (lower, upper) = if query.oldest_first {
+                let after = query.cursor.as_ref().map_or_else(
+                    || API_KEY_SK_PREFIX.to_owned(),
+                    |c| format!("{}\0", api_key_sk(c.last_seen())),
+                );
+                (after, prefix_end(API_KEY_SK_PREFIX))
+            } else {
+                (
+                    API_KEY_SK_PREFIX.to_owned(),
+                    upper_bound(API_KEY_SK_PREFIX, query.cursor.as_ref()),
+                )
+            };
+            let range = (table_pk, lower.as_str())..(table_pk, upper.as_str());
+            let mut found = Vec::with_capacity(limit + 1);
+            let mut take = |key: ApiKey| {
+                if keep(&key) {
+                    found.push(key);
+                }
+                found.len() > limit
+            };
+            match read {
+                None => {
+                    let entries = items.range(range).map_err(StoreError::backend)?;
+                    let entries: Box<dyn Iterator<Item = _>> = if query.oldest_first {
+                        Box::new(entries)
+                    } else {
+                        Box::new(entries.rev())
                     };
-                    if keep(&key) {
-                        found.push(key);
-                        if found.len() > limit {
+                    for entry in entries {
+                        let (_, bytes) = entry.map_err(StoreError::backend)?;
+                        let key: ApiKey =
+                            serde_json::from_slice(bytes.value()).map_err(StoreError::corrupt)?;
+                        if take(key) {
                             break;
                         }
                     }
                 }
-                found
-            };
+                Some(index) => {
+                    let entries = index.range(range).map_err(StoreError::backend)?;
+                    let entries: Box<dyn Iterator<Item = _>> = if query.oldest_first {
+                        Box::new(entries)
+                    } else {
+                        Box::new(entries.rev())
+                    };
+                    for entry in entries {
+                        let (entry_key, _) = entry.map_err(StoreError::backend)?;
+                        let (_, sk) = entry_key.value();
+                        let Some(key) = get::<ApiKey>(&items, &pk, sk)? else {
+                            continue;
+                        };
+                        if take(key) {
+                            break;
+                        }
+                    }
+                }
+            }
             Ok(into_page(found, query.limit, |key: &ApiKey| &key.id))
         })
         .await
