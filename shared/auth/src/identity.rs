@@ -18,11 +18,12 @@ pub struct Identity {
 pub const SERVICE_KEY_USER_PREFIX: &str = "service-key:";
 
 impl Identity {
-    /// The identity a service key of `tenant` and `role` acts as.
-    pub fn of_service_key(tenant: TenantId, id: &ServiceKeyId, role: Role) -> Self {
-        let user = UserId::parse(&format!("{SERVICE_KEY_USER_PREFIX}{id}"))
-            .unwrap_or_else(|_| unreachable!("a service key id is a valid user id"));
-        Self { tenant, user, role }
+    /// The identity a service key of `tenant` and `role` acts as (`None`
+    /// only if its id could not name a user, which a service key id always
+    /// can: no panic on a request's path even so).
+    pub fn of_service_key(tenant: TenantId, id: &ServiceKeyId, role: Role) -> Option<Self> {
+        let user = UserId::parse(&format!("{SERVICE_KEY_USER_PREFIX}{id}")).ok()?;
+        Some(Self { tenant, user, role })
     }
 
     /// The service key this identity is, if it is one.
@@ -41,7 +42,7 @@ mod tests {
     fn a_service_key_identity_names_its_key() {
         let id = ServiceKeyId::new();
         let tenant = TenantId::parse("t").expect("valid");
-        let identity = Identity::of_service_key(tenant, &id, Role::Verifier);
+        let identity = Identity::of_service_key(tenant, &id, Role::Verifier).expect("an identity");
         assert_eq!(identity.user.as_str(), format!("service-key:{id}"));
         assert_eq!(identity.service_key(), Some(id));
         let person = Identity {

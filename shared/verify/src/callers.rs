@@ -60,12 +60,12 @@ struct Found {
     expires_at: Option<Timestamp>,
 }
 
-impl From<&ServiceKey> for Found {
-    fn from(key: &ServiceKey) -> Self {
-        Self {
-            identity: Identity::of_service_key(key.tenant_id.clone(), &key.id, key.role),
+impl Found {
+    fn of(key: &ServiceKey) -> Option<Self> {
+        Some(Self {
+            identity: Identity::of_service_key(key.tenant_id.clone(), &key.id, key.role)?,
             expires_at: key.expires_at.map(domain::ExpiresAt::at),
-        }
+        })
     }
 }
 
@@ -198,7 +198,9 @@ impl Verifier {
                     .hashing
                     .verify(presented, key.secret_hash.clone())
                     .await?;
-                (matches && key.works_at(Timestamp::now())).then(|| Found::from(&key))
+                (matches && key.works_at(Timestamp::now()))
+                    .then(|| Found::of(&key))
+                    .flatten()
             }
         };
         if cache.generation.load(Ordering::SeqCst) == generation {
