@@ -51,8 +51,10 @@ pub trait ServiceKeyStore: ServiceKeyLookup {
         cursor: Option<&Cursor<ServiceKeyId>>,
     ) -> impl Future<Output = StoreResult<Page<ServiceKey, ServiceKeyId>>> + Send;
 
-    /// Writes `revoked` over a key still active, removes its lookup item and
-    /// writes `audit`, in one transaction;
+    /// Sets `revoked`'s status, `revoked_at` and `revoked_by` on a key still
+    /// active (its other fields stay as stored: a use recorded since it was
+    /// read is kept), removes its lookup item and writes `audit`, in one
+    /// transaction;
     /// [`Conflict::Changed`](crate::Conflict::Changed) if it is no longer
     /// active (revoked meanwhile, or gone).
     fn revoke_service_key(

@@ -1251,10 +1251,14 @@ async fn a_service_key_is_looked_up_until_revoked_in_one_transaction(store: impl
     let stored = store
         .get_service_key(&tenant, &first.id)
         .await
-        .expect("read");
+        .expect("read")
+        .expect("still listed");
+    assert_eq!(stored.status, ServiceKeyStatus::Revoked);
+    // Revoked from a copy read before its use was recorded: the use stays.
     assert_eq!(
-        stored.map(|key| key.status),
-        Some(ServiceKeyStatus::Revoked)
+        stored.last_used_at,
+        Some(used_at),
+        "a revocation undid a use"
     );
     // A second revocation fails its condition and writes nothing (no event).
     let twice = audit(&tenant, AuditAction::ServiceKeyRevoked, &first.id);

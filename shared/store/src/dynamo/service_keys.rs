@@ -18,6 +18,10 @@ fn record_item(key: &ServiceKey) -> StoreResult<Item> {
     entity_item(key, "service_key", pk, sk)
 }
 
+fn attribute<T: serde::Serialize>(value: &T) -> StoreResult<AttributeValue> {
+    serde_dynamo::to_attribute_value(value).map_err(StoreError::corrupt)
+}
+
 fn lookup_item(key: &ServiceKey) -> StoreResult<Item> {
     let pk = service_key_lookup_pk(&key.id);
     entity_item(key, "service_key_lookup", pk.clone(), pk)
@@ -102,8 +106,16 @@ impl ServiceKeyStore for DynamoStore {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         let active = ServiceKeyStatus::Active.as_str();
+        // The revocation's own fields only: the record's other attributes
+        // (a `last_used_at` written since it was read) stay as stored.
+        let fields = vec![
+            ("status", attribute(&revoked.status)?),
+            ("revoked_at", attribute(&revoked.revoked_at)?),
+            ("revoked_by", attribute(&revoked.revoked_by)?),
+        ];
+        let record = (tenant_pk(&revoked.tenant_id), service_key_sk(&revoked.id));
         let mut transaction = Transaction::default();
-        transaction.put_if_status(self, record_item(revoked)?, active)?;
+        transaction.set_if_status(self, record, active, fields)?;
         let lookup = service_key_lookup_pk(&revoked.id);
         transaction.delete_if_status(self, (lookup.clone(), lookup), active)?;
         transaction.put(self, audit_item(audit)?)?;

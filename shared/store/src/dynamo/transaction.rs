@@ -129,6 +129,40 @@ impl Transaction {
         Ok(())
     }
 
+    /// Sets `fields` on the item at `pk`/`sk` if its `status` is still
+    /// `expected`; the item's other attributes stay as they are (a field
+    /// written meanwhile, such as `last_used_at`, is kept).
+    pub(super) fn set_if_status(
+        &mut self,
+        store: &DynamoStore,
+        (pk, sk): (String, String),
+        expected: &str,
+        fields: Vec<(&'static str, AttributeValue)>,
+    ) -> StoreResult<()> {
+        let mut names = status_names();
+        let mut values = status_value(expected);
+        let mut sets = Vec::with_capacity(fields.len());
+        for (n, (name, value)) in fields.into_iter().enumerate() {
+            names.insert(format!("#f{n}"), name.to_owned());
+            values.insert(format!(":f{n}"), value);
+            sets.push(format!("#f{n} = :f{n}"));
+        }
+        let update = Update::builder()
+            .table_name(&store.table)
+            .set_key(Some(table_key(pk, sk)))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression(STATUS_IS)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.push(
+            TransactWriteItem::builder().update(update).build(),
+            Some(Conflict::Changed),
+        );
+        Ok(())
+    }
+
     /// Deletes the item at `pk`/`sk` if its `status` is still `expected`.
     pub(super) fn delete_if_status(
         &mut self,

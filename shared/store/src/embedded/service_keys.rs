@@ -88,11 +88,17 @@ impl ServiceKeyStore for EmbeddedStore {
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let (pk, sk) = (tenant_pk(&revoked.tenant_id), service_key_sk(&revoked.id));
-            let stored = get::<ServiceKey>(&items, &pk, &sk)?;
-            if stored.is_none_or(|stored| stored.status != ServiceKeyStatus::Active) {
+            let Some(mut stored) = get::<ServiceKey>(&items, &pk, &sk)?
+                .filter(|stored| stored.status == ServiceKeyStatus::Active)
+            else {
                 return Err(Conflict::Changed.into());
-            }
-            put(&mut items, &pk, &sk, &revoked)?;
+            };
+            // The revocation's own fields only, as DynamoDB's update: what
+            // was written since the caller read the key (its last use) stays.
+            stored.status = revoked.status;
+            stored.revoked_at = revoked.revoked_at;
+            stored.revoked_by = revoked.revoked_by.clone();
+            put(&mut items, &pk, &sk, &stored)?;
             let lookup = service_key_lookup_pk(&revoked.id);
             items
                 .remove((lookup.as_str(), lookup.as_str()))
