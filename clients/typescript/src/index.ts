@@ -79,7 +79,8 @@ export class VerdictCache {
       ['sign'],
     );
     const mac = await crypto.subtle.sign('HMAC', await this.#hmacKey, new TextEncoder().encode(key));
-    return Buffer.from(mac).toString('base64');
+    // Hex by hand: Buffer is Node's, and Hono also runs where there is none.
+    return Array.from(new Uint8Array(mac), (byte) => byte.toString(16).padStart(2, '0')).join('');
   }
 
   async get(key: string): Promise<Verdict | undefined> {

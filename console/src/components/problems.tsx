@@ -74,6 +74,13 @@ const CODE_MESSAGES: Record<string, string> = {
   arx_not_active: 'This Arx is not active: it gets no new keys. Choose another.',
   already_exists: 'Something with this id already exists. Try again.',
   unknown_reference: 'That choice no longer exists. Reload the page and choose again.',
+  // What the console itself sent wrong: the server's detail names parser
+  // internals, which are no use to a person.
+  malformed_body: 'The console sent something the API could not read. Reload the page and try again.',
+  invalid_field: 'The console sent something the API could not read. Reload the page and try again.',
+  unsupported_media_type: 'The console sent something the API could not read. Reload the page and try again.',
+  method_not_allowed: 'The console asked for something the API does not have. Reload the page.',
+  body_timeout: 'The request took too long to arrive. Try again.',
 };
 
 /**

@@ -209,11 +209,7 @@ export function AuditLog() {
                     <ObjectLink id={event.object_id} name={names.get(event.object_id)} />
                   </td>
                   <td>
-                    {event.actor.kind === 'system'
-                      ? `system: ${event.actor.id}`
-                      : event.actor.kind === 'service_key'
-                        ? `service key ${event.actor.id.replace('service-key:', '')}`
-                        : event.actor.id}
+                    {actorName(event.actor)}
                     {event.actor.role && <span class="muted"> · {event.actor.role.replace('_', ' ')}</span>}
                   </td>
                 </tr>
@@ -227,6 +223,13 @@ export function AuditLog() {
       )}
     </section>
   );
+}
+
+/** Who did it, in words: a person's id, a service key, or one of our jobs. */
+export function actorName(actor: AuditEvent['actor']): string {
+  if (actor.kind === 'system') return `system: ${actor.id}`;
+  if (actor.kind === 'service_key') return `service key ${actor.id.replace('service-key:', '')}`;
+  return actor.id;
 }
 
 /** An object's name and a link to where it is shown, beside its id. */

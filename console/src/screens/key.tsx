@@ -18,7 +18,7 @@ import { formatLimits, formatTime, relativeTime } from '../format';
 import { navigate, onLinkClick } from '../router';
 import { managesCatalog, type Session } from '../session';
 import { StatusBadges } from './api-keys';
-import { ACTION_NAMES } from './audit';
+import { ACTION_NAMES, actorName } from './audit';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 
@@ -167,7 +167,7 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
                   </span>{' '}
                   <strong>{ACTION_NAMES[event.action]}</strong>{' '}
                   <span class="muted">
-                    by {event.actor.kind === 'system' ? `system: ${event.actor.id}` : event.actor.id}
+                    by {actorName(event.actor)}
                   </span>
                   {event.detail && <span class="detail"> · {event.detail}</span>}
                 </li>

@@ -65,7 +65,11 @@ pub fn audit_sk_range(
     to: Option<domain::Timestamp>,
 ) -> (String, String) {
     let bound = |at: domain::Timestamp, margin_seconds: i64, fill: char| {
-        let millis = at.unix_seconds().saturating_add(margin_seconds).max(0) * 1000;
+        let millis = at
+            .unix_seconds()
+            .saturating_add(margin_seconds)
+            .max(0)
+            .saturating_mul(1000);
         let rest: String = std::iter::repeat_n(fill, 20).collect();
         format!("{AUDIT_SK_PREFIX}audit--{millis:012x}{rest}")
     };

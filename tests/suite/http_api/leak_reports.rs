@@ -73,6 +73,24 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
+/// The event of `action` in the audit log of the object `id`.
+async fn audit_event(app: &TestApp, id: &str, action: &str) -> Value {
+    let audit = app
+        .get(
+            &format!("/v1/audit-events?object_id={id}"),
+            Role::PlatformOwner,
+        )
+        .await
+        .json();
+    audit["items"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|event| event["action"] == action)
+        .unwrap_or_else(|| panic!("no {action} event: {audit}"))
+        .clone()
+}
+
 async fn a_key(app: &TestApp) -> (String, String) {
     let created = app.create_key(Role::Developer).await;
     (
@@ -124,20 +142,7 @@ async fn a_signed_report_revokes_a_leaked_service_key(app: &TestApp) {
     let item = &listed["items"][0];
     assert_eq!(item["status"], "revoked");
     assert_eq!(item["revoked_by"], "system:github-secret-scanning");
-    let audit = app
-        .get(
-            &format!("/v1/audit-events?object_id={id}"),
-            Role::PlatformOwner,
-        )
-        .await
-        .json();
-    let leaked = audit["items"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .find(|event| event["action"] == "service_key_leaked")
-        .unwrap_or_else(|| panic!("no service_key_leaked event: {audit}"))
-        .clone();
+    let leaked = audit_event(app, &id, "service_key_leaked").await;
     assert_eq!(
         leaked["detail"],
         format!("found in public code at {FOUND_AT} (content)")
@@ -181,20 +186,7 @@ async fn a_signed_report_disables_a_live_key_at_once_and_records_where(app: &Tes
         (read["status"].as_str(), read["disabled_reason"].as_str()),
         (Some("disabled"), Some("leaked"))
     );
-    let audit = app
-        .get(
-            &format!("/v1/audit-events?object_id={id}"),
-            Role::PlatformOwner,
-        )
-        .await
-        .json();
-    let leaked = audit["items"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .find(|event| event["action"] == "api_key_leaked")
-        .unwrap_or_else(|| panic!("no api_key_leaked event: {audit}"))
-        .clone();
+    let leaked = audit_event(app, &id, "api_key_leaked").await;
     assert_eq!(
         leaked["actor"],
         json!({"kind": "system", "id": "github-secret-scanning", "role": null})
