@@ -78,6 +78,8 @@ test('an ended session is renewed with the refresh token, keeping what was typed
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('radio', { name: 'Production Sydney' }).check();
   await page.getByRole('button', { name: 'Continue' }).click();
+  // No permissions or owner: the step is optional.
+  await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByLabel('Name', { exact: true }).fill('kept across a refresh');
   await endSessionOnNextCall(page, '**/v1/api-keys?dry_run=true');
   await page.getByRole('button', { name: 'Review' }).click();

@@ -34,13 +34,17 @@ test('a developer creates a key through the guided flow and sees it once', async
   await page.getByRole('radio', { name: 'Production Sydney' }).check();
   await page.getByRole('button', { name: 'Continue' }).click();
 
-  // 3. A name and an expiry.
+  // 3. What it may do and who owns it: optional (tests/access.spec.ts fills them).
+  await expect(page.getByRole('heading', { name: 'What may the key do, and who holds it? (optional)' })).toBeVisible();
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  // 4. A name and an expiry.
   await page.getByLabel('Name', { exact: true }).fill('billing worker');
   await page.getByLabel('Expires on (optional)').fill('2031-01-31');
   await expectAccessible(page, 'the name and expiry step');
   await page.getByRole('button', { name: 'Review' }).click();
 
-  // 4. The API's summary; nothing exists yet.
+  // 5. The API's summary; nothing exists yet.
   await expect(page.getByRole('heading', { name: 'Check the key before you create it' })).toBeVisible();
   const summary = page.locator('dl.summary');
   await expect(summary).toContainText('Payments API');
@@ -52,7 +56,7 @@ test('a developer creates a key through the guided flow and sees it once', async
   const before = await callApi(request, 'developer', 'GET', '/v1/api-keys?limit=1');
   await page.getByRole('button', { name: 'Create API key' }).click();
 
-  // 5. The access key, once, with a copy button and the Arx URL.
+  // 6. The access key, once, with a copy button and the Arx URL.
   await expect(page.getByRole('heading', { name: 'Your new access key' })).toBeVisible();
   await expect(page.getByText('It will not be shown again.')).toBeVisible();
   const accessKey = (await page.locator('#access-key').textContent())!.trim();
@@ -129,6 +133,9 @@ test('the whole create flow works with the keyboard alone', async ({ page }) => 
   await expect(page.getByRole('heading', { name: 'Which Arx is the key for?' })).toBeVisible();
   await choose('Production Sydney');
   await page.keyboard.press('Enter');
+  // The optional step: Enter in its one-line field goes on.
+  await tabTo('Owner (optional)', 'textbox');
+  await page.keyboard.press('Enter');
   await tabTo('Name', 'textbox');
   await page.keyboard.type('keyboard only');
   await page.keyboard.press('Enter');
@@ -150,6 +157,8 @@ test('a refusal names the step and field at fault', async ({ page, request }) =>
   await page.getByRole('radio', { name: 'Payments API' }).check();
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('radio', { name: 'Staging Frankfurt' }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  // No permissions or owner: the step is optional.
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByLabel('Expires on (optional)').fill('2020-01-01');
   await page.getByRole('button', { name: 'Review' }).click();

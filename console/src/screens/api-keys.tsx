@@ -47,6 +47,8 @@ interface Filters {
   arx_id?: string;
   status: StatusChoice;
   name?: string;
+  /** One owner's keys (`external_id`, exact). */
+  external_id?: string;
   /** By creation: newest first (the API's default) or oldest first. */
   order?: 'oldest';
 }
@@ -61,6 +63,7 @@ export function ApiKeys({ session }: { session: Session }) {
   const manages = managesCatalog(session.role);
   const [filters, setFilters] = useState<Filters>({ status: 'current' });
   const [search, setSearch] = useState('');
+  const [ownerSearch, setOwnerSearch] = useState('');
   const pages = useCursorPages();
   const [page, setPage] = useState<Page | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
@@ -137,7 +140,7 @@ export function ApiKeys({ session }: { session: Session }) {
         </a>
       </PageHead>
       <Notice text={notice} />
-      <ErrorSummary problem={problem} fields={{ name: 'key-search' }} />
+      <ErrorSummary problem={problem} fields={{ name: 'key-search', external_id: 'owner-search' }} />
       <CountsHeadline counts={page?.counts} />
 
       <form
@@ -145,7 +148,7 @@ export function ApiKeys({ session }: { session: Session }) {
         aria-label="Filter keys"
         onSubmit={(event) => {
           event.preventDefault();
-          filter({ name: search.trim() || undefined });
+          filter({ name: search.trim() || undefined, external_id: ownerSearch.trim() || undefined });
         }}
       >
         <label>
@@ -197,8 +200,18 @@ export function ApiKeys({ session }: { session: Session }) {
         </label>
         <div class="search">
           <label for="key-search">Name contains</label>
+          <input id="key-search" type="search" value={search} onInput={(event) => setSearch(event.currentTarget.value)} />
+        </div>
+        <div class="search">
+          <label for="owner-search">Owner</label>
           <div class="search-row">
-            <input id="key-search" type="search" value={search} onInput={(event) => setSearch(event.currentTarget.value)} />
+            <input
+              id="owner-search"
+              type="search"
+              spellcheck={false}
+              value={ownerSearch}
+              onInput={(event) => setOwnerSearch(event.currentTarget.value)}
+            />
             <button type="submit" class="secondary">
               Search
             </button>
@@ -254,6 +267,7 @@ export function ApiKeys({ session }: { session: Session }) {
                 </td>
                 <td data-label="For">
                   {key.application_name} · {key.arx_name}
+                  {key.external_id && <span class="owner">Owner {key.external_id}</span>}
                 </td>
                 <td data-label="Status">
                   <StatusBadges apiKey={key} />

@@ -30,6 +30,7 @@ export const ACTION_NAMES: Record<AuditAction, string> = {
   api_key_enabled: 'API key enabled',
   api_key_deleted: 'API key deleted',
   api_key_limits_changed: 'API key limits changed',
+  api_key_updated: 'API key permissions, owner or meta changed',
   api_key_leaked: 'API key leaked: disabled',
   api_key_expired: 'API key expired',
   api_key_purged: 'API key purged',

@@ -1,6 +1,7 @@
 // Creating a key, one question at a time (the product page's flow): the
-// application, then the Arx, then a name and expiry, then the API's own
-// summary (`?dry_run=true`), then the key, shown once.
+// application, then the Arx, then what it may do and who owns it (both
+// optional), then a name and expiry, then the API's own summary
+// (`?dry_run=true`), then the key, shown once.
 
 import { useEffect, useState } from 'preact/hooks';
 import {
@@ -15,15 +16,29 @@ import {
   type NewApiKey,
   type Summary,
 } from '../api/client';
+import {
+  ACCESS_FIELD_INPUTS,
+  AccessFields,
+  parseOwner,
+  parsePermissions,
+  PermissionList,
+} from '../components/access-fields';
 import { AccessKeyScreen } from '../components/access-key-screen';
 import { asProblem, ErrorSummary, FieldError, isAbout } from '../components/problems';
 import { capitalise, endOfDayUtc, formatTime } from '../format';
 import { flash } from '../flash';
 import { navigate, onLinkClick } from '../router';
 
-type Step = 'application' | 'arx' | 'details' | 'review';
+type Step = 'application' | 'arx' | 'access' | 'details' | 'review';
 
-const STEP_FIELDS: Record<string, Step> = { application_id: 'application', arx_id: 'arx', name: 'details', expires_at: 'details' };
+const STEP_FIELDS: Record<string, Step> = {
+  application_id: 'application',
+  arx_id: 'arx',
+  permissions: 'access',
+  external_id: 'access',
+  name: 'details',
+  expires_at: 'details',
+};
 
 export function CreateKey() {
   const [step, setStep] = useState<Step>('application');
@@ -33,6 +48,8 @@ export function CreateKey() {
   const [arxId, setArxId] = useState('');
   const [name, setName] = useState('');
   const [expiresOn, setExpiresOn] = useState('');
+  const [permissions, setPermissions] = useState('');
+  const [owner, setOwner] = useState('');
   const [summary, setSummary] = useState<Summary | null>(null);
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
@@ -49,12 +66,28 @@ export function CreateKey() {
     );
   }, []);
 
-  const request = (): NewApiKey => ({
-    application_id: applicationId,
-    arx_id: arxId,
-    name: name.trim() || null,
-    expires_at: expiresOn ? endOfDayUtc(expiresOn) : null,
-  });
+  const request = (): NewApiKey => {
+    const names = parsePermissions(permissions);
+    const holder = parseOwner(owner);
+    return {
+      application_id: applicationId,
+      arx_id: arxId,
+      name: name.trim() || null,
+      expires_at: expiresOn ? endOfDayUtc(expiresOn) : null,
+      // Checked when the access step was left; the API checks again.
+      permissions: 'names' in names ? names.names : [],
+      external_id: 'owner' in holder ? holder.owner : null,
+    };
+  };
+
+  /** Leaves the access step only with names and an owner the API would take. */
+  function leaveAccess() {
+    const names = parsePermissions(permissions);
+    if ('problem' in names) return setProblem(names.problem);
+    const holder = parseOwner(owner);
+    if ('problem' in holder) return setProblem(holder.problem);
+    go('details');
+  }
 
   function go(next: Step) {
     setProblem(null);
@@ -116,10 +149,10 @@ export function CreateKey() {
     );
   }
 
-  const stepNumber = { application: 1, arx: 2, details: 3, review: 4 }[step];
+  const stepNumber = { application: 1, arx: 2, access: 3, details: 4, review: 5 }[step];
   return (
     <section aria-labelledby="create-title" class="narrow">
-      <p class="step-count">Step {stepNumber} of 4</p>
+      <p class="step-count">Step {stepNumber} of 5</p>
       {step === 'application' && (
         <form
           onSubmit={(event) => {
@@ -159,7 +192,7 @@ export function CreateKey() {
         <form
           onSubmit={(event) => {
             event.preventDefault();
-            if (arxId) go('details');
+            if (arxId) go('access');
             else missing('arx_id', 'Select the Arx the key is for.');
           }}
           noValidate
@@ -193,6 +226,31 @@ export function CreateKey() {
           <button type="submit">Continue</button>
         </form>
       )}
+      {step === 'access' && (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            leaveAccess();
+          }}
+          noValidate
+        >
+          <BackButton onClick={() => go('arx')} />
+          <ErrorSummary problem={problem} fields={ACCESS_FIELD_INPUTS} />
+          <h1 id="create-title">What may the key do, and who holds it? (optional)</h1>
+          <p class="hint">
+            Your service can ask at each verify whether the key has a permission, and learns its owner. Leave both empty
+            for a key that is simply good or not. Owners and admins can change them later.
+          </p>
+          <AccessFields
+            permissions={permissions}
+            owner={owner}
+            problem={problem}
+            onPermissions={setPermissions}
+            onOwner={setOwner}
+          />
+          <button type="submit">Continue</button>
+        </form>
+      )}
       {step === 'details' && (
         <form
           onSubmit={(event) => {
@@ -201,7 +259,7 @@ export function CreateKey() {
           }}
           noValidate
         >
-          <BackButton onClick={() => go('arx')} />
+          <BackButton onClick={() => go('access')} />
           <ErrorSummary problem={problem} fields={{ name: 'key-name', expires_at: 'key-expiry' }} />
           <h1 id="create-title">Name the key (optional)</h1>
           <div class="field">
@@ -254,6 +312,12 @@ export function CreateKey() {
                 ({summary.arx.purpose}, {summary.arx.provider} {summary.arx.region}, {summary.arx.encryption_method},
                 rotated every {summary.arx.rotation_cycle}, {summary.arx.plan} plan)
               </span>
+            </SummaryRow>
+            <SummaryRow term="Permissions" onChange={() => go('access')}>
+              <PermissionList names={summary.permissions ?? []} />
+            </SummaryRow>
+            <SummaryRow term="Owner" onChange={() => go('access')}>
+              {summary.external_id ?? <span class="muted">None</span>}
             </SummaryRow>
             <SummaryRow term="Name" onChange={() => go('details')}>
               {summary.name}

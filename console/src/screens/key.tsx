@@ -1,12 +1,13 @@
 // One API key's page: everything about it (status, what it is for, when it
 // was made, expires and was last used, its limits and what is left of them,
-// the keys it replaced or was replaced by, its history) and what can be done
-// to it. Later issues add its permissions and usage here.
+// the keys it replaced or was replaced by, what it may do and who owns it,
+// its history) and what can be done to it.
 
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type ApiKey, type ApiProblem, type CreatedApiKey } from '../api/client';
 import type { components } from '../api/schema';
+import { AccessDialog, PermissionList } from '../components/access-fields';
 import { AccessKeyScreen } from '../components/access-key-screen';
 import { CopyButton } from '../components/copy-button';
 import { actionsFor, KeyActionDialog, type KeyAction } from '../components/key-actions';
@@ -38,6 +39,7 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
   const [notice, setNotice] = useState<string | null>(() => takeFlash()?.notice ?? null);
   const [acting, setActing] = useState<KeyAction | null>(null);
   const [rotated, setRotated] = useState<CreatedApiKey | null>(null);
+  const [editingAccess, setEditingAccess] = useState(false);
   const [reloads, setReloads] = useState(0);
 
   useEffect(() => {
@@ -83,6 +85,8 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
   }
 
   const actions = actionsFor(key, manages);
+  // An ended key keeps what it had; a working one's access changes (owners and admins).
+  const accessEditable = manages && (key.status === 'active' || key.status === 'disabled');
   return (
     <section aria-labelledby="key-title" class="key-page">
       <a class="back" href="/api-keys" onClick={onLinkClick}>
@@ -153,6 +157,29 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
         )}
       </dl>
 
+      <div class="section-head">
+        <h2 id="access-title">Permissions and owner</h2>
+        {accessEditable && (
+          <button type="button" class="secondary" onClick={() => setEditingAccess(true)}>
+            Edit<span class="visually-hidden"> permissions and owner</span>
+          </button>
+        )}
+      </div>
+      <dl class="summary facts" aria-labelledby="access-title">
+        <Row term="Permissions">
+          <PermissionList names={key.permissions} />
+        </Row>
+        <Row term="Owner">{key.external_id ?? <span class="muted">None</span>}</Row>
+        {key.meta && (
+          <Row term="Meta">
+            <pre class="meta">{JSON.stringify(key.meta, null, 2)}</pre>
+          </Row>
+        )}
+      </dl>
+      {!manages && (
+        <p class="hint">Platform owners and admins change what a key may do and who owns it.</p>
+      )}
+
       {manages && (
         <>
           <h2>History</h2>
@@ -182,6 +209,18 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
         </>
       )}
 
+      {editingAccess && (
+        <AccessDialog
+          apiKey={key}
+          onClose={() => setEditingAccess(false)}
+          onSaved={(saved) => {
+            setEditingAccess(false);
+            setKey(saved);
+            setNotice(`The permissions and owner of ${saved.name} were saved.`);
+            setReloads((n) => n + 1);
+          }}
+        />
+      )}
       {acting && (
         <KeyActionDialog
           action={acting}

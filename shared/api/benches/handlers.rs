@@ -153,6 +153,9 @@ fn key_record(
         expiry_notice_sent_at: None,
         limits: None,
         disabled_reason: None,
+        permissions: Default::default(),
+        external_id: None,
+        meta: None,
         balance: None,
         revision: 0,
     }
@@ -276,7 +279,7 @@ fn verification(c: &mut Criterion) {
         async move {
             let verdict = state
                 .verifier
-                .verify(&state.store, Some(&tenant), &raw, domain::Cost::ONE)
+                .verify(&state.store, Some(&tenant), &raw, domain::Cost::ONE, None)
                 .await
                 .expect("answered");
             black_box(verdict.valid)

@@ -104,7 +104,11 @@ impl ApiRequest {
 
 /// The fields whose value is a list; every other value of a body is an
 /// object or a scalar.
-const LIST_FIELDS: &[&str] = &["cors_origins"];
+const LIST_FIELDS: &[&str] = &["cors_origins", "permissions"];
+
+/// The fields that hold the client's own JSON, whatever its shape (a key's
+/// `meta`): nothing under them is read as ours.
+const FREE_FORM_FIELDS: &[&str] = &["meta"];
 
 /// Refuses a list where the API takes an object. serde reads a struct from a
 /// JSON array as readily as from an object (its fields in order), so without
@@ -152,6 +156,7 @@ fn misplaced_list(value: &serde_json::Value, path: &str) -> Option<String> {
             format!("{path}.{name}")
         };
         match value {
+            _ if FREE_FORM_FIELDS.contains(&name.as_str()) => None,
             serde_json::Value::Array(_) if LIST_FIELDS.contains(&name.as_str()) => None,
             serde_json::Value::Array(_) => Some(here),
             nested => misplaced_list(nested, &here),

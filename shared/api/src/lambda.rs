@@ -316,7 +316,9 @@ pub async fn serve_key_authorizer<S: VerifyStore + 'static>(
                 // message, which may quote the request) and the instance
                 // stays warm. The task also boxes the deep verify future.
                 let payload = event.payload;
-                let denial = key_authorizer::answer(&payload, None);
+                // A denial for this method only: the stage's other routes
+                // are not refused with it from API Gateway's cache.
+                let denial = key_authorizer::answer(&payload, None, true);
                 let decided = tokio::spawn(async move {
                     let (store, verifier, config) = &*shared;
                     key_authorizer::authorize(store, verifier, config, &payload).await

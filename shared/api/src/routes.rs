@@ -129,6 +129,7 @@ impl Route {
                 "status",
                 "include_deleted",
                 "name",
+                "external_id",
                 "order",
                 "limit",
                 "cursor",

@@ -2,8 +2,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::text::bounded_text;
 use crate::{
-    Actor, ApiKeyId, ApplicationId, ApplicationName, ArxId, ArxName, InvalidValue, KeyLimits,
-    Purpose, SecretHash, TenantId, Timestamp, UserId,
+    Actor, ApiKeyId, ApplicationId, ApplicationName, ArxId, ArxName, ExternalId, InvalidValue,
+    KeyLimits, KeyMeta, Permissions, Purpose, SecretHash, TenantId, Timestamp, UserId,
 };
 
 bounded_text!(ApiKeyName, max = 100, multiline = false);
@@ -141,6 +141,16 @@ pub struct ApiKey {
     /// Why the key is disabled, if something other than a person disabled it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<DisabledReason>,
+    /// What the key may do: a verify's permission query is asked of these.
+    #[serde(default, skip_serializing_if = "Permissions::is_empty")]
+    pub permissions: Permissions,
+    /// Who owns the key in the customer's own system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<ExternalId>,
+    /// The customer's own data about the key (never a secret: it is
+    /// returned by every read and every `VALID` verdict).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<KeyMeta>,
     pub secret_hash: SecretHash,
     /// One more with every write of the record: a change is written only
     /// over the revision it was computed from, so two changes made at once
@@ -431,6 +441,9 @@ mod tests {
             expiry_notice_sent_at: None,
             limits: None,
             disabled_reason: None,
+            permissions: Default::default(),
+            external_id: None,
+            meta: None,
             secret_hash: hash,
             balance: None,
             revision: 0,

@@ -37,6 +37,9 @@ pub enum AuditAction {
     /// An owner or admin set, changed or removed the key's limits; its
     /// counters started afresh.
     ApiKeyLimitsChanged,
+    /// An owner or admin changed the key's permissions, owner or meta (the
+    /// detail says what: the permissions added and removed, the new owner).
+    ApiKeyUpdated,
     /// GitHub secret scanning reported the key in public code, and it was
     /// disabled (the event's detail says where it was found).
     ApiKeyLeaked,
@@ -129,6 +132,7 @@ impl AuditAction {
             Self::ApiKeyEnabled => "api_key_enabled",
             Self::ApiKeyRotated => "api_key_rotated",
             Self::ApiKeyLimitsChanged => "api_key_limits_changed",
+            Self::ApiKeyUpdated => "api_key_updated",
             Self::ApiKeyLeaked => "api_key_leaked",
             Self::ApiKeyExpired => "api_key_expired",
             Self::ApiKeyPurged => "api_key_purged",
@@ -162,13 +166,14 @@ impl AuditAction {
 mod tests {
     use super::*;
 
-    const ALL: [AuditAction; 20] = [
+    const ALL: [AuditAction; 21] = [
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyDeleted,
         AuditAction::ApiKeyDisabled,
         AuditAction::ApiKeyEnabled,
         AuditAction::ApiKeyRotated,
         AuditAction::ApiKeyLimitsChanged,
+        AuditAction::ApiKeyUpdated,
         AuditAction::ApiKeyLeaked,
         AuditAction::ApiKeyExpired,
         AuditAction::ApiKeyPurged,

@@ -16,4 +16,10 @@ pub enum InvalidValue {
     OutOfRange { min: i64, max: i64 },
     #[error("{0}")]
     Malformed(&'static str),
+    /// What is wrong, and where: a position in characters, counted from 1.
+    #[error("{reason} (at character {position})")]
+    At {
+        reason: &'static str,
+        position: usize,
+    },
 }

@@ -11,7 +11,9 @@ pub mod feedback;
 pub mod ids;
 pub mod invalid;
 pub mod limits;
+pub mod owner;
 pub mod page;
+pub mod permissions;
 pub mod role;
 pub mod secret_hash;
 pub mod service_key;
@@ -33,7 +35,9 @@ pub use ids::{
 };
 pub use invalid::InvalidValue;
 pub use limits::{Cost, KeyLimits, LimitHit, Standing, Usage};
+pub use owner::{ExternalId, KeyMeta};
 pub use page::{Cursor, Page, PageLimit};
+pub use permissions::{Permission, PermissionQuery, Permissions};
 pub use role::{Operation, Role};
 pub use secret_hash::{
     HASH_PARAMS, HashError, HashParams, KeyHasher, PASSWORD_GRADE_PARAMS, SecretHash,

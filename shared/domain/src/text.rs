@@ -34,7 +34,7 @@ pub(crate) fn bounded(raw: &str, max: usize, multiline: bool) -> Result<String, 
 /// joiners, the BOM, tag characters), line and paragraph separators, and the
 /// blank letters (Hangul fillers, the Braille blank) that render as nothing.
 /// A name holding one could pass for another on a dashboard row.
-fn invisible(c: char) -> bool {
+pub(crate) fn invisible(c: char) -> bool {
     matches!(
         c.general_category(),
         GeneralCategory::Format

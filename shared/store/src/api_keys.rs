@@ -6,8 +6,8 @@ use std::future::Future;
 
 use domain::{
     ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, AuditEvent,
-    Cost, Cursor, ExpiresAt, KeyLimits, LimitHit, Page, PageLimit, SecretHash, TenantId, Timestamp,
-    Usage,
+    Cost, Cursor, ExpiresAt, ExternalId, KeyLimits, KeyMeta, LimitHit, Page, PageLimit,
+    Permissions, SecretHash, TenantId, Timestamp, Usage,
 };
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +26,9 @@ pub struct ApiKeyFilter {
     /// Only keys whose name contains this, in lower case (a name search):
     /// checked on the items read, reading on until the page is full.
     pub name_contains: Option<String>,
+    /// Only keys of this owner (`external_id`, matched exactly): the
+    /// owner's own index partition, so a page costs the page.
+    pub external_id: Option<ExternalId>,
 }
 
 impl ApiKeyFilter {
@@ -42,6 +45,10 @@ impl ApiKeyFilter {
                 .name_contains
                 .as_deref()
                 .is_none_or(|part| key.name.as_str().to_lowercase().contains(part))
+            && self
+                .external_id
+                .as_ref()
+                .is_none_or(|owner| key.external_id.as_ref() == Some(owner))
     }
 }
 
@@ -100,6 +107,13 @@ pub struct KeyLookup {
     /// Whose counters the key charges, when not its own (`ApiKey::balance`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<ApiKeyId>,
+    /// What a `VALID` verdict carries and a permission query is asked of.
+    #[serde(default, skip_serializing_if = "Permissions::is_empty")]
+    pub permissions: Permissions,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<ExternalId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<KeyMeta>,
 }
 
 impl KeyLookup {
@@ -123,6 +137,9 @@ impl KeyLookup {
             limits: key.limits,
             rotated_to: key.rotated_to.clone(),
             balance: key.balance.clone(),
+            permissions: key.permissions.clone(),
+            external_id: key.external_id.clone(),
+            meta: key.meta.clone(),
         }
     }
 
@@ -270,16 +287,27 @@ pub trait ApiKeyCharge: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<Usage>>> + Send;
 }
 
-pub trait ApiKeyLimit: Send + Sync {
-    /// Writes `next` (`current` with other limits) with its lookup item, its
-    /// counters started afresh ([`fresh_usage`]; none when it has no limits)
-    /// and `audit`, in one transaction, only if the stored status is still
-    /// `current.status` ([`Conflict::Changed`](crate::Conflict::Changed) otherwise).
-    fn set_api_key_limits(
+/// What an update does to the counters a key is charged against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counters {
+    /// Left as they stand (the limits did not change).
+    Kept,
+    /// Started afresh from the new limits ([`fresh_usage`]; none when the
+    /// key has no limits).
+    Restarted,
+}
+
+pub trait ApiKeyUpdate: Send + Sync {
+    /// Writes `next` (`current` with other limits, permissions, owner or
+    /// meta) with its lookup item, its index entries, `counters` as said
+    /// and `audit`, in one transaction, only if the stored revision is still
+    /// `current.revision` ([`Conflict::Changed`](crate::Conflict::Changed) otherwise).
+    fn update_api_key(
         &self,
         current: &ApiKey,
         next: &ApiKey,
-        audit: &AuditEvent,
+        counters: Counters,
+        audit: &[AuditEvent],
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 

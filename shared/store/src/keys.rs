@@ -199,15 +199,18 @@ pub enum ApiKeyIndex {
     /// The counts read the part already past, so a key counts as expired as
     /// soon as it reads expired, not an hour later when the sweep records it.
     Expiring,
+    /// `GSI6`, sparse: a tenant's keys of one owner (`external_id`).
+    ByOwner,
 }
 
 impl ApiKeyIndex {
-    pub const SECONDARY: [ApiKeyIndex; 5] = [
+    pub const SECONDARY: [ApiKeyIndex; 6] = [
         Self::ByApplication,
         Self::ByArx,
         Self::ByStatus,
         Self::Due,
         Self::Expiring,
+        Self::ByOwner,
     ];
 
     /// The DynamoDB index name, or `None` for the table.
@@ -219,6 +222,7 @@ impl ApiKeyIndex {
             Self::ByStatus => Some("GSI3"),
             Self::Due => Some("GSI4"),
             Self::Expiring => Some("GSI5"),
+            Self::ByOwner => Some("GSI6"),
         }
     }
 
@@ -237,6 +241,7 @@ impl ApiKeyIndex {
             Self::ByStatus => ("GSI3PK", "GSI3SK"),
             Self::Due => ("GSI4PK", "GSI4SK"),
             Self::Expiring => ("GSI5PK", "GSI5SK"),
+            Self::ByOwner => ("GSI6PK", "GSI6SK"),
         }
     }
 
@@ -268,6 +273,7 @@ impl ApiKeyIndex {
                 }
                 _ => None,
             },
+            Self::ByOwner => by_id(keys_by_owner_pk(tenant, key.external_id.as_ref()?)),
         }
     }
 }
@@ -330,6 +336,10 @@ pub fn api_key_list_partition(tenant: &TenantId, query: &ApiKeyQuery) -> (ApiKey
     if query.consistent {
         return (ApiKeyIndex::Table, tenant_pk(tenant));
     }
+    // An owner has a handful of keys: the narrowest partition there is.
+    if let Some(owner) = &filter.external_id {
+        return (ApiKeyIndex::ByOwner, keys_by_owner_pk(tenant, owner));
+    }
     if let Some(application) = &filter.application_id {
         return (
             ApiKeyIndex::ByApplication,
@@ -355,6 +365,13 @@ fn keys_by_arx_pk(tenant: &TenantId, arx: &ArxId) -> String {
     format!("TENANT#{tenant}#ARX#{arx}")
 }
 
+/// The owner's id is the partition's last part, after a fixed prefix that
+/// names the tenant: whatever it holds (`#` included), it cannot reach
+/// another tenant's partition or another index's.
+fn keys_by_owner_pk(tenant: &TenantId, owner: &domain::ExternalId) -> String {
+    format!("TENANT#{tenant}#OWNER#{owner}")
+}
+
 fn keys_by_status_pk(tenant: &TenantId, status: ApiKeyStatus) -> String {
     format!("TENANT#{tenant}#KEYSTATUS#{}", status.as_str())
 }
@@ -369,6 +386,7 @@ mod tests {
         let tenant = TenantId::parse("t1").expect("valid");
         let (app, arx) = (ApplicationId::new(), ArxId::new());
         let status = ApiKeyStatus::Active;
+        let owner = domain::ExternalId::parse("org#42").expect("valid");
         let query = |filter: ApiKeyFilter| ApiKeyQuery {
             filter,
             ..Default::default()
@@ -402,6 +420,15 @@ mod tests {
                 },
                 ApiKeyIndex::ByStatus,
                 keys_by_status_pk(&tenant, status),
+            ),
+            (
+                ApiKeyFilter {
+                    external_id: Some(owner.clone()),
+                    application_id: Some(app.clone()),
+                    ..Default::default()
+                },
+                ApiKeyIndex::ByOwner,
+                keys_by_owner_pk(&tenant, &owner),
             ),
         ];
         for (filter, index, partition) in cases {

@@ -24,10 +24,10 @@ mod service_keys;
 mod sweep;
 
 pub use api_keys::{
-    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyFilter, ApiKeyLimit, ApiKeyLookup, ApiKeyQuery,
-    ApiKeyRead, ApiKeyRotate, ApiKeySuspend, ApiKeyUsage, Charge, KeyLookup, deleted_api_key,
-    expired_api_key, fresh_usage, leaked_api_key, owns_counters_at_purge, revised, starts_counters,
-    with_status,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyFilter, ApiKeyLookup, ApiKeyQuery, ApiKeyRead,
+    ApiKeyRotate, ApiKeySuspend, ApiKeyUpdate, ApiKeyUsage, Charge, Counters, KeyLookup,
+    deleted_api_key, expired_api_key, fresh_usage, leaked_api_key, owns_counters_at_purge, revised,
+    starts_counters, with_status,
 };
 pub use audit::{AuditFilter, AuditLog, AuditQuery};
 pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::{
-    ApplicationStatus, ArxStatus, Cost, ExpiresAt, KeyLimits, KeyPrefix, LimitHit, PresentedKey,
-    TenantId, Timestamp,
+    ApplicationStatus, ArxStatus, Cost, ExpiresAt, KeyLimits, KeyPrefix, LimitHit, PermissionQuery,
+    PresentedKey, TenantId, Timestamp,
 };
 use store::{
     ApiKeyCharge, ApiKeyLookup, ApiKeyRead, ApiKeyUsage, ApplicationStore, ArxStore, Charge,
@@ -71,14 +71,16 @@ impl<S> VerifyStore for S where
 
 impl Verifier {
     /// Verifies `raw` for `caller` (its tenant; `None` accepts a key of any
-    /// tenant, for a key-authorizer that serves the whole installation), and
-    /// charges a good key with limits `cost`.
+    /// tenant, for a key-authorizer that serves the whole installation),
+    /// asks `permissions` (if given) of the key's permissions, and charges a
+    /// good key with limits `cost`.
     pub async fn verify<S: VerifyStore>(
         &self,
         store: &S,
         caller: Option<&TenantId>,
         raw: &str,
         cost: Cost,
+        permissions: Option<&PermissionQuery>,
     ) -> Result<Verdict, CheckError> {
         let Ok(presented) = PresentedKey::parse(raw, &self.key_prefix) else {
             return Ok(Verdict::refused(VerdictCode::Malformed));
@@ -102,7 +104,7 @@ impl Verifier {
             }
         };
         let now = Timestamp::now();
-        let mut verdict = checked.verdict(caller, now);
+        let mut verdict = checked.verdict(caller, now, permissions);
         if verdict.valid
             && let Checked::Found(facts) = checked.as_ref()
             && let Some(limits) = &facts.limits
@@ -198,6 +200,9 @@ async fn describe<S: VerifyStore>(
             arx_url,
             name,
             expires_at: lookup.expires_at.map(ExpiresAt::at),
+            permissions: lookup.permissions.clone(),
+            external_id: lookup.external_id.clone(),
+            meta: lookup.meta.clone(),
         },
         status: lookup.status,
         expires_at: lookup.expires_at,

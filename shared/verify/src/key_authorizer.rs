@@ -1,8 +1,9 @@
 //! The drop-in Lambda authorizer a team attaches to its own API Gateway API:
 //! it reads an access key from `x-api-key` or `Authorization: Bearer`,
 //! verifies it against our table (the same [`Verifier::verify`] as `POST /v1/verify`),
-//! and passes `tenant_id`, `application_id`, `arx_id` and `key_id` to the
-//! protected backend as authorizer context.
+//! asks of its permissions what the route needs ([`RoutePermissions`]), and
+//! passes `tenant_id`, `application_id`, `arx_id`, `key_id`, `permissions`,
+//! `external_id` and `meta` to the protected backend as authorizer context.
 //!
 //! Two event shapes, told apart by the event itself: HTTP API payload 2.0
 //! with simple responses (`{"isAuthorized": …, "context": …}`), and REST API
@@ -12,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use domain::{Cost, TenantId};
+use domain::{Cost, PermissionQuery, TenantId};
 use environment::{ConfigError, Env};
 use serde_json::{Value, json};
 
@@ -24,6 +25,8 @@ use crate::verdict::Verdict;
 pub struct KeyAuthorizerConfig {
     /// `KEY_AUTHORIZER_TENANT_ID`: when set, another tenant's key is refused.
     pub tenant: Option<TenantId>,
+    /// `KEY_AUTHORIZER_ROUTE_PERMISSIONS`: what each route needs.
+    pub routes: RoutePermissions,
 }
 
 impl KeyAuthorizerConfig {
@@ -37,8 +40,109 @@ impl KeyAuthorizerConfig {
                 })
             })
             .transpose()?;
-        Ok(Self { tenant })
+        let routes = env
+            .optional(RoutePermissions::VARIABLE)
+            .map(|raw| {
+                RoutePermissions::parse(&raw).map_err(|reason| ConfigError::Invalid {
+                    name: RoutePermissions::VARIABLE,
+                    reason,
+                })
+            })
+            .transpose()?
+            .unwrap_or_default();
+        Ok(Self { tenant, routes })
     }
+}
+
+/// Which permissions each route of the protected API needs: a JSON object
+/// from a route to a permission query, as the verify route takes it.
+///
+/// ```json
+/// {"GET /documents/{id}": "documents.read",
+///  "POST /documents": "documents.write",
+///  "ANY /admin/{proxy+}": "admin OR (billing.read AND billing.write)",
+///  "*": "api.use"}
+/// ```
+///
+/// A route is API Gateway's own: the method and the resource path as the
+/// API defines it (`{id}`, not `/documents/42`). A request is matched by
+/// its method, then `ANY`, then `*` (every route not named); a route that
+/// matches nothing needs only a good key.
+#[derive(Debug, Clone, Default)]
+pub struct RoutePermissions {
+    routes: BTreeMap<String, PermissionQuery>,
+}
+
+impl RoutePermissions {
+    pub const VARIABLE: &'static str = "KEY_AUTHORIZER_ROUTE_PERMISSIONS";
+    /// Every route the map does not name.
+    pub const OTHER_ROUTES: &'static str = "*";
+
+    /// The map from its JSON; a refusal names the entry and what is wrong.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let map: BTreeMap<String, String> = serde_json::from_str(raw).map_err(|error| {
+            format!("must be a JSON object from routes to permission queries ({error})")
+        })?;
+        let mut routes = BTreeMap::new();
+        for (route, query) in map {
+            let key = route_key(&route).ok_or_else(|| {
+                format!(
+                    "the route {route:?} must be a method and a path (\"GET /documents/{{id}}\", \
+                     \"ANY /admin\") or \"*\""
+                )
+            })?;
+            let query = PermissionQuery::parse(&query)
+                .map_err(|reason| format!("the permissions of {route:?} {reason}"))?;
+            routes.insert(key, query);
+        }
+        Ok(Self { routes })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// What a request of `event` (either shape) needs, if anything.
+    pub fn required(&self, event: &Value) -> Option<&PermissionQuery> {
+        if self.routes.is_empty() {
+            return None;
+        }
+        let (method, path) = request_route(event).unwrap_or_default();
+        let named = |method: &str| self.routes.get(&format!("{method} {path}"));
+        named(&method)
+            .or_else(|| named("ANY"))
+            .or_else(|| self.routes.get(Self::OTHER_ROUTES))
+    }
+}
+
+/// `GET /documents/{id}` as the map keeps it (the method in capitals, one
+/// space), or `*`; `None` if it is neither.
+fn route_key(route: &str) -> Option<String> {
+    let route = route.trim();
+    if route == RoutePermissions::OTHER_ROUTES {
+        return Some(route.to_owned());
+    }
+    let (method, path) = route.split_once(' ')?;
+    let path = path.trim();
+    let method_ok = !method.is_empty() && method.chars().all(|c| c.is_ascii_alphabetic());
+    let path_ok = path.starts_with('/') && !path.chars().any(char::is_whitespace);
+    (method_ok && path_ok).then(|| format!("{} {path}", method.to_ascii_uppercase()))
+}
+
+/// The request's method and its route's path: an HTTP API's `routeKey`
+/// (and the method it was called with, for an `ANY` route), or a REST API's
+/// `httpMethod` and `resource`.
+fn request_route(event: &Value) -> Option<(String, String)> {
+    if let Some(route) = event["routeKey"].as_str() {
+        let (route_method, path) = route.split_once(' ')?;
+        let method = event["requestContext"]["http"]["method"]
+            .as_str()
+            .unwrap_or(route_method);
+        return Some((method.to_ascii_uppercase(), path.to_owned()));
+    }
+    let method = event["httpMethod"].as_str()?;
+    let path = event["resource"].as_str()?;
+    Some((method.to_ascii_uppercase(), path.to_owned()))
 }
 
 /// The authorizer's answer to one event (either shape).
@@ -49,8 +153,9 @@ pub async fn authorize<S: VerifyStore>(
     event: &Value,
 ) -> Value {
     let tenant = config.tenant.as_ref();
+    let needed = config.routes.required(event);
     let verdict = match presented_key(&event["headers"]) {
-        Some(key) => match verifier.verify(store, tenant, key, Cost::ONE).await {
+        Some(key) => match verifier.verify(store, tenant, key, Cost::ONE, needed).await {
             Ok(verdict) => Some(verdict),
             Err(error) => {
                 // Fail closed: a store or hashing failure denies the request.
@@ -66,14 +171,22 @@ pub async fn authorize<S: VerifyStore>(
         code = verdict.as_ref().map(|v| code_name(v)).unwrap_or("NO_KEY"),
         "key authorizer decided"
     );
-    answer(event, context)
+    // With a route map, a REST API's policy allows this method only: API
+    // Gateway caches a policy per key, and one for the whole stage would
+    // let the key through routes that need more than this one.
+    answer(event, context, !config.routes.is_empty())
 }
 
-/// The answer in the event's own shape: allowed with `context`, or denied.
-pub fn answer(event: &Value, context: Option<BTreeMap<&'static str, String>>) -> Value {
+/// The answer in the event's own shape: allowed with `context`, or denied;
+/// a REST API's policy for this method only when `per_method`, else the stage.
+pub fn answer(
+    event: &Value,
+    context: Option<BTreeMap<&'static str, String>>,
+    per_method: bool,
+) -> Value {
     let rest = event["type"] == "REQUEST" && event.get("methodArn").is_some();
     if rest {
-        rest_response(event, context)
+        rest_response(event, context, per_method)
     } else {
         json!({
             "isAuthorized": context.is_some(),
@@ -113,6 +226,16 @@ fn context_of(verdict: &Verdict) -> Option<BTreeMap<&'static str, String>> {
     if let Some(remaining) = verdict.remaining {
         context.insert("remaining", remaining.to_string());
     }
+    // Context values are strings (a REST API takes nothing else): the
+    // permissions as a JSON list, the meta as the JSON object it is.
+    let permissions: Vec<&str> = key.permissions.iter().map(|p| p.as_str()).collect();
+    context.insert("permissions", json!(permissions).to_string());
+    if let Some(owner) = &key.external_id {
+        context.insert("external_id", owner.to_string());
+    }
+    if let Some(meta) = &key.meta {
+        context.insert("meta", meta.to_json());
+    }
     Some(context)
 }
 
@@ -127,17 +250,22 @@ fn code_name(verdict: &Verdict) -> &'static str {
         Disabled => "DISABLED",
         RateLimited => "RATE_LIMITED",
         UsageExceeded => "USAGE_EXCEEDED",
+        InsufficientPermissions => "INSUFFICIENT_PERMISSIONS",
     }
 }
 
 /// A REST API answer: an IAM policy for the whole stage, so that a cached
 /// decision (API Gateway caches it per key) holds for every method, and the
 /// context. The principal is the key's id, never the key.
-fn rest_response(event: &Value, context: Option<BTreeMap<&'static str, String>>) -> Value {
+fn rest_response(
+    event: &Value,
+    context: Option<BTreeMap<&'static str, String>>,
+    per_method: bool,
+) -> Value {
     let method_arn = event["methodArn"].as_str().unwrap_or_default();
     // arn:aws:execute-api:region:account:api-id/stage/METHOD/path → …/stage/*
     let resource = match method_arn.splitn(3, '/').collect::<Vec<_>>().as_slice() {
-        [api, stage, _] => format!("{api}/{stage}/*"),
+        [api, stage, _] if !per_method => format!("{api}/{stage}/*"),
         _ => method_arn.to_owned(),
     };
     let allowed = context.is_some();

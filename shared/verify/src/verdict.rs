@@ -1,10 +1,10 @@
 //! What a verify answers, and how a checked key's facts decide it.
 
 use domain::{
-    ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, ExpiresAt, KeyLimits, Standing,
-    TenantId, Timestamp,
+    ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, ExpiresAt, ExternalId, KeyLimits,
+    KeyMeta, PermissionQuery, Permissions, Standing, TenantId, Timestamp,
 };
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 /// What a verify answers: `VALID` with the key's fields, or a code alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -25,6 +25,10 @@ pub enum VerdictCode {
     RateLimited,
     /// The key's credits are spent: `reset_at` is the next refill, if any.
     UsageExceeded,
+    /// The key is good, but its permissions do not satisfy the verify's
+    /// permission query. Nothing is charged: the request it guards is
+    /// refused, so it did no work worth a credit (as with every refusal).
+    InsufficientPermissions,
 }
 
 /// The answer to one verify.
@@ -54,6 +58,18 @@ pub struct VerifiedKey {
     pub arx_url: String,
     pub name: ApiKeyName,
     pub expires_at: Option<Timestamp>,
+    /// What the key may do, in order.
+    pub permissions: Permissions,
+    /// Who owns it in the customer's own system.
+    pub external_id: Option<ExternalId>,
+    /// The customer's own JSON object about it.
+    #[serde(serialize_with = "meta_as_object")]
+    pub meta: Option<KeyMeta>,
+}
+
+/// `meta` as the object it is (it is stored as its JSON text).
+fn meta_as_object<S: Serializer>(meta: &Option<KeyMeta>, serializer: S) -> Result<S::Ok, S::Error> {
+    meta.as_ref().map(KeyMeta::as_object).serialize(serializer)
 }
 
 impl Verdict {
@@ -102,8 +118,14 @@ pub(crate) struct KeyFacts {
 }
 
 impl Checked {
-    /// The verdict for `caller` (a tenant, or any for the key-authorizer) at `now`.
-    pub(crate) fn verdict(&self, caller: Option<&TenantId>, now: Timestamp) -> Verdict {
+    /// The verdict for `caller` (a tenant, or any for the key-authorizer) at
+    /// `now`, for a request that needs what `permissions` asks (if anything).
+    pub(crate) fn verdict(
+        &self,
+        caller: Option<&TenantId>,
+        now: Timestamp,
+        permissions: Option<&PermissionQuery>,
+    ) -> Verdict {
         let Checked::Found(facts) = self else {
             return Verdict::refused(VerdictCode::NotFound);
         };
@@ -117,6 +139,11 @@ impl Checked {
             ApiKeyStatus::Active if expired => VerdictCode::Expired,
             ApiKeyStatus::Disabled => VerdictCode::Disabled,
             ApiKeyStatus::Active if !facts.catalog_active => VerdictCode::Disabled,
+            ApiKeyStatus::Active
+                if permissions.is_some_and(|query| !query.allows(&facts.key.permissions)) =>
+            {
+                VerdictCode::InsufficientPermissions
+            }
             ApiKeyStatus::Active => {
                 return Verdict {
                     valid: true,

@@ -48,6 +48,7 @@ on_both_stores!(
     the_authorizer_decides_per_route_for_tokens_and_service_keys,
     the_key_authorizer_decides_on_both_payload_shapes,
     the_key_authorizer_charges_a_limited_key_and_denies_it_when_spent,
+    the_key_authorizer_enforces_its_route_map_on_both_payload_shapes,
 );
 
 /// An HTTP API payload 2.0 event as API Gateway sends it behind our authorizer.
@@ -423,7 +424,7 @@ async fn the_key_authorizer_decides_on_both_payload_shapes<S: ApiStore + 'static
     let any_tenant = KeyAuthorizerConfig::default();
     let expected_context = json!({
         "tenant_id": "demo", "application_id": demo.application_id,
-        "arx_id": demo.arx_id, "key_id": key_id,
+        "arx_id": demo.arx_id, "key_id": key_id, "permissions": "[]",
     });
 
     let http = authorize(
@@ -468,6 +469,7 @@ async fn the_key_authorizer_decides_on_both_payload_shapes<S: ApiStore + 'static
     );
     let elsewhere = KeyAuthorizerConfig {
         tenant: Some(TenantId::parse("another-tenant").expect("valid")),
+        ..Default::default()
     };
     let pinned = authorize(
         &state.store,
@@ -538,6 +540,127 @@ async fn the_key_authorizer_charges_a_limited_key_and_denies_it_when_spent<
         super::helpers::captured_logs().contains("code=\"USAGE_EXCEEDED\""),
         "the decision's code is logged"
     );
+}
+
+/// A route map (`KEY_AUTHORIZER_ROUTE_PERMISSIONS`): each route asks its
+/// query of the key's permissions, on an HTTP API event and a REST one; a
+/// key that lacks them is denied, one that has them passes with its
+/// permissions, owner and meta in the context, and a REST policy then names
+/// only the method asked (a stage-wide one, cached per key, would open
+/// routes that need more).
+async fn the_key_authorizer_enforces_its_route_map_on_both_payload_shapes<S: ApiStore + 'static>(
+    state: Arc<AppState<S>>,
+    demo: DemoCatalog,
+) {
+    use verify::key_authorizer::{KeyAuthorizerConfig, RoutePermissions, authorize};
+    let _ = super::helpers::captured_logs();
+    let reader = super::helpers::create_key_in_with(
+        &state,
+        &demo,
+        json!({"permissions": ["orders.read"], "external_id": "org_7", "meta": {"plan": "pro"}}),
+    )
+    .await;
+    let writer = super::helpers::create_key_in_with(
+        &state,
+        &demo,
+        json!({"permissions": ["orders.read", "orders.write"]}),
+    )
+    .await;
+    let plain = super::helpers::create_key_in(&state, &demo).await;
+    let config = KeyAuthorizerConfig {
+        routes: RoutePermissions::parse(
+            r#"{"GET /orders/{id}": "orders.read", "post /orders": "orders.write AND orders.read",
+                "ANY /admin/{proxy+}": "admin", "*": "orders.read OR orders.write"}"#,
+        )
+        .expect("a map"),
+        ..Default::default()
+    };
+    let http = |key: &Value, route: &str, method: &str| {
+        json!({
+            "version": "2.0", "type": "REQUEST", "routeKey": route,
+            "requestContext": {"http": {"method": method}},
+            "headers": {"x-api-key": key["access_key"]},
+        })
+    };
+    let rest = |key: &Value, method: &str, resource: &str| {
+        json!({
+            "type": "REQUEST", "httpMethod": method, "resource": resource,
+            "methodArn": format!("arn:aws:execute-api:us-east-1:123456789012:a0b1c2d3e4/prod/{method}/x"),
+            "headers": {"X-Api-Key": key["access_key"]},
+        })
+    };
+    let allowed_http = |answer: &Value| answer["isAuthorized"] == true;
+    let allowed_rest =
+        |answer: &Value| answer["policyDocument"]["Statement"][0]["Effect"] == "Allow";
+    let cases = [
+        (&reader, "GET /orders/{id}", "GET", "/orders/{id}", true),
+        (&reader, "POST /orders", "POST", "/orders", false),
+        (&writer, "POST /orders", "POST", "/orders", true),
+        (
+            &writer,
+            "ANY /admin/{proxy+}",
+            "DELETE",
+            "/admin/{proxy+}",
+            false,
+        ),
+        (&reader, "GET /health", "GET", "/health", true),
+        (&plain, "GET /health", "GET", "/health", false),
+        (&plain, "GET /orders/{id}", "GET", "/orders/{id}", false),
+    ];
+    for (key, route, method, resource, expected) in cases {
+        let answer = authorize(
+            &state.store,
+            &state.verifier,
+            &config,
+            &http(key, route, method),
+        )
+        .await;
+        assert_eq!(
+            allowed_http(&answer),
+            expected,
+            "HTTP API {route}: {answer}"
+        );
+        let answer = authorize(
+            &state.store,
+            &state.verifier,
+            &config,
+            &rest(key, method, resource),
+        )
+        .await;
+        assert_eq!(
+            allowed_rest(&answer),
+            expected,
+            "REST API {method} {resource}: {answer}"
+        );
+        assert!(
+            answer["policyDocument"]["Statement"][0]["Resource"]
+                .as_str()
+                .is_some_and(|arn| arn.ends_with(&format!("/prod/{method}/x"))),
+            "a policy for this method only: {answer}"
+        );
+    }
+    let passed = authorize(
+        &state.store,
+        &state.verifier,
+        &config,
+        &http(&reader, "GET /orders/{id}", "GET"),
+    )
+    .await;
+    assert_eq!(passed["context"]["permissions"], r#"["orders.read"]"#);
+    assert_eq!(passed["context"]["external_id"], "org_7");
+    assert_eq!(passed["context"]["meta"], r#"{"plan":"pro"}"#);
+    assert!(
+        super::helpers::captured_logs().contains("code=\"INSUFFICIENT_PERMISSIONS\""),
+        "the refusal's code is logged"
+    );
+    for bad in [
+        r#"["orders.read"]"#,
+        r#"{"/orders": "orders.read"}"#,
+        r#"{"GET /orders": "orders.read AND"}"#,
+        r#"{"GET orders": "orders.read"}"#,
+    ] {
+        assert!(RoutePermissions::parse(bad).is_err(), "{bad}");
+    }
 }
 
 /// The console function with API Gateway's `$default` event (the sample in

@@ -12,7 +12,105 @@ on_both_stores!(
     only_the_hash_of_an_access_key_reaches_the_store,
     access_keys_reach_no_log_and_no_later_response,
     service_keys_reach_no_log_no_store_and_no_later_response,
+    a_keys_meta_and_owner_reach_no_log_and_its_answers_no_secret,
 );
+
+/// `meta` and `external_id` are the customer's data: returned where the key
+/// is (reads, `VALID` verdicts), never logged. And an access key pasted where
+/// a permission query or a permission goes is refused without being repeated.
+async fn a_keys_meta_and_owner_reach_no_log_and_its_answers_no_secret(app: &TestApp) {
+    let marker = format!("meta-marker-{}", uuid::Uuid::now_v7().simple());
+    let owner = format!("owner-marker-{}", uuid::Uuid::now_v7().simple());
+    let body = json!({
+        "application_id": app.demo.application_id, "arx_id": app.demo.arx_id,
+        "permissions": ["documents.read"], "external_id": owner, "meta": {"customer": marker},
+    });
+    let created = app.post("/v1/api-keys", Role::Developer, &body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let created = created.json();
+    let id = created["api_key"]["id"].as_str().expect("an id").to_owned();
+    let key = created["access_key"].as_str().expect("a key").to_owned();
+    let secret = &key[key.len() - 36..key.len() - 6];
+    let verifier = app.token(Role::Verifier);
+    let mut answers = Vec::new();
+    for query in ["documents.read", key.as_str()] {
+        let ask = json!({"key": key, "permissions": query}).to_string();
+        answers.push(
+            app.call("POST", "/v1/verify", Some(&verifier), Some(&ask))
+                .await,
+        );
+    }
+    let changed_marker = format!("{marker}-changed");
+    let patch = json!({"meta": {"customer": changed_marker}, "permissions": [key.clone()]});
+    let owner_token = app.token(Role::PlatformOwner);
+    let path = format!("/v1/api-keys/{id}");
+    answers.push(
+        app.call("PATCH", &path, Some(&owner_token), Some(&patch.to_string()))
+            .await,
+    );
+    let patch = json!({"meta": {"customer": changed_marker}});
+    answers.push(
+        app.call("PATCH", &path, Some(&owner_token), Some(&patch.to_string()))
+            .await,
+    );
+    answers.push(app.get(&path, Role::Developer).await);
+    answers.push(
+        app.get(
+            &format!("/v1/api-keys?external_id={owner}"),
+            Role::Developer,
+        )
+        .await,
+    );
+    let valid = &answers[0];
+    assert!(
+        valid.text.contains(&marker),
+        "a VALID verdict carries the meta: {}",
+        valid.text
+    );
+    // A key as a query is a name no key holds; as a permission it is refused.
+    assert_eq!(
+        answers[1].json()["code"],
+        "INSUFFICIENT_PERMISSIONS",
+        "{}",
+        answers[1].text
+    );
+    assert_eq!(answers[2].status, 400, "{}", answers[2].text);
+    assert_eq!(answers[2].field().as_deref(), Some("permissions[0]"));
+    assert!(
+        answers[3].text.contains(&changed_marker),
+        "{}",
+        answers[3].text
+    );
+    for answer in &answers {
+        assert!(
+            !answer.text.contains(secret),
+            "an answer holds the access key: {}",
+            answer.text
+        );
+    }
+    // Pasted into the owner or inside the meta, at create: refused too.
+    for (more, field) in [
+        (json!({"external_id": key}), "external_id"),
+        (
+            json!({"meta": {"note": format!("the key is {key}.")}}),
+            "meta",
+        ),
+    ] {
+        let mut body = body.clone();
+        body.as_object_mut()
+            .expect("an object")
+            .extend(more.as_object().expect("an object").clone());
+        let refused = app.post("/v1/api-keys", Role::Developer, &body).await;
+        assert_eq!(refused.status, 400, "{}", refused.text);
+        assert_eq!(refused.field().as_deref(), Some(field));
+        assert!(!refused.text.contains(secret), "{}", refused.text);
+    }
+    let logs = captured_logs();
+    assert!(logs.contains(&id), "the log names the key by its id");
+    for private in [marker.as_str(), owner.as_str(), secret] {
+        assert!(!logs.contains(private), "the log holds {private}");
+    }
+}
 
 /// A service key is shown in its create answer alone: used well and badly
 /// (as a bearer on routes it may and may not use, pasted as a key to verify,

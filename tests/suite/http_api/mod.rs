@@ -12,6 +12,7 @@ mod leaks;
 mod lifecycle;
 mod limits;
 mod openapi;
+mod permissions;
 mod races;
 mod service_keys;
 mod sweep;

@@ -184,7 +184,7 @@ async fn a_revocation_wins_over_a_check_already_in_flight() {
             tokio::spawn(async move {
                 let verifier = &state.verifier;
                 verifier
-                    .verify(paused.as_ref(), Some(&tenant), &key, Cost::ONE)
+                    .verify(paused.as_ref(), Some(&tenant), &key, Cost::ONE, None)
                     .await
                     .expect("answered")
             })
@@ -210,7 +210,7 @@ async fn a_revocation_wins_over_a_check_already_in_flight() {
         assert!(stale.valid, "the check in flight answers what it read");
         let next = state
             .verifier
-            .verify(&state.store, Some(&demo.tenant), &key, Cost::ONE)
+            .verify(&state.store, Some(&demo.tenant), &key, Cost::ONE, None)
             .await
             .expect("answered");
         assert!(
@@ -232,7 +232,7 @@ async fn a_flood_of_unknown_keys_does_not_push_known_keys_out() {
         async move {
             state
                 .verifier
-                .verify(&state.store, Some(&tenant), &raw, Cost::ONE)
+                .verify(&state.store, Some(&tenant), &raw, Cost::ONE, None)
                 .await
                 .expect("answered")
         }
@@ -282,7 +282,7 @@ async fn an_unknown_id_costs_what_a_wrong_secret_costs() {
             let started = Instant::now();
             let verdict = state
                 .verifier
-                .verify(&state.store, Some(&demo.tenant), raw, Cost::ONE)
+                .verify(&state.store, Some(&demo.tenant), raw, Cost::ONE, None)
                 .await
                 .expect("answered");
             times.push(started.elapsed());

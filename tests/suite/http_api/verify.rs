@@ -57,6 +57,7 @@ async fn every_verdict_code_is_answered(app: &TestApp) {
             "valid": true, "code": "VALID", "key_id": id,
             "application_id": app.demo.application_id, "arx_id": app.demo.arx_id,
             "arx_url": created["arx_url"], "name": created["api_key"]["name"], "expires_at": null,
+            "permissions": [], "external_id": null, "meta": null,
         })
     );
     // Used: recorded once, and not rewritten by the next verify (5 minutes).
@@ -341,7 +342,7 @@ async fn concurrent_verifies_of_one_uncached_key_share_one_argon2_run() {
             tokio::spawn(async move {
                 let verifier = &state.verifier;
                 verifier
-                    .verify(&state.store, Some(&tenant), &key, domain::Cost::ONE)
+                    .verify(&state.store, Some(&tenant), &key, domain::Cost::ONE, None)
                     .await
                     .expect("answered")
                     .valid

@@ -1,9 +1,9 @@
 //! The two stores the contract runs against.
 
 use store::{
-    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyRead, ApiKeyRotate,
-    ApiKeySuspend, ApiKeySweep, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, DynamoStore,
-    EmbeddedStore, FeedbackStore, PendingCascades, ServiceKeyStore,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyRotate,
+    ApiKeySuspend, ApiKeySweep, ApiKeyUpdate, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog,
+    DynamoStore, EmbeddedStore, FeedbackStore, PendingCascades, ServiceKeyStore,
 };
 
 /// Every capability, so one contract test can use them all.
@@ -17,7 +17,7 @@ pub trait Store:
     + ApiKeySweep
     + ApiKeyUsage
     + ApiKeyCharge
-    + ApiKeyLimit
+    + ApiKeyUpdate
     + PendingCascades
     + ApplicationStore
     + ArxStore
@@ -39,7 +39,7 @@ impl<S> Store for S where
         + ApiKeySweep
         + ApiKeyUsage
         + ApiKeyCharge
-        + ApiKeyLimit
+        + ApiKeyUpdate
         + PendingCascades
         + ApplicationStore
         + ArxStore

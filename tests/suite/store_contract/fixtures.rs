@@ -116,6 +116,9 @@ pub fn new_key(tenant: &TenantId, application: &Application, arx: &Arx) -> ApiKe
         expiry_notice_sent_at: None,
         limits: None,
         disabled_reason: None,
+        permissions: Default::default(),
+        external_id: None,
+        meta: None,
         balance: None,
         revision: 0,
     }

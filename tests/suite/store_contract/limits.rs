@@ -3,7 +3,7 @@
 //! charges cross it together, and counters that follow the key's limits.
 
 use domain::{ApiKey, AuditAction, Cost, KeyLimits, LimitHit, Timestamp};
-use store::Charge;
+use store::{Charge, Counters};
 
 use super::backends::Store;
 use super::fixtures::*;
@@ -209,7 +209,7 @@ async fn changed_limits_restart_the_counters_and_removed_ones_end_charging(store
     };
     let event = audit(&key.tenant_id, AuditAction::ApiKeyLimitsChanged, &key.id);
     store
-        .set_api_key_limits(&key, &raised, &event)
+        .update_api_key(&key, &raised, Counters::Restarted, &[event])
         .await
         .expect("changed");
     let (charged, _) = charge_together(&store, &raised, 10, now).await;
@@ -227,7 +227,7 @@ async fn changed_limits_restart_the_counters_and_removed_ones_end_charging(store
     };
     let event = audit(&key.tenant_id, AuditAction::ApiKeyLimitsChanged, &key.id);
     store
-        .set_api_key_limits(&stored, &unlimited, &event)
+        .update_api_key(&stored, &unlimited, Counters::Restarted, &[event])
         .await
         .expect("changed");
     assert_eq!(store.api_key_usage(&key.id).await.expect("read"), None);

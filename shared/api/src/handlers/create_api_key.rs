@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use domain::{
     AccessKey, ApiKey, ApiKeyId, ApiKeyName, ApiKeyStatus, Application, ApplicationId, Arx, ArxId,
-    AuditAction, ExpiresAt, InvalidValue, KeyLimits, NoticePeriod, Timestamp,
+    AuditAction, ExpiresAt, ExternalId, InvalidValue, KeyLimits, KeyMeta, NoticePeriod,
+    Permissions, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use store::{
@@ -15,7 +16,7 @@ use store::{
 };
 
 use super::views::{ApiKeyView, ApplicationView, ArxView};
-use super::{audit_by, until_written};
+use super::{audit_by, refuse_keys_in_plain_data, until_written};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
 use crate::routes::Route;
@@ -30,6 +31,23 @@ struct CreateApiKeyBody {
     expires_at: Option<String>,
     /// A rate and/or credits, charged at every verify.
     limits: Option<KeyLimits>,
+    /// What the key may do (a verify's permission query asks these).
+    #[serde(default)]
+    permissions: Permissions,
+    /// Who owns it in the customer's own system.
+    external_id: Option<ExternalId>,
+    /// The customer's own JSON object about it (not a secret: it is returned).
+    meta: Option<serde_json::Value>,
+}
+
+/// `meta` as sent: an object of at most 4 KB, or a 400 naming the field.
+pub(super) fn meta_of(value: serde_json::Value) -> Result<Option<KeyMeta>, ApiError> {
+    match value {
+        serde_json::Value::Null => Ok(None),
+        value => KeyMeta::new(value)
+            .map(Some)
+            .map_err(|reason| ApiError::invalid("meta", reason)),
+    }
 }
 
 #[derive(Serialize)]
@@ -46,6 +64,9 @@ struct Summary<'a> {
     name: &'a str,
     expires_at: Option<Timestamp>,
     limits: Option<KeyLimits>,
+    permissions: &'a Permissions,
+    external_id: Option<&'a str>,
+    meta: Option<&'a serde_json::Map<String, serde_json::Value>>,
     application: ApplicationView<'a>,
     arx: ArxView<'a>,
     will_create: &'static str,
@@ -55,6 +76,8 @@ struct Summary<'a> {
 #[serde(deny_unknown_fields)]
 struct RotateBody {
     grace_seconds: Option<i64>,
+    /// The new key's permissions; the old key's when absent.
+    permissions: Option<Permissions>,
 }
 
 /// How long the old key keeps working after a rotation, unless asked otherwise.
@@ -100,6 +123,13 @@ where
         .transpose()
         .map_err(|reason| ApiError::invalid("expires_at", reason))?;
     let limits = body.limits.and_then(KeyLimits::or_none);
+    let meta = body.meta.map(meta_of).transpose()?.flatten();
+    refuse_keys_in_plain_data(
+        &state.verifier,
+        Some(&body.permissions),
+        body.external_id.as_ref(),
+        meta.as_ref(),
+    )?;
     let identity = &request.identity;
     let (application, arx) =
         accepting_catalog(state, request, &body.application_id, &body.arx_id).await?;
@@ -114,6 +144,9 @@ where
             name: name.as_str(),
             expires_at: expires_at.map(ExpiresAt::at),
             limits,
+            permissions: &body.permissions,
+            external_id: body.external_id.as_ref().map(ExternalId::as_str),
+            meta: meta.as_ref().map(KeyMeta::as_object),
             application: ApplicationView::from(&application),
             arx: ArxView::from(&arx),
             will_create: "an API key bound to this application and Arx, and its access key, shown once",
@@ -123,6 +156,9 @@ where
 
     let mut minted = mint(state, request, &application, &arx, name, expires_at, now).await?;
     minted.key.limits = limits;
+    minted.key.permissions = body.permissions;
+    minted.key.external_id = body.external_id;
+    minted.key.meta = meta;
     let audit = audit_by(identity, AuditAction::ApiKeyCreated, &minted.key.id, now);
     state.store.create_api_key(&minted.key, &audit).await?;
     tracing::info!(key_id = %minted.key.id, tenant = %identity.tenant, "api key created");
@@ -146,6 +182,7 @@ where
             ),
         });
     }
+    refuse_keys_in_plain_data(&state.verifier, body.permissions.as_ref(), None, None)?;
     let id: ApiKeyId = request.path_id()?;
     let identity = &request.identity;
     let (old, minted, arx) = until_written(|| async {
@@ -190,6 +227,14 @@ where
         minted.key.rotated_from = Some(old.id.clone());
         minted.key.limits = old.limits;
         minted.key.balance = Some(balance.clone());
+        // What the key is for goes on with it: its permissions (unless the
+        // rotation sets others), its owner and its meta.
+        minted.key.permissions = body
+            .permissions
+            .clone()
+            .unwrap_or_else(|| old.permissions.clone());
+        minted.key.external_id = old.external_id.clone();
+        minted.key.meta = old.meta.clone();
         let grace_end = now.plus(time::Duration::seconds(grace));
         let old_end = old
             .expires_at
@@ -301,6 +346,9 @@ async fn mint<S>(
         expiry_notice_sent_at: None,
         limits: None,
         disabled_reason: None,
+        permissions: Default::default(),
+        external_id: None,
+        meta: None,
         secret_hash,
         balance: None,
         revision: 0,

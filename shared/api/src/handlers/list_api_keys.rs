@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use domain::{
-    ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, InvalidValue, PrefixedId, Timestamp,
+    ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, ExternalId, InvalidValue, PrefixedId,
+    Timestamp,
 };
 use store::{ApiKeyCharge, ApiKeyFilter, ApiKeyQuery, ApiKeyRead};
 
@@ -38,6 +39,7 @@ async fn list<S: ApiKeyRead>(
             hide_deleted: !params::optional(&params, "include_deleted", boolean)?.unwrap_or(true),
             name_contains: params::optional(&params, "name", ApiKeyName::parse)?
                 .map(|name| name.as_str().to_lowercase()),
+            external_id: params::optional(&params, "external_id", ExternalId::parse)?,
         },
         limit: params::limit(&params)?,
         cursor: params::cursor(&params)?,

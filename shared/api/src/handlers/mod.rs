@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use domain::{Actor, AuditAction, AuditEvent, Timestamp};
 use store::{
-    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyRead, ApiKeyRotate,
-    ApiKeySuspend, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, FeedbackStore, LeakReports,
-    ServiceKeyStore,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyRotate,
+    ApiKeySuspend, ApiKeyUpdate, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, FeedbackStore,
+    LeakReports, ServiceKeyStore,
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
@@ -39,7 +39,7 @@ pub trait ApiStore:
     + ApiKeyLookup
     + ApiKeyUsage
     + ApiKeyCharge
-    + ApiKeyLimit
+    + ApiKeyUpdate
     + ApplicationStore
     + ArxStore
     + FeedbackStore
@@ -59,7 +59,7 @@ impl<S> ApiStore for S where
         + ApiKeyLookup
         + ApiKeyUsage
         + ApiKeyCharge
-        + ApiKeyLimit
+        + ApiKeyUpdate
         + ApplicationStore
         + ArxStore
         + FeedbackStore
@@ -134,6 +134,49 @@ where
             outcome => return outcome,
         }
     }
+}
+
+/// Refuses a key's plain data (its permissions, owner and meta) that holds
+/// one of this deployment's access or service keys: that data comes back
+/// from every read and every `VALID` verdict, so a key pasted into it by
+/// mistake would be shown again. Each word is checked (the shape and the
+/// checksum: random text never passes), and the refusal names the field,
+/// never the key.
+fn refuse_keys_in_plain_data(
+    verifier: &verify::Verifier,
+    permissions: Option<&domain::Permissions>,
+    external_id: Option<&domain::ExternalId>,
+    meta: Option<&domain::KeyMeta>,
+) -> Result<(), ApiError> {
+    let holds_key = |text: &str| {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| {
+                domain::PresentedKey::parse(word, &verifier.key_prefix).is_ok()
+                    || domain::PresentedServiceKey::parse_service_key(
+                        word,
+                        &verifier.service_key_prefix,
+                    )
+                    .is_ok()
+            })
+    };
+    let refused = |field: String| ApiError::InvalidField {
+        field,
+        reason: "holds an access or service key: keys never go in a key's permissions, owner \
+                 or meta, which are returned by every read"
+            .into(),
+    };
+    for (index, name) in permissions.into_iter().flat_map(|p| p.iter()).enumerate() {
+        if holds_key(name.as_str()) {
+            return Err(refused(format!("permissions[{index}]")));
+        }
+    }
+    if external_id.is_some_and(|owner| holds_key(owner.as_str())) {
+        return Err(refused("external_id".into()));
+    }
+    if meta.is_some_and(|meta| holds_key(&meta.to_json())) {
+        return Err(refused("meta".into()));
+    }
+    Ok(())
 }
 
 /// The audit event of a change a signed-in user made.

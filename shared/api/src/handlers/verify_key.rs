@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use domain::Cost;
+use domain::{Cost, PermissionQuery};
 use serde::Deserialize;
 
 use crate::http::{ApiRequest, ApiResponse};
@@ -20,6 +20,8 @@ struct VerifyBody {
     /// What this request spends of the key's limits (0 peeks).
     #[serde(default = "one")]
     cost: Cost,
+    /// What the request needs of the key's permissions (`a AND (b OR c)`).
+    permissions: Option<String>,
 }
 
 fn one() -> Cost {
@@ -32,10 +34,22 @@ pub async fn handle<S: VerifyStore>(
     request: ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let body: VerifyBody = request.json()?;
+    let permissions = body
+        .permissions
+        .as_deref()
+        .map(PermissionQuery::parse)
+        .transpose()
+        .map_err(|reason| ApiError::invalid("permissions", reason))?;
     let tenant = Some(&request.identity.tenant);
     let verdict = state
         .verifier
-        .verify(&state.store, tenant, &body.key, body.cost)
+        .verify(
+            &state.store,
+            tenant,
+            &body.key,
+            body.cost,
+            permissions.as_ref(),
+        )
         .await?;
     Ok(ApiResponse::json(200, &verdict))
 }

@@ -31,6 +31,13 @@ pub struct ApiKeyView<'a> {
     pub disabled_reason: Option<&'static str>,
     /// The limits as last set (null: none).
     pub limits: Option<domain::KeyLimits>,
+    /// What the key may do, in order (empty: nothing asked of it passes a
+    /// permission query).
+    pub permissions: &'a domain::Permissions,
+    /// The owner's id in the customer's own system (null: none).
+    pub external_id: Option<&'a str>,
+    /// The customer's own object (null: none).
+    pub meta: Option<&'a serde_json::Map<String, serde_json::Value>>,
     /// What is left of them now: only where one key is read or changed
     /// (the counters are an item of their own, not read for a list).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,6 +94,9 @@ impl<'a> ApiKeyView<'a> {
             expires_soon: notice.covers(key, now),
             disabled_reason: key.disabled_reason.map(domain::DisabledReason::as_str),
             limits: key.limits,
+            permissions: &key.permissions,
+            external_id: key.external_id.as_ref().map(domain::ExternalId::as_str),
+            meta: key.meta.as_ref().map(domain::KeyMeta::as_object),
             usage: None,
         }
     }
@@ -173,7 +183,8 @@ pub struct AuditEventView<'a> {
     pub action: &'static str,
     pub object_id: &'a str,
     pub actor: ActorView<'a>,
-    /// Where a leaked key was found (`api_key_leaked`); null otherwise.
+    /// What else a reader needs: where a leaked key was found
+    /// (`api_key_leaked`), what an update changed (`api_key_updated`).
     pub detail: Option<&'a str>,
 }
 

@@ -13,9 +13,9 @@ use crate::keys::{
     api_key_lookup_pk, api_key_sk, api_key_usage_pk, expiring_keys_pk, tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate,
-    ApiKeySuspend, ApiKeyUsage, Conflict, KeyLookup, StoreError, StoreResult, deleted_api_key,
-    fresh_usage, into_page, revised, starts_counters, with_status,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeySuspend,
+    ApiKeyUpdate, ApiKeyUsage, Conflict, Counters, KeyLookup, StoreError, StoreResult,
+    deleted_api_key, fresh_usage, into_page, revised, starts_counters, with_status,
 };
 
 /// The key item: the record, with its place in each secondary index.
@@ -324,25 +324,31 @@ impl ApiKeyUsage for DynamoStore {
     }
 }
 
-impl ApiKeyLimit for DynamoStore {
-    async fn set_api_key_limits(
+impl ApiKeyUpdate for DynamoStore {
+    async fn update_api_key(
         &self,
         current: &ApiKey,
         next: &ApiKey,
-        audit: &AuditEvent,
+        counters: Counters,
+        audit: &[AuditEvent],
     ) -> StoreResult<()> {
         let next = &revised(current, next);
         let mut transaction = Transaction::default();
+        // The whole item: its index attributes (an owner's, say) follow the record.
         transaction.put_if_revision(self, api_key_item(next)?, current.revision)?;
         transaction.put(self, lookup_item(next)?)?;
-        match usage_item(next)? {
-            Some(usage) => transaction.put(self, usage)?,
-            None => {
-                let usage = api_key_usage_pk(next.balance_key());
-                transaction.delete(self, (usage.clone(), usage))?;
+        if counters == Counters::Restarted {
+            match usage_item(next)? {
+                Some(usage) => transaction.put(self, usage)?,
+                None => {
+                    let usage = api_key_usage_pk(next.balance_key());
+                    transaction.delete(self, (usage.clone(), usage))?;
+                }
             }
         }
-        transaction.put(self, super::audit::audit_item(audit)?)?;
+        for event in audit {
+            transaction.put(self, super::audit::audit_item(event)?)?;
+        }
         transaction.commit(self).await
     }
 }

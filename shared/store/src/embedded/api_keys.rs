@@ -13,9 +13,9 @@ use crate::keys::{
     tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLimit, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate,
-    ApiKeySuspend, ApiKeyUsage, Conflict, KeyLookup, StoreError, StoreResult, deleted_api_key,
-    into_page, owns_counters_at_purge, revised, starts_counters, with_status,
+    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeySuspend,
+    ApiKeyUpdate, ApiKeyUsage, Conflict, Counters, KeyLookup, StoreError, StoreResult,
+    deleted_api_key, into_page, owns_counters_at_purge, revised, starts_counters, with_status,
 };
 
 use super::audit::put_audit;
@@ -317,27 +317,36 @@ impl ApiKeyUsage for EmbeddedStore {
     }
 }
 
-impl ApiKeyLimit for EmbeddedStore {
-    async fn set_api_key_limits(
+impl ApiKeyUpdate for EmbeddedStore {
+    async fn update_api_key(
         &self,
         current: &ApiKey,
         next: &ApiKey,
-        audit: &AuditEvent,
+        counters: Counters,
+        audit: &[AuditEvent],
     ) -> StoreResult<()> {
-        let (current, next, audit) = (current.clone(), next.clone(), audit.clone());
+        let (current, next, audit) = (current.clone(), next.clone(), audit.to_vec());
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
-            let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
-            if stored.is_none_or(|s| s.revision != current.revision) {
+            let Some(stored) = get::<ApiKey>(&items, &pk, &sk)?
+                .filter(|stored| stored.revision == current.revision)
+            else {
                 return Err(Conflict::Changed.into());
-            }
+            };
             let next = revised(&current, &next);
             let lookup = api_key_lookup_pk(&next.id);
             put(&mut items, &pk, &sk, &next)?;
             put(&mut items, &lookup, &lookup, &KeyLookup::of(&next))?;
-            put_usage(&mut items, &next)?;
-            put_audit(txn, &mut items, &audit)
+            if counters == Counters::Restarted {
+                put_usage(&mut items, &next)?;
+            }
+            for event in &audit {
+                put_audit(txn, &mut items, event)?;
+            }
+            drop(items);
+            // An owner's index entry follows the record (the counts do not move).
+            index_api_key(txn, Some(&stored), Some(&next))
         })
         .await
     }
