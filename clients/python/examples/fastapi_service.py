@@ -1,4 +1,5 @@
-# A FastAPI service whose /documents route needs a good API key.
+# A FastAPI service whose /documents route needs a good API key, and whose
+# /reports route a key with the `reports.read` permission.
 import os
 
 from fastapi import Depends, FastAPI
@@ -13,3 +14,8 @@ app = FastAPI()
 @app.get("/documents")
 async def documents(verdict: Verdict = Depends(require_key(keys))):
     return {"application": verdict.application_id, "arx": verdict.arx_id}
+
+
+@app.get("/reports")
+async def reports(verdict: Verdict = Depends(require_key(keys, permissions="reports.read"))):
+    return {"owner": verdict.external_id, "permissions": list(verdict.permissions)}

@@ -39,6 +39,23 @@ def test_a_verifier_service_key_verifies_keys(server):
         assert not client.verify(key[:-1] + ("A" if key[-1] != "A" else "B")).valid
 
 
+def test_a_permission_query_is_answered_and_cached_per_query(server):
+    _, key = server.access_key(
+        name="python permissions", permissions=["documents.read"], external_id="acme-py", meta={"plan": "pro"}
+    )
+    with Client(server.url, server.service_key(), cache_seconds=10) as client:
+        valid = client.verify(key, permissions="documents.read OR admin")
+        assert valid.code == "VALID"
+        assert valid.permissions == ("documents.read",)
+        assert valid.external_id == "acme-py" and valid.meta == {"plan": "pro"}
+        for _ in range(2):
+            assert client.verify(key, permissions="documents.write").code == "INSUFFICIENT_PERMISSIONS"
+        assert client.verify(key).code == "VALID"
+        with pytest.raises(ApiError) as bad:
+            client.verify(key, permissions="documents.read AND")
+        assert bad.value.status == 400 and bad.value.field == "permissions"
+
+
 def test_the_async_client_verifies_too(server):
     _, key = server.access_key(name="python async")
 

@@ -35,3 +35,10 @@ def test_the_example_service_lets_in_good_keys_only(server):
         server.call("admin", "POST", f"/v1/api-keys/{key_id}/disable")
         refused = http.get("/documents", headers={"x-api-key": key})
         assert refused.status_code == 403 and key not in refused.text
+        # /reports needs `reports.read`: a good key without it is 403, saying why.
+        _, plain = server.access_key(name="python fastapi plain")
+        lacking = http.get("/reports", headers={"x-api-key": plain})
+        assert lacking.status_code == 403 and "INSUFFICIENT_PERMISSIONS" in lacking.text
+        _, reader = server.access_key(name="python fastapi reader", permissions=["reports.read"], external_id="acme-py")
+        read = http.get("/reports", headers={"x-api-key": reader})
+        assert read.status_code == 200 and read.json() == {"owner": "acme-py", "permissions": ["reports.read"]}

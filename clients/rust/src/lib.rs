@@ -41,7 +41,7 @@ pub const MAX_CACHE: Duration = Duration::from_secs(30);
 pub struct Verdict {
     pub valid: bool,
     /// `VALID`, `MALFORMED`, `NOT_FOUND`, `EXPIRED`, `DELETED`, `DISABLED`,
-    /// `RATE_LIMITED`, `USAGE_EXCEEDED`.
+    /// `RATE_LIMITED`, `USAGE_EXCEEDED`, `INSUFFICIENT_PERMISSIONS`.
     pub code: String,
     #[serde(default)]
     pub key_id: Option<String>,
@@ -55,6 +55,15 @@ pub struct Verdict {
     pub name: Option<String>,
     #[serde(default)]
     pub expires_at: Option<String>,
+    /// What the key may do (a `VALID` verdict; empty otherwise).
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// The key's owner in your own system, if it has one.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Your own JSON object about the key, if it has one.
+    #[serde(default)]
+    pub meta: Option<serde_json::Value>,
     #[serde(default)]
     pub remaining: Option<u64>,
     #[serde(default)]
@@ -78,6 +87,12 @@ pub struct ApiKey {
     pub rotated_from: Option<String>,
     #[serde(default)]
     pub rotated_to: Option<String>,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub meta: Option<serde_json::Value>,
 }
 
 /// A new key and its access key, shown this once.
@@ -248,19 +263,32 @@ impl Client {
 
     /// The verdict on `key` (a limited key is charged 1).
     pub async fn verify(&self, key: &str) -> Result<Verdict, Error> {
+        self.verify_requiring(key, None).await
+    }
+
+    /// The verdict on `key` for a request that needs what `permissions`
+    /// asks (`documents.read AND (billing.write OR admin)`): a good key that
+    /// lacks it is `INSUFFICIENT_PERMISSIONS`, and is not charged.
+    pub async fn verify_asking(&self, key: &str, permissions: &str) -> Result<Verdict, Error> {
+        self.verify_requiring(key, Some(permissions)).await
+    }
+
+    async fn verify_requiring(
+        &self,
+        key: &str,
+        permissions: Option<&str>,
+    ) -> Result<Verdict, Error> {
         let cache = self.inner.cache.as_ref();
-        if let Some(verdict) = cache.and_then(|cache| cache.get(key)) {
+        if let Some(verdict) = cache.and_then(|cache| cache.get(key, permissions)) {
             return Ok(verdict);
         }
-        let verdict: Verdict = self
-            .call(
-                "POST",
-                "/v1/verify",
-                Some(serde_json::json!({ "key": key })),
-            )
-            .await?;
+        let body = match permissions {
+            Some(query) => serde_json::json!({ "key": key, "permissions": query }),
+            None => serde_json::json!({ "key": key }),
+        };
+        let verdict: Verdict = self.call("POST", "/v1/verify", Some(body)).await?;
         if let Some(cache) = cache {
-            cache.put(key, &verdict);
+            cache.put(key, permissions, &verdict);
         }
         Ok(verdict)
     }
@@ -419,7 +447,8 @@ fn problem(status: u16, body: &[u8]) -> Error {
 }
 
 /// Verdicts of recent checks, keyed by a keyed BLAKE2b of the presented key
-/// (the key of this process is random and never leaves memory).
+/// and the permission query asked (the key of this process is random and
+/// never leaves memory): a verdict for one query never answers another.
 struct VerdictCache {
     key: [u8; 32],
     ttl: Duration,
@@ -440,15 +469,20 @@ impl VerdictCache {
         }
     }
 
-    fn fingerprint(&self, presented: &str) -> [u8; 32] {
+    fn fingerprint(&self, presented: &str, permissions: Option<&str>) -> [u8; 32] {
         let mut mac = <Blake2bMac<U32> as KeyInit>::new_from_slice(&self.key)
             .unwrap_or_else(|_| <Blake2bMac<U32> as KeyInit>::new(&Default::default()));
         mac.update(presented.as_bytes());
+        // A separator neither a key nor a query holds, then the query (none: nothing).
+        if let Some(query) = permissions {
+            mac.update(b"\0");
+            mac.update(query.as_bytes());
+        }
         mac.finalize().into_bytes().into()
     }
 
-    fn get(&self, presented: &str) -> Option<Verdict> {
-        let fingerprint = self.fingerprint(presented);
+    fn get(&self, presented: &str, permissions: Option<&str>) -> Option<Verdict> {
+        let fingerprint = self.fingerprint(presented, permissions);
         let entries = self
             .entries
             .lock()
@@ -459,13 +493,13 @@ impl VerdictCache {
             .map(|(_, verdict)| verdict.clone())
     }
 
-    fn put(&self, presented: &str, verdict: &Verdict) {
+    fn put(&self, presented: &str, permissions: Option<&str>, verdict: &Verdict) {
         if verdict.remaining.is_some()
             || matches!(verdict.code.as_str(), "RATE_LIMITED" | "USAGE_EXCEEDED")
         {
             return;
         }
-        let fingerprint = self.fingerprint(presented);
+        let fingerprint = self.fingerprint(presented, permissions);
         let mut entries = self
             .entries
             .lock()
@@ -494,7 +528,9 @@ pub fn presented_key(headers: &http::HeaderMap) -> Option<&str> {
 /// The status a protected route answers a refused verdict with.
 pub fn refused_with(verdict: &Verdict) -> http::StatusCode {
     match verdict.code.as_str() {
-        "EXPIRED" | "DELETED" | "DISABLED" => http::StatusCode::FORBIDDEN,
+        "EXPIRED" | "DELETED" | "DISABLED" | "INSUFFICIENT_PERMISSIONS" => {
+            http::StatusCode::FORBIDDEN
+        }
         "RATE_LIMITED" | "USAGE_EXCEEDED" => http::StatusCode::TOO_MANY_REQUESTS,
         _ => http::StatusCode::UNAUTHORIZED,
     }
@@ -504,11 +540,24 @@ pub fn refused_with(verdict: &Verdict) -> http::StatusCode {
 #[derive(Debug, Clone)]
 pub struct VerifyLayer {
     client: Client,
+    permissions: Option<Arc<str>>,
 }
 
 impl VerifyLayer {
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            permissions: None,
+        }
+    }
+
+    /// Lets through only keys whose permissions satisfy `query`
+    /// (`documents.read OR admin`); a good key that lacks them gets 403.
+    pub fn requiring(self, query: impl Into<String>) -> Self {
+        Self {
+            permissions: Some(Arc::from(query.into())),
+            ..self
+        }
     }
 }
 
@@ -519,6 +568,7 @@ impl<S> tower_layer::Layer<S> for VerifyLayer {
         Verify {
             inner,
             client: self.client.clone(),
+            permissions: self.permissions.clone(),
         }
     }
 }
@@ -528,6 +578,7 @@ impl<S> tower_layer::Layer<S> for VerifyLayer {
 pub struct Verify<S> {
     inner: S,
     client: Client,
+    permissions: Option<Arc<str>>,
 }
 
 impl<S, ReqBody, ResBody> tower_service::Service<http::Request<ReqBody>> for Verify<S>
@@ -553,6 +604,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let client = self.client.clone();
+        let permissions = self.permissions.clone();
         Box::pin(async move {
             let Some(key) = presented_key(request.headers()).map(str::to_owned) else {
                 return Ok(refusal(
@@ -561,7 +613,7 @@ where
                     None,
                 ));
             };
-            match client.verify(&key).await {
+            match client.verify_requiring(&key, permissions.as_deref()).await {
                 Ok(verdict) if verdict.valid => {
                     request.extensions_mut().insert(verdict);
                     inner.call(request).await

@@ -121,6 +121,51 @@ async fn a_verifier_service_key_verifies_keys_and_refusals_carry_their_code() {
     }
 }
 
+/// A permission query is asked at verify: `VALID` carries the key's
+/// permissions, owner and meta, a good key that lacks them is
+/// `INSUFFICIENT_PERMISSIONS`, and a cached verdict for one query never
+/// answers another.
+#[tokio::test]
+async fn a_permission_query_is_answered_and_cached_per_query() {
+    let (_, key) = access_key(json!({
+        "name": "rust permissions", "permissions": ["documents.read"],
+        "external_id": "acme-rust", "meta": {"plan": "pro"},
+    }))
+    .await;
+    let cached = Client::builder(env("API_URL"), service_key("verifier").await)
+        .cache_for(Duration::from_secs(10))
+        .build()
+        .expect("a client");
+    let valid = cached
+        .verify_asking(&key, "documents.read OR admin")
+        .await
+        .expect("a verdict");
+    assert_eq!(valid.code, "VALID");
+    assert_eq!(valid.permissions, ["documents.read"]);
+    assert_eq!(valid.external_id.as_deref(), Some("acme-rust"));
+    assert_eq!(valid.meta, Some(json!({"plan": "pro"})));
+    for _ in 0..2 {
+        let refused = cached
+            .verify_asking(&key, "documents.write")
+            .await
+            .expect("a verdict");
+        assert_eq!(refused.code, "INSUFFICIENT_PERMISSIONS");
+        assert_eq!(
+            api_keys_client::refused_with(&refused),
+            http::StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(cached.verify(&key).await.expect("a verdict").code, "VALID");
+    let bad = cached
+        .verify_asking(&key, "documents.read AND")
+        .await
+        .expect_err("a bad query");
+    assert!(
+        matches!(&bad, Error::Api { status: 400, code, .. } if code == "invalid_field"),
+        "{bad}"
+    );
+}
+
 #[tokio::test]
 async fn the_cache_keeps_a_verdict_for_its_ttl_and_never_a_limited_keys() {
     let (id, key) = access_key(json!({"name": "rust cached"})).await;
@@ -312,8 +357,8 @@ async fn the_example_service_lets_in_good_keys_only() {
     .await;
     let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Full<bytes::Bytes>>();
-    let get = |header: Option<(&'static str, String)>| {
-        let mut request = http::Request::get(format!("http://{address}/documents"));
+    let get_at = |path: &'static str, header: Option<(&'static str, String)>| {
+        let mut request = http::Request::get(format!("http://{address}{path}"));
         if let Some((name, value)) = header {
             request = request.header(name, value);
         }
@@ -331,6 +376,7 @@ async fn the_example_service_lets_in_good_keys_only() {
             (status, String::from_utf8_lossy(&bytes).into_owned())
         }
     };
+    let get = |header: Option<(&'static str, String)>| get_at("/documents", header);
     assert_eq!(get(None).await.0, 401);
     let (status, body) = get(Some(("x-api-key", key.clone()))).await;
     assert_eq!(status, 200, "{body}");
@@ -360,4 +406,21 @@ async fn the_example_service_lets_in_good_keys_only() {
     let (status, body) = get(Some(("x-api-key", key.clone()))).await;
     assert_eq!(status, 403);
     assert!(!body.contains(&key));
+
+    // /reports needs `reports.read`: a good key without it is 403, saying why.
+    let (_, reader) = access_key(json!({
+        "name": "rust example reader", "permissions": ["reports.read"], "external_id": "acme-rust",
+    }))
+    .await;
+    let (_, plain) = access_key(json!({"name": "rust example plain"})).await;
+    let (status, body) = get_at("/reports", Some(("x-api-key", plain.clone()))).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("INSUFFICIENT_PERMISSIONS"), "{body}");
+    assert!(!body.contains(&plain));
+    let (status, body) = get_at("/reports", Some(("x-api-key", reader))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("JSON"),
+        json!({"owner": "acme-rust", "permissions": ["reports.read"]})
+    );
 }

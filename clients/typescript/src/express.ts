@@ -3,7 +3,7 @@
 // is answered 401, 403 or 429 (with `Retry-After`) here. Structural types
 // only: Express is the caller's, not a dependency of this package.
 
-import { presentedKey, refusedWith, retryAfter, type Client, type Verdict } from './index.js';
+import { presentedKey, refusedWith, retryAfter, type Client, type Verdict, type VerifyOptions } from './index.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -25,14 +25,14 @@ interface Response {
   json(body: unknown): unknown;
 }
 
-export function requireKey(client: Client, options: { cost?: number } = {}) {
+export function requireKey(client: Client, options: VerifyOptions = {}) {
   return (request: Request, response: Response, next: (error?: unknown) => void): void => {
     const key = presentedKey((name) => request.get(name));
     if (!key) {
       response.status(401).set('www-authenticate', 'Bearer').json({ error: 'an API key is required (x-api-key or Authorization: Bearer)' });
       return;
     }
-    client.verify(key, options.cost).then((verdict) => {
+    client.verify(key, options).then((verdict) => {
       if (verdict.valid) {
         response.locals.verdict = verdict;
         next();

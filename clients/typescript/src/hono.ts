@@ -4,16 +4,16 @@
 // only its types are used.
 
 import type { MiddlewareHandler } from 'hono';
-import { presentedKey, refusedWith, retryAfter, type Client, type Verdict } from './index.js';
+import { presentedKey, refusedWith, retryAfter, type Client, type Verdict, type VerifyOptions } from './index.js';
 
-export function requireKey(client: Client, options: { cost?: number } = {}): MiddlewareHandler<{ Variables: { verdict: Verdict } }> {
+export function requireKey(client: Client, options: VerifyOptions = {}): MiddlewareHandler<{ Variables: { verdict: Verdict } }> {
   return async (c, next) => {
     const key = presentedKey((name) => c.req.header(name));
     if (!key) {
       c.header('www-authenticate', 'Bearer');
       return c.json({ error: 'an API key is required (x-api-key or Authorization: Bearer)' }, 401);
     }
-    const verdict = await client.verify(key, options.cost);
+    const verdict = await client.verify(key, options);
     if (!verdict.valid) {
       const status = refusedWith(verdict);
       const wait = status === 429 ? retryAfter(verdict) : undefined;

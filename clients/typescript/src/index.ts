@@ -83,8 +83,13 @@ export class VerdictCache {
     return Array.from(new Uint8Array(mac), (byte) => byte.toString(16).padStart(2, '0')).join('');
   }
 
-  async get(key: string): Promise<Verdict | undefined> {
-    const fingerprint = await this.#fingerprint(key);
+  /** A separator neither a key nor a query holds, then the query: one query's verdict never answers another. */
+  static #entry(key: string, permissions: string | undefined): string {
+    return permissions === undefined ? key : `${key}\u0000${permissions}`;
+  }
+
+  async get(key: string, permissions?: string): Promise<Verdict | undefined> {
+    const fingerprint = await this.#fingerprint(VerdictCache.#entry(key, permissions));
     const entry = this.#entries.get(fingerprint);
     if (!entry) return undefined;
     if (Date.now() - entry.at >= this.#ttlMs) {
@@ -94,16 +99,24 @@ export class VerdictCache {
     return entry.verdict;
   }
 
-  async put(key: string, verdict: Verdict): Promise<void> {
+  async put(key: string, verdict: Verdict, permissions?: string): Promise<void> {
     if ('remaining' in verdict && verdict.remaining !== undefined && verdict.remaining !== null) return;
     if (verdict.code === 'RATE_LIMITED' || verdict.code === 'USAGE_EXCEEDED') return;
     if (this.#entries.size >= this.#capacity) this.#entries.clear();
-    this.#entries.set(await this.#fingerprint(key), { at: Date.now(), verdict });
+    this.#entries.set(await this.#fingerprint(VerdictCache.#entry(key, permissions)), { at: Date.now(), verdict });
   }
 
   toString(): string {
     return `VerdictCache(${this.#entries.size} entries)`;
   }
+}
+
+/** What a verify asks besides the key. */
+export interface VerifyOptions {
+  /** What the request spends of a limited key (1 by default; never cached). */
+  cost?: number;
+  /** A permission query the key must satisfy. */
+  permissions?: string;
 }
 
 export class Client {
@@ -157,15 +170,26 @@ export class Client {
     }
   }
 
-  /** The verdict on `key` (charging a limited key `cost`, 1 by default). */
-  async verify(key: string, cost?: number): Promise<Verdict> {
+  /**
+   * The verdict on `key`: charging a limited key `cost` (1 by default; a
+   * number alone is the cost), for a request that needs what `permissions`
+   * asks (`documents.read AND (billing.write OR admin)`): a good key that
+   * lacks it is `INSUFFICIENT_PERMISSIONS`, and is not charged.
+   */
+  async verify(key: string, options: number | VerifyOptions = {}): Promise<Verdict> {
+    const { cost, permissions } = typeof options === 'number' ? { cost: options, permissions: undefined } : options;
     const cacheable = this.#cache && cost === undefined;
     if (cacheable) {
-      const cached = await this.#cache!.get(key);
+      const cached = await this.#cache!.get(key, permissions);
       if (cached) return cached;
     }
-    const verdict = await this.#call<Verdict>('POST', '/v1/verify', cost === undefined ? { key } : { key, cost });
-    if (cacheable) await this.#cache!.put(key, verdict);
+    const body = {
+      key,
+      ...(cost === undefined ? {} : { cost }),
+      ...(permissions === undefined ? {} : { permissions }),
+    };
+    const verdict = await this.#call<Verdict>('POST', '/v1/verify', body);
+    if (cacheable) await this.#cache!.put(key, verdict, permissions);
     return verdict;
   }
 
@@ -225,6 +249,7 @@ export function refusedWith(verdict: Verdict): 401 | 403 | 429 {
     case 'EXPIRED':
     case 'DELETED':
     case 'DISABLED':
+    case 'INSUFFICIENT_PERMISSIONS':
       return 403;
     case 'RATE_LIMITED':
     case 'USAGE_EXCEEDED':

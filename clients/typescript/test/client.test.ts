@@ -97,6 +97,29 @@ test('the cache reuses a verdict for its TTL, and never a limited key\'s', async
   assert.deepEqual(codes, ['VALID', 'VALID', 'USAGE_EXCEEDED']);
 });
 
+test('a permission query is answered, and cached per query', async () => {
+  const { key } = await accessKey({
+    name: 'typescript permissions',
+    permissions: ['documents.read'],
+    external_id: 'acme-ts',
+    meta: { plan: 'pro' },
+  });
+  const client = new Client(API, { serviceKey: await serviceKey(), cacheSeconds: 10 });
+  const valid = await client.verify(key, { permissions: 'documents.read OR admin' });
+  assert.equal(valid.code, 'VALID');
+  assert.ok(valid.valid);
+  assert.deepEqual(valid.permissions, ['documents.read']);
+  assert.equal(valid.external_id, 'acme-ts');
+  assert.deepEqual(valid.meta, { plan: 'pro' });
+  for (let i = 0; i < 2; i++) {
+    const refused = await client.verify(key, { permissions: 'documents.write' });
+    assert.equal(refused.code, 'INSUFFICIENT_PERMISSIONS');
+  }
+  assert.equal((await client.verify(key)).code, 'VALID');
+  const bad = await client.verify(key, { permissions: 'documents.read AND' }).catch((error: unknown) => error);
+  assert.ok(bad instanceof ApiError && bad.status === 400 && bad.field === 'permissions', String(bad));
+});
+
 test('the key lifecycle, with developer and admin service keys', async () => {
   const developer = new Client(API, { serviceKey: await serviceKey('developer') });
   const admin = new Client(API, { serviceKey: await serviceKey('platform_admin') });
@@ -134,6 +157,16 @@ test('the Express example lets in good keys only', async () => {
     const refused = await fetch(url, { headers: { 'x-api-key': key } });
     assert.equal(refused.status, 403);
     assert.ok(!(await refused.text()).includes(key));
+    // /reports needs `reports.read`: a good key without it is 403, saying why.
+    const reports = url.replace('/documents', '/reports');
+    const plain = await accessKey({ name: 'typescript express plain' });
+    const lacking = await fetch(reports, { headers: { 'x-api-key': plain.key } });
+    assert.equal(lacking.status, 403);
+    assert.equal((await lacking.json()).code, 'INSUFFICIENT_PERMISSIONS');
+    const reader = await accessKey({ name: 'typescript express reader', permissions: ['reports.read'], external_id: 'acme-ts' });
+    const read = await fetch(reports, { headers: { 'x-api-key': reader.key } });
+    assert.equal(read.status, 200);
+    assert.deepEqual(await read.json(), { owner: 'acme-ts', permissions: ['reports.read'] });
   } finally {
     server.close();
   }

@@ -54,6 +54,12 @@ class Verdict:
     arx_url: Optional[str] = None
     name: Optional[str] = None
     expires_at: Optional[str] = None
+    #: What the key may do (a `VALID` verdict; empty otherwise).
+    permissions: tuple[str, ...] = ()
+    #: The key's owner in your own system, if it has one.
+    external_id: Optional[str] = None
+    #: Your own JSON object about the key, if it has one.
+    meta: Optional[Mapping[str, Any]] = field(default=None, hash=False)
     remaining: Optional[int] = None
     reset_at: Optional[str] = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -61,6 +67,7 @@ class Verdict:
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> "Verdict":
         known = {name: body.get(name) for name in cls.__dataclass_fields__ if name != "raw"}
+        known["permissions"] = tuple(body.get("permissions") or ())
         return cls(**known, raw=dict(body))
 
 
@@ -84,11 +91,14 @@ class VerdictCache:
     def __repr__(self) -> str:
         return f"VerdictCache(ttl={self._ttl}, entries={len(self._entries)})"
 
-    def _fingerprint(self, key: str) -> bytes:
-        return hmac.new(self._secret, key.encode(), hashlib.sha256).digest()
+    def _fingerprint(self, key: str, permissions: Optional[str]) -> bytes:
+        # A separator neither a key nor a query holds, then the query: one
+        # query's verdict never answers another.
+        entry = key if permissions is None else f"{key}\0{permissions}"
+        return hmac.new(self._secret, entry.encode(), hashlib.sha256).digest()
 
-    def get(self, key: str) -> Optional[Verdict]:
-        fingerprint = self._fingerprint(key)
+    def get(self, key: str, permissions: Optional[str] = None) -> Optional[Verdict]:
+        fingerprint = self._fingerprint(key, permissions)
         with self._lock:
             entry = self._entries.get(fingerprint)
             if entry is None:
@@ -99,13 +109,22 @@ class VerdictCache:
                 return None
             return verdict
 
-    def put(self, key: str, verdict: Verdict) -> None:
+    def put(self, key: str, verdict: Verdict, permissions: Optional[str] = None) -> None:
         if verdict.remaining is not None or verdict.code in ("RATE_LIMITED", "USAGE_EXCEEDED"):
             return
         with self._lock:
             if len(self._entries) >= self._capacity:
                 self._entries.clear()
-            self._entries[self._fingerprint(key)] = (time.monotonic(), verdict)
+            self._entries[self._fingerprint(key, permissions)] = (time.monotonic(), verdict)
+
+
+def _verify_body(key: str, cost: Optional[int], permissions: Optional[str]) -> dict[str, Any]:
+    body: dict[str, Any] = {"key": key}
+    if cost is not None:
+        body["cost"] = cost
+    if permissions is not None:
+        body["permissions"] = permissions
+    return body
 
 
 def _problem(response: httpx.Response) -> ApiError:
@@ -191,16 +210,16 @@ class Client(_Base):
             time.sleep(wait)
         raise AssertionError("unreachable")
 
-    def verify(self, key: str, cost: Optional[int] = None) -> Verdict:
-        """The verdict on `key` (charging a limited key `cost`, 1 by default)."""
-        if self._cache and cost is None and (cached := self._cache.get(key)) is not None:
+    def verify(self, key: str, cost: Optional[int] = None, permissions: Optional[str] = None) -> Verdict:
+        """The verdict on `key`, charging a limited key `cost` (1 by default),
+        for a request that needs what `permissions` asks
+        (`documents.read AND (billing.write OR admin)`): a good key that
+        lacks it is `INSUFFICIENT_PERMISSIONS`, and is not charged."""
+        if self._cache and cost is None and (cached := self._cache.get(key, permissions)) is not None:
             return cached
-        body: dict[str, Any] = {"key": key}
-        if cost is not None:
-            body["cost"] = cost
-        verdict = Verdict.of(self._call("POST", "/v1/verify", body))
+        verdict = Verdict.of(self._call("POST", "/v1/verify", _verify_body(key, cost, permissions)))
         if self._cache and cost is None:
-            self._cache.put(key, verdict)
+            self._cache.put(key, verdict, permissions)
         return verdict
 
     # The key lifecycle, for a service key of the developer or admin role.
@@ -254,15 +273,13 @@ class AsyncClient(_Base):
             await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 
-    async def verify(self, key: str, cost: Optional[int] = None) -> Verdict:
-        if self._cache and cost is None and (cached := self._cache.get(key)) is not None:
+    async def verify(self, key: str, cost: Optional[int] = None, permissions: Optional[str] = None) -> Verdict:
+        """As `Client.verify`."""
+        if self._cache and cost is None and (cached := self._cache.get(key, permissions)) is not None:
             return cached
-        body: dict[str, Any] = {"key": key}
-        if cost is not None:
-            body["cost"] = cost
-        verdict = Verdict.of(await self._call("POST", "/v1/verify", body))
+        verdict = Verdict.of(await self._call("POST", "/v1/verify", _verify_body(key, cost, permissions)))
         if self._cache and cost is None:
-            self._cache.put(key, verdict)
+            self._cache.put(key, verdict, permissions)
         return verdict
 
     async def create_key(self, application_id: str, arx_id: str, **fields: Any) -> dict[str, Any]:

@@ -31,6 +31,7 @@ REFUSED_WITH = {
     "EXPIRED": 403,
     "DELETED": 403,
     "DISABLED": 403,
+    "INSUFFICIENT_PERMISSIONS": 403,
     "RATE_LIMITED": 429,
     "USAGE_EXCEEDED": 429,
 }
@@ -47,14 +48,17 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-def require_key(client: AsyncClient, cost: int | None = None) -> Callable[[Request], Awaitable[Verdict]]:
-    """A dependency verifying the request's key with `client` (charging `cost`)."""
+def require_key(
+    client: AsyncClient, cost: int | None = None, permissions: str | None = None
+) -> Callable[[Request], Awaitable[Verdict]]:
+    """A dependency verifying the request's key with `client` (charging
+    `cost`; asking `permissions`, a query such as `reports.read OR admin`)."""
 
     async def dependency(request: Request) -> Verdict:
         key = presented_key(request)
         if key is None:
             raise HTTPException(401, "an API key is required (x-api-key or Authorization: Bearer)", {"www-authenticate": "Bearer"})
-        verdict = await client.verify(key, cost)
+        verdict = await client.verify(key, cost, permissions)
         if verdict.valid:
             return verdict
         status = REFUSED_WITH.get(verdict.code, 401)
