@@ -14,12 +14,14 @@ import { CreateKey } from './screens/create-key';
 import { KeyPage } from './screens/key';
 import { ServiceKeys } from './screens/service-keys';
 import { SignIn } from './screens/sign-in';
+import { UsageOverview } from './screens/usage';
 import { managesCatalog, ROLE_NAMES, signOut, useSession, type ConsoleConfig, type Session } from './session';
 
 const NAVIGATION: [string, string][] = [
   ['/api-keys', 'API keys'],
   ['/applications', 'Applications'],
   ['/arx', 'Arx'],
+  ['/usage', 'Usage'],
 ];
 
 export function App({ config, problem }: { config: ConsoleConfig; problem: string | null }) {
@@ -63,6 +65,8 @@ function Screen({ path, session }: { path: string; session: Session }) {
       return <Applications session={session} />;
     case '/arx':
       return <ArxDashboard session={session} />;
+    case '/usage':
+      return <UsageOverview />;
     case '/audit':
       // The API refuses a developer too (403); the console does not offer it.
       if (managesCatalog(session.role)) return <AuditLog />;

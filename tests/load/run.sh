@@ -53,6 +53,17 @@ for connections in 1 16; do
     run "$scenario" "$connections"
   done
 done
+# Every counted verify of the warm key is in its usage counts (read through
+# the API, which writes what is pending first): the counted 200s plus at
+# most the 1 + 16 in flight when wrk stopped.
+verified=$(awk '/^== verify, / {v = 1; next} /^== / {v = 0} v && /^status 200:/ {s += $3} END {print s + 0}' "$results")
+usage_total=$(curl -s "$API/v1/api-keys/$KEY_ID/usage?granularity=day&from=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)" \
+  -H "Authorization: Bearer $TOKEN" | grep -o '"total":[0-9]*' | head -1 | cut -d: -f2)
+printf '
+verify (warm, counting on): %s answered, %s counted in the key usage
+' "$verified" "$usage_total"
+[ "$usage_total" -ge "$verified" ] || { echo "FAILED: $verified verifies answered but $usage_total counted" >&2; exit 1; }
+[ "$(( usage_total - verified ))" -le 17 ] || { echo "FAILED: $usage_total counted for $verified verifies" >&2; exit 1; }
 kill "$server"; wait "$server" 2>/dev/null || true
 VERIFY_CACHE_SECONDS=0 start_server
 printf '\n(restarted with VERIFY_CACHE_SECONDS=0: every verify below is cold)\n'
@@ -62,6 +73,13 @@ for connections in 1 16; do
     -s tests/load/scenario.lua "$API" | sed 's/RESULT verify /RESULT verify-cold /' \
     | tee -a "$results" | grep -E "status|RESULT"
 done
+
+kill "$server"; wait "$server" 2>/dev/null || true
+USAGE_FLUSH_SECONDS=off start_server
+printf '\n(restarted with USAGE_FLUSH_SECONDS=off: the warm verifies below are not counted)\n'
+printf '\n== verify-uncounted, 16 connection(s), %s\n' "$DURATION" | tee -a "$results"
+SCENARIO=verify wrk -t 2 -c 16 -d "$DURATION" -s tests/load/scenario.lua "$API" \
+  | sed 's/RESULT verify /RESULT verify-uncounted /' | tee -a "$results" | grep -E "status|RESULT"
 
 sum_of() { awk -v pattern="$1" '$0 ~ pattern {s += $3} END {print s + 0}' "$results"; }
 created_ok=$(sum_of '^status 201:')
@@ -91,9 +109,13 @@ aim() { awk -v r="$1" -v at="$2" 'BEGIN {print (r >= at ? "met" : "NOT met")}'; 
 # Requests a second of one scenario at 16 connections, from its RESULT line.
 at16() { awk -v s="== $1, 16 " 'index($0, s) == 1 {v = 1; next} /^== / {v = 0} v && $1 == "RESULT" {print $3}' "$results"; }
 healthz16=$(at16 healthz) verify16=$(at16 verify) cold16=$(at16 verify-cold) create16=$(at16 create)
+uncounted16=$(at16 verify-uncounted)
+counted_vs_not=$(ratio "$verify16" "$uncounted16")
 warm_vs_health=$(ratio "$verify16" "$healthz16")
 cold_vs_warm=$(ratio "$cold16" "$verify16")
 printf '\nAt 16 connections, this run: warm verify %s req/s = %s x healthz (%s; aim 0.6: %s); cold verify %s = %s x warm (aim 0.1: %s); create %s req/s (aim 1000: %s)\n' \
   "$verify16" "$warm_vs_health" "$healthz16" "$(aim "$warm_vs_health" 0.6)" \
   "$cold16" "$cold_vs_warm" "$(aim "$cold_vs_warm" 0.1)" "$create16" "$(aim "$create16" 1000)"
+printf 'Warm verify with usage counting on: %s req/s = %s x with it off (%s req/s; aim 0.9: %s)\n' \
+  "$verify16" "$counted_vs_not" "$uncounted16" "$(aim "$counted_vs_not" 0.9)"
 echo "OK: no 5xx; every 201 is a key ($extra more keys from requests in flight when wrk stopped counting); every limited verify spent one credit"

@@ -437,10 +437,12 @@ fn check(name: &str, answer: &Value) {
         | "list-arx.json"
         | "list-audit-events.json"
         | "list-service-keys.json"
+        | "get-tenant-usage.json"
         | "console.json"
         | "verify-key.json" => Some(200),
         // The events name objects of a demo tenant this fresh table lacks.
         "get-api-key.json"
+        | "get-api-key-usage.json"
         | "get-application.json"
         | "get-arx.json"
         | "delete-api-key.json"

@@ -25,7 +25,7 @@ import { Notice, PageHead } from '../components/page';
 import { Pager, useCursorPages } from '../components/pager';
 import { asProblem, ErrorSummary } from '../components/problems';
 import { takeFlash } from '../flash';
-import { capitalise, formatTime, relativeTime, shortId } from '../format';
+import { capitalise, formatCount, formatTime, relativeTime, shortId } from '../format';
 import { onLinkClick } from '../router';
 import { managesCatalog, type Session } from '../session';
 
@@ -74,6 +74,8 @@ export function ApiKeys({ session }: { session: Session }) {
   const [notice, setNotice] = useState<string | null>(flashed?.notice ?? null);
   const [highlight, setHighlight] = useState<string | undefined>(flashed?.highlight);
   const [reloads, setReloads] = useState(0);
+  // Verifies per key today (UTC), from the tenant's day: one read for the page.
+  const [today, setToday] = useState<{ counts: Record<string, number>; truncated: boolean } | null>(null);
   const cursor = pages.cursor;
 
   useEffect(() => {
@@ -99,6 +101,17 @@ export function ApiKeys({ session }: { session: Session }) {
         setProblem(null);
       },
       (error) => current && setProblem(asProblem(error)),
+    );
+    const midnight = new Date();
+    midnight.setUTCHours(0, 0, 0, 0);
+    const from = midnight.toISOString().replace(/\.\d+Z$/, 'Z');
+    ok(api.GET('/v1/usage', { params: { query: { group_by: 'key', limit: 1000, from } } })).then(
+      (usage) => {
+        if (!current || typeof usage === 'string') return;
+        setToday({ counts: Object.fromEntries(usage.groups.map((group) => [group.id, group.total])), truncated: usage.truncated });
+      },
+      // The list stands without it: the column then says nothing.
+      () => current && setToday(null),
     );
     return () => {
       current = false;
@@ -245,6 +258,9 @@ export function ApiKeys({ session }: { session: Session }) {
               <th scope="col">For</th>
               <th scope="col">Status</th>
               <th scope="col">Last used</th>
+              <th scope="col" title="Verifies since midnight UTC">
+                Today
+              </th>
               <th scope="col">
                 <span class="visually-hidden">Actions</span>
               </th>
@@ -276,6 +292,9 @@ export function ApiKeys({ session }: { session: Session }) {
                   <span title={key.last_used_at ? formatTime(key.last_used_at) : undefined}>
                     {key.last_used_at ? relativeTime(key.last_used_at) : 'Never'}
                   </span>
+                </td>
+                <td data-label="Today" class="number">
+                  {today === null ? '—' : today.counts[key.id] !== undefined ? formatCount(today.counts[key.id]!) : today.truncated ? '—' : '0'}
                 </td>
                 <td class="actions">
                   <ActionsMenu

@@ -1,7 +1,7 @@
 // One API key's page: everything about it (status, what it is for, when it
 // was made, expires and was last used, its limits and what is left of them,
 // the keys it replaced or was replaced by, what it may do and who owns it,
-// its history) and what can be done to it.
+// what it did (its usage), its history) and what can be done to it.
 
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -11,6 +11,7 @@ import { AccessDialog, PermissionList } from '../components/access-fields';
 import { AccessKeyScreen } from '../components/access-key-screen';
 import { CopyButton } from '../components/copy-button';
 import { actionsFor, KeyActionDialog, type KeyAction } from '../components/key-actions';
+import { KeyUsageSection } from '../components/key-usage';
 import { UsageNow } from '../components/limits-dialog';
 import { Notice } from '../components/page';
 import { asProblem, ErrorSummary } from '../components/problems';
@@ -179,6 +180,8 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
       {!manages && (
         <p class="hint">Platform owners and admins change what a key may do and who owns it.</p>
       )}
+
+      <KeyUsageSection id={key.id} />
 
       {manages && (
         <>

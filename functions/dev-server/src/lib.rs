@@ -114,7 +114,6 @@ pub enum StartError {
 }
 
 /// A started server: where it listens and what it seeded.
-#[derive(Debug)]
 pub struct Running {
     pub addr: SocketAddr,
     pub demo: DemoCatalog,
@@ -123,16 +122,32 @@ pub struct Running {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     jobs: JoinHandle<()>,
+    /// Writes the usage counts every interval (`verify::traffic`).
+    counting: JoinHandle<()>,
+    /// Writes what is counted and not yet written, at stop.
+    last_counts: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("addr", &self.addr)
+            .field("console", &self.console)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Running {
-    /// Stops accepting connections and waits for the accept loop to end.
+    /// Stops accepting connections, waits for the accept loop to end, and
+    /// writes the usage counts not written yet.
     pub async fn stop(mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
         let _ = (&mut self.task).await;
         self.jobs.abort();
+        self.counting.abort();
+        self.last_counts.await;
     }
 }
 
@@ -173,6 +188,12 @@ async fn serve<S: ApiStore + ApiKeySweep + PendingCascades>(
     let addr = listener.local_addr().map_err(StartError::Listen)?;
     let (cascades, queued) = mpsc::unbounded_channel();
     let jobs = tokio::spawn(jobs::run(Arc::clone(&state), queued, options.jobs));
+    let counted = Arc::clone(&state);
+    let counting = tokio::spawn(async move { counted.verifier.traffic.run(&counted.store).await });
+    let counted = Arc::clone(&state);
+    let last_counts = Box::pin(async move {
+        counted.verifier.traffic.flush(&counted.store).await;
+    });
     let (shutdown, stopped) = oneshot::channel();
     let sign_in = match (&options.console.sign_in, &options.auth.keys) {
         (None, SigningKeys::Hs256 { secret }) => Some(console::LocalSignIn {
@@ -202,5 +223,7 @@ async fn serve<S: ApiStore + ApiKeySweep + PendingCascades>(
         shutdown: Some(shutdown),
         task,
         jobs,
+        counting,
+        last_counts,
     })
 }

@@ -22,6 +22,9 @@ pub struct ServiceConfig {
     pub verify_cache: std::time::Duration,
     /// Keys within this of their expiry show `expires_soon`.
     pub expiry_notice: NoticePeriod,
+    /// How often counted verifies are written (`USAGE_FLUSH_SECONDS`, 1 to
+    /// 60, default 5; `off` counts nothing): see `verify::traffic`.
+    pub usage_flush: Option<std::time::Duration>,
 }
 
 impl ServiceConfig {
@@ -36,6 +39,7 @@ impl ServiceConfig {
             arx_base_url: arx_base_url(env),
             verify_cache: verify_cache(env)?,
             expiry_notice: expiry_notice(env)?,
+            usage_flush: usage_flush(env)?,
         })
     }
 }
@@ -123,6 +127,23 @@ pub fn verify_cache(env: &impl Env) -> Result<std::time::Duration, ConfigError> 
             .ok_or(ConfigError::Invalid {
                 name: "VERIFY_CACHE_SECONDS",
                 reason: "must be a whole number of seconds from 0 to 60".into(),
+            }),
+    }
+}
+
+pub fn usage_flush(env: &impl Env) -> Result<Option<std::time::Duration>, ConfigError> {
+    match env.optional("USAGE_FLUSH_SECONDS") {
+        None => Ok(Some(verify::TrafficCounter::DEFAULT_INTERVAL)),
+        Some(raw) if raw.trim() == "off" => Ok(None),
+        Some(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|seconds| (1..=60).contains(seconds))
+            .map(|seconds| Some(std::time::Duration::from_secs(seconds)))
+            .ok_or(ConfigError::Invalid {
+                name: "USAGE_FLUSH_SECONDS",
+                reason: "must be a whole number of seconds from 1 to 60, or off".into(),
             }),
     }
 }

@@ -284,6 +284,19 @@ impl ApiResponse {
         }
     }
 
+    /// A CSV download (`text/csv`), named `filename` when saved.
+    pub fn csv(text: String, filename: &str) -> Self {
+        Self {
+            status: 200,
+            content_type: Some("text/csv; charset=utf-8"),
+            headers: vec![(
+                "content-disposition",
+                format!("attachment; filename=\"{filename}\""),
+            )],
+            body: text.into_bytes(),
+        }
+    }
+
     pub fn no_content() -> Self {
         Self {
             status: 204,

@@ -112,11 +112,16 @@ pub async fn serve<S, H, Fut>(
     handler: H,
 ) -> Result<(), Error>
 where
-    S: Send + Sync + 'static,
+    S: store::TrafficLog + Send + Sync + 'static,
     H: Fn(Arc<AppState<S>>, Route, ApiRequest) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Result<ApiResponse, ApiError>> + Send + 'static,
 {
     let state = Arc::new(state);
+    // The usage counts a verify adds up, written every interval while the
+    // instance runs (see `verify::traffic`); a function that verifies
+    // nothing writes nothing.
+    let counting = Arc::clone(&state);
+    tokio::spawn(async move { counting.verifier.traffic.run(&counting.store).await });
     let routes = Route::of_function(function);
     lambda_http::run(service_fn(move |request: lambda_http::Request| {
         let (state, routes) = (Arc::clone(&state), routes.clone());
@@ -301,12 +306,14 @@ pub struct SimpleResponse {
 
 /// Runs the key-authorizer function (see [`verify::key_authorizer`]): any
 /// event shape in, the matching answer out.
-pub async fn serve_key_authorizer<S: VerifyStore + 'static>(
+pub async fn serve_key_authorizer<S: VerifyStore + store::TrafficLog + 'static>(
     store: S,
     verifier: Verifier,
     config: KeyAuthorizerConfig,
 ) -> Result<(), Error> {
     let shared = Arc::new((store, verifier, config));
+    let counting = Arc::clone(&shared);
+    tokio::spawn(async move { counting.1.traffic.run(&counting.0).await });
     lambda_runtime::run(service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let shared = Arc::clone(&shared);

@@ -33,12 +33,14 @@ pub enum Route {
     CreateServiceKey,
     ListServiceKeys,
     RevokeServiceKey,
+    GetApiKeyUsage,
+    GetTenantUsage,
 }
 
 use Route::*;
 
 impl Route {
-    pub const ALL: [Route; 26] = [
+    pub const ALL: [Route; 28] = [
         CreateApiKey,
         ListApiKeys,
         GetApiKey,
@@ -65,6 +67,8 @@ impl Route {
         CreateServiceKey,
         ListServiceKeys,
         RevokeServiceKey,
+        GetApiKeyUsage,
+        GetTenantUsage,
     ];
 
     /// `(method, path template)`; `{id}` is the one path parameter.
@@ -96,6 +100,8 @@ impl Route {
             CreateServiceKey => ("POST", "/v1/service-keys"),
             ListServiceKeys => ("GET", "/v1/service-keys"),
             RevokeServiceKey => ("DELETE", "/v1/service-keys/{id}"),
+            GetApiKeyUsage => ("GET", "/v1/api-keys/{id}/usage"),
+            GetTenantUsage => ("GET", "/v1/usage"),
         }
     }
 
@@ -123,6 +129,8 @@ impl Route {
     pub fn query_parameters(self) -> &'static [&'static str] {
         match self {
             CreateApiKey => &["dry_run"],
+            GetApiKeyUsage => &["from", "to", "granularity", "format"],
+            GetTenantUsage => &["from", "to", "group_by", "limit", "format"],
             ListApiKeys => &[
                 "application_id",
                 "arx_id",
@@ -152,7 +160,7 @@ impl Route {
     pub fn operation(self) -> Operation {
         match self {
             CreateApiKey => Operation::CreateApiKey,
-            ListApiKeys | GetApiKey => Operation::ReadApiKeys,
+            ListApiKeys | GetApiKey | GetApiKeyUsage | GetTenantUsage => Operation::ReadApiKeys,
             DeleteApiKey => Operation::DeleteApiKey,
             RotateApiKey => Operation::RotateApiKey,
             DisableApiKey | EnableApiKey => Operation::SuspendApiKeys,
@@ -198,7 +206,7 @@ impl Route {
         match self {
             // Both mint a key: the one function with argon2id's hashing work.
             CreateApiKey | RotateApiKey => "create-api-key",
-            ListApiKeys | GetApiKey => "list-api-keys",
+            ListApiKeys | GetApiKey | GetApiKeyUsage | GetTenantUsage => "list-api-keys",
             DeleteApiKey | DisableApiKey | EnableApiKey | UpdateApiKey => "change-api-key",
             SubmitFeedback => "submit-feedback",
             ListApplications | CreateApplication | GetApplication | UpdateApplication

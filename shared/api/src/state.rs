@@ -28,7 +28,8 @@ impl<S> AppState<S> {
     pub fn new(store: S, config: &ServiceConfig) -> Self {
         Self {
             store,
-            verifier: Verifier::new(config.access_key_prefix.clone(), config.verify_cache),
+            verifier: Verifier::new(config.access_key_prefix.clone(), config.verify_cache)
+                .counting_every(config.usage_flush),
             arx_base_url: config.arx_base_url.clone(),
             expiry_notice: config.expiry_notice,
             feedback_topic: None,

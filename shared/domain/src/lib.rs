@@ -19,6 +19,7 @@ pub mod secret_hash;
 pub mod service_key;
 pub mod text;
 pub mod timestamp;
+pub mod traffic;
 
 pub use access_key::{AccessKey, KeyPrefix, MalformedKey, PresentedKey, PresentedServiceKey};
 pub use api_key::{
@@ -44,3 +45,4 @@ pub use secret_hash::{
 };
 pub use service_key::{RoleNotGrantable, ServiceKey, ServiceKeyName, ServiceKeyStatus};
 pub use timestamp::Timestamp;
+pub use traffic::{Granularity, OutcomeCounts};

@@ -106,6 +106,32 @@ pub fn api_key_usage_pk(id: &ApiKeyId) -> String {
     format!("USAGE#{id}")
 }
 
+/// One key's verify counts, a bucket per item (`traffic_sk`).
+pub fn key_traffic_pk(tenant: &TenantId, key: &ApiKeyId) -> String {
+    format!("{}#TRAFFIC#{key}", tenant_pk(tenant))
+}
+
+/// A tenant's days of verify counts, by key, application and Arx.
+pub fn tenant_traffic_pk(tenant: &TenantId) -> String {
+    format!("{}#TRAFFIC", tenant_pk(tenant))
+}
+
+/// A bucket's sort key: its width and its start (zero-padded epoch seconds,
+/// so text order is time order).
+pub fn traffic_sk(granularity: domain::Granularity, start: i64) -> String {
+    let width = match granularity {
+        domain::Granularity::Hour => "HOUR",
+        domain::Granularity::Day => "DAY",
+    };
+    format!("{width}#{:012}", start.max(0))
+}
+
+/// The attribute of a tenant's day that counts `outcome` for one key (`k`),
+/// application (`a`) or Arx (`x`): ids and outcome codes hold no `#`.
+pub fn tenant_traffic_attribute(dimension: char, id: &str, outcome: &str) -> String {
+    format!("{dimension}#{id}#{outcome}")
+}
+
 /// A handled GitHub secret scanning report, by the SHA-256 of its body.
 pub fn leak_report_pk(digest: &str) -> String {
     format!("LEAKREPORT#{digest}")

@@ -22,6 +22,7 @@ mod leaks;
 mod page;
 mod service_keys;
 mod sweep;
+mod traffic;
 
 pub use api_keys::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyFilter, ApiKeyLookup, ApiKeyQuery, ApiKeyRead,
@@ -41,3 +42,4 @@ pub use service_keys::{ServiceKeyLookup, ServiceKeyStore};
 pub use sweep::{
     ApiKeySweep, CascadeTarget, DueWork, PendingCascade, PendingCascades, SweepProgress,
 };
+pub use traffic::{TenantDay, TrafficIncrement, TrafficLog, TrafficNotWritten, TrafficWrites};

@@ -24,6 +24,7 @@ use crate::cache::VerdictCache;
 use crate::callers::ServiceKeyCache;
 use crate::error::CheckError;
 use crate::hashing::HashingGate;
+use crate::traffic::TrafficCounter;
 use crate::verdict::{Checked, KeyFacts, Verdict, VerdictCode, VerifiedKey};
 
 /// What checking keys needs besides the store, built once per process (a
@@ -40,6 +41,9 @@ pub struct Verifier {
     pub service_key_prefix: KeyPrefix,
     /// Recent answers for service keys (see [`crate::callers`]).
     pub service_keys: ServiceKeyCache,
+    /// What each key's verifies ended in, counted in memory and written
+    /// in batches (see [`crate::traffic`]).
+    pub traffic: TrafficCounter,
 }
 
 impl Verifier {
@@ -52,6 +56,15 @@ impl Verifier {
             hashing: HashingGate::per_core(),
             verdicts: VerdictCache::new(verdict_ttl),
             service_keys: ServiceKeyCache::new(verdict_ttl),
+            traffic: TrafficCounter::new(Some(TrafficCounter::DEFAULT_INTERVAL)),
+        }
+    }
+
+    /// The same verifier, counting every `flush` (`None`: counting nothing).
+    pub fn counting_every(self, flush: Option<Duration>) -> Self {
+        Self {
+            traffic: TrafficCounter::new(flush),
+            ..self
         }
     }
 }
@@ -123,6 +136,14 @@ impl Verifier {
                     Verdict::refused(code).standing(usage.standing(now, Some(hit)))
                 }
             };
+        }
+        // Counted for the key it names, when it is the caller's: a key that
+        // is not found (or another tenant's) names no key of theirs, and an
+        // attacker's made-up ids must not grow the table.
+        if let Checked::Found(facts) = checked.as_ref()
+            && caller.is_none_or(|tenant| *tenant == facts.key.tenant_id)
+        {
+            self.traffic.count(&facts.key, verdict.code, now);
         }
         if let Some(key) = &verdict.key
             && cache.due_for_use_record(&key.key_id, LAST_USED_INTERVAL)

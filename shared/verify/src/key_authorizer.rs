@@ -240,18 +240,7 @@ fn context_of(verdict: &Verdict) -> Option<BTreeMap<&'static str, String>> {
 }
 
 fn code_name(verdict: &Verdict) -> &'static str {
-    use crate::verdict::VerdictCode::*;
-    match verdict.code {
-        Valid => "VALID",
-        Malformed => "MALFORMED",
-        NotFound => "NOT_FOUND",
-        Expired => "EXPIRED",
-        Deleted => "DELETED",
-        Disabled => "DISABLED",
-        RateLimited => "RATE_LIMITED",
-        UsageExceeded => "USAGE_EXCEEDED",
-        InsufficientPermissions => "INSUFFICIENT_PERMISSIONS",
-    }
+    verdict.code.as_str()
 }
 
 /// A REST API answer: an IAM policy for the whole stage, so that a cached

@@ -15,6 +15,7 @@ mod error;
 pub mod hashing;
 pub mod key_authorizer;
 pub mod leaks;
+pub mod traffic;
 pub mod verdict;
 
 pub use cache::VerdictCache;
@@ -22,4 +23,5 @@ pub use callers::{CallerRefused, ServiceKeyCache, permit};
 pub use check::{LAST_USED_INTERVAL, Verifier, VerifyStore};
 pub use error::CheckError;
 pub use hashing::HashingGate;
+pub use traffic::TrafficCounter;
 pub use verdict::{Verdict, VerdictCode, VerifiedKey};

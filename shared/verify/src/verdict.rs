@@ -31,6 +31,23 @@ pub enum VerdictCode {
     InsufficientPermissions,
 }
 
+impl VerdictCode {
+    /// The wire name (`VALID`, `INSUFFICIENT_PERMISSIONS`), as logged and counted.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "VALID",
+            Self::Malformed => "MALFORMED",
+            Self::NotFound => "NOT_FOUND",
+            Self::Expired => "EXPIRED",
+            Self::Deleted => "DELETED",
+            Self::Disabled => "DISABLED",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::UsageExceeded => "USAGE_EXCEEDED",
+            Self::InsufficientPermissions => "INSUFFICIENT_PERMISSIONS",
+        }
+    }
+}
+
 /// The answer to one verify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {

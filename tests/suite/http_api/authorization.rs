@@ -30,6 +30,15 @@ const WHO_MAY: &[(&str, [bool; 4])] = &[
         "GET /v1/api-keys/{id}",
         /*          */ [true, true, true, false],
     ),
+    // Issue "Usage analytics": roles as for reading keys.
+    (
+        "GET /v1/api-keys/{id}/usage",
+        /*    */ [true, true, true, false],
+    ),
+    (
+        "GET /v1/usage",
+        /*                  */ [true, true, true, false],
+    ),
     (
         "DELETE /v1/api-keys/{id}",
         /*       */ [true, true, true, false],

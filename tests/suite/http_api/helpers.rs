@@ -165,6 +165,7 @@ impl TestApp {
             arx_base_url: "https://arx.test".into(),
             verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
             expiry_notice: domain::NoticePeriod::default(),
+            usage_flush: Some(verify::TrafficCounter::DEFAULT_INTERVAL),
         };
         let console_dir = dir.path().join("console");
         std::fs::create_dir_all(console_dir.join("assets")).expect("a console folder");
@@ -432,6 +433,7 @@ pub async fn state_on<S: api::handlers::ApiStore>(
         arx_base_url: "https://arx.test".into(),
         verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
         expiry_notice: domain::NoticePeriod::default(),
+        usage_flush: Some(verify::TrafficCounter::DEFAULT_INTERVAL),
     };
     (
         std::sync::Arc::new(api::AppState::new(store, &config)),

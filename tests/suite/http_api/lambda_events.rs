@@ -49,6 +49,7 @@ on_both_stores!(
     the_key_authorizer_decides_on_both_payload_shapes,
     the_key_authorizer_charges_a_limited_key_and_denies_it_when_spent,
     the_key_authorizer_enforces_its_route_map_on_both_payload_shapes,
+    the_key_authorizer_counts_in_memory_and_writes_on_its_timer,
 );
 
 /// An HTTP API payload 2.0 event as API Gateway sends it behind our authorizer.
@@ -661,6 +662,84 @@ async fn the_key_authorizer_enforces_its_route_map_on_both_payload_shapes<S: Api
     ] {
         assert!(RoutePermissions::parse(bad).is_err(), "{bad}");
     }
+}
+
+/// The Lambda path of usage analytics: the key-authorizer counts each
+/// decision in memory (no write per request) and its instance's timer
+/// writes them; one flush of any number of verifies of one key is three
+/// writes (its hour, its day, its tenant's day), and the counts are exact.
+async fn the_key_authorizer_counts_in_memory_and_writes_on_its_timer<S: ApiStore + 'static>(
+    state: Arc<AppState<S>>,
+    demo: DemoCatalog,
+) {
+    use domain::{ApiKeyId, Granularity, PrefixedId, Timestamp};
+    use verify::key_authorizer::{KeyAuthorizerConfig, authorize};
+    let created = super::helpers::create_key_in(&state, &demo).await;
+    let key = created["access_key"].as_str().expect("a key");
+    let id = ApiKeyId::parse(created["api_key"]["id"].as_str().expect("an id")).expect("an id");
+    let verifier = Arc::new(
+        verify::Verifier::new(
+            domain::KeyPrefix::default(),
+            std::time::Duration::from_secs(30),
+        )
+        .counting_every(Some(std::time::Duration::from_millis(300))),
+    );
+    let event = json!({
+        "version": "2.0", "type": "REQUEST", "routeKey": "GET /orders",
+        "headers": {"x-api-key": key},
+    });
+    let config = KeyAuthorizerConfig::default();
+    let counted = |state: Arc<AppState<S>>, id: ApiKeyId| async move {
+        let hour = Granularity::Hour.start_of(Timestamp::now().unix_seconds());
+        let buckets = state
+            .store
+            .key_traffic(&demo_tenant(), &id, Granularity::Hour, hour - 3600, hour)
+            .await
+            .expect("read");
+        buckets
+            .iter()
+            .map(|(_, counts)| counts.get("VALID"))
+            .sum::<u64>()
+    };
+    for _ in 0..25 {
+        let answer = authorize(&state.store, &verifier, &config, &event).await;
+        assert_eq!(answer["isAuthorized"], true);
+    }
+    assert_eq!(
+        counted(Arc::clone(&state), id.clone()).await,
+        0,
+        "counted in memory, not written"
+    );
+    let (timer_state, timer_verifier) = (Arc::clone(&state), Arc::clone(&verifier));
+    let timer = tokio::spawn(async move { timer_verifier.traffic.run(&timer_state.store).await });
+    let mut written = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        written = counted(Arc::clone(&state), id.clone()).await;
+        if written == 25 {
+            break;
+        }
+    }
+    timer.abort();
+    assert_eq!(written, 25, "the timer wrote every count");
+    for _ in 0..40 {
+        authorize(&state.store, &verifier, &config, &event).await;
+    }
+    assert_eq!(
+        verifier.traffic.flush(&state.store).await,
+        3,
+        "40 verifies, three writes"
+    );
+    assert_eq!(counted(Arc::clone(&state), id.clone()).await, 65);
+    assert_eq!(
+        verifier.traffic.flush(&state.store).await,
+        0,
+        "nothing left to write"
+    );
+}
+
+fn demo_tenant() -> domain::TenantId {
+    domain::TenantId::parse("demo").expect("valid")
 }
 
 /// The console function with API Gateway's `$default` event (the sample in

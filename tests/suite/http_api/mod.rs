@@ -16,5 +16,6 @@ mod permissions;
 mod races;
 mod service_keys;
 mod sweep;
+mod usage;
 mod verdicts;
 mod verify;

@@ -3,7 +3,7 @@
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyRotate,
     ApiKeySuspend, ApiKeySweep, ApiKeyUpdate, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog,
-    DynamoStore, EmbeddedStore, FeedbackStore, PendingCascades, ServiceKeyStore,
+    DynamoStore, EmbeddedStore, FeedbackStore, PendingCascades, ServiceKeyStore, TrafficLog,
 };
 
 /// Every capability, so one contract test can use them all.
@@ -24,6 +24,7 @@ pub trait Store:
     + FeedbackStore
     + AuditLog
     + ServiceKeyStore
+    + TrafficLog
     + Clone
     + 'static
 {
@@ -46,6 +47,7 @@ impl<S> Store for S where
         + FeedbackStore
         + AuditLog
         + ServiceKeyStore
+        + TrafficLog
         + Clone
         + 'static
 {

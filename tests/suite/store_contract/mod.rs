@@ -39,6 +39,7 @@ macro_rules! contract {
 }
 
 mod limits;
+mod traffic;
 
 contract!(
     a_created_key_is_in_the_next_list_and_get,

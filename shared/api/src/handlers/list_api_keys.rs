@@ -1,4 +1,5 @@
-//! `GET /v1/api-keys` (the dashboard) and `GET /v1/api-keys/{id}`.
+//! `GET /v1/api-keys` (the dashboard) and `GET /v1/api-keys/{id}`; the
+//! same function serves what keys did ([`super::usage`]).
 
 use std::sync::Arc;
 
@@ -6,7 +7,7 @@ use domain::{
     ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, ExternalId, InvalidValue, PrefixedId,
     Timestamp,
 };
-use store::{ApiKeyCharge, ApiKeyFilter, ApiKeyQuery, ApiKeyRead};
+use store::{ApiKeyCharge, ApiKeyFilter, ApiKeyQuery, ApiKeyRead, TrafficLog};
 
 use super::params;
 use super::views::{ApiKeyView, PageView};
@@ -15,13 +16,16 @@ use crate::problem::ApiError;
 use crate::routes::Route;
 use crate::state::AppState;
 
-pub async fn handle<S: ApiKeyRead + ApiKeyCharge>(
+pub async fn handle<S: ApiKeyRead + ApiKeyCharge + TrafficLog>(
     state: Arc<AppState<S>>,
     route: Route,
     request: ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     match route {
         Route::GetApiKey => get(&state, &request).await,
+        Route::GetApiKeyUsage | Route::GetTenantUsage => {
+            super::usage::handle(state, route, request).await
+        }
         _ => list(&state, &request).await,
     }
 }

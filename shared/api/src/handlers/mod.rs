@@ -9,7 +9,7 @@ use domain::{Actor, AuditAction, AuditEvent, Timestamp};
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyRotate,
     ApiKeySuspend, ApiKeyUpdate, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, FeedbackStore,
-    LeakReports, ServiceKeyStore,
+    LeakReports, ServiceKeyStore, TrafficLog,
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
@@ -26,6 +26,7 @@ pub mod list_api_keys;
 mod params;
 pub mod service_keys;
 pub mod submit_feedback;
+pub mod usage;
 pub mod verify_key;
 pub mod views;
 
@@ -46,6 +47,7 @@ pub trait ApiStore:
     + AuditLog
     + LeakReports
     + ServiceKeyStore
+    + TrafficLog
     + 'static
 {
 }
@@ -66,6 +68,7 @@ impl<S> ApiStore for S where
         + AuditLog
         + LeakReports
         + ServiceKeyStore
+        + TrafficLog
         + 'static
 {
 }
@@ -82,7 +85,9 @@ pub async fn dispatch<S: ApiStore>(
         use Route::*;
         match route {
             CreateApiKey | RotateApiKey => create_api_key::handle(state, route, request).await,
-            ListApiKeys | GetApiKey => list_api_keys::handle(state, route, request).await,
+            ListApiKeys | GetApiKey | GetApiKeyUsage | GetTenantUsage => {
+                list_api_keys::handle(state, route, request).await
+            }
             DeleteApiKey | DisableApiKey | EnableApiKey | UpdateApiKey => {
                 change_api_key::handle(state, route, request).await
             }

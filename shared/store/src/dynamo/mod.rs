@@ -20,6 +20,7 @@ mod leaks;
 mod service_keys;
 mod sweep;
 mod table;
+mod traffic;
 mod transaction;
 mod usage;
 

@@ -30,6 +30,7 @@ mod catalog;
 mod leaks;
 mod service_keys;
 mod sweep;
+mod traffic;
 mod usage;
 
 /// `(PK, SK)` → the item as JSON: the table.

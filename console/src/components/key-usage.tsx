@@ -1,0 +1,95 @@
+// A key's usage on its page: the last 24 hours by hour, or the last 30 days
+// by day, as stacked bars (accepted, then each reason for a refusal), the
+// same numbers as a table, and as CSV.
+
+import { useEffect, useState } from 'preact/hooks';
+import { api, ok, type ApiProblem } from '../api/client';
+import type { components } from '../api/schema';
+import { formatCount } from '../format';
+import { asProblem, ErrorSummary } from './problems';
+import { CountsTable, CsvButton, describe, StackedBars, type Bar } from './usage-chart';
+
+type KeyUsage = components['schemas']['KeyUsage'];
+type Granularity = 'hour' | 'day';
+
+const hour = new Intl.DateTimeFormat(undefined, { hour: 'numeric', day: 'numeric', month: 'short' });
+const hourTick = new Intl.DateTimeFormat(undefined, { hour: 'numeric' });
+const day = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+
+export function barsOf(usage: KeyUsage): Bar[] {
+  const every = usage.granularity === 'hour' ? 6 : 7;
+  return usage.buckets.map((bucket, index) => {
+    const at = new Date(bucket.start);
+    return {
+      label: usage.granularity === 'hour' ? hour.format(at) : day.format(at),
+      tick: index % every === 0 ? (usage.granularity === 'hour' ? hourTick.format(at) : day.format(at)) : undefined,
+      counts: bucket.counts,
+    };
+  });
+}
+
+export function KeyUsageSection({ id }: { id: string }) {
+  const [granularity, setGranularity] = useState<Granularity>('hour');
+  const [usage, setUsage] = useState<KeyUsage | null>(null);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const [reloads, setReloads] = useState(0);
+
+  useEffect(() => {
+    let current = true;
+    ok(api.GET('/v1/api-keys/{id}/usage', { params: { path: { id }, query: { granularity } } })).then(
+      // JSON (the CSV form of the same route is asked for by its button).
+      (read) => current && (setUsage(read as KeyUsage), setProblem(null)),
+      (error) => current && setProblem(asProblem(error)),
+    );
+    return () => {
+      current = false;
+    };
+  }, [id, granularity, reloads]);
+
+  const span = granularity === 'hour' ? 'the last 24 hours' : 'the last 30 days';
+  const bars = usage ? barsOf(usage) : [];
+  return (
+    <section aria-labelledby="usage-title" class="usage-section">
+      <div class="section-head">
+        <h2 id="usage-title">Usage</h2>
+        <div class="buttons">
+          <label class="inline-select">
+            Show
+            <select value={granularity} onChange={(event) => setGranularity(event.currentTarget.value as Granularity)}>
+              <option value="hour">The last 24 hours, by hour</option>
+              <option value="day">The last 30 days, by day</option>
+            </select>
+          </label>
+          <button type="button" class="secondary" onClick={() => setReloads((n) => n + 1)}>
+            Refresh
+          </button>
+        </div>
+      </div>
+      <ErrorSummary problem={problem} />
+      {usage && (
+        <>
+          <p class="usage-total">
+            <strong>{formatCount(usage.total)}</strong> verifies in {span}: {describe(usage.totals)}.
+          </p>
+          <StackedBars id="key-usage" bars={bars} summary={`Verifies of this key in ${span}, stacked by outcome.`} />
+          <details class="numbers">
+            <summary>The numbers, as a table</summary>
+            <CountsTable bars={bars} caption={`Verifies of this key in ${span}`} first={granularity === 'hour' ? 'Hour' : 'Day'} />
+          </details>
+          <CsvButton
+            filename={`${id}-usage-${granularity}.csv`}
+            csv={() =>
+              api.GET('/v1/api-keys/{id}/usage', {
+                params: { path: { id }, query: { granularity, format: 'csv' } },
+                parseAs: 'text',
+              })
+            }
+          >
+            Download as CSV
+          </CsvButton>
+        </>
+      )}
+      {!usage && !problem && <p class="muted">Reading the usage…</p>}
+    </section>
+  );
+}

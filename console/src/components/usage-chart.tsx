@@ -1,0 +1,150 @@
+// What keys did, drawn: stacked bars in plain SVG (no chart library: two
+// shapes and a legend are a few hundred bytes, a library tens of KiB), each
+// with a table of the same numbers, since a picture alone tells a screen
+// reader nothing and colours alone tell some people nothing.
+
+import type { ComponentChildren } from 'preact';
+import { formatCount } from '../format';
+
+/** Every outcome, in the order bars stack (the good first) and with its words. */
+export const OUTCOMES: [string, string, string][] = [
+  ['VALID', 'Accepted', '#166534'],
+  ['INSUFFICIENT_PERMISSIONS', 'Lacked a permission', '#7c3aed'],
+  ['RATE_LIMITED', 'Over its rate', '#c2410c'],
+  ['USAGE_EXCEEDED', 'Out of credits', '#b45309'],
+  ['DISABLED', 'Disabled', '#b91c1c'],
+  ['EXPIRED', 'Expired', '#475569'],
+  ['DELETED', 'Deleted', '#0f172a'],
+];
+
+export const OUTCOME_WORDS: Record<string, string> = Object.fromEntries(OUTCOMES.map(([code, words]) => [code, words]));
+
+export type Counts = Record<string, number | undefined>;
+
+export interface Bar {
+  /** What the bar is (an hour, a day, an application). */
+  label: string;
+  /** Its short label under the axis, if any. */
+  tick?: string;
+  counts: Counts;
+}
+
+const total = (counts: Counts) => Object.values(counts).reduce<number>((sum, n) => sum + (n ?? 0), 0);
+
+/** Bars of counts stacked by outcome, with a legend; `summary` says in words what the chart shows. */
+export function StackedBars({ bars, summary, id }: { bars: Bar[]; summary: string; id: string }) {
+  const height = 160;
+  const width = Math.max(bars.length * 12, 240);
+  const max = Math.max(1, ...bars.map((bar) => total(bar.counts)));
+  const slot = width / Math.max(bars.length, 1);
+  const used = OUTCOMES.filter(([code]) => bars.some((bar) => (bar.counts[code] ?? 0) > 0));
+  return (
+    <figure class="chart" aria-labelledby={`${id}-summary`}>
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby={`${id}-summary`} preserveAspectRatio="none">
+        <line x1="0" y1={height} x2={width} y2={height} class="axis" />
+        {bars.map((bar, index) => {
+          let top = height;
+          return (
+            <g key={bar.label}>
+              <title>{`${bar.label}: ${describe(bar.counts)}`}</title>
+              {OUTCOMES.map(([code, , colour]) => {
+                const n = bar.counts[code] ?? 0;
+                if (n === 0) return null;
+                const h = (n / max) * (height - 4);
+                top -= h;
+                return <rect key={code} x={index * slot + slot * 0.15} y={top} width={slot * 0.7} height={h} fill={colour} />;
+              })}
+            </g>
+          );
+        })}
+      </svg>
+      {/* Ticks in HTML, under the bars they name: SVG text would stretch with the chart. */}
+      <div class="ticks" aria-hidden="true">
+        {bars.map((bar, index) =>
+          bar.tick ? (
+            <span key={bar.label} style={{ left: `${(index / Math.max(bars.length, 1)) * 100}%` }}>
+              {bar.tick}
+            </span>
+          ) : null,
+        )}
+      </div>
+      <figcaption id={`${id}-summary`}>{summary}</figcaption>
+      {used.length > 0 && (
+        <ul class="legend" aria-label="What the colours mean">
+          {used.map(([code, words, colour]) => (
+            <li key={code}>
+              <span class="swatch" style={{ background: colour }} aria-hidden="true" />
+              {words}
+            </li>
+          ))}
+        </ul>
+      )}
+    </figure>
+  );
+}
+
+/** "12 accepted, 3 out of credits" (or "no verifies"). */
+export function describe(counts: Counts): string {
+  const parts = OUTCOMES.filter(([code]) => (counts[code] ?? 0) > 0).map(
+    ([code, words]) => `${formatCount(counts[code] ?? 0)} ${words.toLowerCase()}`,
+  );
+  return parts.length ? parts.join(', ') : 'no verifies';
+}
+
+/** The chart's numbers as a table: a row per bar that has any, a column per outcome seen. */
+export function CountsTable({ bars, caption, first }: { bars: Bar[]; caption: string; first: string }) {
+  const rows = bars.filter((bar) => total(bar.counts) > 0);
+  const used = OUTCOMES.filter(([code]) => rows.some((bar) => (bar.counts[code] ?? 0) > 0));
+  if (rows.length === 0) return <p class="muted">No verifies in this range.</p>;
+  return (
+    <div class="table-scroll">
+      <table class="counts-table">
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{first}</th>
+            <th scope="col">All</th>
+            {used.map(([code, words]) => (
+              <th scope="col" key={code}>
+                {words}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((bar) => (
+            <tr key={bar.label}>
+              <th scope="row">{bar.label}</th>
+              <td>{formatCount(total(bar.counts))}</td>
+              {used.map(([code]) => (
+                <td key={code}>{formatCount(bar.counts[code] ?? 0)}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A button that saves what `csv` fetches (the same numbers, as CSV) as `filename`. */
+export function CsvButton({ csv, filename, children }: {
+  csv: () => Promise<{ data?: unknown; response: Response }>;
+  filename: string;
+  children: ComponentChildren;
+}) {
+  async function download() {
+    const answer = await csv();
+    if (!answer.response.ok || typeof answer.data !== 'string') return;
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(new Blob([answer.data], { type: 'text/csv' }));
+    link.download = filename;
+    link.click();
+    URL.revokeObjectURL(link.href);
+  }
+  return (
+    <button type="button" class="secondary" onClick={download}>
+      {children}
+    </button>
+  );
+}

@@ -1,0 +1,332 @@
+//! What keys did: `GET /v1/api-keys/{id}/usage` (one key's verifies per
+//! hour or day, by outcome) and `GET /v1/usage` (the tenant's, by key,
+//! application, Arx or outcome, top first), as JSON or CSV (`format=csv`).
+//! Read like the keys themselves: every role that reads keys.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use domain::{ApiKeyId, Granularity, InvalidValue, OutcomeCounts, Timestamp};
+use serde::Serialize;
+use store::{ApiKeyRead, TrafficLog};
+
+use super::params;
+use crate::http::{ApiRequest, ApiResponse};
+use crate::problem::ApiError;
+use crate::routes::Route;
+use crate::state::AppState;
+
+/// Every outcome a key's verify is counted as, in the order charts stack
+/// them and CSV columns list them (the good, then the refusals).
+pub const OUTCOMES: [&str; 7] = [
+    "VALID",
+    "INSUFFICIENT_PERMISSIONS",
+    "RATE_LIMITED",
+    "USAGE_EXCEEDED",
+    "DISABLED",
+    "EXPIRED",
+    "DELETED",
+];
+
+pub async fn handle<S: ApiKeyRead + TrafficLog>(
+    state: Arc<AppState<S>>,
+    route: Route,
+    request: ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    // What this process counted and has not written yet goes first, so
+    // where verifies and reads share a process (the dev server) the
+    // answer is exact; a Lambda serving reads has counted nothing.
+    state.verifier.traffic.flush(&state.store).await;
+    match route {
+        Route::GetApiKeyUsage => key_usage(&state, &request).await,
+        _ => tenant_usage(&state, &request).await,
+    }
+}
+
+#[derive(Serialize)]
+struct Bucket {
+    start: Timestamp,
+    total: u64,
+    counts: OutcomeCounts,
+}
+
+#[derive(Serialize)]
+struct KeyUsage<'a> {
+    key_id: &'a str,
+    granularity: Granularity,
+    from: Timestamp,
+    to: Timestamp,
+    total: u64,
+    totals: OutcomeCounts,
+    /// Every bucket of the range, oldest first; one without a verify is 0.
+    buckets: Vec<Bucket>,
+}
+
+async fn key_usage<S: ApiKeyRead + TrafficLog>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let params = request.query_params(Route::GetApiKeyUsage.query_parameters())?;
+    let granularity =
+        params::optional(&params, "granularity", Granularity::parse)?.unwrap_or(Granularity::Hour);
+    let csv = format_is_csv(&params)?;
+    let default_buckets = match granularity {
+        Granularity::Hour => 24,
+        Granularity::Day => 30,
+    };
+    let (from, to) = range(&params, granularity, default_buckets)?;
+    let id: ApiKeyId = request.path_id()?;
+    let tenant = &request.identity.tenant;
+    // Another tenant's key, or none: 404, like every read of a key.
+    state
+        .store
+        .get_api_key(tenant, &id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "API key" })?;
+    let stored: BTreeMap<i64, OutcomeCounts> = state
+        .store
+        .key_traffic(
+            tenant,
+            &id,
+            granularity,
+            granularity.start_of(from.unix_seconds()),
+            granularity.start_of(to.unix_seconds()),
+        )
+        .await?
+        .into_iter()
+        .collect();
+    let mut totals = OutcomeCounts::default();
+    let buckets: Vec<Bucket> = granularity
+        .starts(from, to)
+        .map(|start| {
+            let counts = stored.get(&start).cloned().unwrap_or_default();
+            totals.merge(&counts);
+            Bucket {
+                start: Timestamp::from_unix_seconds(start),
+                total: counts.total(),
+                counts,
+            }
+        })
+        .collect();
+    if csv {
+        let rows = buckets.iter().map(|b| (b.start.to_string(), &b.counts));
+        return Ok(ApiResponse::csv(
+            csv_of("start", rows),
+            &format!("{id}-usage-{}.csv", granularity.as_str()),
+        ));
+    }
+    Ok(ApiResponse::json(
+        200,
+        &KeyUsage {
+            key_id: id.as_str(),
+            granularity,
+            from,
+            to,
+            total: totals.total(),
+            totals,
+            buckets,
+        },
+    ))
+}
+
+/// What the tenant view groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum GroupBy {
+    Key,
+    Application,
+    Arx,
+    Outcome,
+}
+
+impl GroupBy {
+    fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw {
+            "key" => Ok(Self::Key),
+            "application" => Ok(Self::Application),
+            "arx" => Ok(Self::Arx),
+            "outcome" => Ok(Self::Outcome),
+            _ => Err(InvalidValue::NotOneOf {
+                allowed: "key, application, arx, outcome",
+            }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Group {
+    id: String,
+    total: u64,
+    counts: OutcomeCounts,
+}
+
+#[derive(Serialize)]
+struct TenantUsage {
+    from: Timestamp,
+    to: Timestamp,
+    group_by: GroupBy,
+    total: u64,
+    totals: OutcomeCounts,
+    /// The busiest first, at most `limit`.
+    groups: Vec<Group>,
+    /// Whether more groups had verifies than `limit` shows.
+    truncated: bool,
+}
+
+/// The most groups one answer holds (a dashboard's page of keys and more).
+const MAX_GROUPS: usize = 1000;
+
+async fn tenant_usage<S: TrafficLog>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let params = request.query_params(Route::GetTenantUsage.query_parameters())?;
+    let group_by =
+        params::optional(&params, "group_by", GroupBy::parse)?.unwrap_or(GroupBy::Application);
+    let limit = params::optional(&params, "limit", |raw| {
+        raw.parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_GROUPS).contains(n))
+            .ok_or(InvalidValue::OutOfRange {
+                min: 1,
+                max: MAX_GROUPS as i64,
+            })
+    })?
+    .unwrap_or(10);
+    let csv = format_is_csv(&params)?;
+    let (from, to) = range(&params, Granularity::Day, 7)?;
+    let days = state
+        .store
+        .tenant_traffic(
+            &request.identity.tenant,
+            Granularity::Day.start_of(from.unix_seconds()),
+            Granularity::Day.start_of(to.unix_seconds()),
+        )
+        .await?;
+    let mut grouped: BTreeMap<String, OutcomeCounts> = BTreeMap::new();
+    let mut totals = OutcomeCounts::default();
+    for day in &days {
+        for (id, counts) in &day.by_key {
+            totals.merge(counts);
+            if group_by == GroupBy::Outcome {
+                for (outcome, n) in counts.iter() {
+                    grouped
+                        .entry(outcome.to_owned())
+                        .or_default()
+                        .add(outcome, n);
+                }
+            }
+            if group_by == GroupBy::Key {
+                grouped.entry(id.clone()).or_default().merge(counts);
+            }
+        }
+        let by = match group_by {
+            GroupBy::Application => &day.by_application,
+            GroupBy::Arx => &day.by_arx,
+            GroupBy::Key | GroupBy::Outcome => continue,
+        };
+        for (id, counts) in by {
+            grouped.entry(id.clone()).or_default().merge(counts);
+        }
+    }
+    let mut groups: Vec<Group> = grouped
+        .into_iter()
+        .map(|(id, counts)| Group {
+            id,
+            total: counts.total(),
+            counts,
+        })
+        .collect();
+    groups.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.id.cmp(&b.id)));
+    let truncated = groups.len() > limit;
+    groups.truncate(limit);
+    if csv {
+        let rows = groups.iter().map(|g| (g.id.clone(), &g.counts));
+        return Ok(ApiResponse::csv(csv_of("group", rows), "usage.csv"));
+    }
+    Ok(ApiResponse::json(
+        200,
+        &TenantUsage {
+            from,
+            to,
+            group_by,
+            total: totals.total(),
+            totals,
+            groups,
+            truncated,
+        },
+    ))
+}
+
+fn format_is_csv(params: &std::collections::HashMap<&str, &str>) -> Result<bool, ApiError> {
+    match params.get("format").copied() {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(_) => Err(ApiError::invalid(
+            "format",
+            InvalidValue::NotOneOf {
+                allowed: "json, csv",
+            },
+        )),
+    }
+}
+
+/// `from` and `to` as asked (by default the last `default_buckets` buckets,
+/// the current one included), refused when reversed, wider than the
+/// granularity allows, or reaching past what is kept.
+fn range(
+    params: &std::collections::HashMap<&str, &str>,
+    granularity: Granularity,
+    default_buckets: i64,
+) -> Result<(Timestamp, Timestamp), ApiError> {
+    let now = Timestamp::now();
+    let to = params::optional(params, "to", Timestamp::parse)?.unwrap_or(now);
+    let to = if to > now { now } else { to };
+    let from = params::optional(params, "from", Timestamp::parse)?.unwrap_or_else(|| {
+        let last = granularity.start_of(to.unix_seconds());
+        Timestamp::from_unix_seconds(last - (default_buckets - 1) * granularity.seconds())
+    });
+    if from > to {
+        return Err(ApiError::invalid(
+            "from",
+            InvalidValue::Malformed("must be before to"),
+        ));
+    }
+    if to.unix_seconds() - from.unix_seconds() > granularity.max_span_seconds() {
+        return Err(ApiError::invalid(
+            "from",
+            match granularity {
+                Granularity::Hour => InvalidValue::Malformed(
+                    "must be at most 7 days before to for hours (ask for days)",
+                ),
+                Granularity::Day => InvalidValue::Malformed("must be at most 400 days before to"),
+            },
+        ));
+    }
+    let kept_since = now.unix_seconds() - granularity.retention_days() * 86_400;
+    if from.unix_seconds() < kept_since {
+        return Err(ApiError::invalid(
+            "from",
+            match granularity {
+                Granularity::Hour => InvalidValue::Malformed(
+                    "must be within the last 90 days: hours are kept 90 days",
+                ),
+                Granularity::Day => InvalidValue::Malformed(
+                    "must be within the last 400 days: days are kept 400 days",
+                ),
+            },
+        ));
+    }
+    Ok((from, to))
+}
+
+/// A CSV of `rows` (a first column named `first`, then the total and every
+/// outcome): ids, times and numbers only, nothing to quote.
+fn csv_of<'a>(first: &str, rows: impl Iterator<Item = (String, &'a OutcomeCounts)>) -> String {
+    let mut text = format!("{first},total,{}\n", OUTCOMES.join(","));
+    for (label, counts) in rows {
+        let cells: Vec<String> = OUTCOMES.iter().map(|o| counts.get(o).to_string()).collect();
+        text.push_str(&format!("{label},{},{}\n", counts.total(), cells.join(",")));
+    }
+    text
+}

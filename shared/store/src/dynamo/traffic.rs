@@ -1,0 +1,265 @@
+//! Usage analytics on DynamoDB: every bucket an item, every increment an
+//! `ADD` (DynamoDB adds concurrent ones one at a time, so no count is lost
+//! however many instances write at once), every item a TTL.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use domain::{ApiKeyId, Granularity, OutcomeCounts, TenantId};
+
+use super::{DynamoStore, Item};
+use crate::keys::{
+    ENTITY_TYPE, PK, SK, TTL, key_traffic_pk, tenant_traffic_attribute, tenant_traffic_pk,
+    traffic_sk,
+};
+use crate::{StoreError, StoreResult, TenantDay, TrafficLog, TrafficNotWritten, TrafficWrites};
+
+/// Counters per UpdateItem: an update expression may be at most 4 KB, and
+/// a tenant's day may gain a counter per key, application and Arx.
+const COUNTERS_PER_UPDATE: usize = 100;
+
+impl DynamoStore {
+    /// `ADD`s `counters` to the item `pk`/`sk`, setting its TTL.
+    async fn add_counters(
+        &self,
+        pk: &str,
+        sk: &str,
+        entity_type: &str,
+        expires: i64,
+        counters: &[(String, u64)],
+    ) -> Result<(), NotAdded> {
+        use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+        for chunk in counters.chunks(COUNTERS_PER_UPDATE) {
+            let mut names = HashMap::from([
+                ("#ttl".to_owned(), TTL.to_owned()),
+                ("#entity".to_owned(), ENTITY_TYPE.to_owned()),
+            ]);
+            let mut values = HashMap::from([
+                (":ttl".to_owned(), AttributeValue::N(expires.to_string())),
+                (
+                    ":entity".to_owned(),
+                    AttributeValue::S(entity_type.to_owned()),
+                ),
+            ]);
+            let mut adds = Vec::with_capacity(chunk.len());
+            for (n, (attribute, count)) in chunk.iter().enumerate() {
+                names.insert(format!("#c{n}"), attribute.clone());
+                values.insert(format!(":c{n}"), AttributeValue::N(count.to_string()));
+                adds.push(format!("#c{n} :c{n}"));
+            }
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, AttributeValue::S(pk.to_owned()))
+                .key(SK, AttributeValue::S(sk.to_owned()))
+                .update_expression(format!(
+                    "SET #ttl = :ttl, #entity = :entity ADD {}",
+                    adds.join(", ")
+                ))
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .send()
+                .await
+                .map_err(|error| match error.code() {
+                    Some("ValidationException") => NotAdded::TooLarge,
+                    _ => NotAdded::Failed(StoreError::backend(error)),
+                })?;
+        }
+        Ok(())
+    }
+
+    /// The items of `pk` whose sort keys lie from `from` to `to`, oldest first.
+    async fn sk_range(&self, pk: String, from: String, to: String) -> StoreResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":from", AttributeValue::S(from.clone()))
+                .expression_attribute_values(":to", AttributeValue::S(to.clone()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::backend)?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+/// Why counters were not added.
+enum NotAdded {
+    /// DynamoDB refused what was asked, not the moment: the item would pass
+    /// its size limit (400 KB). Retrying would never succeed.
+    TooLarge,
+    Failed(StoreError),
+}
+
+fn start_of(item: &Item) -> Option<i64> {
+    let AttributeValue::S(sk) = item.get(SK)? else {
+        return None;
+    };
+    sk.split_once('#')?.1.parse().ok()
+}
+
+/// The item's counters: its number attributes but the TTL (the rest are
+/// its keys and type); a count that is not a whole number is corrupt.
+fn counters(item: &Item) -> impl Iterator<Item = StoreResult<(&str, u64)>> {
+    item.iter().filter_map(|(name, value)| match value {
+        AttributeValue::N(n) if name != TTL => Some(
+            n.parse::<u64>()
+                .map(|n| (name.as_str(), n))
+                .map_err(StoreError::corrupt),
+        ),
+        _ => None,
+    })
+}
+
+impl TrafficLog for DynamoStore {
+    async fn add_traffic(&self, writes: TrafficWrites) -> Result<(), TrafficNotWritten> {
+        // One bucket at a time; on a failure, it and the buckets after it
+        // are what is left (the ones before are written: never twice).
+        let mut rest = writes.clone();
+        for ((tenant, key, granularity, start), counts) in &writes.key_buckets {
+            let counters: Vec<(String, u64)> = counts
+                .iter()
+                .map(|(outcome, n)| (outcome.to_owned(), n))
+                .collect();
+            let written = self
+                .add_counters(
+                    &key_traffic_pk(tenant, key),
+                    &traffic_sk(*granularity, *start),
+                    "key_traffic",
+                    granularity.expires(*start),
+                    &counters,
+                )
+                .await;
+            match written {
+                Ok(()) => {}
+                Err(NotAdded::TooLarge) => {
+                    tracing::warn!(key_id = %key, "a key's usage bucket is full: its counts are dropped");
+                }
+                Err(NotAdded::Failed(error)) => return Err(TrafficNotWritten { error, rest }),
+            }
+            rest.key_buckets
+                .remove(&(tenant.clone(), key.clone(), *granularity, *start));
+        }
+        for ((tenant, day), rollup) in &writes.tenant_days {
+            // Applications and Arx first, keys last: a day item holds at most
+            // 400 KB (about 7,000 key-outcome counters), and a write that
+            // would pass it is refused; then that day keeps its application
+            // and Arx counts, and what did not fit of its per-key counts is
+            // dropped, said in the log (docs/data-model.md).
+            let mut counters = Vec::new();
+            for (dimension, map) in [
+                ('a', &rollup.by_application),
+                ('x', &rollup.by_arx),
+                ('k', &rollup.by_key),
+            ] {
+                for (id, counts) in map {
+                    for (outcome, n) in counts.iter() {
+                        counters.push((tenant_traffic_attribute(dimension, id, outcome), n));
+                    }
+                }
+            }
+            let written = self
+                .add_counters(
+                    &tenant_traffic_pk(tenant),
+                    &traffic_sk(Granularity::Day, *day),
+                    "tenant_traffic",
+                    Granularity::Day.expires(*day),
+                    &counters,
+                )
+                .await;
+            match written {
+                Ok(()) => {}
+                // Full: what fitted is written, the rest is dropped (never retried).
+                Err(NotAdded::TooLarge) => {
+                    tracing::warn!(tenant = %tenant, day, "a tenant's usage day is full (400 KB): the per-key counts that did not fit are dropped");
+                }
+                Err(NotAdded::Failed(error)) => return Err(TrafficNotWritten { error, rest }),
+            }
+            rest.tenant_days.remove(&(tenant.clone(), *day));
+        }
+        Ok(())
+    }
+
+    async fn key_traffic(
+        &self,
+        tenant: &TenantId,
+        key: &ApiKeyId,
+        granularity: Granularity,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+        let items = self
+            .sk_range(
+                key_traffic_pk(tenant, key),
+                traffic_sk(granularity, from),
+                traffic_sk(granularity, to),
+            )
+            .await?;
+        items
+            .iter()
+            .filter_map(|item| start_of(item).map(|start| (start, item)))
+            .map(|(start, item)| {
+                let mut counts = OutcomeCounts::default();
+                for counter in counters(item) {
+                    let (outcome, n) = counter?;
+                    counts.add(outcome, n);
+                }
+                Ok((start, counts))
+            })
+            .collect()
+    }
+
+    async fn tenant_traffic(
+        &self,
+        tenant: &TenantId,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<TenantDay>> {
+        let items = self
+            .sk_range(
+                tenant_traffic_pk(tenant),
+                traffic_sk(Granularity::Day, from),
+                traffic_sk(Granularity::Day, to),
+            )
+            .await?;
+        let mut days = Vec::with_capacity(items.len());
+        for item in &items {
+            let Some(day) = start_of(item) else { continue };
+            let mut rollup = TenantDay {
+                day,
+                ..TenantDay::default()
+            };
+            for counter in counters(item) {
+                let (name, n) = counter?;
+                let mut parts = name.splitn(3, '#');
+                let (Some(dimension), Some(id), Some(outcome)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                let map = match dimension {
+                    "k" => &mut rollup.by_key,
+                    "a" => &mut rollup.by_application,
+                    "x" => &mut rollup.by_arx,
+                    _ => continue,
+                };
+                map.entry(id.to_owned()).or_default().add(outcome, n);
+            }
+            days.push(rollup);
+        }
+        Ok(days)
+    }
+}

@@ -1,0 +1,144 @@
+//! Usage analytics on the embedded store: each bucket a record, added to in
+//! one write transaction (so counts are exact), past its retention left out
+//! of every read (the dev server has no TTL to remove it).
+
+use domain::{ApiKeyId, Granularity, OutcomeCounts, TenantId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::{EmbeddedStore, ITEMS, get, put};
+use crate::keys::{key_traffic_pk, tenant_traffic_pk, traffic_sk};
+use crate::{StoreError, StoreResult, TenantDay, TrafficLog, TrafficNotWritten, TrafficWrites};
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct KeyBucket {
+    counts: OutcomeCounts,
+    expires: i64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct TenantBucket {
+    by_key: std::collections::BTreeMap<String, OutcomeCounts>,
+    by_application: std::collections::BTreeMap<String, OutcomeCounts>,
+    by_arx: std::collections::BTreeMap<String, OutcomeCounts>,
+    expires: i64,
+}
+
+impl TrafficLog for EmbeddedStore {
+    async fn add_traffic(&self, writes: TrafficWrites) -> Result<(), TrafficNotWritten> {
+        // One transaction: all of it is written, or none (and all is left).
+        let rest = writes.clone();
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            for ((tenant, key, granularity, start), counts) in &writes.key_buckets {
+                let (pk, sk) = (
+                    key_traffic_pk(tenant, key),
+                    traffic_sk(*granularity, *start),
+                );
+                let mut bucket: KeyBucket = get(&items, &pk, &sk)?.unwrap_or_default();
+                bucket.counts.merge(counts);
+                bucket.expires = granularity.expires(*start);
+                put(&mut items, &pk, &sk, &bucket)?;
+            }
+            for ((tenant, day), rollup) in &writes.tenant_days {
+                let (pk, sk) = (
+                    tenant_traffic_pk(tenant),
+                    traffic_sk(Granularity::Day, *day),
+                );
+                let bucket: TenantBucket = get(&items, &pk, &sk)?.unwrap_or_default();
+                let mut merged = TenantDay {
+                    day: *day,
+                    by_key: bucket.by_key,
+                    by_application: bucket.by_application,
+                    by_arx: bucket.by_arx,
+                };
+                merged.merge(rollup);
+                let bucket = TenantBucket {
+                    by_key: merged.by_key,
+                    by_application: merged.by_application,
+                    by_arx: merged.by_arx,
+                    expires: Granularity::Day.expires(*day),
+                };
+                put(&mut items, &pk, &sk, &bucket)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|error| TrafficNotWritten { error, rest })
+    }
+
+    async fn key_traffic(
+        &self,
+        tenant: &TenantId,
+        key: &ApiKeyId,
+        granularity: Granularity,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+        let pk = key_traffic_pk(tenant, key);
+        let (from_sk, to_sk) = (traffic_sk(granularity, from), traffic_sk(granularity, to));
+        let now = Timestamp::now().unix_seconds();
+        self.read(move |txn| {
+            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let mut found = Vec::new();
+            for entry in items
+                .range((pk.as_str(), from_sk.as_str())..=(pk.as_str(), to_sk.as_str()))
+                .map_err(StoreError::backend)?
+            {
+                let (keys, bytes) = entry.map_err(StoreError::backend)?;
+                let bucket: KeyBucket =
+                    serde_json::from_slice(bytes.value()).map_err(StoreError::corrupt)?;
+                let start = keys
+                    .value()
+                    .1
+                    .split_once('#')
+                    .and_then(|(_, s)| s.parse().ok());
+                if let Some(start) = start.filter(|_| bucket.expires > now) {
+                    found.push((start, bucket.counts));
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn tenant_traffic(
+        &self,
+        tenant: &TenantId,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<TenantDay>> {
+        let pk = tenant_traffic_pk(tenant);
+        let (from_sk, to_sk) = (
+            traffic_sk(Granularity::Day, from),
+            traffic_sk(Granularity::Day, to),
+        );
+        let now = Timestamp::now().unix_seconds();
+        self.read(move |txn| {
+            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let mut days = Vec::new();
+            for entry in items
+                .range((pk.as_str(), from_sk.as_str())..=(pk.as_str(), to_sk.as_str()))
+                .map_err(StoreError::backend)?
+            {
+                let (keys, bytes) = entry.map_err(StoreError::backend)?;
+                let bucket: TenantBucket =
+                    serde_json::from_slice(bytes.value()).map_err(StoreError::corrupt)?;
+                let day = keys
+                    .value()
+                    .1
+                    .split_once('#')
+                    .and_then(|(_, s)| s.parse().ok());
+                if let Some(day) = day.filter(|_| bucket.expires > now) {
+                    days.push(TenantDay {
+                        day,
+                        by_key: bucket.by_key,
+                        by_application: bucket.by_application,
+                        by_arx: bucket.by_arx,
+                    });
+                }
+            }
+            Ok(days)
+        })
+        .await
+    }
+}

@@ -1,0 +1,167 @@
+//! Usage analytics: how many verifies of each outcome each key had, per hour
+//! and per day, and a tenant's days by key, application and Arx. Written as
+//! increments a process has added up (never one write per verify at
+//! volume), kept for [`Granularity::retention_days`] (DynamoDB's TTL).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use domain::{ApiKeyId, ApplicationId, ArxId, Granularity, OutcomeCounts, TenantId};
+
+use crate::error::{StoreError, StoreResult};
+
+/// One key's verifies in one hour, as a process counted them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrafficIncrement {
+    pub tenant: TenantId,
+    pub key_id: ApiKeyId,
+    pub application_id: ApplicationId,
+    pub arx_id: ArxId,
+    /// The hour's start, epoch seconds.
+    pub hour: i64,
+    pub counts: OutcomeCounts,
+}
+
+/// One day of a tenant's verifies, by key, application and Arx (ids).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantDay {
+    /// The day's start, epoch seconds.
+    pub day: i64,
+    pub by_key: BTreeMap<String, OutcomeCounts>,
+    pub by_application: BTreeMap<String, OutcomeCounts>,
+    pub by_arx: BTreeMap<String, OutcomeCounts>,
+}
+
+/// A batch of counts not (all) written: why, and what is left to write
+/// (the writer adds it to its next batch, so a failed write loses nothing).
+#[derive(Debug)]
+pub struct TrafficNotWritten {
+    pub error: StoreError,
+    pub rest: TrafficWrites,
+}
+
+pub trait TrafficLog: Send + Sync {
+    /// Adds `writes` to the stored counts (each key's hour and day, and its
+    /// tenant's day), each bucket an addition of its own (concurrent ones
+    /// from many processes all count). On failure, what was not written.
+    fn add_traffic(
+        &self,
+        writes: TrafficWrites,
+    ) -> impl Future<Output = Result<(), TrafficNotWritten>> + Send;
+
+    /// The key's buckets from the one starting at `from` to the one starting
+    /// at `to` (epoch seconds), oldest first; buckets without a verify are absent.
+    fn key_traffic(
+        &self,
+        tenant: &TenantId,
+        key: &ApiKeyId,
+        granularity: Granularity,
+        from: i64,
+        to: i64,
+    ) -> impl Future<Output = StoreResult<Vec<(i64, OutcomeCounts)>>> + Send;
+
+    /// The tenant's days from `from` to `to` (day starts), oldest first.
+    fn tenant_traffic(
+        &self,
+        tenant: &TenantId,
+        from: i64,
+        to: i64,
+    ) -> impl Future<Output = StoreResult<Vec<TenantDay>>> + Send;
+}
+
+/// What counts add to each stored bucket: every key's hour and day, and
+/// every tenant's day, added up in process. Both stores write exactly this.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TrafficWrites {
+    pub key_buckets: BTreeMap<(TenantId, ApiKeyId, Granularity, i64), OutcomeCounts>,
+    pub tenant_days: BTreeMap<(TenantId, i64), TenantDay>,
+}
+
+impl TrafficWrites {
+    pub fn of(increments: &[TrafficIncrement]) -> Self {
+        let mut writes = Self::default();
+        for increment in increments {
+            writes.add(increment);
+        }
+        writes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.key_buckets.is_empty() && self.tenant_days.is_empty()
+    }
+
+    /// How many stored buckets these writes touch (one write each).
+    pub fn buckets(&self) -> usize {
+        self.key_buckets.len() + self.tenant_days.len()
+    }
+
+    /// These writes and `other`'s, added up.
+    pub fn merge(&mut self, other: TrafficWrites) {
+        for (bucket, counts) in other.key_buckets {
+            self.key_buckets.entry(bucket).or_default().merge(&counts);
+        }
+        for (bucket, day) in other.tenant_days {
+            self.tenant_days
+                .entry(bucket)
+                .or_insert_with(|| TenantDay {
+                    day: day.day,
+                    ..TenantDay::default()
+                })
+                .merge(&day);
+        }
+    }
+
+    pub fn add(&mut self, increment: &TrafficIncrement) {
+        let writes = self;
+        let day = Granularity::Day.start_of(increment.hour);
+        let tenant = &increment.tenant;
+        for (granularity, start) in [
+            (
+                Granularity::Hour,
+                Granularity::Hour.start_of(increment.hour),
+            ),
+            (Granularity::Day, day),
+        ] {
+            writes
+                .key_buckets
+                .entry((tenant.clone(), increment.key_id.clone(), granularity, start))
+                .or_default()
+                .merge(&increment.counts);
+        }
+        let rollup = writes
+            .tenant_days
+            .entry((tenant.clone(), day))
+            .or_insert_with(|| TenantDay {
+                day,
+                ..TenantDay::default()
+            });
+        let ids = [
+            (&mut rollup.by_key, increment.key_id.as_str()),
+            (
+                &mut rollup.by_application,
+                increment.application_id.as_str(),
+            ),
+            (&mut rollup.by_arx, increment.arx_id.as_str()),
+        ];
+        for (map, id) in ids {
+            map.entry(id.to_owned())
+                .or_default()
+                .merge(&increment.counts);
+        }
+    }
+}
+
+impl TenantDay {
+    /// Adds `other`'s counts to this day's.
+    pub fn merge(&mut self, other: &TenantDay) {
+        for (mine, theirs) in [
+            (&mut self.by_key, &other.by_key),
+            (&mut self.by_application, &other.by_application),
+            (&mut self.by_arx, &other.by_arx),
+        ] {
+            for (id, counts) in theirs {
+                mine.entry(id.clone()).or_default().merge(counts);
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Usage counts on both stores: increments written at once by many writers
+//! add up exactly, each in its hour and its day and its tenant's day; a
+//! read returns only the range asked and only the tenant's own; every
+//! bucket carries its expiry (DynamoDB's TTL removes it).
+
+use domain::{ApiKeyId, ApplicationId, ArxId, Granularity, OutcomeCounts, TenantId, Timestamp};
+use store::{TrafficIncrement, TrafficLog, TrafficWrites};
+
+use super::backends::Store;
+
+contract!(concurrent_increments_add_up_in_every_bucket_they_name,);
+
+fn increment(
+    tenant: &TenantId,
+    key: &ApiKeyId,
+    hour: i64,
+    outcome: &str,
+    n: u64,
+) -> TrafficIncrement {
+    let mut counts = OutcomeCounts::default();
+    counts.add(outcome, n);
+    TrafficIncrement {
+        tenant: tenant.clone(),
+        key_id: key.clone(),
+        application_id: ApplicationId::new(),
+        arx_id: ArxId::new(),
+        hour,
+        counts,
+    }
+}
+
+async fn concurrent_increments_add_up_in_every_bucket_they_name(store: impl Store) {
+    let tenant = TenantId::parse(&format!("t{}", uuid::Uuid::now_v7().simple())).expect("valid");
+    let other = TenantId::parse("someone-else").expect("valid");
+    let key = domain::AccessKey::generate(&domain::KeyPrefix::default()).0;
+    let now = Timestamp::now().unix_seconds();
+    let hour = Granularity::Hour.start_of(now);
+    let earlier = hour - 3600;
+    // 20 writers at once, each adding 5 VALID this hour and 1 DISABLED the hour before.
+    let writers = (0..20).map(|_| {
+        let store = store.clone();
+        let (tenant, key) = (tenant.clone(), key.clone());
+        tokio::spawn(async move {
+            let writes = TrafficWrites::of(&[
+                increment(&tenant, &key, hour + 10, "VALID", 5),
+                increment(&tenant, &key, earlier, "DISABLED", 1),
+            ]);
+            store
+                .add_traffic(writes)
+                .await
+                .map_err(|failed| failed.error)
+        })
+    });
+    for writer in writers.collect::<Vec<_>>() {
+        writer.await.expect("a writer").expect("written");
+    }
+    let hours = store
+        .key_traffic(&tenant, &key, Granularity::Hour, earlier, hour)
+        .await
+        .expect("read");
+    let by_hour: Vec<(i64, u64, u64)> = hours
+        .iter()
+        .map(|(start, counts)| (*start, counts.get("VALID"), counts.get("DISABLED")))
+        .collect();
+    assert_eq!(by_hour, [(earlier, 0, 20), (hour, 100, 0)]);
+    let only_this_hour = store
+        .key_traffic(&tenant, &key, Granularity::Hour, hour, hour)
+        .await
+        .expect("read");
+    assert_eq!(only_this_hour.len(), 1, "the range asked, no more");
+    let day = Granularity::Day.start_of(now);
+    let days = store
+        .key_traffic(&tenant, &key, Granularity::Day, day - 86_400, day)
+        .await
+        .expect("read");
+    let in_days: u64 = days.iter().map(|(_, counts)| counts.total()).sum();
+    assert_eq!(in_days, 120, "every count is in its day too");
+    let rollups = store
+        .tenant_traffic(&tenant, day - 86_400, day)
+        .await
+        .expect("read");
+    let by_key: u64 = rollups
+        .iter()
+        .filter_map(|rollup| rollup.by_key.get(key.as_str()))
+        .map(OutcomeCounts::total)
+        .sum();
+    let by_application: u64 = rollups
+        .iter()
+        .flat_map(|rollup| rollup.by_application.values())
+        .map(OutcomeCounts::total)
+        .sum();
+    assert_eq!((by_key, by_application), (120, 120));
+    assert!(
+        store
+            .tenant_traffic(&other, day - 86_400, day)
+            .await
+            .expect("read")
+            .is_empty(),
+        "another tenant has none of it"
+    );
+    assert!(
+        store
+            .key_traffic(&other, &key, Granularity::Hour, earlier, hour)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}
+
+/// On DynamoDB every bucket has its TTL: an hour 90 days after it ends, a
+/// day 400 (the table's TTL attribute, `ttl`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_buckets_carry_their_ttl() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let store = super::backends::dynamodb().await;
+    let tenant = TenantId::parse("ttl-tenant").expect("valid");
+    let key = domain::AccessKey::generate(&domain::KeyPrefix::default()).0;
+    let hour = Granularity::Hour.start_of(Timestamp::now().unix_seconds());
+    let day = Granularity::Day.start_of(hour);
+    store
+        .add_traffic(TrafficWrites::of(&[increment(
+            &tenant, &key, hour, "VALID", 1,
+        )]))
+        .await
+        .map_err(|failed| failed.error)
+        .expect("written");
+    let items = [
+        (
+            store::keys::key_traffic_pk(&tenant, &key),
+            store::keys::traffic_sk(Granularity::Hour, hour),
+            hour + 3600 + 90 * 86_400,
+        ),
+        (
+            store::keys::key_traffic_pk(&tenant, &key),
+            store::keys::traffic_sk(Granularity::Day, day),
+            day + 86_400 + 400 * 86_400,
+        ),
+        (
+            store::keys::tenant_traffic_pk(&tenant),
+            store::keys::traffic_sk(Granularity::Day, day),
+            day + 86_400 + 400 * 86_400,
+        ),
+    ];
+    for (pk, sk, expected) in items {
+        let item = store
+            .client()
+            .get_item()
+            .table_name(store.table_name())
+            .key("PK", AttributeValue::S(pk.clone()))
+            .key("SK", AttributeValue::S(sk.clone()))
+            .send()
+            .await
+            .expect("read")
+            .item
+            .unwrap_or_else(|| panic!("no item {pk} {sk}"));
+        assert_eq!(
+            item.get("ttl"),
+            Some(&AttributeValue::N(expected.to_string())),
+            "{pk} {sk}"
+        );
+    }
+}
