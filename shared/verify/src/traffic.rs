@@ -15,26 +15,20 @@
 //! before every read of the counts, so what it shows is exact.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use domain::{OutcomeCounts, Timestamp};
 use store::{TrafficIncrement, TrafficLog, TrafficWrites};
 
 use crate::verdict::{VerdictCode, VerifiedKey};
 
-/// The counts not written yet, and since when.
-#[derive(Debug, Default)]
-struct Pending {
-    writes: TrafficWrites,
-    since: Option<Instant>,
-}
-
 /// This process's counts of verify outcomes, per key and bucket.
 #[derive(Debug)]
 pub struct TrafficCounter {
     /// `None`: counting is off (`USAGE_FLUSH_SECONDS=off`).
     interval: Option<Duration>,
-    pending: Mutex<Pending>,
+    /// What is counted and not written yet.
+    pending: Mutex<TrafficWrites>,
 }
 
 impl TrafficCounter {
@@ -68,20 +62,14 @@ impl TrafficCounter {
             hour: now.unix_seconds(),
             counts,
         };
-        let mut pending = self.lock();
-        pending.writes.add(&increment);
-        pending.since.get_or_insert_with(Instant::now);
+        self.lock().add(&increment);
     }
 
     /// Writes what is pending; what could not be written stays pending
     /// (with what was counted meanwhile) for the next flush. Returns how
     /// many buckets were written to.
     pub async fn flush<S: TrafficLog>(&self, store: &S) -> usize {
-        let writes = {
-            let mut pending = self.lock();
-            pending.since = None;
-            std::mem::take(&mut pending.writes)
-        };
+        let writes = std::mem::take(&mut *self.lock());
         if writes.is_empty() {
             return 0;
         }
@@ -91,9 +79,7 @@ impl TrafficCounter {
             Err(failed) => {
                 tracing::warn!(error = %store::error_chain(&failed.error), left = failed.rest.buckets(), "could not write usage counts; kept for the next flush");
                 let written = buckets - failed.rest.buckets();
-                let mut pending = self.lock();
-                pending.writes.merge(failed.rest);
-                pending.since.get_or_insert_with(Instant::now);
+                self.lock().merge(failed.rest);
                 written
             }
         }
@@ -113,7 +99,7 @@ impl TrafficCounter {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TrafficWrites> {
         self.pending
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

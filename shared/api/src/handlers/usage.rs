@@ -206,24 +206,26 @@ async fn tenant_usage<S: TrafficLog>(
     let mut grouped: BTreeMap<String, OutcomeCounts> = BTreeMap::new();
     let mut totals = OutcomeCounts::default();
     for day in &days {
-        for (id, counts) in &day.by_key {
+        // Totals from the applications: a day that filled up keeps those
+        // whole, where its per-key counts may have been cut short.
+        for counts in day.by_application.values() {
             totals.merge(counts);
-            if group_by == GroupBy::Outcome {
-                for (outcome, n) in counts.iter() {
-                    grouped
-                        .entry(outcome.to_owned())
-                        .or_default()
-                        .add(outcome, n);
-                }
-            }
-            if group_by == GroupBy::Key {
-                grouped.entry(id.clone()).or_default().merge(counts);
-            }
         }
         let by = match group_by {
+            GroupBy::Key => &day.by_key,
             GroupBy::Application => &day.by_application,
             GroupBy::Arx => &day.by_arx,
-            GroupBy::Key | GroupBy::Outcome => continue,
+            GroupBy::Outcome => {
+                for counts in day.by_application.values() {
+                    for (outcome, n) in counts.iter() {
+                        grouped
+                            .entry(outcome.to_owned())
+                            .or_default()
+                            .add(outcome, n);
+                    }
+                }
+                continue;
+            }
         };
         for (id, counts) in by {
             grouped.entry(id.clone()).or_default().merge(counts);
