@@ -28,6 +28,8 @@ fn fixture() -> &'static Fixture {
             arx_base_url: "https://arx.example.com".into(),
             verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
             expiry_notice: domain::NoticePeriod::default(),
+            // No timer runs here to write usage counts: count nothing.
+            usage_flush: None,
         };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
         Fixture { runtime, state: Arc::new(AppState::new(store, &config)), _dir: dir }
