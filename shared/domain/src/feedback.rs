@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use crate::limits::WholeNumber;
 use crate::text::bounded_text;
 use crate::{FeedbackId, InvalidValue, Role, TenantId, Timestamp, UserId};
 
@@ -13,7 +14,7 @@ bounded_text!(
 
 /// A rating from 1 to 5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "u8")]
+#[serde(try_from = "WholeNumber", into = "u8")]
 pub struct Rating(u8);
 
 impl Rating {
@@ -33,6 +34,13 @@ impl TryFrom<i64> for Rating {
     type Error = InvalidValue;
     fn try_from(raw: i64) -> Result<Self, Self::Error> {
         Self::parse(raw)
+    }
+}
+
+impl TryFrom<WholeNumber> for Rating {
+    type Error = InvalidValue;
+    fn try_from(raw: WholeNumber) -> Result<Self, Self::Error> {
+        Self::parse(i64::try_from(raw.0).unwrap_or(i64::MAX))
     }
 }
 

@@ -35,7 +35,7 @@ pub use ids::{
     UserId,
 };
 pub use invalid::InvalidValue;
-pub use limits::{Cost, KeyLimits, LimitHit, Standing, Usage};
+pub use limits::{Cost, KeyLimits, LimitHit, Standing, Usage, WholeNumber};
 pub use owner::{ExternalId, KeyMeta};
 pub use page::{Cursor, Page, PageLimit};
 pub use permissions::{Permission, PermissionQuery, Permissions};

@@ -10,10 +10,58 @@ use serde::{Deserialize, Serialize};
 
 use crate::{InvalidValue, Timestamp};
 
+/// A whole number as JSON writes one: `115` or `115.0` alike (JSON Schema,
+/// and so our OpenAPI description, calls both an integer), never `115.5`.
+/// A number past `i128` (far beyond every bound here) reads as that bound,
+/// so a range check still refuses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WholeNumber(pub i128);
+
+impl<'de> Deserialize<'de> for WholeNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = WholeNumber;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a whole number")
+            }
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<WholeNumber, E> {
+                Ok(WholeNumber(value.into()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<WholeNumber, E> {
+                Ok(WholeNumber(value.into()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<WholeNumber, E> {
+                if !value.is_finite() || value.fract() != 0.0 {
+                    return Err(E::custom("must be a whole number"));
+                }
+                // `as` saturates at i128's bounds, past every range we check.
+                Ok(WholeNumber(value as i128))
+            }
+        }
+        // The hint is a u64: serde_json still hands over whatever number the
+        // text holds, and the store's numbers are always whole.
+        deserializer.deserialize_u64(Visitor)
+    }
+}
+
 /// A whole number from `MIN` to `MAX`, refused beyond them with the bounds named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "u64", into = "u64")]
+#[serde(try_from = "WholeNumber", into = "u64")]
 pub struct Bounded<const MIN: u64, const MAX: u64>(u64);
+
+impl<const MIN: u64, const MAX: u64> TryFrom<WholeNumber> for Bounded<MIN, MAX> {
+    type Error = InvalidValue;
+
+    fn try_from(value: WholeNumber) -> Result<Self, Self::Error> {
+        u64::try_from(value.0)
+            .map_err(|_| InvalidValue::OutOfRange {
+                min: MIN.try_into().unwrap_or(i64::MAX),
+                max: MAX.try_into().unwrap_or(i64::MAX),
+            })
+            .and_then(Self::try_from)
+    }
+}
 
 impl<const MIN: u64, const MAX: u64> Bounded<MIN, MAX> {
     pub fn get(self) -> u64 {
@@ -124,6 +172,56 @@ impl KeyLimits {
     /// `None` when neither part is set: such a key is charged nothing.
     pub fn or_none(self) -> Option<Self> {
         (self.rate.is_some() || self.credits.is_some()).then_some(self)
+    }
+
+    /// What a change of a key's limits did, in words for the audit log:
+    /// from what to what. Setting limits (even the same ones again) starts
+    /// the counters afresh, which the words say.
+    pub fn change_detail(before: Option<Self>, after: Option<Self>) -> String {
+        let words =
+            |limits: Option<Self>| limits.map_or_else(|| "none".to_owned(), |l| l.to_string());
+        match (before, after) {
+            (None, None) => "limits: none before, none now".to_owned(),
+            (Some(before), None) => format!("limits removed (were {before})"),
+            (None, Some(after)) => format!("limits set to {after}; counters started"),
+            (before, after) if before == after => {
+                format!("limits set again to {}; counters restarted", words(after))
+            }
+            (before, after) => format!(
+                "limits changed from {} to {}; counters restarted",
+                words(before),
+                words(after)
+            ),
+        }
+    }
+}
+
+/// In words: `10 requests per 60 s, 500 credits (refilled to 100 each day)`.
+impl std::fmt::Display for KeyLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(rate) = self.rate {
+            parts.push(format!(
+                "{} requests per {} s",
+                rate.requests.get(),
+                rate.per_seconds.get()
+            ));
+        }
+        if let Some(credits) = self.credits {
+            let refill = credits.refill.map_or(String::new(), |refill| {
+                let every = match refill.every {
+                    RefillEvery::Day => "day",
+                    RefillEvery::Month => "month",
+                };
+                format!(" (refilled to {} each {every})", refill.amount.get())
+            });
+            parts.push(format!("{} credits{refill}", credits.remaining.get()));
+        }
+        if parts.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
     }
 }
 
@@ -318,6 +416,55 @@ impl Usage {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_whole_number_may_be_written_with_a_point_zero() {
+        let credits: Credits = serde_json::from_str(
+            r#"{"remaining": 115.0, "refill": {"amount": 1e2, "every": "day"}}"#,
+        )
+        .expect("whole numbers");
+        assert_eq!(credits.remaining.get(), 115);
+        assert_eq!(credits.refill.map(|r| r.amount.get()), Some(100));
+        for bad in ["115.5", "-1", "1e300", "-0.5", "\"5\""] {
+            let refused = serde_json::from_str::<CreditBalance>(bad);
+            assert!(refused.is_err(), "{bad}: {refused:?}");
+        }
+        assert_eq!(
+            serde_json::from_str::<Cost>("0.0").map(Cost::get).ok(),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn a_limits_change_says_from_what_to_what() {
+        let limits: KeyLimits = serde_json::from_str(
+            r#"{"rate": {"requests": 10, "per_seconds": 60}, "credits": {"remaining": 500, "refill": {"amount": 100, "every": "day"}}}"#,
+        )
+        .expect("limits");
+        let credits: KeyLimits =
+            serde_json::from_str(r#"{"credits": {"remaining": 5}}"#).expect("limits");
+        assert_eq!(
+            limits.to_string(),
+            "10 requests per 60 s, 500 credits (refilled to 100 each day)"
+        );
+        assert_eq!(
+            KeyLimits::change_detail(None, Some(credits)),
+            "limits set to 5 credits; counters started"
+        );
+        assert_eq!(
+            KeyLimits::change_detail(Some(credits), Some(limits)),
+            "limits changed from 5 credits to 10 requests per 60 s, 500 credits (refilled to 100 \
+             each day); counters restarted"
+        );
+        assert_eq!(
+            KeyLimits::change_detail(Some(credits), Some(credits)),
+            "limits set again to 5 credits; counters restarted"
+        );
+        assert_eq!(
+            KeyLimits::change_detail(Some(credits), None),
+            "limits removed (were 5 credits)"
+        );
+    }
     use super::*;
 
     fn at(raw: &str) -> Timestamp {

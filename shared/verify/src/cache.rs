@@ -148,24 +148,24 @@ impl VerdictCache {
         checked: Arc<Checked>,
         generation: u64,
     ) {
-        if self.ttl.is_zero() || self.generation() != generation {
+        if self.ttl.is_zero() {
             return;
         }
         let at = Instant::now();
-        let found = matches!(checked.as_ref(), Checked::Found(_));
-        if found {
-            self.found.insert(fingerprint, Entry { checked, at });
+        if matches!(checked.as_ref(), Checked::Found(_)) {
+            keep_unless_revoked(
+                &self.generation,
+                generation,
+                || self.found.insert(fingerprint, Entry { checked, at }),
+                || self.found.remove(&fingerprint),
+            );
         } else {
-            self.not_found.insert(fingerprint, at);
-        }
-        // A revocation between the check above and the insert: take it back
-        // (its `clear` may have run before the insert).
-        if self.generation() != generation {
-            if found {
-                self.found.remove(&fingerprint);
-            } else {
-                self.not_found.remove(&fingerprint);
-            }
+            keep_unless_revoked(
+                &self.generation,
+                generation,
+                || self.not_found.insert(fingerprint, at),
+                || self.not_found.remove(&fingerprint),
+            );
         }
     }
 
@@ -187,8 +187,58 @@ impl VerdictCache {
     }
 }
 
+/// Keeps what a check that began in generation `began` found (`insert`),
+/// unless a revocation moved `generation` on since: judged before the insert,
+/// and again after it (`take_back`), since a revocation's `clear` may run
+/// between the two and would then miss the entry. Both caches of answers
+/// (verdicts, service keys) keep through this one rule.
+pub(crate) fn keep_unless_revoked<I, T>(
+    generation: &AtomicU64,
+    began: u64,
+    insert: impl FnOnce() -> I,
+    take_back: impl FnOnce() -> T,
+) {
+    if generation.load(Ordering::SeqCst) != began {
+        return;
+    }
+    insert();
+    if generation.load(Ordering::SeqCst) != began {
+        take_back();
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_taken_back_when_a_revocation_lands_during_its_insert() {
+        let generation = AtomicU64::new(7);
+        let kept = Mutex::new(Vec::new());
+        // The revocation's `clear` runs after the first look at the
+        // generation and before the insert lands: the insert must not stay.
+        keep_unless_revoked(
+            &generation,
+            7,
+            || {
+                generation.fetch_add(1, Ordering::SeqCst);
+                lock(&kept).clear();
+                lock(&kept).push("a stale answer");
+            },
+            || lock(&kept).clear(),
+        );
+        assert!(lock(&kept).is_empty());
+        // A check that began before a revocation keeps nothing at all.
+        keep_unless_revoked(&generation, 7, || lock(&kept).push("x"), || ());
+        assert!(lock(&kept).is_empty());
+        // And one that no revocation raced keeps its answer.
+        keep_unless_revoked(&generation, 8, || lock(&kept).push("fresh"), || ());
+        assert_eq!(*lock(&kept), ["fresh"]);
+    }
 }

@@ -22,6 +22,7 @@ use domain::{Operation, PresentedServiceKey, ServiceKey, ServiceKeyId, Timestamp
 use quick_cache::sync::Cache;
 use store::ServiceKeyLookup;
 
+use crate::cache::keep_unless_revoked;
 use crate::check::{LAST_USED_INTERVAL, Verifier};
 use crate::error::CheckError;
 
@@ -96,6 +97,17 @@ impl ServiceKeyCache {
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.answers.clear();
+    }
+
+    /// Keeps the answer of a check that began in `generation`, unless a
+    /// revocation came since, even one racing the insert itself.
+    fn remember(&self, fingerprint: Fingerprint, found: Option<Found>, generation: u64) {
+        keep_unless_revoked(
+            &self.generation,
+            generation,
+            || self.answers.insert(fingerprint, (found, Instant::now())),
+            || self.answers.remove(&fingerprint),
+        );
     }
 
     fn cached(&self, fingerprint: &Fingerprint) -> Option<Option<Found>> {
@@ -203,11 +215,7 @@ impl Verifier {
                     .flatten()
             }
         };
-        if cache.generation.load(Ordering::SeqCst) == generation {
-            cache
-                .answers
-                .insert(fingerprint, (found.clone(), Instant::now()));
-        }
+        cache.remember(fingerprint, found.clone(), generation);
         Ok(found)
     }
 }
@@ -223,5 +231,23 @@ pub fn permit(identity: &Identity, operation: Operation) -> Result<(), Denied> {
         Ok(())
     } else {
         Err(Denied::RoleForbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_key_answer_read_before_a_revocation_is_not_kept() {
+        let cache = ServiceKeyCache::new(Duration::from_secs(30));
+        let fingerprint = cache.fingerprints.of(b"a presented service key");
+        let began = cache.generation.load(Ordering::SeqCst);
+        cache.clear();
+        cache.remember(fingerprint, None, began);
+        assert!(cache.cached(&fingerprint).is_none());
+        let now = cache.generation.load(Ordering::SeqCst);
+        cache.remember(fingerprint, None, now);
+        assert!(matches!(cache.cached(&fingerprint), Some(None)));
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use domain::{
     ApplicationStatus, ArxStatus, Cost, ExpiresAt, KeyLimits, KeyPrefix, LimitHit, PermissionQuery,
-    PresentedKey, TenantId, Timestamp,
+    PresentedKey, PresentedServiceKey, TenantId, Timestamp,
 };
 use store::{
     ApiKeyCharge, ApiKeyLookup, ApiKeyRead, ApiKeyUsage, ApplicationStore, ArxStore, Charge,
@@ -66,6 +66,19 @@ impl Verifier {
             traffic: TrafficCounter::new(flush),
             ..self
         }
+    }
+
+    /// Whether `text` holds one of this deployment's access or service keys,
+    /// as a word of its own (split at anything a key never holds: spaces,
+    /// punctuation, control characters). Each word is judged by its shape and
+    /// checksum, so random text never passes; it reads no store.
+    pub fn finds_a_key_in(&self, text: &str) -> bool {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| {
+                PresentedKey::parse(word, &self.key_prefix).is_ok()
+                    || PresentedServiceKey::parse_service_key(word, &self.service_key_prefix)
+                        .is_ok()
+            })
     }
 }
 

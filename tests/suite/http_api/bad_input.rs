@@ -74,6 +74,9 @@ async fn bad_input_is_refused_with_the_field_named_and_changes_nothing(app: &Tes
         ("POST", "/v1/applications".into(), json!({"name": "A", "technology": "client", "cors_origins": ["https://a.example/path"]}).to_string(), 400, Some("cors_origins[0]")),
         ("POST", "/v1/applications".into(), json!({"name": long, "technology": "server"}).to_string(), 400, Some("name")),
         ("PATCH", format!("/v1/applications/{application_id}"), "{}".into(), 400, None),
+        // Nothing of an application can be removed: null is refused, naming the field.
+        ("PATCH", format!("/v1/applications/{application_id}"), json!({"name": null}).to_string(), 400, Some("name")),
+        ("PATCH", format!("/v1/applications/{application_id}"), json!({"name": "A", "cors_origins": null}).to_string(), 400, Some("cors_origins")),
         ("PATCH", format!("/v1/applications/{application_id}"), json!({"status": "archived"}).to_string(), 400, Some("status")),
         ("POST", "/v1/arx".into(), json!({"name": "X", "purpose": "prod", "provider": "aws", "region": "r", "encryption_method": "e", "rotation_cycle": "c", "plan": "p"}).to_string(), 400, Some("purpose")),
         ("POST", "/v1/arx".into(), json!({"name": "X", "purpose": "testing", "region": "r", "encryption_method": "e", "rotation_cycle": "c", "plan": "p"}).to_string(), 400, Some("provider")),

@@ -4,6 +4,7 @@ mod authorization;
 mod bad_input;
 mod console;
 mod flows;
+mod hardening;
 pub(crate) mod helpers;
 pub(crate) mod jwks;
 mod lambda_events;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use store::ApplicationStore;
 
 use super::views::{ApplicationView, PageView};
-use super::{audit_by, params};
+use super::{audit_by, params, refuse_key_in};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
 use crate::routes::Route;
@@ -25,12 +25,27 @@ struct CreateBody {
     cors_origins: Vec<CorsOrigin>,
 }
 
+/// A change: the fields given are set, the others kept. `null` is refused
+/// (naming the field) rather than read as "left out": none of these can be
+/// removed, and a body of nulls must not pass for one that changes nothing.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
+    #[serde(default, deserialize_with = "present")]
     name: Option<ApplicationName>,
+    #[serde(default, deserialize_with = "present")]
     technology: Option<Technology>,
+    #[serde(default, deserialize_with = "present")]
     cors_origins: Option<Vec<CorsOrigin>>,
+}
+
+/// A field that, when present, holds a value (never `null`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 pub async fn handle<S: ApplicationStore>(
@@ -76,6 +91,7 @@ async fn create<S: ApplicationStore>(
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let body: CreateBody = request.json()?;
+    refuse_key_in(&state.verifier, "name", body.name.as_str())?;
     check_cors_origins(body.technology, &body.cors_origins)
         .map_err(|reason| ApiError::invalid("cors_origins", reason))?;
     let identity = &request.identity;
@@ -107,6 +123,9 @@ async fn update<S: ApplicationStore>(
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let body: UpdateBody = request.json()?;
+    if let Some(name) = &body.name {
+        refuse_key_in(&state.verifier, "name", name.as_str())?;
+    }
     if body.name.is_none() && body.technology.is_none() && body.cors_origins.is_none() {
         return Err(ApiError::MalformedBody {
             detail: "nothing to update: give name, technology or cors_origins".into(),

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use store::ArxStore;
 
 use super::views::{ArxView, PageView};
-use super::{audit_by, params};
+use super::{audit_by, params, refuse_key_in};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
 use crate::routes::Route;
@@ -35,6 +35,46 @@ struct UpdateBody {
     encryption_method: Option<Label>,
     rotation_cycle: Option<Label>,
     plan: Option<Label>,
+}
+
+impl CreateBody {
+    /// Every text of an Arx is shown again by every read: none holds a key.
+    fn refuse_keys(&self, verifier: &verify::Verifier) -> Result<(), ApiError> {
+        refuse_key_in(verifier, "name", self.name.as_str())?;
+        let labels = [
+            ("provider", &self.provider),
+            ("region", &self.region),
+            ("encryption_method", &self.encryption_method),
+            ("rotation_cycle", &self.rotation_cycle),
+            ("plan", &self.plan),
+        ];
+        for (field, label) in labels {
+            refuse_key_in(verifier, field, label.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl UpdateBody {
+    /// As [`CreateBody::refuse_keys`], for the fields given.
+    fn refuse_keys(&self, verifier: &verify::Verifier) -> Result<(), ApiError> {
+        if let Some(name) = &self.name {
+            refuse_key_in(verifier, "name", name.as_str())?;
+        }
+        let labels = [
+            ("provider", &self.provider),
+            ("region", &self.region),
+            ("encryption_method", &self.encryption_method),
+            ("rotation_cycle", &self.rotation_cycle),
+            ("plan", &self.plan),
+        ];
+        for (field, label) in labels {
+            if let Some(label) = label {
+                refuse_key_in(verifier, field, label.as_str())?;
+            }
+        }
+        Ok(())
+    }
 }
 
 pub async fn handle<S: ArxStore>(
@@ -110,6 +150,7 @@ async fn create<S: ArxStore>(
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let body: CreateBody = request.json()?;
+    body.refuse_keys(&state.verifier)?;
     let identity = &request.identity;
     let now = Timestamp::now();
     let id = ArxId::new();
@@ -140,6 +181,7 @@ async fn update<S: ArxStore>(
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let body: UpdateBody = request.json()?;
+    body.refuse_keys(&state.verifier)?;
     let current = load(state, request).await?;
     if current.status == ArxStatus::Deleted {
         return Err(ApiError::conflict(

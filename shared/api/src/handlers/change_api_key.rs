@@ -37,8 +37,9 @@ struct KeyChange {
     permissions: Option<Option<Permissions>>,
     #[serde(default, deserialize_with = "given")]
     external_id: Option<Option<ExternalId>>,
+    /// Read as the text sent, so its numbers are judged as written.
     #[serde(default, deserialize_with = "given")]
-    meta: Option<Option<serde_json::Value>>,
+    meta: Option<Option<Box<serde_json::value::RawValue>>>,
 }
 
 /// A field that is present: `Some(None)` for `null`, `Some(Some(v))` for a value.
@@ -99,9 +100,13 @@ async fn update<S: ApiKeyRead + ApiKeyUpdate + ApiKeyCharge>(
     }
     let meta = change
         .meta
-        .map(|meta| meta.map(super::create_api_key::meta_of).transpose())
-        .transpose()?
-        .map(Option::flatten);
+        .as_ref()
+        .map(|meta| {
+            meta.as_deref()
+                .map(super::create_api_key::meta_of)
+                .transpose()
+        })
+        .transpose()?;
     refuse_keys_in_plain_data(
         &state.verifier,
         change.permissions.as_ref().and_then(Option::as_ref),
@@ -142,12 +147,15 @@ async fn update<S: ApiKeyRead + ApiKeyUpdate + ApiKeyCharge>(
         };
         let mut audit = Vec::new();
         if change.limits.is_some() {
-            audit.push(audit_by(
-                &request.identity,
-                AuditAction::ApiKeyLimitsChanged,
-                &key.id,
-                now,
-            ));
+            audit.push(
+                audit_by(
+                    &request.identity,
+                    AuditAction::ApiKeyLimitsChanged,
+                    &key.id,
+                    now,
+                )
+                .with_detail(KeyLimits::change_detail(key.limits, next.limits)),
+            );
         }
         if let Some(detail) = what_changed(&key, &next) {
             audit.push(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use domain::{
     AccessKey, ApiKey, ApiKeyId, ApiKeyName, ApiKeyStatus, Application, ApplicationId, Arx, ArxId,
     AuditAction, ExpiresAt, ExternalId, InvalidValue, KeyLimits, KeyMeta, NoticePeriod,
-    Permissions, Timestamp,
+    Permissions, Timestamp, WholeNumber,
 };
 use serde::{Deserialize, Serialize};
 use store::{
@@ -16,7 +16,7 @@ use store::{
 };
 
 use super::views::{ApiKeyView, ApplicationView, ArxView};
-use super::{audit_by, refuse_keys_in_plain_data, until_written};
+use super::{audit_by, refuse_key_in, refuse_keys_in_plain_data, until_written};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
 use crate::routes::Route;
@@ -37,17 +37,14 @@ struct CreateApiKeyBody {
     /// Who owns it in the customer's own system.
     external_id: Option<ExternalId>,
     /// The customer's own JSON object about it (not a secret: it is returned).
-    meta: Option<serde_json::Value>,
+    /// Read as the text sent, so its numbers are judged as written.
+    meta: Option<Box<serde_json::value::RawValue>>,
 }
 
-/// `meta` as sent: an object of at most 4 KB, or a 400 naming the field.
-pub(super) fn meta_of(value: serde_json::Value) -> Result<Option<KeyMeta>, ApiError> {
-    match value {
-        serde_json::Value::Null => Ok(None),
-        value => KeyMeta::new(value)
-            .map(Some)
-            .map_err(|reason| ApiError::invalid("meta", reason)),
-    }
+/// `meta` as sent: an object of at most 4 KB whose numbers come back as
+/// sent, or a 400 naming the field. (`null` reaches here as no meta.)
+pub(super) fn meta_of(sent: &serde_json::value::RawValue) -> Result<KeyMeta, ApiError> {
+    KeyMeta::parse(sent.get()).map_err(|reason| ApiError::invalid("meta", reason))
 }
 
 #[derive(Serialize)]
@@ -75,7 +72,7 @@ struct Summary<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RotateBody {
-    grace_seconds: Option<i64>,
+    grace_seconds: Option<WholeNumber>,
     /// The new key's permissions; the old key's when absent.
     permissions: Option<Permissions>,
 }
@@ -123,7 +120,10 @@ where
         .transpose()
         .map_err(|reason| ApiError::invalid("expires_at", reason))?;
     let limits = body.limits.and_then(KeyLimits::or_none);
-    let meta = body.meta.map(meta_of).transpose()?.flatten();
+    let meta = body.meta.as_deref().map(meta_of).transpose()?;
+    if let Some(name) = &body.name {
+        refuse_key_in(&state.verifier, "name", name.as_str())?;
+    }
     refuse_keys_in_plain_data(
         &state.verifier,
         Some(&body.permissions),
@@ -173,15 +173,20 @@ where
     S: ApiKeyRead + ApiKeyRotate + ApiKeyCharge + ApplicationStore + ArxStore,
 {
     let body: RotateBody = request.json_or_default()?;
-    let grace = body.grace_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
-    if !(0..=MAX_GRACE_SECONDS).contains(&grace) {
+    let grace = body
+        .grace_seconds
+        .map_or(DEFAULT_GRACE_SECONDS.into(), |seconds| seconds.0);
+    let Some(grace) = i64::try_from(grace)
+        .ok()
+        .filter(|grace| (0..=MAX_GRACE_SECONDS).contains(grace))
+    else {
         return Err(ApiError::InvalidField {
             field: "grace_seconds".into(),
             reason: format!(
                 "must be a whole number of seconds from 0 to {MAX_GRACE_SECONDS} (7 days)"
             ),
         });
-    }
+    };
     refuse_keys_in_plain_data(&state.verifier, body.permissions.as_ref(), None, None)?;
     let id: ApiKeyId = request.path_id()?;
     let identity = &request.identity;

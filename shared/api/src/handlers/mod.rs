@@ -144,42 +144,38 @@ where
 /// Refuses a key's plain data (its permissions, owner and meta) that holds
 /// one of this deployment's access or service keys: that data comes back
 /// from every read and every `VALID` verdict, so a key pasted into it by
-/// mistake would be shown again. Each word is checked (the shape and the
-/// checksum: random text never passes), and the refusal names the field,
-/// never the key.
+/// mistake would be shown again. Meta is judged by its decoded texts (member
+/// names and values at any depth), so no escape hides a key; the refusal
+/// names the field, never the key.
 fn refuse_keys_in_plain_data(
     verifier: &verify::Verifier,
     permissions: Option<&domain::Permissions>,
     external_id: Option<&domain::ExternalId>,
     meta: Option<&domain::KeyMeta>,
 ) -> Result<(), ApiError> {
-    let holds_key = |text: &str| {
-        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .any(|word| {
-                domain::PresentedKey::parse(word, &verifier.key_prefix).is_ok()
-                    || domain::PresentedServiceKey::parse_service_key(
-                        word,
-                        &verifier.service_key_prefix,
-                    )
-                    .is_ok()
-            })
-    };
-    let refused = |field: String| ApiError::InvalidField {
-        field,
-        reason: "holds an access or service key: keys never go in a key's permissions, owner \
-                 or meta, which are returned by every read"
-            .into(),
-    };
     for (index, name) in permissions.into_iter().flat_map(|p| p.iter()).enumerate() {
-        if holds_key(name.as_str()) {
-            return Err(refused(format!("permissions[{index}]")));
-        }
+        refuse_key_in(verifier, &format!("permissions[{index}]"), name.as_str())?;
     }
-    if external_id.is_some_and(|owner| holds_key(owner.as_str())) {
-        return Err(refused("external_id".into()));
+    if let Some(owner) = external_id {
+        refuse_key_in(verifier, "external_id", owner.as_str())?;
     }
-    if meta.is_some_and(|meta| holds_key(&meta.to_json())) {
-        return Err(refused("meta".into()));
+    for text in meta.iter().flat_map(|meta| meta.texts()) {
+        refuse_key_in(verifier, "meta", text)?;
+    }
+    Ok(())
+}
+
+/// Refuses `text`, sent as `field`, when it holds one of this deployment's
+/// access or service keys: names and plain data are shown again by every
+/// read, a secret never is. The refusal names the field, never the key.
+fn refuse_key_in(verifier: &verify::Verifier, field: &str, text: &str) -> Result<(), ApiError> {
+    if verifier.finds_a_key_in(text) {
+        return Err(ApiError::InvalidField {
+            field: field.to_owned(),
+            reason: "holds an access or service key: a key never goes in a name or a key's \
+                     plain data, which every read shows again"
+                .into(),
+        });
     }
     Ok(())
 }

@@ -63,6 +63,7 @@ async fn create<S: ServiceKeyStore>(
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let body: CreateBody = request.json()?;
+    super::refuse_key_in(&state.verifier, "name", body.name.as_str())?;
     let identity = &request.identity;
     let role = Role::parse_for_service_key(&body.role)
         .map_err(|reason| ApiError::invalid("role", reason))?;
