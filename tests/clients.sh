@@ -31,8 +31,26 @@ fi
 source "$data/dev.env"
 export API_URL=$API
 
-step "Python client (clients/python): pip install of the folder into $VENV, pytest"
-"$VENV/bin/pip" install --quiet --disable-pip-version-check "./clients/python[test]"
+step "the README's client examples are the files the tests below run, byte for byte"
+python3 - <<'PY'
+import sys
+readme = open("README.md", encoding="utf-8").read()
+examples = {
+    "rust": "clients/rust/examples/protected_service.rs",
+    "ts": "clients/typescript/examples/hono-service.ts",
+    "python": "clients/python/examples/fastapi_service.py",
+}
+stale = [path for lang, path in examples.items()
+         if f"```{lang}\n" + open(path, encoding="utf-8").read() + "```" not in readme]
+if stale:
+    sys.exit("README.md's example is not the file the tests run: " + ", ".join(stale)
+             + " (paste the whole file into its fenced block)")
+print("the README holds", ", ".join(examples.values()))
+PY
+
+step "Python client (clients/python): pip install of the folder into $VENV, mypy --strict, pytest"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check "./clients/python[test]" "mypy==2.4.1"
+(cd clients/python && "../../$VENV/bin/mypy" --strict src/api_keys_manager)
 "$VENV/bin/python" -m pytest -q clients/python/tests
 
 
@@ -57,7 +75,18 @@ export SERVICE_KEY ACCESS_KEY
 
 step "a fresh project installs each library from the repository and verifies a key with a service key"
 fresh=$(mktemp -d)
-tarball=$(cd clients/typescript && npm pack --silent --pack-destination "$fresh")
+# The npm package is packed as the README says, from the folder as a fresh
+# clone has it (no node_modules, no dist, no generated types): packing must
+# build what it ships.
+mkdir "$fresh/clone"
+tar -c --exclude=node_modules --exclude=dist --exclude=src/schema.d.ts --exclude='*.tgz' \
+  clients/typescript docs/openapi.yaml | tar -x -C "$fresh/clone"
+tarball=$(cd "$fresh/clone/clients/typescript" && npm ci --no-audit --no-fund --loglevel=error >/dev/null \
+  && npm pack --silent --pack-destination "$fresh" | tail -n 1)
+if ! tar -tzf "$fresh/$tarball" | grep -q '^package/dist/src/index.js$'; then
+  echo "npm pack made a package without dist/src/index.js: the README's install line would not work" >&2
+  exit 1
+fi
 (
   cd "$fresh" && mkdir node && cd node && npm init -y >/dev/null
   npm install --no-audit --no-fund --loglevel=error "$fresh/$tarball"

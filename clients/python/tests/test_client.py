@@ -5,11 +5,23 @@ an error, a repr or a log line."""
 import asyncio
 import logging
 import time
+from datetime import datetime, timedelta, timezone
+from typing import Optional
 
 import httpx
 import pytest
 
-from api_keys_manager import ApiError, AsyncClient, Client, VerdictCache
+from api_keys_manager import (
+    ApiError,
+    ApiKey,
+    ApiUnavailable,
+    AsyncClient,
+    Client,
+    CreatedApiKey,
+    KeyPage,
+    UnexpectedAnswer,
+    VerdictCache,
+)
 
 
 class FaultInjector(httpx.BaseTransport):
@@ -128,17 +140,92 @@ def test_the_cache_reuses_a_verdict_for_its_ttl_and_never_a_limited_keys(server)
 def test_the_key_lifecycle_with_developer_and_admin_service_keys(server):
     developer = Client(server.url, server.service_key("developer"))
     admin = Client(server.url, server.service_key("platform_admin"))
-    created = developer.create_key(server.app_id, server.arx_id, name="made by a machine")
-    key_id = created["api_key"]["id"]
-    assert created["access_key"].startswith("akm_")
-    assert developer.get_key(key_id)["created_by"].startswith("service-key:svckey--")
-    assert any(item["id"] == key_id for item in developer.list_keys(limit=100)["items"])
-    assert admin.disable_key(key_id)["status"] == "disabled"
-    assert admin.enable_key(key_id)["status"] == "active"
+    created = developer.create_key(server.app_id, server.arx_id, name="made by a machine", permissions=["docs.read"])
+    key_id = created.api_key.id
+    assert isinstance(created, CreatedApiKey) and isinstance(created.api_key, ApiKey)
+    assert created.access_key.startswith("akm_") and created.api_key.permissions == ("docs.read",)
+    # The access key is shown once: never in what the object prints as.
+    assert created.access_key not in repr(created) and created.access_key not in str(created)
+    assert developer.get_key(key_id).created_by.startswith("service-key:svckey--")
+    page = developer.list_keys(limit=100, include_deleted=False)
+    assert isinstance(page, KeyPage) and any(item.id == key_id for item in page.items)
+    assert page.counts["total"] >= 1
+    assert admin.disable_key(key_id).status == "disabled"
+    assert admin.enable_key(key_id).status == "active"
     rotated = developer.rotate_key(key_id, grace_seconds=0)
-    assert rotated["api_key"]["rotated_from"] == key_id
-    developer.delete_key(rotated["api_key"]["id"])
-    assert developer.get_key(rotated["api_key"]["id"])["status"] == "deleted"
+    assert rotated.api_key.rotated_from == key_id
+    developer.delete_key(rotated.api_key.id)
+    assert developer.get_key(rotated.api_key.id).status == "deleted"
     with pytest.raises(ApiError) as refused:
         developer.disable_key(key_id)
     assert refused.value.code == "forbidden"
+
+
+class Recorder(httpx.BaseTransport):
+    """Passes each request on to the real server, keeping the raw paths sent;
+    or answers `status` with `content` itself (a broken proxy)."""
+
+    def __init__(self, status: Optional[int] = None, content: bytes = b""):
+        self.inner = httpx.HTTPTransport()
+        self.paths: list[bytes] = []
+        self.status = status
+        self.content = content
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.raw_path)
+        if self.status is not None:
+            return httpx.Response(self.status, content=self.content, headers={"content-type": "application/json"})
+        return self.inner.handle_request(request)
+
+
+def test_a_key_id_stays_one_path_segment(server):
+    recorder = Recorder()
+    client = Client(server.url, server.service_key("developer"), transport=recorder)
+    for hostile in ["../applications", "x?limit=1", "a/b#c", "apikey--01 2"]:
+        with pytest.raises(ApiError) as refused:
+            client.get_key(hostile)
+        assert refused.value.status in (400, 404), refused.value
+    assert recorder.paths == [
+        b"/v1/api-keys/..%2Fapplications",
+        b"/v1/api-keys/x%3Flimit%3D1",
+        b"/v1/api-keys/a%2Fb%23c",
+        b"/v1/api-keys/apikey--01%202",
+    ]
+
+
+def test_a_service_key_read_from_a_file_works_and_a_broken_one_is_never_repeated(server, tmp_path):
+    _, key = server.access_key(name="python service key file")
+    path = tmp_path / "service-key"
+    path.write_text(server.service_key() + "\n")
+    with Client(server.url, path.read_text()) as client:
+        assert client.verify(key).code == "VALID"
+    secret = server.service_key()
+    for broken in [secret[:20] + "\n" + secret[20:], secret + "\0", secret[:20] + " " + secret[20:], "é" + secret]:
+        with pytest.raises(ValueError) as refused:
+            Client(server.url, broken)
+        assert secret[20:40] not in str(refused.value) and secret[20:40] not in repr(refused.value)
+    for empty in ["", " \n"]:
+        with pytest.raises(ValueError):
+            AsyncClient(server.url, empty)
+
+
+def test_an_answer_of_another_shape_is_unexpected_never_half_read(server):
+    _, key = server.access_key(name="python odd answers")
+    for status, content in [(204, b""), (200, b"null"), (200, b"[]"), (200, b'{"valid": "yes", "code": "VALID"}'), (200, b"<html>")]:
+        client = Client(server.url, server.service_key(), transport=Recorder(status, content))
+        with pytest.raises(UnexpectedAnswer) as odd:
+            client.verify(key)
+        assert isinstance(odd.value, ApiError) and odd.value.code == "unavailable"
+    with pytest.raises(ApiUnavailable) as down:
+        Client("http://127.0.0.1:9", server.service_key(), timeout=2).verify(key)
+    assert down.value.status == 0 and key.split("_")[2] not in str(down.value)
+
+
+def test_a_cached_verdict_never_outlives_the_keys_expiry(server):
+    soon = (datetime.now(timezone.utc) + timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _, key = server.access_key(name="python expiring", expires_at=soon)
+    client = Client(server.url, server.service_key(), cache_seconds=30)
+    assert client.verify(key).code == "VALID"
+    expiry = datetime.fromisoformat(soon.replace("Z", "+00:00"))
+    time.sleep(max(0.0, (expiry - datetime.now(timezone.utc)).total_seconds()) + 0.5)
+    assert client.verify(key).code == "EXPIRED", "the cache kept a verdict past the key's expiry"

@@ -42,3 +42,23 @@ def test_the_example_service_lets_in_good_keys_only(server):
         _, reader = server.access_key(name="python fastapi reader", permissions=["reports.read"], external_id="acme-py")
         read = http.get("/reports", headers={"x-api-key": reader})
         assert read.status_code == 200 and read.json() == {"owner": "acme-py", "permissions": ["reports.read"]}
+
+
+def test_a_key_manager_that_cannot_be_asked_is_503_with_retry_after(server):
+    from fastapi import Depends, FastAPI
+
+    from api_keys_manager import AsyncClient, Verdict
+    from api_keys_manager.fastapi import require_key
+
+    _, key = server.access_key(name="python fastapi down")
+    down = AsyncClient("http://127.0.0.1:9", service_key=server.service_key(), timeout=2)
+    app = FastAPI()
+
+    @app.get("/documents")
+    async def documents(verdict: Verdict = Depends(require_key(down))):
+        return {"application": verdict.application_id}
+
+    with TestClient(app) as http:
+        answer = http.get("/documents", headers={"x-api-key": key})
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert key not in answer.text

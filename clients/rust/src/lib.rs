@@ -16,21 +16,21 @@
 //! No key, the service key or a presented one, is ever in an error, a log
 //! line or a `Debug` output.
 
-use std::collections::HashMap;
+mod cache;
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use blake2::Blake2bMac;
-use blake2::digest::consts::U32;
-use blake2::digest::{KeyInit, Mac};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+
+use crate::cache::VerdictCache;
 
 /// The longest a verdict may be reused in process.
 pub const MAX_CACHE: Duration = Duration::from_secs(30);
@@ -143,6 +143,13 @@ pub enum Error {
     Decode(#[source] serde_json::Error),
     #[error("the base URL is not a URL")]
     BadUrl,
+    /// The service key holds a space, a control or a non-ASCII character
+    /// inside it (the message never repeats it).
+    #[error(
+        "the service key holds a space, a control or a non-ASCII character inside it: it is not \
+         a service key (it is not repeated here)"
+    )]
+    BadServiceKey,
 }
 
 type Connector = hyper_util::client::legacy::connect::HttpConnector;
@@ -220,6 +227,13 @@ impl ClientBuilder {
         if base.parse::<http::Uri>().is_err() {
             return Err(Error::BadUrl);
         }
+        // A key read from a file ends with a newline: the whitespace around
+        // it goes; anything else in it would only fail later, in a header.
+        let service_key = self.service_key.expose_secret().trim();
+        if service_key.is_empty() || !service_key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::BadServiceKey);
+        }
+        let service_key = SecretString::from(service_key.to_owned());
         #[cfg(feature = "rustls")]
         let transport = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
@@ -235,7 +249,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 base,
-                service_key: self.service_key,
+                service_key,
                 http,
                 timeout: self.timeout,
                 retries: self.retries,
@@ -446,71 +460,6 @@ fn problem(status: u16, body: &[u8]) -> Error {
     }
 }
 
-/// Verdicts of recent checks, keyed by a keyed BLAKE2b of the presented key
-/// and the permission query asked (the key of this process is random and
-/// never leaves memory): a verdict for one query never answers another.
-struct VerdictCache {
-    key: [u8; 32],
-    ttl: Duration,
-    entries: Mutex<HashMap<[u8; 32], (Instant, Verdict)>>,
-}
-
-impl VerdictCache {
-    const CAPACITY: usize = 10_000;
-
-    fn new(ttl: Duration) -> Self {
-        use rand::{RngCore, TryRngCore, rngs::OsRng};
-        let mut key = [0u8; 32];
-        OsRng.unwrap_err().fill_bytes(&mut key);
-        Self {
-            key,
-            ttl,
-            entries: Mutex::default(),
-        }
-    }
-
-    fn fingerprint(&self, presented: &str, permissions: Option<&str>) -> [u8; 32] {
-        let mut mac = <Blake2bMac<U32> as KeyInit>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| <Blake2bMac<U32> as KeyInit>::new(&Default::default()));
-        mac.update(presented.as_bytes());
-        // A separator neither a key nor a query holds, then the query (none: nothing).
-        if let Some(query) = permissions {
-            mac.update(b"\0");
-            mac.update(query.as_bytes());
-        }
-        mac.finalize().into_bytes().into()
-    }
-
-    fn get(&self, presented: &str, permissions: Option<&str>) -> Option<Verdict> {
-        let fingerprint = self.fingerprint(presented, permissions);
-        let entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries
-            .get(&fingerprint)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, verdict)| verdict.clone())
-    }
-
-    fn put(&self, presented: &str, permissions: Option<&str>, verdict: &Verdict) {
-        if verdict.remaining.is_some()
-            || matches!(verdict.code.as_str(), "RATE_LIMITED" | "USAGE_EXCEEDED")
-        {
-            return;
-        }
-        let fingerprint = self.fingerprint(presented, permissions);
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= Self::CAPACITY {
-            entries.clear();
-        }
-        entries.insert(fingerprint, (Instant::now(), verdict.clone()));
-    }
-}
-
 /// The key a request carries: `x-api-key`, else an `Authorization: Bearer` credential.
 pub fn presented_key(headers: &http::HeaderMap) -> Option<&str> {
     let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
@@ -624,6 +573,7 @@ where
                     let detail = format!("the API key was refused: {}", verdict.code);
                     Ok(refusal(status, &detail, Some(&verdict.code)))
                 }
+                // The key was not checked: not let in, and told to come back.
                 Err(error) => {
                     tracing::warn!(%error, "a key could not be verified");
                     Ok(refusal(
@@ -636,6 +586,10 @@ where
         })
     }
 }
+
+/// What a protected route's `Retry-After` says (seconds) when the key
+/// manager cannot be asked: the same in every client library's middleware.
+pub const UNAVAILABLE_RETRY_AFTER: &str = "5";
 
 fn refusal<B: From<Bytes>>(
     status: http::StatusCode,
@@ -654,6 +608,12 @@ fn refusal<B: From<Bytes>>(
         headers.insert(
             http::header::WWW_AUTHENTICATE,
             http::HeaderValue::from_static("Bearer"),
+        );
+    }
+    if status == http::StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER),
         );
     }
     response
@@ -685,6 +645,22 @@ mod tests {
             .build()
             .expect("a client");
         assert!(!format!("{client:?}").contains("a-secret-service-key"));
+        let from_a_file = Client::builder("http://127.0.0.1:1", "akmsk_from-a-file\n").build();
+        assert!(from_a_file.is_ok());
+        for broken in [
+            "akmsk_a\nsecret",
+            "akmsk_a secret",
+            "akmsk_a\0",
+            "akmsk_é",
+            " \n",
+        ] {
+            let refused = Client::builder("http://127.0.0.1:1", broken).build();
+            let Err(error) = refused else {
+                panic!("{broken:?} was taken as a service key");
+            };
+            assert!(matches!(error, Error::BadServiceKey));
+            assert!(!error.to_string().contains("secret"), "{error}");
+        }
         assert_eq!(path_part("apikey--01/../x?y"), "apikey--01xy");
     }
 }

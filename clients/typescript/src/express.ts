@@ -1,6 +1,7 @@
 // Express middleware: a request goes on only with a good key (`x-api-key` or
 // `Authorization: Bearer`), its verdict in `res.locals.verdict`; otherwise it
-// is answered 401, 403 or 429 (with `Retry-After`) here. Structural types
+// is answered 401, 403 or 429 (with `Retry-After`) here, or 503 with
+// `Retry-After: 5` when the key manager cannot be asked. Structural types
 // only: Express is the caller's, not a dependency of this package.
 
 import { presentedKey, refusedWith, retryAfter, type Client, type Verdict, type VerifyOptions } from './index.js';
@@ -25,6 +26,9 @@ interface Response {
   json(body: unknown): unknown;
 }
 
+/** What a protected route answers when the key manager cannot be asked. */
+export const UNAVAILABLE_RETRY_AFTER = '5';
+
 export function requireKey(client: Client, options: VerifyOptions = {}) {
   return (request: Request, response: Response, next: (error?: unknown) => void): void => {
     const key = presentedKey((name) => request.get(name));
@@ -32,7 +36,7 @@ export function requireKey(client: Client, options: VerifyOptions = {}) {
       response.status(401).set('www-authenticate', 'Bearer').json({ error: 'an API key is required (x-api-key or Authorization: Bearer)' });
       return;
     }
-    client.verify(key, options).then((verdict) => {
+    const answer = (verdict: Verdict): void => {
       if (verdict.valid) {
         response.locals.verdict = verdict;
         next();
@@ -43,6 +47,15 @@ export function requireKey(client: Client, options: VerifyOptions = {}) {
       if (wait) response.set('retry-after', wait);
       // The verdict's code only: never the key.
       response.status(status).json({ error: `the API key was refused: ${verdict.code}`, code: verdict.code });
-    }, next);
+    };
+    // The key was not checked: not let in, and told to come back (503), never
+    // a rejection left for Node to end the process on.
+    const unavailable = (): void => {
+      response.set('retry-after', UNAVAILABLE_RETRY_AFTER).status(503).json({ error: 'the key could not be checked now; try again' });
+    };
+    client
+      .verify(key, options)
+      .then(answer, unavailable)
+      .catch((error: unknown) => next(error));
   };
 }

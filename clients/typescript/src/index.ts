@@ -4,8 +4,9 @@
 // 503 only (the server did nothing: busy), waiting what `Retry-After` says or
 // a growing backoff; never on a 4xx, and never after a timeout (a limited
 // key's verify may have been charged). A refusal throws `ApiError` with the
-// problem's `code`. No key, the service key or a presented one, is ever in an
-// error, a log line or what the client prints as.
+// problem's `code`; an API that cannot be asked throws `ApiUnavailable`. No
+// key, the service key or a presented one, is ever in an error, a log line or
+// what the client prints as.
 
 import type { components } from './schema.js';
 
@@ -35,6 +36,42 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The API could not be asked: not reached, timed out, or it answered
+ * something that is not its own (an empty body, JSON `null`). It carries no
+ * header, body or key: only what kind of failure it was (`status` 0 when
+ * nothing was answered).
+ */
+export class ApiUnavailable extends ApiError {
+  constructor(detail: string, status = 0) {
+    super(status, 'unavailable', detail);
+    this.name = 'ApiUnavailable';
+  }
+}
+
+/**
+ * The service key without the whitespace around it (a key read from a file
+ * ends with a newline), or a TypeError that does not repeat it: anything else
+ * in it would put it in `fetch`'s own error about the header.
+ */
+function checkedServiceKey(serviceKey: unknown): string {
+  if (typeof serviceKey !== 'string' || !serviceKey.trim()) throw new TypeError('a service key is required');
+  const key = serviceKey.trim();
+  if (!/^[\x21-\x7e]+$/.test(key)) {
+    throw new TypeError(
+      'the service key holds a space, a control or a non-ASCII character inside it: it is not a service key (it is not repeated here)',
+    );
+  }
+  return key;
+}
+
+/** Whether an answer of the verify route is a verdict: anything else is not read. */
+function isVerdict(body: unknown): body is Verdict {
+  if (typeof body !== 'object' || body === null) return false;
+  const { valid, code } = body as { valid?: unknown; code?: unknown };
+  return typeof valid === 'boolean' && typeof code === 'string';
+}
+
 export interface ClientOptions {
   /** The service key (`akmsk_…`), of the verifier role to verify. */
   serviceKey: string;
@@ -52,13 +89,13 @@ export interface ClientOptions {
  * Verdicts reused for a TTL of at most 30 s, keyed by an HMAC-SHA-256 of the
  * presented key under a random key of this process: it never holds a key.
  * The trade-off: a key revoked on the server is still let in here until its
- * verdict's TTL ends. A limited key's verdicts (they carry `remaining`) are
- * never kept, since each verify must be charged, nor are `RATE_LIMITED` and
+ * verdict's TTL ends; never past the key's own `expires_at`. A limited key's
+ * verdicts (they carry `remaining`) are never kept, since each verify must be charged, nor are `RATE_LIMITED` and
  * `USAGE_EXCEEDED`, which change on their own.
  */
 export class VerdictCache {
   readonly #ttlMs: number;
-  readonly #entries = new Map<string, { at: number; verdict: Verdict }>();
+  readonly #entries = new Map<string, { until: number; verdict: Verdict }>();
   readonly #capacity: number;
   #hmacKey: Promise<CryptoKey> | undefined;
 
@@ -92,7 +129,7 @@ export class VerdictCache {
     const fingerprint = await this.#fingerprint(VerdictCache.#entry(key, permissions));
     const entry = this.#entries.get(fingerprint);
     if (!entry) return undefined;
-    if (Date.now() - entry.at >= this.#ttlMs) {
+    if (Date.now() >= entry.until) {
       this.#entries.delete(fingerprint);
       return undefined;
     }
@@ -102,8 +139,16 @@ export class VerdictCache {
   async put(key: string, verdict: Verdict, permissions?: string): Promise<void> {
     if ('remaining' in verdict && verdict.remaining !== undefined && verdict.remaining !== null) return;
     if (verdict.code === 'RATE_LIMITED' || verdict.code === 'USAGE_EXCEEDED') return;
+    // Never past the key's own expiry: kept until then at most.
+    let until = Date.now() + this.#ttlMs;
+    const expiresAt = 'expires_at' in verdict ? verdict.expires_at : undefined;
+    if (expiresAt) {
+      const expiry = Date.parse(expiresAt);
+      if (!(expiry > Date.now())) return;
+      until = Math.min(until, expiry);
+    }
     if (this.#entries.size >= this.#capacity) this.#entries.clear();
-    this.#entries.set(await this.#fingerprint(VerdictCache.#entry(key, permissions)), { at: Date.now(), verdict });
+    this.#entries.set(await this.#fingerprint(VerdictCache.#entry(key, permissions)), { until, verdict });
   }
 
   toString(): string {
@@ -128,9 +173,8 @@ export class Client {
   readonly #cache: VerdictCache | undefined;
 
   constructor(baseUrl: string, options: ClientOptions) {
-    if (!options.serviceKey) throw new TypeError('a service key is required');
+    this.#serviceKey = checkedServiceKey(options.serviceKey);
     this.#baseUrl = baseUrl.replace(/\/+$/, '');
-    this.#serviceKey = options.serviceKey;
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#retries = Math.max(0, options.retries ?? 2);
     this.#fetch = options.fetch ?? fetch;
@@ -150,23 +194,37 @@ export class Client {
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const response = await this.#fetch(`${this.#baseUrl}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.#serviceKey}`,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
+      let response: Response;
+      try {
+        response = await this.#fetch(`${this.#baseUrl}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${this.#serviceKey}`,
+            accept: 'application/json',
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.#timeoutMs),
+        });
+      } catch (error) {
+        // The kind of failure only: fetch's own message may quote a header.
+        const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+        throw new ApiUnavailable(
+          timedOut ? 'the API did not answer in time' : `the API could not be reached (${error instanceof Error ? error.name : 'unknown'})`,
+        );
+      }
       if (response.status === 503 && attempt < this.#retries) {
         await response.body?.cancel();
         await new Promise((resolve) => setTimeout(resolve, waitBeforeRetry(response, attempt)));
         continue;
       }
       if (!response.ok) throw await problemOf(response);
-      return (response.status === 204 ? undefined : await response.json()) as T;
+      if (response.status === 204) return undefined as T;
+      try {
+        return (await response.json()) as T;
+      } catch {
+        throw new ApiUnavailable('the API answered something that is not JSON', response.status);
+      }
     }
   }
 
@@ -188,7 +246,8 @@ export class Client {
       ...(cost === undefined ? {} : { cost }),
       ...(permissions === undefined ? {} : { permissions }),
     };
-    const verdict = await this.#call<Verdict>('POST', '/v1/verify', body);
+    const verdict = await this.#call<unknown>('POST', '/v1/verify', body);
+    if (!isVerdict(verdict)) throw new ApiUnavailable('the API answered something that is not a verdict', 200);
     if (cacheable) await this.#cache!.put(key, verdict, permissions);
     return verdict;
   }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { test } from 'node:test';
 import type { AddressInfo } from 'node:net';
-import { ApiError, Client, VerdictCache } from '@api-keys-manager/client';
+import { ApiError, ApiUnavailable, Client, VerdictCache } from '@api-keys-manager/client';
 
 function env(name: string): string {
   const value = process.env[name];
@@ -182,4 +182,83 @@ test('the Hono example lets in good keys only', async () => {
   assert.deepEqual(await good.json(), { application: env('APP_ID') });
   await call('ADMIN', 'POST', `/v1/api-keys/${id}/disable`);
   assert.equal((await app.request('/documents', { headers: { authorization: `Bearer ${key}` } })).status, 403);
+});
+
+test('a service key read from a file works, and a broken one is never repeated', async () => {
+  const { key } = await accessKey({ name: 'typescript service key file' });
+  const secret = await serviceKey();
+  assert.equal((await new Client(API, { serviceKey: `${secret}\n` }).verify(key)).code, 'VALID');
+  for (const broken of [`${secret.slice(0, 20)}\n${secret.slice(20)}`, `${secret}\u0000`, `${secret.slice(0, 20)} ${secret.slice(20)}`, `é${secret}`]) {
+    const refused = (() => {
+      try {
+        new Client(API, { serviceKey: broken });
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    assert.ok(refused instanceof TypeError, String(refused));
+    assert.ok(!String(refused).includes(secret.slice(20, 40)) && !inspect(refused).includes(secret.slice(20, 40)));
+  }
+  assert.throws(() => new Client(API, { serviceKey: ' \n' }), TypeError);
+});
+
+test('an answer that is not a verdict, or no answer, is ApiUnavailable', async () => {
+  const { key } = await accessKey({ name: 'typescript odd answers' });
+  const secret = await serviceKey();
+  for (const [status, body] of [[204, null], [200, 'null'], [200, '[]'], [200, '{"valid": "yes", "code": "VALID"}'], [200, '<html>']] as const) {
+    const odd: typeof fetch = async () => new Response(body, { status, headers: { 'content-type': 'application/json' } });
+    const error = await new Client(API, { serviceKey: secret, fetch: odd }).verify(key).catch((e: unknown) => e);
+    assert.ok(error instanceof ApiUnavailable && error.code === 'unavailable', `${status} ${body}: ${String(error)}`);
+  }
+  const down = await new Client('http://127.0.0.1:9', { serviceKey: secret, timeoutMs: 2000 }).verify(key).catch((e: unknown) => e);
+  assert.ok(down instanceof ApiUnavailable && down.status === 0, String(down));
+  assert.ok(!String(down).includes(secret.split('_')[2]!) && !inspect(down).includes(secret.split('_')[2]!));
+});
+
+test('a key manager that cannot be asked is 503 with Retry-After, in Express and Hono alike', async () => {
+  const { key } = await accessKey({ name: 'typescript down' });
+  const secret = await serviceKey();
+  const { requireKey: expressRequireKey } = await import('@api-keys-manager/client/express');
+  const { requireKey: honoRequireKey } = await import('@api-keys-manager/client/hono');
+  const { default: express } = await import('express');
+  const { Hono } = await import('hono');
+  const empty: typeof fetch = async () => new Response(null, { status: 204 });
+  const nullBody: typeof fetch = async () => new Response('null', { status: 200, headers: { 'content-type': 'application/json' } });
+  const clients = [
+    new Client('http://127.0.0.1:9', { serviceKey: secret, timeoutMs: 2000 }),
+    new Client(API, { serviceKey: secret, fetch: empty }),
+    new Client(API, { serviceKey: secret, fetch: nullBody }),
+  ];
+  for (const client of clients) {
+    const app = express();
+    app.get('/documents', expressRequireKey(client), (_request, response) => {
+      response.json({ ok: true });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/documents`;
+      const answer = await fetch(url, { headers: { 'x-api-key': key } });
+      assert.equal(answer.status, 503);
+      assert.equal(answer.headers.get('retry-after'), '5');
+      assert.ok(!(await answer.text()).includes(key));
+    } finally {
+      server.close();
+    }
+    const hono = new Hono();
+    hono.get('/documents', honoRequireKey(client), (c) => c.json({ ok: true }));
+    const answer = await hono.request('/documents', { headers: { 'x-api-key': key } });
+    assert.equal(answer.status, 503);
+    assert.equal(answer.headers.get('retry-after'), '5');
+  }
+});
+
+test('a cached verdict never outlives the key\'s own expiry', async () => {
+  const soon = new Date(Math.ceil((Date.now() + 3000) / 1000) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const { key } = await accessKey({ name: 'typescript expiring', expires_at: soon });
+  const client = new Client(API, { serviceKey: await serviceKey(), cacheSeconds: 30 });
+  assert.equal((await client.verify(key)).code, 'VALID');
+  await new Promise((resolve) => setTimeout(resolve, Date.parse(soon) - Date.now() + 500));
+  assert.equal((await client.verify(key)).code, 'EXPIRED', 'the cache kept a verdict past the key\'s expiry');
 });

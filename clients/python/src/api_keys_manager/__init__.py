@@ -1,5 +1,19 @@
 """Check API keys of a self-hosted API Keys manager from a Python service."""
 
-from ._client import MAX_CACHE_SECONDS, ApiError, AsyncClient, Client, Verdict, VerdictCache
+from ._cache import MAX_CACHE_SECONDS, VerdictCache
+from ._client import AsyncClient, Client
+from ._types import ApiError, ApiKey, ApiUnavailable, CreatedApiKey, KeyPage, UnexpectedAnswer, Verdict
 
-__all__ = ["MAX_CACHE_SECONDS", "ApiError", "AsyncClient", "Client", "Verdict", "VerdictCache"]
+__all__ = [
+    "MAX_CACHE_SECONDS",
+    "ApiError",
+    "ApiKey",
+    "ApiUnavailable",
+    "AsyncClient",
+    "Client",
+    "CreatedApiKey",
+    "KeyPage",
+    "UnexpectedAnswer",
+    "Verdict",
+    "VerdictCache",
+]

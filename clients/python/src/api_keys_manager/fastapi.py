@@ -2,7 +2,10 @@
 good key: read from `x-api-key` or `Authorization: Bearer`, verified, and
 answered 401 (no key, or not one of ours), 403 (known, but disabled, expired
 or deleted) or 429 (over its limits, with `Retry-After`) before the route
-runs. The route gets the `Verdict`.
+runs. The route gets the `Verdict`. When the key manager cannot be asked
+(down, unreachable, timed out, or refusing the service key) the request is
+answered 503 with `Retry-After: 5`: the key was not checked, so it is not
+let in, and the caller is told to come back rather than that its key is bad.
 
     from api_keys_manager import AsyncClient
     from api_keys_manager.fastapi import require_key
@@ -17,12 +20,19 @@ runs. The route gets the `Verdict`.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Awaitable, Callable
+import logging
+from typing import Awaitable, Callable, Optional
 
 from fastapi import HTTPException, Request
 
-from ._client import AsyncClient, Verdict
+from ._cache import _seconds_until
+from ._client import AsyncClient
+from ._types import ApiError, Verdict
+
+log = logging.getLogger("api_keys_manager")
+
+#: What a protected route answers when the key manager cannot be asked.
+UNAVAILABLE_RETRY_AFTER = "5"
 
 #: Refusals by verdict code: the status a protected route answers with.
 REFUSED_WITH = {
@@ -37,7 +47,7 @@ REFUSED_WITH = {
 }
 
 
-def presented_key(request: Request) -> str | None:
+def presented_key(request: Request) -> Optional[str]:
     """The key a request carries: `x-api-key`, else a bearer credential."""
     key = request.headers.get("x-api-key")
     if key:
@@ -49,7 +59,7 @@ def presented_key(request: Request) -> str | None:
 
 
 def require_key(
-    client: AsyncClient, cost: int | None = None, permissions: str | None = None
+    client: AsyncClient, cost: Optional[int] = None, permissions: Optional[str] = None
 ) -> Callable[[Request], Awaitable[Verdict]]:
     """A dependency verifying the request's key with `client` (charging
     `cost`; asking `permissions`, a query such as `reports.read OR admin`)."""
@@ -58,14 +68,21 @@ def require_key(
         key = presented_key(request)
         if key is None:
             raise HTTPException(401, "an API key is required (x-api-key or Authorization: Bearer)", {"www-authenticate": "Bearer"})
-        verdict = await client.verify(key, cost, permissions)
+        try:
+            verdict = await client.verify(key, cost, permissions)
+        except ApiError as error:
+            # The code only: never the key, never the service key.
+            log.warning("a key could not be checked: %s %s", error.status, error.code)
+            raise HTTPException(
+                503, "the key could not be checked now; try again", {"retry-after": UNAVAILABLE_RETRY_AFTER}
+            ) from None
         if verdict.valid:
             return verdict
         status = REFUSED_WITH.get(verdict.code, 401)
-        headers = {}
-        if status == 429 and verdict.reset_at:
-            reset = datetime.fromisoformat(verdict.reset_at.replace("Z", "+00:00"))
-            headers["retry-after"] = str(max(1, int((reset - datetime.now(timezone.utc)).total_seconds()) + 1))
+        headers: dict[str, str] = {}
+        wait = _seconds_until(verdict.reset_at) if status == 429 and verdict.reset_at else None
+        if wait is not None:
+            headers["retry-after"] = str(max(1, int(wait) + 1))
         # The verdict's code only: never the key.
         raise HTTPException(status, f"the API key was refused: {verdict.code}", headers or None)
 
