@@ -19,11 +19,21 @@ cd "$(dirname "$0")/.."
 
 VENV=.venv-hostile
 SCHEMATHESIS_VERSION=4.32.5
-if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
-  printf '\n==> installing schemathesis %s into %s\n' "$SCHEMATHESIS_VERSION" "$VENV"
+VALIDATOR_VERSION=0.7.2
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION" \
+  || ! "$VENV/bin/pip" show openapi-spec-validator 2>/dev/null | grep -q "^Version: $VALIDATOR_VERSION$"; then
+  printf '\n==> installing schemathesis %s and openapi-spec-validator %s into %s\n' \
+    "$SCHEMATHESIS_VERSION" "$VALIDATOR_VERSION" "$VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" \
+    "openapi-spec-validator==$VALIDATOR_VERSION"
 fi
+
+# The description is checked first by a validator no one here wrote: a plain
+# scalar with a comma inside a flow mapping (`{ description: A, B }`) parses as
+# a stray member, which the generators below would silently read past.
+printf '\n==> openapi-spec-validator docs/openapi.yaml\n'
+"$VENV/bin/openapi-spec-validator" docs/openapi.yaml
 
 cargo build --quiet -p dev-server
 data=$(mktemp -d)
@@ -64,9 +74,10 @@ done
 # get a 4xx ("schema validation mismatch", key routes "repeatedly 404"); and a
 # developer or a verifier gets 403 on the routes their role may not use
 # ("authentication failed"). This pass reaches the key routes' logic anyway: a
-# copy of the description pins the new key's application and Arx to the demo's,
-# so the stateful phase creates keys and follows the description's links (get,
-# disable, enable, rotate, delete with the typed id) as an owner.
+# copy of the description pins the new key's application and Arx to the demo's
+# (and both kinds of key to no expiry), so the stateful phase creates keys and
+# follows the description's links (get, disable, enable, rotate, delete and a
+# service key's revocation with the typed id) as an owner.
 printf '\n==> schemathesis: create, then follow the links (as owner)\n'
 chain="$data/chain-openapi.yaml"
 "$VENV/bin/python" - "$APP_ID" "$ARX_ID" >"$chain" <<'PY'
@@ -75,12 +86,13 @@ spec = yaml.safe_load(open("docs/openapi.yaml"))
 new_key = spec["components"]["schemas"]["NewApiKey"]["properties"]
 new_key.update(application_id={"const": sys.argv[1]}, arx_id={"const": sys.argv[2]},
                name={"type": "null"}, expires_at={"type": "null"})
+spec["components"]["schemas"]["NewServiceKey"]["properties"]["expires_at"] = {"type": "null"}
 print(yaml.safe_dump(spec, sort_keys=False))
 PY
 SCHEMATHESIS_TELEMETRY=false "$VENV/bin/schemathesis" run "$chain" \
   --url "$API" -H "Authorization: Bearer $OWNER_TOKEN" \
   --checks all --exclude-checks positive_data_acceptance,use_after_free \
-  --include-path-regex '^/v1/api-keys' --phases stateful \
+  --include-path-regex '^/v1/(api-keys|service-keys)' --phases stateful \
   --max-examples "${HOSTILE_EXAMPLES:-40}" --generation-deterministic --no-color
 
 cat <<'NOTE'
@@ -89,10 +101,23 @@ Expected schemathesis warnings above, by design: "Authentication failed" for
 the developer and verifier runs (403 on what their role may not do) and, in
 every run, for POST /v1/leaks/github (401: no generated report carries a
 signature by a key GitHub publishes, so every one is refused unread), and
-"Missing test data" / "Schema validation mismatch" on POST /v1/api-keys,
-rotate and DELETE (no generated request names a real application or Arx, a
-future expiry or a key's exact id; the last pass reaches those routes with
-real keys). Any other warning is new: read it.
+"Missing test data" / "Schema validation mismatch" on:
+- POST /v1/api-keys, rotate: no generated request names a real application
+  or Arx, or an expiry in the future (relative to now: no schema can say it);
+- DELETE /v1/api-keys/{id} and DELETE /v1/service-keys/{id}: the confirmation
+  must be the exact id of the key in the path, which a schema cannot tie to
+  the path (the last pass reaches both with real keys through the links);
+- GET /v1/api-keys/{id}/usage: from must be before to, at most 7 days of
+  hours or 400 days of days apart, and within what is kept (90 days of hours)
+  counted from now: constraints between two parameters and the clock;
+- PATCH /v1/applications/{id}: CORS origins only for a client application,
+  which depends on the stored application, not the request;
+- PATCH /v1/api-keys/{id} and any name: control characters inside a name and
+  Unicode's invisible (format) characters anywhere are refused with a 400
+  naming the field, which the description says in words (ExternalId's
+  pattern holds the controls and spaces; no readable pattern holds the
+  format category, so generated text holding one is refused).
+Any other warning is new: read it.
 NOTE
 
 # Every request answered is not enough: the server must still be there.
