@@ -147,7 +147,7 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn template() -> Yaml {
+pub(crate) fn template() -> Yaml {
     let text = std::fs::read_to_string(workspace().join("infra/template.yaml")).expect("template");
     serde_norway::from_str(&text).expect("YAML")
 }
@@ -235,16 +235,16 @@ fn template_environment(template: &Yaml, binary: &str) -> BTreeMap<String, Strin
 }
 
 /// The local stand-ins every run shares.
-struct StandIns {
-    dynamodb: String,
-    table: String,
+pub(crate) struct StandIns {
+    pub(crate) dynamodb: String,
+    pub(crate) table: String,
     sns: String,
     jwks: String,
     github_keys: String,
 }
 
 impl StandIns {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let dynamodb = std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
             panic!("DYNAMODB_ENDPOINT is not set: run `bash tests/run.sh`, which starts the DynamoDB test server")
         });
@@ -264,6 +264,25 @@ impl StandIns {
             jwks,
             github_keys,
         }
+    }
+
+    /// Everything a function's process gets: what Lambda sets, the template's
+    /// variables for it, and the stand-ins where the stack's resources are.
+    pub(crate) fn function_environment(
+        &self,
+        template: &Yaml,
+        binary: &str,
+    ) -> BTreeMap<String, String> {
+        let mut environment = self.lambda_environment("", binary);
+        environment.extend(template_environment(template, binary));
+        environment.insert("TABLE_NAME".into(), self.table.clone());
+        if environment.contains_key("JWKS_URL") {
+            environment.insert("JWKS_URL".into(), self.jwks.clone());
+        }
+        if environment.contains_key("SECRET_SCANNING_KEYS_URL") {
+            environment.insert("SECRET_SCANNING_KEYS_URL".into(), self.github_keys.clone());
+        }
+        environment
     }
 
     /// What Lambda sets for every function, the credentials of its role, and
@@ -292,13 +311,13 @@ impl StandIns {
 
 /// One boot of a function: its init time, its answers in event order, and
 /// what it reported as errors.
-struct Boot {
+pub(crate) struct Boot {
     init: Option<Duration>,
     /// The process's peak resident memory (`VmHWM`) once it answered, in kB.
     peak_kb: Option<u64>,
-    answers: Vec<Option<Value>>,
-    errors: usize,
-    init_error: Option<Value>,
+    pub(crate) answers: Vec<Option<Value>>,
+    pub(crate) errors: usize,
+    pub(crate) init_error: Option<Value>,
 }
 
 fn binary_path(binary: &str) -> PathBuf {
@@ -316,7 +335,7 @@ fn binary_path(binary: &str) -> PathBuf {
     path
 }
 
-async fn boot(binary: &str, environment: BTreeMap<String, String>, events: Vec<Value>) -> Boot {
+pub(crate) async fn boot(binary: &str, environment: BTreeMap<String, String>, events: Vec<Value>) -> Boot {
     let count = events.len();
     let (address, runtime) = runtime_api(events).await;
     let mut environment = environment;
@@ -390,7 +409,7 @@ fn function_of(name: &str, event: &Value) -> String {
 
 /// The sample events by function, in file order; the authorizer's carries a
 /// real token for the stack's issuer, signed with the stand-in JWKS's key.
-fn sample_events(template: &Yaml) -> BTreeMap<String, Vec<(String, Value)>> {
+pub(crate) fn sample_events(template: &Yaml) -> BTreeMap<String, Vec<(String, Value)>> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(workspace().join("infra/events"))
         .expect("infra/events")
         .map(|entry| entry.expect("an entry").path())
@@ -493,19 +512,7 @@ async fn every_function_boots_from_the_templates_environment_and_answers_its_eve
     let events = sample_events(&template);
     let mut init_times = Vec::new();
     for (binary, events) in &events {
-        let mut environment = stand_ins.lambda_environment("", binary);
-        environment.extend(template_environment(&template, binary));
-        // Where the stack's resources stand in for the harness's.
-        environment.insert("TABLE_NAME".into(), stand_ins.table.clone());
-        if environment.contains_key("JWKS_URL") {
-            environment.insert("JWKS_URL".into(), stand_ins.jwks.clone());
-        }
-        if environment.contains_key("SECRET_SCANNING_KEYS_URL") {
-            environment.insert(
-                "SECRET_SCANNING_KEYS_URL".into(),
-                stand_ins.github_keys.clone(),
-            );
-        }
+        let environment = stand_ins.function_environment(&template, binary);
         let payloads = events.iter().map(|(_, event)| event.clone()).collect();
         let run = boot(binary, environment, payloads).await;
         assert_eq!(run.init_error, None, "{binary} failed to start");

@@ -6,6 +6,7 @@
 mod cleanup;
 mod deployment;
 mod hostile_client;
+mod iam;
 mod http_api;
 mod lambda_boot;
 mod notifications;
