@@ -127,7 +127,8 @@ macro_rules! external_id {
         impl $name {
             pub const MAX_CHARS: usize = 128;
 
-            /// 1 to 128 of `A-Z a-z 0-9 . _ : @ + -`: enough for Cognito subs,
+            /// 1 to 128 of `A-Z a-z 0-9 . _ : @ + - |`: enough for Cognito subs,
+            /// Auth0's (`auth0|123`, `google-oauth2|123`),
             /// e-mails and slugs, and never the `#` that separates key parts.
             pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
                 if raw.is_empty() {
@@ -136,10 +137,10 @@ macro_rules! external_id {
                 if raw.len() > Self::MAX_CHARS {
                     return Err(InvalidValue::TooLong { max: Self::MAX_CHARS });
                 }
-                let allowed = |b: u8| b.is_ascii_alphanumeric() || b".-_:@+".contains(&b);
+                let allowed = |b: u8| b.is_ascii_alphanumeric() || b".-_:@+|".contains(&b);
                 if !raw.bytes().all(allowed) {
                     return Err(InvalidValue::Malformed(
-                        "may contain only letters, digits and . _ : @ + -",
+                        "may contain only letters, digits and . _ : @ + - |",
                     ));
                 }
                 Ok(Self(raw.to_owned()))
@@ -209,6 +210,9 @@ mod tests {
     fn external_ids_refuse_key_separators() {
         assert!(TenantId::parse("demo").is_ok());
         assert!(UserId::parse("3f1c-aa@example.com").is_ok());
+        // What identity providers issue as `sub`: Auth0's provider|id.
+        assert!(UserId::parse("auth0|65f0c1d2e3").is_ok());
+        assert!(UserId::parse("google-oauth2|110169484474386276334").is_ok());
         assert!(TenantId::parse("a#b").is_err());
         assert!(TenantId::parse("").is_err());
         assert!(TenantId::parse(&"x".repeat(129)).is_err());
