@@ -508,3 +508,29 @@ fn an_external_issuer_needs_its_keys_and_audience() {
     assert_eq!(sse["SSEEnabled"], Value::Bool(false));
     assert_eq!(sse["KMSMasterKeyId"], Value::Null);
 }
+
+/// The stack a team copies from docs/protect-your-api.md to attach the
+/// key-authorizer: a request API Gateway answers from its authorizer cache is
+/// neither charged nor counted, so the example's cache is off
+/// (`ReauthorizeEvery: 0`), and the page says what raising it costs.
+#[test]
+fn the_key_authorizer_example_is_safe_for_limited_keys() {
+    let page = std::fs::read_to_string(workspace().join("docs/protect-your-api.md"))
+        .expect("docs/protect-your-api.md");
+    let snippet = page
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the page's first YAML example");
+    let stack: Value = serde_norway::from_str(snippet).expect("the example is YAML");
+    let authorizer = &stack["Resources"]["OrdersApi"]["Properties"]["Auth"]["Authorizers"]["ApiKeys"];
+    assert_eq!(
+        authorizer["Identity"]["ReauthorizeEvery"].as_u64(),
+        Some(0),
+        "a cached decision lets a limited key through uncharged: {authorizer:?}"
+    );
+    assert!(
+        page.contains("it is not charged and not counted"),
+        "the page says what API Gateway's cache skips"
+    );
+}

@@ -177,6 +177,23 @@ pub async fn authorize<S: VerifyStore>(
     answer(event, context, !config.routes.is_empty())
 }
 
+/// A REST API's resource path as an IAM resource pattern: each path
+/// parameter (`{id}`, `{proxy+}`) becomes `*`, which IAM matches across `/`
+/// too, as a greedy `{proxy+}` needs.
+fn route_pattern(route: &str) -> String {
+    route
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with('{') && segment.ends_with('}') {
+                "*"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The answer in the event's own shape: allowed with `context`, or denied;
 /// a REST API's policy for this method only when `per_method`, else the stage.
 pub fn answer(
@@ -243,18 +260,30 @@ fn code_name(verdict: &Verdict) -> &'static str {
     verdict.code.as_str()
 }
 
-/// A REST API answer: an IAM policy for the whole stage, so that a cached
-/// decision (API Gateway caches it per key) holds for every method, and the
-/// context. The principal is the key's id, never the key.
+/// A REST API answer: an IAM policy and the context. The principal is the
+/// key's id, never the key.
+///
+/// API Gateway keeps the policy for as long as it caches a decision, per
+/// identity source, and judges each later request with the same sources by
+/// it against that request's own method ARN. So the policy covers exactly
+/// what its cache entry covers: the whole stage without a route map (the
+/// key is the identity); with one, the method and route (the identity adds
+/// `context.httpMethod` and `context.resourcePath`), its path parameters as
+/// `*`: `GET /orders/{id}` allows `…/GET/orders/*`, so a decision cached
+/// for `/orders/42` also answers `/orders/43`, as it must.
 fn rest_response(
     event: &Value,
     context: Option<BTreeMap<&'static str, String>>,
     per_method: bool,
 ) -> Value {
     let method_arn = event["methodArn"].as_str().unwrap_or_default();
-    // arn:aws:execute-api:region:account:api-id/stage/METHOD/path → …/stage/*
-    let resource = match method_arn.splitn(3, '/').collect::<Vec<_>>().as_slice() {
-        [api, stage, _] if !per_method => format!("{api}/{stage}/*"),
+    // arn:aws:execute-api:region:account:api-id/stage/METHOD/path
+    let resource = match method_arn.splitn(4, '/').collect::<Vec<_>>().as_slice() {
+        [api, stage, ..] if !per_method => format!("{api}/{stage}/*"),
+        [api, stage, method, ..] => match event["resource"].as_str() {
+            Some(route) => format!("{api}/{stage}/{method}{}", route_pattern(route)),
+            None => method_arn.to_owned(),
+        },
         _ => method_arn.to_owned(),
     };
     let allowed = context.is_some();

@@ -49,6 +49,7 @@ on_both_stores!(
     the_key_authorizer_decides_on_both_payload_shapes,
     the_key_authorizer_charges_a_limited_key_and_denies_it_when_spent,
     the_key_authorizer_enforces_its_route_map_on_both_payload_shapes,
+    a_cached_rest_policy_answers_the_next_request_as_api_gateway_would,
     the_key_authorizer_counts_in_memory_and_writes_on_its_timer,
 );
 
@@ -633,11 +634,13 @@ async fn the_key_authorizer_enforces_its_route_map_on_both_payload_shapes<S: Api
             expected,
             "REST API {method} {resource}: {answer}"
         );
-        assert!(
-            answer["policyDocument"]["Statement"][0]["Resource"]
-                .as_str()
-                .is_some_and(|arn| arn.ends_with(&format!("/prod/{method}/x"))),
-            "a policy for this method only: {answer}"
+        // The method and the route, its path parameters as `*`: what API
+        // Gateway's cache entry for this decision covers.
+        let route = resource.replace("{id}", "*").replace("{proxy+}", "*");
+        assert_eq!(
+            answer["policyDocument"]["Statement"][0]["Resource"],
+            format!("arn:aws:execute-api:us-east-1:123456789012:a0b1c2d3e4/prod/{method}{route}"),
+            "a policy for this method and route only: {answer}"
         );
     }
     let passed = authorize(
@@ -662,6 +665,116 @@ async fn the_key_authorizer_enforces_its_route_map_on_both_payload_shapes<S: Api
     ] {
         assert!(RoutePermissions::parse(bad).is_err(), "{bad}");
     }
+}
+
+/// IAM's wildcards in a policy's resource: `*` any run of characters (`/`
+/// too), `?` one.
+fn arn_matches(pattern: &str, arn: &str) -> bool {
+    let (pattern, arn): (Vec<char>, Vec<char>) = (pattern.chars().collect(), arn.chars().collect());
+    fn at(pattern: &[char], arn: &[char]) -> bool {
+        match pattern.split_first() {
+            None => arn.is_empty(),
+            Some(('*', rest)) => (0..=arn.len()).any(|skip| at(rest, &arn[skip..])),
+            Some(('?', rest)) => !arn.is_empty() && at(rest, &arn[1..]),
+            Some((c, rest)) => arn.first() == Some(c) && at(rest, &arn[1..]),
+        }
+    }
+    at(&pattern, &arn)
+}
+
+/// How API Gateway judges a request by a cached policy: an explicit Deny
+/// that matches wins, then an Allow that matches; nothing matching denies.
+fn policy_allows(answer: &Value, method_arn: &str) -> bool {
+    let statements = answer["policyDocument"]["Statement"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let matching = |effect: &str| {
+        statements.iter().any(|statement| {
+            statement["Effect"] == effect
+                && statement["Resource"]
+                    .as_str()
+                    .is_some_and(|pattern| arn_matches(pattern, method_arn))
+        })
+    };
+    !matching("Deny") && matching("Allow")
+}
+
+/// API Gateway's authorizer cache for a REST API, replayed: a decision is
+/// kept per identity source for the TTL (here the key, the method and the
+/// resource path, as protect-your-api.md says to set them with a route map;
+/// the key alone without one), and a later request with the same sources is
+/// not sent to the authorizer: the cached policy judges its own method ARN.
+async fn a_cached_rest_policy_answers_the_next_request_as_api_gateway_would<
+    S: ApiStore + 'static,
+>(
+    state: Arc<AppState<S>>,
+    demo: DemoCatalog,
+) {
+    use std::collections::HashMap;
+    use verify::key_authorizer::{KeyAuthorizerConfig, RoutePermissions, authorize};
+    let reader =
+        super::helpers::create_key_in_with(&state, &demo, json!({"permissions": ["orders.read"]}))
+            .await;
+    let key = reader["access_key"].as_str().expect("a key").to_owned();
+    let with_map = KeyAuthorizerConfig {
+        routes: RoutePermissions::parse(
+            r#"{"GET /orders/{id}": "orders.read", "ANY /admin/{proxy+}": "admin"}"#,
+        )
+        .expect("a map"),
+        ..Default::default()
+    };
+    let without_map = KeyAuthorizerConfig::default();
+    // (method, resource, path): one request of the caller's.
+    let requests = [
+        ("GET", "/orders/{id}", "/orders/42"),
+        ("GET", "/orders/{id}", "/orders/43"),
+        ("DELETE", "/admin/{proxy+}", "/admin/users/7"),
+        ("DELETE", "/admin/{proxy+}", "/admin/keys"),
+        ("GET", "/health", "/health"),
+        ("GET", "/orders/{id}", "/orders/44"),
+    ];
+    for (config, by_route) in [(&with_map, true), (&without_map, false)] {
+        let mut cache: HashMap<(String, String, String), Value> = HashMap::new();
+        let mut asked = 0;
+        for (method, resource, path) in requests {
+            let method_arn = format!(
+                "arn:aws:execute-api:us-east-1:123456789012:a0b1c2d3e4/prod/{method}{path}"
+            );
+            let identity = if by_route {
+                (key.clone(), method.to_owned(), resource.to_owned())
+            } else {
+                (key.clone(), String::new(), String::new())
+            };
+            let policy = match cache.get(&identity) {
+                Some(cached) => cached.clone(),
+                None => {
+                    asked += 1;
+                    let event = json!({
+                        "type": "REQUEST", "httpMethod": method, "resource": resource, "path": path,
+                        "methodArn": method_arn, "headers": {"x-api-key": key},
+                    });
+                    let answer = authorize(&state.store, &state.verifier, config, &event).await;
+                    cache.insert(identity, answer.clone());
+                    answer
+                }
+            };
+            // What the authorizer itself would say of this request.
+            let expected = !(by_route && resource.starts_with("/admin"));
+            assert_eq!(
+                policy_allows(&policy, &method_arn),
+                expected,
+                "{method} {path} judged by the cached policy {policy} (route map: {by_route})"
+            );
+        }
+        assert_eq!(
+            asked,
+            if by_route { 3 } else { 1 },
+            "the cache answered the rest"
+        );
+    }
+    assert!(arn_matches("a/prod/GET/orders/*", "a/prod/GET/orders/4/2"));
+    assert!(!arn_matches("a/prod/GET/orders/42", "a/prod/GET/orders/43"));
 }
 
 /// The Lambda path of usage analytics: the key-authorizer counts each
