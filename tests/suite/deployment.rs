@@ -523,7 +523,8 @@ fn the_key_authorizer_example_is_safe_for_limited_keys() {
         .and_then(|rest| rest.split("```").next())
         .expect("the page's first YAML example");
     let stack: Value = serde_norway::from_str(snippet).expect("the example is YAML");
-    let authorizer = &stack["Resources"]["OrdersApi"]["Properties"]["Auth"]["Authorizers"]["ApiKeys"];
+    let authorizer =
+        &stack["Resources"]["OrdersApi"]["Properties"]["Auth"]["Authorizers"]["ApiKeys"];
     assert_eq!(
         authorizer["Identity"]["ReauthorizeEvery"].as_u64(),
         Some(0),
@@ -533,4 +534,37 @@ fn the_key_authorizer_example_is_safe_for_limited_keys() {
         page.contains("it is not charged and not counted"),
         "the page says what API Gateway's cache skips"
     );
+}
+
+/// What an operator configures lives in the stack: each variable the
+/// functions read for it comes from a parameter, so a value set by hand on a
+/// function is never lost on the next deploy. (`KEY_AUTHORIZER_TENANT_ID`
+/// and `USAGE_FLUSH_SECONDS` were read but not in the template.)
+#[test]
+fn what_an_operator_sets_comes_from_the_stacks_parameters() {
+    let template = template();
+    let parameters = template["Parameters"].as_mapping().expect("Parameters");
+    let wanted = [
+        ("key-authorizer", "KEY_AUTHORIZER_TENANT_ID"),
+        ("key-authorizer", "KEY_AUTHORIZER_ROUTE_PERMISSIONS"),
+        ("key-authorizer", "USAGE_FLUSH_SECONDS"),
+        ("key-authorizer", "VERIFY_CACHE_SECONDS"),
+        ("verify-key", "USAGE_FLUSH_SECONDS"),
+        ("verify-key", "VERIFY_CACHE_SECONDS"),
+    ];
+    for (binary, variable) in wanted {
+        let (_, properties, _) = functions(&template)
+            .into_iter()
+            .find(|(_, _, built)| built == binary)
+            .unwrap_or_else(|| panic!("no function builds {binary}"));
+        let value = &properties["Environment"]["Variables"][variable];
+        let Value::Tagged(tagged) = value else {
+            panic!("{binary} does not get {variable} from a parameter: {value:?}");
+        };
+        let parameter = tagged.value.as_str().unwrap_or_default();
+        assert!(
+            tagged.tag == "Ref" && parameters.contains_key(parameter),
+            "{binary}'s {variable} is {value:?}, not a !Ref to a parameter"
+        );
+    }
 }

@@ -253,7 +253,41 @@ fn context_of(verdict: &Verdict) -> Option<BTreeMap<&'static str, String>> {
     if let Some(meta) = &key.meta {
         context.insert("meta", meta.to_json());
     }
-    Some(context)
+    Some(bounded(context))
+}
+
+/// The most an authorizer's context may carry, names and values together.
+/// API Gateway documents no single limit for every API type (WebSocket APIs
+/// take 8 KB of authorizer result; an HTTP API's request line and headers
+/// 10,240 bytes, where a backend often maps the context), and a key's
+/// permissions (up to 100 names of 100 characters) and meta (4 KB) can
+/// together pass all of them: so the context stays under 6 KB, leaving room
+/// for the policy and the caller's own headers.
+pub const MAX_CONTEXT_BYTES: usize = 6 * 1024;
+
+/// `context` within [`MAX_CONTEXT_BYTES`]: the meta goes first, then the
+/// permissions, each leaving `meta_omitted` / `permissions_omitted` set to
+/// `"true"` so the backend knows to ask the verify route for them. The ids
+/// and `remaining` are a few hundred bytes and always stay.
+fn bounded(mut context: BTreeMap<&'static str, String>) -> BTreeMap<&'static str, String> {
+    let size = |context: &BTreeMap<&'static str, String>| -> usize {
+        context
+            .iter()
+            .map(|(name, value)| name.len() + value.len())
+            .sum()
+    };
+    for (field, flag) in [
+        ("meta", "meta_omitted"),
+        ("permissions", "permissions_omitted"),
+    ] {
+        if size(&context) <= MAX_CONTEXT_BYTES {
+            break;
+        }
+        if context.remove(field).is_some() {
+            context.insert(flag, "true".into());
+        }
+    }
+    context
 }
 
 fn code_name(verdict: &Verdict) -> &'static str {

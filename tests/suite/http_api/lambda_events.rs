@@ -50,6 +50,7 @@ on_both_stores!(
     the_key_authorizer_charges_a_limited_key_and_denies_it_when_spent,
     the_key_authorizer_enforces_its_route_map_on_both_payload_shapes,
     a_cached_rest_policy_answers_the_next_request_as_api_gateway_would,
+    the_key_authorizers_context_stays_within_api_gateways_limits,
     the_key_authorizer_counts_in_memory_and_writes_on_its_timer,
 );
 
@@ -664,6 +665,93 @@ async fn the_key_authorizer_enforces_its_route_map_on_both_payload_shapes<S: Api
         r#"{"GET orders": "orders.read"}"#,
     ] {
         assert!(RoutePermissions::parse(bad).is_err(), "{bad}");
+    }
+}
+
+/// A key may carry 100 permissions of 100 characters and 4 KB of meta: the
+/// authorizer's context stays under its bound, leaving out the meta first,
+/// then the permissions, and saying so, on both payload shapes.
+async fn the_key_authorizers_context_stays_within_api_gateways_limits<S: ApiStore + 'static>(
+    state: Arc<AppState<S>>,
+    demo: DemoCatalog,
+) {
+    use verify::key_authorizer::{KeyAuthorizerConfig, MAX_CONTEXT_BYTES, authorize};
+    let permissions: Vec<String> = (0..100)
+        .map(|n| format!("p{n:02}{}", "x".repeat(97)))
+        .collect();
+    let meta = json!({"pad": "m".repeat(4000)});
+    let size = |context: &Value| -> usize {
+        context
+            .as_object()
+            .expect("a context")
+            .iter()
+            .map(|(name, value)| name.len() + value.as_str().map_or(0, str::len))
+            .sum()
+    };
+    let cases = [
+        (
+            json!({"permissions": permissions, "meta": meta}),
+            true,
+            true,
+        ),
+        (
+            json!({"permissions": permissions[..50], "meta": meta}),
+            true,
+            false,
+        ),
+        (
+            json!({"meta": meta, "permissions": ["orders.read"]}),
+            false,
+            false,
+        ),
+        (
+            json!({"meta": {"plan": "pro"}, "permissions": ["orders.read"]}),
+            false,
+            false,
+        ),
+    ];
+    for (fields, meta_omitted, permissions_omitted) in cases {
+        let key = super::helpers::create_key_in_with(&state, &demo, fields.clone()).await;
+        let events = [
+            json!({"version": "2.0", "type": "REQUEST", "routeKey": "GET /orders",
+                "requestContext": {"http": {"method": "GET"}}, "headers": {"x-api-key": key["access_key"]}}),
+            json!({"type": "REQUEST", "httpMethod": "GET", "resource": "/orders",
+                "methodArn": "arn:aws:execute-api:us-east-1:123456789012:a0b1c2d3e4/prod/GET/orders",
+                "headers": {"x-api-key": key["access_key"]}}),
+        ];
+        for event in events {
+            let answer = authorize(
+                &state.store,
+                &state.verifier,
+                &KeyAuthorizerConfig::default(),
+                &event,
+            )
+            .await;
+            let context = &answer["context"];
+            // What the context holds, by name: its values are kilobytes.
+            let names: Vec<&String> = context.as_object().expect("a context").keys().collect();
+            assert!(
+                size(context) <= MAX_CONTEXT_BYTES,
+                "{} bytes: {names:?}",
+                size(context)
+            );
+            assert_eq!(context["meta_omitted"] == "true", meta_omitted, "{names:?}");
+            assert_eq!(context["meta"].is_string(), !meta_omitted, "{names:?}");
+            assert_eq!(
+                context["permissions_omitted"] == "true",
+                permissions_omitted,
+                "{names:?}"
+            );
+            assert_eq!(
+                context["permissions"].is_string(),
+                !permissions_omitted,
+                "{names:?}"
+            );
+            assert!(
+                context["key_id"].is_string(),
+                "the ids always stay: {names:?}"
+            );
+        }
     }
 }
 
