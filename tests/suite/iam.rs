@@ -176,9 +176,7 @@ fn table_resource(resource: &Yaml) -> Option<String> {
     let tag = tagged.tag.to_string();
     match (tag.trim_start_matches('!'), &tagged.value) {
         ("GetAtt", Yaml::String(attribute)) if attribute == "Table.Arn" => Some("table".into()),
-        ("Sub", Yaml::String(text)) => text
-            .strip_prefix("${Table.Arn}/")
-            .map(str::to_owned),
+        ("Sub", Yaml::String(text)) => text.strip_prefix("${Table.Arn}/").map(str::to_owned),
         _ => None,
     }
 }
@@ -262,12 +260,7 @@ async fn seed(stand_ins: &StandIns) -> Seeded {
         }
         call(api::Route::CreateApiKey, None, body)
     };
-    let id_of = |created: &Value| {
-        created["api_key"]["id"]
-            .as_str()
-            .expect("an id")
-            .to_owned()
-    };
+    let id_of = |created: &Value| created["api_key"]["id"].as_str().expect("an id").to_owned();
     let limited = key(
         &application,
         &arx,
@@ -292,25 +285,16 @@ async fn seed(stand_ins: &StandIns) -> Seeded {
     .await;
     let leaked = key(&application, &arx, json!({})).await;
     Seeded {
-        leaked_access_key: leaked["access_key"]
-            .as_str()
-            .expect("a key")
-            .to_owned(),
+        leaked_access_key: leaked["access_key"].as_str().expect("a key").to_owned(),
         key: id_of(&key(&application, &arx, json!({})).await),
         deleted_key: id_of(&key(&application, &arx, json!({})).await),
         rotated_key: id_of(&key(&application, &arx, json!({})).await),
-        limited_access_key: limited["access_key"]
-            .as_str()
-            .expect("a key")
-            .to_owned(),
+        limited_access_key: limited["access_key"].as_str().expect("a key").to_owned(),
         service_key: service_key["service_key"]["id"]
             .as_str()
             .expect("an id")
             .to_owned(),
-        service_key_secret: authorizing["secret"]
-            .as_str()
-            .expect("a secret")
-            .to_owned(),
+        service_key_secret: authorizing["secret"].as_str().expect("a secret").to_owned(),
         application,
         archived_application,
         arx,
@@ -355,9 +339,10 @@ fn pointed_at(name: &str, event: &Value, seeded: &Seeded) -> Value {
     if name == "leak-report.json" {
         // Signed by the key the stand-in keys document publishes, as GitHub
         // signs: the report is read, and the leaked key disabled.
-        let body = json!([{"token": seeded.leaked_access_key, "type": "api_keys_manager_access_key",
+        let body =
+            json!([{"token": seeded.leaked_access_key, "type": "api_keys_manager_access_key",
             "url": "https://github.com/octo/demo/blob/0a1b2c/.env", "source": "content"}])
-        .to_string();
+            .to_string();
         let signature = crate::http_api::helpers::github_signature(body.as_bytes());
         event["headers"]["github-public-key-identifier"] =
             json!(crate::http_api::helpers::GITHUB_KEY_ID);

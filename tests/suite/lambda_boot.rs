@@ -335,7 +335,11 @@ fn binary_path(binary: &str) -> PathBuf {
     path
 }
 
-pub(crate) async fn boot(binary: &str, environment: BTreeMap<String, String>, events: Vec<Value>) -> Boot {
+pub(crate) async fn boot(
+    binary: &str,
+    environment: BTreeMap<String, String>,
+    events: Vec<Value>,
+) -> Boot {
     let count = events.len();
     let (address, runtime) = runtime_api(events).await;
     let mut environment = environment;

@@ -6,8 +6,8 @@
 mod cleanup;
 mod deployment;
 mod hostile_client;
-mod iam;
 mod http_api;
+mod iam;
 mod lambda_boot;
 mod notifications;
 mod store_contract;

@@ -17,13 +17,21 @@ on_both_stores!(
 /// Auth0 (and providers federated through it) issue `sub` as
 /// `provider|id`: such a user signs in, and is named by it in what they do.
 async fn a_sub_as_identity_providers_issue_it_signs_in(app: &TestApp) {
-    for sub in ["auth0|65f0c1d2e3a4b5c6d7e8f901", "google-oauth2|110169484474386276334"] {
+    for sub in [
+        "auth0|65f0c1d2e3a4b5c6d7e8f901",
+        "google-oauth2|110169484474386276334",
+    ] {
         let mut claims = claims("demo", "developer");
         claims["sub"] = json!(sub);
         let token = token_with(claims, SECRET);
         let body = json!({"application_id": app.demo.application_id, "arx_id": app.demo.arx_id});
         let created = app
-            .call("POST", "/v1/api-keys", Some(&token), Some(&body.to_string()))
+            .call(
+                "POST",
+                "/v1/api-keys",
+                Some(&token),
+                Some(&body.to_string()),
+            )
             .await;
         assert_eq!(created.status, 201, "{sub}: {}", created.text);
         assert_eq!(created.json()["api_key"]["created_by"], sub);
