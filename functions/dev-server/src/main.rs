@@ -172,12 +172,26 @@ async fn run() -> Result<(), String> {
         generated_secret.is_some(),
     )?;
 
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| format!("waiting for Ctrl-C: {e}"))?;
-    tracing::info!("stopping");
+    let signal = stop_signal().await?;
+    tracing::info!(signal, "stopping");
+    // Writes what is pending (the usage counts) before the process ends.
     running.stop().await;
     Ok(())
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM, the signal systemd, Docker and
+/// Kubernetes stop a process with: both stop the server the same way.
+async fn stop_signal() -> Result<&'static str, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|e| format!("waiting for SIGTERM: {e}"))?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => {
+            interrupted.map_err(|e| format!("waiting for Ctrl-C: {e}"))?;
+            Ok("SIGINT")
+        }
+        _ = terminate.recv() => Ok("SIGTERM"),
+    }
 }
 
 /// Prints where the server is, the ready tokens and the demo ids, and writes
