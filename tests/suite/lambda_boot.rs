@@ -89,18 +89,35 @@ async fn serve(
             .body(Full::new(Bytes::from_static(b"{}")))
             .expect("a response")
     };
-    let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
-        return ok(404);
-    };
+    let rest = path
+        .strip_prefix("/2018-06-01/runtime/")
+        .unwrap_or_default();
+    // Lambda's Extensions API: an internal extension registers, then waits
+    // on its next event (none: it subscribed to nothing).
+    if path == "/2020-01-01/extension/register" {
+        return hyper::Response::builder()
+            .status(200)
+            .header("lambda-extension-identifier", "boot-test-extension")
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .expect("a response");
+    }
+    if path == "/2020-01-01/extension/event/next" {
+        std::future::pending::<()>().await;
+        unreachable!("a pending future never ends");
+    }
     if rest == "invocation/next" {
-        let next = {
-            let mut runtime = runtime.lock().expect("not poisoned");
-            runtime.first_poll.get_or_insert_with(Instant::now);
-            runtime.events.pop_front()
-        };
-        let Some((id, event)) = next else {
-            std::future::pending::<()>().await;
-            unreachable!("a pending future never ends");
+        runtime
+            .lock()
+            .expect("not poisoned")
+            .first_poll
+            .get_or_insert_with(Instant::now);
+        // Held open until an event is queued, as Lambda holds it between
+        // invocations (a test may queue the next one later).
+        let (id, event) = loop {
+            if let Some(next) = runtime.lock().expect("not poisoned").events.pop_front() {
+                break next;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         };
         let deadline = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -141,6 +158,72 @@ async fn serve(
         return ok(202);
     }
     ok(404)
+}
+
+/// Sends `signal` (`STOP`, `CONT`, `TERM`) to a process.
+fn signal(pid: u32, signal: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "kill -{signal} {pid} failed");
+}
+
+/// Boots `binary` as Lambda runs an instance: each event is handed out only
+/// after the previous answer, and between invocations the process is frozen
+/// (SIGSTOP) for `frozen`, then thawed (SIGCONT); at the end it gets the
+/// SIGTERM Lambda sends before retiring an instance. Returns the answers,
+/// in order, and whether the process ended cleanly within 2 s of it.
+pub(crate) async fn boot_frozen(
+    binary: &str,
+    environment: BTreeMap<String, String>,
+    events: Vec<Value>,
+    frozen: Duration,
+) -> (Vec<Option<Value>>, bool) {
+    let (address, runtime) = runtime_api(vec![]).await;
+    let mut environment = environment;
+    environment.insert("AWS_LAMBDA_RUNTIME_API".into(), address);
+    let mut child = tokio::process::Command::new(binary_path(binary))
+        .env_clear()
+        .envs(&environment)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{binary} did not start: {e}"));
+    let pid = child.id().expect("a running process");
+    let count = events.len();
+    for (n, event) in events.into_iter().enumerate() {
+        runtime
+            .lock()
+            .expect("not poisoned")
+            .events
+            .push_back((format!("request-{n}"), event));
+        let until = Instant::now() + Duration::from_secs(30);
+        while runtime.lock().expect("not poisoned").answers.len() <= n {
+            assert!(Instant::now() < until, "{binary} never answered event {n}");
+            assert!(
+                !matches!(child.try_wait(), Ok(Some(_))),
+                "{binary} ended before answering event {n}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Lambda freezes the instance once the answer is in.
+        signal(pid, "STOP");
+        tokio::time::sleep(frozen).await;
+        signal(pid, "CONT");
+    }
+    signal(pid, "TERM");
+    let ended = tokio::time::timeout(Duration::from_secs(2), child.wait())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .is_some_and(|status| status.success());
+    let runtime = runtime.lock().expect("not poisoned");
+    let answers = (0..count)
+        .map(|n| runtime.answers.get(&format!("request-{n}")).cloned())
+        .collect();
+    (answers, ended)
 }
 
 fn workspace() -> PathBuf {
@@ -567,5 +650,82 @@ async fn a_function_missing_a_variable_reports_an_init_error() {
         let message = error["errorMessage"].as_str().expect("a message");
         assert!(message.contains(missing), "{binary}: {message}");
         assert_eq!(run.init, None, "{binary} never asked for an invocation");
+    }
+}
+
+/// Lambda freezes an instance between invocations and sends SIGTERM before
+/// it retires one: the usage counts written add up to the verifies it
+/// answered, for both functions that count (verify-key and the
+/// key-authorizer). Counts due are written at the end of an invocation
+/// (before its answer, so never cut by the freeze); the last ones at SIGTERM.
+/// The timer this replaced never ran while frozen, and nothing was written at
+/// SIGTERM, so every count of the instance's last interval was lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_instance_counts_every_verify_it_answered() {
+    use store::TrafficLog;
+    let template = template();
+    let stand_ins = StandIns::start().await;
+    let store = store::DynamoStore::local(&stand_ins.dynamodb, stand_ins.table.clone());
+    let (state, demo) = crate::http_api::helpers::state_on(store.clone()).await;
+    let events = sample_events(&template);
+    for binary in ["verify-key", "key-authorizer"] {
+        let created = crate::http_api::helpers::create_key_in(&state, &demo).await;
+        let key = created["access_key"].as_str().expect("a key");
+        let id: domain::ApiKeyId =
+            serde_json::from_value(created["api_key"]["id"].clone()).expect("an id");
+        let (_, sample) = events[binary]
+            .iter()
+            .find(|(name, _)| name == "verify-key.json" || name == "key-authorizer-http.json")
+            .expect("a sample event");
+        let event = serde_json::from_str::<Value>(&sample.to_string().replace(
+            "akm_01a21762051c77b49ff756e5dfbff46f_ExampleNotARealKeyExampleNotARea000000",
+            key,
+        ))
+        .expect("JSON");
+        let mut environment = stand_ins.function_environment(&template, binary);
+        // A short interval, so that some counts are due at the end of an
+        // invocation (the freeze outlasts it) and the rest wait for SIGTERM.
+        environment.insert("USAGE_FLUSH_SECONDS".into(), "1".into());
+        let frozen = [300, 1100, 100, 100, 1100, 50];
+        let mut answered = 0;
+        for pause in frozen {
+            let (answers, ended) = boot_frozen(
+                binary,
+                environment.clone(),
+                vec![event.clone(), event.clone()],
+                Duration::from_millis(pause),
+            )
+            .await;
+            assert!(ended, "{binary} ended cleanly on SIGTERM");
+            for answer in answers {
+                let answer = answer.unwrap_or_else(|| panic!("{binary} answered"));
+                let allowed = answer["isAuthorized"] == true
+                    || answer["statusCode"] == 200
+                        && answer["body"]
+                            .as_str()
+                            .is_some_and(|b| b.contains("\"VALID\""));
+                assert!(allowed, "{binary}: {answer}");
+                answered += 1;
+            }
+        }
+        let now = domain::Timestamp::now().unix_seconds();
+        let this_hour = now - now.rem_euclid(3600);
+        let counted: u64 = store
+            .key_traffic(
+                &demo.tenant,
+                &id,
+                domain::Granularity::Hour,
+                this_hour - 3600,
+                this_hour,
+            )
+            .await
+            .expect("the key's hours")
+            .iter()
+            .map(|(_, counts)| counts.get("VALID"))
+            .sum();
+        assert_eq!(
+            counted, answered,
+            "{binary}: every verify answered is counted once"
+        );
     }
 }

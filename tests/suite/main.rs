@@ -10,5 +10,6 @@ mod http_api;
 mod iam;
 mod lambda_boot;
 mod notifications;
+mod sdk_timeouts;
 mod store_contract;
 mod transaction_conflicts;

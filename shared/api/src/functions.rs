@@ -76,7 +76,9 @@ pub fn key_authorizer() -> Program {
             store, verifier, ..
         } = api_state().await?;
         let authorizer = configured(KeyAuthorizerConfig::from_env(&ProcessEnv)).await?;
-        lambda::serve_key_authorizer(store, verifier, authorizer).await
+        // Boxed, as the authorizer's: too deep to lay out inside this one.
+        let serving: Program = Box::pin(lambda::serve_key_authorizer(store, verifier, authorizer));
+        serving.await
     })
 }
 

@@ -105,6 +105,10 @@ async fn report_init_error(runtime_api: &str, reason: &str) -> Result<(), String
     Ok(())
 }
 
+/// How long an invocation may spend on the usage write it is due (once per
+/// interval, before its answer); past it the counts wait for the next one.
+const FLUSH_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Runs one API function: `handler` serves the routes of `function`.
 pub async fn serve<S, H, Fut>(
     function: &'static str,
@@ -117,21 +121,35 @@ where
     Fut: Future<Output = Result<ApiResponse, ApiError>> + Send + 'static,
 {
     let state = Arc::new(state);
-    // The usage counts a verify adds up, written every interval while the
-    // instance runs (see `verify::traffic`); a function that verifies
-    // nothing writes nothing.
-    let counting = Arc::clone(&state);
-    tokio::spawn(async move { counting.verifier.traffic.run(&counting.store).await });
     let routes = Route::of_function(function);
+    // The usage counts a verify adds up (see `verify::traffic`): written at
+    // the end of an invocation once the interval has passed, and when Lambda
+    // retires the instance. A function that verifies nothing counts nothing.
+    if routes.contains(&Route::VerifyKey) {
+        let counting = Arc::clone(&state);
+        // Boxed: the caller's future would otherwise hold this one's layout.
+        Box::pin(crate::shutdown::on_sigterm(move || async move {
+            let counter = &counting.verifier.traffic;
+            counter
+                .flush_within(&counting.store, crate::shutdown::SHUTDOWN_BUDGET)
+                .await;
+        }))
+        .await;
+    }
     lambda_http::run(service_fn(move |request: lambda_http::Request| {
         let (state, routes) = (Arc::clone(&state), routes.clone());
         async move {
+            let counting = Arc::clone(&state);
             // On a task of its own, so a panic becomes this request's 500
             // problem (with no message) and the instance stays warm.
             let served = tokio::spawn(async move {
                 handle(request, &routes, |route, api| handler(state, route, api)).await
             })
             .await;
+            // Before the answer: once it is sent, Lambda may freeze the
+            // instance at any moment, and a write it cut would be lost.
+            let counter = &counting.verifier.traffic;
+            counter.flush_if_due(&counting.store, FLUSH_BUDGET).await;
             Ok::<_, Infallible>(
                 served.unwrap_or_else(|_| to_lambda_response(ApiError::panicked().into_response())),
             )
@@ -312,11 +330,20 @@ pub async fn serve_key_authorizer<S: VerifyStore + store::TrafficLog + 'static>(
     config: KeyAuthorizerConfig,
 ) -> Result<(), Error> {
     let shared = Arc::new((store, verifier, config));
+    // Its usage counts, as `serve` writes them: at the end of an invocation
+    // once due, and on Lambda's shutdown notice.
     let counting = Arc::clone(&shared);
-    tokio::spawn(async move { counting.1.traffic.run(&counting.0).await });
+    Box::pin(crate::shutdown::on_sigterm(move || async move {
+        let counter = &counting.1.traffic;
+        counter
+            .flush_within(&counting.0, crate::shutdown::SHUTDOWN_BUDGET)
+            .await;
+    }))
+    .await;
     lambda_runtime::run(service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let shared = Arc::clone(&shared);
+            let counting = Arc::clone(&shared);
             async move {
                 // On a task of its own, like the API functions: a panic denies
                 // this request (the runtime would otherwise report its
@@ -331,6 +358,9 @@ pub async fn serve_key_authorizer<S: VerifyStore + store::TrafficLog + 'static>(
                     key_authorizer::authorize(store, verifier, config, &payload).await
                 })
                 .await;
+                // Before the answer, as in `serve`.
+                let counter = &counting.1.traffic;
+                counter.flush_if_due(&counting.0, FLUSH_BUDGET).await;
                 Ok::<_, Infallible>(decided.unwrap_or(denial))
             }
         },

@@ -15,6 +15,7 @@ pub mod lambda;
 pub mod leak_reports;
 pub mod problem;
 pub mod routes;
+pub mod shutdown;
 pub mod state;
 
 pub use config::{ConfigError, ServiceConfig};

@@ -16,6 +16,34 @@ use aws_credential_types::Credentials;
 
 use crate::{ConfigError, Env};
 
+/// How long the AWS SDK clients of a function wait (connecting, one
+/// attempt, a call with its retries), so that a hung request cannot stall a
+/// function, or the usage counting that waits on it, for good. DynamoDB and
+/// SNS answer within milliseconds in their region; these leave room for a
+/// slow moment and stay well inside every function's timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SdkTimeouts {
+    pub connect: std::time::Duration,
+    pub attempt: std::time::Duration,
+    pub operation: std::time::Duration,
+}
+
+impl SdkTimeouts {
+    /// On AWS, in the function's region.
+    pub const AWS: Self = Self {
+        connect: std::time::Duration::from_secs(1),
+        attempt: std::time::Duration::from_secs(3),
+        operation: std::time::Duration::from_secs(10),
+    };
+    /// On a local DynamoDB-compatible server: the test server answers one
+    /// request at a time and may take seconds under a storm of writes.
+    pub const LOCAL: Self = Self {
+        connect: std::time::Duration::from_secs(2),
+        attempt: std::time::Duration::from_secs(30),
+        operation: std::time::Duration::from_secs(60),
+    };
+}
+
 /// The region and credentials from `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
 /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`. Its `Debug` never prints
 /// the secret or the token.

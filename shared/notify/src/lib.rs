@@ -195,10 +195,18 @@ impl SnsNotifier {
 /// `AWS_ENDPOINT_URL_SNS` says if set (a test's fake topic).
 pub fn sns_client(access: &AwsAccess, env: &impl Env) -> aws_sdk_sns::Client {
     use aws_sdk_sns::config::{BehaviorVersion, Region};
+    let timeouts = environment::aws::SdkTimeouts::AWS;
     let mut config = aws_sdk_sns::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(access.region.clone()))
-        .credentials_provider(access.credentials());
+        .credentials_provider(access.credentials())
+        .timeout_config(
+            aws_sdk_sns::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .operation_attempt_timeout(timeouts.attempt)
+                .operation_timeout(timeouts.operation)
+                .build(),
+        );
     if let Some(endpoint) = environment::aws::endpoint_url(env, "SNS") {
         config = config.endpoint_url(endpoint);
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use environment::aws::AwsAccess;
+use environment::aws::{AwsAccess, SdkTimeouts};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -40,20 +40,26 @@ impl DynamoStore {
         }
     }
 
-    /// A store on a local DynamoDB-compatible server (tests, the dev server):
-    /// fixed dummy credentials, since such servers accept any.
     /// How many times a transaction is sent while DynamoDB cancels it for
     /// conflicting with others (`TransactionConflict`), before
     /// [`StoreError::Contended`](crate::StoreError::Contended).
     pub const TRANSACTION_ATTEMPTS: u32 = transaction::MAX_ATTEMPTS;
 
+    /// A store on a local DynamoDB-compatible server (tests, the dev server):
+    /// fixed dummy credentials, since such servers accept any.
     pub fn local(endpoint: &str, table: impl Into<String>) -> Self {
+        Self::local_with(endpoint, table, SdkTimeouts::LOCAL)
+    }
+
+    /// The same, waiting at most `timeouts` (a test of a server that hangs).
+    pub fn local_with(endpoint: &str, table: impl Into<String>, timeouts: SdkTimeouts) -> Self {
         use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(endpoint)
             .credentials_provider(Credentials::new("local", "local", None, None, "local"))
+            .timeout_config(timeout_config(timeouts))
             .build();
         Self::new(Client::from_conf(config), table)
     }
@@ -69,6 +75,7 @@ impl DynamoStore {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(access.region.clone()))
             .credentials_provider(access.credentials())
+            .timeout_config(timeout_config(SdkTimeouts::AWS))
             .build();
         Self::new(Client::from_conf(config), table)
     }
@@ -198,4 +205,13 @@ fn table_key(pk: String, sk: String) -> Item {
         (PK.to_owned(), AttributeValue::S(pk)),
         (SK.to_owned(), AttributeValue::S(sk)),
     ])
+}
+
+/// The SDK's form of `timeouts`.
+fn timeout_config(timeouts: SdkTimeouts) -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(timeouts.connect)
+        .operation_attempt_timeout(timeouts.attempt)
+        .operation_timeout(timeouts.operation)
+        .build()
 }
