@@ -116,6 +116,30 @@ pub fn tenant_traffic_pk(tenant: &TenantId) -> String {
     format!("{}#TRAFFIC", tenant_pk(tenant))
 }
 
+/// A tenant's days of verify counts by key, in [`TENANT_TRAFFIC_SHARDS`]
+/// items a day (`tenant_traffic_shard_sk`), apart from its summary so that
+/// neither grows past what one cheap write touches.
+pub fn tenant_key_traffic_pk(tenant: &TenantId) -> String {
+    format!("{}#TRAFFIC#KEYS", tenant_pk(tenant))
+}
+
+/// How many items a tenant's day of per-key counts is spread over.
+pub const TENANT_TRAFFIC_SHARDS: u32 = 16;
+
+/// The item of a tenant's day that holds `key`'s counts: `DAY#<start>#K<nn>`,
+/// after the day's own sort key, so one range reads a day's shards.
+pub fn tenant_traffic_shard_sk(day: i64, key: &str) -> String {
+    // FNV-1a: stable across processes and releases (a std hasher is not).
+    let hash = key.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    format!(
+        "{}#K{:02}",
+        traffic_sk(domain::Granularity::Day, day),
+        hash % TENANT_TRAFFIC_SHARDS
+    )
+}
+
 /// A bucket's sort key: its width and its start (zero-padded epoch seconds,
 /// so text order is time order).
 pub fn traffic_sk(granularity: domain::Granularity, start: i64) -> String {

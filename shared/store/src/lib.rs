@@ -42,4 +42,6 @@ pub use service_keys::{ServiceKeyLookup, ServiceKeyStore};
 pub use sweep::{
     ApiKeySweep, CascadeTarget, DueWork, PendingCascade, PendingCascades, SweepProgress,
 };
-pub use traffic::{TenantDay, TrafficIncrement, TrafficLog, TrafficNotWritten, TrafficWrites};
+pub use traffic::{
+    TenantDay, TrafficDetail, TrafficIncrement, TrafficLog, TrafficNotWritten, TrafficWrites,
+};

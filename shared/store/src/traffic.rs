@@ -60,13 +60,25 @@ pub trait TrafficLog: Send + Sync {
         to: i64,
     ) -> impl Future<Output = StoreResult<Vec<(i64, OutcomeCounts)>>> + Send;
 
-    /// The tenant's days from `from` to `to` (day starts), oldest first.
+    /// The tenant's days from `from` to `to` (day starts), oldest first:
+    /// by application and Arx, and by key too when `detail` says so (the
+    /// per-key counts are most of what a busy day holds: read only when asked).
     fn tenant_traffic(
         &self,
         tenant: &TenantId,
         from: i64,
         to: i64,
+        detail: TrafficDetail,
     ) -> impl Future<Output = StoreResult<Vec<TenantDay>>> + Send;
+}
+
+/// What a read of a tenant's days brings back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrafficDetail {
+    /// By application and Arx (and so by outcome): small, whatever the keys.
+    Summary,
+    /// By key too.
+    WithKeys,
 }
 
 /// What counts add to each stored bucket: every key's hour and day, and

@@ -203,6 +203,7 @@ mod tests {
             _: &TenantId,
             _: i64,
             _: i64,
+            _: store::TrafficDetail,
         ) -> StoreResult<Vec<TenantDay>> {
             Ok(vec![])
         }

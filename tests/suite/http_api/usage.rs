@@ -285,6 +285,9 @@ async fn usage_ranges_and_formats_are_refused_past_their_bounds(app: &TestApp) {
         ("/v1/usage?limit=0".to_owned(), "limit"),
         ("/v1/usage?limit=1001".to_owned(), "limit"),
         (format!("/v1/usage?from={}", ago(401)), "from"),
+        // By key, a call reads at most a week: a day's per-key counts grow
+        // with the tenant's keys.
+        (format!("/v1/usage?group_by=key&from={}", ago(8)), "from"),
     ];
     for (path, field) in cases {
         let refused = app.get(&path.replace('+', "%2B"), Role::Developer).await;
@@ -307,6 +310,23 @@ async fn usage_ranges_and_formats_are_refused_past_their_bounds(app: &TestApp) {
         "a week of hours is the most: {}",
         week.text
     );
+    // By application, Arx or outcome, 400 days: each day's summary is small.
+    for group_by in ["application", "arx", "outcome"] {
+        let year = app
+            .get(
+                &format!("/v1/usage?group_by={group_by}&from={}", ago(399)).replace('+', "%2B"),
+                Role::Developer,
+            )
+            .await;
+        assert_eq!(year.status, 200, "{group_by}: {}", year.text);
+    }
+    let key_week = app
+        .get(
+            &format!("/v1/usage?group_by=key&from={}", ago(6)).replace('+', "%2B"),
+            Role::Developer,
+        )
+        .await;
+    assert_eq!(key_week.status, 200, "{}", key_week.text);
     let unknown = app
         .get(
             "/v1/api-keys/apikey--0123456789abcdef0123456789abcdef/usage",

@@ -4,7 +4,7 @@
 //! bucket carries its expiry (DynamoDB's TTL removes it).
 
 use domain::{ApiKeyId, ApplicationId, ArxId, Granularity, OutcomeCounts, TenantId, Timestamp};
-use store::{TrafficIncrement, TrafficLog, TrafficWrites};
+use store::{TrafficDetail, TrafficIncrement, TrafficLog, TrafficWrites};
 
 use super::backends::Store;
 
@@ -76,9 +76,23 @@ async fn concurrent_increments_add_up_in_every_bucket_they_name(store: impl Stor
     let in_days: u64 = days.iter().map(|(_, counts)| counts.total()).sum();
     assert_eq!(in_days, 120, "every count is in its day too");
     let rollups = store
-        .tenant_traffic(&tenant, day - 86_400, day)
+        .tenant_traffic(&tenant, day - 86_400, day, TrafficDetail::WithKeys)
         .await
         .expect("read");
+    let summary = store
+        .tenant_traffic(&tenant, day - 86_400, day, TrafficDetail::Summary)
+        .await
+        .expect("read");
+    assert!(
+        summary.iter().all(|day| day.by_key.is_empty()),
+        "a summary reads no key's counts"
+    );
+    let summed: u64 = summary
+        .iter()
+        .flat_map(|day| day.by_application.values())
+        .map(OutcomeCounts::total)
+        .sum();
+    assert_eq!(summed, 120, "a summary has every application count");
     let by_key: u64 = rollups
         .iter()
         .filter_map(|rollup| rollup.by_key.get(key.as_str()))
@@ -92,7 +106,7 @@ async fn concurrent_increments_add_up_in_every_bucket_they_name(store: impl Stor
     assert_eq!((by_key, by_application), (120, 120));
     assert!(
         store
-            .tenant_traffic(&other, day - 86_400, day)
+            .tenant_traffic(&other, day - 86_400, day, TrafficDetail::WithKeys)
             .await
             .expect("read")
             .is_empty(),
@@ -140,6 +154,11 @@ async fn dynamodb_buckets_carry_their_ttl() {
             store::keys::traffic_sk(Granularity::Day, day),
             day + 86_400 + 400 * 86_400,
         ),
+        (
+            store::keys::tenant_key_traffic_pk(&tenant),
+            store::keys::tenant_traffic_shard_sk(day, key.as_str()),
+            day + 86_400 + 400 * 86_400,
+        ),
     ];
     for (pk, sk, expected) in items {
         let item = store
@@ -159,4 +178,125 @@ async fn dynamodb_buckets_carry_their_ttl() {
             "{pk} {sk}"
         );
     }
+}
+
+/// A busy tenant's day on DynamoDB: its summary (applications and Arx) stays
+/// a few counters however many keys verify, and the per-key counts spread
+/// over at most 16 shard items, so no write touches a large item (one item
+/// of 400 KB made every write cost up to 400 write units). A day written in
+/// the one-item form of before reads the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_a_busy_day_is_a_small_summary_and_sharded_key_counts() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let store = super::backends::dynamodb().await;
+    let tenant = TenantId::parse(&format!("busy{}", uuid::Uuid::now_v7().simple())).expect("valid");
+    let (application, arx) = (ApplicationId::new(), ArxId::new());
+    let hour = Granularity::Hour.start_of(Timestamp::now().unix_seconds());
+    let day = Granularity::Day.start_of(hour);
+    let increments: Vec<TrafficIncrement> = (0..300)
+        .map(|_| {
+            let mut counts = OutcomeCounts::default();
+            counts.add("VALID", 2);
+            counts.add("RATE_LIMITED", 1);
+            TrafficIncrement {
+                tenant: tenant.clone(),
+                key_id: domain::AccessKey::generate(&domain::KeyPrefix::default()).0,
+                application_id: application.clone(),
+                arx_id: arx.clone(),
+                hour,
+                counts,
+            }
+        })
+        .collect();
+    store
+        .add_traffic(TrafficWrites::of(&increments))
+        .await
+        .map_err(|failed| failed.error)
+        .expect("written");
+    let partition = |pk: String| {
+        let store = &store;
+        async move {
+            store
+                .client()
+                .query()
+                .table_name(store.table_name())
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk))
+                .send()
+                .await
+                .expect("a query")
+                .items
+                .unwrap_or_default()
+        }
+    };
+    let summaries = partition(store::keys::tenant_traffic_pk(&tenant)).await;
+    assert_eq!(summaries.len(), 1, "one summary for the day");
+    let summary = &summaries[0];
+    assert!(
+        summary.keys().all(|name| !name.starts_with("k#")),
+        "no key's counts in the summary"
+    );
+    assert!(summary.len() <= 10, "a few counters: {:?}", summary.keys());
+    let shards = partition(store::keys::tenant_key_traffic_pk(&tenant)).await;
+    assert!(
+        (2..=16).contains(&shards.len()),
+        "300 keys over at most 16 shards: {}",
+        shards.len()
+    );
+    let counters: usize = shards
+        .iter()
+        .map(|shard| shard.keys().filter(|name| name.starts_with("k#")).count())
+        .sum();
+    assert_eq!(counters, 600, "every key's two outcomes, once");
+    let days = store
+        .tenant_traffic(&tenant, day, day, TrafficDetail::WithKeys)
+        .await
+        .expect("read");
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0].by_key.len(), 300);
+    assert_eq!(days[0].by_application[application.as_str()].total(), 900);
+
+    // A day in the one-item form of the release before: its per-key
+    // counters in the day's own item. Read the same, with either detail.
+    let before = day - 86_400;
+    let legacy_key = ApiKeyId::new();
+    store
+        .client()
+        .put_item()
+        .table_name(store.table_name())
+        .item(
+            "PK",
+            AttributeValue::S(store::keys::tenant_traffic_pk(&tenant)),
+        )
+        .item(
+            "SK",
+            AttributeValue::S(store::keys::traffic_sk(Granularity::Day, before)),
+        )
+        .item("entity_type", AttributeValue::S("tenant_traffic".into()))
+        .item(
+            format!("a#{application}#VALID"),
+            AttributeValue::N("5".into()),
+        )
+        .item(
+            format!("k#{legacy_key}#VALID"),
+            AttributeValue::N("5".into()),
+        )
+        .send()
+        .await
+        .expect("a legacy day");
+    let both = store
+        .tenant_traffic(&tenant, before, day, TrafficDetail::WithKeys)
+        .await
+        .expect("read");
+    assert_eq!(both.len(), 2);
+    assert_eq!(both[0].by_key[legacy_key.as_str()].get("VALID"), 5);
+    let summary = store
+        .tenant_traffic(&tenant, before, day, TrafficDetail::Summary)
+        .await
+        .expect("read");
+    assert!(summary.iter().all(|day| day.by_key.is_empty()));
+    assert_eq!(
+        summary[0].by_application[application.as_str()].get("VALID"),
+        5
+    );
 }

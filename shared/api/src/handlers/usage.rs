@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use domain::{ApiKeyId, Granularity, InvalidValue, OutcomeCounts, Timestamp};
 use serde::Serialize;
-use store::{ApiKeyRead, TrafficLog};
+use store::{ApiKeyRead, TrafficDetail, TrafficLog};
 
 use super::params;
 use crate::http::{ApiRequest, ApiResponse};
@@ -176,6 +176,9 @@ struct TenantUsage {
 /// The most groups one answer holds (a dashboard's page of keys and more).
 const MAX_GROUPS: usize = 1000;
 
+/// The most days one call reads by key (see `tenant_usage`).
+const MAX_KEY_VIEW_DAYS: i64 = 7;
+
 async fn tenant_usage<S: TrafficLog>(
     state: &AppState<S>,
     request: &ApiRequest,
@@ -195,12 +198,31 @@ async fn tenant_usage<S: TrafficLog>(
     .unwrap_or(10);
     let csv = format_is_csv(&params)?;
     let (from, to) = range(&params, Granularity::Day, 7)?;
+    // By key, a day's counts grow with the tenant's keys: one call reads at
+    // most a week of them (as the console asks). Applications, Arx and
+    // outcomes come from each day's small summary, over 400 days.
+    let detail = match group_by {
+        GroupBy::Key => {
+            if to.unix_seconds() - from.unix_seconds() > MAX_KEY_VIEW_DAYS * 86_400 {
+                return Err(ApiError::invalid(
+                    "from",
+                    InvalidValue::Malformed(
+                        "must be at most 7 days before to when grouping by key (by \
+                         application, Arx or outcome: 400)",
+                    ),
+                ));
+            }
+            TrafficDetail::WithKeys
+        }
+        _ => TrafficDetail::Summary,
+    };
     let days = state
         .store
         .tenant_traffic(
             &request.identity.tenant,
             Granularity::Day.start_of(from.unix_seconds()),
             Granularity::Day.start_of(to.unix_seconds()),
+            detail,
         )
         .await?;
     let mut grouped: BTreeMap<String, OutcomeCounts> = BTreeMap::new();

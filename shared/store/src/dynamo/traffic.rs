@@ -9,10 +9,12 @@ use domain::{ApiKeyId, Granularity, OutcomeCounts, TenantId};
 
 use super::{DynamoStore, Item};
 use crate::keys::{
-    ENTITY_TYPE, PK, SK, TTL, key_traffic_pk, tenant_traffic_attribute, tenant_traffic_pk,
-    traffic_sk,
+    ENTITY_TYPE, PK, SK, TTL, key_traffic_pk, tenant_key_traffic_pk, tenant_traffic_attribute,
+    tenant_traffic_pk, tenant_traffic_shard_sk, traffic_sk,
 };
-use crate::{StoreError, StoreResult, TenantDay, TrafficLog, TrafficNotWritten, TrafficWrites};
+use crate::{
+    StoreError, StoreResult, TenantDay, TrafficDetail, TrafficLog, TrafficNotWritten, TrafficWrites,
+};
 
 /// Counters per UpdateItem: an update expression may be at most 4 KB, and
 /// a tenant's day may gain a counter per key, application and Arx.
@@ -104,11 +106,13 @@ enum NotAdded {
     Failed(StoreError),
 }
 
+/// The bucket's start: `HOUR#<start>`, `DAY#<start>`, or a day's shard
+/// `DAY#<start>#K<nn>`.
 fn start_of(item: &Item) -> Option<i64> {
     let AttributeValue::S(sk) = item.get(SK)? else {
         return None;
     };
-    sk.split_once('#')?.1.parse().ok()
+    sk.split('#').nth(1)?.parse().ok()
 }
 
 /// The item's counters: its number attributes but the TTL (the rest are
@@ -154,39 +158,56 @@ impl TrafficLog for DynamoStore {
                 .remove(&(tenant.clone(), key.clone(), *granularity, *start));
         }
         for ((tenant, day), rollup) in &writes.tenant_days {
-            // Applications and Arx first, keys last: a day item holds at most
-            // 400 KB (about 7,000 key-outcome counters), and a write that
-            // would pass it is refused; then that day keeps its application
-            // and Arx counts, and what did not fit of its per-key counts is
-            // dropped, said in the log (docs/data-model.md).
-            let mut counters = Vec::new();
-            for (dimension, map) in [
-                ('a', &rollup.by_application),
-                ('x', &rollup.by_arx),
-                ('k', &rollup.by_key),
-            ] {
+            // The day's summary (applications and Arx: a few counters, however
+            // many keys), then its per-key counts, each key in one of 16
+            // shard items: every item a write touches stays small, so a write
+            // costs a few write units, not up to 400 (docs/data-model.md).
+            let mut summary = Vec::new();
+            for (dimension, map) in [('a', &rollup.by_application), ('x', &rollup.by_arx)] {
                 for (id, counts) in map {
                     for (outcome, n) in counts.iter() {
-                        counters.push((tenant_traffic_attribute(dimension, id, outcome), n));
+                        summary.push((tenant_traffic_attribute(dimension, id, outcome), n));
                     }
                 }
             }
-            let written = self
-                .add_counters(
-                    &tenant_traffic_pk(tenant),
-                    &traffic_sk(Granularity::Day, *day),
-                    "tenant_traffic",
-                    Granularity::Day.expires(*day),
-                    &counters,
-                )
-                .await;
-            match written {
-                Ok(()) => {}
-                // Full: what fitted is written, the rest is dropped (never retried).
-                Err(NotAdded::TooLarge) => {
-                    tracing::warn!(tenant = %tenant, day, "a tenant's usage day is full (400 KB): the per-key counts that did not fit are dropped");
+            let mut shards: std::collections::BTreeMap<String, Vec<(String, u64)>> =
+                std::collections::BTreeMap::new();
+            for (id, counts) in &rollup.by_key {
+                let shard = shards.entry(tenant_traffic_shard_sk(*day, id)).or_default();
+                for (outcome, n) in counts.iter() {
+                    shard.push((tenant_traffic_attribute('k', id, outcome), n));
                 }
-                Err(NotAdded::Failed(error)) => return Err(TrafficNotWritten { error, rest }),
+            }
+            let expires = Granularity::Day.expires(*day);
+            let items = std::iter::once((
+                tenant_traffic_pk(tenant),
+                traffic_sk(Granularity::Day, *day),
+                summary,
+            ))
+            .chain(
+                shards
+                    .into_iter()
+                    .map(|(sk, counters)| (tenant_key_traffic_pk(tenant), sk, counters)),
+            );
+            for (pk, sk, counters) in items {
+                if counters.is_empty() {
+                    continue;
+                }
+                match self
+                    .add_counters(&pk, &sk, "tenant_traffic", expires, &counters)
+                    .await
+                {
+                    Ok(()) => {}
+                    // Full (400 KB): what fitted is written, the rest dropped
+                    // (never retried). A shard holds about 7,000 key-outcome
+                    // counters, so a day about 110,000.
+                    Err(NotAdded::TooLarge) => {
+                        tracing::warn!(tenant = %tenant, day, "a tenant's usage day item is full (400 KB): the counts that did not fit are dropped");
+                    }
+                    // What this day wrote before is not written again: a
+                    // retry of the whole day would add it twice.
+                    Err(NotAdded::Failed(error)) => return Err(TrafficNotWritten { error, rest }),
+                }
             }
             rest.tenant_days.remove(&(tenant.clone(), *day));
         }
@@ -227,21 +248,32 @@ impl TrafficLog for DynamoStore {
         tenant: &TenantId,
         from: i64,
         to: i64,
+        detail: TrafficDetail,
     ) -> StoreResult<Vec<TenantDay>> {
-        let items = self
-            .sk_range(
-                tenant_traffic_pk(tenant),
-                traffic_sk(Granularity::Day, from),
-                traffic_sk(Granularity::Day, to),
-            )
+        let (from_sk, to_sk) = (
+            traffic_sk(Granularity::Day, from),
+            traffic_sk(Granularity::Day, to),
+        );
+        // The summaries; a day written before the per-key shards existed
+        // holds its per-key counts here too, and is read the same way.
+        let mut items = self
+            .sk_range(tenant_traffic_pk(tenant), from_sk.clone(), to_sk.clone())
             .await?;
-        let mut days = Vec::with_capacity(items.len());
+        if detail == TrafficDetail::WithKeys {
+            // `DAY#<to>#K..` sorts after `DAY#<to>` and before the next day.
+            let shards = self
+                .sk_range(tenant_key_traffic_pk(tenant), from_sk, format!("{to_sk}#~"))
+                .await?;
+            items.extend(shards);
+        }
+        let mut days: std::collections::BTreeMap<i64, TenantDay> =
+            std::collections::BTreeMap::new();
         for item in &items {
             let Some(day) = start_of(item) else { continue };
-            let mut rollup = TenantDay {
+            let rollup = days.entry(day).or_insert_with(|| TenantDay {
                 day,
                 ..TenantDay::default()
-            };
+            });
             for counter in counters(item) {
                 let (name, n) = counter?;
                 let mut parts = name.splitn(3, '#');
@@ -251,15 +283,14 @@ impl TrafficLog for DynamoStore {
                     continue;
                 };
                 let map = match dimension {
-                    "k" => &mut rollup.by_key,
+                    "k" if detail == TrafficDetail::WithKeys => &mut rollup.by_key,
                     "a" => &mut rollup.by_application,
                     "x" => &mut rollup.by_arx,
                     _ => continue,
                 };
                 map.entry(id.to_owned()).or_default().add(outcome, n);
             }
-            days.push(rollup);
         }
-        Ok(days)
+        Ok(days.into_values().collect())
     }
 }
