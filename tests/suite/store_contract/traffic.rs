@@ -300,3 +300,119 @@ async fn dynamodb_a_busy_day_is_a_small_summary_and_sharded_key_counts() {
         5
     );
 }
+
+/// A flush whose per-key shards fail after its key items and its summary
+/// were written: what was written is not written again by the next flush,
+/// and what failed is (a proxy in front of the DynamoDB test server throttles
+/// every write to the shards until told to stop).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_a_flush_that_fails_half_way_never_counts_twice() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+
+    let upstream = std::env::var("DYNAMODB_ENDPOINT").expect(
+        "DYNAMODB_ENDPOINT: run `bash tests/run.sh`, which starts the DynamoDB test server",
+    );
+    let upstream = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    let failing = Arc::new(AtomicBool::new(true));
+    let fail = Arc::clone(&failing);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (fail, upstream) = (Arc::clone(&fail), upstream.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |request: hyper::Request<hyper::body::Incoming>| {
+                        let (fail, upstream) = (Arc::clone(&fail), upstream.clone());
+                        async move {
+                            let (parts, body) = request.into_parts();
+                            let body = body.collect().await.expect("a body").to_bytes();
+                            let to_a_shard =
+                                String::from_utf8_lossy(&body).contains("TRAFFIC#KEYS");
+                            if fail.load(Ordering::SeqCst) && to_a_shard {
+                                let throttled = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"throttled"}"#;
+                                return Ok::<_, std::convert::Infallible>(
+                                    hyper::Response::builder()
+                                        .status(400)
+                                        .header("content-type", "application/x-amz-json-1.0")
+                                        .body(Full::new(Bytes::from_static(throttled.as_bytes())))
+                                        .expect("a response"),
+                                );
+                            }
+                            let stream = tokio::net::TcpStream::connect(upstream)
+                                .await
+                                .expect("the test server");
+                            let (mut sender, connection) = hyper::client::conn::http1::handshake(
+                                hyper_util::rt::TokioIo::new(stream),
+                            )
+                            .await
+                            .expect("a connection");
+                            tokio::spawn(connection);
+                            let answer = sender
+                                .send_request(hyper::Request::from_parts(parts, Full::new(body)))
+                                .await
+                                .expect("an answer");
+                            let (parts, body) = answer.into_parts();
+                            let body = body.collect().await.expect("a body").to_bytes();
+                            Ok(hyper::Response::from_parts(parts, Full::new(body)))
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let store =
+        store::DynamoStore::local(&url, format!("halfway-{}", uuid::Uuid::now_v7().simple()));
+    store.create_table_if_missing().await.expect("a table");
+    let tenant = TenantId::parse("halfway").expect("valid");
+    let key = ApiKeyId::new();
+    let hour = Granularity::Hour.start_of(Timestamp::now().unix_seconds());
+    let day = Granularity::Day.start_of(hour);
+    let writes = TrafficWrites::of(&[increment(&tenant, &key, hour, "VALID", 7)]);
+    let failed = store
+        .add_traffic(writes)
+        .await
+        .expect_err("the shard's write fails");
+    assert_eq!(
+        failed.rest.key_buckets.len(),
+        0,
+        "the key's hour and day were written"
+    );
+    let left = &failed.rest.tenant_days[&(tenant.clone(), day)];
+    assert!(left.by_application.is_empty(), "the summary was written");
+    assert_eq!(left.by_key.len(), 1, "the shard is what is left");
+    failing.store(false, Ordering::SeqCst);
+    store
+        .add_traffic(failed.rest)
+        .await
+        .map_err(|f| f.error)
+        .expect("the rest written");
+    let days = store
+        .tenant_traffic(&tenant, day, day, TrafficDetail::WithKeys)
+        .await
+        .expect("read");
+    let by_application: u64 = days[0]
+        .by_application
+        .values()
+        .map(OutcomeCounts::total)
+        .sum();
+    assert_eq!(by_application, 7, "the summary once");
+    assert_eq!(days[0].by_key[key.as_str()].total(), 7, "the shard once");
+    let hours = store
+        .key_traffic(&tenant, &key, Granularity::Hour, hour, hour)
+        .await
+        .expect("read");
+    assert_eq!(hours[0].1.total(), 7, "the key's hour once");
+}

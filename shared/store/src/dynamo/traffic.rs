@@ -98,6 +98,10 @@ impl DynamoStore {
     }
 }
 
+/// A shard of a tenant's day, as one write adds it: its counters, and the
+/// keys they are for.
+type Shard<'a> = (Vec<(String, u64)>, Vec<&'a str>);
+
 /// Why counters were not added.
 enum NotAdded {
     /// DynamoDB refused what was asked, not the moment: the item would pass
@@ -170,43 +174,55 @@ impl TrafficLog for DynamoStore {
                     }
                 }
             }
-            let mut shards: std::collections::BTreeMap<String, Vec<(String, u64)>> =
+            // Each shard's item, its counters and the keys they are for.
+            let mut shards: std::collections::BTreeMap<String, Shard<'_>> =
                 std::collections::BTreeMap::new();
             for (id, counts) in &rollup.by_key {
-                let shard = shards.entry(tenant_traffic_shard_sk(*day, id)).or_default();
+                let (counters, ids) = shards.entry(tenant_traffic_shard_sk(*day, id)).or_default();
+                ids.push(id);
                 for (outcome, n) in counts.iter() {
-                    shard.push((tenant_traffic_attribute('k', id, outcome), n));
+                    counters.push((tenant_traffic_attribute('k', id, outcome), n));
                 }
             }
             let expires = Granularity::Day.expires(*day);
-            let items = std::iter::once((
+            let summary_item = (
                 tenant_traffic_pk(tenant),
                 traffic_sk(Granularity::Day, *day),
                 summary,
-            ))
-            .chain(
-                shards
-                    .into_iter()
-                    .map(|(sk, counters)| (tenant_key_traffic_pk(tenant), sk, counters)),
+                None,
             );
-            for (pk, sk, counters) in items {
-                if counters.is_empty() {
-                    continue;
-                }
-                match self
-                    .add_counters(&pk, &sk, "tenant_traffic", expires, &counters)
-                    .await
-                {
-                    Ok(()) => {}
-                    // Full (400 KB): what fitted is written, the rest dropped
-                    // (never retried). A shard holds about 7,000 key-outcome
-                    // counters, so a day about 110,000.
-                    Err(NotAdded::TooLarge) => {
-                        tracing::warn!(tenant = %tenant, day, "a tenant's usage day item is full (400 KB): the counts that did not fit are dropped");
+            let items = std::iter::once(summary_item).chain(shards.into_iter().map(
+                |(sk, (counters, ids))| (tenant_key_traffic_pk(tenant), sk, counters, Some(ids)),
+            ));
+            for (pk, sk, counters, keys) in items {
+                if !counters.is_empty() {
+                    match self
+                        .add_counters(&pk, &sk, "tenant_traffic", expires, &counters)
+                        .await
+                    {
+                        Ok(()) => {}
+                        // Full (400 KB): what fitted is written, the rest dropped
+                        // (never retried). A shard holds about 7,000 key-outcome
+                        // counters, so a day about 110,000.
+                        Err(NotAdded::TooLarge) => {
+                            tracing::warn!(tenant = %tenant, day, "a tenant's usage day item is full (400 KB): the counts that did not fit are dropped");
+                        }
+                        Err(NotAdded::Failed(error)) => {
+                            return Err(TrafficNotWritten { error, rest });
+                        }
                     }
-                    // What this day wrote before is not written again: a
-                    // retry of the whole day would add it twice.
-                    Err(NotAdded::Failed(error)) => return Err(TrafficNotWritten { error, rest }),
+                }
+                // Written: out of what is left, so a retry never adds it twice.
+                if let Some(left) = rest.tenant_days.get_mut(&(tenant.clone(), *day)) {
+                    match keys {
+                        None => {
+                            left.by_application.clear();
+                            left.by_arx.clear();
+                        }
+                        Some(ids) => ids.iter().for_each(|id| {
+                            left.by_key.remove(*id);
+                        }),
+                    }
                 }
             }
             rest.tenant_days.remove(&(tenant.clone(), *day));
