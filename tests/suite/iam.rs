@@ -13,14 +13,8 @@
 //! parsing it here checks the very statements AWS will load.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
 
@@ -62,66 +56,19 @@ fn needs(target: &str, body: &Value) -> Vec<Grant> {
 
 /// A proxy in front of the DynamoDB test server that records what each call
 /// needs, for one function.
-async fn recording_proxy(upstream: &str) -> (String, Arc<Mutex<BTreeSet<Grant>>>) {
-    let upstream = upstream
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let url = format!("http://{}", listener.local_addr().expect("an address"));
+async fn recording_proxy() -> (String, Arc<Mutex<BTreeSet<Grant>>>) {
     let seen = Arc::new(Mutex::new(BTreeSet::new()));
     let record = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (record, upstream) = (Arc::clone(&record), upstream.clone());
-            tokio::spawn(async move {
-                let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                    let (record, upstream) = (Arc::clone(&record), upstream.clone());
-                    async move { Ok::<_, Infallible>(relay(request, &record, &upstream).await) }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
+    let url = crate::dynamodb_proxy::start(move |target, body| {
+        let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        record
+            .lock()
+            .expect("not poisoned")
+            .extend(needs(target, &json));
+        None
+    })
+    .await;
     (url, seen)
-}
-
-async fn relay(
-    request: hyper::Request<hyper::body::Incoming>,
-    record: &Mutex<BTreeSet<Grant>>,
-    upstream: &str,
-) -> hyper::Response<Full<Bytes>> {
-    let (parts, body) = request.into_parts();
-    let body = body.collect().await.expect("a body").to_bytes();
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    record
-        .lock()
-        .expect("not poisoned")
-        .extend(needs(&target, &json));
-    let stream = tokio::net::TcpStream::connect(upstream)
-        .await
-        .expect("the DynamoDB test server");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("a connection");
-    tokio::spawn(connection);
-    let answer = sender
-        .send_request(hyper::Request::from_parts(parts, Full::new(body)))
-        .await
-        .expect("an answer");
-    let (parts, body) = answer.into_parts();
-    let body = body.collect().await.expect("a body").to_bytes();
-    hyper::Response::from_parts(parts, Full::new(body))
 }
 
 /// What a function's policies in the template grant on the table.
@@ -371,7 +318,7 @@ async fn every_functions_table_calls_are_granted_by_its_template_policy() {
     let mut refused = BTreeMap::new();
     let mut used = BTreeMap::new();
     for (binary, events) in &events {
-        let (proxy, seen) = recording_proxy(&stand_ins.dynamodb).await;
+        let (proxy, seen) = recording_proxy().await;
         let mut environment = stand_ins.function_environment(&template, binary);
         environment.insert("DYNAMODB_ENDPOINT".into(), proxy);
         let payloads = events

@@ -160,6 +160,23 @@ async fn serve(
     ok(404)
 }
 
+/// Starts `binary` with `environment` alone, its Runtime API at `address`.
+fn spawn(
+    binary: &str,
+    mut environment: BTreeMap<String, String>,
+    address: String,
+) -> tokio::process::Child {
+    environment.insert("AWS_LAMBDA_RUNTIME_API".into(), address);
+    tokio::process::Command::new(binary_path(binary))
+        .env_clear()
+        .envs(&environment)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{binary} did not start: {e}"))
+}
+
 /// Sends `signal` (`STOP`, `CONT`, `TERM`) to a process.
 fn signal(pid: u32, signal: &str) {
     let sent = std::process::Command::new("kill")
@@ -181,16 +198,7 @@ pub(crate) async fn boot_frozen(
     frozen: Duration,
 ) -> (Vec<Option<Value>>, bool) {
     let (address, runtime) = runtime_api(vec![]).await;
-    let mut environment = environment;
-    environment.insert("AWS_LAMBDA_RUNTIME_API".into(), address);
-    let mut child = tokio::process::Command::new(binary_path(binary))
-        .env_clear()
-        .envs(&environment)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("{binary} did not start: {e}"));
+    let mut child = spawn(binary, environment, address);
     let pid = child.id().expect("a running process");
     let count = events.len();
     for (n, event) in events.into_iter().enumerate() {
@@ -425,17 +433,8 @@ pub(crate) async fn boot(
 ) -> Boot {
     let count = events.len();
     let (address, runtime) = runtime_api(events).await;
-    let mut environment = environment;
-    environment.insert("AWS_LAMBDA_RUNTIME_API".into(), address);
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(binary_path(binary))
-        .env_clear()
-        .envs(&environment)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("{binary} did not start: {e}"));
+    let mut child = spawn(binary, environment, address);
     let until = Instant::now() + Duration::from_secs(30);
     loop {
         let done = {

@@ -5,6 +5,7 @@
 
 mod cleanup;
 mod deployment;
+mod dynamodb_proxy;
 mod hostile_client;
 mod http_api;
 mod iam;

@@ -4,16 +4,10 @@
 //! does when another transaction holds an item, and passes everything else
 //! through. The store must retry, stop at its bound, and keep counts exact.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bytes::Bytes;
 use domain::ApiKeyCounts;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use store::{ApiKeyCreate, ApiKeyRead, DynamoStore, StoreError};
 
@@ -39,88 +33,36 @@ impl Conflicts {
 
 /// A fresh table behind a proxy to the DynamoDB test server.
 async fn store_behind_proxy() -> (DynamoStore, Arc<Conflicts>) {
-    let upstream = std::env::var("DYNAMODB_ENDPOINT").expect(
-        "DYNAMODB_ENDPOINT: run `bash tests/run.sh`, which starts the DynamoDB test server",
-    );
-    let upstream = upstream
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let url = format!("http://{}", listener.local_addr().expect("an address"));
     let conflicts = Arc::new(Conflicts::default());
     let counters = Arc::clone(&conflicts);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (counters, upstream) = (Arc::clone(&counters), upstream.clone());
-            tokio::spawn(async move {
-                let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                    let (counters, upstream) = (Arc::clone(&counters), upstream.clone());
-                    async move { Ok::<_, Infallible>(relay(request, &counters, &upstream).await) }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+    let url = crate::dynamodb_proxy::start(move |target, body| {
+        if !target.ends_with(".TransactWriteItems") {
+            return None;
         }
-    });
+        counters.transactions.fetch_add(1, Ordering::SeqCst);
+        counters.cancel_next().then(|| cancelled(body))
+    })
+    .await;
     let store = DynamoStore::local(&url, format!("conflicts-{}", uuid::Uuid::now_v7().simple()));
     store.create_table_if_missing().await.expect("a table");
     (store, conflicts)
 }
 
-async fn relay(
-    request: hyper::Request<hyper::body::Incoming>,
-    conflicts: &Conflicts,
-    upstream: &str,
-) -> hyper::Response<Full<Bytes>> {
-    let (parts, body) = request.into_parts();
-    let body = body.collect().await.expect("a body").to_bytes();
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
-    if target.ends_with(".TransactWriteItems") {
-        conflicts.transactions.fetch_add(1, Ordering::SeqCst);
-        if conflicts.cancel_next() {
-            return cancelled(&body);
-        }
-    }
-    let stream = tokio::net::TcpStream::connect(upstream)
-        .await
-        .expect("the DynamoDB test server");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("a connection");
-    tokio::spawn(connection);
-    let forwarded = hyper::Request::from_parts(parts, Full::new(body));
-    let answer = sender.send_request(forwarded).await.expect("an answer");
-    let (parts, body) = answer.into_parts();
-    let body = body.collect().await.expect("a body").to_bytes();
-    hyper::Response::from_parts(parts, Full::new(body))
-}
-
 /// DynamoDB's answer to a transaction that lost a race: 400, one reason per
 /// item, the first item in conflict.
-fn cancelled(request: &[u8]) -> hyper::Response<Full<Bytes>> {
+fn cancelled(request: &[u8]) -> crate::dynamodb_proxy::Answer {
     let request: Value = serde_json::from_slice(request).expect("a JSON request");
     let items = request["TransactItems"].as_array().map_or(1, Vec::len);
     let mut reasons = vec![json!({"Code": "None"}); items];
     reasons[0] =
         json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"});
-    let body = json!({
-        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-        "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons",
-        "CancellationReasons": reasons,
-    });
-    hyper::Response::builder()
-        .status(400)
-        .header("content-type", "application/x-amz-json-1.0")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("a response")
+    crate::dynamodb_proxy::error(
+        "TransactionCanceledException",
+        json!({
+            "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons",
+            "CancellationReasons": reasons,
+        }),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

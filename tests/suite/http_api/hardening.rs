@@ -93,29 +93,35 @@ async fn a_key_in_meta_is_refused_whatever_escapes_hide_it(app: &TestApp) {
     assert_eq!(after["meta"], Value::Null, "the refusals changed nothing");
 }
 
+/// The tenant's key counts, and how many applications, Arx and service keys
+/// it has: what a refused request must leave as it was.
+async fn what_exists(app: &TestApp) -> (Value, usize, usize, usize) {
+    let count = |listed: Value| listed["items"].as_array().map_or(0, Vec::len);
+    (
+        app.get("/v1/api-keys?limit=100", Role::Developer)
+            .await
+            .json()["counts"]
+            .clone(),
+        count(
+            app.get("/v1/applications?limit=100", Role::Developer)
+                .await
+                .json(),
+        ),
+        count(app.get("/v1/arx?limit=100", Role::Developer).await.json()),
+        count(
+            app.get("/v1/service-keys?limit=100", Role::PlatformOwner)
+                .await
+                .json(),
+        ),
+    )
+}
+
 async fn a_key_pasted_into_a_name_is_refused_naming_the_field(app: &TestApp) {
     let arx = json!({"name": "eu", "purpose": "testing", "provider": "aws", "region": "eu-west-1",
         "encryption_method": "AES-GCM-256", "rotation_cycle": "90 days", "plan": "pro"});
     let application = format!("/v1/applications/{}", app.demo.application_id);
     let arx_path = format!("/v1/arx/{}", app.demo.arx_id);
-    let counts = |listed: Value| listed["items"].as_array().map_or(0, Vec::len);
-    let before = (
-        app.get("/v1/api-keys?limit=100", Role::Developer)
-            .await
-            .json()["counts"]
-            .clone(),
-        counts(
-            app.get("/v1/applications?limit=100", Role::Developer)
-                .await
-                .json(),
-        ),
-        counts(app.get("/v1/arx?limit=100", Role::Developer).await.json()),
-        counts(
-            app.get("/v1/service-keys?limit=100", Role::PlatformOwner)
-                .await
-                .json(),
-        ),
-    );
+    let before = what_exists(app).await;
     for (key, secret) in two_keys(app).await {
         let named = format!("the key is {key}.");
         let mut new_key =
@@ -167,23 +173,7 @@ async fn a_key_pasted_into_a_name_is_refused_naming_the_field(app: &TestApp) {
             .await;
         refused_naming(&answer, "name", &secret, "a service key's name");
     }
-    let after = (
-        app.get("/v1/api-keys?limit=100", Role::Developer)
-            .await
-            .json()["counts"]
-            .clone(),
-        counts(
-            app.get("/v1/applications?limit=100", Role::Developer)
-                .await
-                .json(),
-        ),
-        counts(app.get("/v1/arx?limit=100", Role::Developer).await.json()),
-        counts(
-            app.get("/v1/service-keys?limit=100", Role::PlatformOwner)
-                .await
-                .json(),
-        ),
-    );
+    let after = what_exists(app).await;
     // two_keys made one API key and one service key.
     assert_eq!(after.1, before.1, "no application was made");
     assert_eq!(after.2, before.2, "no Arx was made");

@@ -310,69 +310,18 @@ async fn dynamodb_a_flush_that_fails_half_way_never_counts_twice() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    use bytes::Bytes;
-    use http_body_util::{BodyExt, Full};
-
-    let upstream = std::env::var("DYNAMODB_ENDPOINT").expect(
-        "DYNAMODB_ENDPOINT: run `bash tests/run.sh`, which starts the DynamoDB test server",
-    );
-    let upstream = upstream
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let url = format!("http://{}", listener.local_addr().expect("an address"));
     let failing = Arc::new(AtomicBool::new(true));
     let fail = Arc::clone(&failing);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (fail, upstream) = (Arc::clone(&fail), upstream.clone());
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(
-                    move |request: hyper::Request<hyper::body::Incoming>| {
-                        let (fail, upstream) = (Arc::clone(&fail), upstream.clone());
-                        async move {
-                            let (parts, body) = request.into_parts();
-                            let body = body.collect().await.expect("a body").to_bytes();
-                            let to_a_shard =
-                                String::from_utf8_lossy(&body).contains("TRAFFIC#KEYS");
-                            if fail.load(Ordering::SeqCst) && to_a_shard {
-                                let throttled = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"throttled"}"#;
-                                return Ok::<_, std::convert::Infallible>(
-                                    hyper::Response::builder()
-                                        .status(400)
-                                        .header("content-type", "application/x-amz-json-1.0")
-                                        .body(Full::new(Bytes::from_static(throttled.as_bytes())))
-                                        .expect("a response"),
-                                );
-                            }
-                            let stream = tokio::net::TcpStream::connect(upstream)
-                                .await
-                                .expect("the test server");
-                            let (mut sender, connection) = hyper::client::conn::http1::handshake(
-                                hyper_util::rt::TokioIo::new(stream),
-                            )
-                            .await
-                            .expect("a connection");
-                            tokio::spawn(connection);
-                            let answer = sender
-                                .send_request(hyper::Request::from_parts(parts, Full::new(body)))
-                                .await
-                                .expect("an answer");
-                            let (parts, body) = answer.into_parts();
-                            let body = body.collect().await.expect("a body").to_bytes();
-                            Ok(hyper::Response::from_parts(parts, Full::new(body)))
-                        }
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
+    let url = crate::dynamodb_proxy::start(move |_, body| {
+        let to_a_shard = String::from_utf8_lossy(body).contains("TRAFFIC#KEYS");
+        (fail.load(Ordering::SeqCst) && to_a_shard).then(|| {
+            crate::dynamodb_proxy::error(
+                "ProvisionedThroughputExceededException",
+                serde_json::json!({"message": "throttled"}),
+            )
+        })
+    })
+    .await;
     let store =
         store::DynamoStore::local(&url, format!("halfway-{}", uuid::Uuid::now_v7().simple()));
     store.create_table_if_missing().await.expect("a table");

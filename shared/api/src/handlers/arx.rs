@@ -40,41 +40,52 @@ struct UpdateBody {
 impl CreateBody {
     /// Every text of an Arx is shown again by every read: none holds a key.
     fn refuse_keys(&self, verifier: &verify::Verifier) -> Result<(), ApiError> {
-        refuse_key_in(verifier, "name", self.name.as_str())?;
-        let labels = [
-            ("provider", &self.provider),
-            ("region", &self.region),
-            ("encryption_method", &self.encryption_method),
-            ("rotation_cycle", &self.rotation_cycle),
-            ("plan", &self.plan),
-        ];
-        for (field, label) in labels {
-            refuse_key_in(verifier, field, label.as_str())?;
-        }
-        Ok(())
+        refuse_keys_in_texts(
+            verifier,
+            [
+                ("name", Some(self.name.as_str())),
+                ("provider", Some(self.provider.as_str())),
+                ("region", Some(self.region.as_str())),
+                ("encryption_method", Some(self.encryption_method.as_str())),
+                ("rotation_cycle", Some(self.rotation_cycle.as_str())),
+                ("plan", Some(self.plan.as_str())),
+            ],
+        )
     }
 }
 
 impl UpdateBody {
     /// As [`CreateBody::refuse_keys`], for the fields given.
     fn refuse_keys(&self, verifier: &verify::Verifier) -> Result<(), ApiError> {
-        if let Some(name) = &self.name {
-            refuse_key_in(verifier, "name", name.as_str())?;
-        }
-        let labels = [
-            ("provider", &self.provider),
-            ("region", &self.region),
-            ("encryption_method", &self.encryption_method),
-            ("rotation_cycle", &self.rotation_cycle),
-            ("plan", &self.plan),
-        ];
-        for (field, label) in labels {
-            if let Some(label) = label {
-                refuse_key_in(verifier, field, label.as_str())?;
-            }
-        }
-        Ok(())
+        refuse_keys_in_texts(
+            verifier,
+            [
+                ("name", self.name.as_ref().map(ArxName::as_str)),
+                ("provider", self.provider.as_ref().map(Label::as_str)),
+                ("region", self.region.as_ref().map(Label::as_str)),
+                (
+                    "encryption_method",
+                    self.encryption_method.as_ref().map(Label::as_str),
+                ),
+                (
+                    "rotation_cycle",
+                    self.rotation_cycle.as_ref().map(Label::as_str),
+                ),
+                ("plan", self.plan.as_ref().map(Label::as_str)),
+            ],
+        )
     }
+}
+
+/// [`refuse_key_in`] for each text given, by its field.
+fn refuse_keys_in_texts<'a>(
+    verifier: &verify::Verifier,
+    texts: impl IntoIterator<Item = (&'static str, Option<&'a str>)>,
+) -> Result<(), ApiError> {
+    texts
+        .into_iter()
+        .filter_map(|(field, text)| Some((field, text?)))
+        .try_for_each(|(field, text)| refuse_key_in(verifier, field, text))
 }
 
 pub async fn handle<S: ArxStore>(
