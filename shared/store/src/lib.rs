@@ -44,4 +44,5 @@ pub use sweep::{
 };
 pub use traffic::{
     TenantDay, TrafficDetail, TrafficIncrement, TrafficLog, TrafficNotWritten, TrafficWrites,
+    WriteStamp,
 };

@@ -87,6 +87,22 @@ pub enum TrafficDetail {
 pub struct TrafficWrites {
     pub key_buckets: BTreeMap<(TenantId, ApiKeyId, Granularity, i64), OutcomeCounts>,
     pub tenant_days: BTreeMap<(TenantId, i64), TenantDay>,
+    /// Which batch of which writer these are, so that a store adds each
+    /// batch to an item at most once however often it is sent (see
+    /// [`WriteStamp`]); `None` for writes no one will send twice.
+    pub stamp: Option<WriteStamp>,
+}
+
+/// A writer (one process's counter) and the number of one of its batches,
+/// rising with every batch. DynamoDB keeps on each item the last batch of
+/// each writer it added, and adds a batch only if it is later: a write sent
+/// again (the SDK's retry after a timeout, or a later flush's after a
+/// failure) whose first sending was applied adds nothing the second time.
+/// A writer sends a batch again before any later one, so none is skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteStamp {
+    pub writer: String,
+    pub batch: u64,
 }
 
 impl TrafficWrites {

@@ -17,16 +17,20 @@
 //!   An instance that ends without either (killed, out of memory) loses the
 //!   counts of its last interval.
 //!
-//! A failed write keeps its counts for the next flush, and so does a write
-//! cut short (its future dropped when a time budget ran out). Either may
-//! have been applied all the same, so a lost answer may count a bucket twice;
-//! an unanswered write never loses a count.
+//! Each flush sends its counts as one batch stamped with this process's name
+//! and the batch's number ([`store::WriteStamp`]). A batch that fails, or is
+//! cut short (its future dropped when a time budget ran out), is kept as it
+//! was and sent again before anything newer; the store adds a stamped batch
+//! to an item at most once, so a write applied whose answer was lost (and
+//! the SDK's own retry of it) adds nothing the second time. No count is lost
+//! or counted twice while the process lives.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use domain::{OutcomeCounts, Timestamp};
-use store::{TrafficIncrement, TrafficLog, TrafficWrites};
+use store::{TrafficIncrement, TrafficLog, TrafficWrites, WriteStamp};
 
 use crate::verdict::{VerdictCode, VerifiedKey};
 
@@ -35,8 +39,14 @@ use crate::verdict::{VerdictCode, VerifiedKey};
 pub struct TrafficCounter {
     /// `None`: counting is off (`USAGE_FLUSH_SECONDS=off`).
     interval: Option<Duration>,
-    /// What is counted and not written yet.
+    /// What is counted and not sent yet.
     pending: Mutex<TrafficWrites>,
+    /// A batch sent and not known to be written (it failed, or its answer
+    /// never came): sent again, as it was, before anything newer.
+    unacknowledged: Mutex<Option<TrafficWrites>>,
+    /// This process's name on the items it adds to, and its next batch.
+    writer: String,
+    next_batch: AtomicU64,
     /// When the last flush began.
     last_flush: Mutex<Instant>,
 }
@@ -49,6 +59,9 @@ impl TrafficCounter {
         Self {
             interval,
             pending: Mutex::default(),
+            unacknowledged: Mutex::default(),
+            writer: writer_name(),
+            next_batch: AtomicU64::new(1),
             last_flush: Mutex::new(Instant::now()),
         }
     }
@@ -82,7 +95,8 @@ impl TrafficCounter {
         let Some(interval) = self.interval else {
             return false;
         };
-        lock(&self.last_flush).elapsed() >= interval && !self.lock().is_empty()
+        lock(&self.last_flush).elapsed() >= interval
+            && (!self.lock().is_empty() || lock(&self.unacknowledged).is_some())
     }
 
     /// Flushes if [`TrafficCounter::due`], within `budget`: past it the
@@ -106,30 +120,49 @@ impl TrafficCounter {
         }
     }
 
-    /// Writes what is pending; what could not be written stays pending
-    /// (with what was counted meanwhile) for the next flush, as does all of
-    /// it when this future is dropped before the store answers. Returns how
-    /// many buckets were written to.
+    /// Writes what is pending, as one stamped batch (see
+    /// [`store::WriteStamp`]), after the batch before it if that one is not
+    /// known to be written yet: that one goes again first, as it was, so the
+    /// store adds what it had not and nothing twice. A batch that fails, or
+    /// whose future is dropped before the store answers, is kept the same
+    /// way. Returns how many buckets were written to.
     pub async fn flush<S: TrafficLog>(&self, store: &S) -> usize {
         *lock(&self.last_flush) = Instant::now();
-        let writes = std::mem::take(&mut *self.lock());
-        if writes.is_empty() {
-            return 0;
+        let mut written = 0;
+        let earlier = lock(&self.unacknowledged).take();
+        if let Some(batch) = earlier {
+            match self.send(store, batch).await {
+                Some(buckets) => written += buckets,
+                None => return written,
+            }
         }
-        let buckets = writes.buckets();
+        let mut batch = std::mem::take(&mut *self.lock());
+        if batch.is_empty() {
+            return written;
+        }
+        batch.stamp = Some(WriteStamp {
+            writer: self.writer.clone(),
+            batch: self.next_batch.fetch_add(1, Ordering::SeqCst),
+        });
+        written + self.send(store, batch).await.unwrap_or(0)
+    }
+
+    /// Sends one batch: how many buckets it wrote, or `None` when what is
+    /// left of it is kept to be sent again.
+    async fn send<S: TrafficLog>(&self, store: &S, batch: TrafficWrites) -> Option<usize> {
+        let buckets = batch.buckets();
         let mut unanswered = PutBack {
             counter: self,
-            writes: Some(writes.clone()),
+            batch: Some(batch.clone()),
         };
-        let written = store.add_traffic(writes).await;
-        unanswered.writes = None;
-        match written {
-            Ok(()) => buckets,
+        let sent = store.add_traffic(batch).await;
+        unanswered.batch = None;
+        match sent {
+            Ok(()) => Some(buckets),
             Err(failed) => {
                 tracing::warn!(error = %store::error_chain(&failed.error), left = failed.rest.buckets(), "could not write usage counts; kept for the next flush");
-                let written = buckets - failed.rest.buckets();
-                self.lock().merge(failed.rest);
-                written
+                *lock(&self.unacknowledged) = Some(failed.rest);
+                None
             }
         }
     }
@@ -159,19 +192,33 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The counts of a write in flight, put back if its future is dropped
-/// before the store answers (a time budget ran out): kept, never lost.
+/// A batch in flight, kept to be sent again (as it was: its stamp makes
+/// that safe) if its future is dropped before the store answers (a time
+/// budget ran out): never lost, never counted twice.
 struct PutBack<'a> {
     counter: &'a TrafficCounter,
-    writes: Option<TrafficWrites>,
+    batch: Option<TrafficWrites>,
 }
 
 impl Drop for PutBack<'_> {
     fn drop(&mut self) {
-        if let Some(writes) = self.writes.take() {
-            self.counter.lock().merge(writes);
+        if let Some(batch) = self.batch.take() {
+            *lock(&self.counter.unacknowledged) = Some(batch);
         }
     }
+}
+
+/// A name for this process's writes, unlike any other process's: a hash,
+/// keyed at random per process, of its id and the time it started.
+fn writer_name() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    hasher.write_u128(started);
+    format!("{:016x}", hasher.finish())
 }
 
 #[cfg(test)]
@@ -232,17 +279,24 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert!(counter.due());
         counter.flush_if_due(&Hung, Duration::from_millis(20)).await;
-        // The write never answered: its counts are pending again, whole.
-        let pending = std::mem::take(&mut *counter.lock());
+        // The write never answered: its batch is kept whole, with its stamp,
+        // to be sent again as it was.
+        let kept = lock(&counter.unacknowledged)
+            .clone()
+            .expect("the batch kept");
         assert_eq!(
-            pending.buckets(),
+            kept.buckets(),
             3,
             "the key's hour and day and the tenant's day"
         );
+        assert!(kept.stamp.is_some(), "sent again under the same stamp");
+        assert!(counter.lock().is_empty(), "not mixed with what came after");
         assert!(
             !counter.due(),
             "a flush just began: the next waits its interval"
         );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(counter.due(), "a kept batch is due on its own");
         let off = TrafficCounter::new(None);
         off.count(&key(), VerdictCode::Valid, Timestamp::now());
         assert!(!off.due());

@@ -365,3 +365,81 @@ async fn dynamodb_a_flush_that_fails_half_way_never_counts_twice() {
         .expect("read");
     assert_eq!(hours[0].1.total(), 7, "the key's hour once");
 }
+
+/// A write DynamoDB applied whose answer was lost (a 500 on the way back):
+/// the SDK sends it again, and a later flush may too. Each batch is stamped
+/// with its writer and number, and an item adds a batch at most once, so
+/// every count is added once (it was added twice, the SDK's retry being a
+/// second `ADD`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_a_write_sent_again_after_a_lost_answer_counts_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::dynamodb_proxy::Decision;
+
+    let lost = Arc::new(AtomicUsize::new(0));
+    let losing = Arc::clone(&lost);
+    let url = crate::dynamodb_proxy::start_deciding(move |target, _| {
+        // Every first sending of an update is applied, its answer lost.
+        if target.ends_with(".UpdateItem")
+            && losing.fetch_add(1, Ordering::SeqCst).is_multiple_of(2)
+        {
+            Decision::PassThenAnswer(crate::dynamodb_proxy::error_with_status(
+                500,
+                "InternalServerError",
+                serde_json::json!({"message": "the answer was lost"}),
+            ))
+        } else {
+            Decision::Pass
+        }
+    })
+    .await;
+    let store = store::DynamoStore::local(&url, format!("lost-{}", uuid::Uuid::now_v7().simple()));
+    store.create_table_if_missing().await.expect("a table");
+    let tenant = TenantId::parse("lost").expect("valid");
+    let key = ApiKeyId::new();
+    let hour = Granularity::Hour.start_of(Timestamp::now().unix_seconds());
+    let day = Granularity::Day.start_of(hour);
+    // A batch stamped as the functions' counter stamps each flush.
+    let mut writes = TrafficWrites::of(&[increment(&tenant, &key, hour, "VALID", 3)]);
+    writes.stamp = Some(store::WriteStamp {
+        writer: "test-writer".into(),
+        batch: 1,
+    });
+    store
+        .add_traffic(writes.clone())
+        .await
+        .map_err(|f| f.error)
+        .expect("written");
+    // The same batch again (a flush sending a kept batch): nothing added.
+    store
+        .add_traffic(writes)
+        .await
+        .map_err(|f| f.error)
+        .expect("written");
+    assert!(
+        lost.load(Ordering::SeqCst) >= 8,
+        "answers were lost on the way"
+    );
+    let hours = store
+        .key_traffic(&tenant, &key, Granularity::Hour, hour, hour)
+        .await
+        .expect("read");
+    assert_eq!(hours[0].1.get("VALID"), 3, "the key's hour once");
+    let days = store
+        .tenant_traffic(&tenant, day, day, TrafficDetail::WithKeys)
+        .await
+        .expect("read");
+    assert_eq!(
+        days[0].by_key[key.as_str()].get("VALID"),
+        3,
+        "the shard once"
+    );
+    let summary: u64 = days[0]
+        .by_application
+        .values()
+        .map(OutcomeCounts::total)
+        .sum();
+    assert_eq!(summary, 3, "the summary once");
+}

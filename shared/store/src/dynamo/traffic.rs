@@ -13,7 +13,8 @@ use crate::keys::{
     tenant_traffic_pk, tenant_traffic_shard_sk, traffic_sk,
 };
 use crate::{
-    StoreError, StoreResult, TenantDay, TrafficDetail, TrafficLog, TrafficNotWritten, TrafficWrites,
+    StoreError, StoreResult, TenantDay, TrafficDetail, TrafficLog, TrafficNotWritten,
+    TrafficWrites, WriteStamp,
 };
 
 /// Counters per UpdateItem: an update expression may be at most 4 KB, and
@@ -21,7 +22,9 @@ use crate::{
 const COUNTERS_PER_UPDATE: usize = 100;
 
 impl DynamoStore {
-    /// `ADD`s `counters` to the item `pk`/`sk`, setting its TTL.
+    /// `ADD`s `counters` to the item `pk`/`sk`, setting its TTL; with a
+    /// `stamp`, each chunk at most once (a chunk the item already has is
+    /// skipped: see [`WriteStamp`]).
     async fn add_counters(
         &self,
         pk: &str,
@@ -29,9 +32,10 @@ impl DynamoStore {
         entity_type: &str,
         expires: i64,
         counters: &[(String, u64)],
+        stamp: Option<&WriteStamp>,
     ) -> Result<(), NotAdded> {
         use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-        for chunk in counters.chunks(COUNTERS_PER_UPDATE) {
+        for (index, chunk) in counters.chunks(COUNTERS_PER_UPDATE).enumerate() {
             let mut names = HashMap::from([
                 ("#ttl".to_owned(), TTL.to_owned()),
                 ("#entity".to_owned(), ENTITY_TYPE.to_owned()),
@@ -49,23 +53,41 @@ impl DynamoStore {
                 values.insert(format!(":c{n}"), AttributeValue::N(count.to_string()));
                 adds.push(format!("#c{n} :c{n}"));
             }
-            self.client
+            let mut set = "SET #ttl = :ttl, #entity = :entity".to_owned();
+            let mut condition = None;
+            if let Some(stamp) = stamp {
+                // The chunk's place in the writer's order: its batch, then
+                // its index (an item's batch holds at most ~70 chunks).
+                let order = stamp
+                    .batch
+                    .saturating_mul(1000)
+                    .saturating_add(index as u64);
+                names.insert("#w".to_owned(), writer_attribute(&stamp.writer));
+                values.insert(":w".to_owned(), AttributeValue::N(order.to_string()));
+                set.push_str(", #w = :w");
+                condition = Some("attribute_not_exists(#w) OR #w < :w".to_owned());
+            }
+            let added = self
+                .client
                 .update_item()
                 .table_name(&self.table)
                 .key(PK, AttributeValue::S(pk.to_owned()))
                 .key(SK, AttributeValue::S(sk.to_owned()))
-                .update_expression(format!(
-                    "SET #ttl = :ttl, #entity = :entity ADD {}",
-                    adds.join(", ")
-                ))
+                .update_expression(format!("{set} ADD {}", adds.join(", ")))
+                .set_condition_expression(condition)
                 .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(Some(values))
                 .send()
-                .await
-                .map_err(|error| match error.code() {
-                    Some("ValidationException") => NotAdded::TooLarge,
-                    _ => NotAdded::Failed(StoreError::backend(error)),
-                })?;
+                .await;
+            match added {
+                Ok(_) => {}
+                // Added before (this very chunk, sent again): nothing to add.
+                Err(error) if error.code() == Some("ConditionalCheckFailedException") => {}
+                Err(error) if error.code() == Some("ValidationException") => {
+                    return Err(NotAdded::TooLarge);
+                }
+                Err(error) => return Err(NotAdded::Failed(StoreError::backend(error))),
+            }
         }
         Ok(())
     }
@@ -119,11 +141,17 @@ fn start_of(item: &Item) -> Option<i64> {
     sk.split('#').nth(1)?.parse().ok()
 }
 
-/// The item's counters: its number attributes but the TTL (the rest are
-/// its keys and type); a count that is not a whole number is corrupt.
+/// The attribute that keeps a writer's last batch added to an item.
+fn writer_attribute(writer: &str) -> String {
+    format!("w#{writer}")
+}
+
+/// The item's counters: its number attributes but the TTL and the writers'
+/// batches (the rest are its keys and type); a count that is not a whole
+/// number is corrupt.
 fn counters(item: &Item) -> impl Iterator<Item = StoreResult<(&str, u64)>> {
     item.iter().filter_map(|(name, value)| match value {
-        AttributeValue::N(n) if name != TTL => Some(
+        AttributeValue::N(n) if name != TTL && !name.starts_with("w#") => Some(
             n.parse::<u64>()
                 .map(|n| (name.as_str(), n))
                 .map_err(StoreError::corrupt),
@@ -149,6 +177,7 @@ impl TrafficLog for DynamoStore {
                     "key_traffic",
                     granularity.expires(*start),
                     &counters,
+                    writes.stamp.as_ref(),
                 )
                 .await;
             match written {
@@ -197,7 +226,14 @@ impl TrafficLog for DynamoStore {
             for (pk, sk, counters, keys) in items {
                 if !counters.is_empty() {
                     match self
-                        .add_counters(&pk, &sk, "tenant_traffic", expires, &counters)
+                        .add_counters(
+                            &pk,
+                            &sk,
+                            "tenant_traffic",
+                            expires,
+                            &counters,
+                            writes.stamp.as_ref(),
+                        )
                         .await
                     {
                         Ok(()) => {}
