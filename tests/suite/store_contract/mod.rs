@@ -40,6 +40,7 @@ macro_rules! contract {
 
 mod limits;
 mod traffic;
+mod upgrade;
 
 contract!(
     a_created_key_is_in_the_next_list_and_get,

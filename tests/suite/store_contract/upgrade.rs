@@ -1,0 +1,138 @@
+//! A table made by an earlier release, opened by this one: what this
+//! release needs and the table lacks (an index, the stream, the TTL) is
+//! added on a local server, one index at a time, and nothing else changes.
+//! The release before added the owner index (GSI6) and never created it on
+//! an existing table, so listing one owner's keys was a 500 there.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveStatus,
+};
+use store::DynamoStore;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_of_an_earlier_release_is_brought_up_to_date() {
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect(
+        "DYNAMODB_ENDPOINT: run `bash tests/run.sh`, which starts the DynamoDB test server",
+    );
+    let store = DynamoStore::local(
+        &endpoint,
+        format!("upgrade-{}", uuid::Uuid::now_v7().simple()),
+    );
+    let client = store.client();
+    let string = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("an attribute")
+    };
+    let key = |name: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .expect("a key")
+    };
+    // The table as the release before made it: GSI1 to GSI5, no stream, no TTL.
+    let mut create = client
+        .create_table()
+        .table_name(store.table_name())
+        .attribute_definitions(string("PK"))
+        .attribute_definitions(string("SK"))
+        .key_schema(key("PK", KeyType::Hash))
+        .key_schema(key("SK", KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest);
+    for n in 1..=5 {
+        let (pk, sk) = (format!("GSI{n}PK"), format!("GSI{n}SK"));
+        create = create
+            .attribute_definitions(string(&pk))
+            .attribute_definitions(string(&sk))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(format!("GSI{n}"))
+                    .key_schema(key(&pk, KeyType::Hash))
+                    .key_schema(key(&sk, KeyType::Range))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .expect("an index"),
+            );
+    }
+    create.send().await.expect("the earlier release's table");
+    let kept = ("TENANT#demo", "KEEP#me");
+    client
+        .put_item()
+        .table_name(store.table_name())
+        .item("PK", AttributeValue::S(kept.0.into()))
+        .item("SK", AttributeValue::S(kept.1.into()))
+        .send()
+        .await
+        .expect("an item of before");
+
+    store
+        .create_table_if_missing()
+        .await
+        .expect("brought up to date");
+
+    let table = client
+        .describe_table()
+        .table_name(store.table_name())
+        .send()
+        .await
+        .expect("described")
+        .table
+        .expect("a table");
+    let indexes: Vec<&str> = table
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|index| index.index_name())
+        .collect();
+    for wanted in ["GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6"] {
+        assert!(indexes.contains(&wanted), "{wanted} in {indexes:?}");
+    }
+    assert!(
+        table
+            .stream_specification()
+            .is_some_and(|s| s.stream_enabled()),
+        "the stream is on"
+    );
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(store.table_name())
+        .send()
+        .await
+        .expect("described");
+    assert!(matches!(
+        ttl.time_to_live_description()
+            .and_then(|d| d.time_to_live_status()),
+        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+    ));
+    // The owner index answers (it was ResourceNotFound), and what was there stays.
+    client
+        .query()
+        .table_name(store.table_name())
+        .index_name("GSI6")
+        .key_condition_expression("GSI6PK = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S("TENANT#demo#OWNER#x".into()))
+        .send()
+        .await
+        .expect("the owner index is there");
+    let item = client
+        .get_item()
+        .table_name(store.table_name())
+        .key("PK", AttributeValue::S(kept.0.into()))
+        .key("SK", AttributeValue::S(kept.1.into()))
+        .send()
+        .await
+        .expect("read");
+    assert!(item.item.is_some(), "the earlier release's items stay");
+    // Up to date now: a second start adds nothing.
+    assert_eq!(
+        store.bring_up_to_date().await.expect("checked"),
+        Vec::<String>::new()
+    );
+}
