@@ -103,6 +103,8 @@ pub enum StartError {
     DataDir(#[source] std::io::Error),
     #[error("could not open the store")]
     Store(#[source] StoreError),
+    #[error("could not open the data")]
+    Data(#[source] store::OpenRefused),
     #[error("could not seed the demo tenant")]
     Seed(#[source] StoreError),
     #[error("could not set up token verification")]
@@ -170,10 +172,14 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     }
 }
 
-async fn serve<S: ApiStore + ApiKeySweep + PendingCascades>(
+async fn serve<S: ApiStore + ApiKeySweep + PendingCascades + store::DataVersionStore>(
     store: S,
     options: Options,
 ) -> Result<Running, StartError> {
+    // What wrote this data: older data is brought up to date, newer refused.
+    store::open_data(&store, env!("CARGO_PKG_VERSION"))
+        .await
+        .map_err(StartError::Data)?;
     let demo = seed::demo_tenant(&store, &options.service.arx_base_url)
         .await
         .map_err(StartError::Seed)?;

@@ -156,6 +156,11 @@ pub fn tenant_traffic_attribute(dimension: char, id: &str, outcome: &str) -> Str
     format!("{dimension}#{id}#{outcome}")
 }
 
+/// The data version item (`data_version`): one per table, outside every
+/// tenant.
+pub const DATA_VERSION_PK: &str = "META";
+pub const DATA_VERSION_SK: &str = "DATA_VERSION";
+
 /// A handled GitHub secret scanning report, by the SHA-256 of its body.
 pub fn leak_report_pk(digest: &str) -> String {
     format!("LEAKREPORT#{digest}")

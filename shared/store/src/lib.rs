@@ -13,6 +13,7 @@
 mod api_keys;
 mod audit;
 mod catalog;
+pub mod data_version;
 pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
@@ -32,6 +33,7 @@ pub use api_keys::{
 };
 pub use audit::{AuditFilter, AuditLog, AuditQuery};
 pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};
+pub use data_version::{DATA_VERSION, DataVersionStore, OpenRefused, StoredVersion, open_data};
 pub use dynamo::DynamoStore;
 #[cfg(feature = "embedded")]
 pub use embedded::EmbeddedStore;

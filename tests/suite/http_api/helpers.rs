@@ -149,6 +149,26 @@ impl TestApp {
         .await
     }
 
+    /// On the embedded store whose data folder is `dir` (data made before,
+    /// by this release or an earlier one), or the reason it would not start.
+    pub async fn embedded_on(dir: tempfile::TempDir) -> Result<Self, String> {
+        let backend = Backend::Embedded {
+            data_dir: dir.path().to_owned(),
+        };
+        Self::try_start(backend, "unused", dir, JobOptions::default(), "127.0.0.1:0").await
+    }
+
+    /// On the local DynamoDB server's table `table` (data made before), or
+    /// the reason it would not start.
+    pub async fn dynamodb_on(table: &str) -> Result<Self, String> {
+        let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect(
+            "DYNAMODB_ENDPOINT: run `bash tests/run.sh`, which starts the DynamoDB test server",
+        );
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let backend = Backend::DynamoDb { endpoint };
+        Self::try_start(backend, table, dir, JobOptions::default(), "127.0.0.1:0").await
+    }
+
     async fn start(
         backend: Backend,
         table: &str,
@@ -156,6 +176,18 @@ impl TestApp {
         jobs: JobOptions,
         addr: &str,
     ) -> Self {
+        Self::try_start(backend, table, dir, jobs, addr)
+            .await
+            .unwrap_or_else(|e| panic!("the dev server did not start: {e}"))
+    }
+
+    async fn try_start(
+        backend: Backend,
+        table: &str,
+        dir: tempfile::TempDir,
+        jobs: JobOptions,
+        addr: &str,
+    ) -> Result<Self, String> {
         capture_logs();
         let service = ServiceConfig {
             table_name: table.into(),
@@ -189,11 +221,11 @@ impl TestApp {
                 notifications_topic_arn: None,
             },
         };
-        let running = dev_server::start(options).await.unwrap_or_else(|e| {
-            panic!("the dev server did not start: {}", api::problem::chain(&e))
-        });
+        let running = dev_server::start(options)
+            .await
+            .map_err(|e| api::problem::chain(&e))?;
         let port = running.addr.port();
-        Self {
+        Ok(Self {
             base: format!("http://127.0.0.1:{port}"),
             demo: running.demo.clone(),
             backend: options_backend,
@@ -201,7 +233,7 @@ impl TestApp {
             running: Some(running),
             _dir: dir,
             client: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
-        }
+        })
     }
 
     pub async fn stop(mut self) {

@@ -136,3 +136,66 @@ async fn a_table_of_an_earlier_release_is_brought_up_to_date() {
         Vec::<String>::new()
     );
 }
+
+/// Data a later release wrote is refused, naming both versions, on either
+/// store; data without a version (the release before) is version 1 and is
+/// brought up to this one's, which is then recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_from_a_later_release_is_refused_naming_the_versions() {
+    use store::{DATA_VERSION, DataVersionStore, StoredVersion};
+
+    let embedded_dir = tempfile::tempdir().expect("a folder");
+    let embedded =
+        store::EmbeddedStore::open(embedded_dir.path().join("api-keys.redb")).expect("a store");
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect(
+        "DYNAMODB_ENDPOINT: run `bash tests/run.sh`, which starts the DynamoDB test server",
+    );
+    let table = format!("version-{}", uuid::Uuid::now_v7().simple());
+    let dynamo = DynamoStore::local(&endpoint, table.clone());
+    dynamo.create_table_if_missing().await.expect("a table");
+
+    async fn versions(store: &impl DataVersionStore) {
+        assert_eq!(
+            store.data_version().await.expect("read"),
+            None,
+            "none before"
+        );
+        assert_eq!(store::open_data(store, "test").await.expect("opened"), 1);
+        let recorded = store.data_version().await.expect("read").expect("recorded");
+        assert_eq!(recorded.version, DATA_VERSION);
+        assert_eq!(
+            store::open_data(store, "test").await.expect("opened"),
+            DATA_VERSION
+        );
+        store
+            .set_data_version(&StoredVersion {
+                version: 99,
+                written_by: "9.9.9".into(),
+            })
+            .await
+            .expect("written");
+        let refused = store::open_data(store, "0.1.0").await.expect_err("refused");
+        let said = refused.to_string();
+        assert!(
+            said.contains("data version 99")
+                && said.contains("9.9.9")
+                && said.contains(&format!("data version {DATA_VERSION}")),
+            "{said}"
+        );
+    }
+    versions(&embedded).await;
+    versions(&dynamo).await;
+
+    // The dev server will not start on it, and says why.
+    drop(embedded);
+    let refused = crate::http_api::helpers::TestApp::embedded_on(embedded_dir)
+        .await
+        .err()
+        .expect("the dev server refused to start");
+    assert!(refused.contains("data version 99"), "{refused}");
+    let refused = crate::http_api::helpers::TestApp::dynamodb_on(&table)
+        .await
+        .err()
+        .expect("the dev server refused to start");
+    assert!(refused.contains("data version 99"), "{refused}");
+}

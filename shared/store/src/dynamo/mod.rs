@@ -215,3 +215,41 @@ fn timeout_config(timeouts: SdkTimeouts) -> aws_sdk_dynamodb::config::timeout::T
         .operation_timeout(timeouts.operation)
         .build()
 }
+
+impl crate::DataVersionStore for DynamoStore {
+    async fn data_version(&self) -> StoreResult<Option<crate::StoredVersion>> {
+        self.get_item(
+            crate::keys::DATA_VERSION_PK.to_owned(),
+            crate::keys::DATA_VERSION_SK.to_owned(),
+        )
+        .await
+    }
+
+    async fn set_data_version(&self, version: &crate::StoredVersion) -> StoreResult<()> {
+        #[derive(Serialize)]
+        struct Item<'a> {
+            #[serde(rename = "PK")]
+            pk: &'a str,
+            #[serde(rename = "SK")]
+            sk: &'a str,
+            entity_type: &'a str,
+            #[serde(flatten)]
+            version: &'a crate::StoredVersion,
+        }
+        let item = serde_dynamo::to_item(Item {
+            pk: crate::keys::DATA_VERSION_PK,
+            sk: crate::keys::DATA_VERSION_SK,
+            entity_type: "data_version",
+            version,
+        })
+        .map_err(StoreError::corrupt)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
+    }
+}

@@ -207,3 +207,31 @@ impl EmbeddedStore {
         .await
     }
 }
+
+impl crate::DataVersionStore for EmbeddedStore {
+    async fn data_version(&self) -> StoreResult<Option<crate::StoredVersion>> {
+        self.read(|txn| {
+            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            get(
+                &items,
+                crate::keys::DATA_VERSION_PK,
+                crate::keys::DATA_VERSION_SK,
+            )
+        })
+        .await
+    }
+
+    async fn set_data_version(&self, version: &crate::StoredVersion) -> StoreResult<()> {
+        let version = version.clone();
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            put(
+                &mut items,
+                crate::keys::DATA_VERSION_PK,
+                crate::keys::DATA_VERSION_SK,
+                &version,
+            )
+        })
+        .await
+    }
+}
