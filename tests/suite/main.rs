@@ -14,3 +14,4 @@ mod notifications;
 mod sdk_timeouts;
 mod store_contract;
 mod transaction_conflicts;
+mod upgrade;

@@ -151,22 +151,22 @@ impl TestApp {
 
     /// On the embedded store whose data folder is `dir` (data made before,
     /// by this release or an earlier one), or the reason it would not start.
-    pub async fn embedded_on(dir: tempfile::TempDir) -> Result<Self, String> {
+    pub async fn embedded_on(dir: tempfile::TempDir, jobs: JobOptions) -> Result<Self, String> {
         let backend = Backend::Embedded {
             data_dir: dir.path().to_owned(),
         };
-        Self::try_start(backend, "unused", dir, JobOptions::default(), "127.0.0.1:0").await
+        Self::try_start(backend, "unused", dir, jobs, "127.0.0.1:0").await
     }
 
     /// On the local DynamoDB server's table `table` (data made before), or
     /// the reason it would not start.
-    pub async fn dynamodb_on(table: &str) -> Result<Self, String> {
+    pub async fn dynamodb_on(table: &str, jobs: JobOptions) -> Result<Self, String> {
         let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect(
             "DYNAMODB_ENDPOINT: run `bash tests/run.sh`, which starts the DynamoDB test server",
         );
         let dir = tempfile::tempdir().expect("a temporary folder");
         let backend = Backend::DynamoDb { endpoint };
-        Self::try_start(backend, table, dir, JobOptions::default(), "127.0.0.1:0").await
+        Self::try_start(backend, table, dir, jobs, "127.0.0.1:0").await
     }
 
     async fn start(

@@ -188,12 +188,12 @@ async fn data_from_a_later_release_is_refused_naming_the_versions() {
 
     // The dev server will not start on it, and says why.
     drop(embedded);
-    let refused = crate::http_api::helpers::TestApp::embedded_on(embedded_dir)
+    let refused = crate::http_api::helpers::TestApp::embedded_on(embedded_dir, Default::default())
         .await
         .err()
         .expect("the dev server refused to start");
     assert!(refused.contains("data version 99"), "{refused}");
-    let refused = crate::http_api::helpers::TestApp::dynamodb_on(&table)
+    let refused = crate::http_api::helpers::TestApp::dynamodb_on(&table, Default::default())
         .await
         .err()
         .expect("the dev server refused to start");
