@@ -331,11 +331,19 @@ pub fn revised(current: &ApiKey, next: &ApiKey) -> ApiKey {
     }
 }
 
-/// Whether purging `key` should remove the counters it charges: only the
-/// newest key of a rotation chain owns them at the end (older keys end
-/// first; while any of them works, the counters are the chain's).
-pub fn owns_counters_at_purge(key: &ApiKey) -> bool {
-    key.rotated_to.is_none()
+/// The counters item purging `key` removes, if any. The newest key of a
+/// rotation chain owns the chain's at the end (older keys end first; while
+/// any of them works, the counters are the chain's), and a key that was
+/// never rotated owns its own. A key rotated before chains shared one
+/// balance (no `balance`, a `rotated_to`) charged its replacement's from
+/// then on and left its own counters unused: its purge removes those, which
+/// purges of the releases before left behind.
+pub fn counters_removed_at_purge(key: &ApiKey) -> Option<&ApiKeyId> {
+    match (&key.rotated_to, &key.balance) {
+        (None, _) => Some(key.balance_key()),
+        (Some(_), None) => Some(&key.id),
+        (Some(_), Some(_)) => None,
+    }
 }
 
 /// Whether a new key brings counters of its own: a rotation's replacement

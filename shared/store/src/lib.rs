@@ -28,8 +28,8 @@ mod traffic;
 pub use api_keys::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyFilter, ApiKeyLookup, ApiKeyQuery, ApiKeyRead,
     ApiKeyRotate, ApiKeySuspend, ApiKeyUpdate, ApiKeyUsage, Charge, Counters, KeyLookup,
-    deleted_api_key, expired_api_key, fresh_usage, leaked_api_key, owns_counters_at_purge, revised,
-    starts_counters, with_status,
+    counters_removed_at_purge, deleted_api_key, expired_api_key, fresh_usage, leaked_api_key,
+    revised, starts_counters, with_status,
 };
 pub use audit::{AuditFilter, AuditLog, AuditQuery};
 pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};

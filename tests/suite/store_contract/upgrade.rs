@@ -199,3 +199,83 @@ async fn data_from_a_later_release_is_refused_naming_the_versions() {
         .expect("the dev server refused to start");
     assert!(refused.contains("data version 99"), "{refused}");
 }
+
+/// A key rotated before chains shared one balance (its replacement named, no
+/// `balance`) charged its replacement's counters from then on, and left its
+/// own unused: its purge removes those, on both stores (the purges of the
+/// releases before left them behind for good).
+async fn a_key_rotated_before_chains_leaves_no_counters_at_purge(
+    store: impl super::backends::Store,
+) {
+    use domain::{ApiKey, ApiKeyId, AuditAction, KeyLimits};
+    use store::Counters;
+
+    use super::fixtures::{audit, catalog, new_key};
+
+    let catalog = catalog(&store).await;
+    let mut key = new_key(&catalog.tenant, &catalog.application, &catalog.arx);
+    key.limits = Some(
+        serde_json::from_value::<KeyLimits>(serde_json::json!({"credits": {"remaining": 5}}))
+            .expect("limits"),
+    );
+    store
+        .create_api_key(
+            &key,
+            &audit(&catalog.tenant, AuditAction::ApiKeyCreated, &key.id),
+        )
+        .await
+        .expect("created");
+    assert!(
+        store.api_key_usage(&key.id).await.expect("read").is_some(),
+        "its counters"
+    );
+    let before_chains = ApiKey {
+        rotated_to: Some(ApiKeyId::new()),
+        balance: None,
+        ..key.clone()
+    };
+    store
+        .update_api_key(
+            &key,
+            &before_chains,
+            Counters::Kept,
+            &[audit(&catalog.tenant, AuditAction::ApiKeyUpdated, &key.id)],
+        )
+        .await
+        .expect("written as a release before chains left it");
+    let stored = store
+        .get_api_key(&catalog.tenant, &key.id)
+        .await
+        .expect("read")
+        .expect("there");
+    let deleted = store
+        .delete_api_key(
+            &stored,
+            &audit(&catalog.tenant, AuditAction::ApiKeyDeleted, &key.id),
+        )
+        .await
+        .expect("deleted");
+    store
+        .purge_api_key(
+            &deleted,
+            &audit(&catalog.tenant, AuditAction::ApiKeyPurged, &key.id),
+        )
+        .await
+        .expect("purged");
+    assert!(
+        store.api_key_usage(&key.id).await.expect("read").is_none(),
+        "its own counters went with it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_a_key_rotated_before_chains_leaves_no_counters_at_purge() {
+    let (store, _dir) = super::backends::embedded();
+    a_key_rotated_before_chains_leaves_no_counters_at_purge(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_a_key_rotated_before_chains_leaves_no_counters_at_purge() {
+    a_key_rotated_before_chains_leaves_no_counters_at_purge(super::backends::dynamodb().await)
+        .await;
+}

@@ -11,7 +11,7 @@ use crate::keys::{
 };
 use crate::{
     ApiKeySweep, CascadeTarget, Conflict, DueWork, PendingCascade, PendingCascades, StoreError,
-    StoreResult, SweepProgress, expired_api_key, owns_counters_at_purge,
+    StoreResult, SweepProgress, counters_removed_at_purge, expired_api_key,
 };
 
 impl ApiKeySweep for DynamoStore {
@@ -121,8 +121,8 @@ impl ApiKeySweep for DynamoStore {
         let key = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
         transaction.delete_if_status(self, key, current.status.as_str())?;
         transaction.delete(self, (lookup.clone(), lookup))?;
-        if owns_counters_at_purge(current) {
-            let usage = api_key_usage_pk(current.balance_key());
+        if let Some(owner) = counters_removed_at_purge(current) {
+            let usage = api_key_usage_pk(owner);
             transaction.delete(self, (usage.clone(), usage))?;
         }
         transaction.add_counts(

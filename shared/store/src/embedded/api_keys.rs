@@ -15,7 +15,7 @@ use crate::keys::{
 use crate::{
     ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeySuspend,
     ApiKeyUpdate, ApiKeyUsage, Conflict, Counters, KeyLookup, StoreError, StoreResult,
-    deleted_api_key, into_page, owns_counters_at_purge, revised, starts_counters, with_status,
+    counters_removed_at_purge, deleted_api_key, into_page, revised, starts_counters, with_status,
 };
 
 use super::audit::put_audit;
@@ -379,8 +379,8 @@ impl EmbeddedStore {
                 }
                 None => {
                     let mut gone = vec![(pk.clone(), sk.clone()), (lookup.clone(), lookup)];
-                    if owns_counters_at_purge(&stored) {
-                        let usage = api_key_usage_pk(stored.balance_key());
+                    if let Some(owner) = counters_removed_at_purge(&stored) {
+                        let usage = api_key_usage_pk(owner);
                         gone.push((usage.clone(), usage));
                     }
                     for (pk, sk) in gone {
