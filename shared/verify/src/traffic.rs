@@ -49,6 +49,10 @@ pub struct TrafficCounter {
     next_batch: AtomicU64,
     /// When the last flush began.
     last_flush: Mutex<Instant>,
+    /// Held for a whole flush: two at once (a timer's and a read's) could
+    /// send a later batch before an earlier one is known to be written, and
+    /// the earlier one, sent again, would then be refused as old.
+    flushing: tokio::sync::Mutex<()>,
 }
 
 impl TrafficCounter {
@@ -63,6 +67,7 @@ impl TrafficCounter {
             writer: writer_name(),
             next_batch: AtomicU64::new(1),
             last_flush: Mutex::new(Instant::now()),
+            flushing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -127,6 +132,7 @@ impl TrafficCounter {
     /// whose future is dropped before the store answers, is kept the same
     /// way. Returns how many buckets were written to.
     pub async fn flush<S: TrafficLog>(&self, store: &S) -> usize {
+        let _one_at_a_time = self.flushing.lock().await;
         *lock(&self.last_flush) = Instant::now();
         let mut written = 0;
         let earlier = lock(&self.unacknowledged).take();
@@ -254,6 +260,70 @@ mod tests {
         ) -> StoreResult<Vec<TenantDay>> {
             Ok(vec![])
         }
+    }
+
+    /// A store that records each batch's number as it starts, and holds the
+    /// first write until `gate` opens.
+    #[derive(Default)]
+    struct Recorder {
+        started: Mutex<Vec<u64>>,
+        gate: tokio::sync::Notify,
+    }
+
+    impl TrafficLog for Recorder {
+        async fn add_traffic(&self, writes: TrafficWrites) -> Result<(), TrafficNotWritten> {
+            let first = {
+                let mut started = lock(&self.started);
+                started.push(writes.stamp.map_or(0, |stamp| stamp.batch));
+                started.len() == 1
+            };
+            if first {
+                self.gate.notified().await;
+            }
+            Ok(())
+        }
+        async fn key_traffic(
+            &self,
+            _: &TenantId,
+            _: &ApiKeyId,
+            _: domain::Granularity,
+            _: i64,
+            _: i64,
+        ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+            Ok(vec![])
+        }
+        async fn tenant_traffic(
+            &self,
+            _: &TenantId,
+            _: i64,
+            _: i64,
+            _: store::TrafficDetail,
+        ) -> StoreResult<Vec<TenantDay>> {
+            Ok(vec![])
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_flushes_at_once_send_their_batches_in_order() {
+        let counter = std::sync::Arc::new(TrafficCounter::new(Some(Duration::from_secs(5))));
+        let store = std::sync::Arc::new(Recorder::default());
+        counter.count(&key(), VerdictCode::Valid, Timestamp::now());
+        let first = tokio::spawn({
+            let (counter, store) = (counter.clone(), store.clone());
+            async move { counter.flush(&*store).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        counter.count(&key(), VerdictCode::Valid, Timestamp::now());
+        let second = tokio::spawn({
+            let (counter, store) = (counter.clone(), store.clone());
+            async move { counter.flush(&*store).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(*lock(&store.started), [1], "the second waits for the first");
+        store.gate.notify_one();
+        first.await.expect("the first flush");
+        second.await.expect("the second flush");
+        assert_eq!(*lock(&store.started), [1, 2]);
     }
 
     fn key() -> VerifiedKey {
