@@ -73,13 +73,7 @@ async fn recording_proxy() -> (String, Arc<Mutex<BTreeSet<Grant>>>) {
 
 /// What a function's policies in the template grant on the table.
 fn granted(template: &Yaml, binary: &str) -> BTreeSet<Grant> {
-    let resources = template["Resources"].as_mapping().expect("Resources");
-    let (_, function) = resources
-        .iter()
-        .find(|(_, resource)| {
-            resource["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary)
-        })
-        .unwrap_or_else(|| panic!("no function builds {binary}"));
+    let function = crate::lambda_boot::function_resource(template, binary);
     let list = |value: &Yaml| -> Vec<Yaml> {
         match value {
             Yaml::Sequence(items) => items.clone(),

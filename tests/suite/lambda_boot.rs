@@ -299,15 +299,18 @@ fn reference(template: &Yaml, name: &str) -> String {
     value.to_owned()
 }
 
+/// The template's function that builds `binary`.
+pub(crate) fn function_resource<'a>(template: &'a Yaml, binary: &str) -> &'a Yaml {
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    resources
+        .values()
+        .find(|resource| resource["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .unwrap_or_else(|| panic!("no function builds {binary}"))
+}
+
 /// The environment the template gives a function, by its binary's name.
 fn template_environment(template: &Yaml, binary: &str) -> BTreeMap<String, String> {
-    let resources = template["Resources"].as_mapping().expect("Resources");
-    let (_, function) = resources
-        .iter()
-        .find(|(_, resource)| {
-            resource["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary)
-        })
-        .unwrap_or_else(|| panic!("no function builds {binary}"));
+    let function = function_resource(template, binary);
     // SAM gives every function the Globals' variables, its own winning.
     let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
     let own = &function["Properties"]["Environment"]["Variables"];

@@ -234,43 +234,16 @@ mod tests {
 
     use super::*;
 
-    /// A store whose writes never answer (a hung connection, a frozen peer).
-    struct Hung;
-
-    impl TrafficLog for Hung {
-        async fn add_traffic(&self, _: TrafficWrites) -> Result<(), TrafficNotWritten> {
-            std::future::pending().await
-        }
-        async fn key_traffic(
-            &self,
-            _: &TenantId,
-            _: &ApiKeyId,
-            _: domain::Granularity,
-            _: i64,
-            _: i64,
-        ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
-            Ok(vec![])
-        }
-        async fn tenant_traffic(
-            &self,
-            _: &TenantId,
-            _: i64,
-            _: i64,
-            _: store::TrafficDetail,
-        ) -> StoreResult<Vec<TenantDay>> {
-            Ok(vec![])
-        }
-    }
-
-    /// A store that records each batch's number as it starts, and holds the
-    /// first write until `gate` opens.
+    /// A store that records each batch's number as it starts, and holds
+    /// the first write until `gate` opens (never, for a hung connection or
+    /// a frozen peer).
     #[derive(Default)]
-    struct Recorder {
+    struct Held {
         started: Mutex<Vec<u64>>,
         gate: tokio::sync::Notify,
     }
 
-    impl TrafficLog for Recorder {
+    impl TrafficLog for Held {
         async fn add_traffic(&self, writes: TrafficWrites) -> Result<(), TrafficNotWritten> {
             let first = {
                 let mut started = lock(&self.started);
@@ -306,7 +279,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_flushes_at_once_send_their_batches_in_order() {
         let counter = std::sync::Arc::new(TrafficCounter::new(Some(Duration::from_secs(5))));
-        let store = std::sync::Arc::new(Recorder::default());
+        let store = std::sync::Arc::new(Held::default());
         counter.count(&key(), VerdictCode::Valid, Timestamp::now());
         let first = tokio::spawn({
             let (counter, store) = (counter.clone(), store.clone());
@@ -348,7 +321,9 @@ mod tests {
         assert!(!counter.due(), "not before the interval");
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert!(counter.due());
-        counter.flush_if_due(&Hung, Duration::from_millis(20)).await;
+        counter
+            .flush_if_due(&Held::default(), Duration::from_millis(20))
+            .await;
         // The write never answered: its batch is kept whole, with its stamp,
         // to be sent again as it was.
         let kept = lock(&counter.unacknowledged)

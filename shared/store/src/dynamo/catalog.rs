@@ -156,14 +156,6 @@ impl ArxStore for DynamoStore {
 impl FeedbackStore for DynamoStore {
     async fn put_feedback(&self, feedback: &Feedback) -> StoreResult<()> {
         let (pk, sk) = (tenant_pk(&feedback.tenant_id), feedback_sk(&feedback.id));
-        let item = entity_item(feedback, "feedback", pk, sk)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(crate::StoreError::backend)?;
-        Ok(())
+        self.put(entity_item(feedback, "feedback", pk, sk)?).await
     }
 }

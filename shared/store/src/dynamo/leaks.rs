@@ -5,7 +5,7 @@ use domain::{ApiKey, ApiKeyStatus, AuditEvent};
 
 use super::{DynamoStore, entity_item};
 use crate::keys::{self, leak_report_pk};
-use crate::{Conflict, LeakReportRecord, LeakReports, StoreError, StoreResult, leaked_api_key};
+use crate::{Conflict, LeakReportRecord, LeakReports, StoreResult, leaked_api_key};
 
 impl LeakReports for DynamoStore {
     async fn disable_leaked_api_key(
@@ -35,13 +35,6 @@ impl LeakReports for DynamoStore {
             keys::TTL.into(),
             AttributeValue::N(forget_at.unix_seconds().to_string()),
         );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(())
+        self.put(item).await
     }
 }

@@ -89,6 +89,19 @@ impl DynamoStore {
         &self.table
     }
 
+    /// Writes `item` whole, unconditionally (a record of the store's own:
+    /// the sweep's progress, a leak report, the data version).
+    async fn put(&self, item: Item) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
+    }
+
     async fn get_item<T: DeserializeOwned>(
         &self,
         pk: String,
@@ -226,30 +239,12 @@ impl crate::DataVersionStore for DynamoStore {
     }
 
     async fn set_data_version(&self, version: &crate::StoredVersion) -> StoreResult<()> {
-        #[derive(Serialize)]
-        struct Item<'a> {
-            #[serde(rename = "PK")]
-            pk: &'a str,
-            #[serde(rename = "SK")]
-            sk: &'a str,
-            entity_type: &'a str,
-            #[serde(flatten)]
-            version: &'a crate::StoredVersion,
-        }
-        let item = serde_dynamo::to_item(Item {
-            pk: crate::keys::DATA_VERSION_PK,
-            sk: crate::keys::DATA_VERSION_SK,
-            entity_type: "data_version",
+        let item = entity_item(
             version,
-        })
-        .map_err(StoreError::corrupt)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(())
+            "data_version",
+            crate::keys::DATA_VERSION_PK.into(),
+            crate::keys::DATA_VERSION_SK.into(),
+        )?;
+        self.put(item).await
     }
 }

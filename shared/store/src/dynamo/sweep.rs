@@ -146,14 +146,7 @@ impl ApiKeySweep for DynamoStore {
             SWEEP_PROGRESS_PK.into(),
             SWEEP_PROGRESS_SK.into(),
         )?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(())
+        self.put(item).await
     }
 }
 

@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
     GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
-    TimeToLiveStatus,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TableDescription, TableStatus,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 
 use super::DynamoStore;
@@ -208,6 +208,29 @@ impl DynamoStore {
     }
 
     async fn wait_until_index_active(&self, name: &str) -> StoreResult<()> {
+        self.wait_until("the new index", |table| {
+            table.global_secondary_indexes().iter().any(|index| {
+                index.index_name() == Some(name)
+                    && index.index_status() == Some(&IndexStatus::Active)
+            })
+        })
+        .await
+    }
+
+    async fn wait_until_active(&self) -> StoreResult<()> {
+        self.wait_until("the table", |table| {
+            table.table_status() == Some(&TableStatus::Active)
+        })
+        .await
+    }
+
+    /// Describes the table every half second until `ready` says so, for at
+    /// most two minutes (`what` names what is awaited, in the error).
+    async fn wait_until(
+        &self,
+        what: &str,
+        ready: impl Fn(&TableDescription) -> bool,
+    ) -> StoreResult<()> {
         for _ in 0..240 {
             let described = self
                 .client
@@ -216,41 +239,14 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(StoreError::backend)?;
-            let active = described.table.is_some_and(|table| {
-                table.global_secondary_indexes().iter().any(|index| {
-                    index.index_name() == Some(name)
-                        && index.index_status() == Some(&IndexStatus::Active)
-                })
-            });
-            if active {
+            if described.table().is_some_and(&ready) {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         Err(StoreError::backend(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
-            "the new index did not become active within two minutes",
-        )))
-    }
-
-    async fn wait_until_active(&self) -> StoreResult<()> {
-        for _ in 0..120 {
-            let described = self
-                .client
-                .describe_table()
-                .table_name(&self.table)
-                .send()
-                .await
-                .map_err(StoreError::backend)?;
-            let status = described.table.and_then(|table| table.table_status);
-            if status == Some(TableStatus::Active) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-        Err(StoreError::backend(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            "the table did not become active within a minute",
+            format!("{what} did not become active within two minutes"),
         )))
     }
 }
