@@ -50,6 +50,13 @@ fn needs(target: &str, body: &Value) -> Vec<Grant> {
                 .map_or("table".to_owned(), |index| format!("index/{index}"));
             vec![on(operation, &resource)]
         }
+        // The data version item, which two functions may read and no other.
+        "GetItem" if body["Key"]["PK"]["S"].as_str() == Some(store::keys::DATA_VERSION_PK) => {
+            vec![on(
+                "GetItem",
+                &format!("table#{}", store::keys::DATA_VERSION_PK),
+            )]
+        }
         other => vec![on(other, "table")],
     }
 }
@@ -91,9 +98,22 @@ fn granted(template: &Yaml, binary: &str) -> BTreeSet<Grant> {
             if statement["Effect"].as_str() != Some("Allow") {
                 continue;
             }
+            // A statement limited to items whose partition key is one of
+            // `dynamodb:LeadingKeys` grants on those items only.
+            let leading_keys =
+                list(&statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]);
             let table_resources: Vec<String> = list(&statement["Resource"])
                 .iter()
                 .filter_map(table_resource)
+                .flat_map(|resource| {
+                    if leading_keys.is_empty() {
+                        return vec![resource];
+                    }
+                    leading_keys
+                        .iter()
+                        .map(|key| format!("{resource}#{}", key.as_str().expect("a key")))
+                        .collect()
+                })
                 .collect();
             for action in list(&statement["Action"]) {
                 let action = action.as_str().expect("an action").to_owned();
@@ -124,6 +144,7 @@ fn table_resource(resource: &Yaml) -> Option<String> {
 
 fn allows(grants: &BTreeSet<Grant>, (action, resource): &Grant) -> bool {
     grants.contains(&(action.clone(), resource.clone()))
+        || (resource.starts_with("table#") && grants.contains(&(action.clone(), "table".into())))
         || (resource.starts_with("index/")
             && grants.contains(&(action.clone(), "index/*".to_owned())))
 }

@@ -655,6 +655,62 @@ async fn a_function_missing_a_variable_reports_an_init_error() {
     }
 }
 
+/// On AWS the cleanup function brings the data up to date and records its
+/// version at start; every other function only reads it, and refuses, with
+/// an init error naming both versions, data that a later release wrote (a
+/// rollback past a data change), rather than half-read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn functions_refuse_data_a_later_release_wrote_and_cleanup_records_the_version() {
+    use store::{DATA_VERSION, DataVersionStore, StoredVersion};
+    let template = template();
+    let stand_ins = StandIns::start().await;
+    let store = store::DynamoStore::local(&stand_ins.dynamodb, stand_ins.table.clone());
+    let environment = |binary: &str| stand_ins.function_environment(&template, binary);
+
+    assert_eq!(store.data_version().await.expect("read"), None);
+    let schedule: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace().join("infra/events/schedule.json"))
+            .expect("the event"),
+    )
+    .expect("JSON");
+    let run = boot("cleanup", environment("cleanup"), vec![schedule]).await;
+    assert_eq!(run.init_error, None, "cleanup starts on older data");
+    assert!(run.answers[0].is_some(), "cleanup swept: {:?}", run.answers);
+    let recorded = store.data_version().await.expect("read").expect("recorded");
+    assert_eq!(recorded.version, DATA_VERSION);
+
+    store
+        .set_data_version(&StoredVersion {
+            version: DATA_VERSION + 1,
+            written_by: "9.9.9".into(),
+        })
+        .await
+        .expect("a later release's version");
+    for binary in [
+        "verify-key",
+        "list-api-keys",
+        "authorizer",
+        "leak-report",
+        "cleanup",
+    ] {
+        let run = boot(binary, environment(binary), vec![json!({})]).await;
+        let error = run
+            .init_error
+            .unwrap_or_else(|| panic!("{binary} started on data a later release wrote"));
+        let message = error["errorMessage"].as_str().expect("a message");
+        let found = format!(
+            "data version {} (written by release 9.9.9)",
+            DATA_VERSION + 1
+        );
+        assert!(message.contains(&found), "{binary}: {message}");
+        assert!(
+            message.contains(&format!("data version {DATA_VERSION} that this release")),
+            "{binary}: {message}"
+        );
+        assert_eq!(run.answers, vec![None], "{binary} answered nothing");
+    }
+}
+
 /// Lambda freezes an instance between invocations and sends SIGTERM before
 /// it retires one: the usage counts written add up to the verifies it
 /// answered, for both functions that count (verify-key and the

@@ -72,10 +72,12 @@ pub fn verify_key() -> Program {
 /// docs/protect-your-api.md).
 pub fn key_authorizer() -> Program {
     Box::pin(async move {
+        lambda::init_tracing();
+        // Settings first: a missing one is named before any call is made.
+        let authorizer = configured(KeyAuthorizerConfig::from_env(&ProcessEnv)).await?;
         let AppState {
             store, verifier, ..
         } = api_state().await?;
-        let authorizer = configured(KeyAuthorizerConfig::from_env(&ProcessEnv)).await?;
         // Boxed, as the authorizer's: too deep to lay out inside this one.
         let serving: Program = Box::pin(lambda::serve_key_authorizer(store, verifier, authorizer));
         serving.await
@@ -93,6 +95,7 @@ pub fn leak_report() -> Program {
         let AppState {
             store, verifier, ..
         } = AppState::on_aws(&access, &config);
+        refuse_newer_data(&store).await?;
         let notifier = Notifications::on_aws(&access, &ProcessEnv, leaks.notifications_topic_arn);
         lambda::serve_leak_reports(store, verifier, keys, notifier).await
     })
@@ -102,11 +105,13 @@ pub fn leak_report() -> Program {
 /// service keys), per route.
 pub fn authorizer() -> Program {
     Box::pin(async move {
+        lambda::init_tracing();
+        // Settings first: a missing one is named before any call is made.
+        let config = configured(auth::AuthConfig::from_env(&ProcessEnv)).await?;
+        let tokens = configured(auth::Authenticator::new(config)).await?;
         let AppState {
             store, verifier, ..
         } = api_state().await?;
-        let config = configured(auth::AuthConfig::from_env(&ProcessEnv)).await?;
-        let tokens = configured(auth::Authenticator::new(config)).await?;
         // Boxed: the runtime's future around the check is too deep to lay
         // out inside this one.
         let serving: Program = Box::pin(lambda::serve_authorizer(lambda::Callers {
@@ -143,16 +148,27 @@ where
     Fut: Future<Output = Result<ApiResponse, ApiError>> + Send + 'static,
 {
     Box::pin(async move {
+        lambda::init_tracing();
         let state = api_state().await?;
         lambda::serve(function, state, handler).await
     })
 }
 
-/// What every management function starts with: the log, its settings, and
-/// the store and clients built once for the instance.
+/// What every management function starts with (after the log): its
+/// settings, and the store and clients built once for the instance.
 async fn api_state() -> Result<AppState<DynamoStore>, Error> {
-    lambda::init_tracing();
     let config = configured(ServiceConfig::from_env(&ProcessEnv)).await?;
     let access = configured(AwsAccess::from_env(&ProcessEnv)).await?;
-    Ok(AppState::on_aws(&access, &config))
+    let state = AppState::on_aws(&access, &config);
+    refuse_newer_data(&state.store).await?;
+    Ok(state)
+}
+
+/// Refuses to start on data a later release wrote (an init error naming both
+/// versions: a rollback past a data change must restore a backup, see
+/// `docs/operations.md`), rather than half-read it. One GetItem at start;
+/// bringing older data up to date is the cleanup function's alone.
+pub async fn refuse_newer_data(store: &DynamoStore) -> Result<(), Error> {
+    configured(store::refuse_newer(store, env!("CARGO_PKG_VERSION")).await).await?;
+    Ok(())
 }

@@ -62,16 +62,8 @@ pub enum OpenRefused {
 /// [`DATA_VERSION`]; brings older data up to it (logging each change) and
 /// records it. Returns the version found (1 for data without one).
 pub async fn open_data(store: &impl DataVersionStore, release: &str) -> Result<u32, OpenRefused> {
-    let stored = store.data_version().await.map_err(OpenRefused::Store)?;
+    let stored = refuse_newer(store, release).await?;
     let found = stored.as_ref().map_or(1, |stored| stored.version);
-    if found > DATA_VERSION {
-        return Err(OpenRefused::TooNew {
-            found,
-            written_by: stored.map(|s| s.written_by).unwrap_or_default(),
-            current: DATA_VERSION,
-            release: release.to_owned(),
-        });
-    }
     if found < DATA_VERSION || stored.is_none() {
         for (version, change) in CHANGES.iter().filter(|(v, _)| *v > found) {
             tracing::info!(version, change, "bringing the data up to date");
@@ -86,4 +78,24 @@ pub async fn open_data(store: &impl DataVersionStore, release: &str) -> Result<u
         tracing::info!(from = found, to = DATA_VERSION, "data version recorded");
     }
     Ok(found)
+}
+
+/// Refuses data newer than [`DATA_VERSION`], and only reads: what every
+/// Lambda function does at start (one GetItem), where bringing the data up
+/// to date is the cleanup function's (one writer, see `docs/operations.md`).
+/// Returns the version item, if there is one.
+pub async fn refuse_newer(
+    store: &impl DataVersionStore,
+    release: &str,
+) -> Result<Option<StoredVersion>, OpenRefused> {
+    let stored = store.data_version().await.map_err(OpenRefused::Store)?;
+    match stored {
+        Some(stored) if stored.version > DATA_VERSION => Err(OpenRefused::TooNew {
+            found: stored.version,
+            written_by: stored.written_by,
+            current: DATA_VERSION,
+            release: release.to_owned(),
+        }),
+        stored => Ok(stored),
+    }
 }

@@ -33,8 +33,10 @@ pub use api_keys::{
 };
 pub use audit::{AuditFilter, AuditLog, AuditQuery};
 pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};
-pub use data_version::{DATA_VERSION, DataVersionStore, OpenRefused, StoredVersion, open_data};
-pub use dynamo::DynamoStore;
+pub use data_version::{
+    DATA_VERSION, DataVersionStore, OpenRefused, StoredVersion, open_data, refuse_newer,
+};
+pub use dynamo::{DynamoStore, TableLack};
 #[cfg(feature = "embedded")]
 pub use embedded::EmbeddedStore;
 pub use error::{Conflict, StoreError, StoreResult, error_chain};

@@ -24,6 +24,8 @@ mod traffic;
 mod transaction;
 mod usage;
 
+pub use table::TableLack;
+
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
 #[derive(Debug, Clone)]

@@ -16,6 +16,34 @@ use super::DynamoStore;
 use crate::keys::{ApiKeyIndex, PK, SK, TTL};
 use crate::{StoreError, StoreResult};
 
+/// Something this release needs of the table that it lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableLack {
+    /// A global secondary index (one per table update on DynamoDB).
+    Index(ApiKeyIndex),
+    /// The stream the cleanup function's cascade reads (new and old images).
+    Stream,
+    /// Time to live on the `ttl` attribute (ended keys, usage days, leak reports).
+    TimeToLive,
+}
+
+impl std::fmt::Display for TableLack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Index(index) => {
+                let (pk, sk) = index.key_attributes();
+                write!(
+                    f,
+                    "the index {} (keys {pk} and {sk})",
+                    index.name().unwrap_or_default()
+                )
+            }
+            Self::Stream => f.write_str("the stream (new and old images)"),
+            Self::TimeToLive => write!(f, "time to live on the attribute {TTL}"),
+        }
+    }
+}
+
 fn key(name: &str, key_type: KeyType) -> StoreResult<KeySchemaElement> {
     KeySchemaElement::builder()
         .attribute_name(name)
@@ -104,11 +132,10 @@ impl DynamoStore {
         self.enable_ttl().await
     }
 
-    /// Adds to an existing table what this release needs and it lacks: each
-    /// missing index, one at a time (DynamoDB creates one per update),
-    /// waiting for each to be active, then the stream and the TTL. Logs
-    /// what it added; returns the names of the indexes it added.
-    pub async fn bring_up_to_date(&self) -> StoreResult<Vec<String>> {
+    /// What this release needs of the table and it lacks, read with two
+    /// control-plane calls (DescribeTable, DescribeTimeToLive): each missing
+    /// index, the stream, the TTL. Empty when the table is up to date.
+    pub async fn missing_from_table(&self) -> StoreResult<Vec<TableLack>> {
         let table = self
             .client
             .describe_table()
@@ -120,52 +147,21 @@ impl DynamoStore {
             .ok_or_else(|| {
                 StoreError::backend(std::io::Error::other("DescribeTable described no table"))
             })?;
-        let present: Vec<String> = table
+        let present: Vec<&str> = table
             .global_secondary_indexes()
             .iter()
-            .filter_map(|index| index.index_name().map(str::to_owned))
+            .filter_map(|index| index.index_name())
             .collect();
-        let mut added = Vec::new();
-        for index in ApiKeyIndex::SECONDARY {
-            let (name, schema, projection) = index_parts(index)?;
-            if present.contains(&name) {
-                continue;
-            }
-            tracing::info!(table = %self.table, index = %name, "adding an index this release needs (one at a time)");
-            let (pk, sk) = index.key_attributes();
-            let create = CreateGlobalSecondaryIndexAction::builder()
-                .index_name(&name)
-                .set_key_schema(Some(schema))
-                .projection(projection)
-                .build()
-                .map_err(StoreError::backend)?;
-            self.client
-                .update_table()
-                .table_name(&self.table)
-                .attribute_definitions(string_attribute(pk)?)
-                .attribute_definitions(string_attribute(sk)?)
-                .global_secondary_index_updates(
-                    GlobalSecondaryIndexUpdate::builder().create(create).build(),
-                )
-                .send()
-                .await
-                .map_err(StoreError::backend)?;
-            self.wait_until_index_active(&name).await?;
-            added.push(name);
-        }
+        let mut lacks: Vec<TableLack> = ApiKeyIndex::SECONDARY
+            .into_iter()
+            .filter(|index| !present.contains(&index.name().unwrap_or_default()))
+            .map(TableLack::Index)
+            .collect();
         let streaming = table
             .stream_specification()
             .is_some_and(|stream| stream.stream_enabled());
         if !streaming {
-            tracing::info!(table = %self.table, "turning on the stream this release needs");
-            self.client
-                .update_table()
-                .table_name(&self.table)
-                .stream_specification(stream()?)
-                .send()
-                .await
-                .map_err(StoreError::backend)?;
-            self.wait_until_active().await?;
+            lacks.push(TableLack::Stream);
         }
         let ttl = self
             .client
@@ -184,8 +180,55 @@ impl DynamoStore {
                 )
             });
         if !expiring {
-            tracing::info!(table = %self.table, "turning on the TTL this release needs");
-            self.enable_ttl().await?;
+            lacks.push(TableLack::TimeToLive);
+        }
+        Ok(lacks)
+    }
+
+    /// Adds to an existing table what this release needs and it lacks: each
+    /// missing index, one at a time (DynamoDB creates one per update),
+    /// waiting for each to be active, then the stream and the TTL. Logs
+    /// what it added; returns the names of the indexes it added.
+    pub async fn bring_up_to_date(&self) -> StoreResult<Vec<String>> {
+        let mut added = Vec::new();
+        for lack in self.missing_from_table().await? {
+            tracing::info!(table = %self.table, %lack, "adding what this release needs");
+            match lack {
+                TableLack::Index(index) => {
+                    let (name, schema, projection) = index_parts(index)?;
+                    let (pk, sk) = index.key_attributes();
+                    let create = CreateGlobalSecondaryIndexAction::builder()
+                        .index_name(&name)
+                        .set_key_schema(Some(schema))
+                        .projection(projection)
+                        .build()
+                        .map_err(StoreError::backend)?;
+                    self.client
+                        .update_table()
+                        .table_name(&self.table)
+                        .attribute_definitions(string_attribute(pk)?)
+                        .attribute_definitions(string_attribute(sk)?)
+                        .global_secondary_index_updates(
+                            GlobalSecondaryIndexUpdate::builder().create(create).build(),
+                        )
+                        .send()
+                        .await
+                        .map_err(StoreError::backend)?;
+                    self.wait_until_index_active(&name).await?;
+                    added.push(name);
+                }
+                TableLack::Stream => {
+                    self.client
+                        .update_table()
+                        .table_name(&self.table)
+                        .stream_specification(stream()?)
+                        .send()
+                        .await
+                        .map_err(StoreError::backend)?;
+                    self.wait_until_active().await?;
+                }
+                TableLack::TimeToLive => self.enable_ttl().await?,
+            }
         }
         Ok(added)
     }
