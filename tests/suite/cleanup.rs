@@ -305,11 +305,18 @@ async fn the_sweep_expires_then_purges_exactly_what_is_past_retention(store: imp
         store.create_api_key(key, &event).await.expect("created");
     }
     // Deleted now, and (as the store sees it) ten days from now.
-    let mut event = audit(&c.tenant, AuditAction::ApiKeyDeleted, &early.id);
-    store.delete_api_key(&early, &event).await.expect("deleted");
-    event = audit(&c.tenant, AuditAction::ApiKeyDeleted, &late.id);
-    event.at = t0.plus(Duration::days(10));
-    store.delete_api_key(&late, &event).await.expect("deleted");
+    let deletion = early.delete(&author()).expect("deletable");
+    store
+        .write_api_key_change(&early, &deletion)
+        .await
+        .expect("deleted");
+    let deletion = late
+        .delete(&author_at(t0.plus(Duration::days(10))))
+        .expect("deletable");
+    store
+        .write_api_key_change(&late, &deletion)
+        .await
+        .expect("deleted");
 
     let policy = SweepPolicy {
         retention,
@@ -471,9 +478,9 @@ async fn the_sweep_sends_one_expiry_notice_per_key(store: impl Store) {
     let soon = create_key_ending(&store, &c, t0, 3).await;
     let later = create_key_ending(&store, &c, t0, 20).await;
     let paused = create_key_ending(&store, &c, t0, 2).await;
-    let event = audit(&c.tenant, AuditAction::ApiKeyDisabled, &paused.id);
+    let pause = paused.disable(&author()).expect("active");
     store
-        .set_api_key_status(&paused, ApiKeyStatus::Disabled, &event)
+        .write_api_key_change(&paused, &pause)
         .await
         .expect("disabled");
     create_key(&store, &c.tenant, &c.application, &c.arx).await; // never expires

@@ -158,7 +158,7 @@ fn key_record(
         external_id: None,
         meta: None,
         balance: None,
-        revision: 0,
+        revision: Default::default(),
     }
 }
 

@@ -133,10 +133,6 @@ impl ApiError {
 
     /// Whether the object changed between the read a change was decided on
     /// and its write (the change is then decided again).
-    pub fn is_changed(&self) -> bool {
-        matches!(self, Self::Conflict { code: CHANGED, .. })
-    }
-
     pub fn code(&self) -> &'static str {
         self.kind().1
     }
@@ -237,6 +233,23 @@ impl From<LeakError> for ApiError {
             },
             LeakError::Check(error) => error.into(),
         }
+    }
+}
+
+impl From<domain::Refusal> for ApiError {
+    /// The domain's refusal of a key's change: a typed id that is not the
+    /// key's is the confirmation's 422; the rest are 409s with its words.
+    fn from(refusal: domain::Refusal) -> Self {
+        match refusal {
+            domain::Refusal::ConfirmationMismatch => Self::ConfirmationMismatch,
+            other => Self::conflict(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl store::ChangedMeanwhile for ApiError {
+    fn changed_meanwhile(&self) -> bool {
+        matches!(self, Self::Conflict { code: CHANGED, .. })
     }
 }
 

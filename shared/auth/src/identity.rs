@@ -1,6 +1,6 @@
 //! Who is asking.
 
-use domain::{Role, ServiceKeyId, TenantId, UserId};
+use domain::{Author, Role, ServiceKeyId, TenantId, Timestamp, UserId};
 
 /// Who is asking: only ever taken from a verified credential (a token the
 /// authorizer checked, a service key it found, or its context), never from
@@ -24,6 +24,11 @@ impl Identity {
     pub fn of_service_key(tenant: TenantId, id: &ServiceKeyId, role: Role) -> Option<Self> {
         let user = UserId::parse(&format!("{SERVICE_KEY_USER_PREFIX}{id}")).ok()?;
         Some(Self { tenant, user, role })
+    }
+
+    /// This identity as the author of a change made at `at`.
+    pub fn author(&self, at: Timestamp) -> Author {
+        Author::person(self.user.clone(), self.role, at)
     }
 
     /// The service key this identity is, if it is one.

@@ -2,11 +2,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::text::bounded_text;
 use crate::{
-    Actor, ApiKeyId, ApplicationId, ApplicationName, ArxId, ArxName, ExternalId, InvalidValue,
-    KeyLimits, KeyMeta, Permissions, Purpose, SecretHash, TenantId, Timestamp, UserId,
+    Actor, ApiKeyId, Application, ApplicationId, ApplicationName, Arx, ArxId, ArxName, ExternalId,
+    InvalidValue, KeyLimits, KeyMeta, Permissions, Purpose, Revision, SecretHash, TenantId,
+    Timestamp, UserId,
 };
 
 bounded_text!(ApiKeyName, max = 100, multiline = false);
+
+impl ApiKeyName {
+    /// The name of a key not given one: "Payments · Prod Sydney", cut to
+    /// the longest a name may be. Two names joined are a valid name (both
+    /// are single-line text without control or invisible characters), so
+    /// this is built, not parsed: only the cut's trailing space is trimmed.
+    pub fn after(application: &Application, arx: &Arx) -> Self {
+        let full = format!("{} · {}", application.name, arx.name);
+        let cut: String = full.chars().take(Self::MAX_CHARS).collect();
+        Self(cut.trim_end().to_owned())
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -157,7 +170,7 @@ pub struct ApiKey {
     /// can never undo each other (the loser reads again and retries). Keys
     /// stored before revisions read as 0.
     #[serde(default)]
-    pub revision: u64,
+    pub revision: Revision,
 }
 
 impl ApiKey {
@@ -446,7 +459,7 @@ mod tests {
             meta: None,
             secret_hash: hash,
             balance: None,
-            revision: 0,
+            revision: Revision::default(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod feedback;
 pub mod ids;
 pub mod invalid;
+pub mod lifecycle;
 pub mod limits;
 pub mod owner;
 pub mod page;
@@ -35,6 +36,10 @@ pub use ids::{
     UserId,
 };
 pub use invalid::InvalidValue;
+pub use lifecycle::{
+    Author, Counters, GracePeriod, Issue, KeyChange, KeyEdit, KeySettings, Refusal, Revision,
+    Rotation,
+};
 pub use limits::{Cost, KeyLimits, LimitHit, Standing, Usage, WholeNumber};
 pub use owner::{ExternalId, KeyMeta};
 pub use page::{Cursor, Page, PageLimit};

@@ -1,9 +1,7 @@
-use domain::{
-    Actor, ApiKey, ApiKeyStatus, AuditAction, AuditEvent, PageLimit, TenantId, Timestamp,
-};
+use domain::{ApiKey, ApiKeyStatus, Author, PageLimit, TenantId, Timestamp};
 use store::{
-    ApiKeyDelete, ApiKeyFilter, ApiKeyQuery, ApiKeyRead, CascadeTarget, Conflict, PendingCascades,
-    StoreError, StoreResult,
+    ApiKeyFilter, ApiKeyQuery, ApiKeyRead, ApiKeyWrite, CascadeTarget, PendingCascades,
+    StoreResult, until_written,
 };
 
 use crate::{CASCADE_ACTOR, Deadline};
@@ -44,7 +42,7 @@ pub enum CascadeOutcome {
 /// then records the cascade finished. It reads the table strongly, so a key
 /// created a moment before the archive is not missed, and stops between pages
 /// when `deadline` is near.
-pub async fn cascade<S: ApiKeyRead + ApiKeyDelete + PendingCascades>(
+pub async fn cascade<S: ApiKeyRead + ApiKeyWrite + PendingCascades>(
     store: &S,
     target: &CascadeTarget,
     deadline: Deadline,
@@ -86,26 +84,26 @@ pub async fn cascade<S: ApiKeyRead + ApiKeyDelete + PendingCascades>(
 
 /// Deletes one key, reading it again if it changed meanwhile. `false` if
 /// someone else deleted (or the sweep purged) it first.
-async fn delete<S: ApiKeyRead + ApiKeyDelete>(store: &S, key: &ApiKey) -> StoreResult<bool> {
-    let mut current = key.clone();
-    for _ in 0..3 {
-        let audit = AuditEvent::new(
-            current.tenant_id.clone(),
-            Actor::System(CASCADE_ACTOR.into()),
-            AuditAction::ApiKeyDeleted,
-            &current.id,
-            Timestamp::now(),
-        );
-        match store.delete_api_key(&current, &audit).await {
-            Ok(_) => return Ok(true),
-            Err(StoreError::Conflict(Conflict::Changed)) => {
-                match store.get_api_key(&current.tenant_id, &current.id).await? {
-                    Some(fresh) if fresh.status != ApiKeyStatus::Deleted => current = fresh,
-                    _ => return Ok(false),
-                }
-            }
-            Err(error) => return Err(error),
+async fn delete<S: ApiKeyRead + ApiKeyWrite>(store: &S, key: &ApiKey) -> StoreResult<bool> {
+    // The first try decides on the key as listed; a retry reads it again.
+    let mut listed = Some(key.clone());
+    until_written(|| {
+        let listed = listed.take();
+        async move {
+            let current = match listed {
+                Some(key) => key,
+                None => match store.get_api_key(&key.tenant_id, &key.id).await? {
+                    Some(fresh) => fresh,
+                    None => return Ok(false),
+                },
+            };
+            let by = Author::job(CASCADE_ACTOR, Timestamp::now());
+            let Ok(change) = current.delete(&by) else {
+                return Ok(false);
+            };
+            store.write_api_key_change(&current, &change).await?;
+            Ok(true)
         }
-    }
-    Err(Conflict::Changed.into())
+    })
+    .await
 }

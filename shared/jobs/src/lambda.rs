@@ -9,7 +9,7 @@ use aws_lambda_events::event::dynamodb::Event;
 use domain::Timestamp;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
-use store::{ApiKeyDelete, ApiKeyRead, ApiKeySweep, DynamoStore, PendingCascades};
+use store::{ApiKeyRead, ApiKeySweep, ApiKeyWrite, DynamoStore, PendingCascades};
 
 pub use lambda_runtime::Error;
 
@@ -18,7 +18,7 @@ use notify::{Notifications, Notifier};
 
 pub async fn serve<S, N>(store: S, notifier: N, policy: SweepPolicy) -> Result<(), Error>
 where
-    S: ApiKeyRead + ApiKeyDelete + ApiKeySweep + PendingCascades + 'static,
+    S: ApiKeyRead + ApiKeyWrite + ApiKeySweep + PendingCascades + 'static,
     N: Notifier + 'static,
 {
     let jobs = Arc::new((store, notifier));
@@ -57,7 +57,7 @@ pub async fn handle<S, N>(
     deadline: Deadline,
 ) -> Result<Value, Error>
 where
-    S: ApiKeyRead + ApiKeyDelete + ApiKeySweep + PendingCascades,
+    S: ApiKeyRead + ApiKeyWrite + ApiKeySweep + PendingCascades,
     N: Notifier,
 {
     if payload.get("Records").is_some() {

@@ -5,7 +5,7 @@
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use domain::{ApplicationId, ArxId, PrefixedId, TenantId};
 use serde::{Deserialize, Serialize};
-use store::{ApiKeyDelete, ApiKeyRead, PendingCascades};
+use store::{ApiKeyRead, ApiKeyWrite, PendingCascades};
 
 use crate::{CascadeOutcome, CascadeTarget, Deadline, cascade};
 
@@ -67,7 +67,7 @@ pub fn cascade_target(record: &EventRecord) -> Result<Option<CascadeTarget>, Poi
 /// (a poisoned record, or a store error) so only they are delivered again.
 /// Near the deadline it stops and reports the record it was on: Lambda
 /// delivers the batch again from there.
-pub async fn handle<S: ApiKeyRead + ApiKeyDelete + PendingCascades>(
+pub async fn handle<S: ApiKeyRead + ApiKeyWrite + PendingCascades>(
     store: &S,
     event: &Event,
     deadline: Deadline,

@@ -1,8 +1,6 @@
-use domain::{
-    Actor, ApiKey, ApiKeyStatus, AuditAction, AuditEvent, NoticePeriod, PageLimit, Timestamp,
-};
+use domain::{ApiKey, ApiKeyStatus, Author, NoticePeriod, PageLimit, Timestamp};
 use store::{
-    ApiKeyDelete, ApiKeyRead, ApiKeySweep, Conflict, DueWork, PendingCascades, StoreError,
+    ApiKeyRead, ApiKeySweep, ApiKeyWrite, Conflict, DueWork, PendingCascades, StoreError,
     SweepProgress,
 };
 use time::Duration;
@@ -62,7 +60,7 @@ pub async fn sweep<S, N>(
     deadline: Deadline,
 ) -> Result<SweepReport, SweepError>
 where
-    S: ApiKeySweep + ApiKeyRead + ApiKeyDelete + PendingCascades,
+    S: ApiKeySweep + ApiKeyRead + ApiKeyWrite + PendingCascades,
     N: Notifier,
 {
     let today = now.date();
@@ -187,7 +185,7 @@ struct Sweeper<'a, S, N> {
     deadline: Deadline,
 }
 
-impl<S: ApiKeySweep, N: Notifier> Sweeper<'_, S, N> {
+impl<S: ApiKeySweep + ApiKeyWrite, N: Notifier> Sweeper<'_, S, N> {
     /// Does `step` for every key in `partition` due on `day` at or before
     /// `until`, and says how many it changed (`None`: the deadline came
     /// first). Done keys leave the partition, so it reads the first page
@@ -231,23 +229,27 @@ impl<S: ApiKeySweep, N: Notifier> Sweeper<'_, S, N> {
     }
 
     async fn expire(&self, key: &ApiKey) -> Result<bool, SweepError> {
-        if key.status_at(self.now) != ApiKeyStatus::Expired || key.status != ApiKeyStatus::Active {
+        // Not active, or not past its expiry yet: nothing to record.
+        let Ok(change) = key.expire(&self.author()) else {
             return Ok(false);
-        }
-        self.store
-            .expire_api_key(key, &audit(key, AuditAction::ApiKeyExpired))
-            .await?;
+        };
+        self.store.write_api_key_change(key, &change).await?;
         Ok(true)
     }
 
     async fn purge(&self, key: &ApiKey) -> Result<bool, SweepError> {
-        if !matches!(key.status, ApiKeyStatus::Deleted | ApiKeyStatus::Expired) {
+        // Not ended (deleted or expired): nothing to remove.
+        let Ok(audit) = key.purge(&self.author()) else {
             return Ok(false);
-        }
-        self.store
-            .purge_api_key(key, &audit(key, AuditAction::ApiKeyPurged))
-            .await?;
+        };
+        self.store.purge_api_key(key, &audit).await?;
         Ok(true)
+    }
+
+    /// The sweep, as the author of what it changes: as of the run's `now`,
+    /// which judges what is due (and dates its audit events).
+    fn author(&self) -> Author {
+        Author::job(SWEEP_ACTOR, self.now)
     }
 
     /// One notice per key, never two: the key is claimed first (a conditional
@@ -277,14 +279,4 @@ impl<S: ApiKeySweep, N: Notifier> Sweeper<'_, S, N> {
         }
         Ok(true)
     }
-}
-
-fn audit(key: &ApiKey, action: AuditAction) -> AuditEvent {
-    AuditEvent::new(
-        key.tenant_id.clone(),
-        Actor::System(SWEEP_ACTOR.into()),
-        action,
-        &key.id,
-        Timestamp::now(),
-    )
 }

@@ -1,13 +1,13 @@
-//! API keys: their lookup and dashboard queries, the capabilities that read
-//! and change them (one trait each), and the records both stores write for a
-//! change (deleted, suspended, leaked, expired).
+//! API keys: their lookup and dashboard queries, and the capabilities that
+//! read and write them (one trait each). What a change makes of a key is the
+//! domain's (`domain::lifecycle`); a store writes it as given.
 
 use std::future::Future;
 
 use domain::{
     ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, AuditEvent,
-    Cost, Cursor, ExpiresAt, ExternalId, KeyLimits, KeyMeta, LimitHit, Page, PageLimit,
-    Permissions, SecretHash, TenantId, Timestamp, Usage,
+    Cost, Cursor, ExpiresAt, ExternalId, KeyChange, KeyLimits, KeyMeta, LimitHit, Page, PageLimit,
+    Permissions, Rotation, SecretHash, TenantId, Timestamp, Usage,
 };
 use serde::{Deserialize, Serialize};
 
@@ -192,44 +192,33 @@ pub trait ApiKeyCreate: Send + Sync {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-pub trait ApiKeyDelete: Send + Sync {
-    /// Marks `current` deleted (at and by `audit`) with its lookup item, counts
-    /// and `audit`, in one transaction, only if its status is still
-    /// `current.status` ([`Conflict::Changed`](crate::Conflict::Changed) otherwise). Returns the new record.
-    fn delete_api_key(
+pub trait ApiKeyWrite: Send + Sync {
+    /// Writes `change` (decided by the domain from `current`: a delete, a
+    /// suspension, an edit, an expiry, a leak) in one transaction: its
+    /// record, lookup item and index entries, the counts' move, its counters
+    /// if it restarts them, and its audit events; only if the stored
+    /// revision is still `current.revision`
+    /// ([`Conflict::Changed`](crate::Conflict::Changed) otherwise, to be
+    /// read and decided again).
+    fn write_api_key_change(
         &self,
         current: &ApiKey,
-        audit: &AuditEvent,
-    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
-}
-
-pub trait ApiKeyRotate: Send + Sync {
-    /// Replaces `current` by `new` in one transaction: `rotated` (`current`
-    /// with its grace period's end and `rotated_to`) over `current` only if
-    /// its status is still `current.status` and it was not rotated meanwhile
-    /// ([`Conflict::Changed`](crate::Conflict::Changed) otherwise); `new` as [`ApiKeyCreate`] writes a
-    /// key (its application and Arx must still accept keys); both lookup
-    /// items, the counts and `audit`.
-    fn rotate_api_key(
-        &self,
-        current: &ApiKey,
-        rotated: &ApiKey,
-        new: &ApiKey,
-        audit: &[AuditEvent],
+        change: &KeyChange,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-pub trait ApiKeySuspend: Send + Sync {
-    /// Sets `current`'s status to `to` (active or disabled) with its lookup
-    /// item, counts and `audit`, in one transaction, only if its status is
-    /// still `current.status` ([`Conflict::Changed`](crate::Conflict::Changed) otherwise). Returns the
-    /// new record.
-    fn set_api_key_status(
+pub trait ApiKeyRotate: Send + Sync {
+    /// Writes `rotation` (decided by the domain from `current`) in one
+    /// transaction: the rotated record over `current` only if its revision
+    /// is still `current.revision` ([`Conflict::Changed`](crate::Conflict::Changed)
+    /// otherwise); the replacement as [`ApiKeyCreate`] writes a key (its
+    /// application and Arx must still accept keys); both lookup items, the
+    /// counts and the audit events.
+    fn rotate_api_key(
         &self,
         current: &ApiKey,
-        to: ApiKeyStatus,
-        audit: &AuditEvent,
-    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
+        rotation: &Rotation,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 pub trait ApiKeyLookup: Send + Sync {
@@ -287,30 +276,6 @@ pub trait ApiKeyCharge: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<Usage>>> + Send;
 }
 
-/// What an update does to the counters a key is charged against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Counters {
-    /// Left as they stand (the limits did not change).
-    Kept,
-    /// Started afresh from the new limits ([`fresh_usage`]; none when the
-    /// key has no limits).
-    Restarted,
-}
-
-pub trait ApiKeyUpdate: Send + Sync {
-    /// Writes `next` (`current` with other limits, permissions, owner or
-    /// meta) with its lookup item, its index entries, `counters` as said
-    /// and `audit`, in one transaction, only if the stored revision is still
-    /// `current.revision` ([`Conflict::Changed`](crate::Conflict::Changed) otherwise).
-    fn update_api_key(
-        &self,
-        current: &ApiKey,
-        next: &ApiKey,
-        counters: Counters,
-        audit: &[AuditEvent],
-    ) -> impl Future<Output = StoreResult<()>> + Send;
-}
-
 /// The counters of a key whose limits were just set (created, rotated or
 /// changed), with a random revision: a charge planned against the counters
 /// it replaces can then never match it.
@@ -318,17 +283,6 @@ pub fn fresh_usage(key: &ApiKey, now: Timestamp) -> Option<Usage> {
     use rand::{RngCore, TryRngCore, rngs::OsRng};
     let rev = OsRng.unwrap_err().next_u64() & Usage::REV_MASK;
     key.limits.map(|limits| Usage::new(&limits, now, rev))
-}
-
-/// `next` as a change of `current` writes it: the revision after `current`'s.
-/// Both stores write a key only over the revision its change was computed
-/// from, so of two changes made from one read, one wins and the other is
-/// refused ([`Conflict::Changed`](crate::Conflict::Changed)) to be read again.
-pub fn revised(current: &ApiKey, next: &ApiKey) -> ApiKey {
-    ApiKey {
-        revision: current.revision.wrapping_add(1),
-        ..next.clone()
-    }
 }
 
 /// The counters item purging `key` removes, if any. The newest key of a
@@ -344,44 +298,4 @@ pub fn counters_removed_at_purge(key: &ApiKey) -> Option<&ApiKeyId> {
         (Some(_), None) => Some(&key.id),
         (Some(_), Some(_)) => None,
     }
-}
-
-/// Whether a new key brings counters of its own: a rotation's replacement
-/// charges its chain's, which go on as they are.
-pub fn starts_counters(key: &ApiKey) -> bool {
-    key.balance_key() == &key.id
-}
-
-/// The record of `current` once deleted as `audit` says: both stores write exactly this.
-pub fn deleted_api_key(current: &ApiKey, audit: &AuditEvent) -> ApiKey {
-    ApiKey {
-        status: ApiKeyStatus::Deleted,
-        deleted_at: Some(audit.at),
-        deleted_by: Some(audit.actor.clone()),
-        ..current.clone()
-    }
-}
-
-/// The record of `current` with another status (suspended or resumed by a
-/// person: no reason, and a resumed key forgets why it was disabled).
-pub fn with_status(current: &ApiKey, status: ApiKeyStatus) -> ApiKey {
-    ApiKey {
-        status,
-        disabled_reason: None,
-        ..current.clone()
-    }
-}
-
-/// The record of an active `current` disabled because it leaked.
-pub fn leaked_api_key(current: &ApiKey) -> ApiKey {
-    ApiKey {
-        status: ApiKeyStatus::Disabled,
-        disabled_reason: Some(domain::DisabledReason::Leaked),
-        ..current.clone()
-    }
-}
-
-/// The record of an active `current` once the sweep records its expiry.
-pub fn expired_api_key(current: &ApiKey) -> ApiKey {
-    with_status(current, ApiKeyStatus::Expired)
 }

@@ -2,22 +2,13 @@
 
 use std::future::Future;
 
-use domain::{ApiKey, AuditEvent, Timestamp};
+use domain::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreResult;
 
 /// What the GitHub secret scanning endpoint writes.
 pub trait LeakReports: Send + Sync {
-    /// Disables an active `current` because it leaked ([`leaked_api_key`](crate::leaked_api_key)),
-    /// with its lookup item, counts and `audit`, in one transaction, only if
-    /// it is still active ([`Conflict::Changed`](crate::Conflict::Changed) otherwise).
-    fn disable_leaked_api_key(
-        &self,
-        current: &ApiKey,
-        audit: &AuditEvent,
-    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
-
     /// The record of the report with this digest (of its signed body), if
     /// it was handled.
     fn handled_leak_report(

@@ -21,15 +21,14 @@ mod error;
 pub mod keys;
 mod leaks;
 mod page;
+mod retry;
 mod service_keys;
 mod sweep;
 mod traffic;
 
 pub use api_keys::{
-    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyFilter, ApiKeyLookup, ApiKeyQuery, ApiKeyRead,
-    ApiKeyRotate, ApiKeySuspend, ApiKeyUpdate, ApiKeyUsage, Charge, Counters, KeyLookup,
-    counters_removed_at_purge, deleted_api_key, expired_api_key, fresh_usage, leaked_api_key,
-    revised, starts_counters, with_status,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyFilter, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate,
+    ApiKeyUsage, ApiKeyWrite, Charge, KeyLookup, counters_removed_at_purge, fresh_usage,
 };
 pub use audit::{AuditFilter, AuditLog, AuditQuery};
 pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};
@@ -42,6 +41,7 @@ pub use embedded::EmbeddedStore;
 pub use error::{Conflict, StoreError, StoreResult, error_chain};
 pub use leaks::{LEAK_REPORT_KEPT_DAYS, LeakReportRecord, LeakReports};
 pub(crate) use page::into_page;
+pub use retry::{CHANGE_ATTEMPTS, ChangedMeanwhile, until_written};
 pub use service_keys::{ServiceKeyLookup, ServiceKeyStore};
 pub use sweep::{
     ApiKeySweep, CascadeTarget, DueWork, PendingCascade, PendingCascades, SweepProgress,

@@ -44,14 +44,6 @@ pub trait ApiKeySweep: Send + Sync {
         limit: PageLimit,
     ) -> impl Future<Output = StoreResult<Vec<ApiKey>>> + Send;
 
-    /// Marks an active `current` expired (with its lookup item, counts and
-    /// `audit`) if it is still active ([`Conflict::Changed`](crate::Conflict::Changed) otherwise).
-    fn expire_api_key(
-        &self,
-        current: &ApiKey,
-        audit: &AuditEvent,
-    ) -> impl Future<Output = StoreResult<ApiKey>> + Send;
-
     /// Sets when `current`'s expiry notice was sent (`None` gives a notice
     /// back after a failed publish), if the stored key is still active with
     /// `current`'s `expiry_notice_sent_at` ([`Conflict::Changed`](crate::Conflict::Changed) otherwise):

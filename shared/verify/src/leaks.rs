@@ -23,15 +23,15 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use domain::{
-    Actor, ApiKeyStatus, AuditAction, AuditEvent, PresentedKey, PresentedServiceKey, ServiceKey,
+    Actor, AuditAction, AuditEvent, Author, PresentedKey, PresentedServiceKey, ServiceKey,
     Timestamp,
 };
 use environment::{ConfigError, Env};
 use notify::{LeakNotice, Notifier, ServiceKeyLeakNotice};
 use serde::{Deserialize, Serialize};
 use store::{
-    ApiKeyLookup, ApiKeyRead, Conflict, KeyLookup, LeakReportRecord, LeakReports, ServiceKeyStore,
-    StoreError,
+    ApiKeyLookup, ApiKeyRead, ApiKeyWrite, Conflict, KeyLookup, LeakReportRecord, LeakReports,
+    ServiceKeyStore, StoreError, until_written,
 };
 
 use crate::check::Verifier;
@@ -45,10 +45,6 @@ pub const MAX_TOKENS: usize = 100;
 
 /// The longest location we record; GitHub's are blob URLs, far shorter.
 const MAX_URL_CHARS: usize = 2000;
-
-/// Reads and writes of one leaked key before the report gives up on it (a
-/// 409 to GitHub, which sends the report again).
-const DISABLE_ATTEMPTS: usize = 5;
 
 /// The audit actor of what a report does.
 pub const ACTOR: &str = "github-secret-scanning";
@@ -106,8 +102,11 @@ impl LeakConfig {
 }
 
 /// The stores the endpoint reads and writes.
-pub trait LeakStore: ApiKeyLookup + ApiKeyRead + LeakReports + ServiceKeyStore {}
-impl<S: ApiKeyLookup + ApiKeyRead + LeakReports + ServiceKeyStore> LeakStore for S {}
+pub trait LeakStore:
+    ApiKeyLookup + ApiKeyRead + ApiKeyWrite + LeakReports + ServiceKeyStore
+{
+}
+impl<S: ApiKeyLookup + ApiKeyRead + ApiKeyWrite + LeakReports + ServiceKeyStore> LeakStore for S {}
 
 /// GitHub's signing keys (SubjectPublicKeyInfo DER by key identifier).
 pub struct GithubKeys(PublishedKeys<Vec<u8>>);
@@ -415,32 +414,24 @@ async fn disable<S: LeakStore, N: Notifier>(
     now: Timestamp,
 ) -> Result<bool, LeakError> {
     let location = location(found);
+    let by = Author::job(ACTOR, now);
     // Read, decide and write again if another change lands in between (it
     // wins, and this one is decided on what it left): a key enabled, rotated
     // or given limits at the same moment is still disabled, and keeps those.
-    let mut attempts = 0;
-    let disabled = loop {
-        attempts += 1;
+    let disabled = until_written(|| async {
         let Some(key) = store.get_api_key(&lookup.tenant_id, &lookup.key_id).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         // Disabled, deleted or expired: it no longer works either way.
-        if key.status_at(now) != ApiKeyStatus::Active {
-            return Ok(false);
-        }
-        let audit = AuditEvent::new(
-            key.tenant_id.clone(),
-            Actor::System(ACTOR.into()),
-            AuditAction::ApiKeyLeaked,
-            &key.id,
-            now,
-        )
-        .with_detail(format!("found in public code at {location}"));
-        match store.disable_leaked_api_key(&key, &audit).await {
-            Ok(disabled) => break disabled,
-            Err(StoreError::Conflict(Conflict::Changed)) if attempts < DISABLE_ATTEMPTS => {}
-            Err(error) => return Err(error.into()),
-        }
+        let Ok(change) = key.mark_leaked(&location, &by) else {
+            return Ok(None);
+        };
+        store.write_api_key_change(&key, &change).await?;
+        Ok::<_, StoreError>(Some(change.next))
+    })
+    .await?;
+    let Some(disabled) = disabled else {
+        return Ok(false);
     };
     let key = &disabled;
     // The next verify in this process answers DISABLED.

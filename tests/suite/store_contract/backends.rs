@@ -1,23 +1,21 @@
 //! The two stores the contract runs against.
 
 use store::{
-    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyRotate,
-    ApiKeySuspend, ApiKeySweep, ApiKeyUpdate, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog,
-    DynamoStore, EmbeddedStore, FeedbackStore, PendingCascades, ServiceKeyStore, TrafficLog,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeySweep, ApiKeyUsage,
+    ApiKeyWrite, ApplicationStore, ArxStore, AuditLog, DynamoStore, EmbeddedStore, FeedbackStore,
+    PendingCascades, ServiceKeyStore, TrafficLog,
 };
 
 /// Every capability, so one contract test can use them all.
 pub trait Store:
     ApiKeyRead
     + ApiKeyCreate
-    + ApiKeyDelete
+    + ApiKeyWrite
     + ApiKeyRotate
-    + ApiKeySuspend
     + ApiKeyLookup
     + ApiKeySweep
     + ApiKeyUsage
     + ApiKeyCharge
-    + ApiKeyUpdate
     + PendingCascades
     + ApplicationStore
     + ArxStore
@@ -33,14 +31,12 @@ pub trait Store:
 impl<S> Store for S where
     S: ApiKeyRead
         + ApiKeyCreate
-        + ApiKeyDelete
+        + ApiKeyWrite
         + ApiKeyRotate
-        + ApiKeySuspend
         + ApiKeyLookup
         + ApiKeySweep
         + ApiKeyUsage
         + ApiKeyCharge
-        + ApiKeyUpdate
         + PendingCascades
         + ApplicationStore
         + ArxStore

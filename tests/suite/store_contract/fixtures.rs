@@ -2,8 +2,8 @@
 
 use domain::{
     AccessKey, Actor, ApiKey, ApiKeyName, ApiKeyStatus, Application, ApplicationName,
-    ApplicationStatus, Arx, ArxName, ArxStatus, AuditAction, AuditEvent, KeyHasher, KeyPrefix,
-    Label, Purpose, Technology, TenantId, Timestamp, UserId,
+    ApplicationStatus, Arx, ArxName, ArxStatus, AuditAction, AuditEvent, Author, KeyHasher,
+    KeyPrefix, Label, Purpose, Role, Technology, TenantId, Timestamp, UserId,
 };
 
 use super::backends::Store;
@@ -24,6 +24,16 @@ pub fn audit(tenant: &TenantId, action: AuditAction, target: impl std::fmt::Disp
         target,
         Timestamp::now(),
     )
+}
+
+/// The tests' user as the author of a change made now.
+pub fn author() -> Author {
+    Author::person(user(), Role::PlatformOwner, Timestamp::now())
+}
+
+/// The tests' user as the author of a change made at `at`.
+pub fn author_at(at: Timestamp) -> Author {
+    Author::person(user(), Role::PlatformOwner, at)
 }
 
 pub async fn create_application(store: &impl Store, tenant: &TenantId, name: &str) -> Application {
@@ -120,7 +130,7 @@ pub fn new_key(tenant: &TenantId, application: &Application, arx: &Arx) -> ApiKe
         external_id: None,
         meta: None,
         balance: None,
-        revision: 0,
+        revision: Default::default(),
     }
 }
 
@@ -141,9 +151,10 @@ pub async fn create_key(
 }
 
 pub async fn delete_key(store: &impl Store, key: &ApiKey) -> ApiKey {
-    let event = audit(&key.tenant_id, AuditAction::ApiKeyDeleted, &key.id);
+    let change = key.delete(&author()).expect("deletable");
     store
-        .delete_api_key(key, &event)
+        .write_api_key_change(key, &change)
         .await
-        .expect("key deleted")
+        .expect("key deleted");
+    change.next
 }

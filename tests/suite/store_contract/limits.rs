@@ -3,7 +3,8 @@
 //! charges cross it together, and counters that follow the key's limits.
 
 use domain::{ApiKey, AuditAction, Cost, KeyLimits, LimitHit, Timestamp};
-use store::{Charge, Counters};
+use domain::{Counters, KeyChange};
+use store::Charge;
 
 use super::backends::Store;
 use super::fixtures::*;
@@ -208,8 +209,16 @@ async fn changed_limits_restart_the_counters_and_removed_ones_end_charging(store
         ..key.clone()
     };
     let event = audit(&key.tenant_id, AuditAction::ApiKeyLimitsChanged, &key.id);
+    let change = KeyChange {
+        next: ApiKey {
+            revision: key.revision.next(),
+            ..raised.clone()
+        },
+        counters: Counters::Restarted,
+        audit: vec![event],
+    };
     store
-        .update_api_key(&key, &raised, Counters::Restarted, &[event])
+        .write_api_key_change(&key, &change)
         .await
         .expect("changed");
     let (charged, _) = charge_together(&store, &raised, 10, now).await;
@@ -226,8 +235,16 @@ async fn changed_limits_restart_the_counters_and_removed_ones_end_charging(store
         ..key.clone()
     };
     let event = audit(&key.tenant_id, AuditAction::ApiKeyLimitsChanged, &key.id);
+    let change = KeyChange {
+        next: ApiKey {
+            revision: stored.revision.next(),
+            ..unlimited
+        },
+        counters: Counters::Restarted,
+        audit: vec![event],
+    };
     store
-        .update_api_key(&stored, &unlimited, Counters::Restarted, &[event])
+        .write_api_key_change(&stored, &change)
         .await
         .expect("changed");
     assert_eq!(store.api_key_usage(&key.id).await.expect("read"), None);

@@ -260,8 +260,8 @@ async fn a_delete_whose_condition_no_longer_holds_changes_nothing(store: impl St
         .expect("read");
 
     // A second delete from the same stale read (the key was active then).
-    let again = audit(&c.tenant, AuditAction::ApiKeyDeleted, &key.id);
-    let refused = store.delete_api_key(&key, &again).await;
+    let again = key.delete(&author()).expect("active when read");
+    let refused = store.write_api_key_change(&key, &again).await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(Conflict::Changed))),
         "{refused:?}"
@@ -655,9 +655,9 @@ async fn a_key_past_its_expiry_counts_as_expired_before_the_sweep(store: impl St
         "expired as soon as it reads expired"
     );
     // The sweep records it: the counts do not change again.
-    let event = audit(&c.tenant, AuditAction::ApiKeyExpired, &expiring.id);
+    let expiry = expiring.expire(&author()).expect("past its expiry");
     store
-        .expire_api_key(&expiring, &event)
+        .write_api_key_change(&expiring, &expiry)
         .await
         .expect("expired");
     assert_eq!(
@@ -746,13 +746,22 @@ async fn the_sweep_finds_expires_and_purges_due_keys(store: impl Store) {
     assert_eq!(due(DueWork::Expire, soon).await, vec![expiring.id.clone()]);
     let expiring = told;
 
-    let event = audit(&c.tenant, AuditAction::ApiKeyExpired, &expiring.id);
-    let expired = store
-        .expire_api_key(&expiring, &event)
+    let expiry = expiring
+        .expire(&author_at(soon.plus(time::Duration::seconds(1))))
+        .expect("past its expiry");
+    store
+        .write_api_key_change(&expiring, &expiry)
         .await
         .expect("expired");
+    let expired = expiry.next.clone();
     assert_eq!(expired.status, ApiKeyStatus::Expired);
-    let again = store.expire_api_key(&expired, &event).await;
+    // Expired once: the domain refuses a second expiry, and the store a
+    // second write of the first from the same read.
+    assert!(matches!(
+        expired.expire(&author()),
+        Err(domain::Refusal::Status { .. })
+    ));
+    let again = store.write_api_key_change(&expiring, &expiry).await;
     assert!(
         matches!(again, Err(StoreError::Conflict(Conflict::Changed))),
         "{again:?}"
@@ -846,11 +855,12 @@ async fn a_key_is_suspended_and_resumed_with_its_lookup_counts_and_audit(store: 
         disabled,
     };
 
-    let off = audit(&c.tenant, AuditAction::ApiKeyDisabled, &key.id);
-    let disabled = store
-        .set_api_key_status(&key, ApiKeyStatus::Disabled, &off)
+    let off = key.disable(&author()).expect("active");
+    store
+        .write_api_key_change(&key, &off)
         .await
         .expect("disabled");
+    let disabled = off.next;
     assert_eq!(disabled.status, ApiKeyStatus::Disabled);
     assert_eq!(
         store.get_api_key(&c.tenant, &key.id).await.expect("read"),
@@ -878,10 +888,8 @@ async fn a_key_is_suspended_and_resumed_with_its_lookup_counts_and_audit(store: 
     );
 
     // A second disable from the same stale (active) read changes nothing.
-    let again = audit(&c.tenant, AuditAction::ApiKeyDisabled, &key.id);
-    let refused = store
-        .set_api_key_status(&key, ApiKeyStatus::Disabled, &again)
-        .await;
+    let again = key.disable(&author()).expect("active when read");
+    let refused = store.write_api_key_change(&key, &again).await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(Conflict::Changed))),
         "{refused:?}"
@@ -891,11 +899,12 @@ async fn a_key_is_suspended_and_resumed_with_its_lookup_counts_and_audit(store: 
         counts(0, 1)
     );
 
-    let on = audit(&c.tenant, AuditAction::ApiKeyEnabled, &key.id);
-    let enabled = store
-        .set_api_key_status(&disabled, ApiKeyStatus::Active, &on)
+    let on = disabled.enable(&author()).expect("disabled");
+    store
+        .write_api_key_change(&disabled, &on)
         .await
         .expect("enabled");
+    let enabled = on.next;
     assert_eq!(enabled.status, ApiKeyStatus::Active);
     assert_eq!(lookup_status(&store, &key.id).await, ApiKeyStatus::Active);
     assert_eq!(
@@ -940,6 +949,7 @@ async fn lookup_status(store: &impl Store, id: &ApiKeyId) -> ApiKeyStatus {
 async fn a_key_is_rotated_once_in_one_transaction(store: impl Store) {
     let c = catalog(&store).await;
     let old = create_key(&store, &c.tenant, &c.application, &c.arx).await;
+    // A rotation as the domain decides one, written over `old`'s revision.
     let rotation = |old: &ApiKey| {
         let mut new = new_key(&c.tenant, &c.application, &c.arx);
         new.rotated_from = Some(old.id.clone());
@@ -948,19 +958,25 @@ async fn a_key_is_rotated_once_in_one_transaction(store: impl Store) {
                 Timestamp::now().plus(time::Duration::hours(1)),
             )),
             rotated_to: Some(new.id.clone()),
+            revision: old.revision.next(),
             ..old.clone()
         };
-        (rotated, new)
+        let audit = [
+            audit(&c.tenant, AuditAction::ApiKeyRotated, &old.id),
+            audit(&c.tenant, AuditAction::ApiKeyCreated, &new.id),
+        ];
+        domain::Rotation {
+            rotated,
+            replacement: new,
+            audit,
+        }
     };
-    let (rotated, new) = rotation(&old);
-    let event = audit(&c.tenant, AuditAction::ApiKeyRotated, &old.id);
-    store
-        .rotate_api_key(&old, &rotated, &new, std::slice::from_ref(&event))
-        .await
-        .expect("rotated");
+    let written = rotation(&old);
+    let new = written.replacement.clone();
+    store.rotate_api_key(&old, &written).await.expect("rotated");
     assert_eq!(
         store.get_api_key(&c.tenant, &old.id).await.expect("read"),
-        Some(store::revised(&old, &rotated)),
+        Some(written.rotated.clone()),
         "the rotated record, as the revision after the one read"
     );
     assert_eq!(
@@ -973,7 +989,7 @@ async fn a_key_is_rotated_once_in_one_transaction(store: impl Store) {
         .expect("read")
         .expect("lookup");
     assert_eq!(
-        old_lookup.expires_at, rotated.expires_at,
+        old_lookup.expires_at, written.rotated.expires_at,
         "verification sees the grace period's end"
     );
     assert_eq!(lookup_status(&store, &new.id).await, ApiKeyStatus::Active);
@@ -981,19 +997,13 @@ async fn a_key_is_rotated_once_in_one_transaction(store: impl Store) {
     assert_eq!((counts.total, counts.active), (2, 2));
 
     // The same stale read again: refused, nothing written.
-    let (stale_rotated, stale_new) = rotation(&old);
-    let refused = store
-        .rotate_api_key(
-            &old,
-            &stale_rotated,
-            &stale_new,
-            std::slice::from_ref(&event),
-        )
-        .await;
+    let stale = rotation(&old);
+    let refused = store.rotate_api_key(&old, &stale).await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(Conflict::Changed))),
         "{refused:?}"
     );
+    let stale_new = &stale.replacement;
     assert_eq!(
         store
             .get_api_key(&c.tenant, &stale_new.id)
@@ -1017,10 +1027,8 @@ async fn a_key_is_rotated_once_in_one_transaction(store: impl Store) {
         .replace_application(&archived, ApplicationStatus::Active, &archive)
         .await
         .expect("archived");
-    let (late_rotated, late_new) = rotation(&new);
-    let refused = store
-        .rotate_api_key(&new, &late_rotated, &late_new, std::slice::from_ref(&event))
-        .await;
+    let late = rotation(&new);
+    let refused = store.rotate_api_key(&new, &late).await;
     assert!(
         matches!(
             refused,

@@ -225,7 +225,7 @@ async fn a_key_rotated_before_chains_leaves_no_counters_at_purge(
     store: impl super::backends::Store,
 ) {
     use domain::{ApiKey, ApiKeyId, AuditAction, KeyLimits};
-    use store::Counters;
+    use domain::{Counters, KeyChange};
 
     use super::fixtures::{audit, catalog, new_key};
 
@@ -251,13 +251,16 @@ async fn a_key_rotated_before_chains_leaves_no_counters_at_purge(
         balance: None,
         ..key.clone()
     };
+    let change = KeyChange {
+        next: ApiKey {
+            revision: key.revision.next(),
+            ..before_chains
+        },
+        counters: Counters::Kept,
+        audit: vec![audit(&catalog.tenant, AuditAction::ApiKeyUpdated, &key.id)],
+    };
     store
-        .update_api_key(
-            &key,
-            &before_chains,
-            Counters::Kept,
-            &[audit(&catalog.tenant, AuditAction::ApiKeyUpdated, &key.id)],
-        )
+        .write_api_key_change(&key, &change)
         .await
         .expect("written as a release before chains left it");
     let stored = store
@@ -265,13 +268,14 @@ async fn a_key_rotated_before_chains_leaves_no_counters_at_purge(
         .await
         .expect("read")
         .expect("there");
-    let deleted = store
-        .delete_api_key(
-            &stored,
-            &audit(&catalog.tenant, AuditAction::ApiKeyDeleted, &key.id),
-        )
+    let deletion = stored
+        .delete(&crate::store_contract::author())
+        .expect("deletable");
+    store
+        .write_api_key_change(&stored, &deletion)
         .await
         .expect("deleted");
+    let deleted = deletion.next;
     store
         .purge_api_key(
             &deleted,

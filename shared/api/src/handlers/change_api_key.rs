@@ -2,18 +2,18 @@
 //! `{"confirm": "<the exact key id>"}` (everyone), and
 //! `POST /v1/api-keys/{id}/disable` and `/enable` (owners and admins), and
 //! `PATCH /v1/api-keys/{id}` with any of `limits`, `permissions`,
-//! `external_id` and `meta` (owners and admins).
+//! `external_id` and `meta` (owners and admins). What each may do to the key
+//! is the domain's (`domain::lifecycle`); each reads the key, asks the
+//! domain, and writes what it decided over the revision read.
 
 use std::sync::Arc;
 
-use domain::{
-    ApiKey, ApiKeyId, ApiKeyStatus, AuditAction, ExternalId, KeyLimits, Permissions, Timestamp,
-};
+use domain::{ApiKey, ApiKeyId, ExternalId, KeyChange, KeyEdit, KeyLimits, Permissions, Timestamp};
 use serde::Deserialize;
-use store::{ApiKeyCharge, ApiKeyDelete, ApiKeyRead, ApiKeySuspend, ApiKeyUpdate, Counters};
+use store::{ApiKeyCharge, ApiKeyRead, ApiKeyWrite, until_written};
 
+use super::refuse_keys_in_plain_data;
 use super::views::ApiKeyView;
-use super::{audit_by, refuse_keys_in_plain_data, until_written};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
 use crate::routes::Route;
@@ -30,7 +30,7 @@ struct Confirmation {
 /// that forgot a field never removes it); a body naming none is refused.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct KeyChange {
+struct KeyChangeBody {
     #[serde(default, deserialize_with = "given")]
     limits: Option<Option<KeyLimits>>,
     #[serde(default, deserialize_with = "given")]
@@ -51,24 +51,28 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-pub async fn handle<S: ApiKeyRead + ApiKeyDelete + ApiKeySuspend + ApiKeyUpdate + ApiKeyCharge>(
+pub async fn handle<S: ApiKeyRead + ApiKeyWrite + ApiKeyCharge>(
     state: Arc<AppState<S>>,
     route: Route,
     request: ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     match route {
-        Route::DisableApiKey => {
-            let key = set_status(&state, &request, ApiKeyStatus::Disabled).await?;
+        Route::DisableApiKey | Route::EnableApiKey => {
+            let enable = route == Route::EnableApiKey;
+            let now = Timestamp::now();
+            let by = request.identity.author(now);
+            let key = change(&state, &request, |key| {
+                if enable {
+                    key.enable(&by)
+                } else {
+                    key.disable(&by)
+                }
+            })
+            .await?;
+            tracing::info!(key_id = %key.id, status = key.status.as_str(), tenant = %request.identity.tenant, "api key status changed");
             Ok(ApiResponse::json(
                 200,
-                &ApiKeyView::at(&key, Timestamp::now(), state.expiry_notice),
-            ))
-        }
-        Route::EnableApiKey => {
-            let key = set_status(&state, &request, ApiKeyStatus::Active).await?;
-            Ok(ApiResponse::json(
-                200,
-                &ApiKeyView::at(&key, Timestamp::now(), state.expiry_notice),
+                &ApiKeyView::at(&key, now, state.expiry_notice),
             ))
         }
         Route::UpdateApiKey => update(&state, &request).await,
@@ -76,29 +80,34 @@ pub async fn handle<S: ApiKeyRead + ApiKeyDelete + ApiKeySuspend + ApiKeyUpdate 
     }
 }
 
-/// Changes what a `PATCH` names. New limits start the counters afresh (a
-/// new credit balance, a new rate window), and every key of its rotation
-/// chain is charged against them, so a rotated key's limits are its
-/// replacement's to change (409); its permissions, owner and meta are its
-/// own. A key that has ended keeps what it had (409).
-async fn update<S: ApiKeyRead + ApiKeyUpdate + ApiKeyCharge>(
+/// Reads the key, asks `decide` what it becomes, and writes that over the
+/// revision read, again while another change lands in between. The record
+/// written.
+async fn change<S, F>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+    decide: F,
+) -> Result<ApiKey, ApiError>
+where
+    S: ApiKeyRead + ApiKeyWrite,
+    F: Fn(&ApiKey) -> Result<KeyChange, domain::Refusal>,
+{
+    until_written(|| async {
+        let key = load(state, request).await?;
+        let change = decide(&key)?;
+        state.store.write_api_key_change(&key, &change).await?;
+        Ok(change.next)
+    })
+    .await
+}
+
+/// Changes what a `PATCH` names (see `ApiKey::edit`).
+async fn update<S: ApiKeyRead + ApiKeyWrite + ApiKeyCharge>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let change: KeyChange = request.json()?;
-    if change.limits.is_none()
-        && change.permissions.is_none()
-        && change.external_id.is_none()
-        && change.meta.is_none()
-    {
-        return Err(ApiError::MalformedBody {
-            detail: "the body names nothing to change: give limits, permissions, external_id \
-                     or meta"
-                .into(),
-            field: None,
-        });
-    }
-    let meta = change
+    let body: KeyChangeBody = request.json()?;
+    let meta = body
         .meta
         .as_ref()
         .map(|meta| {
@@ -107,74 +116,35 @@ async fn update<S: ApiKeyRead + ApiKeyUpdate + ApiKeyCharge>(
                 .transpose()
         })
         .transpose()?;
+    let edit = KeyEdit {
+        limits: body.limits,
+        permissions: body.permissions,
+        external_id: body.external_id,
+        meta,
+    };
+    if edit.is_empty() {
+        return Err(ApiError::MalformedBody {
+            detail: "the body names nothing to change: give limits, permissions, external_id \
+                     or meta"
+                .into(),
+            field: None,
+        });
+    }
     refuse_keys_in_plain_data(
         &state.verifier,
-        change.permissions.as_ref().and_then(Option::as_ref),
-        change.external_id.as_ref().and_then(Option::as_ref),
-        meta.as_ref().and_then(Option::as_ref),
+        edit.permissions.as_ref().and_then(Option::as_ref),
+        edit.external_id.as_ref().and_then(Option::as_ref),
+        edit.meta.as_ref().and_then(Option::as_ref),
     )?;
     let now = Timestamp::now();
+    let by = request.identity.author(now);
     let next = until_written(|| async {
         let key = load(state, request).await?;
-        let status = key.status_at(now);
-        if !matches!(status, ApiKeyStatus::Active | ApiKeyStatus::Disabled) {
-            return Err(ApiError::conflict(
-                "api_key_status",
-                format!("the API key is {} and cannot change", status.as_str()),
-            ));
-        }
-        if change.limits.is_some() && key.rotated_to.is_some() {
-            return Err(ApiError::conflict(
-                "already_rotated",
-                "this API key was rotated: it is charged against the limits of the key that \
-                 replaced it, so change those",
-            ));
-        }
-        let next = ApiKey {
-            limits: change
-                .limits
-                .map_or(key.limits, |limits| limits.and_then(KeyLimits::or_none)),
-            permissions: change
-                .permissions
-                .clone()
-                .map_or_else(|| key.permissions.clone(), Option::unwrap_or_default),
-            external_id: change
-                .external_id
-                .clone()
-                .unwrap_or_else(|| key.external_id.clone()),
-            meta: meta.clone().unwrap_or_else(|| key.meta.clone()),
-            ..key.clone()
-        };
-        let mut audit = Vec::new();
-        if change.limits.is_some() {
-            audit.push(
-                audit_by(
-                    &request.identity,
-                    AuditAction::ApiKeyLimitsChanged,
-                    &key.id,
-                    now,
-                )
-                .with_detail(KeyLimits::change_detail(key.limits, next.limits)),
-            );
-        }
-        if let Some(detail) = what_changed(&key, &next) {
-            audit.push(
-                audit_by(&request.identity, AuditAction::ApiKeyUpdated, &key.id, now)
-                    .with_detail(detail),
-            );
-        }
-        if audit.is_empty() {
+        let Some(change) = key.edit(&edit, &by)? else {
             return Ok(key);
-        }
-        let counters = match change.limits {
-            Some(_) => Counters::Restarted,
-            None => Counters::Kept,
         };
-        state
-            .store
-            .update_api_key(&key, &next, counters, &audit)
-            .await?;
-        Ok(next)
+        state.store.write_api_key_change(&key, &change).await?;
+        Ok::<_, ApiError>(change.next)
     })
     .await?;
     // Neither the owner nor the meta is logged: they are the customer's data.
@@ -186,103 +156,20 @@ async fn update<S: ApiKeyRead + ApiKeyUpdate + ApiKeyCharge>(
     ))
 }
 
-/// What an update changed besides the limits, in words for the audit log:
-/// the permissions added and removed, the owner, whether the meta changed.
-fn what_changed(before: &ApiKey, after: &ApiKey) -> Option<String> {
-    let mut parts = Vec::new();
-    let (added, removed) = before.permissions.changes_to(&after.permissions);
-    let list = |names: &[&domain::Permission]| {
-        names
-            .iter()
-            .map(|name| name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if !added.is_empty() {
-        parts.push(format!("permissions added: {}", list(&added)));
-    }
-    if !removed.is_empty() {
-        parts.push(format!("permissions removed: {}", list(&removed)));
-    }
-    match (&before.external_id, &after.external_id) {
-        (before, after) if before == after => {}
-        (_, Some(owner)) => parts.push(format!("owner set to {owner}")),
-        (Some(_), None) => parts.push("owner removed".into()),
-        (None, None) => {}
-    }
-    match (&before.meta, &after.meta) {
-        (before, after) if before == after => {}
-        (None, Some(_)) => parts.push("meta set".into()),
-        (Some(_), Some(_)) => parts.push("meta changed".into()),
-        (_, None) => parts.push("meta removed".into()),
-    }
-    (!parts.is_empty()).then(|| parts.join("; "))
-}
-
-async fn delete<S: ApiKeyRead + ApiKeyDelete>(
+async fn delete<S: ApiKeyRead + ApiKeyWrite>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let confirmation: Confirmation = request.json_or_default()?;
     let identity = &request.identity;
-    let key = until_written(|| async {
-        let key = load(state, request).await?;
-        // Typing the exact id is the user's proof they mean this key; anything
-        // else (missing, a prefix, other case, surrounding spaces) changes nothing.
-        if confirmation.confirm.as_deref() != Some(key.id.as_str()) {
-            return Err(ApiError::ConfirmationMismatch);
-        }
-        if key.status == ApiKeyStatus::Deleted {
-            return Err(ApiError::conflict(
-                "already_deleted",
-                "this API key is already deleted",
-            ));
-        }
-        let audit = audit_by(
-            identity,
-            AuditAction::ApiKeyDeleted,
-            &key.id,
-            Timestamp::now(),
-        );
-        Ok(state.store.delete_api_key(&key, &audit).await?)
+    let by = identity.author(Timestamp::now());
+    let key = change(state, request, |key| {
+        key.confirms_deletion(confirmation.confirm.as_deref())?;
+        key.delete(&by)
     })
     .await?;
     tracing::info!(key_id = %key.id, tenant = %identity.tenant, "api key deleted");
     Ok(ApiResponse::no_content())
-}
-
-/// Suspends (`Disabled`) or resumes (`Active`) a key that is one or the
-/// other; a deleted or expired key has ended and stays so (409).
-async fn set_status<S: ApiKeyRead + ApiKeySuspend>(
-    state: &AppState<S>,
-    request: &ApiRequest,
-    to: ApiKeyStatus,
-) -> Result<ApiKey, ApiError> {
-    let (from, action) = match to {
-        ApiKeyStatus::Disabled => (ApiKeyStatus::Active, AuditAction::ApiKeyDisabled),
-        _ => (ApiKeyStatus::Disabled, AuditAction::ApiKeyEnabled),
-    };
-    let changed = until_written(|| async {
-        let key = load(state, request).await?;
-        let now = Timestamp::now();
-        // `status_at`: a key past its expiry is expired even before the sweep says so.
-        let status = key.status_at(now);
-        if status != from {
-            return Err(ApiError::conflict(
-                "api_key_status",
-                format!(
-                    "the API key is {} and cannot become {}",
-                    status.as_str(),
-                    to.as_str()
-                ),
-            ));
-        }
-        let audit = audit_by(&request.identity, action, &key.id, now);
-        Ok(state.store.set_api_key_status(&key, to, &audit).await?)
-    })
-    .await?;
-    tracing::info!(key_id = %changed.id, status = to.as_str(), tenant = %request.identity.tenant, "api key status changed");
-    Ok(changed)
 }
 
 async fn load<S: ApiKeyRead>(

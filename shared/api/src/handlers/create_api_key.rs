@@ -5,18 +5,18 @@
 use std::sync::Arc;
 
 use domain::{
-    AccessKey, ApiKey, ApiKeyId, ApiKeyName, ApiKeyStatus, Application, ApplicationId, Arx, ArxId,
-    AuditAction, ExpiresAt, ExternalId, InvalidValue, KeyLimits, KeyMeta, NoticePeriod,
+    AccessKey, ApiKey, ApiKeyId, ApiKeyName, Application, ApplicationId, Arx, ArxId, ExpiresAt,
+    ExternalId, GracePeriod, InvalidValue, Issue, KeyLimits, KeyMeta, KeySettings, NoticePeriod,
     Permissions, Timestamp, WholeNumber,
 };
 use serde::{Deserialize, Serialize};
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyRead, ApiKeyRotate, ApplicationStore, ArxStore, Conflict,
-    StoreError,
+    StoreError, until_written,
 };
 
 use super::views::{ApiKeyView, ApplicationView, ArxView};
-use super::{audit_by, refuse_key_in, refuse_keys_in_plain_data, until_written};
+use super::{refuse_key_in, refuse_keys_in_plain_data};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
 use crate::routes::Route;
@@ -77,10 +77,6 @@ struct RotateBody {
     permissions: Option<Permissions>,
 }
 
-/// How long the old key keeps working after a rotation, unless asked otherwise.
-const DEFAULT_GRACE_SECONDS: i64 = 24 * 60 * 60;
-const MAX_GRACE_SECONDS: i64 = 7 * 24 * 60 * 60;
-
 pub async fn handle<S>(
     state: Arc<AppState<S>>,
     route: Route,
@@ -133,10 +129,9 @@ where
     let identity = &request.identity;
     let (application, arx) =
         accepting_catalog(state, request, &body.application_id, &body.arx_id).await?;
-    let name = match body.name {
-        Some(name) => name,
-        None => default_name(&application, &arx)?,
-    };
+    let name = body
+        .name
+        .unwrap_or_else(|| ApiKeyName::after(&application, &arx));
 
     if dry_run {
         let summary = Summary {
@@ -154,15 +149,19 @@ where
         return Ok(ApiResponse::json(200, &summary));
     }
 
-    let mut minted = mint(state, request, &application, &arx, name, expires_at, now).await?;
-    minted.key.limits = limits;
-    minted.key.permissions = body.permissions;
-    minted.key.external_id = body.external_id;
-    minted.key.meta = meta;
-    let audit = audit_by(identity, AuditAction::ApiKeyCreated, &minted.key.id, now);
-    state.store.create_api_key(&minted.key, &audit).await?;
-    tracing::info!(key_id = %minted.key.id, tenant = %identity.tenant, "api key created");
-    Ok(minted.created(&arx, now, state.expiry_notice))
+    let (issue, access_key) = issue(state, request, &application, &arx).await?;
+    let settings = KeySettings {
+        name: Some(name),
+        expires_at,
+        limits,
+        permissions: body.permissions,
+        external_id: body.external_id,
+        meta,
+    };
+    let (key, audit) = ApiKey::mint(&identity.tenant, issue, settings, &identity.author(now));
+    state.store.create_api_key(&key, &audit).await?;
+    tracing::info!(key_id = %key.id, tenant = %identity.tenant, "api key created");
+    Ok(created(&key, &access_key, &arx, now, state.expiry_notice))
 }
 
 /// A new key for the same application and Arx, with the same name and expiry
@@ -175,98 +174,40 @@ where
     let body: RotateBody = request.json_or_default()?;
     let grace = body
         .grace_seconds
-        .map_or(DEFAULT_GRACE_SECONDS.into(), |seconds| seconds.0);
-    let Some(grace) = i64::try_from(grace)
-        .ok()
-        .filter(|grace| (0..=MAX_GRACE_SECONDS).contains(grace))
-    else {
-        return Err(ApiError::InvalidField {
-            field: "grace_seconds".into(),
-            reason: format!(
-                "must be a whole number of seconds from 0 to {MAX_GRACE_SECONDS} (7 days)"
-            ),
-        });
-    };
+        .map(|seconds| GracePeriod::seconds(seconds.0))
+        .transpose()
+        .map_err(|reason| ApiError::invalid("grace_seconds", reason))?
+        .unwrap_or_default();
     refuse_keys_in_plain_data(&state.verifier, body.permissions.as_ref(), None, None)?;
     let id: ApiKeyId = request.path_id()?;
     let identity = &request.identity;
-    let (old, minted, arx) = until_written(|| async {
+    let (old, rotation, access_key, arx) = until_written(|| async {
         let old = state
             .store
             .get_api_key(&identity.tenant, &id)
             .await?
             .ok_or(ApiError::NotFound { what: "API key" })?;
-        let now = Timestamp::now();
-        if old.rotated_to.is_some() {
-            return Err(ApiError::conflict(
-                "already_rotated",
-                "this API key was rotated: rotate the key that replaced it",
-            ));
-        }
-        let status = old.status_at(now);
-        if !matches!(status, ApiKeyStatus::Active | ApiKeyStatus::Disabled) {
-            return Err(ApiError::conflict(
-                "api_key_status",
-                format!("the API key is {} and cannot be rotated", status.as_str()),
-            ));
-        }
+        let by = identity.author(Timestamp::now());
+        // Refused before a secret is made and hashed: an ended or rotated
+        // key is told so without the cost of a hash.
+        old.rotation_allowed(by.at())?;
         let (application, arx) =
             accepting_catalog(state, request, &old.application_id, &old.arx_id).await?;
-        let expires_at = old
-            .expires_at
-            .map(|end| end.same_lifetime(old.created_at, now));
-        let mut minted = mint(
-            state,
-            request,
-            &application,
-            &arx,
-            old.name.clone(),
-            expires_at,
-            now,
-        )
-        .await?;
-        // One balance for the whole chain: the new key is charged against the
-        // counters the old one was, which go on as they stand (a rotation is
-        // no way to a fresh balance), and it keeps the old key's limits.
-        let balance = old.balance_key().clone();
-        minted.key.rotated_from = Some(old.id.clone());
-        minted.key.limits = old.limits;
-        minted.key.balance = Some(balance.clone());
-        // What the key is for goes on with it: its permissions (unless the
-        // rotation sets others), its owner and its meta.
-        minted.key.permissions = body
-            .permissions
-            .clone()
-            .unwrap_or_else(|| old.permissions.clone());
-        minted.key.external_id = old.external_id.clone();
-        minted.key.meta = old.meta.clone();
-        let grace_end = now.plus(time::Duration::seconds(grace));
-        let old_end = old
-            .expires_at
-            .map_or(grace_end, |end| end.at().min(grace_end));
-        let rotated = ApiKey {
-            expires_at: Some(ExpiresAt::ending(old_end)),
-            rotated_to: Some(minted.key.id.clone()),
-            balance: Some(balance),
-            ..old.clone()
-        };
-        // One event on each key, so each one's history says where it went
-        // or came from (the audit log is searched by object id).
-        let audit = [
-            audit_by(identity, AuditAction::ApiKeyRotated, &old.id, now)
-                .with_detail(format!("replaced by {}", minted.key.id)),
-            audit_by(identity, AuditAction::ApiKeyCreated, &minted.key.id, now)
-                .with_detail(format!("by rotation, replacing {}", old.id)),
-        ];
-        state
-            .store
-            .rotate_api_key(&old, &rotated, &minted.key, &audit)
-            .await?;
-        Ok((old, minted, arx))
+        let (issue, access_key) = issue(state, request, &application, &arx).await?;
+        let rotation = old.rotate(issue, grace, body.permissions.clone(), &by)?;
+        state.store.rotate_api_key(&old, &rotation).await?;
+        Ok::<_, ApiError>((old, rotation, access_key, arx))
     })
     .await?;
-    tracing::info!(key_id = %old.id, new_key_id = %minted.key.id, grace_seconds = grace, tenant = %identity.tenant, "api key rotated");
-    Ok(minted.created(&arx, minted.key.created_at, state.expiry_notice))
+    let new = &rotation.replacement;
+    tracing::info!(key_id = %old.id, new_key_id = %new.id, grace_seconds = grace.as_seconds(), tenant = %identity.tenant, "api key rotated");
+    Ok(created(
+        new,
+        &access_key,
+        &arx,
+        new.created_at,
+        state.expiry_notice,
+    ))
 }
 
 /// The application and Arx a new key is for, refused early (409) when either
@@ -300,70 +241,39 @@ async fn accepting_catalog<S: ApplicationStore + ArxStore>(
     Ok((application, arx))
 }
 
-/// A key that is not stored yet, and its access key (its only plaintext).
-struct Minted {
-    key: ApiKey,
-    access_key: AccessKey,
+/// `201 {api_key, access_key, arx_url}`, never cached: the one answer that
+/// holds the access key.
+fn created(
+    key: &ApiKey,
+    access_key: &AccessKey,
+    arx: &Arx,
+    now: Timestamp,
+    notice: NoticePeriod,
+) -> ApiResponse {
+    let created = Created {
+        api_key: ApiKeyView::at(key, now, notice),
+        access_key: access_key.expose_secret(),
+        arx_url: &arx.arx_url,
+    };
+    ApiResponse::json(201, &created).with_header("cache-control", "no-store")
 }
 
-impl Minted {
-    /// `201 {api_key, access_key, arx_url}`, never cached.
-    fn created(&self, arx: &Arx, now: Timestamp, notice: NoticePeriod) -> ApiResponse {
-        let created = Created {
-            api_key: ApiKeyView::at(&self.key, now, notice),
-            access_key: self.access_key.expose_secret(),
-            arx_url: &arx.arx_url,
-        };
-        ApiResponse::json(201, &created).with_header("cache-control", "no-store")
-    }
-}
-
-async fn mint<S>(
+/// A new key's id and secret: the access key (its only plaintext, for the
+/// answer) and what the record keeps of it (the hash).
+async fn issue<'a, S>(
     state: &AppState<S>,
     request: &ApiRequest,
-    application: &Application,
-    arx: &Arx,
-    name: ApiKeyName,
-    expires_at: Option<ExpiresAt>,
-    now: Timestamp,
-) -> Result<Minted, ApiError> {
+    application: &'a Application,
+    arx: &'a Arx,
+) -> Result<(Issue<'a>, AccessKey), ApiError> {
     let (id, access_key) = AccessKey::generate(&state.verifier.key_prefix);
     let (access_key, secret_hash) = state.verifier.hashing.hash(access_key).await?;
-    let identity = &request.identity;
-    let key = ApiKey {
+    let issue = Issue {
         id,
-        tenant_id: identity.tenant.clone(),
-        name,
-        application_id: application.id.clone(),
-        application_name: application.name.clone(),
-        arx_id: arx.id.clone(),
-        arx_name: arx.name.clone(),
-        arx_purpose: arx.purpose,
-        status: ApiKeyStatus::Active,
-        created_at: now,
-        created_by: identity.user.clone(),
-        expires_at,
-        deleted_at: None,
-        deleted_by: None,
-        last_used_at: None,
-        rotated_from: None,
-        rotated_to: None,
-        expiry_notice_sent_at: None,
-        limits: None,
-        disabled_reason: None,
-        permissions: Default::default(),
-        external_id: None,
-        meta: None,
         secret_hash,
-        balance: None,
-        revision: 0,
+        application,
+        arx,
+        created_by: request.identity.user.clone(),
     };
-    Ok(Minted { key, access_key })
-}
-
-/// "Payments · Prod Sydney", cut to the longest name a key may have.
-fn default_name(application: &Application, arx: &Arx) -> Result<ApiKeyName, ApiError> {
-    let full = format!("{} · {}", application.name, arx.name);
-    let cut: String = full.chars().take(ApiKeyName::MAX_CHARS).collect();
-    ApiKeyName::parse(&cut).map_err(ApiError::internal)
+    Ok((issue, access_key))
 }

@@ -2,14 +2,12 @@
 //! request into domain types, apply the rule, call the store, shape the answer.
 
 use std::fmt::Display;
-use std::future::Future;
 use std::sync::Arc;
 
-use domain::{Actor, AuditAction, AuditEvent, Timestamp};
+use domain::{AuditAction, AuditEvent, Timestamp};
 use store::{
-    ApiKeyCharge, ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyRead, ApiKeyRotate,
-    ApiKeySuspend, ApiKeyUpdate, ApiKeyUsage, ApplicationStore, ArxStore, AuditLog, FeedbackStore,
-    LeakReports, ServiceKeyStore, TrafficLog,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeyUsage, ApiKeyWrite,
+    ApplicationStore, ArxStore, AuditLog, FeedbackStore, LeakReports, ServiceKeyStore, TrafficLog,
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
@@ -34,13 +32,11 @@ pub mod views;
 pub trait ApiStore:
     ApiKeyCreate
     + ApiKeyRead
-    + ApiKeyDelete
+    + ApiKeyWrite
     + ApiKeyRotate
-    + ApiKeySuspend
     + ApiKeyLookup
     + ApiKeyUsage
     + ApiKeyCharge
-    + ApiKeyUpdate
     + ApplicationStore
     + ArxStore
     + FeedbackStore
@@ -55,13 +51,11 @@ pub trait ApiStore:
 impl<S> ApiStore for S where
     S: ApiKeyCreate
         + ApiKeyRead
-        + ApiKeyDelete
+        + ApiKeyWrite
         + ApiKeyRotate
-        + ApiKeySuspend
         + ApiKeyLookup
         + ApiKeyUsage
         + ApiKeyCharge
-        + ApiKeyUpdate
         + ApplicationStore
         + ArxStore
         + FeedbackStore
@@ -118,29 +112,6 @@ pub async fn dispatch<S: ApiStore>(
     response
 }
 
-/// How many times a change of a key is computed and written before it gives
-/// up: each try reads the key afresh, and only another change landing
-/// between that read and the write makes it try again.
-const CHANGE_ATTEMPTS: usize = 5;
-
-/// Runs `change` (read a key, decide, write over the revision read) until
-/// its write lands on the revision it read: a concurrent change then wins
-/// and this one is decided again on what that left, so neither undoes the
-/// other. Past [`CHANGE_ATTEMPTS`] the conflict is answered (409, retry).
-async fn until_written<T, F, Fut>(mut change: F) -> Result<T, ApiError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, ApiError>>,
-{
-    let mut attempt = 1;
-    loop {
-        match change().await {
-            Err(error) if error.is_changed() && attempt < CHANGE_ATTEMPTS => attempt += 1,
-            outcome => return outcome,
-        }
-    }
-}
-
 /// Refuses a key's plain data (its permissions, owner and meta) that holds
 /// one of this deployment's access or service keys: that data comes back
 /// from every read and every `VALID` verdict, so a key pasted into it by
@@ -187,12 +158,5 @@ fn audit_by(
     target: impl Display,
     at: Timestamp,
 ) -> AuditEvent {
-    AuditEvent::new(
-        identity.tenant.clone(),
-        Actor::User(identity.user.clone()),
-        action,
-        target,
-        at,
-    )
-    .in_role(identity.role)
+    identity.author(at).event(&identity.tenant, action, target)
 }

@@ -1,9 +1,12 @@
-//! API keys on DynamoDB: the key item and its lookup item, reads, create and
-//! rotate, delete, suspend, use and limits (each change one transaction).
+//! API keys on DynamoDB: the key item and its lookup item, reads, create,
+//! rotate and every other change (each one transaction), and use.
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
-use domain::{ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, AuditEvent, Page, TenantId, Timestamp};
+use domain::{
+    ApiKey, ApiKeyCounts, ApiKeyId, AuditEvent, Counters, KeyChange, Page, Rotation, TenantId,
+    Timestamp,
+};
 use serde::Deserialize;
 
 use super::transaction::Transaction;
@@ -13,9 +16,8 @@ use crate::keys::{
     api_key_lookup_pk, api_key_sk, api_key_usage_pk, expiring_keys_pk, tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeySuspend,
-    ApiKeyUpdate, ApiKeyUsage, Conflict, Counters, KeyLookup, StoreError, StoreResult,
-    deleted_api_key, fresh_usage, into_page, revised, starts_counters, with_status,
+    ApiKeyCreate, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeyUsage, ApiKeyWrite,
+    Conflict, KeyLookup, StoreError, StoreResult, fresh_usage, into_page,
 };
 
 /// The key item: the record, with its place in each secondary index.
@@ -175,21 +177,15 @@ impl ApiKeyCreate for DynamoStore {
 }
 
 impl ApiKeyRotate for DynamoStore {
-    async fn rotate_api_key(
-        &self,
-        current: &ApiKey,
-        rotated: &ApiKey,
-        new: &ApiKey,
-        audit: &[AuditEvent],
-    ) -> StoreResult<()> {
+    async fn rotate_api_key(&self, current: &ApiKey, rotation: &Rotation) -> StoreResult<()> {
         // Over the revision read: a key rotated meanwhile (or changed in
         // any way) is read again, so it is rotated once.
-        let rotated = revised(current, rotated);
         let mut transaction = Transaction::default();
-        transaction.put_if_revision(self, api_key_item(&rotated)?, current.revision)?;
-        transaction.put(self, lookup_item(&rotated)?)?;
-        self.add_new_key(&mut transaction, new)?;
-        for event in audit {
+        let rotated = &rotation.rotated;
+        transaction.put_if_revision(self, api_key_item(rotated)?, current.revision)?;
+        transaction.put(self, lookup_item(rotated)?)?;
+        self.add_new_key(&mut transaction, &rotation.replacement)?;
+        for event in &rotation.audit {
             transaction.put(self, super::audit::audit_item(event)?)?;
         }
         transaction.commit(self).await
@@ -203,7 +199,7 @@ impl DynamoStore {
         let tenant = tenant_pk(&key.tenant_id);
         transaction.put_new(self, api_key_item(key)?, Conflict::AlreadyExists)?;
         transaction.put_new(self, lookup_item(key)?, Conflict::AlreadyExists)?;
-        if starts_counters(key)
+        if key.starts_counters()
             && let Some(usage) = usage_item(key)?
         {
             transaction.put(self, usage)?;
@@ -228,45 +224,30 @@ impl DynamoStore {
     }
 }
 
-impl ApiKeyDelete for DynamoStore {
-    async fn delete_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<ApiKey> {
-        self.replace_api_key(current, &deleted_api_key(current, audit), audit)
-            .await
-    }
-}
-
-impl ApiKeySuspend for DynamoStore {
-    async fn set_api_key_status(
-        &self,
-        current: &ApiKey,
-        to: ApiKeyStatus,
-        audit: &AuditEvent,
-    ) -> StoreResult<ApiKey> {
-        self.replace_api_key(current, &with_status(current, to), audit)
-            .await
-    }
-}
-
-impl DynamoStore {
-    /// Writes `next` over `current` (the same key, changed) as its next
-    /// revision, with its lookup item, the counts' move and `audit`, in one
-    /// transaction, only if the stored revision is still `current.revision`.
-    /// The record written.
-    pub(super) async fn replace_api_key(
-        &self,
-        current: &ApiKey,
-        next: &ApiKey,
-        audit: &AuditEvent,
-    ) -> StoreResult<ApiKey> {
-        let next = revised(current, next);
+impl ApiKeyWrite for DynamoStore {
+    async fn write_api_key_change(&self, current: &ApiKey, change: &KeyChange) -> StoreResult<()> {
+        let next = &change.next;
         let mut transaction = Transaction::default();
-        transaction.put_if_revision(self, api_key_item(&next)?, current.revision)?;
-        transaction.put(self, lookup_item(&next)?)?;
-        let delta = ApiKeyCounts::delta(Some(current.status), Some(next.status));
-        transaction.add_counts(self, &current.tenant_id, delta)?;
-        transaction.put(self, super::audit::audit_item(audit)?)?;
-        transaction.commit(self).await?;
-        Ok(next)
+        // The whole item: its index attributes (an owner's, say) follow the record.
+        transaction.put_if_revision(self, api_key_item(next)?, current.revision)?;
+        transaction.put(self, lookup_item(next)?)?;
+        if current.status != next.status {
+            let delta = ApiKeyCounts::delta(Some(current.status), Some(next.status));
+            transaction.add_counts(self, &current.tenant_id, delta)?;
+        }
+        if change.counters == Counters::Restarted {
+            match usage_item(next)? {
+                Some(usage) => transaction.put(self, usage)?,
+                None => {
+                    let usage = api_key_usage_pk(next.balance_key());
+                    transaction.delete(self, (usage.clone(), usage))?;
+                }
+            }
+        }
+        for event in &change.audit {
+            transaction.put(self, super::audit::audit_item(event)?)?;
+        }
+        transaction.commit(self).await
     }
 }
 
@@ -321,34 +302,5 @@ impl ApiKeyUsage for DynamoStore {
             }
             Err(error) => Err(StoreError::backend(error)),
         }
-    }
-}
-
-impl ApiKeyUpdate for DynamoStore {
-    async fn update_api_key(
-        &self,
-        current: &ApiKey,
-        next: &ApiKey,
-        counters: Counters,
-        audit: &[AuditEvent],
-    ) -> StoreResult<()> {
-        let next = &revised(current, next);
-        let mut transaction = Transaction::default();
-        // The whole item: its index attributes (an owner's, say) follow the record.
-        transaction.put_if_revision(self, api_key_item(next)?, current.revision)?;
-        transaction.put(self, lookup_item(next)?)?;
-        if counters == Counters::Restarted {
-            match usage_item(next)? {
-                Some(usage) => transaction.put(self, usage)?,
-                None => {
-                    let usage = api_key_usage_pk(next.balance_key());
-                    transaction.delete(self, (usage.clone(), usage))?;
-                }
-            }
-        }
-        for event in audit {
-            transaction.put(self, super::audit::audit_item(event)?)?;
-        }
-        transaction.commit(self).await
     }
 }

@@ -1,25 +1,12 @@
-//! Keys disabled because they leaked, and the reports already handled.
+//! The leak reports already handled.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::{ApiKey, ApiKeyStatus, AuditEvent};
 
 use super::{DynamoStore, entity_item};
 use crate::keys::{self, leak_report_pk};
-use crate::{Conflict, LeakReportRecord, LeakReports, StoreResult, leaked_api_key};
+use crate::{LeakReportRecord, LeakReports, StoreResult};
 
 impl LeakReports for DynamoStore {
-    async fn disable_leaked_api_key(
-        &self,
-        current: &ApiKey,
-        audit: &AuditEvent,
-    ) -> StoreResult<ApiKey> {
-        if current.status != ApiKeyStatus::Active {
-            return Err(Conflict::Changed.into());
-        }
-        self.replace_api_key(current, &leaked_api_key(current), audit)
-            .await
-    }
-
     async fn handled_leak_report(&self, digest: &str) -> StoreResult<Option<LeakReportRecord>> {
         let pk = leak_report_pk(digest);
         self.get_item(pk.clone(), pk).await

@@ -11,7 +11,7 @@ use crate::keys::{
 };
 use crate::{
     ApiKeySweep, CascadeTarget, Conflict, DueWork, PendingCascade, PendingCascades, StoreError,
-    StoreResult, SweepProgress, counters_removed_at_purge, expired_api_key,
+    StoreResult, SweepProgress, counters_removed_at_purge,
 };
 
 impl ApiKeySweep for DynamoStore {
@@ -35,14 +35,6 @@ impl ApiKeySweep for DynamoStore {
             .into_iter()
             .map(super::from_item)
             .collect()
-    }
-
-    async fn expire_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<ApiKey> {
-        if current.status != ApiKeyStatus::Active {
-            return Err(Conflict::Changed.into());
-        }
-        self.replace_api_key(current, &expired_api_key(current), audit)
-            .await
     }
 
     async fn set_expiry_notice_sent(

@@ -79,8 +79,9 @@ impl Transaction {
         &mut self,
         store: &DynamoStore,
         item: Item,
-        read: u64,
+        read: domain::Revision,
     ) -> StoreResult<()> {
+        let read = read.get();
         let mut names = HashMap::from([("#rev".to_owned(), keys::REVISION.to_owned())]);
         let values = HashMap::from([(":rev".to_owned(), AttributeValue::N(read.to_string()))]);
         // DynamoDB refuses a name the expression does not use.

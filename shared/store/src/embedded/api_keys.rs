@@ -1,9 +1,10 @@
-//! API keys in the embedded store: reads, create and rotate, delete, suspend,
-//! lookup, use, limits, and the index entries and counts that move with them.
+//! API keys in the embedded store: reads, create, rotate and every other
+//! change, lookup, use, limits, and the index entries and counts that move
+//! with them.
 
 use domain::{
-    ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyStatus, Application, Arx, AuditEvent, Page, TenantId,
-    Timestamp,
+    ApiKey, ApiKeyCounts, ApiKeyId, Application, Arx, AuditEvent, Counters, KeyChange, Page,
+    Rotation, TenantId, Timestamp,
 };
 use redb::{ReadableTable, WriteTransaction};
 
@@ -13,9 +14,8 @@ use crate::keys::{
     tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyDelete, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeySuspend,
-    ApiKeyUpdate, ApiKeyUsage, Conflict, Counters, KeyLookup, StoreError, StoreResult,
-    counters_removed_at_purge, deleted_api_key, into_page, revised, starts_counters, with_status,
+    ApiKeyCreate, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeyUsage, ApiKeyWrite,
+    Conflict, KeyLookup, StoreError, StoreResult, counters_removed_at_purge, into_page,
 };
 
 use super::audit::put_audit;
@@ -173,39 +173,26 @@ impl ApiKeyCreate for EmbeddedStore {
 }
 
 impl ApiKeyRotate for EmbeddedStore {
-    async fn rotate_api_key(
-        &self,
-        current: &ApiKey,
-        rotated: &ApiKey,
-        new: &ApiKey,
-        audit: &[AuditEvent],
-    ) -> StoreResult<()> {
-        let (current, rotated, new, audit) = (
-            current.clone(),
-            rotated.clone(),
-            new.clone(),
-            audit.to_vec(),
-        );
+    async fn rotate_api_key(&self, current: &ApiKey, rotation: &Rotation) -> StoreResult<()> {
+        let (current, rotation) = (current.clone(), rotation.clone());
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
             let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
-            let Some(stored) =
-                stored.filter(|s| s.revision == current.revision && s.rotated_to.is_none())
-            else {
+            let Some(stored) = stored.filter(|s| s.revision == current.revision) else {
                 return Err(Conflict::Changed.into());
             };
-            let rotated = revised(&stored, &rotated);
+            let rotated = &rotation.rotated;
             let lookup = api_key_lookup_pk(&rotated.id);
-            put(&mut items, &pk, &sk, &rotated)?;
-            put(&mut items, &lookup, &lookup, &KeyLookup::of(&rotated))?;
-            for event in &audit {
+            put(&mut items, &pk, &sk, rotated)?;
+            put(&mut items, &lookup, &lookup, &KeyLookup::of(rotated))?;
+            for event in &rotation.audit {
                 put_audit(txn, &mut items, event)?;
             }
             drop(items);
-            index_api_key(txn, Some(&stored), Some(&rotated))?;
+            index_api_key(txn, Some(&stored), Some(rotated))?;
             // Refused (an archived application, say): the whole write is dropped.
-            insert_new_key(txn, &new)
+            insert_new_key(txn, &rotation.replacement)
         })
         .await
     }
@@ -238,46 +225,39 @@ pub(super) fn insert_new_key(txn: &WriteTransaction, key: &ApiKey) -> StoreResul
     }
     put(&mut items, &pk, &sk, key)?;
     put(&mut items, &lookup, &lookup, &KeyLookup::of(key))?;
-    if starts_counters(key) {
+    if key.starts_counters() {
         put_usage(&mut items, key)?;
     }
     drop(items);
     index_api_key(txn, None, Some(key))
 }
 
-impl ApiKeyDelete for EmbeddedStore {
-    async fn delete_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<ApiKey> {
-        let (current, audit) = (current.clone(), audit.clone());
+impl ApiKeyWrite for EmbeddedStore {
+    async fn write_api_key_change(&self, current: &ApiKey, change: &KeyChange) -> StoreResult<()> {
+        let (current, change) = (current.clone(), change.clone());
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
-            let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
-            let Some(stored) = stored.filter(|s| s.revision == current.revision) else {
+            let Some(stored) = get::<ApiKey>(&items, &pk, &sk)?
+                .filter(|stored| stored.revision == current.revision)
+            else {
                 return Err(Conflict::Changed.into());
             };
-            let deleted = revised(&stored, &deleted_api_key(&stored, &audit));
-            let lookup = api_key_lookup_pk(&deleted.id);
-            put(&mut items, &pk, &sk, &deleted)?;
-            put(&mut items, &lookup, &lookup, &KeyLookup::of(&deleted))?;
-            put_audit(txn, &mut items, &audit)?;
+            let next = &change.next;
+            let lookup = api_key_lookup_pk(&next.id);
+            put(&mut items, &pk, &sk, next)?;
+            put(&mut items, &lookup, &lookup, &KeyLookup::of(next))?;
+            if change.counters == Counters::Restarted {
+                put_usage(&mut items, next)?;
+            }
+            for event in &change.audit {
+                put_audit(txn, &mut items, event)?;
+            }
             drop(items);
-            index_api_key(txn, Some(&stored), Some(&deleted))?;
-            Ok(deleted)
+            // Its index entries and the counts follow the record.
+            index_api_key(txn, Some(&stored), Some(next))
         })
         .await
-    }
-}
-
-impl ApiKeySuspend for EmbeddedStore {
-    async fn set_api_key_status(
-        &self,
-        current: &ApiKey,
-        to: ApiKeyStatus,
-        audit: &AuditEvent,
-    ) -> StoreResult<ApiKey> {
-        let next = with_status(current, to);
-        let changed = self.change_api_key(current, Some(next), audit).await?;
-        changed.ok_or_else(|| Conflict::Changed.into())
     }
 }
 
@@ -309,7 +289,7 @@ impl ApiKeyUsage for EmbeddedStore {
                 return Ok(false);
             }
             key.last_used_at = Some(at);
-            key.revision = key.revision.wrapping_add(1);
+            key.revision = key.revision.next();
             put(&mut items, &pk, &sk, &key)?;
             Ok(true)
         })
@@ -317,53 +297,15 @@ impl ApiKeyUsage for EmbeddedStore {
     }
 }
 
-impl ApiKeyUpdate for EmbeddedStore {
-    async fn update_api_key(
-        &self,
-        current: &ApiKey,
-        next: &ApiKey,
-        counters: Counters,
-        audit: &[AuditEvent],
-    ) -> StoreResult<()> {
-        let (current, next, audit) = (current.clone(), next.clone(), audit.to_vec());
-        self.write(move |txn| {
-            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
-            let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
-            let Some(stored) = get::<ApiKey>(&items, &pk, &sk)?
-                .filter(|stored| stored.revision == current.revision)
-            else {
-                return Err(Conflict::Changed.into());
-            };
-            let next = revised(&current, &next);
-            let lookup = api_key_lookup_pk(&next.id);
-            put(&mut items, &pk, &sk, &next)?;
-            put(&mut items, &lookup, &lookup, &KeyLookup::of(&next))?;
-            if counters == Counters::Restarted {
-                put_usage(&mut items, &next)?;
-            }
-            for event in &audit {
-                put_audit(txn, &mut items, event)?;
-            }
-            drop(items);
-            // An owner's index entry follows the record (the counts do not move).
-            index_api_key(txn, Some(&stored), Some(&next))
-        })
-        .await
-    }
-}
-
 impl EmbeddedStore {
-    /// Replaces `current` with `next` as its next revision (`None`: removes
-    /// it, its lookup item and the counters it owns) and writes `audit`, if
-    /// the stored revision is still `current.revision`. The record written.
-    pub(super) async fn change_api_key(
+    /// Removes `current` (if the stored revision is still its), its lookup
+    /// item and the counters only it charged, and writes `audit`.
+    pub(super) async fn remove_api_key(
         &self,
         current: &ApiKey,
-        next: Option<ApiKey>,
         audit: &AuditEvent,
-    ) -> StoreResult<Option<ApiKey>> {
+    ) -> StoreResult<()> {
         let (current, audit) = (current.clone(), audit.clone());
-        let next = next.map(|next| revised(&current, &next));
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
@@ -372,28 +314,19 @@ impl EmbeddedStore {
                 return Err(Conflict::Changed.into());
             };
             let lookup = api_key_lookup_pk(&stored.id);
-            match &next {
-                Some(next) => {
-                    put(&mut items, &pk, &sk, next)?;
-                    put(&mut items, &lookup, &lookup, &KeyLookup::of(next))?;
-                }
-                None => {
-                    let mut gone = vec![(pk.clone(), sk.clone()), (lookup.clone(), lookup)];
-                    if let Some(owner) = counters_removed_at_purge(&stored) {
-                        let usage = api_key_usage_pk(owner);
-                        gone.push((usage.clone(), usage));
-                    }
-                    for (pk, sk) in gone {
-                        items
-                            .remove((pk.as_str(), sk.as_str()))
-                            .map_err(StoreError::backend)?;
-                    }
-                }
+            let mut gone = vec![(pk.clone(), sk.clone()), (lookup.clone(), lookup)];
+            if let Some(owner) = counters_removed_at_purge(&stored) {
+                let usage = api_key_usage_pk(owner);
+                gone.push((usage.clone(), usage));
+            }
+            for (pk, sk) in gone {
+                items
+                    .remove((pk.as_str(), sk.as_str()))
+                    .map_err(StoreError::backend)?;
             }
             put_audit(txn, &mut items, &audit)?;
             drop(items);
-            index_api_key(txn, Some(&stored), next.as_ref())?;
-            Ok(next)
+            index_api_key(txn, Some(&stored), None)
         })
         .await
     }

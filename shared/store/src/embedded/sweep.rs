@@ -5,7 +5,7 @@ use domain::{ApiKey, ApiKeyId, AuditEvent, PageLimit, PrefixedId, Timestamp};
 use crate::keys::{self, api_key_lookup_pk, api_key_sk, tenant_pk};
 use crate::{
     ApiKeySweep, CascadeTarget, Conflict, DueWork, KeyLookup, PendingCascade, PendingCascades,
-    StoreError, StoreResult, SweepProgress, expired_api_key,
+    StoreError, StoreResult, SweepProgress,
 };
 
 use super::api_keys::index_api_key;
@@ -52,16 +52,6 @@ impl ApiKeySweep for EmbeddedStore {
         .await
     }
 
-    async fn expire_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<ApiKey> {
-        if current.status != domain::ApiKeyStatus::Active {
-            return Err(Conflict::Changed.into());
-        }
-        let expired = self
-            .change_api_key(current, Some(expired_api_key(current)), audit)
-            .await?;
-        expired.ok_or_else(|| Conflict::Changed.into())
-    }
-
     async fn set_expiry_notice_sent(
         &self,
         current: &ApiKey,
@@ -84,7 +74,7 @@ impl ApiKeySweep for EmbeddedStore {
             // change computed before it must read again.
             let next = ApiKey {
                 expiry_notice_sent_at: sent_at,
-                revision: stored.revision.wrapping_add(1),
+                revision: stored.revision.next(),
                 ..stored.clone()
             };
             put(&mut items, &pk, &sk, &next)?;
@@ -96,7 +86,7 @@ impl ApiKeySweep for EmbeddedStore {
     }
 
     async fn purge_api_key(&self, current: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
-        self.change_api_key(current, None, audit).await.map(drop)
+        self.remove_api_key(current, audit).await
     }
 
     async fn sweep_progress(&self) -> StoreResult<Option<SweepProgress>> {
