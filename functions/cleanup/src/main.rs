@@ -2,25 +2,25 @@
 //! applications and deleted Arx) and the scheduled sweep (expiry notices,
 //! expiry and purge).
 
-use api::config::CleanupConfig;
 use environment::ProcessEnv;
 use environment::aws::AwsAccess;
 use jobs::SweepPolicy;
 use notify::Notifications;
+use runtime::config::CleanupConfig;
 use store::DynamoStore;
 
 #[tokio::main]
 async fn main() -> Result<(), jobs::lambda::Error> {
-    api::lambda::init_tracing();
-    let config = api::lambda::configured(CleanupConfig::from_env(&ProcessEnv)).await?;
-    let access = api::lambda::configured(AwsAccess::from_env(&ProcessEnv)).await?;
+    runtime::init_tracing();
+    let config = runtime::configured(CleanupConfig::from_env(&ProcessEnv)).await?;
+    let access = runtime::configured(AwsAccess::from_env(&ProcessEnv)).await?;
     let endpoint = config.dynamodb_endpoint.as_deref();
     let store = DynamoStore::on_aws(&access, &config.table_name, endpoint);
     // The one function that brings the data up to date and records its
     // version (every other one only refuses newer data), and checks the
     // table's indexes, stream and TTL (control-plane calls: one caller).
     let release = env!("CARGO_PKG_VERSION");
-    api::lambda::configured(store::open_data(&store, release).await).await?;
+    runtime::configured(store::open_data(&store, release).await).await?;
     match store.missing_from_table().await {
         Ok(lacks) => {
             for lack in lacks {

@@ -5,6 +5,6 @@
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 #[tokio::main]
-async fn main() -> Result<(), api::lambda::Error> {
-    api::functions::console(FILES).await
+async fn main() -> Result<(), runtime::Error> {
+    runtime::console(FILES).await
 }

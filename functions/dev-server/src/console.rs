@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use api::console::{ConsoleAssets, ConsoleConfig, SignIn};
 use api::http::check_content_type;
 use api::{ApiError, ApiResponse, Identity};
 use auth::{AuthConfig, issue_hs256_token};
 use domain::{Role, TenantId, UserId};
+use runtime::console::{ConsoleAssets, ConsoleConfig, SignIn};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -95,7 +95,9 @@ impl Console {
     pub(crate) fn secured(&self, answer: ApiResponse) -> ApiResponse {
         match &self.assets {
             Some(assets) => assets.secured(answer),
-            None => api::console::with_console_headers(answer, api::console::NOTHING_ALLOWED),
+            None => {
+                runtime::console::with_console_headers(answer, runtime::console::NOTHING_ALLOWED)
+            }
         }
     }
 

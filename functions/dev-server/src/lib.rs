@@ -8,9 +8,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use api::console::ConsoleConfig;
 use api::{ApiStore, AppState, ServiceConfig};
 use auth::{AuthConfig, Authenticator, SigningKeys};
+pub use runtime::console::ConsoleConfig;
 use store::{ApiKeySweep, DynamoStore, EmbeddedStore, PendingCascades, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};

@@ -45,7 +45,7 @@ async fn main() -> std::process::ExitCode {
         .with_ansi(ansi)
         .with_writer(writer)
         .init();
-    api::log_panics_without_their_message();
+    runtime::log_panics_without_their_message();
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {

@@ -20,7 +20,6 @@ use store::DynamoStore;
 use verify::key_authorizer::KeyAuthorizerConfig;
 use verify::leaks::{GithubKeys, LeakConfig};
 
-use crate::console::{ConsoleAssets, ConsoleConfig};
 use crate::handlers;
 use crate::lambda::{self, Error, configured};
 use crate::{ApiError, ApiRequest, ApiResponse, AppState, Route, ServiceConfig};
@@ -126,18 +125,6 @@ pub fn authorizer() -> Program {
 /// `service-keys`: owners' and admins' service keys.
 pub fn service_keys() -> Program {
     api_function("service-keys", handlers::service_keys::handle)
-}
-
-/// `console`: the web console's `files` (embedded by its build) and its
-/// sign-in settings.
-pub async fn console(files: &'static [(&'static str, &'static [u8])]) -> Result<(), Error> {
-    lambda::init_tracing();
-    let config = configured(ConsoleConfig::from_env(&ProcessEnv)).await?;
-    let files = files
-        .iter()
-        .map(|(url, body)| ((*url).to_owned(), body.to_vec()));
-    let assets = configured(ConsoleAssets::new(files, &config)).await?;
-    lambda::serve_console(assets).await
 }
 
 /// A management function: `handler` serves the routes of `function`. Generic,

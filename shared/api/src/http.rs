@@ -7,7 +7,8 @@ use std::collections::HashMap;
 pub use auth::Identity;
 use bytes::Bytes;
 use domain::PrefixedId;
-use serde::Serialize;
+pub use runtime::ApiResponse;
+
 use serde::de::DeserializeOwned;
 
 use crate::problem::ApiError;
@@ -256,78 +257,6 @@ fn named_field(message: &str) -> Option<&str> {
         .map(|(name, _)| name)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiResponse {
-    pub status: u16,
-    /// `None` for a response without a body.
-    pub content_type: Option<&'static str>,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Vec<u8>,
-}
-
-impl ApiResponse {
-    pub fn json(status: u16, value: &impl Serialize) -> Self {
-        match serde_json::to_vec(value) {
-            Ok(mut body) => {
-                // A trailing newline keeps `curl` output readable in a terminal.
-                body.push(b'\n');
-                Self {
-                    status,
-                    content_type: Some("application/json"),
-                    headers: Vec::new(),
-                    body,
-                }
-            }
-            // Our response types always serialise; if one ever does not, say
-            // so without leaking what it held.
-            Err(error) => ApiError::internal(error).into_response(),
-        }
-    }
-
-    /// A CSV download (`text/csv`), named `filename` when saved.
-    pub fn csv(text: String, filename: &str) -> Self {
-        Self {
-            status: 200,
-            content_type: Some("text/csv; charset=utf-8"),
-            headers: vec![(
-                "content-disposition",
-                format!("attachment; filename=\"{filename}\""),
-            )],
-            body: text.into_bytes(),
-        }
-    }
-
-    pub fn no_content() -> Self {
-        Self {
-            status: 204,
-            content_type: None,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-
-    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    /// The headers every answer carries, added by both adapters (Lambda and
-    /// dev server) on the way out: answers hold tenant data, so no cache keeps
-    /// them, and no browser reads them as anything but their declared type.
-    pub fn with_security_headers(mut self) -> Self {
-        if !self
-            .headers
-            .iter()
-            .any(|(name, _)| *name == "cache-control")
-        {
-            self.headers.push(("cache-control", "no-store".into()));
-        }
-        self.headers
-            .push(("x-content-type-options", "nosniff".into()));
-        self
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use domain::{Role, TenantId, UserId};
@@ -446,32 +375,6 @@ mod tests {
             assert_eq!(error.status(), 415, "{refused:?}");
         }
         assert!(check_content_type(None, b"  ").is_ok());
-    }
-
-    #[test]
-    fn every_answer_is_uncached_and_unsniffed() {
-        let answer = ApiResponse::no_content().with_security_headers();
-        assert!(
-            answer
-                .headers
-                .contains(&("cache-control", "no-store".into()))
-        );
-        assert!(
-            answer
-                .headers
-                .contains(&("x-content-type-options", "nosniff".into()))
-        );
-        let created = ApiResponse::no_content()
-            .with_header("cache-control", "no-store")
-            .with_security_headers();
-        assert_eq!(
-            created
-                .headers
-                .iter()
-                .filter(|(n, _)| *n == "cache-control")
-                .count(),
-            1
-        );
     }
 
     proptest::proptest! {

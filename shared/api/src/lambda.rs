@@ -25,85 +25,8 @@ use crate::routes::{Resolved, Route, resolve};
 use crate::state::AppState;
 
 /// The error type a function's `main` returns.
-pub use lambda_http::Error;
-
-/// JSON logs for CloudWatch, levels from `RUST_LOG` (`debug`, or per target:
-/// `info,aws_smithy_runtime=debug`), `info` when unset or unreadable.
-///
-/// `Targets`, not `EnvFilter`: the Lambdas never filter on spans or fields,
-/// and `EnvFilter` brings a regex engine to every binary (17 s of each cold
-/// build); the dev server keeps it.
-pub fn init_tracing() {
-    use tracing_subscriber::filter::Targets;
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|levels| levels.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
-    let lines = tracing_subscriber::fmt::layer()
-        .json()
-        .with_current_span(false)
-        .with_ansi(false)
-        .without_time() // CloudWatch stamps every line
-        .with_target(false);
-    tracing_subscriber::registry()
-        .with(lines)
-        .with(filter)
-        .init();
-    crate::log_panics_without_their_message();
-}
-
-/// A step of a function's start (its configuration, a client), passed through.
-/// A failure is reported to the Lambda Runtime API's init error endpoint
-/// before `main` returns it: Lambda then logs and counts an init error with
-/// its reason, where a process that only exits shows as "Runtime exited".
-pub async fn configured<T, E>(step: Result<T, E>) -> Result<T, Error>
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    match step {
-        Ok(value) => Ok(value),
-        Err(error) => {
-            let reason = crate::problem::chain(&error);
-            tracing::error!(%reason, "the function cannot start");
-            if let Some(runtime_api) = std::env::var("AWS_LAMBDA_RUNTIME_API")
-                .ok()
-                .filter(|api| !api.is_empty())
-                && let Err(failed) = report_init_error(&runtime_api, &reason).await
-            {
-                tracing::error!(%failed, "the init error could not be reported");
-            }
-            Err(error.into())
-        }
-    }
-}
-
-/// `POST /2018-06-01/runtime/init/error` with Lambda's error document.
-async fn report_init_error(runtime_api: &str, reason: &str) -> Result<(), String> {
-    let body = serde_json::json!({
-        "errorMessage": reason,
-        "errorType": "Runtime.ConfigError",
-        "stackTrace": [],
-    });
-    let request = http::Request::post(format!(
-        "http://{runtime_api}/2018-06-01/runtime/init/error"
-    ))
-    .header("content-type", "application/json")
-    .header("lambda-runtime-function-error-type", "Runtime.ConfigError")
-    .body(http_body_util::Full::new(Bytes::from(body.to_string())))
-    .map_err(|e| e.to_string())?;
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http();
-    let answer = tokio::time::timeout(std::time::Duration::from_secs(2), client.request(request))
-        .await
-        .map_err(|_| "timed out".to_owned())?
-        .map_err(|e| e.to_string())?;
-    if !answer.status().is_success() {
-        return Err(format!("status {}", answer.status()));
-    }
-    Ok(())
-}
+pub use runtime::{Error, configured, init_tracing};
+use runtime::{shutdown, to_lambda_response};
 
 /// How long an invocation may spend on the usage write it is due (once per
 /// interval, before its answer); past it the counts wait for the next one.
@@ -128,10 +51,10 @@ where
     if routes.contains(&Route::VerifyKey) {
         let counting = Arc::clone(&state);
         // Boxed: the caller's future would otherwise hold this one's layout.
-        Box::pin(crate::shutdown::on_sigterm(move || async move {
+        Box::pin(shutdown::on_sigterm(move || async move {
             let counter = &counting.verifier.traffic;
             counter
-                .flush_within(&counting.store, crate::shutdown::SHUTDOWN_BUDGET)
+                .flush_within(&counting.store, shutdown::SHUTDOWN_BUDGET)
                 .await;
         }))
         .await;
@@ -265,54 +188,6 @@ fn identity_from_context(context: Option<&RequestContext>) -> Option<Identity> {
     })
 }
 
-fn to_lambda_response(response: ApiResponse) -> lambda_http::Response<Body> {
-    let response = response.with_security_headers();
-    let mut builder = lambda_http::Response::builder().status(response.status);
-    if let Some(content_type) = response.content_type {
-        builder = builder.header("content-type", content_type);
-    }
-    for (name, value) in &response.headers {
-        builder = builder.header(*name, value);
-    }
-    let body = if response.body.is_empty() {
-        Body::Empty
-    } else {
-        Body::Binary(response.body)
-    };
-    builder.body(body).unwrap_or_else(|_| {
-        let mut fallback = lambda_http::Response::new(Body::Empty);
-        *fallback.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-        fallback
-    })
-}
-
-/// Runs the console function: GET and HEAD of any path from `assets`.
-pub async fn serve_console(assets: crate::console::ConsoleAssets) -> Result<(), Error> {
-    let assets = Arc::new(assets);
-    lambda_http::run(service_fn(move |request: lambda_http::Request| {
-        let assets = Arc::clone(&assets);
-        async move { Ok::<_, Infallible>(console_response(&assets, &request)) }
-    }))
-    .await
-}
-
-/// The console function's answer to one request (any path, `$default` route).
-pub fn console_response(
-    assets: &crate::console::ConsoleAssets,
-    request: &lambda_http::Request,
-) -> lambda_http::Response<Body> {
-    let response = match *request.method() {
-        http::Method::GET | http::Method::HEAD => assets.answer(request.uri().path()),
-        _ => assets.secured(
-            ApiError::MethodNotAllowed {
-                allowed: vec!["GET", "HEAD"],
-            }
-            .into_response(),
-        ),
-    };
-    to_lambda_response(response)
-}
-
 /// The authorizer's answer (HTTP API, payload 2.0, simple responses). API
 /// Gateway answers 403 itself when `is_authorized` is false.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -333,10 +208,10 @@ pub async fn serve_key_authorizer<S: VerifyStore + store::TrafficLog + 'static>(
     // Its usage counts, as `serve` writes them: at the end of an invocation
     // once due, and on Lambda's shutdown notice.
     let counting = Arc::clone(&shared);
-    Box::pin(crate::shutdown::on_sigterm(move || async move {
+    Box::pin(shutdown::on_sigterm(move || async move {
         let counter = &counting.1.traffic;
         counter
-            .flush_within(&counting.0, crate::shutdown::SHUTDOWN_BUDGET)
+            .flush_within(&counting.0, shutdown::SHUTDOWN_BUDGET)
             .await;
     }))
     .await;

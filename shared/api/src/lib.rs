@@ -7,7 +7,6 @@
 use std::future::Future;
 
 pub mod config;
-pub mod console;
 pub mod functions;
 pub mod handlers;
 pub mod http;
@@ -15,7 +14,6 @@ pub mod lambda;
 pub mod leak_reports;
 pub mod problem;
 pub mod routes;
-pub mod shutdown;
 pub mod state;
 
 pub use config::{ConfigError, ServiceConfig};
@@ -24,20 +22,6 @@ pub use http::{ApiRequest, ApiResponse, Identity};
 pub use problem::ApiError;
 pub use routes::Route;
 pub use state::AppState;
-
-/// Logs a panic by where it happened, never by its message: a message may
-/// quote the request (an index into a client's text, say), and request text
-/// must not reach the log. The dev server answers the request with a 500 and
-/// serves the next; a Lambda reports an invocation error and stays warm.
-pub fn log_panics_without_their_message() {
-    std::panic::set_hook(Box::new(|info| {
-        let location = info
-            .location()
-            .map(|at| format!("{}:{}", at.file(), at.line()))
-            .unwrap_or_default();
-        tracing::error!(%location, "a request panicked (its message is not logged)");
-    }));
-}
 
 /// Runs a route's handler with what every route shares: the role is checked
 /// again (the authorizer already did; a mis-wired route must still fail

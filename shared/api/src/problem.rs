@@ -3,7 +3,6 @@
 //! body; their detail goes to the log with its source chain.
 
 use domain::InvalidValue;
-use serde::Serialize;
 use store::{Conflict, StoreError};
 use verify::CheckError;
 use verify::leaks::LeakError;
@@ -62,18 +61,6 @@ pub enum ApiError {
     Conflict { code: &'static str, detail: String },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-#[derive(Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    type_: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
-    code: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
 }
 
 impl ApiError {
@@ -152,16 +139,13 @@ impl ApiError {
         if let Self::Internal(source) = &self {
             tracing::error!(error = %chain(source.as_ref()), "request failed");
         }
-        let problem = Problem {
-            type_: format!("urn:api-keys-manager:problem:{code}"),
+        let mut response = runtime::problem(&runtime::Problem {
             title,
             status,
             detail: self.to_string(),
             code,
             field: self.field(),
-        };
-        let mut response = ApiResponse::json(status, &problem);
-        response.content_type = Some("application/problem+json");
+        });
         if let Self::MethodNotAllowed { allowed, .. } = &self {
             response.headers.push(("allow", allowed.join(", ")));
         }

@@ -948,7 +948,7 @@ fn demo_tenant() -> domain::TenantId {
 /// their cache policy, the security headers, and nothing but GET and HEAD.
 #[test]
 fn the_console_function_serves_its_embedded_files() {
-    use api::console::{ConsoleAssets, ConsoleConfig};
+    use runtime::console::{ConsoleAssets, ConsoleConfig};
     let files = [
         (
             "/index.html".to_owned(),
@@ -965,7 +965,7 @@ fn the_console_function_serves_its_embedded_files() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/events/console.json"),
     )
     .expect("the sample event");
-    let page = api::lambda::console_response(
+    let page = runtime::console_response(
         &assets,
         &lambda_http::request::from_str(&sample).expect("an event"),
     );
@@ -984,7 +984,7 @@ fn the_console_function_serves_its_embedded_files() {
     );
 
     let script_event = sample.replace("/api-keys/new", "/assets/app-1a2b.js");
-    let script = api::lambda::console_response(
+    let script = runtime::console_response(
         &assets,
         &lambda_http::request::from_str(&script_event).expect("an event"),
     );
@@ -993,7 +993,7 @@ fn the_console_function_serves_its_embedded_files() {
         "public, max-age=31536000, immutable"
     );
     let post_event = sample.replace("\"GET\"", "\"POST\"");
-    let post = api::lambda::console_response(
+    let post = runtime::console_response(
         &assets,
         &lambda_http::request::from_str(&post_event).expect("an event"),
     );

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::ApiResponse;
-use crate::config::{ConfigError, Env};
+use environment::{ConfigError, Env};
 
 /// How the console signs people in and where its API is, served as
 /// `/config.json` so one build runs on the dev server and on AWS alike.
