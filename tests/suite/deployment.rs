@@ -568,3 +568,85 @@ fn what_an_operator_sets_comes_from_the_stacks_parameters() {
         );
     }
 }
+
+/// One row per route (`api::routes::TABLE`): a route added to the table
+/// without the OpenAPI description and the README's route table fails here
+/// (the template's events are held to it by
+/// `every_route_is_served_by_the_function_the_code_names`). The OpenAPI file
+/// declares each route's method and path and exactly the query parameters
+/// its row takes; the README's table names each route.
+#[test]
+fn every_route_is_in_the_openapi_description_and_the_readme() {
+    let leak_route = ("POST".to_owned(), api::leak_reports::PATH.to_owned());
+    let rows: BTreeMap<(String, String), BTreeSet<String>> = api::routes::TABLE
+        .iter()
+        .map(|row| {
+            let query = row.query.iter().map(|name| (*name).to_owned()).collect();
+            ((row.method.to_owned(), row.path.to_owned()), query)
+        })
+        .chain([(leak_route.clone(), BTreeSet::new())])
+        .collect();
+
+    let text = std::fs::read_to_string(workspace().join("docs/openapi.yaml")).expect("readable");
+    let openapi: Value = serde_norway::from_str(&text).expect("YAML");
+    let shared = &openapi["components"]["parameters"];
+    let mut described = BTreeMap::new();
+    let Value::Mapping(paths) = &openapi["paths"] else {
+        panic!("docs/openapi.yaml has no paths");
+    };
+    for (path, item) in paths {
+        let path = path.as_str().expect("a path").to_owned();
+        let Value::Mapping(operations) = item else {
+            continue;
+        };
+        for (method, operation) in operations {
+            let method = method.as_str().expect("a key").to_ascii_uppercase();
+            if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
+                continue;
+            }
+            let query: BTreeSet<String> = as_list(&operation["parameters"])
+                .iter()
+                .map(|parameter| match parameter["$ref"].as_str() {
+                    Some(reference) => {
+                        let name = reference.rsplit('/').next().unwrap_or_default();
+                        shared[name].clone()
+                    }
+                    None => parameter.clone(),
+                })
+                .filter(|parameter| parameter["in"] == "query")
+                .map(|parameter| parameter["name"].as_str().expect("a name").to_owned())
+                .collect();
+            described.insert((method, path.clone()), query);
+        }
+    }
+    assert_eq!(
+        described, rows,
+        "docs/openapi.yaml's operations and their query parameters are the route table's"
+    );
+
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("readable");
+    let table = readme
+        .split_once("## API\n")
+        .map(|(_, after)| after)
+        .expect("a section ## API");
+    let mut named = BTreeSet::new();
+    for line in table
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+    {
+        let first_cell = line.split(" | ").next().unwrap_or_default();
+        for quoted in first_cell.split('`').skip(1).step_by(2) {
+            if let Some((method, path)) = quoted.split_once(' ')
+                && path.starts_with('/')
+            {
+                named.insert((method.to_owned(), path.to_owned()));
+            }
+        }
+    }
+    let routes: BTreeSet<(String, String)> = rows.into_keys().collect();
+    assert_eq!(
+        named, routes,
+        "README.md's route table names every route, once"
+    );
+}

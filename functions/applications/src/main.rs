@@ -1,4 +1,4 @@
-//! The `applications` Lambda: the /v1/applications routes.
+//! The `applications` Lambda: the routes whose row in `api::routes::TABLE` names it.
 
 #[tokio::main]
 async fn main() -> Result<(), api::lambda::Error> {

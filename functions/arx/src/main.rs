@@ -1,4 +1,4 @@
-//! The `arx` Lambda: the /v1/arx routes.
+//! The `arx` Lambda: the routes whose row in `api::routes::TABLE` names it.
 
 #[tokio::main]
 async fn main() -> Result<(), api::lambda::Error> {

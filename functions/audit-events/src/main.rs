@@ -1,4 +1,4 @@
-//! The `audit-events` Lambda: GET /v1/audit-events (owners and admins).
+//! The `audit-events` Lambda: the routes whose row in `api::routes::TABLE` names it.
 
 #[tokio::main]
 async fn main() -> Result<(), api::lambda::Error> {

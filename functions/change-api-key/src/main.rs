@@ -1,5 +1,4 @@
-//! The `change-api-key` Lambda: ends or suspends one key.
-//! DELETE /v1/api-keys/{id}, POST /v1/api-keys/{id}/disable and /enable.
+//! The `change-api-key` Lambda: the routes whose row in `api::routes::TABLE` names it.
 
 #[tokio::main]
 async fn main() -> Result<(), api::lambda::Error> {

@@ -1,4 +1,4 @@
-//! The `create-api-key` Lambda: POST /v1/api-keys.
+//! The `create-api-key` Lambda: the routes whose row in `api::routes::TABLE` names it.
 
 #[tokio::main]
 async fn main() -> Result<(), api::lambda::Error> {

@@ -1,4 +1,4 @@
-//! The `list-api-keys` Lambda: GET /v1/api-keys and GET /v1/api-keys/{id}.
+//! The `list-api-keys` Lambda: the routes whose row in `api::routes::TABLE` names it.
 
 #[tokio::main]
 async fn main() -> Result<(), api::lambda::Error> {

@@ -1,4 +1,4 @@
-//! The `submit-feedback` Lambda: POST /v1/feedback.
+//! The `submit-feedback` Lambda: the routes whose row in `api::routes::TABLE` names it.
 
 #[tokio::main]
 async fn main() -> Result<(), api::lambda::Error> {

@@ -1,4 +1,4 @@
-//! The `verify-key` Lambda: POST /v1/verify.
+//! The `verify-key` Lambda: the routes whose row in `api::routes::TABLE` names it.
 
 #[tokio::main]
 async fn main() -> Result<(), api::lambda::Error> {

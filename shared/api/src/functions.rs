@@ -27,42 +27,42 @@ use crate::{ApiError, ApiRequest, ApiResponse, AppState, Route, ServiceConfig};
 /// A function's whole program, for its `main` to await.
 pub type Program = Pin<Box<dyn Future<Output = Result<(), Error>>>>;
 
-/// `applications`: the applications' routes.
+/// `applications` (its routes: `Route::of_function`, as for each below).
 pub fn applications() -> Program {
     api_function("applications", handlers::applications::handle)
 }
 
-/// `arx`: the Arx routes.
+/// `arx`.
 pub fn arx() -> Program {
     api_function("arx", handlers::arx::handle)
 }
 
-/// `audit-events`: GET /v1/audit-events.
+/// `audit-events`.
 pub fn audit_events() -> Program {
     api_function("audit-events", handlers::audit_events::handle)
 }
 
-/// `change-api-key`: disable, enable, limits and delete of a key.
+/// `change-api-key`.
 pub fn change_api_key() -> Program {
     api_function("change-api-key", handlers::change_api_key::handle)
 }
 
-/// `create-api-key`: create (or review) and rotate.
+/// `create-api-key`: the routes that mint a key (argon2id's work in one function).
 pub fn create_api_key() -> Program {
     api_function("create-api-key", handlers::create_api_key::handle)
 }
 
-/// `list-api-keys`: GET /v1/api-keys and GET /v1/api-keys/{id}.
+/// `list-api-keys`.
 pub fn list_api_keys() -> Program {
     api_function("list-api-keys", handlers::list_api_keys::handle)
 }
 
-/// `submit-feedback`: POST /v1/feedback.
+/// `submit-feedback`.
 pub fn submit_feedback() -> Program {
     api_function("submit-feedback", handlers::submit_feedback::handle)
 }
 
-/// `verify-key`: POST /v1/verify.
+/// `verify-key`.
 pub fn verify_key() -> Program {
     api_function("verify-key", handlers::verify_key::handle)
 }

@@ -73,6 +73,18 @@ impl ApiRequest {
 
     /// The query parameters, refusing names this route does not take and
     /// repeated names (which would otherwise be silently half-ignored).
+    /// The query as names and values, for a handler: [`crate::respond`]
+    /// has already refused any name the route's row does not declare, and
+    /// any name given twice, so this only reads.
+    pub fn params(&self) -> HashMap<&str, &str> {
+        self.query
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect()
+    }
+
+    /// Checks the query against the names a route takes (`allowed`): any
+    /// other name, or one given twice, is refused naming it.
     pub fn query_params(&self, allowed: &[&str]) -> Result<HashMap<&str, &str>, ApiError> {
         let mut params = HashMap::new();
         for (name, value) in &self.query {

@@ -1,7 +1,8 @@
-//! Every route of the API, once: its method, path template, the operation the
-//! permission table knows it by, and the Lambda function that serves it. The
-//! dev server, the authorizer, the Lambda adapters and the SAM template test all
-//! read this table, so they cannot disagree.
+//! Every route of the API, once, one row each ([`TABLE`]): its method, path
+//! template, the operation the permission table knows it by, the Lambda
+//! function that serves it, the query it takes and what a success does to
+//! caches. The dev server, the authorizer, the Lambda adapters and the tests
+//! of the template, the OpenAPI description and the README all read it.
 
 use domain::Operation;
 
@@ -39,84 +40,367 @@ pub enum Route {
 
 use Route::*;
 
-impl Route {
-    pub const ALL: [Route; 28] = [
-        CreateApiKey,
-        ListApiKeys,
-        GetApiKey,
-        DeleteApiKey,
-        RotateApiKey,
-        DisableApiKey,
-        EnableApiKey,
-        UpdateApiKey,
-        SubmitFeedback,
-        ListApplications,
-        CreateApplication,
-        GetApplication,
-        UpdateApplication,
-        ArchiveApplication,
-        ListArx,
-        CreateArx,
-        GetArx,
-        UpdateArx,
-        DisableArx,
-        EnableArx,
-        DeleteArx,
-        VerifyKey,
-        ListAuditEvents,
-        CreateServiceKey,
-        ListServiceKeys,
-        RevokeServiceKey,
-        GetApiKeyUsage,
-        GetTenantUsage,
-    ];
+/// Everything about one route, declared once: a row of [`TABLE`]. Dispatch,
+/// each function's route set, the authorizer's permission check and the
+/// query parameters a route takes all read it; tests hold the template, the
+/// OpenAPI description and the README's route table to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteRow {
+    pub route: Route,
+    pub method: &'static str,
+    /// The path template; `{id}` is the one path parameter.
+    pub path: &'static str,
+    /// What the permission table calls it.
+    pub operation: Operation,
+    /// The Lambda function (workspace binary) that serves it.
+    pub function: &'static str,
+    /// The query parameters it takes; any other is refused (400).
+    pub query: &'static [&'static str],
+    /// What a success does to what a process holds in memory.
+    pub effect: Effect,
+}
 
-    /// `(method, path template)`; `{id}` is the one path parameter.
-    pub fn spec(self) -> (&'static str, &'static str) {
-        match self {
-            CreateApiKey => ("POST", "/v1/api-keys"),
-            ListApiKeys => ("GET", "/v1/api-keys"),
-            GetApiKey => ("GET", "/v1/api-keys/{id}"),
-            DeleteApiKey => ("DELETE", "/v1/api-keys/{id}"),
-            RotateApiKey => ("POST", "/v1/api-keys/{id}/rotate"),
-            DisableApiKey => ("POST", "/v1/api-keys/{id}/disable"),
-            EnableApiKey => ("POST", "/v1/api-keys/{id}/enable"),
-            UpdateApiKey => ("PATCH", "/v1/api-keys/{id}"),
-            SubmitFeedback => ("POST", "/v1/feedback"),
-            ListApplications => ("GET", "/v1/applications"),
-            CreateApplication => ("POST", "/v1/applications"),
-            GetApplication => ("GET", "/v1/applications/{id}"),
-            UpdateApplication => ("PATCH", "/v1/applications/{id}"),
-            ArchiveApplication => ("POST", "/v1/applications/{id}/archive"),
-            ListArx => ("GET", "/v1/arx"),
-            CreateArx => ("POST", "/v1/arx"),
-            GetArx => ("GET", "/v1/arx/{id}"),
-            UpdateArx => ("PATCH", "/v1/arx/{id}"),
-            DisableArx => ("POST", "/v1/arx/{id}/disable"),
-            EnableArx => ("POST", "/v1/arx/{id}/enable"),
-            DeleteArx => ("DELETE", "/v1/arx/{id}"),
-            VerifyKey => ("POST", "/v1/verify"),
-            ListAuditEvents => ("GET", "/v1/audit-events"),
-            CreateServiceKey => ("POST", "/v1/service-keys"),
-            ListServiceKeys => ("GET", "/v1/service-keys"),
-            RevokeServiceKey => ("DELETE", "/v1/service-keys/{id}"),
-            GetApiKeyUsage => ("GET", "/v1/api-keys/{id}/usage"),
-            GetTenantUsage => ("GET", "/v1/usage"),
+/// What a route's success does to what a process has cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// It can change a verify verdict (a key deleted, rotated (its end moves
+    /// closer), disabled, enabled or changed; an application archived; an
+    /// Arx disabled, enabled or deleted): cached verdicts must go.
+    ChangesVerdicts,
+    /// It can end a caller's access (a service key revoked): cached answers
+    /// for service keys must go.
+    RevokesCallers,
+}
+
+const fn row(
+    route: Route,
+    method: &'static str,
+    path: &'static str,
+    operation: Operation,
+    function: &'static str,
+    query: &'static [&'static str],
+    effect: Effect,
+) -> RouteRow {
+    RouteRow {
+        route,
+        method,
+        path,
+        operation,
+        function,
+        query,
+        effect,
+    }
+}
+
+/// A page of a list: its size and where the last one ended.
+const PAGE_QUERY: &[&str] = &["limit", "cursor"];
+
+const LIST_API_KEYS_QUERY: &[&str] = &[
+    "application_id",
+    "arx_id",
+    "status",
+    "include_deleted",
+    "name",
+    "external_id",
+    "order",
+    "limit",
+    "cursor",
+];
+
+/// Every route, in [`Route`]'s order (a test holds it so).
+pub const TABLE: [RouteRow; 28] = [
+    // Both mint a key: the one function with argon2id's hashing work.
+    row(
+        CreateApiKey,
+        "POST",
+        "/v1/api-keys",
+        Operation::CreateApiKey,
+        "create-api-key",
+        &["dry_run"],
+        Effect::None,
+    ),
+    row(
+        ListApiKeys,
+        "GET",
+        "/v1/api-keys",
+        Operation::ReadApiKeys,
+        "list-api-keys",
+        LIST_API_KEYS_QUERY,
+        Effect::None,
+    ),
+    row(
+        GetApiKey,
+        "GET",
+        "/v1/api-keys/{id}",
+        Operation::ReadApiKeys,
+        "list-api-keys",
+        &[],
+        Effect::None,
+    ),
+    row(
+        DeleteApiKey,
+        "DELETE",
+        "/v1/api-keys/{id}",
+        Operation::DeleteApiKey,
+        "change-api-key",
+        &[],
+        Effect::ChangesVerdicts,
+    ),
+    row(
+        RotateApiKey,
+        "POST",
+        "/v1/api-keys/{id}/rotate",
+        Operation::RotateApiKey,
+        "create-api-key",
+        &[],
+        Effect::ChangesVerdicts,
+    ),
+    row(
+        DisableApiKey,
+        "POST",
+        "/v1/api-keys/{id}/disable",
+        Operation::SuspendApiKeys,
+        "change-api-key",
+        &[],
+        Effect::ChangesVerdicts,
+    ),
+    row(
+        EnableApiKey,
+        "POST",
+        "/v1/api-keys/{id}/enable",
+        Operation::SuspendApiKeys,
+        "change-api-key",
+        &[],
+        Effect::ChangesVerdicts,
+    ),
+    row(
+        UpdateApiKey,
+        "PATCH",
+        "/v1/api-keys/{id}",
+        Operation::ChangeApiKeys,
+        "change-api-key",
+        &[],
+        Effect::ChangesVerdicts,
+    ),
+    row(
+        SubmitFeedback,
+        "POST",
+        "/v1/feedback",
+        Operation::SubmitFeedback,
+        "submit-feedback",
+        &[],
+        Effect::None,
+    ),
+    row(
+        ListApplications,
+        "GET",
+        "/v1/applications",
+        Operation::ReadCatalog,
+        "applications",
+        PAGE_QUERY,
+        Effect::None,
+    ),
+    row(
+        CreateApplication,
+        "POST",
+        "/v1/applications",
+        Operation::ManageApplications,
+        "applications",
+        &[],
+        Effect::None,
+    ),
+    row(
+        GetApplication,
+        "GET",
+        "/v1/applications/{id}",
+        Operation::ReadCatalog,
+        "applications",
+        &[],
+        Effect::None,
+    ),
+    row(
+        UpdateApplication,
+        "PATCH",
+        "/v1/applications/{id}",
+        Operation::ManageApplications,
+        "applications",
+        &[],
+        Effect::None,
+    ),
+    row(
+        ArchiveApplication,
+        "POST",
+        "/v1/applications/{id}/archive",
+        Operation::ManageApplications,
+        "applications",
+        &[],
+        Effect::ChangesVerdicts,
+    ),
+    row(
+        ListArx,
+        "GET",
+        "/v1/arx",
+        Operation::ReadCatalog,
+        "arx",
+        PAGE_QUERY,
+        Effect::None,
+    ),
+    row(
+        CreateArx,
+        "POST",
+        "/v1/arx",
+        Operation::ManageArx,
+        "arx",
+        &[],
+        Effect::None,
+    ),
+    row(
+        GetArx,
+        "GET",
+        "/v1/arx/{id}",
+        Operation::ReadCatalog,
+        "arx",
+        &[],
+        Effect::None,
+    ),
+    row(
+        UpdateArx,
+        "PATCH",
+        "/v1/arx/{id}",
+        Operation::ManageArx,
+        "arx",
+        &[],
+        Effect::None,
+    ),
+    row(
+        DisableArx,
+        "POST",
+        "/v1/arx/{id}/disable",
+        Operation::ManageArx,
+        "arx",
+        &[],
+        Effect::ChangesVerdicts,
+    ),
+    row(
+        EnableArx,
+        "POST",
+        "/v1/arx/{id}/enable",
+        Operation::ManageArx,
+        "arx",
+        &[],
+        Effect::ChangesVerdicts,
+    ),
+    row(
+        DeleteArx,
+        "DELETE",
+        "/v1/arx/{id}",
+        Operation::ManageArx,
+        "arx",
+        &[],
+        Effect::ChangesVerdicts,
+    ),
+    row(
+        VerifyKey,
+        "POST",
+        "/v1/verify",
+        Operation::VerifyKey,
+        "verify-key",
+        &[],
+        Effect::None,
+    ),
+    row(
+        ListAuditEvents,
+        "GET",
+        "/v1/audit-events",
+        Operation::ReadAuditEvents,
+        "audit-events",
+        &[
+            "object_id",
+            "actor",
+            "action",
+            "from",
+            "to",
+            "limit",
+            "cursor",
+        ],
+        Effect::None,
+    ),
+    row(
+        CreateServiceKey,
+        "POST",
+        "/v1/service-keys",
+        Operation::ManageServiceKeys,
+        "service-keys",
+        &[],
+        Effect::None,
+    ),
+    row(
+        ListServiceKeys,
+        "GET",
+        "/v1/service-keys",
+        Operation::ManageServiceKeys,
+        "service-keys",
+        PAGE_QUERY,
+        Effect::None,
+    ),
+    row(
+        RevokeServiceKey,
+        "DELETE",
+        "/v1/service-keys/{id}",
+        Operation::ManageServiceKeys,
+        "service-keys",
+        &[],
+        Effect::RevokesCallers,
+    ),
+    row(
+        GetApiKeyUsage,
+        "GET",
+        "/v1/api-keys/{id}/usage",
+        Operation::ReadApiKeys,
+        "list-api-keys",
+        &["from", "to", "granularity", "format"],
+        Effect::None,
+    ),
+    row(
+        GetTenantUsage,
+        "GET",
+        "/v1/usage",
+        Operation::ReadApiKeys,
+        "list-api-keys",
+        &["from", "to", "group_by", "limit", "format"],
+        Effect::None,
+    ),
+];
+
+impl Route {
+    /// Every route, in the table's order.
+    pub const ALL: [Route; TABLE.len()] = {
+        let mut all = [CreateApiKey; TABLE.len()];
+        let mut at = 0;
+        while at < TABLE.len() {
+            all[at] = TABLE[at].route;
+            at += 1;
         }
+        all
+    };
+
+    /// This route's row.
+    pub fn row(self) -> &'static RouteRow {
+        &TABLE[self as usize]
     }
 
     pub fn method(self) -> &'static str {
-        self.spec().0
+        self.row().method
     }
 
     pub fn template(self) -> &'static str {
-        self.spec().1
+        self.row().path
     }
 
     /// API Gateway's route key: `"GET /v1/api-keys/{id}"`.
     pub fn route_key(self) -> String {
-        let (method, template) = self.spec();
-        format!("{method} {template}")
+        format!("{} {}", self.method(), self.template())
     }
 
     pub fn from_route_key(route_key: &str) -> Option<Route> {
@@ -127,95 +411,27 @@ impl Route {
 
     /// The query parameters this route takes; any other is refused (400).
     pub fn query_parameters(self) -> &'static [&'static str] {
-        match self {
-            CreateApiKey => &["dry_run"],
-            GetApiKeyUsage => &["from", "to", "granularity", "format"],
-            GetTenantUsage => &["from", "to", "group_by", "limit", "format"],
-            ListApiKeys => &[
-                "application_id",
-                "arx_id",
-                "status",
-                "include_deleted",
-                "name",
-                "external_id",
-                "order",
-                "limit",
-                "cursor",
-            ],
-            ListApplications | ListArx | ListServiceKeys => &["limit", "cursor"],
-            ListAuditEvents => &[
-                "object_id",
-                "actor",
-                "action",
-                "from",
-                "to",
-                "limit",
-                "cursor",
-            ],
-            _ => &[],
-        }
+        self.row().query
     }
 
     /// What the permission table calls this route.
     pub fn operation(self) -> Operation {
-        match self {
-            CreateApiKey => Operation::CreateApiKey,
-            ListApiKeys | GetApiKey | GetApiKeyUsage | GetTenantUsage => Operation::ReadApiKeys,
-            DeleteApiKey => Operation::DeleteApiKey,
-            RotateApiKey => Operation::RotateApiKey,
-            DisableApiKey | EnableApiKey => Operation::SuspendApiKeys,
-            UpdateApiKey => Operation::LimitApiKeys,
-            SubmitFeedback => Operation::SubmitFeedback,
-            ListApplications | GetApplication | ListArx | GetArx => Operation::ReadCatalog,
-            CreateApplication | UpdateApplication | ArchiveApplication => {
-                Operation::ManageApplications
-            }
-            CreateArx | UpdateArx | DisableArx | EnableArx | DeleteArx => Operation::ManageArx,
-            VerifyKey => Operation::VerifyKey,
-            ListAuditEvents => Operation::ReadAuditEvents,
-            CreateServiceKey | ListServiceKeys | RevokeServiceKey => Operation::ManageServiceKeys,
-        }
+        self.row().operation
     }
 
-    /// Whether a success can change a verify verdict (a key deleted,
-    /// rotated (its end moves closer), disabled or enabled, an application
-    /// archived, an Arx disabled, enabled or deleted): cached verdicts must go.
+    /// Whether a success can change a verify verdict ([`Effect::ChangesVerdicts`]).
     pub fn changes_verdicts(self) -> bool {
-        matches!(
-            self,
-            DeleteApiKey
-                | RotateApiKey
-                | DisableApiKey
-                | EnableApiKey
-                | UpdateApiKey
-                | ArchiveApplication
-                | DisableArx
-                | EnableArx
-                | DeleteArx
-        )
+        self.row().effect == Effect::ChangesVerdicts
     }
 
-    /// Whether a success can end a caller's access (a service key revoked):
-    /// this process's cached answers for service keys must go.
+    /// Whether a success can end a caller's access ([`Effect::RevokesCallers`]).
     pub fn revokes_callers(self) -> bool {
-        self == RevokeServiceKey
+        self.row().effect == Effect::RevokesCallers
     }
 
     /// The Lambda function (workspace binary) that serves this route.
     pub fn function(self) -> &'static str {
-        match self {
-            // Both mint a key: the one function with argon2id's hashing work.
-            CreateApiKey | RotateApiKey => "create-api-key",
-            ListApiKeys | GetApiKey | GetApiKeyUsage | GetTenantUsage => "list-api-keys",
-            DeleteApiKey | DisableApiKey | EnableApiKey | UpdateApiKey => "change-api-key",
-            SubmitFeedback => "submit-feedback",
-            ListApplications | CreateApplication | GetApplication | UpdateApplication
-            | ArchiveApplication => "applications",
-            ListArx | CreateArx | GetArx | UpdateArx | DisableArx | EnableArx | DeleteArx => "arx",
-            VerifyKey => "verify-key",
-            ListAuditEvents => "audit-events",
-            CreateServiceKey | ListServiceKeys | RevokeServiceKey => "service-keys",
-        }
+        self.row().function
     }
 
     /// The routes one function serves.
@@ -315,6 +531,13 @@ mod tests {
         assert_eq!(resolve("GET", "/v1/api-keys//"), Resolved::NotFound);
         assert_eq!(resolve("GET", "/v2/api-keys"), Resolved::NotFound);
         assert_eq!(resolve("GET", "/v1/arx/x/y"), Resolved::NotFound);
+    }
+
+    #[test]
+    fn the_table_is_in_the_order_of_the_routes() {
+        for (at, row) in TABLE.iter().enumerate() {
+            assert_eq!(row.route as usize, at, "{:?} is out of place", row.route);
+        }
     }
 
     #[test]

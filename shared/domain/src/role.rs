@@ -28,9 +28,10 @@ pub enum Operation {
     RotateApiKey,
     /// Disable (suspend) a key and enable it again: owners and admins.
     SuspendApiKeys,
-    /// Set or change a key's limits (`PATCH /v1/api-keys/{id}`): owners and
-    /// admins, since limits are what a tenant pays or throttles by.
-    LimitApiKeys,
+    /// Change a key's limits, permissions, owner or meta (`PATCH
+    /// /v1/api-keys/{id}`): owners and admins, since limits are what a tenant
+    /// pays or throttles by, and permissions what a key may do.
+    ChangeApiKeys,
     /// List or read applications and Arx (everyone needs them to pick when creating a key).
     ReadCatalog,
     ManageApplications,
@@ -51,7 +52,7 @@ impl Operation {
         Operation::DeleteApiKey,
         Operation::RotateApiKey,
         Operation::SuspendApiKeys,
-        Operation::LimitApiKeys,
+        Operation::ChangeApiKeys,
         Operation::ReadCatalog,
         Operation::ManageApplications,
         Operation::ManageArx,
@@ -106,14 +107,14 @@ impl Role {
             ) => true,
             (
                 Self::Developer,
-                SuspendApiKeys | LimitApiKeys | ManageApplications | ManageArx | ReadAuditEvents
+                SuspendApiKeys | ChangeApiKeys | ManageApplications | ManageArx | ReadAuditEvents
                 | VerifyKey | ManageServiceKeys,
             ) => false,
             (Self::Verifier, VerifyKey) => true,
             (
                 Self::Verifier,
                 CreateApiKey | ReadApiKeys | DeleteApiKey | RotateApiKey | SuspendApiKeys
-                | LimitApiKeys | ReadCatalog | ManageApplications | ManageArx | SubmitFeedback
+                | ChangeApiKeys | ReadCatalog | ManageApplications | ManageArx | SubmitFeedback
                 | ReadAuditEvents | ManageServiceKeys,
             ) => false,
         }

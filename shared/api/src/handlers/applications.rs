@@ -70,7 +70,7 @@ async fn list<S: ApplicationStore>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.query_params(Route::ListApplications.query_parameters())?;
+    let params = request.params();
     let cursor = params::cursor(&params)?;
     let page = state
         .store

@@ -143,7 +143,7 @@ async fn list<S: ArxStore>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.query_params(Route::ListArx.query_parameters())?;
+    let params = request.params();
     let cursor = params::cursor(&params)?;
     let page = state
         .store

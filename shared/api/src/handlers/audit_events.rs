@@ -23,7 +23,7 @@ pub async fn handle<S: AuditLog>(
     _route: Route,
     request: ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.query_params(Route::ListAuditEvents.query_parameters())?;
+    let params = request.params();
     let query = query(&params)?;
     let limit = params::limit(&params)?;
     let cursor = params::cursor::<AuditEventId>(&params)?;

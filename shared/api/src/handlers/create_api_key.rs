@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use domain::{
     AccessKey, ApiKey, ApiKeyId, ApiKeyName, Application, ApplicationId, Arx, ArxId, ExpiresAt,
-    ExternalId, GracePeriod, InvalidValue, Issue, KeyLimits, KeyMeta, KeySettings, NoticePeriod,
-    Permissions, Timestamp, WholeNumber,
+    ExternalId, GracePeriod, Issue, KeyLimits, KeyMeta, KeySettings, NoticePeriod, Permissions,
+    Timestamp, WholeNumber,
 };
 use serde::{Deserialize, Serialize};
 use store::{
@@ -95,19 +95,9 @@ async fn create<S>(state: &AppState<S>, request: &ApiRequest) -> Result<ApiRespo
 where
     S: ApiKeyCreate + ApplicationStore + ArxStore,
 {
-    let params = request.query_params(Route::CreateApiKey.query_parameters())?;
-    let dry_run = match params.get("dry_run").copied() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "dry_run",
-                InvalidValue::NotOneOf {
-                    allowed: "true, false",
-                },
-            ));
-        }
-    };
+    let params = request.params();
+    let dry_run =
+        super::params::optional(&params, "dry_run", super::params::boolean)?.unwrap_or(false);
     let body: CreateApiKeyBody = request.json()?;
     let now = Timestamp::now();
     let expires_at = body

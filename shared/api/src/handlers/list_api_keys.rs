@@ -34,13 +34,14 @@ async fn list<S: ApiKeyRead>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.query_params(Route::ListApiKeys.query_parameters())?;
+    let params = request.params();
     let query = ApiKeyQuery {
         filter: ApiKeyFilter {
             application_id: params::optional(&params, "application_id", ApplicationId::parse)?,
             arx_id: params::optional(&params, "arx_id", ArxId::parse)?,
             status: params::optional(&params, "status", ApiKeyStatus::parse)?,
-            hide_deleted: !params::optional(&params, "include_deleted", boolean)?.unwrap_or(true),
+            hide_deleted: !params::optional(&params, "include_deleted", params::boolean)?
+                .unwrap_or(true),
             name_contains: params::optional(&params, "name", ApiKeyName::parse)?
                 .map(|name| name.as_str().to_lowercase()),
             external_id: params::optional(&params, "external_id", ExternalId::parse)?,
@@ -82,17 +83,6 @@ async fn get<S: ApiKeyRead + ApiKeyCharge>(
         200,
         &ApiKeyView::at(&key, now, state.expiry_notice).with_usage(usage.as_ref(), now),
     ))
-}
-
-/// `true` or `false`.
-fn boolean(raw: &str) -> Result<bool, InvalidValue> {
-    match raw {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(InvalidValue::NotOneOf {
-            allowed: "true, false",
-        }),
-    }
 }
 
 /// `newest` (the default) or `oldest` first: whether the list is oldest first.

@@ -1,4 +1,5 @@
-//! Query parameters shared by the list routes.
+//! Query parameters: each read from the names its route's row declares
+//! (checked once, before the handler runs), by the parsers routes share.
 
 use domain::{Cursor, PageLimit, PrefixedId};
 use std::collections::HashMap;
@@ -35,4 +36,15 @@ pub fn optional<T>(
         .get(name)
         .map(|raw| parse(raw).map_err(|reason| ApiError::invalid(name, reason)))
         .transpose()
+}
+
+/// `true` or `false`, the one way a query parameter says yes or no.
+pub fn boolean(raw: &str) -> Result<bool, domain::InvalidValue> {
+    match raw {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(domain::InvalidValue::NotOneOf {
+            allowed: "true, false",
+        }),
+    }
 }

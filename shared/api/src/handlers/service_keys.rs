@@ -111,7 +111,7 @@ async fn list<S: ServiceKeyStore>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.query_params(Route::ListServiceKeys.query_parameters())?;
+    let params = request.params();
     let cursor = params::cursor(&params)?;
     let page = state
         .store

@@ -66,7 +66,7 @@ async fn key_usage<S: ApiKeyRead + TrafficLog>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.query_params(Route::GetApiKeyUsage.query_parameters())?;
+    let params = request.params();
     let granularity =
         params::optional(&params, "granularity", Granularity::parse)?.unwrap_or(Granularity::Hour);
     let csv = format_is_csv(&params)?;
@@ -183,7 +183,7 @@ async fn tenant_usage<S: TrafficLog>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.query_params(Route::GetTenantUsage.query_parameters())?;
+    let params = request.params();
     let group_by =
         params::optional(&params, "group_by", GroupBy::parse)?.unwrap_or(GroupBy::Application);
     let limit = params::optional(&params, "limit", |raw| {
