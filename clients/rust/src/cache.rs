@@ -60,9 +60,7 @@ impl VerdictCache {
     }
 
     pub(crate) fn put(&self, presented: &str, permissions: Option<&str>, verdict: &Verdict) {
-        if verdict.remaining.is_some()
-            || matches!(verdict.code.as_str(), "RATE_LIMITED" | "USAGE_EXCEEDED")
-        {
+        if verdict.remaining.is_some() || verdict.code.passes_with_time() {
             return;
         }
         // Never past the key's own expiry (an expiry that cannot be read:

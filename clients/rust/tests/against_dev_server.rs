@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use api_keys_client::{Client, Error};
+use api_keys_client::{Check, Client, Error};
 use serde_json::{Value, json};
 
 #[path = "../examples/protected_service.rs"]
@@ -137,7 +137,13 @@ async fn a_permission_query_is_answered_and_cached_per_query() {
         .build()
         .expect("a client");
     let valid = cached
-        .verify_asking(&key, "documents.read OR admin")
+        .check(
+            &key,
+            Check {
+                permissions: Some("documents.read OR admin"),
+                cost: None,
+            },
+        )
         .await
         .expect("a verdict");
     assert_eq!(valid.code, "VALID");
@@ -146,7 +152,13 @@ async fn a_permission_query_is_answered_and_cached_per_query() {
     assert_eq!(valid.meta, Some(json!({"plan": "pro"})));
     for _ in 0..2 {
         let refused = cached
-            .verify_asking(&key, "documents.write")
+            .check(
+                &key,
+                Check {
+                    permissions: Some("documents.write"),
+                    cost: None,
+                },
+            )
             .await
             .expect("a verdict");
         assert_eq!(refused.code, "INSUFFICIENT_PERMISSIONS");
@@ -157,7 +169,13 @@ async fn a_permission_query_is_answered_and_cached_per_query() {
     }
     assert_eq!(cached.verify(&key).await.expect("a verdict").code, "VALID");
     let bad = cached
-        .verify_asking(&key, "documents.read AND")
+        .check(
+            &key,
+            Check {
+                permissions: Some("documents.read AND"),
+                cost: None,
+            },
+        )
         .await
         .expect_err("a bad query");
     assert!(
