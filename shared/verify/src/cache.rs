@@ -1,16 +1,21 @@
-//! Verdicts of recent checks, by a keyed fingerprint of the presented key.
+//! What a process remembers of recent checks, by a keyed fingerprint of
+//! what was presented (never the key): access keys' verdicts, and who a
+//! service key is; and how often a key's last use is written.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use auth::{Fingerprint, Fingerprinter};
-use domain::{ApiKeyId, PresentedKey};
+use auth::{Fingerprint, Fingerprinter, Identity};
+use domain::{ApiKeyId, PresentedKey, ServiceKey, ServiceKeyId, Timestamp};
 use quick_cache::sync::Cache;
 use tokio::sync::OnceCell;
 
 use crate::verdict::Checked;
+
+/// `last_used_at` is written at most this often per key.
+pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
 /// Verdicts of recent checks, and the checks in flight.
 ///
@@ -213,6 +218,112 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Recent answers for presented service keys, by fingerprint.
+pub struct ServiceKeyCache {
+    fingerprints: Fingerprinter,
+    ttl: Duration,
+    /// `Some`: a key of ours with the right secret (still to be checked for
+    /// its expiry); `None`: no such key.
+    answers: Cache<Fingerprint, (Option<Found>, Instant)>,
+    /// Moves on with every [`ServiceKeyCache::clear`]: a check that began
+    /// before a revocation does not store what it read.
+    pub(crate) generation: AtomicU64,
+    uses_recorded: Mutex<HashMap<ServiceKeyId, Instant>>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Found {
+    pub(crate) identity: Identity,
+    pub(crate) expires_at: Option<Timestamp>,
+}
+
+impl Found {
+    pub(crate) fn of(key: &ServiceKey) -> Option<Self> {
+        Some(Self {
+            identity: Identity::of_service_key(key.tenant_id.clone(), &key.id, key.role)?,
+            expires_at: key.expires_at.map(domain::ExpiresAt::at),
+        })
+    }
+}
+
+impl std::fmt::Debug for ServiceKeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceKeyCache")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceKeyCache {
+    /// Answers kept at most: a tenant has a handful of service keys, and a
+    /// flood of made-up ones only churns this.
+    const CAPACITY: usize = 10_000;
+
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            fingerprints: Fingerprinter::random(),
+            ttl,
+            answers: Cache::new(Self::CAPACITY),
+            generation: AtomicU64::new(0),
+            uses_recorded: Mutex::default(),
+        }
+    }
+
+    /// What a presented service key is remembered by.
+    pub(crate) fn fingerprint(&self, presented: &[u8]) -> Fingerprint {
+        self.fingerprints.of(presented)
+    }
+
+    /// The revocations seen so far: a check notes it before it reads, and
+    /// keeps what it read only if none came since ([`Self::remember`]).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Forgets every answer: a service key was revoked in this process.
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.answers.clear();
+    }
+
+    /// Keeps the answer of a check that began in `generation`, unless a
+    /// revocation came since, even one racing the insert itself.
+    pub(crate) fn remember(&self, fingerprint: Fingerprint, found: Option<Found>, generation: u64) {
+        keep_unless_revoked(
+            &self.generation,
+            generation,
+            || self.answers.insert(fingerprint, (found, Instant::now())),
+            || self.answers.remove(&fingerprint),
+        );
+    }
+
+    pub(crate) fn cached(&self, fingerprint: &Fingerprint) -> Option<Option<Found>> {
+        self.answers
+            .get(fingerprint)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(found, _)| found)
+    }
+
+    /// Whether this process should record the key's use now (at most once
+    /// per [`LAST_USED_INTERVAL`]).
+    pub(crate) fn due_for_use_record(&self, id: &ServiceKeyId) -> bool {
+        let mut recorded = self
+            .uses_recorded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let due = recorded
+            .get(id)
+            .is_none_or(|at| at.elapsed() >= LAST_USED_INTERVAL);
+        if due {
+            if recorded.len() >= Self::CAPACITY {
+                recorded.clear();
+            }
+            recorded.insert(id.clone(), Instant::now());
+        }
+        due
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +351,18 @@ mod tests {
         // And one that no revocation raced keeps its answer.
         keep_unless_revoked(&generation, 8, || lock(&kept).push("fresh"), || ());
         assert_eq!(*lock(&kept), ["fresh"]);
+    }
+
+    #[test]
+    fn a_service_key_answer_read_before_a_revocation_is_not_kept() {
+        let cache = ServiceKeyCache::new(Duration::from_secs(30));
+        let fingerprint = cache.fingerprint(b"a presented service key");
+        let began = cache.generation();
+        cache.clear();
+        cache.remember(fingerprint, None, began);
+        assert!(cache.cached(&fingerprint).is_none());
+        let now = cache.generation();
+        cache.remember(fingerprint, None, now);
+        assert!(matches!(cache.cached(&fingerprint), Some(None)));
     }
 }

@@ -12,18 +12,12 @@
 //! the TTL, and API Gateway's own cache of the authorizer's decision adds
 //! its `AuthorizerCacheSeconds` (docs/security.md).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
-
-use auth::{Authenticator, Denied, Fingerprint, Fingerprinter, Identity};
-use domain::{Operation, PresentedServiceKey, ServiceKey, ServiceKeyId, Timestamp};
-use quick_cache::sync::Cache;
+use auth::{Authenticator, Denied, Identity};
+use domain::{Operation, PresentedServiceKey, Timestamp};
 use store::ServiceKeyLookup;
 
-use crate::cache::keep_unless_revoked;
-use crate::check::{LAST_USED_INTERVAL, Verifier};
+use crate::cache::Found;
+use crate::check::Verifier;
 use crate::error::CheckError;
 
 /// Why a caller was not let in, or could not be judged.
@@ -39,101 +33,6 @@ pub enum CallerRefused {
 impl From<store::StoreError> for CallerRefused {
     fn from(error: store::StoreError) -> Self {
         Self::Unavailable(error.into())
-    }
-}
-
-/// Recent answers for presented service keys, by fingerprint.
-pub struct ServiceKeyCache {
-    fingerprints: Fingerprinter,
-    ttl: Duration,
-    /// `Some`: a key of ours with the right secret (still to be checked for
-    /// its expiry); `None`: no such key.
-    answers: Cache<Fingerprint, (Option<Found>, Instant)>,
-    /// Moves on with every [`ServiceKeyCache::clear`]: a check that began
-    /// before a revocation does not store what it read.
-    generation: AtomicU64,
-    uses_recorded: Mutex<HashMap<ServiceKeyId, Instant>>,
-}
-
-#[derive(Clone)]
-struct Found {
-    identity: Identity,
-    expires_at: Option<Timestamp>,
-}
-
-impl Found {
-    fn of(key: &ServiceKey) -> Option<Self> {
-        Some(Self {
-            identity: Identity::of_service_key(key.tenant_id.clone(), &key.id, key.role)?,
-            expires_at: key.expires_at.map(domain::ExpiresAt::at),
-        })
-    }
-}
-
-impl std::fmt::Debug for ServiceKeyCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceKeyCache")
-            .field("ttl", &self.ttl)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ServiceKeyCache {
-    /// Answers kept at most: a tenant has a handful of service keys, and a
-    /// flood of made-up ones only churns this.
-    const CAPACITY: usize = 10_000;
-
-    pub fn new(ttl: Duration) -> Self {
-        Self {
-            fingerprints: Fingerprinter::random(),
-            ttl,
-            answers: Cache::new(Self::CAPACITY),
-            generation: AtomicU64::new(0),
-            uses_recorded: Mutex::default(),
-        }
-    }
-
-    /// Forgets every answer: a service key was revoked in this process.
-    pub fn clear(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        self.answers.clear();
-    }
-
-    /// Keeps the answer of a check that began in `generation`, unless a
-    /// revocation came since, even one racing the insert itself.
-    fn remember(&self, fingerprint: Fingerprint, found: Option<Found>, generation: u64) {
-        keep_unless_revoked(
-            &self.generation,
-            generation,
-            || self.answers.insert(fingerprint, (found, Instant::now())),
-            || self.answers.remove(&fingerprint),
-        );
-    }
-
-    fn cached(&self, fingerprint: &Fingerprint) -> Option<Option<Found>> {
-        self.answers
-            .get(fingerprint)
-            .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(found, _)| found)
-    }
-
-    /// Whether this process should record the key's use now (at most once
-    /// per [`LAST_USED_INTERVAL`]).
-    fn due_for_use_record(&self, id: &ServiceKeyId) -> bool {
-        let mut recorded = self
-            .uses_recorded
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let due = recorded
-            .get(id)
-            .is_none_or(|at| at.elapsed() >= LAST_USED_INTERVAL);
-        if due {
-            if recorded.len() >= Self::CAPACITY {
-                recorded.clear();
-            }
-            recorded.insert(id.clone(), Instant::now());
-        }
-        due
     }
 }
 
@@ -195,11 +94,11 @@ impl Verifier {
         presented: PresentedServiceKey,
     ) -> Result<Option<Found>, CallerRefused> {
         let cache = &self.service_keys;
-        let fingerprint = cache.fingerprints.of(presented.expose_secret().as_bytes());
+        let fingerprint = cache.fingerprint(presented.expose_secret().as_bytes());
         if let Some(found) = cache.cached(&fingerprint) {
             return Ok(found);
         }
-        let generation = cache.generation.load(Ordering::SeqCst);
+        let generation = cache.generation();
         let found = match store.lookup_service_key(presented.id()).await? {
             None => {
                 self.hashing.verify_decoy(presented).await?;
@@ -231,23 +130,5 @@ pub fn permit(identity: &Identity, operation: Operation) -> Result<(), Denied> {
         Ok(())
     } else {
         Err(Denied::RoleForbidden)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_service_key_answer_read_before_a_revocation_is_not_kept() {
-        let cache = ServiceKeyCache::new(Duration::from_secs(30));
-        let fingerprint = cache.fingerprints.of(b"a presented service key");
-        let began = cache.generation.load(Ordering::SeqCst);
-        cache.clear();
-        cache.remember(fingerprint, None, began);
-        assert!(cache.cached(&fingerprint).is_none());
-        let now = cache.generation.load(Ordering::SeqCst);
-        cache.remember(fingerprint, None, now);
-        assert!(matches!(cache.cached(&fingerprint), Some(None)));
     }
 }

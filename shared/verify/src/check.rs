@@ -20,8 +20,7 @@ use store::{
     KeyLookup, StoreError,
 };
 
-use crate::cache::VerdictCache;
-use crate::callers::ServiceKeyCache;
+use crate::cache::{LAST_USED_INTERVAL, ServiceKeyCache, VerdictCache};
 use crate::error::CheckError;
 use crate::hashing::HashingGate;
 use crate::traffic::TrafficCounter;
@@ -81,9 +80,6 @@ impl Verifier {
             })
     }
 }
-
-/// `last_used_at` is written at most this often per key.
-pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
 /// The stores verification reads (and records use in).
 pub trait VerifyStore:

@@ -19,8 +19,9 @@ pub mod traffic;
 pub mod verdict;
 
 pub use cache::VerdictCache;
-pub use callers::{CallerRefused, ServiceKeyCache, permit};
-pub use check::{LAST_USED_INTERVAL, Verifier, VerifyStore};
+pub use cache::{LAST_USED_INTERVAL, ServiceKeyCache};
+pub use callers::{CallerRefused, permit};
+pub use check::{Verifier, VerifyStore};
 pub use error::CheckError;
 pub use hashing::HashingGate;
 pub use traffic::TrafficCounter;
