@@ -1,9 +1,10 @@
 //! What handlers share, built once per process (a Lambda's cold start, the dev
 //! server's start).
 
-use domain::{Feedback, NoticePeriod};
+use domain::NoticePeriod;
 use environment::ProcessEnv;
 use environment::aws::AwsAccess;
+use notify::FeedbackTopic;
 use store::DynamoStore;
 use verify::Verifier;
 
@@ -44,34 +45,10 @@ impl AppState<DynamoStore> {
         let endpoint = config.dynamodb_endpoint.as_deref();
         let store = DynamoStore::on_aws(access, &config.table_name, endpoint);
         let mut state = Self::new(store, config);
-        state.feedback_topic = config.feedback_topic_arn.as_ref().map(|arn| FeedbackTopic {
-            client: notify::sns_client(access, &ProcessEnv),
-            arn: arn.clone(),
-        });
+        state.feedback_topic = config
+            .feedback_topic_arn
+            .clone()
+            .map(|arn| FeedbackTopic::on_aws(access, &ProcessEnv, arn));
         state
-    }
-}
-
-/// The SNS topic feedback is published to, when one is configured.
-#[derive(Debug, Clone)]
-pub struct FeedbackTopic {
-    client: aws_sdk_sns::Client,
-    arn: String,
-}
-
-impl FeedbackTopic {
-    pub async fn publish(
-        &self,
-        feedback: &Feedback,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let message = serde_json::to_string(feedback)?;
-        self.client
-            .publish()
-            .topic_arn(&self.arn)
-            .subject("API Keys manager feedback")
-            .message(message)
-            .send()
-            .await?;
-        Ok(())
     }
 }

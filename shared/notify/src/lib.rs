@@ -1,9 +1,10 @@
 //! Notices for whoever runs the service: an SNS topic on AWS
-//! (`NOTIFICATIONS_TOPIC_ARN`), the log on the dev server or when no topic is set.
+//! (`NOTIFICATIONS_TOPIC_ARN`), the log on the dev server or when no topic is
+//! set; and the console users' feedback, to its own topic (`FEEDBACK_TOPIC_ARN`).
 
 use std::error::Error;
 
-use domain::{ApiKey, ServiceKey, Timestamp};
+use domain::{ApiKey, Feedback, ServiceKey, Timestamp};
 use environment::Env;
 use environment::aws::AwsAccess;
 use serde::Serialize;
@@ -238,6 +239,32 @@ impl SnsNotifier {
             .send()
             .await?;
         Ok(())
+    }
+}
+
+/// The topic a console user's feedback is published to (the stored
+/// feedback as JSON, subject "API Keys manager feedback", its event and
+/// tenant as message attributes like every notice).
+#[derive(Debug, Clone)]
+pub struct FeedbackTopic(SnsNotifier);
+
+impl FeedbackTopic {
+    pub const EVENT: &'static str = "feedback.submitted";
+
+    pub fn on_aws(access: &AwsAccess, env: &impl Env, topic_arn: String) -> Self {
+        Self(SnsNotifier::on_aws(access, env, topic_arn))
+    }
+
+    pub async fn publish(&self, feedback: &Feedback) -> Result<(), NoticeError> {
+        let message = serde_json::to_string(feedback)?;
+        self.0
+            .publish(
+                "API Keys manager feedback",
+                Self::EVENT,
+                feedback.tenant_id.as_str(),
+                message,
+            )
+            .await
     }
 }
 
