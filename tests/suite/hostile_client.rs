@@ -72,7 +72,11 @@ impl DevServer {
             .append(true)
             .open(dir.path().join("server.log"))
             .expect("a log file");
+        // On the embedded store unless `extra_args` names a DynamoDB server:
+        // the test command's own DYNAMODB_ENDPOINT is not inherited, so a
+        // storm here measures this server, not the test DynamoDB server.
         let child = command
+            .env_remove("DYNAMODB_ENDPOINT")
             .env("JWT_HS256_SECRET", SECRET)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -601,7 +605,17 @@ async fn out_of_file_descriptors_the_server_backs_off_and_recovers() {
 /// (SIGTERM used to end it at once, losing the verifies of its last 5 s.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigterm_still_counts_the_last_verifies() {
-    let server = DevServer::start(&[], None);
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect(
+        "DYNAMODB_ENDPOINT: run `bash tests/run.sh`, which starts the DynamoDB test server",
+    );
+    for store in [vec![], vec!["--dynamodb-endpoint", endpoint.as_str()]] {
+        sigterm_counts_the_last_verifies(&store).await;
+    }
+}
+
+/// The SIGTERM test on one store (`store`: the dev server's arguments for it).
+async fn sigterm_counts_the_last_verifies(store: &[&str]) {
+    let server = DevServer::start(store, None);
     let developer = server.var("DEVELOPER_TOKEN").to_owned();
     let body = json!({"application_id": server.var("APP_ID"), "arx_id": server.var("ARX_ID")});
     let (status, created) = server
@@ -628,7 +642,7 @@ async fn a_sigterm_still_counts_the_last_verifies() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (status, dir) = server.terminate();
     assert!(status.success(), "SIGTERM is a clean stop: {status}");
-    let server = DevServer::start_in(dir, &[], None);
+    let server = DevServer::start_in(dir, store, None);
     let (status, usage) = server
         .request(
             "GET",

@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use api::handlers::{change_api_key, create_api_key, list_api_keys};
+use api::handlers::{change_keys, issue_keys, read_keys};
 use api::{ApiRequest, ApiStore, AppState, Identity, Route, ServiceConfig};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -185,7 +185,7 @@ fn handlers(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             let request = request(&t.identity, None, create_body.clone());
             let response =
-                create_api_key::handle(Arc::clone(&t.state), Route::CreateApiKey, request).await;
+                issue_keys::handle(Arc::clone(&t.state), Route::CreateApiKey, request).await;
             assert_eq!(response.map(|r| r.status).ok(), Some(201));
         })
     });
@@ -193,7 +193,7 @@ fn handlers(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             let request = request(&t.identity, None, String::new());
             black_box(
-                list_api_keys::handle(Arc::clone(&t.state), Route::ListApiKeys, request)
+                read_keys::handle(Arc::clone(&t.state), Route::ListApiKeys, request)
                     .await
                     .map(|r| r.status)
                     .ok(),
@@ -229,8 +229,7 @@ fn handlers(c: &mut Criterion) {
                     let body = format!(r#"{{"confirm":"{id}"}}"#);
                     let request = request(&identity, Some(id.to_string()), body);
                     let response =
-                        change_api_key::handle(Arc::clone(&state), Route::DeleteApiKey, request)
-                            .await;
+                        change_keys::handle(Arc::clone(&state), Route::DeleteApiKey, request).await;
                     assert_eq!(response.map(|r| r.status).ok(), Some(204));
                 }
                 started.elapsed()
@@ -252,7 +251,7 @@ fn verification(c: &mut Criterion) {
         t.application.id, t.arx.id
     );
     let created = rt
-        .block_on(create_api_key::handle(
+        .block_on(issue_keys::handle(
             Arc::clone(&t.state),
             Route::CreateApiKey,
             request(&t.identity, None, body),
@@ -266,7 +265,7 @@ fn verification(c: &mut Criterion) {
         t.application.id, t.arx.id
     );
     let limited = rt
-        .block_on(create_api_key::handle(
+        .block_on(issue_keys::handle(
             Arc::clone(&t.state),
             Route::CreateApiKey,
             request(&t.identity, None, body),
@@ -351,7 +350,7 @@ fn scale_dynamodb(c: &mut Criterion) {
             b.to_async(&rt).iter(|| async {
                 let request = request(&t.identity, None, String::new());
                 black_box(
-                    list_api_keys::handle(Arc::clone(&t.state), Route::ListApiKeys, request)
+                    read_keys::handle(Arc::clone(&t.state), Route::ListApiKeys, request)
                         .await
                         .map(|r| r.status)
                         .ok(),
@@ -376,7 +375,7 @@ fn scale(c: &mut Criterion) {
             b.to_async(&rt).iter(|| async {
                 let request = request(&t.identity, None, String::new());
                 black_box(
-                    list_api_keys::handle(Arc::clone(&t.state), Route::ListApiKeys, request)
+                    read_keys::handle(Arc::clone(&t.state), Route::ListApiKeys, request)
                         .await
                         .map(|r| r.status)
                         .ok(),

@@ -44,27 +44,27 @@ pub fn audit_events() -> Program {
 
 /// `change-api-key`.
 pub fn change_api_key() -> Program {
-    api_function("change-api-key", handlers::change_api_key::handle)
+    api_function("change-api-key", handlers::change_keys::handle)
 }
 
 /// `create-api-key`: the routes that mint a key (argon2id's work in one function).
 pub fn create_api_key() -> Program {
-    api_function("create-api-key", handlers::create_api_key::handle)
+    api_function("create-api-key", handlers::issue_keys::handle)
 }
 
 /// `list-api-keys`.
 pub fn list_api_keys() -> Program {
-    api_function("list-api-keys", handlers::list_api_keys::handle)
+    api_function("list-api-keys", handlers::read_keys::handle)
 }
 
 /// `submit-feedback`.
 pub fn submit_feedback() -> Program {
-    api_function("submit-feedback", handlers::submit_feedback::handle)
+    api_function("submit-feedback", handlers::feedback::handle)
 }
 
 /// `verify-key`.
 pub fn verify_key() -> Program {
-    api_function("verify-key", handlers::verify_key::handle)
+    api_function("verify-key", handlers::verification::handle)
 }
 
 /// `key-authorizer`: checks access keys for a team's own API (see

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use api::Route;
-use api::handlers::{applications, create_api_key, list_api_keys};
+use api::handlers::{applications, issue_keys, read_keys};
 use api::lambda::{Callers, SimpleResponse, authorize};
 use auth::Authenticator;
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
@@ -130,7 +130,7 @@ async fn api_gateway_events_reach_the_handlers<S: ApiStore + 'static>(
     );
     let s = Arc::clone(&state);
     let (status, created) = invoke("create-api-key", &create, move |route, request| {
-        create_api_key::handle(s, route, request)
+        issue_keys::handle(s, route, request)
     })
     .await;
     assert_eq!(status, 201, "{created}");
@@ -145,7 +145,7 @@ async fn api_gateway_events_reach_the_handlers<S: ApiStore + 'static>(
     );
     let s = Arc::clone(&state);
     let (status, read) = invoke("list-api-keys", &get, move |route, request| {
-        list_api_keys::handle(s, route, request)
+        read_keys::handle(s, route, request)
     })
     .await;
     assert_eq!((status, read["id"].as_str()), (200, Some(id.as_str())));
@@ -160,7 +160,7 @@ async fn api_gateway_events_reach_the_handlers<S: ApiStore + 'static>(
     );
     let s = Arc::clone(&state);
     let (status, _) = invoke("create-api-key", &anonymous, move |route, request| {
-        create_api_key::handle(s, route, request)
+        issue_keys::handle(s, route, request)
     })
     .await;
     assert_eq!(status, 401);
@@ -168,7 +168,7 @@ async fn api_gateway_events_reach_the_handlers<S: ApiStore + 'static>(
     // A route wired to the wrong function is not served.
     let s = Arc::clone(&state);
     let (status, _) = invoke("list-api-keys", &create, move |route, request| {
-        list_api_keys::handle(s, route, request)
+        read_keys::handle(s, route, request)
     })
     .await;
     assert_eq!(status, 404);
@@ -338,7 +338,7 @@ async fn the_authorizer_decides_per_route_for_tokens_and_service_keys<S>(
     );
     let s = Arc::clone(&state);
     let (status, verdict) = invoke("verify-key", &verify, move |route, request| {
-        api::handlers::verify_key::handle(s, route, request)
+        api::handlers::verification::handle(s, route, request)
     })
     .await;
     assert_eq!(

@@ -1,5 +1,7 @@
-//! The handlers, one module per Lambda function. Each is thin: parse the
-//! request into domain types, apply the rule, call the store, shape the answer.
+//! The handlers, one module per behaviour (issuing keys, changing them,
+//! reading them, ...), whichever function packages it. Each is thin: parse
+//! the request into domain types, ask the domain, write what it decided,
+//! shape the answer.
 
 use std::fmt::Display;
 use std::sync::Arc;
@@ -18,14 +20,14 @@ use crate::state::AppState;
 pub mod applications;
 pub mod arx;
 pub mod audit_events;
-pub mod change_api_key;
-pub mod create_api_key;
-pub mod list_api_keys;
+pub mod change_keys;
+pub mod feedback;
+pub mod issue_keys;
 mod params;
+pub mod read_keys;
 pub mod service_keys;
-pub mod submit_feedback;
 pub mod usage;
-pub mod verify_key;
+pub mod verification;
 pub mod views;
 
 /// Every store capability the whole API uses (the dev server serves it all).
@@ -78,20 +80,20 @@ pub async fn dispatch<S: ApiStore>(
     let response = crate::respond(route, request, |route, request| async move {
         use Route::*;
         match route {
-            CreateApiKey | RotateApiKey => create_api_key::handle(state, route, request).await,
+            CreateApiKey | RotateApiKey => issue_keys::handle(state, route, request).await,
             ListApiKeys | GetApiKey | GetApiKeyUsage | GetTenantUsage => {
-                list_api_keys::handle(state, route, request).await
+                read_keys::handle(state, route, request).await
             }
             DeleteApiKey | DisableApiKey | EnableApiKey | UpdateApiKey => {
-                change_api_key::handle(state, route, request).await
+                change_keys::handle(state, route, request).await
             }
-            SubmitFeedback => submit_feedback::handle(state, route, request).await,
+            SubmitFeedback => feedback::handle(state, route, request).await,
             ListApplications | CreateApplication | GetApplication | UpdateApplication
             | ArchiveApplication => applications::handle(state, route, request).await,
             ListArx | CreateArx | GetArx | UpdateArx | DisableArx | EnableArx | DeleteArx => {
                 arx::handle(state, route, request).await
             }
-            VerifyKey => verify_key::handle(state, route, request).await,
+            VerifyKey => verification::handle(state, route, request).await,
             ListAuditEvents => audit_events::handle(state, route, request).await,
             CreateServiceKey | ListServiceKeys | RevokeServiceKey => {
                 service_keys::handle(state, route, request).await

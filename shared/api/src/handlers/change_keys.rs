@@ -110,11 +110,7 @@ async fn update<S: ApiKeyRead + ApiKeyWrite + ApiKeyCharge>(
     let meta = body
         .meta
         .as_ref()
-        .map(|meta| {
-            meta.as_deref()
-                .map(super::create_api_key::meta_of)
-                .transpose()
-        })
+        .map(|meta| meta.as_deref().map(super::issue_keys::meta_of).transpose())
         .transpose()?;
     let edit = KeyEdit {
         limits: body.limits,
