@@ -111,30 +111,28 @@ fn to_api_request(
         }
         _ => None,
     };
-    let route = match named {
-        Some(route) => route,
-        None => match resolve(request.method().as_str(), request.uri().path()) {
-            Resolved::Route { route, .. } => route,
-            Resolved::MethodNotAllowed { allowed } => {
-                return Err(ApiError::MethodNotAllowed { allowed });
-            }
-            Resolved::NotFound => return Err(ApiError::NoRoute),
-        },
+    let resolved = resolve(request.method().as_str(), request.uri().path());
+    let route = match (named, &resolved) {
+        (Some(route), _) | (None, &Resolved::Route { route, .. }) => route,
+        (None, Resolved::MethodNotAllowed { allowed }) => {
+            let allowed = allowed.clone();
+            return Err(ApiError::MethodNotAllowed { allowed });
+        }
+        (None, Resolved::NotFound) => return Err(ApiError::NoRoute),
     };
     if !routes.contains(&route) {
         return Err(ApiError::NoRoute);
     }
     let identity = identity_from_context(context).ok_or(ApiError::Unauthenticated)?;
+    let from_path = match resolved {
+        Resolved::Route { id, .. } => id,
+        _ => None,
+    };
     let id = request
         .path_parameters_ref()
         .and_then(|p| p.first("id"))
         .map(str::to_owned)
-        .or_else(
-            || match resolve(request.method().as_str(), request.uri().path()) {
-                Resolved::Route { id, .. } => id,
-                _ => None,
-            },
-        );
+        .or(from_path);
     let query = request
         .query_string_parameters_ref()
         .map(|params| {

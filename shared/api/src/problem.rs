@@ -231,6 +231,18 @@ impl From<domain::Refusal> for ApiError {
     }
 }
 
+impl From<domain::ArxRefused> for ApiError {
+    fn from(refusal: domain::ArxRefused) -> Self {
+        Self::conflict(refusal.code(), refusal.to_string())
+    }
+}
+
+impl From<domain::ApplicationRefused> for ApiError {
+    fn from(refusal: domain::ApplicationRefused) -> Self {
+        Self::conflict(refusal.code(), refusal.to_string())
+    }
+}
+
 impl store::ChangedMeanwhile for ApiError {
     fn changed_meanwhile(&self) -> bool {
         matches!(self, Self::Conflict { code: CHANGED, .. })

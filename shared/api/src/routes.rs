@@ -6,40 +6,6 @@
 
 use domain::Operation;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Route {
-    CreateApiKey,
-    ListApiKeys,
-    GetApiKey,
-    DeleteApiKey,
-    RotateApiKey,
-    DisableApiKey,
-    EnableApiKey,
-    UpdateApiKey,
-    SubmitFeedback,
-    ListApplications,
-    CreateApplication,
-    GetApplication,
-    UpdateApplication,
-    ArchiveApplication,
-    ListArx,
-    CreateArx,
-    GetArx,
-    UpdateArx,
-    DisableArx,
-    EnableArx,
-    DeleteArx,
-    VerifyKey,
-    ListAuditEvents,
-    CreateServiceKey,
-    ListServiceKeys,
-    RevokeServiceKey,
-    GetApiKeyUsage,
-    GetTenantUsage,
-}
-
-use Route::*;
-
 /// Everything about one route, declared once: a row of [`TABLE`]. Dispatch,
 /// each function's route set, the authorizer's permission check and the
 /// query parameters a route takes all read it; tests hold the template, the
@@ -73,26 +39,6 @@ pub enum Effect {
     RevokesCallers,
 }
 
-const fn row(
-    route: Route,
-    method: &'static str,
-    path: &'static str,
-    operation: Operation,
-    function: &'static str,
-    query: &'static [&'static str],
-    effect: Effect,
-) -> RouteRow {
-    RouteRow {
-        route,
-        method,
-        path,
-        operation,
-        function,
-        query,
-        effect,
-    }
-}
-
 /// A page of a list: its size and where the last one ended.
 const PAGE_QUERY: &[&str] = &["limit", "cursor"];
 
@@ -108,283 +54,85 @@ const LIST_API_KEYS_QUERY: &[&str] = &[
     "cursor",
 ];
 
-/// Every route, in [`Route`]'s order (a test holds it so).
-pub const TABLE: [RouteRow; 28] = [
-    // Both mint a key: the one function with argon2id's hashing work.
-    row(
-        CreateApiKey,
-        "POST",
-        "/v1/api-keys",
-        Operation::CreateApiKey,
-        "create-api-key",
-        &["dry_run"],
-        Effect::None,
-    ),
-    row(
-        ListApiKeys,
-        "GET",
-        "/v1/api-keys",
-        Operation::ReadApiKeys,
-        "list-api-keys",
-        LIST_API_KEYS_QUERY,
-        Effect::None,
-    ),
-    row(
-        GetApiKey,
-        "GET",
-        "/v1/api-keys/{id}",
-        Operation::ReadApiKeys,
-        "list-api-keys",
-        &[],
-        Effect::None,
-    ),
-    row(
-        DeleteApiKey,
-        "DELETE",
-        "/v1/api-keys/{id}",
-        Operation::DeleteApiKey,
-        "change-api-key",
-        &[],
-        Effect::ChangesVerdicts,
-    ),
-    row(
-        RotateApiKey,
-        "POST",
-        "/v1/api-keys/{id}/rotate",
-        Operation::RotateApiKey,
-        "create-api-key",
-        &[],
-        Effect::ChangesVerdicts,
-    ),
-    row(
-        DisableApiKey,
-        "POST",
-        "/v1/api-keys/{id}/disable",
-        Operation::SuspendApiKeys,
-        "change-api-key",
-        &[],
-        Effect::ChangesVerdicts,
-    ),
-    row(
-        EnableApiKey,
-        "POST",
-        "/v1/api-keys/{id}/enable",
-        Operation::SuspendApiKeys,
-        "change-api-key",
-        &[],
-        Effect::ChangesVerdicts,
-    ),
-    row(
-        UpdateApiKey,
-        "PATCH",
-        "/v1/api-keys/{id}",
-        Operation::ChangeApiKeys,
-        "change-api-key",
-        &[],
-        Effect::ChangesVerdicts,
-    ),
-    row(
-        SubmitFeedback,
-        "POST",
-        "/v1/feedback",
-        Operation::SubmitFeedback,
-        "submit-feedback",
-        &[],
-        Effect::None,
-    ),
-    row(
-        ListApplications,
-        "GET",
-        "/v1/applications",
-        Operation::ReadCatalog,
-        "applications",
-        PAGE_QUERY,
-        Effect::None,
-    ),
-    row(
-        CreateApplication,
-        "POST",
-        "/v1/applications",
-        Operation::ManageApplications,
-        "applications",
-        &[],
-        Effect::None,
-    ),
-    row(
-        GetApplication,
-        "GET",
-        "/v1/applications/{id}",
-        Operation::ReadCatalog,
-        "applications",
-        &[],
-        Effect::None,
-    ),
-    row(
-        UpdateApplication,
-        "PATCH",
-        "/v1/applications/{id}",
-        Operation::ManageApplications,
-        "applications",
-        &[],
-        Effect::None,
-    ),
-    row(
-        ArchiveApplication,
-        "POST",
-        "/v1/applications/{id}/archive",
-        Operation::ManageApplications,
-        "applications",
-        &[],
-        Effect::ChangesVerdicts,
-    ),
-    row(
-        ListArx,
-        "GET",
-        "/v1/arx",
-        Operation::ReadCatalog,
-        "arx",
-        PAGE_QUERY,
-        Effect::None,
-    ),
-    row(
-        CreateArx,
-        "POST",
-        "/v1/arx",
-        Operation::ManageArx,
-        "arx",
-        &[],
-        Effect::None,
-    ),
-    row(
-        GetArx,
-        "GET",
-        "/v1/arx/{id}",
-        Operation::ReadCatalog,
-        "arx",
-        &[],
-        Effect::None,
-    ),
-    row(
-        UpdateArx,
-        "PATCH",
-        "/v1/arx/{id}",
-        Operation::ManageArx,
-        "arx",
-        &[],
-        Effect::None,
-    ),
-    row(
-        DisableArx,
-        "POST",
-        "/v1/arx/{id}/disable",
-        Operation::ManageArx,
-        "arx",
-        &[],
-        Effect::ChangesVerdicts,
-    ),
-    row(
-        EnableArx,
-        "POST",
-        "/v1/arx/{id}/enable",
-        Operation::ManageArx,
-        "arx",
-        &[],
-        Effect::ChangesVerdicts,
-    ),
-    row(
-        DeleteArx,
-        "DELETE",
-        "/v1/arx/{id}",
-        Operation::ManageArx,
-        "arx",
-        &[],
-        Effect::ChangesVerdicts,
-    ),
-    row(
-        VerifyKey,
-        "POST",
-        "/v1/verify",
-        Operation::VerifyKey,
-        "verify-key",
-        &[],
-        Effect::None,
-    ),
-    row(
-        ListAuditEvents,
-        "GET",
-        "/v1/audit-events",
-        Operation::ReadAuditEvents,
-        "audit-events",
-        &[
-            "object_id",
-            "actor",
-            "action",
-            "from",
-            "to",
-            "limit",
-            "cursor",
-        ],
-        Effect::None,
-    ),
-    row(
-        CreateServiceKey,
-        "POST",
-        "/v1/service-keys",
-        Operation::ManageServiceKeys,
-        "service-keys",
-        &[],
-        Effect::None,
-    ),
-    row(
-        ListServiceKeys,
-        "GET",
-        "/v1/service-keys",
-        Operation::ManageServiceKeys,
-        "service-keys",
-        PAGE_QUERY,
-        Effect::None,
-    ),
-    row(
-        RevokeServiceKey,
-        "DELETE",
-        "/v1/service-keys/{id}",
-        Operation::ManageServiceKeys,
-        "service-keys",
-        &[],
-        Effect::RevokesCallers,
-    ),
-    row(
-        GetApiKeyUsage,
-        "GET",
-        "/v1/api-keys/{id}/usage",
-        Operation::ReadApiKeys,
-        "list-api-keys",
-        &["from", "to", "granularity", "format"],
-        Effect::None,
-    ),
-    row(
-        GetTenantUsage,
-        "GET",
-        "/v1/usage",
-        Operation::ReadApiKeys,
-        "list-api-keys",
-        &["from", "to", "group_by", "limit", "format"],
-        Effect::None,
-    ),
+const AUDIT_QUERY: &[&str] = &[
+    "object_id",
+    "actor",
+    "action",
+    "from",
+    "to",
+    "limit",
+    "cursor",
 ];
 
-impl Route {
-    /// Every route, in the table's order.
-    pub const ALL: [Route; TABLE.len()] = {
-        let mut all = [CreateApiKey; TABLE.len()];
-        let mut at = 0;
-        while at < TABLE.len() {
-            all[at] = TABLE[at].route;
-            at += 1;
-        }
-        all
-    };
+/// One key's usage over time; the tenant's, grouped.
+const KEY_USAGE_QUERY: &[&str] = &["from", "to", "granularity", "format"];
+const TENANT_USAGE_QUERY: &[&str] = &["from", "to", "group_by", "limit", "format"];
 
+/// Declares [`Route`] and [`TABLE`] from the same rows, so a route cannot
+/// be one without the other.
+macro_rules! routes {
+    ($($route:ident: $method:ident $path:literal, $operation:ident, $function:literal,
+        $query:expr, $effect:ident;)*) => {
+        /// A route of the API; its facts are its row of [`TABLE`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Route {
+            $($route,)*
+        }
+
+        impl Route {
+            /// Every route, in the table's order.
+            pub const ALL: [Route; TABLE.len()] = [$(Route::$route),*];
+        }
+
+        /// Every route, one row each, in [`Route`]'s order.
+        pub const TABLE: [RouteRow; [$(Route::$route),*].len()] = [
+            $(RouteRow {
+                route: Route::$route,
+                method: stringify!($method),
+                path: $path,
+                operation: Operation::$operation,
+                function: $function,
+                query: $query,
+                effect: Effect::$effect,
+            },)*
+        ];
+    };
+}
+
+// route: method path, operation, function, query, effect.
+// create-api-key: both routes that mint a key (argon2id's hashing work in one function).
+routes! {
+    CreateApiKey: POST "/v1/api-keys", CreateApiKey, "create-api-key", &["dry_run"], None;
+    ListApiKeys: GET "/v1/api-keys", ReadApiKeys, "list-api-keys", LIST_API_KEYS_QUERY, None;
+    GetApiKey: GET "/v1/api-keys/{id}", ReadApiKeys, "list-api-keys", &[], None;
+    DeleteApiKey: DELETE "/v1/api-keys/{id}", DeleteApiKey, "change-api-key", &[], ChangesVerdicts;
+    RotateApiKey: POST "/v1/api-keys/{id}/rotate", RotateApiKey, "create-api-key", &[], ChangesVerdicts;
+    DisableApiKey: POST "/v1/api-keys/{id}/disable", SuspendApiKeys, "change-api-key", &[], ChangesVerdicts;
+    EnableApiKey: POST "/v1/api-keys/{id}/enable", SuspendApiKeys, "change-api-key", &[], ChangesVerdicts;
+    UpdateApiKey: PATCH "/v1/api-keys/{id}", ChangeApiKeys, "change-api-key", &[], ChangesVerdicts;
+    SubmitFeedback: POST "/v1/feedback", SubmitFeedback, "submit-feedback", &[], None;
+    ListApplications: GET "/v1/applications", ReadCatalog, "applications", PAGE_QUERY, None;
+    CreateApplication: POST "/v1/applications", ManageApplications, "applications", &[], None;
+    GetApplication: GET "/v1/applications/{id}", ReadCatalog, "applications", &[], None;
+    UpdateApplication: PATCH "/v1/applications/{id}", ManageApplications, "applications", &[], None;
+    ArchiveApplication: POST "/v1/applications/{id}/archive", ManageApplications, "applications", &[], ChangesVerdicts;
+    ListArx: GET "/v1/arx", ReadCatalog, "arx", PAGE_QUERY, None;
+    CreateArx: POST "/v1/arx", ManageArx, "arx", &[], None;
+    GetArx: GET "/v1/arx/{id}", ReadCatalog, "arx", &[], None;
+    UpdateArx: PATCH "/v1/arx/{id}", ManageArx, "arx", &[], None;
+    DisableArx: POST "/v1/arx/{id}/disable", ManageArx, "arx", &[], ChangesVerdicts;
+    EnableArx: POST "/v1/arx/{id}/enable", ManageArx, "arx", &[], ChangesVerdicts;
+    DeleteArx: DELETE "/v1/arx/{id}", ManageArx, "arx", &[], ChangesVerdicts;
+    VerifyKey: POST "/v1/verify", VerifyKey, "verify-key", &[], None;
+    ListAuditEvents: GET "/v1/audit-events", ReadAuditEvents, "audit-events", AUDIT_QUERY, None;
+    CreateServiceKey: POST "/v1/service-keys", ManageServiceKeys, "service-keys", &[], None;
+    ListServiceKeys: GET "/v1/service-keys", ManageServiceKeys, "service-keys", PAGE_QUERY, None;
+    RevokeServiceKey: DELETE "/v1/service-keys/{id}", ManageServiceKeys, "service-keys", &[], RevokesCallers;
+    GetApiKeyUsage: GET "/v1/api-keys/{id}/usage", ReadApiKeys, "list-api-keys", KEY_USAGE_QUERY, None;
+    GetTenantUsage: GET "/v1/usage", ReadApiKeys, "list-api-keys", TENANT_USAGE_QUERY, None;
+}
+
+impl Route {
     /// This route's row.
     pub fn row(self) -> &'static RouteRow {
         &TABLE[self as usize]
@@ -497,6 +245,7 @@ fn match_template(template: &str, path: &str) -> Option<Option<String>> {
 
 #[cfg(test)]
 mod tests {
+    use super::Route::*;
     use super::*;
 
     #[test]

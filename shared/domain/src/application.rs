@@ -1,7 +1,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::text::bounded_text;
-use crate::{ApplicationId, InvalidValue, TenantId, Timestamp, UserId};
+use crate::{
+    ApplicationId, AuditAction, AuditEvent, Author, InvalidValue, TenantId, Timestamp, UserId,
+};
 
 bounded_text!(ApplicationName, max = 100, multiline = false);
 
@@ -111,6 +113,47 @@ pub struct Application {
 impl Application {
     pub fn accepts_new_keys(&self) -> bool {
         self.status == ApplicationStatus::Active
+    }
+
+    /// Archived by `by` (for good: its keys are deleted by the cleanup
+    /// cascade), with its audit event.
+    pub fn archive(&self, by: &Author) -> Result<(Application, AuditEvent), ApplicationRefused> {
+        self.changeable()
+            .map_err(|_| ApplicationRefused::AlreadyArchived)?;
+        let next = Application {
+            status: ApplicationStatus::Archived,
+            updated_at: by.at(),
+            ..self.clone()
+        };
+        let event = by.event(&self.tenant_id, AuditAction::ApplicationArchived, &self.id);
+        Ok((next, event))
+    }
+
+    /// Refuses a change of an archived application: it has ended.
+    pub fn changeable(&self) -> Result<(), ApplicationRefused> {
+        match self.status {
+            ApplicationStatus::Archived => Err(ApplicationRefused::Archived),
+            ApplicationStatus::Active => Ok(()),
+        }
+    }
+}
+
+/// Why an application may not change so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ApplicationRefused {
+    #[error("an archived application cannot change")]
+    Archived,
+    #[error("this application is already archived")]
+    AlreadyArchived,
+}
+
+impl ApplicationRefused {
+    /// The API's code for it (a 409).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Archived => "application_archived",
+            Self::AlreadyArchived => "already_archived",
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::text::bounded_text;
-use crate::{ArxId, InvalidValue, TenantId, Timestamp, UserId};
+use crate::{ArxId, AuditAction, AuditEvent, Author, InvalidValue, TenantId, Timestamp, UserId};
 
 bounded_text!(ArxName, max = 100, multiline = false);
 bounded_text!(
@@ -76,5 +76,55 @@ pub struct Arx {
 impl Arx {
     pub fn accepts_new_keys(&self) -> bool {
         self.status == ArxStatus::Active
+    }
+
+    /// The Arx moved to `to` by `by`, with its audit event: disabled from
+    /// active, enabled from disabled, deleted from either (for good).
+    pub fn becomes(&self, to: ArxStatus, by: &Author) -> Result<(Arx, AuditEvent), ArxRefused> {
+        let (allowed, action) = match to {
+            ArxStatus::Active => (self.status == ArxStatus::Disabled, AuditAction::ArxEnabled),
+            ArxStatus::Disabled => (self.status == ArxStatus::Active, AuditAction::ArxDisabled),
+            ArxStatus::Deleted => (self.status != ArxStatus::Deleted, AuditAction::ArxDeleted),
+        };
+        if !allowed {
+            return Err(ArxRefused::Status {
+                from: self.status,
+                to,
+            });
+        }
+        let next = Arx {
+            status: to,
+            updated_at: by.at(),
+            ..self.clone()
+        };
+        let event = by.event(&self.tenant_id, action, &self.id);
+        Ok((next, event))
+    }
+
+    /// Refuses a change of a deleted Arx: it has ended.
+    pub fn changeable(&self) -> Result<(), ArxRefused> {
+        match self.status {
+            ArxStatus::Deleted => Err(ArxRefused::Deleted),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why an Arx may not change so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ArxRefused {
+    #[error("the Arx is {} and cannot become {}", from.as_str(), to.as_str())]
+    Status { from: ArxStatus, to: ArxStatus },
+    #[error("a deleted Arx cannot change")]
+    Deleted,
+}
+
+impl ArxRefused {
+    /// The API's code for it (a 409).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Status { .. } => "arx_status",
+            Self::Deleted => "arx_deleted",
+        }
     }
 }

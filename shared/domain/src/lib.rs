@@ -27,8 +27,10 @@ pub use api_key::{
     ApiKey, ApiKeyCounts, ApiKeyName, ApiKeyStatus, CountsDelta, DisabledReason, ExpiresAt,
     NoticePeriod, balance_key,
 };
-pub use application::{Application, ApplicationName, ApplicationStatus, CorsOrigin, Technology};
-pub use arx::{Arx, ArxName, ArxStatus, Label, Purpose};
+pub use application::{
+    Application, ApplicationName, ApplicationRefused, ApplicationStatus, CorsOrigin, Technology,
+};
+pub use arx::{Arx, ArxName, ArxRefused, ArxStatus, Label, Purpose};
 pub use audit::{Actor, AuditAction, AuditEvent};
 pub use feedback::{Feedback, FeedbackMessage, PageRef, Rating};
 pub use ids::{

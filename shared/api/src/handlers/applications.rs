@@ -133,12 +133,7 @@ async fn update<S: ApplicationStore>(
         });
     }
     let current = load(state, request).await?;
-    if current.status == ApplicationStatus::Archived {
-        return Err(ApiError::conflict(
-            "application_archived",
-            "an archived application cannot change",
-        ));
-    }
+    current.changeable()?;
     let mut updated = current.clone();
     if let Some(name) = body.name {
         updated.name = name;
@@ -173,21 +168,7 @@ async fn archive<S: ApplicationStore>(
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let current = load(state, request).await?;
-    if current.status == ApplicationStatus::Archived {
-        return Err(ApiError::conflict(
-            "already_archived",
-            "this application is already archived",
-        ));
-    }
-    let mut archived = current.clone();
-    archived.status = ApplicationStatus::Archived;
-    archived.updated_at = Timestamp::now();
-    let audit = audit_by(
-        &request.identity,
-        AuditAction::ApplicationArchived,
-        &archived.id,
-        archived.updated_at,
-    );
+    let (archived, audit) = current.archive(&request.identity.author(Timestamp::now()))?;
     state
         .store
         .replace_application(&archived, current.status, &audit)

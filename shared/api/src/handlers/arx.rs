@@ -93,7 +93,6 @@ pub async fn handle<S: ArxStore>(
     route: Route,
     request: ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    use ArxStatus::*;
     match route {
         Route::ListArx => list(&state, &request).await,
         Route::CreateArx => create(&state, &request).await,
@@ -103,36 +102,15 @@ pub async fn handle<S: ArxStore>(
         }
         Route::UpdateArx => update(&state, &request).await,
         Route::DisableArx => {
-            let arx = change_status(
-                &state,
-                &request,
-                &[Active],
-                Disabled,
-                AuditAction::ArxDisabled,
-            )
-            .await?;
+            let arx = change_status(&state, &request, ArxStatus::Disabled).await?;
             Ok(ApiResponse::json(200, &ArxView::from(&arx)))
         }
         Route::EnableArx => {
-            let arx = change_status(
-                &state,
-                &request,
-                &[Disabled],
-                Active,
-                AuditAction::ArxEnabled,
-            )
-            .await?;
+            let arx = change_status(&state, &request, ArxStatus::Active).await?;
             Ok(ApiResponse::json(200, &ArxView::from(&arx)))
         }
         Route::DeleteArx => {
-            change_status(
-                &state,
-                &request,
-                &[Active, Disabled],
-                Deleted,
-                AuditAction::ArxDeleted,
-            )
-            .await?;
+            change_status(&state, &request, ArxStatus::Deleted).await?;
             Ok(ApiResponse::no_content())
         }
         _ => Err(ApiError::NoRoute),
@@ -194,12 +172,7 @@ async fn update<S: ArxStore>(
     let body: UpdateBody = request.json()?;
     body.refuse_keys(&state.verifier)?;
     let current = load(state, request).await?;
-    if current.status == ArxStatus::Deleted {
-        return Err(ApiError::conflict(
-            "arx_deleted",
-            "a deleted Arx cannot change",
-        ));
-    }
+    current.changeable()?;
     let mut updated = current.clone();
     let mut changed = false;
     let mut set = |slot: &mut Label, value: Option<Label>| {
@@ -241,29 +214,14 @@ async fn update<S: ArxStore>(
     Ok(ApiResponse::json(200, &ArxView::from(&updated)))
 }
 
-/// Moves the Arx to `to` if its status is one of `from`; 409 otherwise.
+/// Moves the Arx to `to`, if its status allows (`Arx::becomes`); 409 otherwise.
 async fn change_status<S: ArxStore>(
     state: &AppState<S>,
     request: &ApiRequest,
-    from: &[ArxStatus],
     to: ArxStatus,
-    action: AuditAction,
 ) -> Result<Arx, ApiError> {
     let current = load(state, request).await?;
-    if !from.contains(&current.status) {
-        return Err(ApiError::conflict(
-            "arx_status",
-            format!(
-                "the Arx is {} and cannot become {}",
-                current.status.as_str(),
-                to.as_str()
-            ),
-        ));
-    }
-    let mut changed = current.clone();
-    changed.status = to;
-    changed.updated_at = Timestamp::now();
-    let audit = audit_by(&request.identity, action, &changed.id, changed.updated_at);
+    let (changed, audit) = current.becomes(to, &request.identity.author(Timestamp::now()))?;
     state
         .store
         .replace_arx(&changed, current.status, &audit)
