@@ -178,3 +178,21 @@ pub(crate) fn problem(status: u16, body: &[u8]) -> Error {
             .unwrap_or_else(|| format!("the API answered {status}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_reads_by_its_wire_name_and_a_new_one_as_unknown() {
+        let code = |text: &str| serde_json::from_str::<Code>(text).expect("a code");
+        assert_eq!(
+            code("\"INSUFFICIENT_PERMISSIONS\""),
+            Code::InsufficientPermissions
+        );
+        assert_eq!(code("\"RATE_LIMITED\"").as_str(), "RATE_LIMITED");
+        assert_eq!(code("\"IP_NOT_ALLOWED\""), Code::Unknown);
+        assert!(Code::UsageExceeded.passes_with_time() && !Code::Disabled.passes_with_time());
+        assert_eq!(Code::Valid, "VALID");
+    }
+}

@@ -1,6 +1,8 @@
-//! The management API: its routes, the handlers, their problem answers, and
-//! the glue that runs them in Lambda ([`lambda`]) or in the dev server (which
-//! calls [`handlers::dispatch`] behind [`auth::Authenticator`]). Checking
+//! The management API: its routes (one row each), the handlers, their problem
+//! answers, and the runners of the functions that serve them.
+//!
+//! In Lambda ([`lambda`]) or in the dev server (which calls
+//! [`handlers::dispatch`] behind [`auth::Authenticator`]). Checking
 //! keys is the `verify` crate's; this crate serves its route, the
 //! key-authorizer and the leak endpoint, and hashes new keys with it.
 

@@ -1,6 +1,9 @@
-//! The API Keys manager's domain. Every value with rules is a newtype built by
-//! `parse`/`TryFrom`, so a value that exists is valid ("parse, don't validate").
-//! Nothing here knows about AWS, HTTP or storage.
+//! The API Keys manager's domain: its values and their rules, and what may
+//! become of a key ([`lifecycle`]: each change, its next revision and audit).
+//!
+//! Every value with rules is a newtype built by `parse`/`TryFrom`, so a value
+//! that exists is valid ("parse, don't validate"). Nothing here knows about
+//! AWS, HTTP or storage.
 
 pub mod access_key;
 pub mod api_key;

@@ -65,6 +65,20 @@ pub fn role_claim(env: &impl Env) -> String {
         .unwrap_or_else(|| "custom:role".into())
 }
 
+/// An error and its sources on one line: what a log needs to explain a
+/// failure (a bad setting at start, a failed call). Here, in the crate every
+/// other one uses, so that each writes it the same way.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

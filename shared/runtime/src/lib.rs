@@ -8,6 +8,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use environment::error_chain as chain;
 use lambda_http::{Body, service_fn};
 
 pub mod config;
@@ -19,18 +20,6 @@ pub use response::{ApiResponse, Problem, problem};
 
 /// The error type a function's `main` returns.
 pub use lambda_http::Error;
-
-/// An error and its sources on one line.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
 
 /// Logs a panic by where it happened, never by its message: a message may
 /// quote the request (an index into a client's text, say), and request text

@@ -1,5 +1,7 @@
 //! What a store call can fail with.
 
+pub use environment::error_chain;
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,18 +30,6 @@ impl StoreError {
     pub(crate) fn corrupt(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Corrupt(Box::new(error))
     }
-}
-
-/// An error and its sources on one line: what a log needs to explain a failure.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Which condition of a change failed, so the API can say why it refused.
