@@ -53,6 +53,8 @@ pub use role::{Operation, Role};
 pub use secret_hash::{
     HASH_PARAMS, HashError, HashParams, KeyHasher, PASSWORD_GRADE_PARAMS, SecretHash,
 };
-pub use service_key::{RoleNotGrantable, ServiceKey, ServiceKeyName, ServiceKeyStatus};
+pub use service_key::{
+    AlreadyRevoked, RoleNotGrantable, ServiceKey, ServiceKeyName, ServiceKeyStatus,
+};
 pub use timestamp::Timestamp;
 pub use traffic::{Granularity, OutcomeCounts};

@@ -103,6 +103,10 @@ impl Author {
         self.at
     }
 
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
     /// The audit event of this author doing `action` to `target`.
     pub fn event(
         &self,

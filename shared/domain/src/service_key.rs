@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::text::bounded_text;
 use crate::{
-    Actor, ExpiresAt, InvalidValue, Role, SecretHash, ServiceKeyId, TenantId, Timestamp, UserId,
+    Actor, AuditAction, AuditEvent, Author, ExpiresAt, InvalidValue, Role, SecretHash,
+    ServiceKeyId, TenantId, Timestamp, UserId,
 };
 
 bounded_text!(ServiceKeyName, max = 100, multiline = false);
@@ -67,16 +68,52 @@ impl ServiceKey {
         self.status_at(now) == ServiceKeyStatus::Active
     }
 
-    /// The same key, revoked by `by` at `at`.
-    pub fn revoked(&self, by: Actor, at: Timestamp) -> Self {
+    /// The `created` event of a new key, naming the role it was given.
+    pub fn created_event(&self, by: &Author) -> AuditEvent {
+        by.event(&self.tenant_id, AuditAction::ServiceKeyCreated, &self.id)
+            .with_detail(format!("role {}", self.role))
+    }
+
+    /// Revoked by a person, for good (a service key has no disabled state).
+    pub fn revoke(&self, by: &Author) -> Result<(ServiceKey, AuditEvent), AlreadyRevoked> {
+        if self.status == ServiceKeyStatus::Revoked {
+            return Err(AlreadyRevoked);
+        }
+        let event = by.event(&self.tenant_id, AuditAction::ServiceKeyRevoked, &self.id);
+        Ok((self.revoked(by), event))
+    }
+
+    /// Revoked because it was found in public code at `location` (a
+    /// credential of our own API that was public is never trusted again);
+    /// `None` for a key that no longer works either way.
+    pub fn revoke_as_leaked(
+        &self,
+        location: &str,
+        by: &Author,
+    ) -> Option<(ServiceKey, AuditEvent)> {
+        if !self.works_at(by.at()) {
+            return None;
+        }
+        let event = by
+            .event(&self.tenant_id, AuditAction::ServiceKeyLeaked, &self.id)
+            .with_detail(format!("found in public code at {location}"));
+        Some((self.revoked(by), event))
+    }
+
+    fn revoked(&self, by: &Author) -> Self {
         Self {
             status: ServiceKeyStatus::Revoked,
-            revoked_at: Some(at),
-            revoked_by: Some(by),
+            revoked_at: Some(by.at()),
+            revoked_by: Some(by.actor().clone()),
             ..self.clone()
         }
     }
 }
+
+/// A revocation of a key already revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("this service key is already revoked")]
+pub struct AlreadyRevoked;
 
 /// Why a role may not be given to a new service key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -179,8 +216,21 @@ mod tests {
             ..key.clone()
         };
         assert_eq!(expired.status_at(now), ServiceKeyStatus::Expired);
-        let revoked = key.revoked(Actor::User(key.created_by.clone()), now);
+        let by = Author::person(key.created_by.clone(), Role::PlatformAdmin, now);
+        let (revoked, event) = key.revoke(&by).expect("active");
+        assert_eq!(event.action, AuditAction::ServiceKeyRevoked);
         assert_eq!(revoked.status_at(now), ServiceKeyStatus::Revoked);
+        assert_eq!(
+            revoked.revoked_by,
+            Some(Actor::User(key.created_by.clone()))
+        );
         assert!(!revoked.works_at(now));
+        assert_eq!(revoked.revoke(&by), Err(AlreadyRevoked));
+        assert!(revoked.revoke_as_leaked("https://x", &by).is_none());
+        let (_, leaked) = key.revoke_as_leaked("https://x", &by).expect("it worked");
+        assert_eq!(
+            leaked.detail.as_deref(),
+            Some("found in public code at https://x")
+        );
     }
 }

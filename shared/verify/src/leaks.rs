@@ -22,10 +22,7 @@ use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use domain::{
-    Actor, AuditAction, AuditEvent, Author, PresentedKey, PresentedServiceKey, ServiceKey,
-    Timestamp,
-};
+use domain::{Author, PresentedKey, PresentedServiceKey, ServiceKey, Timestamp};
 use environment::{ConfigError, Env};
 use notify::{LeakNotice, Notifier, ServiceKeyLeakNotice};
 use serde::{Deserialize, Serialize};
@@ -375,16 +372,9 @@ async fn revoke<S: LeakStore, N: Notifier>(
     else {
         return Ok(false);
     };
-    let actor = Actor::System(ACTOR.into());
-    let audit = AuditEvent::new(
-        key.tenant_id.clone(),
-        actor.clone(),
-        AuditAction::ServiceKeyLeaked,
-        &key.id,
-        now,
-    )
-    .with_detail(format!("found in public code at {location}"));
-    let revoked = key.revoked(actor, now);
+    let Some((revoked, audit)) = key.revoke_as_leaked(&location, &Author::job(ACTOR, now)) else {
+        return Ok(false);
+    };
     match store.revoke_service_key(&revoked, &audit).await {
         Ok(()) => {}
         // Revoked meanwhile by someone else: it no longer works either way.

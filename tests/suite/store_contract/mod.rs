@@ -1160,7 +1160,7 @@ async fn audit_events_are_listed_by_object_actor_and_action(store: impl Store) {
 
 async fn a_service_key_is_looked_up_until_revoked_in_one_transaction(store: impl Store) {
     use domain::{
-        AccessKey, Actor, KeyHasher, KeyPrefix, Role, ServiceKey, ServiceKeyName, ServiceKeyStatus,
+        AccessKey, KeyHasher, KeyPrefix, Role, ServiceKey, ServiceKeyName, ServiceKeyStatus,
     };
     use store::AuditFilter;
 
@@ -1248,8 +1248,7 @@ async fn a_service_key_is_looked_up_until_revoked_in_one_transaction(store: impl
         .expect("read");
     assert_eq!(used.and_then(|key| key.last_used_at), Some(used_at));
 
-    let revoked = first.revoked(Actor::User(user()), Timestamp::now());
-    let event = audit(&tenant, AuditAction::ServiceKeyRevoked, &first.id);
+    let (revoked, event) = first.revoke(&author()).expect("active");
     store
         .revoke_service_key(&revoked, &event)
         .await

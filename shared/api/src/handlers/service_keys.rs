@@ -5,14 +5,14 @@
 use std::sync::Arc;
 
 use domain::{
-    AccessKey, Actor, AuditAction, ExpiresAt, Role, ServiceKey, ServiceKeyId, ServiceKeyName,
-    ServiceKeyStatus, Timestamp,
+    AccessKey, ExpiresAt, Role, ServiceKey, ServiceKeyId, ServiceKeyName, ServiceKeyStatus,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use store::ServiceKeyStore;
 
+use super::params;
 use super::views::{PageView, ServiceKeyView};
-use super::{audit_by, params};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
 use crate::routes::Route;
@@ -96,8 +96,7 @@ async fn create<S: ServiceKeyStore>(
         revoked_by: None,
         secret_hash,
     };
-    let audit = audit_by(identity, AuditAction::ServiceKeyCreated, &key.id, now)
-        .with_detail(format!("role {role}"));
+    let audit = key.created_event(&identity.author(now));
     state.store.create_service_key(&key, &audit).await?;
     tracing::info!(service_key_id = %key.id, tenant = %identity.tenant, %role, "service key created");
     let created = Created {
@@ -146,15 +145,10 @@ async fn revoke<S: ServiceKeyStore>(
     if confirmation.confirm.as_deref() != Some(key.id.as_str()) {
         return Err(ApiError::ConfirmationMismatch);
     }
-    if key.status == ServiceKeyStatus::Revoked {
-        return Err(ApiError::conflict(
-            "already_revoked",
-            "this service key is already revoked",
-        ));
-    }
     let now = Timestamp::now();
-    let revoked = key.revoked(Actor::User(identity.user.clone()), now);
-    let audit = audit_by(identity, AuditAction::ServiceKeyRevoked, &key.id, now);
+    let (revoked, audit) = key
+        .revoke(&identity.author(now))
+        .map_err(|refused| ApiError::conflict("already_revoked", refused.to_string()))?;
     state.store.revoke_service_key(&revoked, &audit).await?;
     tracing::info!(service_key_id = %key.id, tenant = %identity.tenant, "service key revoked");
     Ok(ApiResponse::json(200, &ServiceKeyView::at(&revoked, now)))
