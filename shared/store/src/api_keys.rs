@@ -229,7 +229,9 @@ pub trait ApiKeyLookup: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<KeyLookup>>> + Send;
 }
 
-pub trait ApiKeyUsage: Send + Sync {
+/// A key's last use (`last_used_at`): "usage" elsewhere means what the
+/// limits left (`Usage`) or what keys did (the traffic counts).
+pub trait ApiKeyLastUse: Send + Sync {
     /// Sets the key's `last_used_at` to `at` unless it was set less than
     /// `min_interval` before (a conditional write, so a hot key costs one
     /// write per interval whatever the number of instances). Returns whether

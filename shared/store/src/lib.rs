@@ -27,8 +27,8 @@ mod sweep;
 mod traffic;
 
 pub use api_keys::{
-    ApiKeyCharge, ApiKeyCreate, ApiKeyFilter, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate,
-    ApiKeyUsage, ApiKeyWrite, Charge, KeyLookup, counters_removed_at_purge, fresh_usage,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyFilter, ApiKeyLastUse, ApiKeyLookup, ApiKeyQuery, ApiKeyRead,
+    ApiKeyRotate, ApiKeyWrite, Charge, KeyLookup, counters_removed_at_purge, fresh_usage,
 };
 pub use audit::{AuditFilter, AuditLog, AuditQuery};
 pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};

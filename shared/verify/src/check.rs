@@ -16,7 +16,7 @@ use domain::{
     PresentedKey, PresentedServiceKey, TenantId, Timestamp,
 };
 use store::{
-    ApiKeyCharge, ApiKeyLookup, ApiKeyRead, ApiKeyUsage, ApplicationStore, ArxStore, Charge,
+    ApiKeyCharge, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApplicationStore, ArxStore, Charge,
     KeyLookup, StoreError,
 };
 
@@ -83,11 +83,11 @@ impl Verifier {
 
 /// The stores verification reads (and records use in).
 pub trait VerifyStore:
-    ApiKeyLookup + ApiKeyRead + ApiKeyUsage + ApiKeyCharge + ApplicationStore + ArxStore
+    ApiKeyLookup + ApiKeyRead + ApiKeyLastUse + ApiKeyCharge + ApplicationStore + ArxStore
 {
 }
 impl<S> VerifyStore for S where
-    S: ApiKeyLookup + ApiKeyRead + ApiKeyUsage + ApiKeyCharge + ApplicationStore + ArxStore
+    S: ApiKeyLookup + ApiKeyRead + ApiKeyLastUse + ApiKeyCharge + ApplicationStore + ArxStore
 {
 }
 

@@ -14,7 +14,7 @@ use domain::{
 };
 use serde_json::{Value, json};
 use store::{
-    ApiKeyCharge, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyUsage, ApplicationStore, ArxStore,
+    ApiKeyCharge, ApiKeyLastUse, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApplicationStore, ArxStore,
     Charge, KeyLookup, StoreResult,
 };
 use tokio::sync::Notify;
@@ -118,7 +118,7 @@ impl<S: ApiKeyRead> ApiKeyRead for Paused<S> {
     }
 }
 
-impl<S: ApiKeyUsage> ApiKeyUsage for Paused<S> {
+impl<S: ApiKeyLastUse> ApiKeyLastUse for Paused<S> {
     async fn record_use(
         &self,
         tenant: &TenantId,

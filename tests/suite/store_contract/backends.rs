@@ -1,7 +1,7 @@
 //! The two stores the contract runs against.
 
 use store::{
-    ApiKeyCharge, ApiKeyCreate, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeySweep, ApiKeyUsage,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeySweep,
     ApiKeyWrite, ApplicationStore, ArxStore, AuditLog, DynamoStore, EmbeddedStore, FeedbackStore,
     PendingCascades, ServiceKeyStore, TrafficLog,
 };
@@ -14,7 +14,7 @@ pub trait Store:
     + ApiKeyRotate
     + ApiKeyLookup
     + ApiKeySweep
-    + ApiKeyUsage
+    + ApiKeyLastUse
     + ApiKeyCharge
     + PendingCascades
     + ApplicationStore
@@ -35,7 +35,7 @@ impl<S> Store for S where
         + ApiKeyRotate
         + ApiKeyLookup
         + ApiKeySweep
-        + ApiKeyUsage
+        + ApiKeyLastUse
         + ApiKeyCharge
         + PendingCascades
         + ApplicationStore

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use domain::{AuditAction, AuditEvent, Timestamp};
 use store::{
-    ApiKeyCharge, ApiKeyCreate, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeyUsage, ApiKeyWrite,
+    ApiKeyCharge, ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
     ApplicationStore, ArxStore, AuditLog, FeedbackStore, LeakReports, ServiceKeyStore, TrafficLog,
 };
 
@@ -37,7 +37,7 @@ pub trait ApiStore:
     + ApiKeyWrite
     + ApiKeyRotate
     + ApiKeyLookup
-    + ApiKeyUsage
+    + ApiKeyLastUse
     + ApiKeyCharge
     + ApplicationStore
     + ArxStore
@@ -56,7 +56,7 @@ impl<S> ApiStore for S where
         + ApiKeyWrite
         + ApiKeyRotate
         + ApiKeyLookup
-        + ApiKeyUsage
+        + ApiKeyLastUse
         + ApiKeyCharge
         + ApplicationStore
         + ArxStore

@@ -16,7 +16,7 @@ use crate::keys::{
     api_key_lookup_pk, api_key_sk, api_key_usage_pk, expiring_keys_pk, tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeyUsage, ApiKeyWrite,
+    ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
     Conflict, KeyLookup, StoreError, StoreResult, fresh_usage, into_page,
 };
 
@@ -258,7 +258,7 @@ impl ApiKeyLookup for DynamoStore {
     }
 }
 
-impl ApiKeyUsage for DynamoStore {
+impl ApiKeyLastUse for DynamoStore {
     async fn record_use(
         &self,
         tenant: &TenantId,

@@ -14,7 +14,7 @@ use crate::keys::{
     tenant_pk,
 };
 use crate::{
-    ApiKeyCreate, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeyUsage, ApiKeyWrite,
+    ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
     Conflict, KeyLookup, StoreError, StoreResult, counters_removed_at_purge, into_page,
 };
 
@@ -268,7 +268,7 @@ impl ApiKeyLookup for EmbeddedStore {
     }
 }
 
-impl ApiKeyUsage for EmbeddedStore {
+impl ApiKeyLastUse for EmbeddedStore {
     async fn record_use(
         &self,
         tenant: &TenantId,
