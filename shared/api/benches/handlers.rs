@@ -14,9 +14,9 @@ use api::{ApiRequest, ApiStore, AppState, Identity, Route, ServiceConfig};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use domain::{
-    AccessKey, Actor, ApiKey, ApiKeyName, ApiKeyStatus, Application, ApplicationId,
-    ApplicationName, ApplicationStatus, Arx, ArxId, ArxName, ArxStatus, AuditAction, AuditEvent,
-    KeyHasher, KeyPrefix, Label, Purpose, Role, Technology, TenantId, Timestamp, UserId,
+    AccessKey, Actor, ApiKey, ApiKeyName, Application, ApplicationId, ApplicationName,
+    ApplicationStatus, Arx, ArxId, ArxName, ArxStatus, AuditAction, AuditEvent, Issue, KeyHasher,
+    KeyPrefix, KeySettings, Label, Purpose, Role, Technology, TenantId, Timestamp, UserId,
 };
 use store::{ApiKeyCreate, ApiKeyLookup, DynamoStore, EmbeddedStore};
 
@@ -132,34 +132,24 @@ fn key_record(
     hasher: &KeyHasher,
 ) -> ApiKey {
     let (id, access_key) = AccessKey::generate(&KeyPrefix::default());
-    ApiKey {
+    let settings = KeySettings {
+        name: Some(ApiKeyName::parse("bench key").expect("valid")),
+        ..KeySettings::default()
+    };
+    let issue = Issue {
         secret_hash: hasher.hash(&access_key).expect("hashed"),
-        name: ApiKeyName::parse("bench key").expect("valid"),
         id,
-        tenant_id: identity.tenant.clone(),
-        application_id: application.id.clone(),
-        application_name: application.name.clone(),
-        arx_id: arx.id.clone(),
-        arx_name: arx.name.clone(),
-        arx_purpose: arx.purpose,
-        status: ApiKeyStatus::Active,
-        created_at: Timestamp::now(),
+        application,
+        arx,
         created_by: identity.user.clone(),
-        expires_at: None,
-        deleted_at: None,
-        deleted_by: None,
-        last_used_at: None,
-        rotated_from: None,
-        rotated_to: None,
-        expiry_notice_sent_at: None,
-        limits: None,
-        disabled_reason: None,
-        permissions: Default::default(),
-        external_id: None,
-        meta: None,
-        balance: None,
-        revision: Default::default(),
-    }
+    };
+    ApiKey::mint(
+        &identity.tenant,
+        issue,
+        settings,
+        &identity.author(Timestamp::now()),
+    )
+    .0
 }
 
 fn request(identity: &Identity, id: Option<String>, body: String) -> ApiRequest {

@@ -477,7 +477,6 @@ impl ApiKey {
         };
         let (mut replacement, _) = ApiKey::mint(&self.tenant_id, issue, settings, by);
         let balance = self.balance_key().clone();
-        replacement.limits = self.limits;
         replacement.rotated_from = Some(self.id.clone());
         replacement.balance = Some(balance.clone());
         let grace_end = now.plus(grace.0);

@@ -1,9 +1,9 @@
 //! Building blocks: a tenant with an application and an Arx, and new keys.
 
 use domain::{
-    AccessKey, Actor, ApiKey, ApiKeyName, ApiKeyStatus, Application, ApplicationName,
-    ApplicationStatus, Arx, ArxName, ArxStatus, AuditAction, AuditEvent, Author, KeyHasher,
-    KeyPrefix, Label, Purpose, Role, Technology, TenantId, Timestamp, UserId,
+    AccessKey, Actor, ApiKey, ApiKeyName, Application, ApplicationName, ApplicationStatus, Arx,
+    ArxName, ArxStatus, AuditAction, AuditEvent, Author, Issue, KeyHasher, KeyPrefix, KeySettings,
+    Label, Purpose, Role, Technology, TenantId, Timestamp, UserId,
 };
 
 use super::backends::Store;
@@ -100,38 +100,23 @@ pub async fn catalog(store: &impl Store) -> Catalog {
     }
 }
 
-/// A new key record, hashed cheaply (the store never looks inside the hash).
+/// A new key record, hashed cheaply (the store never looks inside the hash),
+/// minted as the API mints one.
 pub fn new_key(tenant: &TenantId, application: &Application, arx: &Arx) -> ApiKey {
     let (id, access_key) = AccessKey::generate(&KeyPrefix::default());
     let hasher = KeyHasher::new(64, 1, 1).expect("valid params");
-    ApiKey {
-        name: ApiKeyName::parse(&format!("key {}", id.hex())).expect("valid"),
+    let settings = KeySettings {
+        name: Some(ApiKeyName::parse(&format!("key {}", id.hex())).expect("valid")),
+        ..KeySettings::default()
+    };
+    let issue = Issue {
         secret_hash: hasher.hash(&access_key).expect("hashed"),
         id,
-        tenant_id: tenant.clone(),
-        application_id: application.id.clone(),
-        application_name: application.name.clone(),
-        arx_id: arx.id.clone(),
-        arx_name: arx.name.clone(),
-        arx_purpose: arx.purpose,
-        status: ApiKeyStatus::Active,
-        created_at: Timestamp::now(),
+        application,
+        arx,
         created_by: user(),
-        expires_at: None,
-        deleted_at: None,
-        deleted_by: None,
-        last_used_at: None,
-        rotated_from: None,
-        rotated_to: None,
-        expiry_notice_sent_at: None,
-        limits: None,
-        disabled_reason: None,
-        permissions: Default::default(),
-        external_id: None,
-        meta: None,
-        balance: None,
-        revision: Default::default(),
-    }
+    };
+    ApiKey::mint(tenant, issue, settings, &author()).0
 }
 
 /// Creates a key and returns its record.

@@ -100,11 +100,7 @@ where
         super::params::optional(&params, "dry_run", super::params::boolean)?.unwrap_or(false);
     let body: CreateApiKeyBody = request.json()?;
     let now = Timestamp::now();
-    let expires_at = body
-        .expires_at
-        .map(|raw| ExpiresAt::parse(&raw, now))
-        .transpose()
-        .map_err(|reason| ApiError::invalid("expires_at", reason))?;
+    let expires_at = super::expires_at(body.expires_at.as_deref(), now)?;
     let limits = body.limits.and_then(KeyLimits::or_none);
     let meta = body.meta.as_deref().map(meta_of).transpose()?;
     if let Some(name) = &body.name {

@@ -154,6 +154,14 @@ fn refuse_key_in(verifier: &verify::Verifier, field: &str, text: &str) -> Result
 }
 
 /// The audit event of a change a signed-in user made.
+/// A new key's `expires_at` as sent (ahead of `now`, at most ten years), or
+/// a 400 naming the field; none when not sent.
+fn expires_at(sent: Option<&str>, now: Timestamp) -> Result<Option<domain::ExpiresAt>, ApiError> {
+    sent.map(|raw| domain::ExpiresAt::parse(raw, now))
+        .transpose()
+        .map_err(|reason| ApiError::invalid("expires_at", reason))
+}
+
 fn audit_by(
     identity: &Identity,
     action: AuditAction,

@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use domain::{
-    AccessKey, ExpiresAt, Role, ServiceKey, ServiceKeyId, ServiceKeyName, ServiceKeyStatus,
-    Timestamp,
+    AccessKey, Role, ServiceKey, ServiceKeyId, ServiceKeyName, ServiceKeyStatus, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use store::ServiceKeyStore;
@@ -75,11 +74,7 @@ async fn create<S: ServiceKeyStore>(
             reason: refused.to_string(),
         })?;
     let now = Timestamp::now();
-    let expires_at = body
-        .expires_at
-        .map(|raw| ExpiresAt::parse(&raw, now))
-        .transpose()
-        .map_err(|reason| ApiError::invalid("expires_at", reason))?;
+    let expires_at = super::expires_at(body.expires_at.as_deref(), now)?;
     let (id, secret) = AccessKey::generate_service_key(&state.verifier.service_key_prefix);
     let (secret, secret_hash) = state.verifier.hashing.hash(secret).await?;
     let key = ServiceKey {
