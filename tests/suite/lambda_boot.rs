@@ -720,7 +720,7 @@ async fn functions_refuse_data_a_later_release_wrote_and_cleanup_records_the_ver
 /// SIGTERM, so every count of the instance's last interval was lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_instance_counts_every_verify_it_answered() {
-    use store::TrafficLog;
+    use store::UsageLog;
     let template = template();
     let stand_ins = StandIns::start().await;
     let store = store::DynamoStore::local(&stand_ins.dynamodb, stand_ins.table.clone());
@@ -769,7 +769,7 @@ async fn a_frozen_instance_counts_every_verify_it_answered() {
         let now = domain::Timestamp::now().unix_seconds();
         let this_hour = now - now.rem_euclid(3600);
         let counted: u64 = store
-            .key_traffic(
+            .key_usage(
                 &demo.tenant,
                 &id,
                 domain::Granularity::Hour,

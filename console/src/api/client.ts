@@ -12,7 +12,8 @@ export type Application = Schemas['Application'];
 export type Arx = Schemas['Arx'];
 export type Counts = Schemas['Counts'];
 export type Limits = Schemas['Limits'];
-export type Usage = Schemas['Usage'];
+// A key's balance: what its limits leave. The API's field and schema say `usage`.
+export type Balance = Schemas['Usage'];
 export type CreatedApiKey = Schemas['CreatedApiKey'];
 export type NewApiKey = Schemas['NewApiKey'];
 export type NewApplication = Schemas['NewApplication'];

@@ -2,7 +2,7 @@
 // remove them (owners and admins). Saving starts the counters afresh.
 
 import { useEffect, useState } from 'preact/hooks';
-import { api, ok, type ApiKey, type ApiProblem, type Limits, type Usage } from '../api/client';
+import { api, ok, type ApiKey, type ApiProblem, type Limits, type Balance } from '../api/client';
 import { formatCount, formatLimits, formatTime } from '../format';
 import { Dialog, SubmitOrCancel } from './dialog';
 import { asProblem, ErrorSummary, FieldError, isAbout, localProblem } from './problems';
@@ -82,7 +82,7 @@ export function LimitsDialog({
   onSaved: (key: ApiKey) => void;
   onClose: () => void;
 }) {
-  const [usage, setUsage] = useState<Usage | null | undefined>(undefined);
+  const [balance, setBalance] = useState<Balance | null | undefined>(undefined);
   const [form, setForm] = useState<Form>(() => formOf(apiKey.limits));
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [busy, setBusy] = useState(false);
@@ -90,7 +90,7 @@ export function LimitsDialog({
   useEffect(() => {
     ok(api.GET('/v1/api-keys/{id}', { params: { path: { id: apiKey.id } } })).then(
       (key) => {
-        setUsage(key.usage ?? null);
+        setBalance(key.usage ?? null);
         setForm(formOf(key.limits));
       },
       (error) => setProblem(asProblem(error)),
@@ -160,7 +160,7 @@ export function LimitsDialog({
           verify of a limited key spends from them; over a limit, verify answers <code>RATE_LIMITED</code> or{' '}
           <code>USAGE_EXCEEDED</code>.
         </p>
-        <UsageNow usage={usage} />
+        <BalanceNow balance={balance} />
         {problem?.field === 'limits' && <FieldError problem={problem} field="limits" id="limits-error" />}
         {editable ? (
           <>
@@ -222,26 +222,26 @@ export function LimitsDialog({
 }
 
 /** What is left now, as the key's counters say. */
-export function UsageNow({ usage }: { usage: Usage | null | undefined }) {
-  if (usage === undefined) return <p class="muted">Reading what is left…</p>;
-  if (usage === null) return null;
+export function BalanceNow({ balance }: { balance: Balance | null | undefined }) {
+  if (balance === undefined) return <p class="muted">Reading what is left…</p>;
+  if (balance === null) return null;
   return (
-    <dl class="usage" aria-label="Left now">
-      {usage.credits_remaining !== null && (
+    <dl class="balance" aria-label="Left now">
+      {balance.credits_remaining !== null && (
         <div>
           <dt>Credits left</dt>
           <dd>
-            {formatCount(usage.credits_remaining)}
-            {usage.refill_at && <span class="muted"> (refill {formatTime(usage.refill_at)})</span>}
+            {formatCount(balance.credits_remaining)}
+            {balance.refill_at && <span class="muted"> (refill {formatTime(balance.refill_at)})</span>}
           </dd>
         </div>
       )}
-      {usage.rate_remaining !== null && (
+      {balance.rate_remaining !== null && (
         <div>
           <dt>Requests left in this window</dt>
           <dd>
-            {formatCount(usage.rate_remaining)}
-            {usage.rate_resets_at && <span class="muted"> (until {formatTime(usage.rate_resets_at)})</span>}
+            {formatCount(balance.rate_remaining)}
+            {balance.rate_resets_at && <span class="muted"> (until {formatTime(balance.rate_resets_at)})</span>}
           </dd>
         </div>
       )}

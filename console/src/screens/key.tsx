@@ -12,7 +12,7 @@ import { AccessKeyScreen } from '../components/access-key-screen';
 import { CopyButton } from '../components/copy-button';
 import { actionsFor, KeyActionDialog, type KeyAction } from '../components/key-actions';
 import { KeyUsageSection } from '../components/key-usage';
-import { UsageNow } from '../components/limits-dialog';
+import { BalanceNow } from '../components/limits-dialog';
 import { Notice } from '../components/page';
 import { asProblem, ErrorSummary } from '../components/problems';
 import { flash, takeFlash } from '../flash';
@@ -139,7 +139,7 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
         )}
         <Row term="Limits">
           {formatLimits(key.limits)}
-          {key.limits && <UsageNow usage={key.usage ?? null} />}
+          {key.limits && <BalanceNow balance={key.usage ?? null} />}
         </Row>
         {key.rotated_from && (
           <Row term="Replaces">

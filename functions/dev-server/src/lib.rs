@@ -124,7 +124,7 @@ pub struct Running {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     jobs: JoinHandle<()>,
-    /// Writes the usage counts every interval (`verify::traffic`).
+    /// Writes the usage counts every interval (`verify::usage`).
     counting: JoinHandle<()>,
     /// Writes what is counted and not yet written, at stop.
     last_counts: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
@@ -195,10 +195,10 @@ async fn serve<S: ApiStore + ApiKeySweep + PendingCascades + store::DataVersionS
     let (cascades, queued) = mpsc::unbounded_channel();
     let jobs = tokio::spawn(jobs::run(Arc::clone(&state), queued, options.jobs));
     let counted = Arc::clone(&state);
-    let counting = tokio::spawn(async move { counted.verifier.traffic.run(&counted.store).await });
+    let counting = tokio::spawn(async move { counted.verifier.usage.run(&counted.store).await });
     let counted = Arc::clone(&state);
     let last_counts = Box::pin(async move {
-        counted.verifier.traffic.flush(&counted.store).await;
+        counted.verifier.usage.flush(&counted.store).await;
     });
     let (shutdown, stopped) = oneshot::channel();
     let sign_in = match (&options.console.sign_in, &options.auth.keys) {

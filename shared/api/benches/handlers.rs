@@ -114,7 +114,7 @@ async fn tenant_on<S: ApiStore>(store: S, keys: usize, dir: tempfile::TempDir) -
         arx_base_url: "https://arx.example.com".into(),
         verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
         expiry_notice: domain::NoticePeriod::default(),
-        usage_flush: Some(verify::TrafficCounter::DEFAULT_INTERVAL),
+        usage_flush: Some(verify::UsageCounter::DEFAULT_INTERVAL),
     };
     Tenant {
         state: Arc::new(AppState::new(store, &config)),

@@ -23,7 +23,7 @@ pub struct ServiceConfig {
     /// Keys within this of their expiry show `expires_soon`.
     pub expiry_notice: NoticePeriod,
     /// How often counted verifies are written (`USAGE_FLUSH_SECONDS`, 1 to
-    /// 60, default 5; `off` counts nothing): see `verify::traffic`.
+    /// 60, default 5; `off` counts nothing): see `verify::usage`.
     pub usage_flush: Option<std::time::Duration>,
 }
 
@@ -72,7 +72,7 @@ pub fn verify_cache(env: &impl Env) -> Result<std::time::Duration, ConfigError> 
 
 pub fn usage_flush(env: &impl Env) -> Result<Option<std::time::Duration>, ConfigError> {
     match env.optional("USAGE_FLUSH_SECONDS") {
-        None => Ok(Some(verify::TrafficCounter::DEFAULT_INTERVAL)),
+        None => Ok(Some(verify::UsageCounter::DEFAULT_INTERVAL)),
         Some(raw) if raw.trim() == "off" => Ok(None),
         Some(raw) => raw
             .trim()

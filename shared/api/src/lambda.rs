@@ -39,20 +39,20 @@ pub async fn serve<S, H, Fut>(
     handler: H,
 ) -> Result<(), Error>
 where
-    S: store::TrafficLog + Send + Sync + 'static,
+    S: store::UsageLog + Send + Sync + 'static,
     H: Fn(Arc<AppState<S>>, Route, ApiRequest) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Result<ApiResponse, ApiError>> + Send + 'static,
 {
     let state = Arc::new(state);
     let routes = Route::of_function(function);
-    // The usage counts a verify adds up (see `verify::traffic`): written at
+    // The usage counts a verify adds up (see `verify::usage`): written at
     // the end of an invocation once the interval has passed, and when Lambda
     // retires the instance. A function that verifies nothing counts nothing.
     if routes.contains(&Route::VerifyKey) {
         let counting = Arc::clone(&state);
         // Boxed: the caller's future would otherwise hold this one's layout.
         Box::pin(shutdown::on_sigterm(move || async move {
-            let counter = &counting.verifier.traffic;
+            let counter = &counting.verifier.usage;
             counter
                 .flush_within(&counting.store, shutdown::SHUTDOWN_BUDGET)
                 .await;
@@ -71,7 +71,7 @@ where
             .await;
             // Before the answer: once it is sent, Lambda may freeze the
             // instance at any moment, and a write it cut would be lost.
-            let counter = &counting.verifier.traffic;
+            let counter = &counting.verifier.usage;
             counter.flush_if_due(&counting.store, FLUSH_BUDGET).await;
             Ok::<_, Infallible>(
                 served.unwrap_or_else(|_| to_lambda_response(ApiError::panicked().into_response())),
@@ -197,7 +197,7 @@ pub struct SimpleResponse {
 
 /// Runs the key-authorizer function (see [`verify::key_authorizer`]): any
 /// event shape in, the matching answer out.
-pub async fn serve_key_authorizer<S: VerifyStore + store::TrafficLog + 'static>(
+pub async fn serve_key_authorizer<S: VerifyStore + store::UsageLog + 'static>(
     store: S,
     verifier: Verifier,
     config: KeyAuthorizerConfig,
@@ -207,7 +207,7 @@ pub async fn serve_key_authorizer<S: VerifyStore + store::TrafficLog + 'static>(
     // once due, and on Lambda's shutdown notice.
     let counting = Arc::clone(&shared);
     Box::pin(shutdown::on_sigterm(move || async move {
-        let counter = &counting.1.traffic;
+        let counter = &counting.1.usage;
         counter
             .flush_within(&counting.0, shutdown::SHUTDOWN_BUDGET)
             .await;
@@ -232,7 +232,7 @@ pub async fn serve_key_authorizer<S: VerifyStore + store::TrafficLog + 'static>(
                 })
                 .await;
                 // Before the answer, as in `serve`.
-                let counter = &counting.1.traffic;
+                let counter = &counting.1.usage;
                 counter.flush_if_due(&counting.0, FLUSH_BUDGET).await;
                 Ok::<_, Infallible>(decided.unwrap_or(denial))
             }

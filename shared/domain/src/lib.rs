@@ -23,7 +23,7 @@ pub mod secret_hash;
 pub mod service_key;
 pub mod text;
 pub mod timestamp;
-pub mod traffic;
+pub mod usage;
 
 pub use access_key::{AccessKey, KeyPrefix, MalformedKey, PresentedKey, PresentedServiceKey};
 pub use api_key::{
@@ -45,7 +45,7 @@ pub use lifecycle::{
     Author, Counters, GracePeriod, Issue, KeyChange, KeyEdit, KeySettings, Refusal, Revision,
     Rotation,
 };
-pub use limits::{Cost, KeyLimits, LimitHit, Standing, Usage, WholeNumber};
+pub use limits::{Balance, Cost, KeyLimits, LimitHit, Standing, WholeNumber};
 pub use owner::{ExternalId, KeyMeta};
 pub use page::{Cursor, Page, PageLimit};
 pub use permissions::{Permission, PermissionQuery, Permissions};
@@ -57,4 +57,4 @@ pub use service_key::{
     AlreadyRevoked, RoleNotGrantable, ServiceKey, ServiceKeyName, ServiceKeyStatus,
 };
 pub use timestamp::Timestamp;
-pub use traffic::{Granularity, OutcomeCounts};
+pub use usage::{Granularity, OutcomeCounts};

@@ -1,7 +1,7 @@
 //! Limits on a key, charged at verify time: a rate (requests per window) and
 //! credits (a balance each verify spends, refilled each day or month).
 //!
-//! [`KeyLimits`] is what a user sets; [`Usage`] is the counters the store keeps
+//! [`KeyLimits`] is what a user sets; [`Balance`] is the counters the store keeps
 //! for a limited key. Charging is a pure function of a usage and the clock, so
 //! both stores agree on every verdict: the embedded store applies it inside a
 //! write transaction, DynamoDB as conditional updates (see `store`).
@@ -237,17 +237,17 @@ pub enum LimitHit {
 /// The counters of a limited key. Times are whole Unix seconds, which the
 /// DynamoDB conditions compare as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
+pub struct Balance {
     /// Changes with every write; an optimistic write is conditional on it.
     pub rev: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate: Option<RateUsage>,
+    pub rate: Option<RateWindow>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credits: Option<CreditUsage>,
+    pub credits: Option<CreditsLeft>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RateUsage {
+pub struct RateWindow {
     pub limit: RateLimit,
     /// Requests left in the window that ends at `resets_at`.
     pub left: u64,
@@ -255,7 +255,7 @@ pub struct RateUsage {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreditUsage {
+pub struct CreditsLeft {
     pub left: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refill: Option<Refill>,
@@ -273,19 +273,19 @@ pub struct Standing {
     pub reset_at: Option<Timestamp>,
 }
 
-impl Usage {
+impl Balance {
     /// Fresh counters for `limits` set at `now`: a full rate window that
     /// starts at the next verify, and the credits as given. `rev` should be
     /// random, so no write planned against an older item can match it.
     pub fn new(limits: &KeyLimits, now: Timestamp, rev: u64) -> Self {
         Self {
             rev,
-            rate: limits.rate.map(|limit| RateUsage {
+            rate: limits.rate.map(|limit| RateWindow {
                 limit,
                 left: limit.requests.get(),
                 resets_at: now.unix_seconds(),
             }),
-            credits: limits.credits.map(|credits| CreditUsage {
+            credits: limits.credits.map(|credits| CreditsLeft {
                 left: credits.remaining.get(),
                 refill: credits.refill,
                 refill_at: credits
@@ -304,7 +304,7 @@ impl Usage {
             if rate.resets_at > now_s {
                 rate
             } else {
-                RateUsage {
+                RateWindow {
                     left: rate.limit.requests.get(),
                     resets_at: now_s.saturating_add_unsigned(rate.limit.per_seconds.get()),
                     ..rate
@@ -314,7 +314,7 @@ impl Usage {
         let credits = self
             .credits
             .map(|credits| match (credits.refill, credits.refill_at) {
-                (Some(refill), Some(at)) if at <= now_s => CreditUsage {
+                (Some(refill), Some(at)) if at <= now_s => CreditsLeft {
                     left: refill.amount.get(),
                     refill_at: Some(refill.every.next_after(now).unix_seconds()),
                     ..credits
@@ -341,7 +341,7 @@ impl Usage {
         }
     }
 
-    /// Whether [`Usage::at`] would change anything: a charge then has to
+    /// Whether [`Balance::at`] would change anything: a charge then has to
     /// write the whole item, not just subtract.
     pub fn rolls_over(&self, now: Timestamp) -> bool {
         let current = self.at(now);
@@ -364,11 +364,11 @@ impl Usage {
         let spend = cost.get();
         Ok(Self {
             rev: current.rev.wrapping_add(1) & Self::REV_MASK,
-            rate: current.rate.map(|rate| RateUsage {
+            rate: current.rate.map(|rate| RateWindow {
                 left: rate.left - spend,
                 ..rate
             }),
-            credits: current.credits.map(|credits| CreditUsage {
+            credits: current.credits.map(|credits| CreditsLeft {
                 left: credits.left - spend,
                 ..credits
             }),

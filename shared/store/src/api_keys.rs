@@ -6,8 +6,8 @@ use std::future::Future;
 
 use domain::{
     ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, AuditEvent,
-    Cost, Cursor, ExpiresAt, ExternalId, KeyChange, KeyLimits, KeyMeta, LimitHit, Page, PageLimit,
-    Permissions, Rotation, SecretHash, TenantId, Timestamp, Usage,
+    Balance, Cost, Cursor, ExpiresAt, ExternalId, KeyChange, KeyLimits, KeyMeta, LimitHit, Page,
+    PageLimit, Permissions, Rotation, SecretHash, TenantId, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -229,8 +229,9 @@ pub trait ApiKeyLookup: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<KeyLookup>>> + Send;
 }
 
-/// A key's last use (`last_used_at`): "usage" elsewhere means what the
-/// limits left (`Usage`) or what keys did (the traffic counts).
+/// A key's last use (`last_used_at`). Three words, three things: the last
+/// use (this), the balance (what the limits leave, [`Balance`]) and usage
+/// (what keys did, counted by outcome: [`crate::UsageLog`]).
 pub trait ApiKeyLastUse: Send + Sync {
     /// Sets the key's `last_used_at` to `at` unless it was set less than
     /// `min_interval` before (a conditional write, so a hot key costs one
@@ -251,9 +252,9 @@ pub enum Charge {
     /// The key has no counters (no limits): nothing was charged.
     Unlimited,
     /// Spent (or, for a cost of 0, passed): the counters after.
-    Charged(Usage),
+    Charged(Balance),
     /// Refused by this limit: the counters as they stood, nothing spent.
-    Refused(Usage, LimitHit),
+    Refused(Balance, LimitHit),
 }
 
 pub trait ApiKeyCharge: Send + Sync {
@@ -272,19 +273,19 @@ pub trait ApiKeyCharge: Send + Sync {
 
     /// The key's counters as stored (`None`: it has no limits).
     /// A rotated key in its grace period spends its replacement's.
-    fn api_key_usage(
+    fn api_key_balance(
         &self,
         id: &ApiKeyId,
-    ) -> impl Future<Output = StoreResult<Option<Usage>>> + Send;
+    ) -> impl Future<Output = StoreResult<Option<Balance>>> + Send;
 }
 
 /// The counters of a key whose limits were just set (created, rotated or
 /// changed), with a random revision: a charge planned against the counters
 /// it replaces can then never match it.
-pub fn fresh_usage(key: &ApiKey, now: Timestamp) -> Option<Usage> {
+pub fn fresh_balance(key: &ApiKey, now: Timestamp) -> Option<Balance> {
     use rand::{RngCore, TryRngCore, rngs::OsRng};
-    let rev = OsRng.unwrap_err().next_u64() & Usage::REV_MASK;
-    key.limits.map(|limits| Usage::new(&limits, now, rev))
+    let rev = OsRng.unwrap_err().next_u64() & Balance::REV_MASK;
+    key.limits.map(|limits| Balance::new(&limits, now, rev))
 }
 
 /// The counters item purging `key` removes, if any. The newest key of a

@@ -102,24 +102,24 @@ pub fn api_key_lookup_pk(id: &ApiKeyId) -> String {
 /// The counters a limited key is charged against, by key id alone as verify
 /// knows it (partition and sort key are the same string). Apart from the key
 /// item, so the writes that replace a key item never lose a charge.
-pub fn api_key_usage_pk(id: &ApiKeyId) -> String {
+pub fn api_key_balance_pk(id: &ApiKeyId) -> String {
     format!("USAGE#{id}")
 }
 
-/// One key's verify counts, a bucket per item (`traffic_sk`).
-pub fn key_traffic_pk(tenant: &TenantId, key: &ApiKeyId) -> String {
+/// One key's verify counts, a bucket per item (`usage_sk`).
+pub fn key_usage_pk(tenant: &TenantId, key: &ApiKeyId) -> String {
     format!("{}#TRAFFIC#{key}", tenant_pk(tenant))
 }
 
 /// A tenant's days of verify counts, by key, application and Arx.
-pub fn tenant_traffic_pk(tenant: &TenantId) -> String {
+pub fn tenant_usage_pk(tenant: &TenantId) -> String {
     format!("{}#TRAFFIC", tenant_pk(tenant))
 }
 
 /// A tenant's days of verify counts by key, in [`TENANT_TRAFFIC_SHARDS`]
-/// items a day (`tenant_traffic_shard_sk`), apart from its summary so that
+/// items a day (`tenant_usage_shard_sk`), apart from its summary so that
 /// neither grows past what one cheap write touches.
-pub fn tenant_key_traffic_pk(tenant: &TenantId) -> String {
+pub fn tenant_key_usage_pk(tenant: &TenantId) -> String {
     format!("{}#TRAFFIC#KEYS", tenant_pk(tenant))
 }
 
@@ -128,21 +128,21 @@ pub const TENANT_TRAFFIC_SHARDS: u32 = 16;
 
 /// The item of a tenant's day that holds `key`'s counts: `DAY#<start>#K<nn>`,
 /// after the day's own sort key, so one range reads a day's shards.
-pub fn tenant_traffic_shard_sk(day: i64, key: &str) -> String {
+pub fn tenant_usage_shard_sk(day: i64, key: &str) -> String {
     // FNV-1a: stable across processes and releases (a std hasher is not).
     let hash = key.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
         (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
     });
     format!(
         "{}#K{:02}",
-        traffic_sk(domain::Granularity::Day, day),
+        usage_sk(domain::Granularity::Day, day),
         hash % TENANT_TRAFFIC_SHARDS
     )
 }
 
 /// A bucket's sort key: its width and its start (zero-padded epoch seconds,
 /// so text order is time order).
-pub fn traffic_sk(granularity: domain::Granularity, start: i64) -> String {
+pub fn usage_sk(granularity: domain::Granularity, start: i64) -> String {
     let width = match granularity {
         domain::Granularity::Hour => "HOUR",
         domain::Granularity::Day => "DAY",
@@ -152,7 +152,7 @@ pub fn traffic_sk(granularity: domain::Granularity, start: i64) -> String {
 
 /// The attribute of a tenant's day that counts `outcome` for one key (`k`),
 /// application (`a`) or Arx (`x`): ids and outcome codes hold no `#`.
-pub fn tenant_traffic_attribute(dimension: char, id: &str, outcome: &str) -> String {
+pub fn tenant_usage_attribute(dimension: char, id: &str, outcome: &str) -> String {
     format!("{dimension}#{id}#{outcome}")
 }
 

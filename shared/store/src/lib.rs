@@ -24,11 +24,11 @@ mod page;
 mod retry;
 mod service_keys;
 mod sweep;
-mod traffic;
+mod usage;
 
 pub use api_keys::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyFilter, ApiKeyLastUse, ApiKeyLookup, ApiKeyQuery, ApiKeyRead,
-    ApiKeyRotate, ApiKeyWrite, Charge, KeyLookup, counters_removed_at_purge, fresh_usage,
+    ApiKeyRotate, ApiKeyWrite, Charge, KeyLookup, counters_removed_at_purge, fresh_balance,
 };
 pub use audit::{AuditFilter, AuditLog, AuditQuery};
 pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};
@@ -46,7 +46,6 @@ pub use service_keys::{ServiceKeyLookup, ServiceKeyStore};
 pub use sweep::{
     ApiKeySweep, CascadeTarget, DueWork, PendingCascade, PendingCascades, SweepProgress,
 };
-pub use traffic::{
-    TenantDay, TrafficDetail, TrafficIncrement, TrafficLog, TrafficNotWritten, TrafficWrites,
-    WriteStamp,
+pub use usage::{
+    TenantDay, UsageDetail, UsageIncrement, UsageLog, UsageNotWritten, UsageWrites, WriteStamp,
 };

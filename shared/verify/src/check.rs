@@ -23,7 +23,7 @@ use store::{
 use crate::cache::{LAST_USED_INTERVAL, ServiceKeyCache, VerdictCache};
 use crate::error::CheckError;
 use crate::hashing::HashingGate;
-use crate::traffic::TrafficCounter;
+use crate::usage::UsageCounter;
 use crate::verdict::{Checked, KeyFacts, Verdict, VerdictCode, VerifiedKey};
 
 /// What checking keys needs besides the store, built once per process (a
@@ -41,8 +41,8 @@ pub struct Verifier {
     /// Recent answers for service keys (see [`crate::callers`]).
     pub service_keys: ServiceKeyCache,
     /// What each key's verifies ended in, counted in memory and written
-    /// in batches (see [`crate::traffic`]).
-    pub traffic: TrafficCounter,
+    /// in batches (see [`crate::usage`]).
+    pub usage: UsageCounter,
 }
 
 impl Verifier {
@@ -55,14 +55,14 @@ impl Verifier {
             hashing: HashingGate::per_core(),
             verdicts: VerdictCache::new(verdict_ttl),
             service_keys: ServiceKeyCache::new(verdict_ttl),
-            traffic: TrafficCounter::new(Some(TrafficCounter::DEFAULT_INTERVAL)),
+            usage: UsageCounter::new(Some(UsageCounter::DEFAULT_INTERVAL)),
         }
     }
 
     /// The same verifier, counting every `flush` (`None`: counting nothing).
     pub fn counting_every(self, flush: Option<Duration>) -> Self {
         Self {
-            traffic: TrafficCounter::new(flush),
+            usage: UsageCounter::new(flush),
             ..self
         }
     }
@@ -136,13 +136,13 @@ impl Verifier {
                 .await?
             {
                 Charge::Unlimited => verdict,
-                Charge::Charged(usage) => verdict.standing(usage.standing(now, None)),
-                Charge::Refused(usage, hit) => {
+                Charge::Charged(balance) => verdict.standing(balance.standing(now, None)),
+                Charge::Refused(balance, hit) => {
                     let code = match hit {
                         LimitHit::Rate => VerdictCode::RateLimited,
                         LimitHit::Credits => VerdictCode::UsageExceeded,
                     };
-                    Verdict::refused(code).standing(usage.standing(now, Some(hit)))
+                    Verdict::refused(code).standing(balance.standing(now, Some(hit)))
                 }
             };
         }
@@ -152,7 +152,7 @@ impl Verifier {
         if let Checked::Found(facts) = checked.as_ref()
             && caller.is_none_or(|tenant| *tenant == facts.key.tenant_id)
         {
-            self.traffic.count(&facts.key, verdict.code, now);
+            self.usage.count(&facts.key, verdict.code, now);
         }
         if let Some(key) = &verdict.key
             && cache.due_for_use_record(&key.key_id, LAST_USED_INTERVAL)
@@ -253,6 +253,6 @@ async fn limits_of<S: VerifyStore>(
     if !lookup.in_rotation_chain() {
         return Ok(lookup.limits);
     }
-    let counters = store.api_key_usage(lookup.balance_key()).await?;
-    Ok(counters.map(|usage| usage.limits()))
+    let counters = store.api_key_balance(lookup.balance_key()).await?;
+    Ok(counters.map(|balance| balance.limits()))
 }

@@ -15,7 +15,7 @@ mod error;
 pub mod hashing;
 pub mod key_authorizer;
 pub mod leaks;
-pub mod traffic;
+pub mod usage;
 pub mod verdict;
 
 pub use cache::VerdictCache;
@@ -24,5 +24,5 @@ pub use callers::{CallerRefused, permit};
 pub use check::{Verifier, VerifyStore};
 pub use error::CheckError;
 pub use hashing::HashingGate;
-pub use traffic::TrafficCounter;
+pub use usage::UsageCounter;
 pub use verdict::{Verdict, VerdictCode, VerifiedKey};

@@ -197,7 +197,7 @@ impl TestApp {
             arx_base_url: "https://arx.test".into(),
             verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
             expiry_notice: domain::NoticePeriod::default(),
-            usage_flush: Some(verify::TrafficCounter::DEFAULT_INTERVAL),
+            usage_flush: Some(verify::UsageCounter::DEFAULT_INTERVAL),
         };
         let console_dir = dir.path().join("console");
         std::fs::create_dir_all(console_dir.join("assets")).expect("a console folder");
@@ -465,7 +465,7 @@ pub async fn state_on<S: api::handlers::ApiStore>(
         arx_base_url: "https://arx.test".into(),
         verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
         expiry_notice: domain::NoticePeriod::default(),
-        usage_flush: Some(verify::TrafficCounter::DEFAULT_INTERVAL),
+        usage_flush: Some(verify::UsageCounter::DEFAULT_INTERVAL),
     };
     (
         std::sync::Arc::new(api::AppState::new(store, &config)),

@@ -894,7 +894,7 @@ async fn the_key_authorizer_counts_in_memory_and_writes_on_its_timer<S: ApiStore
         let hour = Granularity::Hour.start_of(Timestamp::now().unix_seconds());
         let buckets = state
             .store
-            .key_traffic(&demo_tenant(), &id, Granularity::Hour, hour - 3600, hour)
+            .key_usage(&demo_tenant(), &id, Granularity::Hour, hour - 3600, hour)
             .await
             .expect("read");
         buckets
@@ -912,7 +912,7 @@ async fn the_key_authorizer_counts_in_memory_and_writes_on_its_timer<S: ApiStore
         "counted in memory, not written"
     );
     let (timer_state, timer_verifier) = (Arc::clone(&state), Arc::clone(&verifier));
-    let timer = tokio::spawn(async move { timer_verifier.traffic.run(&timer_state.store).await });
+    let timer = tokio::spawn(async move { timer_verifier.usage.run(&timer_state.store).await });
     let mut written = 0;
     for _ in 0..50 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -927,13 +927,13 @@ async fn the_key_authorizer_counts_in_memory_and_writes_on_its_timer<S: ApiStore
         authorize(&state.store, &verifier, &config, &event).await;
     }
     assert_eq!(
-        verifier.traffic.flush(&state.store).await,
+        verifier.usage.flush(&state.store).await,
         3,
         "40 verifies, three writes"
     );
     assert_eq!(counted(Arc::clone(&state), id.clone()).await, 65);
     assert_eq!(
-        verifier.traffic.flush(&state.store).await,
+        verifier.usage.flush(&state.store).await,
         0,
         "nothing left to write"
     );

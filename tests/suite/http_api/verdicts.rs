@@ -140,8 +140,8 @@ impl<S: ApiKeyCharge> ApiKeyCharge for Paused<S> {
     ) -> StoreResult<Charge> {
         self.inner.charge_api_key(id, expected, cost, now).await
     }
-    async fn api_key_usage(&self, id: &domain::ApiKeyId) -> StoreResult<Option<domain::Usage>> {
-        self.inner.api_key_usage(id).await
+    async fn api_key_balance(&self, id: &domain::ApiKeyId) -> StoreResult<Option<domain::Balance>> {
+        self.inner.api_key_balance(id).await
     }
 }
 

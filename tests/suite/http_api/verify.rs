@@ -248,7 +248,7 @@ async fn another_instance_refuses_a_deleted_key_within_the_cache_ttl() {
         arx_base_url: "https://arx.test".into(),
         verify_cache: TTL,
         expiry_notice: domain::NoticePeriod::default(),
-        usage_flush: Some(verify::TrafficCounter::DEFAULT_INTERVAL),
+        usage_flush: Some(verify::UsageCounter::DEFAULT_INTERVAL),
     };
     let deleting = Arc::new(AppState::new(store.clone(), &config));
     let other = Arc::new(AppState::new(store, &config));

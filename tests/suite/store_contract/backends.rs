@@ -3,7 +3,7 @@
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeySweep,
     ApiKeyWrite, ApplicationStore, ArxStore, AuditLog, DynamoStore, EmbeddedStore, FeedbackStore,
-    PendingCascades, ServiceKeyStore, TrafficLog,
+    PendingCascades, ServiceKeyStore, UsageLog,
 };
 
 /// Every capability, so one contract test can use them all.
@@ -22,7 +22,7 @@ pub trait Store:
     + FeedbackStore
     + AuditLog
     + ServiceKeyStore
-    + TrafficLog
+    + UsageLog
     + Clone
     + 'static
 {
@@ -43,7 +43,7 @@ impl<S> Store for S where
         + FeedbackStore
         + AuditLog
         + ServiceKeyStore
-        + TrafficLog
+        + UsageLog
         + Clone
         + 'static
 {

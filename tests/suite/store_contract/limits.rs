@@ -75,12 +75,12 @@ async fn concurrent_charges_spend_exactly_the_credits(store: impl Store) {
     let (charged, refused) = charge_together(&store, &key, 500, Timestamp::now()).await;
     assert_eq!(charged, 100);
     assert!(refused.iter().all(|hit| *hit == LimitHit::Credits));
-    let usage = store
-        .api_key_usage(&key.id)
+    let balance = store
+        .api_key_balance(&key.id)
         .await
         .expect("read")
         .expect("counters");
-    assert_eq!(usage.credits.map(|c| c.left), Some(0));
+    assert_eq!(balance.credits.map(|c| c.left), Some(0));
 }
 
 async fn a_refill_happens_once_however_many_charges_cross_the_day(store: impl Store) {
@@ -98,14 +98,14 @@ async fn a_refill_happens_once_however_many_charges_cross_the_day(store: impl St
     let (charged, refused) = charge_together(&store, &key, 40, later).await;
     assert_eq!(charged, 5);
     assert!(refused.iter().all(|hit| *hit == LimitHit::Credits));
-    let usage = store
-        .api_key_usage(&key.id)
+    let balance = store
+        .api_key_balance(&key.id)
         .await
         .expect("read")
         .expect("counters");
     let next = domain::limits::RefillEvery::Day.next_after(later);
     assert_eq!(
-        usage.credits.and_then(|c| c.refill_at),
+        balance.credits.and_then(|c| c.refill_at),
         Some(next.unix_seconds())
     );
 }
@@ -151,13 +151,13 @@ async fn the_stored_counters_decide_whatever_limits_the_caller_expects(store: im
         }
     }
     assert_eq!(charged, 3);
-    let usage = store
-        .api_key_usage(&key.id)
+    let balance = store
+        .api_key_balance(&key.id)
         .await
         .expect("read")
         .expect("counters");
     assert_eq!(
-        usage.rate.map(|r| r.left),
+        balance.rate.map(|r| r.left),
         Some(2),
         "both counters were charged"
     );
@@ -177,7 +177,7 @@ async fn a_peek_spends_nothing(store: impl Store) {
             .await
             .expect("answered");
         assert!(
-            matches!(peeked, Charge::Charged(usage) if usage.credits.map(|c| c.left) == Some(1))
+            matches!(peeked, Charge::Charged(balance) if balance.credits.map(|c| c.left) == Some(1))
         );
     }
     let spent = store
@@ -247,7 +247,7 @@ async fn changed_limits_restart_the_counters_and_removed_ones_end_charging(store
         .write_api_key_change(&stored, &change)
         .await
         .expect("changed");
-    assert_eq!(store.api_key_usage(&key.id).await.expect("read"), None);
+    assert_eq!(store.api_key_balance(&key.id).await.expect("read"), None);
     let free = store
         .charge_api_key(&key.id, &raised.limits.unwrap_or_default(), cost(1), now)
         .await
@@ -270,5 +270,5 @@ async fn a_purged_key_leaves_no_counters(store: impl Store) {
     let deleted = delete_key(&store, &key).await;
     let event = audit(&key.tenant_id, AuditAction::ApiKeyPurged, &key.id);
     store.purge_api_key(&deleted, &event).await.expect("purged");
-    assert_eq!(store.api_key_usage(&key.id).await.expect("read"), None);
+    assert_eq!(store.api_key_balance(&key.id).await.expect("read"), None);
 }

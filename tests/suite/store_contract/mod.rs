@@ -39,8 +39,8 @@ macro_rules! contract {
 }
 
 mod limits;
-mod traffic;
 mod upgrade;
+mod usage;
 
 contract!(
     a_created_key_is_in_the_next_list_and_get,

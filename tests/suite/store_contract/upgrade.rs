@@ -243,7 +243,11 @@ async fn a_key_rotated_before_chains_leaves_no_counters_at_purge(
         .await
         .expect("created");
     assert!(
-        store.api_key_usage(&key.id).await.expect("read").is_some(),
+        store
+            .api_key_balance(&key.id)
+            .await
+            .expect("read")
+            .is_some(),
         "its counters"
     );
     let before_chains = ApiKey {
@@ -284,7 +288,11 @@ async fn a_key_rotated_before_chains_leaves_no_counters_at_purge(
         .await
         .expect("purged");
     assert!(
-        store.api_key_usage(&key.id).await.expect("read").is_none(),
+        store
+            .api_key_balance(&key.id)
+            .await
+            .expect("read")
+            .is_none(),
         "its own counters went with it"
     );
 }

@@ -145,10 +145,10 @@ async fn update<S: ApiKeyRead + ApiKeyWrite + ApiKeyCharge>(
     .await?;
     // Neither the owner nor the meta is logged: they are the customer's data.
     tracing::info!(key_id = %next.id, limited = next.limits.is_some(), permissions = next.permissions.iter().count(), tenant = %request.identity.tenant, "api key changed");
-    let usage = state.store.api_key_usage(next.balance_key()).await?;
+    let balance = state.store.api_key_balance(next.balance_key()).await?;
     Ok(ApiResponse::json(
         200,
-        &ApiKeyView::at(&next, now, state.expiry_notice).with_usage(usage.as_ref(), now),
+        &ApiKeyView::at(&next, now, state.expiry_notice).with_balance(balance.as_ref(), now),
     ))
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use domain::{AuditAction, AuditEvent, Timestamp};
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
-    ApplicationStore, ArxStore, AuditLog, FeedbackStore, LeakReports, ServiceKeyStore, TrafficLog,
+    ApplicationStore, ArxStore, AuditLog, FeedbackStore, LeakReports, ServiceKeyStore, UsageLog,
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
@@ -45,7 +45,7 @@ pub trait ApiStore:
     + AuditLog
     + LeakReports
     + ServiceKeyStore
-    + TrafficLog
+    + UsageLog
     + 'static
 {
 }
@@ -64,7 +64,7 @@ impl<S> ApiStore for S where
         + AuditLog
         + LeakReports
         + ServiceKeyStore
-        + TrafficLog
+        + UsageLog
         + 'static
 {
 }

@@ -7,7 +7,7 @@ use domain::{
     ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, ExternalId, InvalidValue, PrefixedId,
     Timestamp,
 };
-use store::{ApiKeyCharge, ApiKeyFilter, ApiKeyQuery, ApiKeyRead, TrafficLog};
+use store::{ApiKeyCharge, ApiKeyFilter, ApiKeyQuery, ApiKeyRead, UsageLog};
 
 use super::params;
 use super::views::{ApiKeyView, PageView};
@@ -16,7 +16,7 @@ use crate::problem::ApiError;
 use crate::routes::Route;
 use crate::state::AppState;
 
-pub async fn handle<S: ApiKeyRead + ApiKeyCharge + TrafficLog>(
+pub async fn handle<S: ApiKeyRead + ApiKeyCharge + UsageLog>(
     state: Arc<AppState<S>>,
     route: Route,
     request: ApiRequest,
@@ -69,19 +69,19 @@ async fn get<S: ApiKeyRead + ApiKeyCharge>(
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let id: ApiKeyId = request.path_id()?;
-    let (key, mut usage) = tokio::try_join!(
+    let (key, mut balance) = tokio::try_join!(
         state.store.get_api_key(&request.identity.tenant, &id),
-        state.store.api_key_usage(&id),
+        state.store.api_key_balance(&id),
     )?;
     let key = key.ok_or(ApiError::NotFound { what: "API key" })?;
     // A key of a rotation chain spends the chain's counters: show those.
     if key.balance_key() != &key.id {
-        usage = state.store.api_key_usage(key.balance_key()).await?;
+        balance = state.store.api_key_balance(key.balance_key()).await?;
     }
     let now = Timestamp::now();
     Ok(ApiResponse::json(
         200,
-        &ApiKeyView::at(&key, now, state.expiry_notice).with_usage(usage.as_ref(), now),
+        &ApiKeyView::at(&key, now, state.expiry_notice).with_balance(balance.as_ref(), now),
     ))
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use domain::{ApiKeyId, Granularity, InvalidValue, OutcomeCounts, Timestamp};
 use serde::Serialize;
-use store::{ApiKeyRead, TrafficDetail, TrafficLog};
+use store::{ApiKeyRead, UsageDetail, UsageLog};
 
 use super::params;
 use crate::http::{ApiRequest, ApiResponse};
@@ -28,7 +28,7 @@ pub const OUTCOMES: [&str; 7] = [
     "DELETED",
 ];
 
-pub async fn handle<S: ApiKeyRead + TrafficLog>(
+pub async fn handle<S: ApiKeyRead + UsageLog>(
     state: Arc<AppState<S>>,
     route: Route,
     request: ApiRequest,
@@ -36,7 +36,7 @@ pub async fn handle<S: ApiKeyRead + TrafficLog>(
     // What this process counted and has not written yet goes first, so
     // where verifies and reads share a process (the dev server) the
     // answer is exact; a Lambda serving reads has counted nothing.
-    state.verifier.traffic.flush(&state.store).await;
+    state.verifier.usage.flush(&state.store).await;
     match route {
         Route::GetApiKeyUsage => key_usage(&state, &request).await,
         _ => tenant_usage(&state, &request).await,
@@ -62,7 +62,7 @@ struct KeyUsage<'a> {
     buckets: Vec<Bucket>,
 }
 
-async fn key_usage<S: ApiKeyRead + TrafficLog>(
+async fn key_usage<S: ApiKeyRead + UsageLog>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
@@ -85,7 +85,7 @@ async fn key_usage<S: ApiKeyRead + TrafficLog>(
         .ok_or(ApiError::NotFound { what: "API key" })?;
     let stored: BTreeMap<i64, OutcomeCounts> = state
         .store
-        .key_traffic(
+        .key_usage(
             tenant,
             &id,
             granularity,
@@ -179,7 +179,7 @@ const MAX_GROUPS: usize = 1000;
 /// The most days one call reads by key (see `tenant_usage`).
 const MAX_KEY_VIEW_DAYS: i64 = 7;
 
-async fn tenant_usage<S: TrafficLog>(
+async fn tenant_usage<S: UsageLog>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
@@ -212,13 +212,13 @@ async fn tenant_usage<S: TrafficLog>(
                     ),
                 ));
             }
-            TrafficDetail::WithKeys
+            UsageDetail::WithKeys
         }
-        _ => TrafficDetail::Summary,
+        _ => UsageDetail::Summary,
     };
     let days = state
         .store
-        .tenant_traffic(
+        .tenant_usage(
             &request.identity.tenant,
             Granularity::Day.start_of(from.unix_seconds()),
             Granularity::Day.start_of(to.unix_seconds()),

@@ -39,23 +39,24 @@ pub struct ApiKeyView<'a> {
     /// The customer's own object (null: none).
     pub meta: Option<&'a serde_json::Map<String, serde_json::Value>>,
     /// What is left of them now: only where one key is read or changed
-    /// (the counters are an item of their own, not read for a list).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub usage: Option<UsageView>,
+    /// (the counters are an item of their own, not read for a list). The
+    /// field is `usage` in the published API; we call it the balance.
+    #[serde(rename = "usage", skip_serializing_if = "Option::is_none")]
+    pub balance: Option<BalanceView>,
 }
 
 /// A limited key's counters as they stand.
 #[derive(Debug, Serialize)]
-pub struct UsageView {
+pub struct BalanceView {
     pub rate_remaining: Option<u64>,
     pub rate_resets_at: Option<Timestamp>,
     pub credits_remaining: Option<u64>,
     pub refill_at: Option<Timestamp>,
 }
 
-impl UsageView {
-    pub fn at(usage: &domain::Usage, now: Timestamp) -> Self {
-        let current = usage.at(now);
+impl BalanceView {
+    pub fn at(balance: &domain::Balance, now: Timestamp) -> Self {
+        let current = balance.at(now);
         Self {
             rate_remaining: current.rate.map(|rate| rate.left),
             rate_resets_at: current
@@ -97,14 +98,14 @@ impl<'a> ApiKeyView<'a> {
             permissions: &key.permissions,
             external_id: key.external_id.as_ref().map(domain::ExternalId::as_str),
             meta: key.meta.as_ref().map(domain::KeyMeta::as_object),
-            usage: None,
+            balance: None,
         }
     }
 
     /// The same view, with what is left of the key's limits.
-    pub fn with_usage(self, usage: Option<&domain::Usage>, now: Timestamp) -> Self {
+    pub fn with_balance(self, balance: Option<&domain::Balance>, now: Timestamp) -> Self {
         Self {
-            usage: usage.map(|usage| UsageView::at(usage, now)),
+            balance: balance.map(|balance| BalanceView::at(balance, now)),
             ..self
         }
     }

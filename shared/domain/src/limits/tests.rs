@@ -75,18 +75,18 @@ proptest::proptest! {
     ) {
         let _ = serde_json::from_str::<KeyLimits>(&text);
         let limits = limits(r#"{"rate":{"requests":5,"per_seconds":86400},"credits":{"remaining":1,"refill":{"amount":7,"every":"month"}}}"#);
-        let usage = Usage {
+        let balance = Balance {
             rev: 0,
-            rate: Some(RateUsage { limit: limits.rate.expect("a rate"), left, resets_at }),
-            credits: Some(CreditUsage { left, refill: limits.credits.and_then(|c| c.refill), refill_at: Some(refill_at) }),
+            rate: Some(RateWindow { limit: limits.rate.expect("a rate"), left, resets_at }),
+            credits: Some(CreditsLeft { left, refill: limits.credits.and_then(|c| c.refill), refill_at: Some(refill_at) }),
         };
         let now = Timestamp::from_unix_seconds(now);
-        let before = usage.at(now);
-        if let Ok(after) = usage.charge(cost(price), now) {
-            let spent = |u: &Usage| u.credits.map(|c| c.left);
+        let before = balance.at(now);
+        if let Ok(after) = balance.charge(cost(price), now) {
+            let spent = |u: &Balance| u.credits.map(|c| c.left);
             prop_assert_eq!(spent(&after).zip(spent(&before)).map(|(a, b)| b - a), Some(price));
         }
-        let _ = usage.standing(now, Some(LimitHit::Rate));
+        let _ = balance.standing(now, Some(LimitHit::Rate));
     }
 }
 
@@ -114,37 +114,37 @@ fn bounds_are_enforced_when_parsed() {
 #[test]
 fn credits_are_spent_and_then_refused() {
     let now = at("2026-11-29T10:00:00Z");
-    let mut usage = Usage::new(&limits(r#"{"credits":{"remaining":3}}"#), now, 0);
+    let mut balance = Balance::new(&limits(r#"{"credits":{"remaining":3}}"#), now, 0);
     for _ in 0..3 {
-        usage = usage.charge(cost(1), now).expect("credits left");
+        balance = balance.charge(cost(1), now).expect("credits left");
     }
-    assert_eq!(usage.charge(cost(1), now), Err(LimitHit::Credits));
+    assert_eq!(balance.charge(cost(1), now), Err(LimitHit::Credits));
     assert_eq!(
-        usage.charge(cost(0), now),
+        balance.charge(cost(0), now),
         Err(LimitHit::Credits),
         "a peek at nothing left"
     );
-    let standing = usage.standing(now, Some(LimitHit::Credits));
+    let standing = balance.standing(now, Some(LimitHit::Credits));
     assert_eq!((standing.remaining, standing.reset_at), (0, None));
 }
 
 #[test]
 fn a_peek_spends_nothing() {
     let now = at("2026-11-29T10:00:00Z");
-    let usage = Usage::new(&limits(r#"{"credits":{"remaining":2}}"#), now, 0);
-    let peeked = usage.charge(cost(0), now).expect("passes");
+    let balance = Balance::new(&limits(r#"{"credits":{"remaining":2}}"#), now, 0);
+    let peeked = balance.charge(cost(0), now).expect("passes");
     assert_eq!(peeked.credits.map(|c| c.left), Some(2));
 }
 
 #[test]
 fn a_rate_window_starts_at_first_use_and_resets_after() {
     let now = at("2026-11-29T10:00:00Z");
-    let usage = Usage::new(
+    let balance = Balance::new(
         &limits(r#"{"rate":{"requests":2,"per_seconds":10}}"#),
         now,
         0,
     );
-    let first = usage.charge(cost(1), now).expect("first");
+    let first = balance.charge(cost(1), now).expect("first");
     assert_eq!(
         first.rate.map(|r| r.resets_at),
         Some(now.unix_seconds() + 10)
@@ -165,12 +165,12 @@ fn a_rate_window_starts_at_first_use_and_resets_after() {
 #[test]
 fn credits_refill_once_per_period_to_the_amount() {
     let created = at("2026-11-29T10:00:00Z");
-    let usage = Usage::new(
+    let balance = Balance::new(
         &limits(r#"{"credits":{"remaining":1,"refill":{"amount":5,"every":"day"}}}"#),
         created,
         0,
     );
-    let spent = usage.charge(cost(1), created).expect("one credit");
+    let spent = balance.charge(cost(1), created).expect("one credit");
     assert_eq!(spent.charge(cost(1), created), Err(LimitHit::Credits));
     let standing = spent.standing(created, Some(LimitHit::Credits));
     assert_eq!(standing.reset_at, Some(at("2026-11-30T00:00:00Z")));
@@ -200,12 +200,12 @@ fn a_monthly_refill_comes_on_the_first() {
 #[test]
 fn both_limits_must_pass_and_the_tighter_one_is_reported() {
     let now = at("2026-11-29T10:00:00Z");
-    let usage = Usage::new(
+    let balance = Balance::new(
         &limits(r#"{"rate":{"requests":10,"per_seconds":60},"credits":{"remaining":3}}"#),
         now,
         0,
     );
-    let charged = usage.charge(cost(2), now).expect("passes");
+    let charged = balance.charge(cost(2), now).expect("passes");
     let standing = charged.standing(now, None);
     assert_eq!((standing.remaining, standing.reset_at), (1, None));
     assert_eq!(charged.charge(cost(2), now), Err(LimitHit::Credits));

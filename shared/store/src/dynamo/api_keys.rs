@@ -12,12 +12,12 @@ use serde::Deserialize;
 use super::transaction::Transaction;
 use super::{DynamoStore, Item, PartitionQuery, entity_item, table_key};
 use crate::keys::{
-    self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, ApiKeyIndex, api_key_list_partition,
-    api_key_lookup_pk, api_key_sk, api_key_usage_pk, expiring_keys_pk, tenant_pk,
+    self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, ApiKeyIndex, api_key_balance_pk,
+    api_key_list_partition, api_key_lookup_pk, api_key_sk, expiring_keys_pk, tenant_pk,
 };
 use crate::{
     ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
-    Conflict, KeyLookup, StoreError, StoreResult, fresh_usage, into_page,
+    Conflict, KeyLookup, StoreError, StoreResult, fresh_balance, into_page,
 };
 
 /// The key item: the record, with its place in each secondary index.
@@ -45,10 +45,10 @@ fn lookup_item(key: &ApiKey) -> StoreResult<Item> {
 }
 
 /// `key`'s counters started afresh, if it has limits.
-fn usage_item(key: &ApiKey) -> StoreResult<Option<Item>> {
-    let pk = api_key_usage_pk(key.balance_key());
-    fresh_usage(key, Timestamp::now())
-        .map(|usage| entity_item(&usage, "api_key_usage", pk.clone(), pk))
+fn balance_item(key: &ApiKey) -> StoreResult<Option<Item>> {
+    let pk = api_key_balance_pk(key.balance_key());
+    fresh_balance(key, Timestamp::now())
+        .map(|balance| entity_item(&balance, "api_key_usage", pk.clone(), pk))
         .transpose()
 }
 
@@ -200,9 +200,9 @@ impl DynamoStore {
         transaction.put_new(self, api_key_item(key)?, Conflict::AlreadyExists)?;
         transaction.put_new(self, lookup_item(key)?, Conflict::AlreadyExists)?;
         if key.starts_counters()
-            && let Some(usage) = usage_item(key)?
+            && let Some(balance) = balance_item(key)?
         {
-            transaction.put(self, usage)?;
+            transaction.put(self, balance)?;
         }
         transaction.check_status(
             self,
@@ -236,11 +236,11 @@ impl ApiKeyWrite for DynamoStore {
             transaction.add_counts(self, &current.tenant_id, delta)?;
         }
         if change.counters == Counters::Restarted {
-            match usage_item(next)? {
-                Some(usage) => transaction.put(self, usage)?,
+            match balance_item(next)? {
+                Some(balance) => transaction.put(self, balance)?,
                 None => {
-                    let usage = api_key_usage_pk(next.balance_key());
-                    transaction.delete(self, (usage.clone(), usage))?;
+                    let balance = api_key_balance_pk(next.balance_key());
+                    transaction.delete(self, (balance.clone(), balance))?;
                 }
             }
         }

@@ -15,12 +15,12 @@ use crate::{StoreError, StoreResult};
 
 mod api_keys;
 mod audit;
+mod balance;
 mod catalog;
 mod leaks;
 mod service_keys;
 mod sweep;
 mod table;
-mod traffic;
 mod transaction;
 mod usage;
 

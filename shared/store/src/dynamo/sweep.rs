@@ -7,7 +7,7 @@ use super::transaction::Transaction;
 use super::{DynamoStore, Item, entity_item, from_item, table_key};
 use crate::keys::{
     self, ApiKeyIndex, PENDING_CASCADES_PK, SWEEP_PROGRESS_PK, SWEEP_PROGRESS_SK,
-    api_key_lookup_pk, api_key_sk, api_key_usage_pk, due_pk, pending_cascade_sk, tenant_pk,
+    api_key_balance_pk, api_key_lookup_pk, api_key_sk, due_pk, pending_cascade_sk, tenant_pk,
 };
 use crate::{
     ApiKeySweep, CascadeTarget, Conflict, DueWork, PendingCascade, PendingCascades, StoreError,
@@ -114,8 +114,8 @@ impl ApiKeySweep for DynamoStore {
         transaction.delete_if_status(self, key, current.status.as_str())?;
         transaction.delete(self, (lookup.clone(), lookup))?;
         if let Some(owner) = counters_removed_at_purge(current) {
-            let usage = api_key_usage_pk(owner);
-            transaction.delete(self, (usage.clone(), usage))?;
+            let balance = api_key_balance_pk(owner);
+            transaction.delete(self, (balance.clone(), balance))?;
         }
         transaction.add_counts(
             self,

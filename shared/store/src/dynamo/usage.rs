@@ -1,236 +1,348 @@
-//! Charging a limited key's counters (its usage item) exactly, whatever the
-//! number of Lambda instances verifying it at once.
-//!
-//! The common case is one UpdateItem that subtracts the cost under a
-//! condition that the window and the refill are current and enough is left:
-//! DynamoDB applies concurrent ones one at a time, so they can never together
-//! overspend, and none of them has to read first. When that condition fails,
-//! DynamoDB returns the item as it stood (`ReturnValuesOnConditionCheckFailure`),
-//! and [`Usage::charge`] on that snapshot decides: a refusal (the snapshot is
-//! the truth at that instant), or a new window or refill to write, which is
-//! an update of the whole item conditional on the snapshot's revision, so of many
-//! instances crossing a boundary at once exactly one rolls it over.
+//! Usage analytics on DynamoDB: every bucket an item, every increment an
+//! `ADD` (DynamoDB adds concurrent ones one at a time, so no count is lost
+//! however many instances write at once), every item a TTL.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
-use domain::{ApiKeyId, Cost, KeyLimits, Timestamp, Usage};
+use std::collections::HashMap;
 
-use super::{DynamoStore, Item, from_item};
-use crate::keys::{self, api_key_usage_pk};
-use crate::{ApiKeyCharge, Charge, StoreError, StoreResult};
+use aws_sdk_dynamodb::types::AttributeValue;
+use domain::{ApiKeyId, Granularity, OutcomeCounts, TenantId};
 
-/// Tries per charge before [`StoreError::Contended`]: a boundary crossed under
-/// contention costs a failed subtract, one rollover race, and a subtract again.
-const MAX_ATTEMPTS: u32 = 8;
+use super::{DynamoStore, Item};
+use crate::keys::{
+    ENTITY_TYPE, PK, SK, TTL, key_usage_pk, tenant_key_usage_pk, tenant_usage_attribute,
+    tenant_usage_pk, tenant_usage_shard_sk, usage_sk,
+};
+use crate::{
+    StoreError, StoreResult, TenantDay, UsageDetail, UsageLog, UsageNotWritten, UsageWrites,
+    WriteStamp,
+};
 
-/// The write a charge tries next.
-enum Attempt {
-    /// Subtract from counters of this shape that are current.
-    Subtract { rate: bool, credits: bool },
-    /// Write these counters over those of revision `over` (a rollover).
-    Replace { over: u64, with: Usage },
-}
-
-/// A conditional write's failure: the item as it stood (`None`: there is none).
-struct Refused(Option<Usage>);
+/// Counters per UpdateItem: an update expression may be at most 4 KB, and
+/// a tenant's day may gain a counter per key, application and Arx.
+const COUNTERS_PER_UPDATE: usize = 100;
 
 impl DynamoStore {
-    pub(super) async fn charge_usage(
+    /// `ADD`s `counters` to the item `pk`/`sk`, setting its TTL; with a
+    /// `stamp`, each chunk at most once (a chunk the item already has is
+    /// skipped: see [`WriteStamp`]).
+    async fn add_counters(
         &self,
-        id: &ApiKeyId,
-        expected: &KeyLimits,
-        cost: Cost,
-        now: Timestamp,
-    ) -> StoreResult<Charge> {
-        let pk = api_key_usage_pk(id);
-        if cost.get() == 0 {
-            // A peek spends nothing, so it needs no write: a strong read.
-            let Some(usage) = self.get_item::<Usage>(pk.clone(), pk).await? else {
-                return Ok(Charge::Unlimited);
-            };
-            return Ok(match usage.charge(cost, now) {
-                Ok(_) => Charge::Charged(usage.at(now)),
-                Err(hit) => Charge::Refused(usage, hit),
-            });
-        }
-        let mut attempt = Attempt::Subtract {
-            rate: expected.rate.is_some(),
-            credits: expected.credits.is_some(),
-        };
-        for _ in 0..MAX_ATTEMPTS {
-            let written = match &attempt {
-                Attempt::Subtract { rate, credits } => {
-                    self.subtract(&pk, *rate, *credits, cost, now).await?
+        pk: &str,
+        sk: &str,
+        entity_type: &str,
+        expires: i64,
+        counters: &[(String, u64)],
+        stamp: Option<&WriteStamp>,
+    ) -> Result<(), NotAdded> {
+        use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+        for (index, chunk) in counters.chunks(COUNTERS_PER_UPDATE).enumerate() {
+            let mut names = HashMap::from([
+                ("#ttl".to_owned(), TTL.to_owned()),
+                ("#entity".to_owned(), ENTITY_TYPE.to_owned()),
+            ]);
+            let mut values = HashMap::from([
+                (":ttl".to_owned(), AttributeValue::N(expires.to_string())),
+                (
+                    ":entity".to_owned(),
+                    AttributeValue::S(entity_type.to_owned()),
+                ),
+            ]);
+            let mut adds = Vec::with_capacity(chunk.len());
+            for (n, (attribute, count)) in chunk.iter().enumerate() {
+                names.insert(format!("#c{n}"), attribute.clone());
+                values.insert(format!(":c{n}"), AttributeValue::N(count.to_string()));
+                adds.push(format!("#c{n} :c{n}"));
+            }
+            let mut set = "SET #ttl = :ttl, #entity = :entity".to_owned();
+            let mut condition = None;
+            if let Some(stamp) = stamp {
+                // The chunk's place in the writer's order: its batch, then
+                // its index (an item's batch holds at most ~70 chunks).
+                let order = stamp
+                    .batch
+                    .saturating_mul(1000)
+                    .saturating_add(index as u64);
+                names.insert("#w".to_owned(), writer_attribute(&stamp.writer));
+                values.insert(":w".to_owned(), AttributeValue::N(order.to_string()));
+                set.push_str(", #w = :w");
+                condition = Some("attribute_not_exists(#w) OR #w < :w".to_owned());
+            }
+            let added = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, AttributeValue::S(pk.to_owned()))
+                .key(SK, AttributeValue::S(sk.to_owned()))
+                .update_expression(format!("{set} ADD {}", adds.join(", ")))
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .send()
+                .await;
+            match added {
+                Ok(_) => {}
+                // Added before (this very chunk, sent again): nothing to add.
+                Err(error) if error.code() == Some("ConditionalCheckFailedException") => {}
+                Err(error) if error.code() == Some("ValidationException") => {
+                    return Err(NotAdded::TooLarge);
                 }
-                Attempt::Replace { over, with } => self.replace(&pk, *over, with).await?,
-            };
-            let stood = match written {
-                Ok(usage) => return Ok(Charge::Charged(usage)),
-                Err(Refused(None)) => return Ok(Charge::Unlimited),
-                Err(Refused(Some(stood))) => stood,
-            };
-            attempt = match stood.charge(cost, now) {
-                Err(hit) => return Ok(Charge::Refused(stood, hit)),
-                Ok(with) if stood.rolls_over(now) => Attempt::Replace {
-                    over: stood.rev,
-                    with,
-                },
-                // Current and enough left: the shape we assumed was wrong
-                // (the limits changed), or another charge won a rollover.
-                Ok(_) => Attempt::Subtract {
-                    rate: stood.rate.is_some(),
-                    credits: stood.credits.is_some(),
-                },
-            };
+                Err(error) => return Err(NotAdded::Failed(StoreError::backend(error))),
+            }
         }
-        Err(StoreError::Contended)
+        Ok(())
     }
 
-    /// `cost` off each counter the shape names, if each is current and holds
-    /// at least `cost`, and the counters have exactly that shape.
-    async fn subtract(
-        &self,
-        pk: &str,
-        rate: bool,
-        credits: bool,
-        cost: Cost,
-        now: Timestamp,
-    ) -> StoreResult<Result<Usage, Refused>> {
-        let mut set = vec!["#rev = #rev + :one"];
-        let mut conditions = vec!["attribute_exists(#pk)"];
-        let mut names = vec![("#pk", keys::PK), ("#rev", "rev"), ("#rate", "rate")];
-        names.push(("#credits", "credits"));
-        if rate {
-            set.push("#rate.#left = #rate.#left - :cost");
-            conditions.push("#rate.#left >= :cost AND #rate.#resets_at > :now");
-            names.push(("#resets_at", "resets_at"));
-        } else {
-            conditions.push("attribute_not_exists(#rate)");
+    /// The items of `pk` whose sort keys lie from `from` to `to`, oldest first.
+    async fn sk_range(&self, pk: String, from: String, to: String) -> StoreResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":from", AttributeValue::S(from.clone()))
+                .expression_attribute_values(":to", AttributeValue::S(to.clone()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::backend)?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
         }
-        if credits {
-            set.push("#credits.#left = #credits.#left - :cost");
-            conditions.push(
-                "#credits.#left >= :cost AND \
-                 (attribute_not_exists(#credits.#refill_at) OR #credits.#refill_at > :now)",
+    }
+}
+
+/// A shard of a tenant's day, as one write adds it: its counters, and the
+/// keys they are for.
+type Shard<'a> = (Vec<(String, u64)>, Vec<&'a str>);
+
+/// Why counters were not added.
+enum NotAdded {
+    /// DynamoDB refused what was asked, not the moment: the item would pass
+    /// its size limit (400 KB). Retrying would never succeed.
+    TooLarge,
+    Failed(StoreError),
+}
+
+/// The bucket's start: `HOUR#<start>`, `DAY#<start>`, or a day's shard
+/// `DAY#<start>#K<nn>`.
+fn start_of(item: &Item) -> Option<i64> {
+    let AttributeValue::S(sk) = item.get(SK)? else {
+        return None;
+    };
+    sk.split('#').nth(1)?.parse().ok()
+}
+
+/// The attribute that keeps a writer's last batch added to an item.
+fn writer_attribute(writer: &str) -> String {
+    format!("w#{writer}")
+}
+
+/// The item's counters: its number attributes but the TTL and the writers'
+/// batches (the rest are its keys and type); a count that is not a whole
+/// number is corrupt.
+fn counters(item: &Item) -> impl Iterator<Item = StoreResult<(&str, u64)>> {
+    item.iter().filter_map(|(name, value)| match value {
+        AttributeValue::N(n) if name != TTL && !name.starts_with("w#") => Some(
+            n.parse::<u64>()
+                .map(|n| (name.as_str(), n))
+                .map_err(StoreError::corrupt),
+        ),
+        _ => None,
+    })
+}
+
+impl UsageLog for DynamoStore {
+    async fn add_usage(&self, writes: UsageWrites) -> Result<(), UsageNotWritten> {
+        // One bucket at a time; on a failure, it and the buckets after it
+        // are what is left (the ones before are written: never twice).
+        let mut rest = writes.clone();
+        for ((tenant, key, granularity, start), counts) in &writes.key_buckets {
+            let counters: Vec<(String, u64)> = counts
+                .iter()
+                .map(|(outcome, n)| (outcome.to_owned(), n))
+                .collect();
+            let written = self
+                .add_counters(
+                    &key_usage_pk(tenant, key),
+                    &usage_sk(*granularity, *start),
+                    "key_traffic",
+                    granularity.expires(*start),
+                    &counters,
+                    writes.stamp.as_ref(),
+                )
+                .await;
+            match written {
+                Ok(()) => {}
+                Err(NotAdded::TooLarge) => {
+                    tracing::warn!(key_id = %key, "a key's usage bucket is full: its counts are dropped");
+                }
+                Err(NotAdded::Failed(error)) => return Err(UsageNotWritten { error, rest }),
+            }
+            rest.key_buckets
+                .remove(&(tenant.clone(), key.clone(), *granularity, *start));
+        }
+        for ((tenant, day), rollup) in &writes.tenant_days {
+            // The day's summary (applications and Arx: a few counters, however
+            // many keys), then its per-key counts, each key in one of 16
+            // shard items: every item a write touches stays small, so a write
+            // costs a few write units, not up to 400 (docs/data-model.md).
+            let mut summary = Vec::new();
+            for (dimension, map) in [('a', &rollup.by_application), ('x', &rollup.by_arx)] {
+                for (id, counts) in map {
+                    for (outcome, n) in counts.iter() {
+                        summary.push((tenant_usage_attribute(dimension, id, outcome), n));
+                    }
+                }
+            }
+            // Each shard's item, its counters and the keys they are for.
+            let mut shards: std::collections::BTreeMap<String, Shard<'_>> =
+                std::collections::BTreeMap::new();
+            for (id, counts) in &rollup.by_key {
+                let (counters, ids) = shards.entry(tenant_usage_shard_sk(*day, id)).or_default();
+                ids.push(id);
+                for (outcome, n) in counts.iter() {
+                    counters.push((tenant_usage_attribute('k', id, outcome), n));
+                }
+            }
+            let expires = Granularity::Day.expires(*day);
+            let summary_item = (
+                tenant_usage_pk(tenant),
+                usage_sk(Granularity::Day, *day),
+                summary,
+                None,
             );
-            names.push(("#refill_at", "refill_at"));
-        } else {
-            conditions.push("attribute_not_exists(#credits)");
+            let items = std::iter::once(summary_item).chain(shards.into_iter().map(
+                |(sk, (counters, ids))| (tenant_key_usage_pk(tenant), sk, counters, Some(ids)),
+            ));
+            for (pk, sk, counters, keys) in items {
+                if !counters.is_empty() {
+                    match self
+                        .add_counters(
+                            &pk,
+                            &sk,
+                            "tenant_traffic",
+                            expires,
+                            &counters,
+                            writes.stamp.as_ref(),
+                        )
+                        .await
+                    {
+                        Ok(()) => {}
+                        // Full (400 KB): what fitted is written, the rest dropped
+                        // (never retried). A shard holds about 7,000 key-outcome
+                        // counters, so a day about 110,000.
+                        Err(NotAdded::TooLarge) => {
+                            tracing::warn!(tenant = %tenant, day, "a tenant's usage day item is full (400 KB): the counts that did not fit are dropped");
+                        }
+                        Err(NotAdded::Failed(error)) => {
+                            return Err(UsageNotWritten { error, rest });
+                        }
+                    }
+                }
+                // Written: out of what is left, so a retry never adds it twice.
+                if let Some(left) = rest.tenant_days.get_mut(&(tenant.clone(), *day)) {
+                    match keys {
+                        None => {
+                            left.by_application.clear();
+                            left.by_arx.clear();
+                        }
+                        Some(ids) => ids.iter().for_each(|id| {
+                            left.by_key.remove(*id);
+                        }),
+                    }
+                }
+            }
+            rest.tenant_days.remove(&(tenant.clone(), *day));
         }
-        let number = |n: String| AttributeValue::N(n);
-        let mut values = vec![(":one", number("1".into()))];
-        // DynamoDB refuses a name or value the expressions do not use.
-        if rate || credits {
-            names.push(("#left", "left"));
-            values.push((":cost", number(cost.get().to_string())));
-            values.push((":now", number(now.unix_seconds().to_string())));
-        }
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, AttributeValue::S(pk.into()))
-            .key(keys::SK, AttributeValue::S(pk.into()))
-            .update_expression(format!("SET {}", set.join(", ")))
-            .condition_expression(conditions.join(" AND "))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        for (name, attribute) in names {
-            update = update.expression_attribute_names(name, attribute);
-        }
-        for (name, value) in values {
-            update = update.expression_attribute_values(name, value);
-        }
-        let sent = update.send().await;
-        match sent {
-            Ok(output) => from_item(output.attributes.unwrap_or_default()).map(Ok),
-            Err(error) => refused(error),
-        }
+        Ok(())
     }
 
-    /// `with` over the counters, if their revision is still `over`: an
-    /// update of every attribute rather than a Put, so the verifying
-    /// functions need no right to create items.
-    async fn replace(
+    async fn key_usage(
         &self,
-        pk: &str,
-        over: u64,
-        with: &Usage,
-    ) -> StoreResult<Result<Usage, Refused>> {
-        let attributes: Item = serde_dynamo::to_item(with).map_err(StoreError::corrupt)?;
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, AttributeValue::S(pk.into()))
-            .key(keys::SK, AttributeValue::S(pk.into()))
-            .condition_expression("#rev = :over")
-            .expression_attribute_names("#rev", "rev")
-            .expression_attribute_values(":over", AttributeValue::N(over.to_string()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let mut set = Vec::with_capacity(attributes.len());
-        for (index, (name, value)) in attributes.into_iter().enumerate() {
-            set.push(format!("#a{index} = :a{index}"));
-            update = update
-                .expression_attribute_names(format!("#a{index}"), name)
-                .expression_attribute_values(format!(":a{index}"), value);
-        }
-        let sent = update
-            .update_expression(format!("SET {}", set.join(", ")))
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(Ok(*with)),
-            Err(error) => refused(error),
-        }
+        tenant: &TenantId,
+        key: &ApiKeyId,
+        granularity: Granularity,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+        let items = self
+            .sk_range(
+                key_usage_pk(tenant, key),
+                usage_sk(granularity, from),
+                usage_sk(granularity, to),
+            )
+            .await?;
+        items
+            .iter()
+            .filter_map(|item| start_of(item).map(|start| (start, item)))
+            .map(|(start, item)| {
+                let mut counts = OutcomeCounts::default();
+                for counter in counters(item) {
+                    let (outcome, n) = counter?;
+                    counts.add(outcome, n);
+                }
+                Ok((start, counts))
+            })
+            .collect()
     }
-}
 
-/// A failed condition as the item it saw; any other failure as an error.
-fn refused<E>(error: SdkError<E>) -> StoreResult<Result<Usage, Refused>>
-where
-    E: ConditionFailure + std::error::Error + Send + Sync + 'static,
-    SdkError<E>: std::error::Error + Send + Sync + 'static,
-{
-    match error.as_service_error().and_then(ConditionFailure::stood) {
-        Some(stood) => Ok(Err(Refused(
-            stood
-                .filter(|item| !item.is_empty())
-                .map(from_item)
-                .transpose()?,
-        ))),
-        None => Err(StoreError::backend(error)),
-    }
-}
-
-/// A charge's write error, as far as a failed condition goes.
-trait ConditionFailure {
-    /// `Some` if the condition failed, with the item as it stood, if any.
-    fn stood(&self) -> Option<Option<Item>>;
-}
-
-impl ConditionFailure for aws_sdk_dynamodb::operation::update_item::UpdateItemError {
-    fn stood(&self) -> Option<Option<Item>> {
-        match self {
-            Self::ConditionalCheckFailedException(failed) => Some(failed.item().cloned()),
-            _ => None,
-        }
-    }
-}
-
-impl ApiKeyCharge for DynamoStore {
-    async fn charge_api_key(
+    async fn tenant_usage(
         &self,
-        id: &ApiKeyId,
-        expected: &KeyLimits,
-        cost: Cost,
-        now: Timestamp,
-    ) -> StoreResult<Charge> {
-        self.charge_usage(id, expected, cost, now).await
-    }
-
-    async fn api_key_usage(&self, id: &ApiKeyId) -> StoreResult<Option<Usage>> {
-        let pk = api_key_usage_pk(id);
-        self.get_item(pk.clone(), pk).await
+        tenant: &TenantId,
+        from: i64,
+        to: i64,
+        detail: UsageDetail,
+    ) -> StoreResult<Vec<TenantDay>> {
+        let (from_sk, to_sk) = (
+            usage_sk(Granularity::Day, from),
+            usage_sk(Granularity::Day, to),
+        );
+        // The summaries; a day written before the per-key shards existed
+        // holds its per-key counts here too, and is read the same way.
+        let mut items = self
+            .sk_range(tenant_usage_pk(tenant), from_sk.clone(), to_sk.clone())
+            .await?;
+        if detail == UsageDetail::WithKeys {
+            // `DAY#<to>#K..` sorts after `DAY#<to>` and before the next day.
+            let shards = self
+                .sk_range(tenant_key_usage_pk(tenant), from_sk, format!("{to_sk}#~"))
+                .await?;
+            items.extend(shards);
+        }
+        let mut days: std::collections::BTreeMap<i64, TenantDay> =
+            std::collections::BTreeMap::new();
+        for item in &items {
+            let Some(day) = start_of(item) else { continue };
+            let rollup = days.entry(day).or_insert_with(|| TenantDay {
+                day,
+                ..TenantDay::default()
+            });
+            for counter in counters(item) {
+                let (name, n) = counter?;
+                let mut parts = name.splitn(3, '#');
+                let (Some(dimension), Some(id), Some(outcome)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                let map = match dimension {
+                    "k" if detail == UsageDetail::WithKeys => &mut rollup.by_key,
+                    "a" => &mut rollup.by_application,
+                    "x" => &mut rollup.by_arx,
+                    _ => continue,
+                };
+                map.entry(id.to_owned()).or_default().add(outcome, n);
+            }
+        }
+        Ok(days.into_values().collect())
     }
 }

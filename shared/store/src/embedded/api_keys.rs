@@ -9,9 +9,9 @@ use domain::{
 use redb::{ReadableTable, WriteTransaction};
 
 use crate::keys::{
-    self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, ApiKeyIndex, api_key_list_partition,
-    api_key_lookup_pk, api_key_sk, api_key_usage_pk, application_sk, arx_sk, expiring_keys_pk,
-    tenant_pk,
+    self, API_KEY_COUNTS_SK, API_KEY_SK_PREFIX, ApiKeyIndex, api_key_balance_pk,
+    api_key_list_partition, api_key_lookup_pk, api_key_sk, application_sk, arx_sk,
+    expiring_keys_pk, tenant_pk,
 };
 use crate::{
     ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
@@ -19,7 +19,7 @@ use crate::{
 };
 
 use super::audit::put_audit;
-use super::usage::put_usage;
+use super::balance::put_balance;
 use super::{API_KEY_INDEX, EmbeddedStore, ITEMS, get, prefix_end, put, upper_bound};
 
 /// Moves a key's index entries from `before` (None: a new key) to `after`
@@ -226,7 +226,7 @@ pub(super) fn insert_new_key(txn: &WriteTransaction, key: &ApiKey) -> StoreResul
     put(&mut items, &pk, &sk, key)?;
     put(&mut items, &lookup, &lookup, &KeyLookup::of(key))?;
     if key.starts_counters() {
-        put_usage(&mut items, key)?;
+        put_balance(&mut items, key)?;
     }
     drop(items);
     index_api_key(txn, None, Some(key))
@@ -248,7 +248,7 @@ impl ApiKeyWrite for EmbeddedStore {
             put(&mut items, &pk, &sk, next)?;
             put(&mut items, &lookup, &lookup, &KeyLookup::of(next))?;
             if change.counters == Counters::Restarted {
-                put_usage(&mut items, next)?;
+                put_balance(&mut items, next)?;
             }
             for event in &change.audit {
                 put_audit(txn, &mut items, event)?;
@@ -316,8 +316,8 @@ impl EmbeddedStore {
             let lookup = api_key_lookup_pk(&stored.id);
             let mut gone = vec![(pk.clone(), sk.clone()), (lookup.clone(), lookup)];
             if let Some(owner) = counters_removed_at_purge(&stored) {
-                let usage = api_key_usage_pk(owner);
-                gone.push((usage.clone(), usage));
+                let balance = api_key_balance_pk(owner);
+                gone.push((balance.clone(), balance));
             }
             for (pk, sk) in gone {
                 items

@@ -26,11 +26,11 @@ use crate::{StoreError, StoreResult, into_page};
 
 mod api_keys;
 mod audit;
+mod balance;
 mod catalog;
 mod leaks;
 mod service_keys;
 mod sweep;
-mod traffic;
 mod usage;
 
 /// `(PK, SK)` → the item as JSON: the table.

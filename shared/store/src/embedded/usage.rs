@@ -1,58 +1,148 @@
-//! A limited key's counters, charged inside a write transaction.
+//! Usage analytics on the embedded store: each bucket a record, added to in
+//! one write transaction (so counts are exact), past its retention left out
+//! of every read (the dev server has no TTL to remove it).
 
-use domain::{ApiKey, ApiKeyId, Cost, KeyLimits, Timestamp, Usage};
-
-use crate::keys::api_key_usage_pk;
-use crate::{ApiKeyCharge, Charge, StoreError, StoreResult, fresh_usage};
+use domain::{ApiKeyId, Granularity, OutcomeCounts, TenantId, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use super::{EmbeddedStore, ITEMS, get, put};
+use crate::keys::{key_usage_pk, tenant_usage_pk, usage_sk};
+use crate::{
+    StoreError, StoreResult, TenantDay, UsageDetail, UsageLog, UsageNotWritten, UsageWrites,
+};
 
-/// `key`'s counters started afresh, or none if it has no limits.
-pub(super) fn put_usage(
-    items: &mut redb::Table<(&'static str, &'static str), &'static [u8]>,
-    key: &ApiKey,
-) -> StoreResult<()> {
-    let usage_pk = api_key_usage_pk(key.balance_key());
-    match fresh_usage(key, Timestamp::now()) {
-        Some(usage) => put(items, &usage_pk, &usage_pk, &usage),
-        None => items
-            .remove((usage_pk.as_str(), usage_pk.as_str()))
-            .map(drop)
-            .map_err(StoreError::backend),
-    }
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct KeyBucket {
+    counts: OutcomeCounts,
+    expires: i64,
 }
 
-impl ApiKeyCharge for EmbeddedStore {
-    async fn charge_api_key(
-        &self,
-        id: &ApiKeyId,
-        _expected: &KeyLimits,
-        cost: Cost,
-        now: Timestamp,
-    ) -> StoreResult<Charge> {
-        // The write transaction serialises charges: read, decide, write.
-        let pk = api_key_usage_pk(id);
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct TenantBucket {
+    by_key: std::collections::BTreeMap<String, OutcomeCounts>,
+    by_application: std::collections::BTreeMap<String, OutcomeCounts>,
+    by_arx: std::collections::BTreeMap<String, OutcomeCounts>,
+    expires: i64,
+}
+
+impl UsageLog for EmbeddedStore {
+    async fn add_usage(&self, writes: UsageWrites) -> Result<(), UsageNotWritten> {
+        // One transaction: all of it is written, or none (and all is left).
+        let rest = writes.clone();
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
-            let Some(usage) = get::<Usage>(&items, &pk, &pk)? else {
-                return Ok(Charge::Unlimited);
-            };
-            match usage.charge(cost, now) {
-                Err(hit) => Ok(Charge::Refused(usage, hit)),
-                Ok(charged) => {
-                    // A peek writes only to start a window or refill.
-                    if cost.get() > 0 || usage.rolls_over(now) {
-                        put(&mut items, &pk, &pk, &charged)?;
-                    }
-                    Ok(Charge::Charged(charged))
+            for ((tenant, key, granularity, start), counts) in &writes.key_buckets {
+                let (pk, sk) = (key_usage_pk(tenant, key), usage_sk(*granularity, *start));
+                let mut bucket: KeyBucket = get(&items, &pk, &sk)?.unwrap_or_default();
+                bucket.counts.merge(counts);
+                bucket.expires = granularity.expires(*start);
+                put(&mut items, &pk, &sk, &bucket)?;
+            }
+            for ((tenant, day), rollup) in &writes.tenant_days {
+                let (pk, sk) = (tenant_usage_pk(tenant), usage_sk(Granularity::Day, *day));
+                let bucket: TenantBucket = get(&items, &pk, &sk)?.unwrap_or_default();
+                let mut merged = TenantDay {
+                    day: *day,
+                    by_key: bucket.by_key,
+                    by_application: bucket.by_application,
+                    by_arx: bucket.by_arx,
+                };
+                merged.merge(rollup);
+                let bucket = TenantBucket {
+                    by_key: merged.by_key,
+                    by_application: merged.by_application,
+                    by_arx: merged.by_arx,
+                    expires: Granularity::Day.expires(*day),
+                };
+                put(&mut items, &pk, &sk, &bucket)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|error| UsageNotWritten { error, rest })
+    }
+
+    async fn key_usage(
+        &self,
+        tenant: &TenantId,
+        key: &ApiKeyId,
+        granularity: Granularity,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+        let pk = key_usage_pk(tenant, key);
+        let (from_sk, to_sk) = (usage_sk(granularity, from), usage_sk(granularity, to));
+        let now = Timestamp::now().unix_seconds();
+        self.read(move |txn| {
+            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let mut found = Vec::new();
+            for entry in items
+                .range((pk.as_str(), from_sk.as_str())..=(pk.as_str(), to_sk.as_str()))
+                .map_err(StoreError::backend)?
+            {
+                let (keys, bytes) = entry.map_err(StoreError::backend)?;
+                let bucket: KeyBucket =
+                    serde_json::from_slice(bytes.value()).map_err(StoreError::corrupt)?;
+                let start = keys
+                    .value()
+                    .1
+                    .split_once('#')
+                    .and_then(|(_, s)| s.parse().ok());
+                if let Some(start) = start.filter(|_| bucket.expires > now) {
+                    found.push((start, bucket.counts));
                 }
             }
+            Ok(found)
         })
         .await
     }
 
-    async fn api_key_usage(&self, id: &ApiKeyId) -> StoreResult<Option<Usage>> {
-        let pk = api_key_usage_pk(id);
-        self.get_tenant_item(pk.clone(), pk).await
+    async fn tenant_usage(
+        &self,
+        tenant: &TenantId,
+        from: i64,
+        to: i64,
+        detail: UsageDetail,
+    ) -> StoreResult<Vec<TenantDay>> {
+        // One local record a day: nothing to save by leaving the keys unread,
+        // but a summary answers as the DynamoDB store's does.
+        let with_keys = detail == UsageDetail::WithKeys;
+        let pk = tenant_usage_pk(tenant);
+        let (from_sk, to_sk) = (
+            usage_sk(Granularity::Day, from),
+            usage_sk(Granularity::Day, to),
+        );
+        let now = Timestamp::now().unix_seconds();
+        self.read(move |txn| {
+            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let mut days = Vec::new();
+            for entry in items
+                .range((pk.as_str(), from_sk.as_str())..=(pk.as_str(), to_sk.as_str()))
+                .map_err(StoreError::backend)?
+            {
+                let (keys, bytes) = entry.map_err(StoreError::backend)?;
+                let bucket: TenantBucket =
+                    serde_json::from_slice(bytes.value()).map_err(StoreError::corrupt)?;
+                let day = keys
+                    .value()
+                    .1
+                    .split_once('#')
+                    .and_then(|(_, s)| s.parse().ok());
+                if let Some(day) = day.filter(|_| bucket.expires > now) {
+                    days.push(TenantDay {
+                        day,
+                        by_key: if with_keys {
+                            bucket.by_key
+                        } else {
+                            Default::default()
+                        },
+                        by_application: bucket.by_application,
+                        by_arx: bucket.by_arx,
+                    });
+                }
+            }
+            Ok(days)
+        })
+        .await
     }
 }

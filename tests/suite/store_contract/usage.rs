@@ -4,7 +4,7 @@
 //! bucket carries its expiry (DynamoDB's TTL removes it).
 
 use domain::{ApiKeyId, ApplicationId, ArxId, Granularity, OutcomeCounts, TenantId, Timestamp};
-use store::{TrafficDetail, TrafficIncrement, TrafficLog, TrafficWrites};
+use store::{UsageDetail, UsageIncrement, UsageLog, UsageWrites};
 
 use super::backends::Store;
 
@@ -16,10 +16,10 @@ fn increment(
     hour: i64,
     outcome: &str,
     n: u64,
-) -> TrafficIncrement {
+) -> UsageIncrement {
     let mut counts = OutcomeCounts::default();
     counts.add(outcome, n);
-    TrafficIncrement {
+    UsageIncrement {
         tenant: tenant.clone(),
         key_id: key.clone(),
         application_id: ApplicationId::new(),
@@ -41,21 +41,18 @@ async fn concurrent_increments_add_up_in_every_bucket_they_name(store: impl Stor
         let store = store.clone();
         let (tenant, key) = (tenant.clone(), key.clone());
         tokio::spawn(async move {
-            let writes = TrafficWrites::of(&[
+            let writes = UsageWrites::of(&[
                 increment(&tenant, &key, hour + 10, "VALID", 5),
                 increment(&tenant, &key, earlier, "DISABLED", 1),
             ]);
-            store
-                .add_traffic(writes)
-                .await
-                .map_err(|failed| failed.error)
+            store.add_usage(writes).await.map_err(|failed| failed.error)
         })
     });
     for writer in writers.collect::<Vec<_>>() {
         writer.await.expect("a writer").expect("written");
     }
     let hours = store
-        .key_traffic(&tenant, &key, Granularity::Hour, earlier, hour)
+        .key_usage(&tenant, &key, Granularity::Hour, earlier, hour)
         .await
         .expect("read");
     let by_hour: Vec<(i64, u64, u64)> = hours
@@ -64,23 +61,23 @@ async fn concurrent_increments_add_up_in_every_bucket_they_name(store: impl Stor
         .collect();
     assert_eq!(by_hour, [(earlier, 0, 20), (hour, 100, 0)]);
     let only_this_hour = store
-        .key_traffic(&tenant, &key, Granularity::Hour, hour, hour)
+        .key_usage(&tenant, &key, Granularity::Hour, hour, hour)
         .await
         .expect("read");
     assert_eq!(only_this_hour.len(), 1, "the range asked, no more");
     let day = Granularity::Day.start_of(now);
     let days = store
-        .key_traffic(&tenant, &key, Granularity::Day, day - 86_400, day)
+        .key_usage(&tenant, &key, Granularity::Day, day - 86_400, day)
         .await
         .expect("read");
     let in_days: u64 = days.iter().map(|(_, counts)| counts.total()).sum();
     assert_eq!(in_days, 120, "every count is in its day too");
     let rollups = store
-        .tenant_traffic(&tenant, day - 86_400, day, TrafficDetail::WithKeys)
+        .tenant_usage(&tenant, day - 86_400, day, UsageDetail::WithKeys)
         .await
         .expect("read");
     let summary = store
-        .tenant_traffic(&tenant, day - 86_400, day, TrafficDetail::Summary)
+        .tenant_usage(&tenant, day - 86_400, day, UsageDetail::Summary)
         .await
         .expect("read");
     assert!(
@@ -106,7 +103,7 @@ async fn concurrent_increments_add_up_in_every_bucket_they_name(store: impl Stor
     assert_eq!((by_key, by_application), (120, 120));
     assert!(
         store
-            .tenant_traffic(&other, day - 86_400, day, TrafficDetail::WithKeys)
+            .tenant_usage(&other, day - 86_400, day, UsageDetail::WithKeys)
             .await
             .expect("read")
             .is_empty(),
@@ -114,7 +111,7 @@ async fn concurrent_increments_add_up_in_every_bucket_they_name(store: impl Stor
     );
     assert!(
         store
-            .key_traffic(&other, &key, Granularity::Hour, earlier, hour)
+            .key_usage(&other, &key, Granularity::Hour, earlier, hour)
             .await
             .expect("read")
             .is_empty()
@@ -132,7 +129,7 @@ async fn dynamodb_buckets_carry_their_ttl() {
     let hour = Granularity::Hour.start_of(Timestamp::now().unix_seconds());
     let day = Granularity::Day.start_of(hour);
     store
-        .add_traffic(TrafficWrites::of(&[increment(
+        .add_usage(UsageWrites::of(&[increment(
             &tenant, &key, hour, "VALID", 1,
         )]))
         .await
@@ -140,23 +137,23 @@ async fn dynamodb_buckets_carry_their_ttl() {
         .expect("written");
     let items = [
         (
-            store::keys::key_traffic_pk(&tenant, &key),
-            store::keys::traffic_sk(Granularity::Hour, hour),
+            store::keys::key_usage_pk(&tenant, &key),
+            store::keys::usage_sk(Granularity::Hour, hour),
             hour + 3600 + 90 * 86_400,
         ),
         (
-            store::keys::key_traffic_pk(&tenant, &key),
-            store::keys::traffic_sk(Granularity::Day, day),
+            store::keys::key_usage_pk(&tenant, &key),
+            store::keys::usage_sk(Granularity::Day, day),
             day + 86_400 + 400 * 86_400,
         ),
         (
-            store::keys::tenant_traffic_pk(&tenant),
-            store::keys::traffic_sk(Granularity::Day, day),
+            store::keys::tenant_usage_pk(&tenant),
+            store::keys::usage_sk(Granularity::Day, day),
             day + 86_400 + 400 * 86_400,
         ),
         (
-            store::keys::tenant_key_traffic_pk(&tenant),
-            store::keys::tenant_traffic_shard_sk(day, key.as_str()),
+            store::keys::tenant_key_usage_pk(&tenant),
+            store::keys::tenant_usage_shard_sk(day, key.as_str()),
             day + 86_400 + 400 * 86_400,
         ),
     ];
@@ -193,12 +190,12 @@ async fn dynamodb_a_busy_day_is_a_small_summary_and_sharded_key_counts() {
     let (application, arx) = (ApplicationId::new(), ArxId::new());
     let hour = Granularity::Hour.start_of(Timestamp::now().unix_seconds());
     let day = Granularity::Day.start_of(hour);
-    let increments: Vec<TrafficIncrement> = (0..300)
+    let increments: Vec<UsageIncrement> = (0..300)
         .map(|_| {
             let mut counts = OutcomeCounts::default();
             counts.add("VALID", 2);
             counts.add("RATE_LIMITED", 1);
-            TrafficIncrement {
+            UsageIncrement {
                 tenant: tenant.clone(),
                 key_id: domain::AccessKey::generate(&domain::KeyPrefix::default()).0,
                 application_id: application.clone(),
@@ -209,7 +206,7 @@ async fn dynamodb_a_busy_day_is_a_small_summary_and_sharded_key_counts() {
         })
         .collect();
     store
-        .add_traffic(TrafficWrites::of(&increments))
+        .add_usage(UsageWrites::of(&increments))
         .await
         .map_err(|failed| failed.error)
         .expect("written");
@@ -229,7 +226,7 @@ async fn dynamodb_a_busy_day_is_a_small_summary_and_sharded_key_counts() {
                 .unwrap_or_default()
         }
     };
-    let summaries = partition(store::keys::tenant_traffic_pk(&tenant)).await;
+    let summaries = partition(store::keys::tenant_usage_pk(&tenant)).await;
     assert_eq!(summaries.len(), 1, "one summary for the day");
     let summary = &summaries[0];
     assert!(
@@ -237,7 +234,7 @@ async fn dynamodb_a_busy_day_is_a_small_summary_and_sharded_key_counts() {
         "no key's counts in the summary"
     );
     assert!(summary.len() <= 10, "a few counters: {:?}", summary.keys());
-    let shards = partition(store::keys::tenant_key_traffic_pk(&tenant)).await;
+    let shards = partition(store::keys::tenant_key_usage_pk(&tenant)).await;
     assert!(
         (2..=16).contains(&shards.len()),
         "300 keys over at most 16 shards: {}",
@@ -249,7 +246,7 @@ async fn dynamodb_a_busy_day_is_a_small_summary_and_sharded_key_counts() {
         .sum();
     assert_eq!(counters, 600, "every key's two outcomes, once");
     let days = store
-        .tenant_traffic(&tenant, day, day, TrafficDetail::WithKeys)
+        .tenant_usage(&tenant, day, day, UsageDetail::WithKeys)
         .await
         .expect("read");
     assert_eq!(days.len(), 1);
@@ -266,11 +263,11 @@ async fn dynamodb_a_busy_day_is_a_small_summary_and_sharded_key_counts() {
         .table_name(store.table_name())
         .item(
             "PK",
-            AttributeValue::S(store::keys::tenant_traffic_pk(&tenant)),
+            AttributeValue::S(store::keys::tenant_usage_pk(&tenant)),
         )
         .item(
             "SK",
-            AttributeValue::S(store::keys::traffic_sk(Granularity::Day, before)),
+            AttributeValue::S(store::keys::usage_sk(Granularity::Day, before)),
         )
         .item("entity_type", AttributeValue::S("tenant_traffic".into()))
         .item(
@@ -285,13 +282,13 @@ async fn dynamodb_a_busy_day_is_a_small_summary_and_sharded_key_counts() {
         .await
         .expect("a legacy day");
     let both = store
-        .tenant_traffic(&tenant, before, day, TrafficDetail::WithKeys)
+        .tenant_usage(&tenant, before, day, UsageDetail::WithKeys)
         .await
         .expect("read");
     assert_eq!(both.len(), 2);
     assert_eq!(both[0].by_key[legacy_key.as_str()].get("VALID"), 5);
     let summary = store
-        .tenant_traffic(&tenant, before, day, TrafficDetail::Summary)
+        .tenant_usage(&tenant, before, day, UsageDetail::Summary)
         .await
         .expect("read");
     assert!(summary.iter().all(|day| day.by_key.is_empty()));
@@ -329,9 +326,9 @@ async fn dynamodb_a_flush_that_fails_half_way_never_counts_twice() {
     let key = ApiKeyId::new();
     let hour = Granularity::Hour.start_of(Timestamp::now().unix_seconds());
     let day = Granularity::Day.start_of(hour);
-    let writes = TrafficWrites::of(&[increment(&tenant, &key, hour, "VALID", 7)]);
+    let writes = UsageWrites::of(&[increment(&tenant, &key, hour, "VALID", 7)]);
     let failed = store
-        .add_traffic(writes)
+        .add_usage(writes)
         .await
         .expect_err("the shard's write fails");
     assert_eq!(
@@ -344,12 +341,12 @@ async fn dynamodb_a_flush_that_fails_half_way_never_counts_twice() {
     assert_eq!(left.by_key.len(), 1, "the shard is what is left");
     failing.store(false, Ordering::SeqCst);
     store
-        .add_traffic(failed.rest)
+        .add_usage(failed.rest)
         .await
         .map_err(|f| f.error)
         .expect("the rest written");
     let days = store
-        .tenant_traffic(&tenant, day, day, TrafficDetail::WithKeys)
+        .tenant_usage(&tenant, day, day, UsageDetail::WithKeys)
         .await
         .expect("read");
     let by_application: u64 = days[0]
@@ -360,7 +357,7 @@ async fn dynamodb_a_flush_that_fails_half_way_never_counts_twice() {
     assert_eq!(by_application, 7, "the summary once");
     assert_eq!(days[0].by_key[key.as_str()].total(), 7, "the shard once");
     let hours = store
-        .key_traffic(&tenant, &key, Granularity::Hour, hour, hour)
+        .key_usage(&tenant, &key, Granularity::Hour, hour, hour)
         .await
         .expect("read");
     assert_eq!(hours[0].1.total(), 7, "the key's hour once");
@@ -402,19 +399,19 @@ async fn dynamodb_a_write_sent_again_after_a_lost_answer_counts_once() {
     let hour = Granularity::Hour.start_of(Timestamp::now().unix_seconds());
     let day = Granularity::Day.start_of(hour);
     // A batch stamped as the functions' counter stamps each flush.
-    let mut writes = TrafficWrites::of(&[increment(&tenant, &key, hour, "VALID", 3)]);
+    let mut writes = UsageWrites::of(&[increment(&tenant, &key, hour, "VALID", 3)]);
     writes.stamp = Some(store::WriteStamp {
         writer: "test-writer".into(),
         batch: 1,
     });
     store
-        .add_traffic(writes.clone())
+        .add_usage(writes.clone())
         .await
         .map_err(|f| f.error)
         .expect("written");
     // The same batch again (a flush sending a kept batch): nothing added.
     store
-        .add_traffic(writes)
+        .add_usage(writes)
         .await
         .map_err(|f| f.error)
         .expect("written");
@@ -423,12 +420,12 @@ async fn dynamodb_a_write_sent_again_after_a_lost_answer_counts_once() {
         "answers were lost on the way"
     );
     let hours = store
-        .key_traffic(&tenant, &key, Granularity::Hour, hour, hour)
+        .key_usage(&tenant, &key, Granularity::Hour, hour, hour)
         .await
         .expect("read");
     assert_eq!(hours[0].1.get("VALID"), 3, "the key's hour once");
     let days = store
-        .tenant_traffic(&tenant, day, day, TrafficDetail::WithKeys)
+        .tenant_usage(&tenant, day, day, UsageDetail::WithKeys)
         .await
         .expect("read");
     assert_eq!(

@@ -12,7 +12,7 @@ use crate::error::{StoreError, StoreResult};
 
 /// One key's verifies in one hour, as a process counted them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrafficIncrement {
+pub struct UsageIncrement {
     pub tenant: TenantId,
     pub key_id: ApiKeyId,
     pub application_id: ApplicationId,
@@ -35,23 +35,23 @@ pub struct TenantDay {
 /// A batch of counts not (all) written: why, and what is left to write
 /// (the writer adds it to its next batch, so a failed write loses nothing).
 #[derive(Debug)]
-pub struct TrafficNotWritten {
+pub struct UsageNotWritten {
     pub error: StoreError,
-    pub rest: TrafficWrites,
+    pub rest: UsageWrites,
 }
 
-pub trait TrafficLog: Send + Sync {
+pub trait UsageLog: Send + Sync {
     /// Adds `writes` to the stored counts (each key's hour and day, and its
     /// tenant's day), each bucket an addition of its own (concurrent ones
     /// from many processes all count). On failure, what was not written.
-    fn add_traffic(
+    fn add_usage(
         &self,
-        writes: TrafficWrites,
-    ) -> impl Future<Output = Result<(), TrafficNotWritten>> + Send;
+        writes: UsageWrites,
+    ) -> impl Future<Output = Result<(), UsageNotWritten>> + Send;
 
     /// The key's buckets from the one starting at `from` to the one starting
     /// at `to` (epoch seconds), oldest first; buckets without a verify are absent.
-    fn key_traffic(
+    fn key_usage(
         &self,
         tenant: &TenantId,
         key: &ApiKeyId,
@@ -63,18 +63,18 @@ pub trait TrafficLog: Send + Sync {
     /// The tenant's days from `from` to `to` (day starts), oldest first:
     /// by application and Arx, and by key too when `detail` says so (the
     /// per-key counts are most of what a busy day holds: read only when asked).
-    fn tenant_traffic(
+    fn tenant_usage(
         &self,
         tenant: &TenantId,
         from: i64,
         to: i64,
-        detail: TrafficDetail,
+        detail: UsageDetail,
     ) -> impl Future<Output = StoreResult<Vec<TenantDay>>> + Send;
 }
 
 /// What a read of a tenant's days brings back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrafficDetail {
+pub enum UsageDetail {
     /// By application and Arx (and so by outcome): small, whatever the keys.
     Summary,
     /// By key too.
@@ -84,7 +84,7 @@ pub enum TrafficDetail {
 /// What counts add to each stored bucket: every key's hour and day, and
 /// every tenant's day, added up in process. Both stores write exactly this.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct TrafficWrites {
+pub struct UsageWrites {
     pub key_buckets: BTreeMap<(TenantId, ApiKeyId, Granularity, i64), OutcomeCounts>,
     pub tenant_days: BTreeMap<(TenantId, i64), TenantDay>,
     /// Which batch of which writer these are, so that a store adds each
@@ -105,8 +105,8 @@ pub struct WriteStamp {
     pub batch: u64,
 }
 
-impl TrafficWrites {
-    pub fn of(increments: &[TrafficIncrement]) -> Self {
+impl UsageWrites {
+    pub fn of(increments: &[UsageIncrement]) -> Self {
         let mut writes = Self::default();
         for increment in increments {
             writes.add(increment);
@@ -124,7 +124,7 @@ impl TrafficWrites {
     }
 
     /// These writes and `other`'s, added up.
-    pub fn merge(&mut self, other: TrafficWrites) {
+    pub fn merge(&mut self, other: UsageWrites) {
         for (bucket, counts) in other.key_buckets {
             self.key_buckets.entry(bucket).or_default().merge(&counts);
         }
@@ -139,7 +139,7 @@ impl TrafficWrites {
         }
     }
 
-    pub fn add(&mut self, increment: &TrafficIncrement) {
+    pub fn add(&mut self, increment: &UsageIncrement) {
         let writes = self;
         let day = Granularity::Day.start_of(increment.hour);
         let tenant = &increment.tenant;

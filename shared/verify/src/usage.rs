@@ -4,14 +4,14 @@
 //! per tenant's day, whatever the number of verifies in between.
 //!
 //! When counts are written: at most every interval
-//! ([`TrafficCounter::interval`], `USAGE_FLUSH_SECONDS`, 5 s by default).
+//! ([`UsageCounter::interval`], `USAGE_FLUSH_SECONDS`, 5 s by default).
 //! - A long-running process (the dev server) flushes on a timer
-//!   ([`TrafficCounter::run`]), before every read of the counts (so what it
+//!   ([`UsageCounter::run`]), before every read of the counts (so what it
 //!   shows is exact), and when it stops (Ctrl-C or SIGTERM).
 //! - A Lambda instance is frozen between invocations, so a timer there would
 //!   start a write that the next freeze cuts in half. It flushes instead at
 //!   the end of an invocation once the interval has passed
-//!   ([`TrafficCounter::flush_if_due`], before the answer is returned: one
+//!   ([`UsageCounter::flush_if_due`], before the answer is returned: one
 //!   batched write every interval, never cut by a freeze), and on the
 //!   SIGTERM Lambda sends before it retires the instance (`api::lambda`).
 //!   An instance that ends without either (killed, out of memory) loses the
@@ -30,20 +30,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use domain::{OutcomeCounts, Timestamp};
-use store::{TrafficIncrement, TrafficLog, TrafficWrites, WriteStamp};
+use store::{UsageIncrement, UsageLog, UsageWrites, WriteStamp};
 
 use crate::verdict::{VerdictCode, VerifiedKey};
 
 /// This process's counts of verify outcomes, per key and bucket.
 #[derive(Debug)]
-pub struct TrafficCounter {
+pub struct UsageCounter {
     /// `None`: counting is off (`USAGE_FLUSH_SECONDS=off`).
     interval: Option<Duration>,
     /// What is counted and not sent yet.
-    pending: Mutex<TrafficWrites>,
+    pending: Mutex<UsageWrites>,
     /// A batch sent and not known to be written (it failed, or its answer
     /// never came): sent again, as it was, before anything newer.
-    unacknowledged: Mutex<Option<TrafficWrites>>,
+    unacknowledged: Mutex<Option<UsageWrites>>,
     /// This process's name on the items it adds to, and its next batch.
     writer: String,
     next_batch: AtomicU64,
@@ -55,7 +55,7 @@ pub struct TrafficCounter {
     flushing: tokio::sync::Mutex<()>,
 }
 
-impl TrafficCounter {
+impl UsageCounter {
     pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 
     /// Counts, flushed every `interval`; `None` counts nothing.
@@ -83,7 +83,7 @@ impl TrafficCounter {
         }
         let mut counts = OutcomeCounts::default();
         counts.add(code.as_str(), 1);
-        let increment = TrafficIncrement {
+        let increment = UsageIncrement {
             tenant: key.tenant_id.clone(),
             key_id: key.key_id.clone(),
             application_id: key.application_id.clone(),
@@ -104,16 +104,16 @@ impl TrafficCounter {
             && (!self.lock().is_empty() || lock(&self.unacknowledged).is_some())
     }
 
-    /// Flushes if [`TrafficCounter::due`], within `budget`: past it the
+    /// Flushes if [`UsageCounter::due`], within `budget`: past it the
     /// write is left for a later flush (its counts kept).
-    pub async fn flush_if_due<S: TrafficLog>(&self, store: &S, budget: Duration) {
+    pub async fn flush_if_due<S: UsageLog>(&self, store: &S, budget: Duration) {
         if self.due() {
             self.flush_within(store, budget).await;
         }
     }
 
     /// Flushes whatever is pending, within `budget` (a process about to end).
-    pub async fn flush_within<S: TrafficLog>(&self, store: &S, budget: Duration) {
+    pub async fn flush_within<S: UsageLog>(&self, store: &S, budget: Duration) {
         if tokio::time::timeout(budget, self.flush(store))
             .await
             .is_err()
@@ -131,7 +131,7 @@ impl TrafficCounter {
     /// store adds what it had not and nothing twice. A batch that fails, or
     /// whose future is dropped before the store answers, is kept the same
     /// way. Returns how many buckets were written to.
-    pub async fn flush<S: TrafficLog>(&self, store: &S) -> usize {
+    pub async fn flush<S: UsageLog>(&self, store: &S) -> usize {
         let _one_at_a_time = self.flushing.lock().await;
         *lock(&self.last_flush) = Instant::now();
         let mut written = 0;
@@ -155,13 +155,13 @@ impl TrafficCounter {
 
     /// Sends one batch: how many buckets it wrote, or `None` when what is
     /// left of it is kept to be sent again.
-    async fn send<S: TrafficLog>(&self, store: &S, batch: TrafficWrites) -> Option<usize> {
+    async fn send<S: UsageLog>(&self, store: &S, batch: UsageWrites) -> Option<usize> {
         let buckets = batch.buckets();
         let mut unanswered = PutBack {
             counter: self,
             batch: Some(batch.clone()),
         };
-        let sent = store.add_traffic(batch).await;
+        let sent = store.add_usage(batch).await;
         unanswered.batch = None;
         match sent {
             Ok(()) => Some(buckets),
@@ -175,7 +175,7 @@ impl TrafficCounter {
 
     /// Flushes every interval, for as long as the process runs (a task of
     /// its own: `tokio::spawn(counter.run(store))`).
-    pub async fn run<S: TrafficLog>(&self, store: &S) {
+    pub async fn run<S: UsageLog>(&self, store: &S) {
         let Some(interval) = self.interval else {
             return;
         };
@@ -187,7 +187,7 @@ impl TrafficCounter {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, TrafficWrites> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, UsageWrites> {
         lock(&self.pending)
     }
 }
@@ -202,8 +202,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// that safe) if its future is dropped before the store answers (a time
 /// budget ran out): never lost, never counted twice.
 struct PutBack<'a> {
-    counter: &'a TrafficCounter,
-    batch: Option<TrafficWrites>,
+    counter: &'a UsageCounter,
+    batch: Option<UsageWrites>,
 }
 
 impl Drop for PutBack<'_> {
@@ -230,7 +230,7 @@ fn writer_name() -> String {
 #[cfg(test)]
 mod tests {
     use domain::{ApiKeyId, ApiKeyName, ApplicationId, ArxId, Permissions, TenantId};
-    use store::{StoreResult, TenantDay, TrafficNotWritten};
+    use store::{StoreResult, TenantDay, UsageNotWritten};
 
     use super::*;
 
@@ -243,8 +243,8 @@ mod tests {
         gate: tokio::sync::Notify,
     }
 
-    impl TrafficLog for Held {
-        async fn add_traffic(&self, writes: TrafficWrites) -> Result<(), TrafficNotWritten> {
+    impl UsageLog for Held {
+        async fn add_usage(&self, writes: UsageWrites) -> Result<(), UsageNotWritten> {
             let first = {
                 let mut started = lock(&self.started);
                 started.push(writes.stamp.map_or(0, |stamp| stamp.batch));
@@ -255,7 +255,7 @@ mod tests {
             }
             Ok(())
         }
-        async fn key_traffic(
+        async fn key_usage(
             &self,
             _: &TenantId,
             _: &ApiKeyId,
@@ -265,12 +265,12 @@ mod tests {
         ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
             Ok(vec![])
         }
-        async fn tenant_traffic(
+        async fn tenant_usage(
             &self,
             _: &TenantId,
             _: i64,
             _: i64,
-            _: store::TrafficDetail,
+            _: store::UsageDetail,
         ) -> StoreResult<Vec<TenantDay>> {
             Ok(vec![])
         }
@@ -278,7 +278,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_flushes_at_once_send_their_batches_in_order() {
-        let counter = std::sync::Arc::new(TrafficCounter::new(Some(Duration::from_secs(5))));
+        let counter = std::sync::Arc::new(UsageCounter::new(Some(Duration::from_secs(5))));
         let store = std::sync::Arc::new(Held::default());
         counter.count(&key(), VerdictCode::Valid, Timestamp::now());
         let first = tokio::spawn({
@@ -316,7 +316,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_write_cut_short_keeps_its_counts_and_a_flush_waits_for_its_interval() {
-        let counter = TrafficCounter::new(Some(Duration::from_millis(50)));
+        let counter = UsageCounter::new(Some(Duration::from_millis(50)));
         counter.count(&key(), VerdictCode::Valid, Timestamp::now());
         assert!(!counter.due(), "not before the interval");
         tokio::time::sleep(Duration::from_millis(60)).await;
@@ -342,7 +342,7 @@ mod tests {
         );
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert!(counter.due(), "a kept batch is due on its own");
-        let off = TrafficCounter::new(None);
+        let off = UsageCounter::new(None);
         off.count(&key(), VerdictCode::Valid, Timestamp::now());
         assert!(!off.due());
     }

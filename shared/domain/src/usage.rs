@@ -1,5 +1,5 @@
 //! What keys did: verify outcomes counted per key per hour and per day
-//! (usage analytics). Not the limits' counters ([`crate::Usage`]): these
+//! (usage analytics). Not the limits' counters ([`crate::Balance`]): these
 //! only count, they never refuse.
 
 use std::collections::BTreeMap;

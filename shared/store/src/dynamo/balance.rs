@@ -1,0 +1,236 @@
+//! Charging a limited key's counters (its balance item) exactly, whatever the
+//! number of Lambda instances verifying it at once.
+//!
+//! The common case is one UpdateItem that subtracts the cost under a
+//! condition that the window and the refill are current and enough is left:
+//! DynamoDB applies concurrent ones one at a time, so they can never together
+//! overspend, and none of them has to read first. When that condition fails,
+//! DynamoDB returns the item as it stood (`ReturnValuesOnConditionCheckFailure`),
+//! and [`Balance::charge`] on that snapshot decides: a refusal (the snapshot is
+//! the truth at that instant), or a new window or refill to write, which is
+//! an update of the whole item conditional on the snapshot's revision, so of many
+//! instances crossing a boundary at once exactly one rolls it over.
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use domain::{ApiKeyId, Balance, Cost, KeyLimits, Timestamp};
+
+use super::{DynamoStore, Item, from_item};
+use crate::keys::{self, api_key_balance_pk};
+use crate::{ApiKeyCharge, Charge, StoreError, StoreResult};
+
+/// Tries per charge before [`StoreError::Contended`]: a boundary crossed under
+/// contention costs a failed subtract, one rollover race, and a subtract again.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// The write a charge tries next.
+enum Attempt {
+    /// Subtract from counters of this shape that are current.
+    Subtract { rate: bool, credits: bool },
+    /// Write these counters over those of revision `over` (a rollover).
+    Replace { over: u64, with: Balance },
+}
+
+/// A conditional write's failure: the item as it stood (`None`: there is none).
+struct Refused(Option<Balance>);
+
+impl DynamoStore {
+    pub(super) async fn charge_balance(
+        &self,
+        id: &ApiKeyId,
+        expected: &KeyLimits,
+        cost: Cost,
+        now: Timestamp,
+    ) -> StoreResult<Charge> {
+        let pk = api_key_balance_pk(id);
+        if cost.get() == 0 {
+            // A peek spends nothing, so it needs no write: a strong read.
+            let Some(balance) = self.get_item::<Balance>(pk.clone(), pk).await? else {
+                return Ok(Charge::Unlimited);
+            };
+            return Ok(match balance.charge(cost, now) {
+                Ok(_) => Charge::Charged(balance.at(now)),
+                Err(hit) => Charge::Refused(balance, hit),
+            });
+        }
+        let mut attempt = Attempt::Subtract {
+            rate: expected.rate.is_some(),
+            credits: expected.credits.is_some(),
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            let written = match &attempt {
+                Attempt::Subtract { rate, credits } => {
+                    self.subtract(&pk, *rate, *credits, cost, now).await?
+                }
+                Attempt::Replace { over, with } => self.replace(&pk, *over, with).await?,
+            };
+            let stood = match written {
+                Ok(balance) => return Ok(Charge::Charged(balance)),
+                Err(Refused(None)) => return Ok(Charge::Unlimited),
+                Err(Refused(Some(stood))) => stood,
+            };
+            attempt = match stood.charge(cost, now) {
+                Err(hit) => return Ok(Charge::Refused(stood, hit)),
+                Ok(with) if stood.rolls_over(now) => Attempt::Replace {
+                    over: stood.rev,
+                    with,
+                },
+                // Current and enough left: the shape we assumed was wrong
+                // (the limits changed), or another charge won a rollover.
+                Ok(_) => Attempt::Subtract {
+                    rate: stood.rate.is_some(),
+                    credits: stood.credits.is_some(),
+                },
+            };
+        }
+        Err(StoreError::Contended)
+    }
+
+    /// `cost` off each counter the shape names, if each is current and holds
+    /// at least `cost`, and the counters have exactly that shape.
+    async fn subtract(
+        &self,
+        pk: &str,
+        rate: bool,
+        credits: bool,
+        cost: Cost,
+        now: Timestamp,
+    ) -> StoreResult<Result<Balance, Refused>> {
+        let mut set = vec!["#rev = #rev + :one"];
+        let mut conditions = vec!["attribute_exists(#pk)"];
+        let mut names = vec![("#pk", keys::PK), ("#rev", "rev"), ("#rate", "rate")];
+        names.push(("#credits", "credits"));
+        if rate {
+            set.push("#rate.#left = #rate.#left - :cost");
+            conditions.push("#rate.#left >= :cost AND #rate.#resets_at > :now");
+            names.push(("#resets_at", "resets_at"));
+        } else {
+            conditions.push("attribute_not_exists(#rate)");
+        }
+        if credits {
+            set.push("#credits.#left = #credits.#left - :cost");
+            conditions.push(
+                "#credits.#left >= :cost AND \
+                 (attribute_not_exists(#credits.#refill_at) OR #credits.#refill_at > :now)",
+            );
+            names.push(("#refill_at", "refill_at"));
+        } else {
+            conditions.push("attribute_not_exists(#credits)");
+        }
+        let number = |n: String| AttributeValue::N(n);
+        let mut values = vec![(":one", number("1".into()))];
+        // DynamoDB refuses a name or value the expressions do not use.
+        if rate || credits {
+            names.push(("#left", "left"));
+            values.push((":cost", number(cost.get().to_string())));
+            values.push((":now", number(now.unix_seconds().to_string())));
+        }
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(pk.into()))
+            .key(keys::SK, AttributeValue::S(pk.into()))
+            .update_expression(format!("SET {}", set.join(", ")))
+            .condition_expression(conditions.join(" AND "))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (name, attribute) in names {
+            update = update.expression_attribute_names(name, attribute);
+        }
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
+        let sent = update.send().await;
+        match sent {
+            Ok(output) => from_item(output.attributes.unwrap_or_default()).map(Ok),
+            Err(error) => refused(error),
+        }
+    }
+
+    /// `with` over the counters, if their revision is still `over`: an
+    /// update of every attribute rather than a Put, so the verifying
+    /// functions need no right to create items.
+    async fn replace(
+        &self,
+        pk: &str,
+        over: u64,
+        with: &Balance,
+    ) -> StoreResult<Result<Balance, Refused>> {
+        let attributes: Item = serde_dynamo::to_item(with).map_err(StoreError::corrupt)?;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(pk.into()))
+            .key(keys::SK, AttributeValue::S(pk.into()))
+            .condition_expression("#rev = :over")
+            .expression_attribute_names("#rev", "rev")
+            .expression_attribute_values(":over", AttributeValue::N(over.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut set = Vec::with_capacity(attributes.len());
+        for (index, (name, value)) in attributes.into_iter().enumerate() {
+            set.push(format!("#a{index} = :a{index}"));
+            update = update
+                .expression_attribute_names(format!("#a{index}"), name)
+                .expression_attribute_values(format!(":a{index}"), value);
+        }
+        let sent = update
+            .update_expression(format!("SET {}", set.join(", ")))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(Ok(*with)),
+            Err(error) => refused(error),
+        }
+    }
+}
+
+/// A failed condition as the item it saw; any other failure as an error.
+fn refused<E>(error: SdkError<E>) -> StoreResult<Result<Balance, Refused>>
+where
+    E: ConditionFailure + std::error::Error + Send + Sync + 'static,
+    SdkError<E>: std::error::Error + Send + Sync + 'static,
+{
+    match error.as_service_error().and_then(ConditionFailure::stood) {
+        Some(stood) => Ok(Err(Refused(
+            stood
+                .filter(|item| !item.is_empty())
+                .map(from_item)
+                .transpose()?,
+        ))),
+        None => Err(StoreError::backend(error)),
+    }
+}
+
+/// A charge's write error, as far as a failed condition goes.
+trait ConditionFailure {
+    /// `Some` if the condition failed, with the item as it stood, if any.
+    fn stood(&self) -> Option<Option<Item>>;
+}
+
+impl ConditionFailure for aws_sdk_dynamodb::operation::update_item::UpdateItemError {
+    fn stood(&self) -> Option<Option<Item>> {
+        match self {
+            Self::ConditionalCheckFailedException(failed) => Some(failed.item().cloned()),
+            _ => None,
+        }
+    }
+}
+
+impl ApiKeyCharge for DynamoStore {
+    async fn charge_api_key(
+        &self,
+        id: &ApiKeyId,
+        expected: &KeyLimits,
+        cost: Cost,
+        now: Timestamp,
+    ) -> StoreResult<Charge> {
+        self.charge_balance(id, expected, cost, now).await
+    }
+
+    async fn api_key_balance(&self, id: &ApiKeyId) -> StoreResult<Option<Balance>> {
+        let pk = api_key_balance_pk(id);
+        self.get_item(pk.clone(), pk).await
+    }
+}
