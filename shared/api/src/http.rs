@@ -12,6 +12,7 @@ pub use runtime::ApiResponse;
 use serde::de::DeserializeOwned;
 
 use crate::problem::ApiError;
+use crate::queries::Query;
 
 /// Request bodies above this are refused with 413 before parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -73,14 +74,16 @@ impl ApiRequest {
 
     /// The query parameters, refusing names this route does not take and
     /// repeated names (which would otherwise be silently half-ignored).
-    /// The query as names and values, for a handler: [`crate::respond`]
-    /// has already refused any name the route's row does not declare, and
-    /// any name given twice, so this only reads.
-    pub fn params(&self) -> HashMap<&str, &str> {
-        self.query
+    /// The query parsed into the route's struct: [`crate::respond`] has
+    /// already refused any name the route's row does not declare, and any
+    /// name given twice, so this only parses the values.
+    pub fn query<Q: Query>(&self) -> Result<Q, ApiError> {
+        let params: HashMap<&str, &str> = self
+            .query
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
-            .collect()
+            .collect();
+        Q::parse(&params)
     }
 
     /// Checks the query against the names a route takes (`allowed`): any

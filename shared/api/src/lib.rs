@@ -15,6 +15,7 @@ pub mod http;
 pub mod lambda;
 pub mod leak_reports;
 pub mod problem;
+pub mod queries;
 pub mod routes;
 pub mod state;
 

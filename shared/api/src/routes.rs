@@ -6,6 +6,11 @@
 
 use domain::Operation;
 
+use crate::queries::{
+    ApplicationsQuery, ArxQuery, AuditEventsQuery, CreateApiKeyQuery, KeyUsageQuery,
+    ListApiKeysQuery, Query, ServiceKeysQuery, TenantUsageQuery,
+};
+
 /// Everything about one route, declared once: a row of [`TABLE`]. Dispatch,
 /// each function's route set, the authorizer's permission check and the
 /// query parameters a route takes all read it; tests hold the template, the
@@ -20,7 +25,8 @@ pub struct RouteRow {
     pub operation: Operation,
     /// The Lambda function (workspace binary) that serves it.
     pub function: &'static str,
-    /// The query parameters it takes; any other is refused (400).
+    /// The query parameters it takes (its [`Query`] struct's names); any
+    /// other is refused (400).
     pub query: &'static [&'static str],
     /// What a success does to what a process holds in memory.
     pub effect: Effect,
@@ -38,35 +44,6 @@ pub enum Effect {
     /// for service keys must go.
     RevokesCallers,
 }
-
-/// A page of a list: its size and where the last one ended.
-const PAGE_QUERY: &[&str] = &["limit", "cursor"];
-
-const LIST_API_KEYS_QUERY: &[&str] = &[
-    "application_id",
-    "arx_id",
-    "status",
-    "include_deleted",
-    "name",
-    "external_id",
-    "order",
-    "limit",
-    "cursor",
-];
-
-const AUDIT_QUERY: &[&str] = &[
-    "object_id",
-    "actor",
-    "action",
-    "from",
-    "to",
-    "limit",
-    "cursor",
-];
-
-/// One key's usage over time; the tenant's, grouped.
-const KEY_USAGE_QUERY: &[&str] = &["from", "to", "granularity", "format"];
-const TENANT_USAGE_QUERY: &[&str] = &["from", "to", "group_by", "limit", "format"];
 
 /// Declares [`Route`] and [`TABLE`] from the same rows, so a route cannot
 /// be one without the other.
@@ -102,8 +79,8 @@ macro_rules! routes {
 // route: method path, operation, function, query, effect.
 // create-api-key: both routes that mint a key (argon2id's hashing work in one function).
 routes! {
-    CreateApiKey: POST "/v1/api-keys", CreateApiKey, "create-api-key", &["dry_run"], None;
-    ListApiKeys: GET "/v1/api-keys", ReadApiKeys, "list-api-keys", LIST_API_KEYS_QUERY, None;
+    CreateApiKey: POST "/v1/api-keys", CreateApiKey, "create-api-key", CreateApiKeyQuery::NAMES, None;
+    ListApiKeys: GET "/v1/api-keys", ReadApiKeys, "list-api-keys", ListApiKeysQuery::NAMES, None;
     GetApiKey: GET "/v1/api-keys/{id}", ReadApiKeys, "list-api-keys", &[], None;
     DeleteApiKey: DELETE "/v1/api-keys/{id}", DeleteApiKey, "change-api-key", &[], ChangesVerdicts;
     RotateApiKey: POST "/v1/api-keys/{id}/rotate", RotateApiKey, "create-api-key", &[], ChangesVerdicts;
@@ -111,12 +88,12 @@ routes! {
     EnableApiKey: POST "/v1/api-keys/{id}/enable", SuspendApiKeys, "change-api-key", &[], ChangesVerdicts;
     UpdateApiKey: PATCH "/v1/api-keys/{id}", ChangeApiKeys, "change-api-key", &[], ChangesVerdicts;
     SubmitFeedback: POST "/v1/feedback", SubmitFeedback, "submit-feedback", &[], None;
-    ListApplications: GET "/v1/applications", ReadCatalog, "applications", PAGE_QUERY, None;
+    ListApplications: GET "/v1/applications", ReadCatalog, "applications", ApplicationsQuery::NAMES, None;
     CreateApplication: POST "/v1/applications", ManageApplications, "applications", &[], None;
     GetApplication: GET "/v1/applications/{id}", ReadCatalog, "applications", &[], None;
     UpdateApplication: PATCH "/v1/applications/{id}", ManageApplications, "applications", &[], None;
     ArchiveApplication: POST "/v1/applications/{id}/archive", ManageApplications, "applications", &[], ChangesVerdicts;
-    ListArx: GET "/v1/arx", ReadCatalog, "arx", PAGE_QUERY, None;
+    ListArx: GET "/v1/arx", ReadCatalog, "arx", ArxQuery::NAMES, None;
     CreateArx: POST "/v1/arx", ManageArx, "arx", &[], None;
     GetArx: GET "/v1/arx/{id}", ReadCatalog, "arx", &[], None;
     UpdateArx: PATCH "/v1/arx/{id}", ManageArx, "arx", &[], None;
@@ -124,12 +101,12 @@ routes! {
     EnableArx: POST "/v1/arx/{id}/enable", ManageArx, "arx", &[], ChangesVerdicts;
     DeleteArx: DELETE "/v1/arx/{id}", ManageArx, "arx", &[], ChangesVerdicts;
     VerifyKey: POST "/v1/verify", VerifyKey, "verify-key", &[], None;
-    ListAuditEvents: GET "/v1/audit-events", ReadAuditEvents, "audit-events", AUDIT_QUERY, None;
+    ListAuditEvents: GET "/v1/audit-events", ReadAuditEvents, "audit-events", AuditEventsQuery::NAMES, None;
     CreateServiceKey: POST "/v1/service-keys", ManageServiceKeys, "service-keys", &[], None;
-    ListServiceKeys: GET "/v1/service-keys", ManageServiceKeys, "service-keys", PAGE_QUERY, None;
+    ListServiceKeys: GET "/v1/service-keys", ManageServiceKeys, "service-keys", ServiceKeysQuery::NAMES, None;
     RevokeServiceKey: DELETE "/v1/service-keys/{id}", ManageServiceKeys, "service-keys", &[], RevokesCallers;
-    GetApiKeyUsage: GET "/v1/api-keys/{id}/usage", ReadApiKeys, "list-api-keys", KEY_USAGE_QUERY, None;
-    GetTenantUsage: GET "/v1/usage", ReadApiKeys, "list-api-keys", TENANT_USAGE_QUERY, None;
+    GetApiKeyUsage: GET "/v1/api-keys/{id}/usage", ReadApiKeys, "list-api-keys", KeyUsageQuery::NAMES, None;
+    GetTenantUsage: GET "/v1/usage", ReadApiKeys, "list-api-keys", TenantUsageQuery::NAMES, None;
 }
 
 impl Route {

@@ -10,9 +10,10 @@ use serde::Deserialize;
 use store::ApplicationStore;
 
 use super::views::{ApplicationView, PageView};
-use super::{audit_by, params, refuse_key_in};
+use super::{audit_by, refuse_key_in};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
+use crate::queries::ApplicationsQuery;
 use crate::routes::Route;
 use crate::state::AppState;
 
@@ -70,14 +71,13 @@ async fn list<S: ApplicationStore>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.params();
-    let cursor = params::cursor(&params)?;
+    let page: ApplicationsQuery = request.query()?;
     let page = state
         .store
         .list_applications(
             &request.identity.tenant,
-            params::limit(&params)?,
-            cursor.as_ref(),
+            page.limit.unwrap_or_default(),
+            page.cursor.as_ref(),
         )
         .await?;
     Ok(ApiResponse::json(

@@ -7,9 +7,10 @@ use serde::Deserialize;
 use store::ArxStore;
 
 use super::views::{ArxView, PageView};
-use super::{audit_by, params, refuse_key_in};
+use super::{audit_by, refuse_key_in};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
+use crate::queries::ArxQuery;
 use crate::routes::Route;
 use crate::state::AppState;
 
@@ -121,14 +122,13 @@ async fn list<S: ArxStore>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.params();
-    let cursor = params::cursor(&params)?;
+    let page: ArxQuery = request.query()?;
     let page = state
         .store
         .list_arx(
             &request.identity.tenant,
-            params::limit(&params)?,
-            cursor.as_ref(),
+            page.limit.unwrap_or_default(),
+            page.cursor.as_ref(),
         )
         .await?;
     Ok(ApiResponse::json(200, &PageView::of(&page, ArxView::from)))

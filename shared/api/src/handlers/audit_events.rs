@@ -2,19 +2,14 @@
 //! when, newest first; narrowed by any of `object_id`, `actor` and `action`,
 //! and a time range `from`, `to`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use domain::{
-    ApiKeyId, ApplicationId, ArxId, AuditAction, AuditEventId, InvalidValue, PrefixedId,
-    ServiceKeyId, Timestamp, UserId,
-};
 use store::{AuditFilter, AuditLog, AuditQuery};
 
-use super::params;
 use super::views::{AuditEventView, PageView};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
+use crate::queries::AuditEventsQuery;
 use crate::routes::Route;
 use crate::state::AppState;
 
@@ -23,10 +18,10 @@ pub async fn handle<S: AuditLog>(
     _route: Route,
     request: ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.params();
-    let query = query(&params)?;
-    let limit = params::limit(&params)?;
-    let cursor = params::cursor::<AuditEventId>(&params)?;
+    let asked: AuditEventsQuery = request.query()?;
+    let limit = asked.limit.unwrap_or_default();
+    let cursor = asked.cursor.clone();
+    let query = query(asked)?;
     let tenant = &request.identity.tenant;
     let page = if query == AuditQuery::default() {
         state
@@ -47,13 +42,13 @@ pub async fn handle<S: AuditLog>(
 
 /// The filters given, most selective first (it picks the index read: an
 /// object's events are few, an action's many), and the time range.
-fn query(params: &HashMap<&str, &str>) -> Result<AuditQuery, ApiError> {
-    let object = params::optional(params, "object_id", object_id)?.map(AuditFilter::Object);
-    let actor = params::optional(params, "actor", UserId::parse)?
+fn query(asked: AuditEventsQuery) -> Result<AuditQuery, ApiError> {
+    let object = asked.object_id.map(AuditFilter::Object);
+    let actor = asked
+        .actor
         .map(|actor| AuditFilter::Actor(actor.to_string()));
-    let action = params::optional(params, "action", AuditAction::parse)?.map(AuditFilter::Action);
-    let from = params::optional(params, "from", Timestamp::parse)?;
-    let to = params::optional(params, "to", Timestamp::parse)?;
+    let action = asked.action.map(AuditFilter::Action);
+    let (from, to) = (asked.from, asked.to);
     if let (Some(from), Some(to)) = (from, to)
         && from > to
     {
@@ -67,19 +62,4 @@ fn query(params: &HashMap<&str, &str>) -> Result<AuditQuery, ApiError> {
         from,
         to,
     })
-}
-
-/// An API key, service key, application or Arx id.
-fn object_id(raw: &str) -> Result<String, InvalidValue> {
-    let known = <ApiKeyId as PrefixedId>::parse(raw).is_ok()
-        || <ServiceKeyId as PrefixedId>::parse(raw).is_ok()
-        || <ApplicationId as PrefixedId>::parse(raw).is_ok()
-        || <ArxId as PrefixedId>::parse(raw).is_ok();
-    if known {
-        Ok(raw.to_owned())
-    } else {
-        Err(InvalidValue::Malformed(
-            "must be an API key, service key, application or Arx id",
-        ))
-    }
 }

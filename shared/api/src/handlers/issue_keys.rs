@@ -19,6 +19,7 @@ use super::views::{ApiKeyView, ApplicationView, ArxView};
 use super::{refuse_key_in, refuse_keys_in_plain_data};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
+use crate::queries::CreateApiKeyQuery;
 use crate::routes::Route;
 use crate::state::AppState;
 
@@ -95,9 +96,8 @@ async fn create<S>(state: &AppState<S>, request: &ApiRequest) -> Result<ApiRespo
 where
     S: ApiKeyCreate + ApplicationStore + ArxStore,
 {
-    let params = request.params();
-    let dry_run =
-        super::params::optional(&params, "dry_run", super::params::boolean)?.unwrap_or(false);
+    let query: CreateApiKeyQuery = request.query()?;
+    let dry_run = query.dry_run.unwrap_or(false);
     let body: CreateApiKeyBody = request.json()?;
     let now = Timestamp::now();
     let expires_at = super::expires_at(body.expires_at.as_deref(), now)?;

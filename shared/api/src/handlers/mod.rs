@@ -23,7 +23,6 @@ pub mod audit_events;
 pub mod change_keys;
 pub mod feedback;
 pub mod issue_keys;
-mod params;
 pub mod read_keys;
 pub mod service_keys;
 pub mod usage;

@@ -3,16 +3,13 @@
 
 use std::sync::Arc;
 
-use domain::{
-    ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, ExternalId, InvalidValue, PrefixedId,
-    Timestamp,
-};
+use domain::{ApiKeyId, Timestamp};
 use store::{ApiKeyCharge, ApiKeyFilter, ApiKeyQuery, ApiKeyRead, UsageLog};
 
-use super::params;
 use super::views::{ApiKeyView, PageView};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
+use crate::queries::ListApiKeysQuery;
 use crate::routes::Route;
 use crate::state::AppState;
 
@@ -34,21 +31,19 @@ async fn list<S: ApiKeyRead>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.params();
+    let asked: ListApiKeysQuery = request.query()?;
     let query = ApiKeyQuery {
         filter: ApiKeyFilter {
-            application_id: params::optional(&params, "application_id", ApplicationId::parse)?,
-            arx_id: params::optional(&params, "arx_id", ArxId::parse)?,
-            status: params::optional(&params, "status", ApiKeyStatus::parse)?,
-            hide_deleted: !params::optional(&params, "include_deleted", params::boolean)?
-                .unwrap_or(true),
-            name_contains: params::optional(&params, "name", ApiKeyName::parse)?
-                .map(|name| name.as_str().to_lowercase()),
-            external_id: params::optional(&params, "external_id", ExternalId::parse)?,
+            application_id: asked.application_id,
+            arx_id: asked.arx_id,
+            status: asked.status,
+            hide_deleted: !asked.include_deleted.unwrap_or(true),
+            name_contains: asked.name.map(|name| name.as_str().to_lowercase()),
+            external_id: asked.external_id,
         },
-        limit: params::limit(&params)?,
-        cursor: params::cursor(&params)?,
-        oldest_first: params::optional(&params, "order", order)?.unwrap_or(false),
+        limit: asked.limit.unwrap_or_default(),
+        cursor: asked.cursor,
+        oldest_first: asked.oldest_first.unwrap_or(false),
         ..Default::default()
     };
     let tenant = &request.identity.tenant;
@@ -83,15 +78,4 @@ async fn get<S: ApiKeyRead + ApiKeyCharge>(
         200,
         &ApiKeyView::at(&key, now, state.expiry_notice).with_balance(balance.as_ref(), now),
     ))
-}
-
-/// `newest` (the default) or `oldest` first: whether the list is oldest first.
-fn order(raw: &str) -> Result<bool, InvalidValue> {
-    match raw {
-        "newest" => Ok(false),
-        "oldest" => Ok(true),
-        _ => Err(InvalidValue::NotOneOf {
-            allowed: "newest, oldest",
-        }),
-    }
 }

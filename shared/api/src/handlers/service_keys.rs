@@ -10,10 +10,10 @@ use domain::{
 use serde::{Deserialize, Serialize};
 use store::ServiceKeyStore;
 
-use super::params;
 use super::views::{PageView, ServiceKeyView};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
+use crate::queries::ServiceKeysQuery;
 use crate::routes::Route;
 use crate::state::AppState;
 
@@ -105,14 +105,13 @@ async fn list<S: ServiceKeyStore>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.params();
-    let cursor = params::cursor(&params)?;
+    let page: ServiceKeysQuery = request.query()?;
     let page = state
         .store
         .list_service_keys(
             &request.identity.tenant,
-            params::limit(&params)?,
-            cursor.as_ref(),
+            page.limit.unwrap_or_default(),
+            page.cursor.as_ref(),
         )
         .await?;
     let now = Timestamp::now();

@@ -10,9 +10,9 @@ use domain::{ApiKeyId, Granularity, InvalidValue, OutcomeCounts, Timestamp};
 use serde::Serialize;
 use store::{ApiKeyRead, UsageDetail, UsageLog};
 
-use super::params;
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
+use crate::queries::{GroupBy, KeyUsageQuery, TenantUsageQuery};
 use crate::routes::Route;
 use crate::state::AppState;
 
@@ -66,15 +66,14 @@ async fn key_usage<S: ApiKeyRead + UsageLog>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.params();
-    let granularity =
-        params::optional(&params, "granularity", Granularity::parse)?.unwrap_or(Granularity::Hour);
-    let csv = format_is_csv(&params)?;
+    let asked: KeyUsageQuery = request.query()?;
+    let granularity = asked.granularity.unwrap_or(Granularity::Hour);
+    let csv = asked.csv.unwrap_or(false);
     let default_buckets = match granularity {
         Granularity::Hour => 24,
         Granularity::Day => 30,
     };
-    let (from, to) = range(&params, granularity, default_buckets)?;
+    let (from, to) = range(asked.from, asked.to, granularity, default_buckets)?;
     let id: ApiKeyId = request.path_id()?;
     let tenant = &request.identity.tenant;
     // Another tenant's key, or none: 404, like every read of a key.
@@ -129,30 +128,6 @@ async fn key_usage<S: ApiKeyRead + UsageLog>(
     ))
 }
 
-/// What the tenant view groups by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-enum GroupBy {
-    Key,
-    Application,
-    Arx,
-    Outcome,
-}
-
-impl GroupBy {
-    fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        match raw {
-            "key" => Ok(Self::Key),
-            "application" => Ok(Self::Application),
-            "arx" => Ok(Self::Arx),
-            "outcome" => Ok(Self::Outcome),
-            _ => Err(InvalidValue::NotOneOf {
-                allowed: "key, application, arx, outcome",
-            }),
-        }
-    }
-}
-
 #[derive(Serialize)]
 struct Group {
     id: String,
@@ -173,9 +148,6 @@ struct TenantUsage {
     truncated: bool,
 }
 
-/// The most groups one answer holds (a dashboard's page of keys and more).
-const MAX_GROUPS: usize = 1000;
-
 /// The most days one call reads by key (see `tenant_usage`).
 const MAX_KEY_VIEW_DAYS: i64 = 7;
 
@@ -183,21 +155,11 @@ async fn tenant_usage<S: UsageLog>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let params = request.params();
-    let group_by =
-        params::optional(&params, "group_by", GroupBy::parse)?.unwrap_or(GroupBy::Application);
-    let limit = params::optional(&params, "limit", |raw| {
-        raw.parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_GROUPS).contains(n))
-            .ok_or(InvalidValue::OutOfRange {
-                min: 1,
-                max: MAX_GROUPS as i64,
-            })
-    })?
-    .unwrap_or(10);
-    let csv = format_is_csv(&params)?;
-    let (from, to) = range(&params, Granularity::Day, 7)?;
+    let asked: TenantUsageQuery = request.query()?;
+    let group_by = asked.group_by.unwrap_or(GroupBy::Application);
+    let limit = asked.limit.unwrap_or(10);
+    let csv = asked.csv.unwrap_or(false);
+    let (from, to) = range(asked.from, asked.to, Granularity::Day, 7)?;
     // By key, a day's counts grow with the tenant's keys: one call reads at
     // most a week of them (as the console asks). Applications, Arx and
     // outcomes come from each day's small summary, over 400 days.
@@ -282,31 +244,19 @@ async fn tenant_usage<S: UsageLog>(
     ))
 }
 
-fn format_is_csv(params: &std::collections::HashMap<&str, &str>) -> Result<bool, ApiError> {
-    match params.get("format").copied() {
-        None | Some("json") => Ok(false),
-        Some("csv") => Ok(true),
-        Some(_) => Err(ApiError::invalid(
-            "format",
-            InvalidValue::NotOneOf {
-                allowed: "json, csv",
-            },
-        )),
-    }
-}
-
 /// `from` and `to` as asked (by default the last `default_buckets` buckets,
 /// the current one included), refused when reversed, wider than the
 /// granularity allows, or reaching past what is kept.
 fn range(
-    params: &std::collections::HashMap<&str, &str>,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
     granularity: Granularity,
     default_buckets: i64,
 ) -> Result<(Timestamp, Timestamp), ApiError> {
     let now = Timestamp::now();
-    let to = params::optional(params, "to", Timestamp::parse)?.unwrap_or(now);
+    let to = to.unwrap_or(now);
     let to = if to > now { now } else { to };
-    let from = params::optional(params, "from", Timestamp::parse)?.unwrap_or_else(|| {
+    let from = from.unwrap_or_else(|| {
         let last = granularity.start_of(to.unix_seconds());
         Timestamp::from_unix_seconds(last - (default_buckets - 1) * granularity.seconds())
     });
