@@ -4,6 +4,7 @@
 //! `DYNAMODB_ENDPOINT` they fail and say how to start it. They are never skipped.
 
 mod cleanup;
+mod code_layout;
 mod deployment;
 mod dynamodb_proxy;
 mod hostile_client;
@@ -11,6 +12,7 @@ mod http_api;
 mod iam;
 mod lambda_boot;
 mod notifications;
+mod request_bodies;
 mod sdk_timeouts;
 mod store_contract;
 mod transaction_conflicts;

@@ -4,8 +4,6 @@
 //! value parses. A handler asks for its struct ([`ApiRequest::query`]) and
 //! gets it parsed once, with every value refused by its name if it does not
 //! parse, as axum's `Query<T>` would. Defaults are the handler's.
-//!
-//! [`ApiRequest::query`]: crate::http::ApiRequest::query
 
 use std::collections::HashMap;
 
@@ -15,7 +13,16 @@ use domain::{
 };
 use serde::Serialize;
 
+use crate::http::ApiRequest;
 use crate::problem::ApiError;
+
+impl ApiRequest {
+    /// The query parsed into the route's struct (only the values: the
+    /// names were checked against the route's row before the handler ran).
+    pub fn query<Q: Query>(&self) -> Result<Q, ApiError> {
+        Q::parse(&self.params())
+    }
+}
 
 /// A route's query as a struct.
 pub trait Query: Sized {
@@ -66,7 +73,6 @@ query! {
         include_deleted: bool = "include_deleted", boolean;
         name: ApiKeyName = "name", ApiKeyName::parse;
         external_id: ExternalId = "external_id", ExternalId::parse;
-        /// `newest` (the default) or `oldest` first: whether oldest first.
         oldest_first: bool = "order", oldest_first;
         limit: PageLimit = "limit", page_limit;
         cursor: Cursor<ApiKeyId> = "cursor", Cursor::decode;
@@ -102,7 +108,7 @@ query! {
     TenantUsageQuery {
         from: Timestamp = "from", Timestamp::parse;
         to: Timestamp = "to", Timestamp::parse;
-        group_by: GroupBy = "group_by", GroupBy::parse;
+        group_by: GroupBy = "group_by", group_by;
         /// How many groups, the busiest first.
         limit: usize = "limit", group_limit;
         csv: bool = "format", csv;
@@ -142,22 +148,51 @@ pub enum GroupBy {
     Outcome,
 }
 
-impl GroupBy {
-    fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        match raw {
-            "key" => Ok(Self::Key),
-            "application" => Ok(Self::Application),
-            "arx" => Ok(Self::Arx),
-            "outcome" => Ok(Self::Outcome),
-            _ => Err(InvalidValue::NotOneOf {
-                allowed: "key, application, arx, outcome",
-            }),
-        }
-    }
-}
-
 /// The most groups one answer holds (a dashboard's page of keys and more).
 pub const MAX_GROUPS: usize = 1000;
+
+/// A word of `words`, as what it means; any other is refused, listing them.
+fn one_of<T: Copy>(
+    raw: &str,
+    words: &[(&str, T)],
+    allowed: &'static str,
+) -> Result<T, InvalidValue> {
+    let meaning = words
+        .iter()
+        .find(|(word, _)| *word == raw)
+        .map(|(_, meaning)| *meaning);
+    meaning.ok_or(InvalidValue::NotOneOf { allowed })
+}
+
+/// `true` or `false`, the one way a query parameter says yes or no.
+fn boolean(raw: &str) -> Result<bool, InvalidValue> {
+    one_of(raw, &[("true", true), ("false", false)], "true, false")
+}
+
+/// `newest` (the default) or `oldest` first: whether oldest first.
+fn oldest_first(raw: &str) -> Result<bool, InvalidValue> {
+    one_of(
+        raw,
+        &[("newest", false), ("oldest", true)],
+        "newest, oldest",
+    )
+}
+
+/// `json` (the default) or `csv`: whether CSV.
+fn csv(raw: &str) -> Result<bool, InvalidValue> {
+    one_of(raw, &[("json", false), ("csv", true)], "json, csv")
+}
+
+fn group_by(raw: &str) -> Result<GroupBy, InvalidValue> {
+    use GroupBy::*;
+    let words = [
+        ("key", Key),
+        ("application", Application),
+        ("arx", Arx),
+        ("outcome", Outcome),
+    ];
+    one_of(raw, &words, "key, application, arx, outcome")
+}
 
 /// A parameter parsed by `parse`, refused with its name if it does not parse.
 fn optional<T>(
@@ -171,42 +206,10 @@ fn optional<T>(
         .transpose()
 }
 
-/// `true` or `false`, the one way a query parameter says yes or no.
-fn boolean(raw: &str) -> Result<bool, InvalidValue> {
-    match raw {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(InvalidValue::NotOneOf {
-            allowed: "true, false",
-        }),
-    }
-}
-
 fn page_limit(raw: &str) -> Result<PageLimit, InvalidValue> {
     raw.parse::<i64>()
         .map_err(|_| InvalidValue::Malformed("must be a whole number"))
         .and_then(PageLimit::parse)
-}
-
-fn oldest_first(raw: &str) -> Result<bool, InvalidValue> {
-    match raw {
-        "newest" => Ok(false),
-        "oldest" => Ok(true),
-        _ => Err(InvalidValue::NotOneOf {
-            allowed: "newest, oldest",
-        }),
-    }
-}
-
-/// `json` (the default) or `csv`: whether CSV.
-fn csv(raw: &str) -> Result<bool, InvalidValue> {
-    match raw {
-        "json" => Ok(false),
-        "csv" => Ok(true),
-        _ => Err(InvalidValue::NotOneOf {
-            allowed: "json, csv",
-        }),
-    }
 }
 
 fn group_limit(raw: &str) -> Result<usize, InvalidValue> {
