@@ -2,8 +2,9 @@
 # Load test of the dev server on the embedded store with wrk (Debian: wrk):
 # healthz (no token, a constant answer: the ceiling), list, get, create,
 # verify (warm: one key, its verdict cached),
-# verify-garbage and verify-limited (a key with credits: every verify is a
-# charge, a write) at 1 and 16 connections, DURATION each (default 10s); then,
+# verify-garbage, verify-limited (a key with credits: every verify is a
+# charge, a write) and verify-rated (a key with a rate limit, likewise) at 1
+# and 16 connections, DURATION each (default 10s); then,
 # after a restart with VERIFY_CACHE_SECONDS=0, verify-cold (every verify reads
 # and hashes). It checks that the tenant's key count equals the number of 201s,
 # that every verify answered 200, and that no request got a 5xx, and reports
@@ -41,6 +42,10 @@ limited=$(curl -s -X POST "$API/v1/api-keys" -H "Authorization: Bearer $TOKEN" \
 export LIMITED_KEY
 LIMITED_ID=$(echo "$limited" | grep -o '"id":"apikey--[0-9a-f]*"' | cut -d'"' -f4)
 LIMITED_KEY=$(echo "$limited" | grep -o '"access_key":"[^"]*"' | cut -d'"' -f4)
+rated=$(curl -s -X POST "$API/v1/api-keys" -H "Authorization: Bearer $TOKEN" \
+  --json "{\"application_id\":\"$APP_ID\",\"arx_id\":\"$ARX_ID\",\"limits\":{\"rate\":{\"requests\":1000000,\"per_seconds\":1}}}")
+export RATED_KEY
+RATED_KEY=$(echo "$rated" | grep -o '"access_key":"[^"]*"' | cut -d'"' -f4)
 
 results=$(mktemp)
 run() {
@@ -49,7 +54,7 @@ run() {
     -s tests/load/scenario.lua "$API" | tee -a "$results" | grep -E "status|RESULT"
 }
 for connections in 1 16; do
-  for scenario in healthz list get create verify verify-garbage verify-limited; do
+  for scenario in healthz list get create verify verify-garbage verify-limited verify-rated; do
     run "$scenario" "$connections"
   done
 done
@@ -86,14 +91,14 @@ created_ok=$(sum_of '^status 201:')
 server_errors=$(sum_of '^status 5[0-9][0-9]:')
 counts=$(curl -s "$API/v1/api-keys?limit=1" -H "Authorization: Bearer $TOKEN" | grep -o '"counts":{[^}]*}')
 total=$(echo "$counts" | grep -o '"total":[0-9]*' | cut -d: -f2)
-printf '\ncreated by the load: %s (+2 before it); tenant counts: %s; 5xx: %s\n' "$created_ok" "$counts" "$server_errors"
+printf '\ncreated by the load: %s (+3 before it); tenant counts: %s; 5xx: %s\n' "$created_ok" "$counts" "$server_errors"
 [ "$server_errors" -eq 0 ] || { echo "FAILED: 5xx answers" >&2; exit 1; }
 not_ok=$(awk '/^== verify/ {v = 1; next} /^== / {v = 0} v && /^status / && $2 != "200:" {s += $3} END {print s + 0}' "$results")
 [ "$not_ok" -eq 0 ] || { echo "FAILED: $not_ok verify answers were not 200" >&2; exit 1; }
 # wrk stops counting at the deadline with up to one request in flight per
 # connection; the server may still complete those. So every 201 must be a key
 # (nothing lost), and at most 1 + 16 keys may have no counted 201.
-extra=$(( total - created_ok - 2 ))
+extra=$(( total - created_ok - 3 ))
 [ "$extra" -ge 0 ] || { echo "FAILED: $total keys for $created_ok 201s: keys were lost" >&2; exit 1; }
 [ "$extra" -le 17 ] || { echo "FAILED: $extra keys more than 201s, beyond the requests in flight" >&2; exit 1; }
 # Every counted verify of the limited key spent one credit, none twice: the
@@ -113,7 +118,11 @@ uncounted16=$(at16 verify-uncounted)
 counted_vs_not=$(ratio "$verify16" "$uncounted16")
 warm_vs_health=$(ratio "$verify16" "$healthz16")
 cold_vs_warm=$(ratio "$cold16" "$verify16")
-printf '\nAt 16 connections, this run: warm verify %s req/s = %s x healthz (%s; aim 0.6: %s); cold verify %s = %s x warm (aim 0.1: %s); create %s req/s (aim 1000: %s)\n' \
+limited16=$(at16 verify-limited) rated16=$(at16 verify-rated)
+limited_vs_warm=$(ratio "$limited16" "$verify16") rated_vs_warm=$(ratio "$rated16" "$verify16")
+printf '\nAt 16 connections, this run: a key with credits %s req/s = %s x an unlimited key (aim 0.5: %s); with a rate limit %s = %s x (aim 0.5: %s)\n' \
+  "$limited16" "$limited_vs_warm" "$(aim "$limited_vs_warm" 0.5)" "$rated16" "$rated_vs_warm" "$(aim "$rated_vs_warm" 0.5)"
+printf 'At 16 connections, this run: warm verify %s req/s = %s x healthz (%s; aim 0.6: %s); cold verify %s = %s x warm (aim 0.1: %s); create %s req/s (aim 1000: %s)\n' \
   "$verify16" "$warm_vs_health" "$healthz16" "$(aim "$warm_vs_health" 0.6)" \
   "$cold16" "$cold_vs_warm" "$(aim "$cold_vs_warm" 0.1)" "$create16" "$(aim "$create16" 1000)"
 printf 'Warm verify with usage counting on: %s req/s = %s x with it off (%s req/s; aim 0.9: %s)\n' \

@@ -1,11 +1,11 @@
 -- One wrk scenario against the dev server, chosen by SCENARIO (healthz, list,
--- get, create, verify, verify-garbage, verify-limited), with TOKEN, VERIFIER_TOKEN,
--- KEY_ID, ACCESS_KEY, LIMITED_KEY, APP_ID and ARX_ID from the environment. It counts the answers
+-- get, create, verify, verify-garbage, verify-limited, verify-rated), with TOKEN,
+-- VERIFIER_TOKEN, KEY_ID, ACCESS_KEY, LIMITED_KEY, RATED_KEY, APP_ID and ARX_ID from the environment. It counts the answers
 -- by status, which wrk alone does not report.
 local scenario = os.getenv("SCENARIO")
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
 wrk.headers["Content-Type"] = "application/json"
-if scenario == "verify" or scenario == "verify-garbage" or scenario == "verify-limited" then
+if scenario:sub(1, 6) == "verify" then
   wrk.method = "POST"
   wrk.path = "/v1/verify"
   wrk.headers["Authorization"] = "Bearer " .. os.getenv("VERIFIER_TOKEN")
@@ -13,6 +13,9 @@ if scenario == "verify" or scenario == "verify-garbage" or scenario == "verify-l
   if scenario == "verify-garbage" then key = "akm_0123456789abcdef_garbage" end
   -- A key with a billion credits: every verify is a charge.
   if scenario == "verify-limited" then key = os.getenv("LIMITED_KEY") end
+  -- A key with a rate limit of a million a second: every verify is a charge
+  -- of its window, none refused at this machine's rates.
+  if scenario == "verify-rated" then key = os.getenv("RATED_KEY") end
   wrk.body = string.format('{"key":"%s"}', key)
 elseif scenario == "create" then
   wrk.method = "POST"

@@ -6,11 +6,13 @@
 mod cleanup;
 mod code_layout;
 mod deployment;
+mod dev_server_process;
 mod dynamodb_proxy;
 mod hostile_client;
 mod http_api;
 mod iam;
 mod lambda_boot;
+mod limits_at_speed;
 mod notifications;
 mod request_bodies;
 mod sdk_timeouts;

@@ -162,7 +162,8 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
             serve(store, options).await
         }
         Backend::DynamoDb { endpoint } => {
-            let store = DynamoStore::local(endpoint, &options.service.table_name);
+            let store = DynamoStore::local(endpoint, &options.service.table_name)
+                .with_leases(options.service.leases);
             store
                 .create_table_if_missing()
                 .await
@@ -199,6 +200,11 @@ async fn serve<S: ApiStore + ApiKeySweep + PendingCascades + store::DataVersionS
     let counted = Arc::clone(&state);
     let last_counts = Box::pin(async move {
         counted.verifier.usage.flush(&counted.store).await;
+        // What this process holds leased goes back before it stops.
+        if let Err(error) = counted.store.return_leases(true).await {
+            let reason = store::error_chain(&error);
+            tracing::warn!(%reason, "leases could not go back at shutdown");
+        }
     });
     let (shutdown, stopped) = oneshot::channel();
     let sign_in = match (&options.console.sign_in, &options.auth.keys) {

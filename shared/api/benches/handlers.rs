@@ -115,6 +115,7 @@ async fn tenant_on<S: ApiStore>(store: S, keys: usize, dir: tempfile::TempDir) -
         verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
         expiry_notice: domain::NoticePeriod::default(),
         usage_flush: Some(verify::UsageCounter::DEFAULT_INTERVAL),
+        leases: store::LeaseSettings::DEFAULT,
     };
     Tenant {
         state: Arc::new(AppState::new(store, &config)),

@@ -25,6 +25,9 @@ pub struct ServiceConfig {
     /// How often counted verifies are written (`USAGE_FLUSH_SECONDS`, 1 to
     /// 60, default 5; `off` counts nothing): see `verify::usage`.
     pub usage_flush: Option<std::time::Duration>,
+    /// How long a lease of a hot key's limits may be spent (`LEASE_SECONDS`,
+    /// 0 to 60, default 5; 0 takes none): see `docs/data-model.md`.
+    pub leases: store::LeaseSettings,
 }
 
 impl ServiceConfig {
@@ -40,6 +43,7 @@ impl ServiceConfig {
             verify_cache: verify_cache(env)?,
             expiry_notice: expiry_notice(env)?,
             usage_flush: usage_flush(env)?,
+            leases: leases(env)?,
         })
     }
 }
@@ -83,6 +87,24 @@ pub fn usage_flush(env: &impl Env) -> Result<Option<std::time::Duration>, Config
             .ok_or(ConfigError::Invalid {
                 name: "USAGE_FLUSH_SECONDS",
                 reason: "must be a whole number of seconds from 1 to 60, or off".into(),
+            }),
+    }
+}
+
+pub fn leases(env: &impl Env) -> Result<store::LeaseSettings, ConfigError> {
+    match env.optional("LEASE_SECONDS") {
+        None => Ok(store::LeaseSettings::DEFAULT),
+        Some(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|seconds| *seconds <= 60)
+            .map(|seconds| store::LeaseSettings {
+                expiry: std::time::Duration::from_secs(seconds),
+            })
+            .ok_or(ConfigError::Invalid {
+                name: "LEASE_SECONDS",
+                reason: "must be a whole number of seconds from 0 to 60".into(),
             }),
     }
 }

@@ -14,7 +14,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, service_fn};
 use notify::Notifier;
 use serde::{Deserialize, Serialize};
-use store::ServiceKeyLookup;
+use store::{ApiKeyCharge, ServiceKeyLookup};
 use verify::key_authorizer::{self, KeyAuthorizerConfig};
 use verify::leaks::{GithubKeys, LeakStore, SignedReport};
 use verify::{CallerRefused, Verifier, VerifyStore};
@@ -39,7 +39,7 @@ pub async fn serve<S, H, Fut>(
     handler: H,
 ) -> Result<(), Error>
 where
-    S: store::UsageLog + Send + Sync + 'static,
+    S: store::UsageLog + ApiKeyCharge + Send + Sync + 'static,
     H: Fn(Arc<AppState<S>>, Route, ApiRequest) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Result<ApiResponse, ApiError>> + Send + 'static,
 {
@@ -56,6 +56,7 @@ where
             counter
                 .flush_within(&counting.store, shutdown::SHUTDOWN_BUDGET)
                 .await;
+            return_leases(&counting.store, true).await;
         }))
         .await;
     }
@@ -73,12 +74,24 @@ where
             // instance at any moment, and a write it cut would be lost.
             let counter = &counting.verifier.usage;
             counter.flush_if_due(&counting.store, FLUSH_BUDGET).await;
+            return_leases(&counting.store, false).await;
             Ok::<_, Infallible>(
                 served.unwrap_or_else(|_| to_lambda_response(ApiError::panicked().into_response())),
             )
         }
     }))
     .await
+}
+
+/// Gives back the leases of hot keys' limits this instance holds: the
+/// expired ones before an answer (an instance frozen after it cannot), all of
+/// them when Lambda retires it. A failure is logged: what could not go back
+/// stays counted as spent.
+async fn return_leases<S: ApiKeyCharge>(store: &S, everything: bool) {
+    if let Err(error) = store.return_leases(everything).await {
+        let reason = crate::problem::chain(&error);
+        tracing::warn!(%reason, "leases could not go back");
+    }
 }
 
 /// One API Gateway request through `handler`, if it is one of `routes`.
@@ -211,6 +224,7 @@ pub async fn serve_key_authorizer<S: VerifyStore + store::UsageLog + 'static>(
         counter
             .flush_within(&counting.0, shutdown::SHUTDOWN_BUDGET)
             .await;
+        return_leases(&counting.0, true).await;
     }))
     .await;
     lambda_runtime::run(service_fn(
@@ -234,6 +248,7 @@ pub async fn serve_key_authorizer<S: VerifyStore + store::UsageLog + 'static>(
                 // Before the answer, as in `serve`.
                 let counter = &counting.1.usage;
                 counter.flush_if_due(&counting.0, FLUSH_BUDGET).await;
+                return_leases(&counting.0, false).await;
                 Ok::<_, Infallible>(decided.unwrap_or(denial))
             }
         },

@@ -43,7 +43,8 @@ impl AppState<DynamoStore> {
     /// and role, built once.
     pub fn on_aws(access: &AwsAccess, config: &ServiceConfig) -> Self {
         let endpoint = config.dynamodb_endpoint.as_deref();
-        let store = DynamoStore::on_aws(access, &config.table_name, endpoint);
+        let store =
+            DynamoStore::on_aws(access, &config.table_name, endpoint).with_leases(config.leases);
         let mut state = Self::new(store, config);
         state.feedback_topic = config
             .feedback_topic_arn

@@ -240,6 +240,12 @@ pub enum LimitHit {
 pub struct Balance {
     /// Changes with every write; an optimistic write is conditional on it.
     pub rev: u64,
+    /// Names these counters for as long as they run: set (to the first,
+    /// random `rev`) when they start afresh and never changed by a charge, so
+    /// a leased part given back goes only to the counters it was taken from
+    /// (0: counters written before there were leases).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub series: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<RateWindow>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -280,6 +286,7 @@ impl Balance {
     pub fn new(limits: &KeyLimits, now: Timestamp, rev: u64) -> Self {
         Self {
             rev,
+            series: rev,
             rate: limits.rate.map(|limit| RateWindow {
                 limit,
                 left: limit.requests.get(),
@@ -322,9 +329,9 @@ impl Balance {
                 _ => credits,
             });
         Self {
-            rev: self.rev,
             rate,
             credits,
+            ..*self
         }
     }
 
@@ -353,17 +360,27 @@ impl Balance {
     /// (nothing is spent then). A cost of 0 spends nothing but passes only if
     /// a request of cost 1 would.
     pub fn charge(&self, cost: Cost, now: Timestamp) -> Result<Self, LimitHit> {
+        self.take(cost.get(), cost.get().max(1), now)
+    }
+
+    /// The counters after `units` are taken from each at `now` at once (a
+    /// lease: see the DynamoDB store), or the limit that has fewer.
+    pub fn lease(&self, units: u64, now: Timestamp) -> Result<Self, LimitHit> {
+        self.take(units, units, now)
+    }
+
+    /// `spend` off each counter, if each holds at least `needed`.
+    fn take(&self, spend: u64, needed: u64, now: Timestamp) -> Result<Self, LimitHit> {
         let current = self.at(now);
-        let needed = cost.get().max(1);
         if current.rate.is_some_and(|rate| rate.left < needed) {
             return Err(LimitHit::Rate);
         }
         if current.credits.is_some_and(|credits| credits.left < needed) {
             return Err(LimitHit::Credits);
         }
-        let spend = cost.get();
         Ok(Self {
             rev: current.rev.wrapping_add(1) & Self::REV_MASK,
+            series: current.series,
             rate: current.rate.map(|rate| RateWindow {
                 left: rate.left - spend,
                 ..rate
@@ -373,6 +390,30 @@ impl Balance {
                 ..credits
             }),
         })
+    }
+
+    /// The least any counter holds now (`None`: no counters).
+    pub fn least_left(&self, now: Timestamp) -> Option<u64> {
+        let current = self.at(now);
+        let rate = current.rate.map(|rate| rate.left);
+        let credits = current.credits.map(|credits| credits.left);
+        rate.into_iter().chain(credits).min()
+    }
+
+    /// The same counters with `units` more in each (what this process holds
+    /// leased and has not spent, shown as still there).
+    pub fn with_unspent(&self, units: u64) -> Self {
+        Self {
+            rate: self.rate.map(|rate| RateWindow {
+                left: rate.left.saturating_add(units),
+                ..rate
+            }),
+            credits: self.credits.map(|credits| CreditsLeft {
+                left: credits.left.saturating_add(units),
+                ..credits
+            }),
+            ..*self
+        }
     }
 
     /// Revisions stay below 2^53, exact in every JSON reader.
@@ -416,3 +457,7 @@ impl Balance {
 
 #[cfg(test)]
 mod tests;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}

@@ -277,6 +277,15 @@ pub trait ApiKeyCharge: Send + Sync {
         &self,
         id: &ApiKeyId,
     ) -> impl Future<Output = StoreResult<Option<Balance>>> + Send;
+
+    /// Gives back what this process holds leased of keys' counters and has
+    /// not spent: the leases past their expiry, or all of them
+    /// (`everything`: the process is stopping). Returns how many went back.
+    /// A store that leases nothing (the embedded one) has nothing to give.
+    fn return_leases(&self, everything: bool) -> impl Future<Output = StoreResult<usize>> + Send {
+        let _ = everything;
+        std::future::ready(Ok(0))
+    }
 }
 
 /// The counters of a key whose limits were just set (created, rotated or

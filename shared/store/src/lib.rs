@@ -35,7 +35,7 @@ pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};
 pub use data_version::{
     DATA_VERSION, DataVersionStore, OpenRefused, StoredVersion, open_data, refuse_newer,
 };
-pub use dynamo::{DynamoStore, TableLack};
+pub use dynamo::{DynamoStore, LeaseSettings, MIN_LEFT_TO_LEASE, TableLack};
 #[cfg(feature = "embedded")]
 pub use embedded::EmbeddedStore;
 pub use error::{Conflict, StoreError, StoreResult, error_chain};

@@ -198,6 +198,7 @@ impl TestApp {
             verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
             expiry_notice: domain::NoticePeriod::default(),
             usage_flush: Some(verify::UsageCounter::DEFAULT_INTERVAL),
+            leases: store::LeaseSettings::DEFAULT,
         };
         let console_dir = dir.path().join("console");
         std::fs::create_dir_all(console_dir.join("assets")).expect("a console folder");
@@ -466,6 +467,7 @@ pub async fn state_on<S: api::handlers::ApiStore>(
         verify_cache: ServiceConfig::DEFAULT_VERIFY_CACHE,
         expiry_notice: domain::NoticePeriod::default(),
         usage_flush: Some(verify::UsageCounter::DEFAULT_INTERVAL),
+        leases: store::LeaseSettings::DEFAULT,
     };
     (
         std::sync::Arc::new(api::AppState::new(store, &config)),

@@ -249,6 +249,7 @@ async fn another_instance_refuses_a_deleted_key_within_the_cache_ttl() {
         verify_cache: TTL,
         expiry_notice: domain::NoticePeriod::default(),
         usage_flush: Some(verify::UsageCounter::DEFAULT_INTERVAL),
+        leases: store::LeaseSettings::DEFAULT,
     };
     let deleting = Arc::new(AppState::new(store.clone(), &config));
     let other = Arc::new(AppState::new(store, &config));

@@ -77,6 +77,7 @@ proptest::proptest! {
         let limits = limits(r#"{"rate":{"requests":5,"per_seconds":86400},"credits":{"remaining":1,"refill":{"amount":7,"every":"month"}}}"#);
         let balance = Balance {
             rev: 0,
+            series: 0,
             rate: Some(RateWindow { limit: limits.rate.expect("a rate"), left, resets_at }),
             credits: Some(CreditsLeft { left, refill: limits.credits.and_then(|c| c.refill), refill_at: Some(refill_at) }),
         };

@@ -15,6 +15,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use domain::{ApiKeyId, Balance, Cost, KeyLimits, Timestamp};
 
+use super::leases::{Lease, Plan};
 use super::{DynamoStore, Item, from_item};
 use crate::keys::{self, api_key_balance_pk};
 use crate::{ApiKeyCharge, Charge, StoreError, StoreResult};
@@ -53,6 +54,43 @@ impl DynamoStore {
                 Err(hit) => Charge::Refused(balance, hit),
             });
         }
+        let shape = (expected.rate.is_some(), expected.credits.is_some());
+        let stale = match self.leases.plan(&pk, cost.get(), shape, now) {
+            Plan::Spent(seen) => return Ok(Charge::Charged(seen)),
+            Plan::Charge { stale } => stale,
+            Plan::Take {
+                units,
+                stale,
+                taking,
+            } => {
+                if let Some(stale) = stale {
+                    self.give_back_logged(&pk, &stale).await;
+                }
+                if let Ok(taken) = self.subtract(&pk, shape.0, shape.1, units, now).await? {
+                    return Ok(Charge::Charged(taking.hold(units, cost.get(), taken, now)));
+                }
+                // Not enough left, or another shape: this charge goes alone.
+                None
+            }
+        };
+        if let Some(stale) = stale {
+            self.give_back_logged(&pk, &stale).await;
+        }
+        let charge = self.charge_once(&pk, expected, cost, now).await?;
+        if let Charge::Charged(balance) | Charge::Refused(balance, _) = &charge {
+            self.leases.saw(&pk, balance, now);
+        }
+        Ok(charge)
+    }
+
+    /// One charge, one conditional write (or a few, across a boundary).
+    async fn charge_once(
+        &self,
+        pk: &str,
+        expected: &KeyLimits,
+        cost: Cost,
+        now: Timestamp,
+    ) -> StoreResult<Charge> {
         let mut attempt = Attempt::Subtract {
             rate: expected.rate.is_some(),
             credits: expected.credits.is_some(),
@@ -60,9 +98,9 @@ impl DynamoStore {
         for _ in 0..MAX_ATTEMPTS {
             let written = match &attempt {
                 Attempt::Subtract { rate, credits } => {
-                    self.subtract(&pk, *rate, *credits, cost, now).await?
+                    self.subtract(pk, *rate, *credits, cost.get(), now).await?
                 }
-                Attempt::Replace { over, with } => self.replace(&pk, *over, with).await?,
+                Attempt::Replace { over, with } => self.replace(pk, *over, with).await?,
             };
             let stood = match written {
                 Ok(balance) => return Ok(Charge::Charged(balance)),
@@ -86,14 +124,15 @@ impl DynamoStore {
         Err(StoreError::Contended)
     }
 
-    /// `cost` off each counter the shape names, if each is current and holds
-    /// at least `cost`, and the counters have exactly that shape.
+    /// `units` off each counter the shape names, if each is current and
+    /// holds at least `units`, and the counters have exactly that shape: a
+    /// charge's cost, or a lease.
     async fn subtract(
         &self,
         pk: &str,
         rate: bool,
         credits: bool,
-        cost: Cost,
+        units: u64,
         now: Timestamp,
     ) -> StoreResult<Result<Balance, Refused>> {
         let mut set = vec!["#rev = #rev + :one"];
@@ -122,7 +161,7 @@ impl DynamoStore {
         // DynamoDB refuses a name or value the expressions do not use.
         if rate || credits {
             names.push(("#left", "left"));
-            values.push((":cost", number(cost.get().to_string())));
+            values.push((":cost", number(units.to_string())));
             values.push((":now", number(now.unix_seconds().to_string())));
         }
         let mut update = self
@@ -186,6 +225,80 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Adds what `lease` did not spend back to the counters it came from, if
+    /// they are still those (the same series, rate window and refill period):
+    /// otherwise a new window or refill, or new limits, made it moot. Returns
+    /// whether it went back.
+    async fn give_back(&self, pk: &str, lease: &Lease) -> StoreResult<bool> {
+        let taken = &lease.taken;
+        let mut set = vec!["#rev = #rev + :one"];
+        let mut conditions = vec!["attribute_exists(#pk)"];
+        let mut names = vec![("#pk", keys::PK), ("#rev", "rev"), ("#series", "series")];
+        let number = |n: String| AttributeValue::N(n);
+        let mut values = vec![
+            (":one", number("1".into())),
+            (":units", number(lease.units.to_string())),
+        ];
+        if taken.series == 0 {
+            conditions.push("attribute_not_exists(#series)");
+        } else {
+            conditions.push("#series = :series");
+            values.push((":series", number(taken.series.to_string())));
+        }
+        if let Some(rate) = taken.rate {
+            set.push("#rate.#left = #rate.#left + :units");
+            conditions.push("#rate.#resets_at = :resets_at");
+            names.extend([("#rate", "rate"), ("#resets_at", "resets_at")]);
+            values.push((":resets_at", number(rate.resets_at.to_string())));
+        }
+        if let Some(credits) = taken.credits {
+            set.push("#credits.#left = #credits.#left + :units");
+            names.push(("#credits", "credits"));
+            match credits.refill_at {
+                Some(at) => {
+                    conditions.push("#credits.#refill_at = :refill_at");
+                    values.push((":refill_at", number(at.to_string())));
+                }
+                None => conditions.push("attribute_not_exists(#credits.#refill_at)"),
+            }
+            names.push(("#refill_at", "refill_at"));
+        }
+        names.push(("#left", "left"));
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(pk.into()))
+            .key(keys::SK, AttributeValue::S(pk.into()))
+            .update_expression(format!("SET {}", set.join(", ")))
+            .condition_expression(conditions.join(" AND "));
+        for (name, attribute) in names {
+            update = update.expression_attribute_names(name, attribute);
+        }
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(error) => refused(error).map(|_| false),
+        }
+    }
+
+    /// [`Self::give_back`] where a failure must not fail a charge: what
+    /// could not go back stays counted as spent (never an over-admission).
+    async fn give_back_logged(&self, pk: &str, lease: &Lease) -> bool {
+        match self.give_back(pk, lease).await {
+            Ok(went_back) => went_back,
+            Err(error) => {
+                let reason = crate::error_chain(&error);
+                tracing::warn!(%reason, units = lease.units, "a lease's unspent part could not go back");
+                false
+            }
+        }
+    }
+}
+
 /// A failed condition as the item it saw; any other failure as an error.
 fn refused<E>(error: SdkError<E>) -> StoreResult<Result<Balance, Refused>>
 where
@@ -232,5 +345,13 @@ impl ApiKeyCharge for DynamoStore {
     async fn api_key_balance(&self, id: &ApiKeyId) -> StoreResult<Option<Balance>> {
         let pk = api_key_balance_pk(id);
         self.get_item(pk.clone(), pk).await
+    }
+
+    async fn return_leases(&self, everything: bool) -> StoreResult<usize> {
+        let mut returned = 0;
+        for (pk, lease) in self.leases.due(everything, Timestamp::now()) {
+            returned += usize::from(self.give_back_logged(&pk, &lease).await);
+        }
+        Ok(returned)
     }
 }

@@ -3,6 +3,7 @@
 //! a GetItem, a Query or a transaction; there is no Scan.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -18,12 +19,14 @@ mod audit;
 mod balance;
 mod catalog;
 mod leaks;
+mod leases;
 mod service_keys;
 mod sweep;
 mod table;
 mod transaction;
 mod usage;
 
+pub use leases::{LeaseSettings, MIN_LEFT_TO_LEASE};
 pub use table::TableLack;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -32,6 +35,9 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// What this process holds leased of hot keys' counters (`leases.rs`),
+    /// shared by every clone of the store.
+    leases: Arc<leases::Leases>,
 }
 
 impl DynamoStore {
@@ -39,6 +45,15 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            leases: Arc::default(),
+        }
+    }
+
+    /// The same store leasing as `settings` say (5 s leases by default).
+    pub fn with_leases(self, settings: LeaseSettings) -> Self {
+        Self {
+            leases: Arc::new(leases::Leases::new(settings)),
+            ..self
         }
     }
 

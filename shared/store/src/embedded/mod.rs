@@ -10,7 +10,8 @@
 //! This file holds the store and what every entity's file uses (the tables,
 //! transactions, item reads and writes, newest-first pages); the entities'
 //! capabilities sit in files named as in `dynamo/` (`api_keys.rs`,
-//! `catalog.rs`, `usage.rs`, `audit.rs`, `leaks.rs`, `sweep.rs`).
+//! `catalog.rs`, `balance.rs`, `usage.rs`, `audit.rs`, `leaks.rs`, `sweep.rs`);
+//! `group_commit.rs` is how every write reaches the disk.
 
 use std::fmt;
 use std::path::Path;
@@ -23,11 +24,13 @@ use serde::de::DeserializeOwned;
 
 use crate::keys::tenant_pk;
 use crate::{StoreError, StoreResult, into_page};
+use group_commit::GroupCommit;
 
 mod api_keys;
 mod audit;
 mod balance;
 mod catalog;
+mod group_commit;
 mod leaks;
 mod service_keys;
 mod sweep;
@@ -44,6 +47,8 @@ const AUDIT_INDEX: TableDefinition<(&str, &str), ()> = TableDefinition::new("aud
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    /// Writes that arrive together share one fsync ([`group_commit`]).
+    group: Arc<GroupCommit>,
 }
 
 impl fmt::Debug for EmbeddedStore {
@@ -61,7 +66,10 @@ impl EmbeddedStore {
         txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
         txn.open_table(AUDIT_INDEX).map_err(StoreError::backend)?;
         txn.commit().map_err(StoreError::backend)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            group: Arc::default(),
+        })
     }
 
     /// Runs `work` in a read transaction, on the caller's task. A read is a
@@ -78,21 +86,15 @@ impl EmbeddedStore {
         work(&txn)
     }
 
-    /// Runs `work` in a write transaction, committed only if it succeeds: an
-    /// error drops the transaction, which aborts it and writes nothing.
+    /// Runs `work` in a write transaction and returns once it is on disk; an
+    /// error writes nothing of it. Writes that arrive together share one
+    /// transaction and one fsync ([`group_commit`]), which is why `work` is
+    /// `Fn`: it runs again on its own if another in its batch failed.
     async fn write<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&WriteTransaction) -> StoreResult<T> + Send + 'static,
+        work: impl Fn(&WriteTransaction) -> StoreResult<T> + Send + Sync + 'static,
     ) -> StoreResult<T> {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || {
-            let txn = db.begin_write().map_err(StoreError::backend)?;
-            let value = work(&txn)?;
-            txn.commit().map_err(StoreError::backend)?;
-            Ok(value)
-        })
-        .await
-        .map_err(StoreError::backend)?
+        self.group.write(&self.db, work).await
     }
 }
 

@@ -1,0 +1,354 @@
+//! Leases: a key this process charges often is charged without a write per
+//! charge, and never past its limits.
+//!
+//! A lease is a part of a key's counters taken with one conditional write
+//! (the same subtraction a charge makes, of `units` instead of the cost), so
+//! the stored counters already count it as spent: whatever every process
+//! holds leased, plus what is left in the item, is what the limits allow.
+//! This process then spends the lease in memory, one charge at a time, until
+//! it is spent or it expires. What it did not spend goes back with a write
+//! (at its next charge of the key after the expiry, at the end of a Lambda
+//! invocation once expired, and at shutdown), and only to the counters it
+//! came from: the same series of counters (not ones a change of limits
+//! started afresh), the same rate window, the same refill period.
+//!
+//! Invariants:
+//! - Never over-admit: every unit this process spends was subtracted from
+//!   the stored counters first, under DynamoDB's condition that enough was
+//!   left; a give-back never adds more than was taken and not spent.
+//! - A lease ends at its expiry ([`LeaseSettings::expiry`], `LEASE_SECONDS`,
+//!   5 s by default), or at the end of its rate window or refill period if
+//!   sooner: it is never spent in a window it was not taken in.
+//! - The end of a balance is exact: a lease is taken only while at least
+//!   [`MIN_LEFT_TO_LEASE`] is left and is at most a sixteenth of it, so
+//!   every process together holds a bounded part, and the last units go one
+//!   conditional write at a time, as for a key charged rarely.
+//! - A process that dies holding a lease (a `kill -9`, a crash) cannot say
+//!   how much of it it spent; its remainder stays counted as spent. Giving
+//!   it back after the expiry would give back what it did spend too, and
+//!   over-admit by that much, so it does not: a crash costs the key's owner
+//!   at most one lease per process, never an admission past the limits.
+//!
+//! What an owner sees: `remaining` in this process's answers counts its own
+//! unspent lease as left, and other processes' leases as spent until they
+//! come back.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use domain::{Balance, Timestamp};
+
+/// How this process leases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseSettings {
+    /// How long a lease may be spent; zero takes none (every charge a write).
+    pub expiry: Duration,
+}
+
+impl LeaseSettings {
+    pub const DEFAULT: Self = Self {
+        expiry: Duration::from_secs(5),
+    };
+    pub const OFF: Self = Self {
+        expiry: Duration::ZERO,
+    };
+}
+
+impl Default for LeaseSettings {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// A key is hot for this process from this many charges in a second.
+const HOT_CHARGES_PER_SECOND: u64 = 10;
+/// A lease is taken only while the least counter holds at least this much...
+pub const MIN_LEFT_TO_LEASE: u64 = 1_000;
+/// ...and is at most this share of it (1/16)...
+const LEASE_SHARE: u64 = 16;
+/// ...and at most this many units.
+const MAX_LEASE: u64 = 100_000;
+/// The most keys whose heat a process keeps; past it the cold ones go.
+const MAX_TRACKED: usize = 10_000;
+
+/// A part of a key's counters this process holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Lease {
+    /// What this process may still spend, from each counter it was taken from.
+    pub units: u64,
+    /// Until when it may be spent (Unix seconds, exclusive).
+    pub until: i64,
+    /// The counters right after it was taken: where what is left goes back.
+    pub taken: Balance,
+}
+
+impl Lease {
+    fn shape(&self) -> (bool, bool) {
+        (self.taken.rate.is_some(), self.taken.credits.is_some())
+    }
+}
+
+/// What this process knows of one key.
+#[derive(Debug, Default)]
+struct Key {
+    lease: Option<Lease>,
+    /// A lease is being taken (by another request of this process).
+    taking: bool,
+    /// Charges in the current second and the one before: how hot it is.
+    second: i64,
+    this_second: u64,
+    last_second: u64,
+    /// The least counter as the last write left it.
+    seen_left: Option<u64>,
+}
+
+/// What a charge does, as [`Leases::plan`] decides.
+#[derive(Debug)]
+pub(super) enum Plan<'a> {
+    /// Spent from this process's lease: the counters as this process sees them.
+    Spent(Balance),
+    /// Take a lease of `units` (the charge's cost among them).
+    Take {
+        units: u64,
+        stale: Option<Lease>,
+        taking: Taking<'a>,
+    },
+    /// One conditional write, as for a key charged rarely.
+    Charge { stale: Option<Lease> },
+}
+
+/// The right to take a lease of one key; dropped unused (an error, a
+/// refusal, a request gone), it lets the next charge try again.
+#[derive(Debug)]
+pub(super) struct Taking<'a> {
+    leases: &'a Leases,
+    pk: String,
+}
+
+impl Taking<'_> {
+    /// Holds the lease just taken: `units` with `cost` of them spent by this
+    /// charge. Returns the counters as this process sees them.
+    pub fn hold(self, units: u64, cost: u64, taken: Balance, now: Timestamp) -> Balance {
+        let expiry = i64::try_from(self.leases.settings.expiry.as_secs()).unwrap_or(i64::MAX);
+        let current = taken.at(now);
+        let ends = [
+            Some(now.unix_seconds().saturating_add(expiry)),
+            current.rate.map(|rate| rate.resets_at),
+            current.credits.and_then(|credits| credits.refill_at),
+        ];
+        let lease = Lease {
+            units: units - cost,
+            until: ends.into_iter().flatten().min().unwrap_or_default(),
+            taken,
+        };
+        let mut keys = self.leases.lock();
+        let key = keys.entry(self.pk.clone()).or_default();
+        key.lease = Some(lease);
+        key.seen_left = taken.least_left(now);
+        taken.with_unspent(lease.units)
+    }
+}
+
+impl Drop for Taking<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.leases.lock().get_mut(&self.pk) {
+            key.taking = false;
+        }
+    }
+}
+
+/// This process's leases and the heat of the keys it charges.
+#[derive(Debug, Default)]
+pub(super) struct Leases {
+    settings: LeaseSettings,
+    keys: Mutex<HashMap<String, Key>>,
+}
+
+impl Leases {
+    pub fn new(settings: LeaseSettings) -> Self {
+        Self {
+            settings,
+            keys: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Key>> {
+        // Every change under this lock is whole: a panic elsewhere leaves
+        // nothing half-done.
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What a charge of `cost` to the counters at `pk`, of this shape (rate,
+    /// credits), does at `now`. A lease that can no longer pay (expired,
+    /// spent, another shape) comes back as `stale`, to give back.
+    pub fn plan(&self, pk: &str, cost: u64, shape: (bool, bool), now: Timestamp) -> Plan<'_> {
+        if self.settings.expiry.is_zero() {
+            return Plan::Charge { stale: None };
+        }
+        let mut keys = self.lock();
+        if keys.len() >= MAX_TRACKED && !keys.contains_key(pk) {
+            forget_cold(&mut keys, now);
+        }
+        let key = keys.entry(pk.to_owned()).or_default();
+        let second = now.unix_seconds();
+        if second != key.second {
+            let followed = second == key.second.saturating_add(1);
+            key.last_second = if followed { key.this_second } else { 0 };
+            key.this_second = 0;
+            key.second = second;
+        }
+        key.this_second += 1;
+        if let Some(lease) = key.lease.as_mut()
+            && lease.until > second
+            && lease.shape() == shape
+            && lease.units >= cost
+        {
+            lease.units -= cost;
+            return Plan::Spent(lease.taken.with_unspent(lease.units));
+        }
+        let stale = key.lease.take().filter(|lease| lease.units > 0);
+        let heat = key.this_second.max(key.last_second);
+        let left = key.seen_left.unwrap_or_default();
+        if key.taking || heat < HOT_CHARGES_PER_SECOND || left < MIN_LEFT_TO_LEASE {
+            return Plan::Charge { stale };
+        }
+        // About a second of this process's charges, within the share.
+        let units = heat.min(left / LEASE_SHARE).min(MAX_LEASE);
+        if units <= cost {
+            return Plan::Charge { stale };
+        }
+        key.taking = true;
+        Plan::Take {
+            units,
+            stale,
+            taking: Taking {
+                leases: self,
+                pk: pk.to_owned(),
+            },
+        }
+    }
+
+    /// What a write of the counters at `pk` left (sizes the next lease).
+    pub fn saw(&self, pk: &str, balance: &Balance, now: Timestamp) {
+        if self.settings.expiry.is_zero() {
+            return;
+        }
+        if let Some(key) = self.lock().get_mut(pk) {
+            key.seen_left = balance.least_left(now);
+        }
+    }
+
+    /// Takes out the leases to give back: those past their expiry with
+    /// something unspent, or every one (`everything`).
+    pub fn due(&self, everything: bool, now: Timestamp) -> Vec<(String, Lease)> {
+        let mut keys = self.lock();
+        let mut due = Vec::new();
+        for (pk, key) in keys.iter_mut() {
+            let ended = key
+                .lease
+                .is_some_and(|lease| everything || lease.until <= now.unix_seconds());
+            if let Some(lease) = key.lease.take_if(|_| ended)
+                && lease.units > 0
+            {
+                due.push((pk.clone(), lease));
+            }
+        }
+        due
+    }
+}
+
+/// Forgets the keys that hold no lease and were not charged in the last
+/// two seconds, so the heat of many keys cannot grow without bound.
+fn forget_cold(keys: &mut HashMap<String, Key>, now: Timestamp) {
+    let recent = now.unix_seconds().saturating_sub(2);
+    keys.retain(|_, key| key.lease.is_some() || key.taking || key.second >= recent);
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::KeyLimits;
+
+    use super::*;
+
+    fn balance(credits: u64) -> Balance {
+        let limits: KeyLimits =
+            serde_json::from_str(&format!(r#"{{"credits":{{"remaining":{credits}}}}}"#))
+                .expect("limits");
+        Balance::new(&limits, Timestamp::from_unix_seconds(0), 7)
+    }
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_unix_seconds(second)
+    }
+
+    #[test]
+    fn a_key_charged_rarely_is_charged_one_write_at_a_time() {
+        let leases = Leases::new(LeaseSettings::DEFAULT);
+        leases.lock().entry("k".into()).or_default();
+        leases.saw("k", &balance(1_000_000), at(10));
+        for second in 10..20 {
+            assert!(matches!(
+                leases.plan("k", 1, (false, true), at(second)),
+                Plan::Charge { stale: None }
+            ));
+        }
+    }
+
+    #[test]
+    fn a_hot_key_takes_a_lease_spends_it_and_gives_back_the_rest_when_it_ends() {
+        let leases = Leases::new(LeaseSettings::DEFAULT);
+        for _ in 0..HOT_CHARGES_PER_SECOND - 1 {
+            assert!(matches!(
+                leases.plan("k", 1, (false, true), at(10)),
+                Plan::Charge { .. }
+            ));
+            leases.saw("k", &balance(1_000_000), at(10));
+        }
+        let Plan::Take { units, taking, .. } = leases.plan("k", 1, (false, true), at(10)) else {
+            panic!("a hot key takes a lease");
+        };
+        assert_eq!(units, HOT_CHARGES_PER_SECOND);
+        // Another request meanwhile does not take a second one.
+        assert!(matches!(
+            leases.plan("k", 1, (false, true), at(10)),
+            Plan::Charge { .. }
+        ));
+        let taken = balance(1_000_000 - units);
+        let seen = taking.hold(units, 1, taken, at(10));
+        assert_eq!(seen.least_left(at(10)), Some(1_000_000 - 1));
+        let Plan::Spent(seen) = leases.plan("k", 2, (false, true), at(11)) else {
+            panic!("spent from the lease");
+        };
+        assert_eq!(seen.least_left(at(11)), Some(1_000_000 - 3));
+        assert!(leases.due(false, at(12)).is_empty(), "not expired yet");
+        let due = leases.due(false, at(15));
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].1.units, units - 3);
+        assert!(leases.due(true, at(16)).is_empty(), "given back once");
+    }
+
+    #[test]
+    fn near_the_end_of_a_balance_no_lease_is_taken() {
+        let leases = Leases::new(LeaseSettings::DEFAULT);
+        for _ in 0..100 {
+            leases.saw("k", &balance(MIN_LEFT_TO_LEASE - 1), at(10));
+            assert!(matches!(
+                leases.plan("k", 1, (false, true), at(10)),
+                Plan::Charge { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn leases_off_takes_none() {
+        let leases = Leases::new(LeaseSettings::OFF);
+        for _ in 0..100 {
+            leases.saw("k", &balance(1_000_000), at(10));
+            assert!(matches!(
+                leases.plan("k", 1, (false, true), at(10)),
+                Plan::Charge { stale: None }
+            ));
+        }
+    }
+}
