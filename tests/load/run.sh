@@ -102,7 +102,9 @@ extra=$(( total - created_ok - 3 ))
 [ "$extra" -ge 0 ] || { echo "FAILED: $total keys for $created_ok 201s: keys were lost" >&2; exit 1; }
 [ "$extra" -le 17 ] || { echo "FAILED: $extra keys more than 201s, beyond the requests in flight" >&2; exit 1; }
 # Every counted verify of the limited key spent one credit, none twice: the
-# balance fell by the counted 200s plus at most the 1 + 16 in flight.
+# balance fell by the counted 200s plus at most the 1 + 16 in flight. (The
+# server leases a hot key's credits, counted as spent until they come back;
+# it gave them back when it stopped for the restarts above.)
 charged=$(awk '/^== verify-limited/ {v = 1; next} /^== / {v = 0} v && /^status 200:/ {s += $3} END {print s + 0}' "$results")
 left=$(curl -s "$API/v1/api-keys/$LIMITED_ID" -H "Authorization: Bearer $TOKEN" | grep -o '"credits_remaining":[0-9]*' | cut -d: -f2)
 spent=$(( 1000000000 - left ))

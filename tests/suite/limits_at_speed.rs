@@ -72,7 +72,8 @@ async fn verify(server: &DevServer, token: &str, key: &str) -> Option<bool> {
 /// `kill -9` of the dev server in the middle of a burst of verifies of a key
 /// with credits: after a restart on the same data, the credits spent are at
 /// least the VALIDs the clients received (none was answered before its
-/// charge was on disk), and at most those plus the verifies in flight.
+/// charge, or the lease it came from, was on disk), and at most those plus
+/// the verifies in flight and one lease.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_kill_9_mid_burst_loses_no_charge_that_was_answered() {
     const CREDITS: u64 = 1_000_000;
@@ -120,10 +121,14 @@ async fn a_kill_9_mid_burst_loses_no_charge_that_was_answered() {
         spent >= answered,
         "{answered} VALIDs were answered but only {spent} credits are spent after the crash"
     );
+    // The process held a lease of this hot key when it died: its unspent
+    // part stays spent (docs/data-model.md), at most a sixteenth of what was
+    // left, besides the verifies in flight.
     assert!(
-        spent <= answered + CONNECTIONS as u64,
-        "{spent} credits spent for {answered} VALIDs and at most {CONNECTIONS} in flight"
+        spent <= answered + CONNECTIONS as u64 + CREDITS / 16,
+        "{spent} credits spent for {answered} VALIDs: more than one lease lost"
     );
+    eprintln!("kill -9 mid-burst: {answered} VALIDs answered, {spent} credits spent");
 }
 
 /// Two dev server processes on one DynamoDB table: 400 verifies at once,
@@ -191,11 +196,8 @@ async fn two_processes_on_one_table_admit_exactly_what_a_balance_allows() {
 }
 
 /// A store on the DynamoDB test server behind a proxy that counts the
-/// writes sent to it, with leases of `expiry`, and a key with `credits`.
-async fn counted_store(
-    expiry: Duration,
-    credits: u64,
-) -> (DynamoStore, ApiKey, Arc<AtomicUsize>, String) {
+/// writes sent to it, with leases of `expiry`, and a key with `limits`.
+async fn counted_store(expiry: Duration, limits: Value) -> (DynamoStore, ApiKey, Arc<AtomicUsize>) {
     let writes = Arc::new(AtomicUsize::new(0));
     let counting = Arc::clone(&writes);
     let url = crate::dynamodb_proxy::start(move |target, _| {
@@ -213,11 +215,14 @@ async fn counted_store(
     store.create_table_if_missing().await.expect("a table");
     let catalog = catalog(&store).await;
     let mut key = new_key(&catalog.tenant, &catalog.application, &catalog.arx);
-    key.limits =
-        Some(serde_json::from_value(json!({"credits": {"remaining": credits}})).expect("limits"));
+    key.limits = Some(serde_json::from_value(limits).expect("limits"));
     let event = audit(&catalog.tenant, AuditAction::ApiKeyCreated, &key.id);
     store.create_api_key(&key, &event).await.expect("created");
-    (store, key, writes, table)
+    (store, key, writes)
+}
+
+fn credits(remaining: u64) -> Value {
+    json!({"credits": {"remaining": remaining}})
 }
 
 /// `n` charges of cost 1 from each of `tasks` tasks, one after another in
@@ -260,10 +265,12 @@ async fn credits_stored(store: &DynamoStore, key: &ApiKey) -> u64 {
 /// not spend, so the stored balance is exactly the credits minus the charges.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hot_key_costs_a_write_per_ten_verifies_and_a_stop_gives_the_rest_back() {
-    let (store, key, writes, _) = counted_store(Duration::from_secs(60), 1_000_000).await;
+    let (store, key, writes) = counted_store(Duration::from_secs(60), credits(1_000_000)).await;
     let before = writes.load(Ordering::SeqCst);
     let charged = charge_hot(&store, &key, 4, 250).await;
     let written = writes.load(Ordering::SeqCst) - before;
+    // The figure docs/benchmarks.md keeps (`-- --nocapture` shows it).
+    eprintln!("a hot key: {written} writes for {charged} verifies");
     assert_eq!(charged, 1_000);
     assert!(
         written * 10 <= 1_000,
@@ -283,7 +290,7 @@ async fn a_hot_key_costs_a_write_per_ten_verifies_and_a_stop_gives_the_rest_back
 /// at most the lease.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_lease_goes_back_and_a_dead_process_never_over_admits() {
-    let (store, key, _, _) = counted_store(Duration::from_secs(1), 1_000_000).await;
+    let (store, key, _) = counted_store(Duration::from_secs(1), credits(1_000_000)).await;
     let charged = charge_hot(&store, &key, 2, 200).await;
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     assert!(store.return_leases(false).await.expect("given back") >= 1);
@@ -301,6 +308,7 @@ async fn an_expired_lease_goes_back_and_a_dead_process_never_over_admits() {
     assert_eq!(store.return_leases(true).await.expect("nothing of its"), 0);
     let after = credits_stored(&store, &key).await;
     let lost = before - after - spent_by_the_dead;
+    eprintln!("a process killed holding a lease: {spent_by_the_dead} charged, {lost} lost");
     assert!(
         before - after >= spent_by_the_dead,
         "every charge it answered is spent"
@@ -316,7 +324,7 @@ async fn an_expired_lease_goes_back_and_a_dead_process_never_over_admits() {
 /// the stored balance is exactly the credits minus what they admitted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn leases_never_over_admit_near_the_end_of_a_balance() {
-    let (store, key, _, _) = counted_store(Duration::from_secs(60), 3_000).await;
+    let (store, key, _) = counted_store(Duration::from_secs(60), credits(3_000)).await;
     let other = store.clone().with_leases(LeaseSettings::DEFAULT);
     let (first, second) = tokio::join!(
         charge_hot(&store, &key, 3, 800),
@@ -326,4 +334,30 @@ async fn leases_never_over_admit_near_the_end_of_a_balance() {
     store.return_leases(true).await.expect("given back");
     other.return_leases(true).await.expect("given back");
     assert_eq!(credits_stored(&store, &key).await, 3_000 - first - second);
+}
+
+/// Rate windows are leased the same way: a hot key with a rate limit costs a
+/// write per many verifies, a lease never outlives its window, and what was
+/// not spent goes back to the window it came from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_window_is_leased_within_the_window_and_given_back_to_it() {
+    let limits = json!({"rate": {"requests": 100_000, "per_seconds": 3_600}});
+    let (store, key, writes) = counted_store(Duration::from_secs(60), limits).await;
+    let before = writes.load(Ordering::SeqCst);
+    let charged = charge_hot(&store, &key, 4, 250).await;
+    let written = writes.load(Ordering::SeqCst) - before;
+    assert_eq!(charged, 1_000);
+    assert!(written * 10 <= 1_000, "{written} writes for 1,000 verifies");
+    store.return_leases(true).await.expect("given back");
+    let window = store
+        .api_key_balance(&key.id)
+        .await
+        .expect("read")
+        .and_then(|balance| balance.rate)
+        .expect("a window");
+    assert_eq!(
+        window.left,
+        100_000 - 1_000,
+        "exactly the charges are spent"
+    );
 }

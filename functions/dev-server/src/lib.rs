@@ -124,7 +124,8 @@ pub struct Running {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     jobs: JoinHandle<()>,
-    /// Writes the usage counts every interval (`verify::usage`).
+    /// Writes the usage counts every interval (`verify::usage`), and gives
+    /// back the leases of hot keys' limits that ended (`store::leases`).
     counting: JoinHandle<()>,
     /// Writes what is counted and not yet written, at stop.
     last_counts: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
@@ -157,8 +158,9 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     match &options.backend {
         Backend::Embedded { data_dir } => {
             std::fs::create_dir_all(data_dir).map_err(StartError::DataDir)?;
-            let store =
-                EmbeddedStore::open(data_dir.join("api-keys.redb")).map_err(StartError::Store)?;
+            let store = EmbeddedStore::open(data_dir.join("api-keys.redb"))
+                .map_err(StartError::Store)?
+                .with_leases(options.service.leases);
             serve(store, options).await
         }
         Backend::DynamoDb { endpoint } => {
@@ -196,7 +198,18 @@ async fn serve<S: ApiStore + ApiKeySweep + PendingCascades + store::DataVersionS
     let (cascades, queued) = mpsc::unbounded_channel();
     let jobs = tokio::spawn(jobs::run(Arc::clone(&state), queued, options.jobs));
     let counted = Arc::clone(&state);
-    let counting = tokio::spawn(async move { counted.verifier.usage.run(&counted.store).await });
+    let counting = tokio::spawn(async move {
+        let store = &counted.store;
+        let returning = async {
+            let mut every_second = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                every_second.tick().await;
+                // Failures are logged where they happen; the rest stays spent.
+                let _ = store.return_leases(false).await;
+            }
+        };
+        tokio::join!(counted.verifier.usage.run(store), returning);
+    });
     let counted = Arc::clone(&state);
     let last_counts = Box::pin(async move {
         counted.verifier.usage.flush(&counted.store).await;

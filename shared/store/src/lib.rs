@@ -20,6 +20,7 @@ pub mod embedded;
 mod error;
 pub mod keys;
 mod leaks;
+mod leases;
 mod page;
 mod retry;
 mod service_keys;
@@ -35,11 +36,12 @@ pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};
 pub use data_version::{
     DATA_VERSION, DataVersionStore, OpenRefused, StoredVersion, open_data, refuse_newer,
 };
-pub use dynamo::{DynamoStore, LeaseSettings, MIN_LEFT_TO_LEASE, TableLack};
+pub use dynamo::{DynamoStore, TableLack};
 #[cfg(feature = "embedded")]
 pub use embedded::EmbeddedStore;
 pub use error::{Conflict, StoreError, StoreResult, error_chain};
 pub use leaks::{LEAK_REPORT_KEPT_DAYS, LeakReportRecord, LeakReports};
+pub use leases::{LeaseSettings, MIN_LEFT_TO_LEASE};
 pub(crate) use page::into_page;
 pub use retry::{CHANGE_ATTEMPTS, ChangedMeanwhile, until_written};
 pub use service_keys::{ServiceKeyLookup, ServiceKeyStore};

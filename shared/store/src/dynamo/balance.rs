@@ -15,9 +15,9 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use domain::{ApiKeyId, Balance, Cost, KeyLimits, Timestamp};
 
-use super::leases::{Lease, Plan};
 use super::{DynamoStore, Item, from_item};
 use crate::keys::{self, api_key_balance_pk};
+use crate::leases::{self, Lease, LeaseWrites};
 use crate::{ApiKeyCharge, Charge, StoreError, StoreResult};
 
 /// Tries per charge before [`StoreError::Contended`]: a boundary crossed under
@@ -54,37 +54,11 @@ impl DynamoStore {
                 Err(hit) => Charge::Refused(balance, hit),
             });
         }
-        let shape = (expected.rate.is_some(), expected.credits.is_some());
-        let stale = match self.leases.plan(&pk, cost.get(), shape, now) {
-            Plan::Spent(seen) => return Ok(Charge::Charged(seen)),
-            Plan::Charge { stale } => stale,
-            Plan::Take {
-                units,
-                stale,
-                taking,
-            } => {
-                if let Some(stale) = stale {
-                    self.give_back_logged(&pk, &stale).await;
-                }
-                if let Ok(taken) = self.subtract(&pk, shape.0, shape.1, units, now).await? {
-                    return Ok(Charge::Charged(taking.hold(units, cost.get(), taken, now)));
-                }
-                // Not enough left, or another shape: this charge goes alone.
-                None
-            }
-        };
-        if let Some(stale) = stale {
-            self.give_back_logged(&pk, &stale).await;
-        }
-        let charge = self.charge_once(&pk, expected, cost, now).await?;
-        if let Charge::Charged(balance) | Charge::Refused(balance, _) = &charge {
-            self.leases.saw(&pk, balance, now);
-        }
-        Ok(charge)
+        leases::charge(self, &self.leases, &pk, expected, cost, now).await
     }
 
     /// One charge, one conditional write (or a few, across a boundary).
-    async fn charge_once(
+    async fn charge_each(
         &self,
         pk: &str,
         expected: &KeyLimits,
@@ -225,11 +199,29 @@ impl DynamoStore {
     }
 }
 
-impl DynamoStore {
-    /// Adds what `lease` did not spend back to the counters it came from, if
-    /// they are still those (the same series, rate window and refill period):
-    /// otherwise a new window or refill, or new limits, made it moot. Returns
-    /// whether it went back.
+impl LeaseWrites for DynamoStore {
+    async fn charge_once(
+        &self,
+        pk: &str,
+        expected: &KeyLimits,
+        cost: Cost,
+        now: Timestamp,
+    ) -> StoreResult<Charge> {
+        self.charge_each(pk, expected, cost, now).await
+    }
+
+    async fn take_lease(
+        &self,
+        pk: &str,
+        (rate, credits): (bool, bool),
+        units: u64,
+        now: Timestamp,
+    ) -> StoreResult<Option<Balance>> {
+        Ok(self.subtract(pk, rate, credits, units, now).await?.ok())
+    }
+
+    /// An `ADD` conditional on the same series, rate window and refill
+    /// period: otherwise a new window or refill, or new limits, made it moot.
     async fn give_back(&self, pk: &str, lease: &Lease) -> StoreResult<bool> {
         let taken = &lease.taken;
         let mut set = vec!["#rev = #rev + :one"];
@@ -284,19 +276,6 @@ impl DynamoStore {
             Err(error) => refused(error).map(|_| false),
         }
     }
-
-    /// [`Self::give_back`] where a failure must not fail a charge: what
-    /// could not go back stays counted as spent (never an over-admission).
-    async fn give_back_logged(&self, pk: &str, lease: &Lease) -> bool {
-        match self.give_back(pk, lease).await {
-            Ok(went_back) => went_back,
-            Err(error) => {
-                let reason = crate::error_chain(&error);
-                tracing::warn!(%reason, units = lease.units, "a lease's unspent part could not go back");
-                false
-            }
-        }
-    }
 }
 
 /// A failed condition as the item it saw; any other failure as an error.
@@ -348,10 +327,6 @@ impl ApiKeyCharge for DynamoStore {
     }
 
     async fn return_leases(&self, everything: bool) -> StoreResult<usize> {
-        let mut returned = 0;
-        for (pk, lease) in self.leases.due(everything, Timestamp::now()) {
-            returned += usize::from(self.give_back_logged(&pk, &lease).await);
-        }
-        Ok(returned)
+        Ok(leases::return_leases(self, &self.leases, everything).await)
     }
 }

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::keys::{ENTITY_TYPE, PK, SK};
+use crate::leases::{LeaseSettings, Leases};
 use crate::{StoreError, StoreResult};
 
 mod api_keys;
@@ -19,14 +20,12 @@ mod audit;
 mod balance;
 mod catalog;
 mod leaks;
-mod leases;
 mod service_keys;
 mod sweep;
 mod table;
 mod transaction;
 mod usage;
 
-pub use leases::{LeaseSettings, MIN_LEFT_TO_LEASE};
 pub use table::TableLack;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -35,9 +34,9 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 pub struct DynamoStore {
     client: Client,
     table: String,
-    /// What this process holds leased of hot keys' counters (`leases.rs`),
+    /// What this process holds leased of hot keys' counters (`crate::leases`),
     /// shared by every clone of the store.
-    leases: Arc<leases::Leases>,
+    leases: Arc<Leases>,
 }
 
 impl DynamoStore {
@@ -52,7 +51,7 @@ impl DynamoStore {
     /// The same store leasing as `settings` say (5 s leases by default).
     pub fn with_leases(self, settings: LeaseSettings) -> Self {
         Self {
-            leases: Arc::new(leases::Leases::new(settings)),
+            leases: Arc::new(Leases::new(settings)),
             ..self
         }
     }

@@ -3,6 +3,7 @@
 use domain::{ApiKey, ApiKeyId, Balance, Cost, KeyLimits, Timestamp};
 
 use crate::keys::api_key_balance_pk;
+use crate::leases::{self, Lease, LeaseWrites};
 use crate::{ApiKeyCharge, Charge, StoreError, StoreResult, fresh_balance};
 
 use super::{EmbeddedStore, ITEMS, get, put};
@@ -26,12 +27,37 @@ impl ApiKeyCharge for EmbeddedStore {
     async fn charge_api_key(
         &self,
         id: &ApiKeyId,
+        expected: &KeyLimits,
+        cost: Cost,
+        now: Timestamp,
+    ) -> StoreResult<Charge> {
+        let pk = api_key_balance_pk(id);
+        if cost.get() == 0 {
+            return self.charge_once(&pk, expected, cost, now).await;
+        }
+        leases::charge(self, &self.leases, &pk, expected, cost, now).await
+    }
+
+    async fn api_key_balance(&self, id: &ApiKeyId) -> StoreResult<Option<Balance>> {
+        let pk = api_key_balance_pk(id);
+        self.get_tenant_item(pk.clone(), pk).await
+    }
+
+    async fn return_leases(&self, everything: bool) -> StoreResult<usize> {
+        Ok(leases::return_leases(self, &self.leases, everything).await)
+    }
+}
+
+/// Each write transaction serialises the charges in it: read, decide, write.
+impl LeaseWrites for EmbeddedStore {
+    async fn charge_once(
+        &self,
+        pk: &str,
         _expected: &KeyLimits,
         cost: Cost,
         now: Timestamp,
     ) -> StoreResult<Charge> {
-        // The write transaction serialises charges: read, decide, write.
-        let pk = api_key_balance_pk(id);
+        let pk = pk.to_owned();
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
             let Some(balance) = get::<Balance>(&items, &pk, &pk)? else {
@@ -51,8 +77,55 @@ impl ApiKeyCharge for EmbeddedStore {
         .await
     }
 
-    async fn api_key_balance(&self, id: &ApiKeyId) -> StoreResult<Option<Balance>> {
-        let pk = api_key_balance_pk(id);
-        self.get_tenant_item(pk.clone(), pk).await
+    async fn take_lease(
+        &self,
+        pk: &str,
+        (rate, credits): (bool, bool),
+        units: u64,
+        now: Timestamp,
+    ) -> StoreResult<Option<Balance>> {
+        let pk = pk.to_owned();
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let Some(balance) = get::<Balance>(&items, &pk, &pk)? else {
+                return Ok(None);
+            };
+            // Only from current counters of the shape asked: a boundary is a
+            // charge's to cross.
+            let shaped = balance.rate.is_some() == rate && balance.credits.is_some() == credits;
+            if !shaped || balance.rolls_over(now) {
+                return Ok(None);
+            }
+            let Ok(taken) = balance.lease(units, now) else {
+                return Ok(None);
+            };
+            put(&mut items, &pk, &pk, &taken)?;
+            Ok(Some(taken))
+        })
+        .await
+    }
+
+    async fn give_back(&self, pk: &str, lease: &Lease) -> StoreResult<bool> {
+        let (pk, lease) = (pk.to_owned(), *lease);
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let Some(balance) = get::<Balance>(&items, &pk, &pk)? else {
+                return Ok(false);
+            };
+            let taken = &lease.taken;
+            let same = balance.series == taken.series
+                && balance.rate.map(|rate| rate.resets_at) == taken.rate.map(|rate| rate.resets_at)
+                && balance.credits.map(|c| c.refill_at) == taken.credits.map(|c| c.refill_at);
+            if !same {
+                return Ok(false);
+            }
+            let back = Balance {
+                rev: balance.rev.wrapping_add(1) & Balance::REV_MASK,
+                ..balance.with_unspent(lease.units)
+            };
+            put(&mut items, &pk, &pk, &back)?;
+            Ok(true)
+        })
+        .await
     }
 }

@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::keys::tenant_pk;
+use crate::leases::{LeaseSettings, Leases};
 use crate::{StoreError, StoreResult, into_page};
 use group_commit::GroupCommit;
 
@@ -49,6 +50,8 @@ pub struct EmbeddedStore {
     db: Arc<Database>,
     /// Writes that arrive together share one fsync ([`group_commit`]).
     group: Arc<GroupCommit>,
+    /// What this process holds leased of hot keys' counters (`crate::leases`).
+    leases: Arc<Leases>,
 }
 
 impl fmt::Debug for EmbeddedStore {
@@ -66,10 +69,22 @@ impl EmbeddedStore {
         txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
         txn.open_table(AUDIT_INDEX).map_err(StoreError::backend)?;
         txn.commit().map_err(StoreError::backend)?;
+        let db = Arc::new(db);
+        let group = GroupCommit::start(&db).map_err(StoreError::backend)?;
         Ok(Self {
-            db: Arc::new(db),
-            group: Arc::default(),
+            db,
+            group: Arc::new(group),
+            leases: Arc::default(),
         })
+    }
+
+    /// The same store leasing as `settings` say (5 s leases by default): a
+    /// hot key's charges then cost a commit per lease, not per charge.
+    pub fn with_leases(self, settings: LeaseSettings) -> Self {
+        Self {
+            leases: Arc::new(Leases::new(settings)),
+            ..self
+        }
     }
 
     /// Runs `work` in a read transaction, on the caller's task. A read is a
@@ -94,7 +109,7 @@ impl EmbeddedStore {
         &self,
         work: impl Fn(&WriteTransaction) -> StoreResult<T> + Send + Sync + 'static,
     ) -> StoreResult<T> {
-        self.group.write(&self.db, work).await
+        self.group.write(work).await
     }
 }
 

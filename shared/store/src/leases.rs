@@ -1,5 +1,8 @@
 //! Leases: a key this process charges often is charged without a write per
-//! charge, and never past its limits.
+//! charge, and never past its limits. Both stores lease (DynamoDB: a write
+//! per charge is a round trip and an item's write capacity; the embedded
+//! store: a durable commit); each says how to take and give back one
+//! ([`LeaseWrites`]), and [`charge`] is the rest.
 //!
 //! A lease is a part of a key's counters taken with one conditional write
 //! (the same subtraction a charge makes, of `units` instead of the cost), so
@@ -19,6 +22,8 @@
 //! - A lease ends at its expiry ([`LeaseSettings::expiry`], `LEASE_SECONDS`,
 //!   5 s by default), or at the end of its rate window or refill period if
 //!   sooner: it is never spent in a window it was not taken in.
+//! - A lease is only ever taken from counters that are current: one that
+//!   ended (a window, a refill) is rolled over by a charge's own write first.
 //! - The end of a balance is exact: a lease is taken only while at least
 //!   [`MIN_LEFT_TO_LEASE`] is left and is at most a sixteenth of it, so
 //!   every process together holds a bounded part, and the last units go one
@@ -34,10 +39,106 @@
 //! come back.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use domain::{Balance, Timestamp};
+use domain::{Balance, Cost, KeyLimits, Timestamp};
+
+use crate::{Charge, StoreResult};
+
+/// What a store writes for leases: its part of [`charge`].
+pub(crate) trait LeaseWrites: Sync {
+    /// One charge, one write (or a few across a boundary), as for a key
+    /// charged rarely.
+    fn charge_once(
+        &self,
+        pk: &str,
+        expected: &KeyLimits,
+        cost: Cost,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Charge>> + Send;
+
+    /// Takes `units` from each counter of this shape (rate, credits) if each
+    /// is current and holds them: the counters after, or `None` (too few
+    /// left, another shape, a boundary to cross: the charge goes alone).
+    fn take_lease(
+        &self,
+        pk: &str,
+        shape: (bool, bool),
+        units: u64,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Option<Balance>>> + Send;
+
+    /// Adds what `lease` did not spend back to the counters it came from, if
+    /// they are still those (the same series, window and refill): whether
+    /// it went back.
+    fn give_back(&self, pk: &str, lease: &Lease) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// A charge of `cost` to the counters at `pk`: from this process's lease
+/// when it holds one, by taking one when the key is hot, else one write.
+pub(crate) async fn charge<S: LeaseWrites>(
+    store: &S,
+    leases: &Leases,
+    pk: &str,
+    expected: &KeyLimits,
+    cost: Cost,
+    now: Timestamp,
+) -> StoreResult<Charge> {
+    let shape = (expected.rate.is_some(), expected.credits.is_some());
+    let stale = match leases.plan(pk, cost.get(), shape, now) {
+        Plan::Spent(seen) => return Ok(Charge::Charged(seen)),
+        Plan::Charge { stale } => stale,
+        Plan::Take {
+            units,
+            stale,
+            taking,
+        } => {
+            if let Some(stale) = stale {
+                give_back_logged(store, pk, &stale).await;
+            }
+            if let Some(taken) = store.take_lease(pk, shape, units, now).await? {
+                return Ok(Charge::Charged(taking.hold(units, cost.get(), taken, now)));
+            }
+            None
+        }
+    };
+    if let Some(stale) = stale {
+        give_back_logged(store, pk, &stale).await;
+    }
+    let charge = store.charge_once(pk, expected, cost, now).await?;
+    if let Charge::Charged(balance) | Charge::Refused(balance, _) = &charge {
+        leases.saw(pk, balance, now);
+    }
+    Ok(charge)
+}
+
+/// Gives back the leases that ended (or all: `everything`); how many went.
+pub(crate) async fn return_leases<S: LeaseWrites>(
+    store: &S,
+    leases: &Leases,
+    everything: bool,
+) -> usize {
+    let mut returned = 0;
+    for (pk, lease) in leases.due(everything, Timestamp::now()) {
+        returned += usize::from(give_back_logged(store, &pk, &lease).await);
+    }
+    returned
+}
+
+/// [`LeaseWrites::give_back`] where a failure must not fail a charge: what
+/// could not go back stays counted as spent (never an over-admission).
+async fn give_back_logged<S: LeaseWrites>(store: &S, pk: &str, lease: &Lease) -> bool {
+    match store.give_back(pk, lease).await {
+        Ok(went_back) => went_back,
+        Err(error) => {
+            let reason = crate::error_chain(&error);
+            tracing::warn!(%reason, units = lease.units, "a lease's unspent part could not go back");
+            false
+        }
+    }
+}
 
 /// How this process leases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +175,7 @@ const MAX_TRACKED: usize = 10_000;
 
 /// A part of a key's counters this process holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Lease {
+pub(crate) struct Lease {
     /// What this process may still spend, from each counter it was taken from.
     pub units: u64,
     /// Until when it may be spent (Unix seconds, exclusive).
@@ -105,7 +206,7 @@ struct Key {
 
 /// What a charge does, as [`Leases::plan`] decides.
 #[derive(Debug)]
-pub(super) enum Plan<'a> {
+enum Plan<'a> {
     /// Spent from this process's lease: the counters as this process sees them.
     Spent(Balance),
     /// Take a lease of `units` (the charge's cost among them).
@@ -121,7 +222,7 @@ pub(super) enum Plan<'a> {
 /// The right to take a lease of one key; dropped unused (an error, a
 /// refusal, a request gone), it lets the next charge try again.
 #[derive(Debug)]
-pub(super) struct Taking<'a> {
+struct Taking<'a> {
     leases: &'a Leases,
     pk: String,
 }
@@ -129,7 +230,7 @@ pub(super) struct Taking<'a> {
 impl Taking<'_> {
     /// Holds the lease just taken: `units` with `cost` of them spent by this
     /// charge. Returns the counters as this process sees them.
-    pub fn hold(self, units: u64, cost: u64, taken: Balance, now: Timestamp) -> Balance {
+    fn hold(self, units: u64, cost: u64, taken: Balance, now: Timestamp) -> Balance {
         let expiry = i64::try_from(self.leases.settings.expiry.as_secs()).unwrap_or(i64::MAX);
         let current = taken.at(now);
         let ends = [
@@ -160,7 +261,7 @@ impl Drop for Taking<'_> {
 
 /// This process's leases and the heat of the keys it charges.
 #[derive(Debug, Default)]
-pub(super) struct Leases {
+pub(crate) struct Leases {
     settings: LeaseSettings,
     keys: Mutex<HashMap<String, Key>>,
 }
@@ -182,7 +283,7 @@ impl Leases {
     /// What a charge of `cost` to the counters at `pk`, of this shape (rate,
     /// credits), does at `now`. A lease that can no longer pay (expired,
     /// spent, another shape) comes back as `stale`, to give back.
-    pub fn plan(&self, pk: &str, cost: u64, shape: (bool, bool), now: Timestamp) -> Plan<'_> {
+    fn plan(&self, pk: &str, cost: u64, shape: (bool, bool), now: Timestamp) -> Plan<'_> {
         if self.settings.expiry.is_zero() {
             return Plan::Charge { stale: None };
         }
@@ -230,7 +331,7 @@ impl Leases {
     }
 
     /// What a write of the counters at `pk` left (sizes the next lease).
-    pub fn saw(&self, pk: &str, balance: &Balance, now: Timestamp) {
+    fn saw(&self, pk: &str, balance: &Balance, now: Timestamp) {
         if self.settings.expiry.is_zero() {
             return;
         }
@@ -241,7 +342,7 @@ impl Leases {
 
     /// Takes out the leases to give back: those past their expiry with
     /// something unspent, or every one (`everything`).
-    pub fn due(&self, everything: bool, now: Timestamp) -> Vec<(String, Lease)> {
+    fn due(&self, everything: bool, now: Timestamp) -> Vec<(String, Lease)> {
         let mut keys = self.lock();
         let mut due = Vec::new();
         for (pk, key) in keys.iter_mut() {
