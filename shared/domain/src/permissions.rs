@@ -12,6 +12,12 @@ use crate::InvalidValue;
 /// starting with a letter or digit (`documents.read`, `billing:write`).
 /// Case matters (`Admin` is not `admin`). The words `AND` and `OR` (in any
 /// case) are the query's operators, so they are not names.
+///
+/// A key's permission may also be a wildcard: a name followed by `.*`
+/// (`documents.*`), which grants every name that starts with that name and a
+/// dot (`documents.read`, `documents.drafts.read`; not `documents` itself, nor
+/// `documentsX.read`). A query never holds one: it names what a request
+/// needs, and "needs something under documents" is no permission check.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Permission(String);
@@ -19,9 +25,28 @@ pub struct Permission(String);
 impl Permission {
     pub const MAX_CHARS: usize = 100;
     pub const GRAMMAR: &'static str = "must be 1 to 100 letters, digits and . _ : - (ASCII), \
-        starting with a letter or digit, and not the word AND or OR";
+        starting with a letter or digit, and not the word AND or OR; a key's permission may \
+        end in .* (every name under it)";
+
+    /// What ends a wildcard grant.
+    const WILDCARD: &'static str = ".*";
 
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        if let Some(prefix) = raw.strip_suffix(Self::WILDCARD) {
+            // `documents.*`: the name before it must be a name of its own.
+            return match Self::parse_name(prefix) {
+                Ok(_) if raw.chars().count() <= Self::MAX_CHARS => Ok(Self(raw.to_owned())),
+                Ok(_) => Err(InvalidValue::TooLong {
+                    max: Self::MAX_CHARS,
+                }),
+                Err(_) => Err(InvalidValue::Malformed(Self::GRAMMAR)),
+            };
+        }
+        Self::parse_name(raw)
+    }
+
+    /// A plain name (no wildcard): what a query names.
+    fn parse_name(raw: &str) -> Result<Self, InvalidValue> {
         if raw.is_empty() {
             return Err(InvalidValue::Empty);
         }
@@ -42,6 +67,21 @@ impl Permission {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether this is a wildcard grant (`documents.*`).
+    pub fn is_wildcard(&self) -> bool {
+        self.0.ends_with(Self::WILDCARD)
+    }
+
+    /// Whether holding this permission grants `needed`: the same name, or a
+    /// wildcard over it (`documents.*` grants `documents.read`).
+    pub fn grants(&self, needed: &Permission) -> bool {
+        match self.0.strip_suffix('*') {
+            // `documents.` with something after it.
+            Some(under) => needed.0.len() > under.len() && needed.0.starts_with(under),
+            None => self == needed,
+        }
     }
 }
 
@@ -98,6 +138,16 @@ impl Permissions {
 
     pub fn contains(&self, name: &Permission) -> bool {
         self.0.contains(name)
+    }
+
+    /// Whether these permissions grant `needed`: it is one of them, or under
+    /// one of their wildcards.
+    pub fn grant(&self, needed: &Permission) -> bool {
+        self.0.contains(needed)
+            || self
+                .0
+                .iter()
+                .any(|held| held.is_wildcard() && held.grants(needed))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Permission> {
@@ -172,7 +222,7 @@ impl PermissionQuery {
     /// Whether `permissions` satisfy this query.
     pub fn allows(&self, permissions: &Permissions) -> bool {
         match self {
-            Self::Has(name) => permissions.contains(name),
+            Self::Has(name) => permissions.grant(name),
             Self::All(parts) => parts.iter().all(|part| part.allows(permissions)),
             Self::Any(parts) => parts.iter().any(|part| part.allows(permissions)),
         }
@@ -234,6 +284,13 @@ fn tokens(raw: &str) -> Result<Vec<Token>, InvalidValue> {
                     text: word,
                     position,
                 });
+            }
+            '*' => {
+                return Err(at(
+                    "names what the request needs: a wildcard (.*) is for a key's \
+                     permissions, never a query",
+                    position,
+                ));
             }
             _ => {
                 return Err(at(
@@ -336,186 +393,4 @@ fn flatten(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn names(list: &[&str]) -> Permissions {
-        Permissions::new(list.iter().map(|n| Permission::parse(n).expect("a name"))).expect("few")
-    }
-
-    fn allows(query: &str, held: &[&str]) -> bool {
-        PermissionQuery::parse(query)
-            .unwrap_or_else(|e| panic!("{query}: {e}"))
-            .allows(&names(held))
-    }
-
-    #[test]
-    fn names_follow_the_grammar() {
-        for fine in [
-            "documents.read",
-            "billing:write",
-            "a",
-            "A-1_b.c:d",
-            "0day",
-            "android",
-        ] {
-            assert!(Permission::parse(fine).is_ok(), "{fine}");
-        }
-        for bad in [
-            "",
-            ".read",
-            "-x",
-            "has space",
-            "é",
-            "a/b",
-            "AND",
-            "or",
-            "a*",
-            "x\u{200B}",
-        ] {
-            assert!(Permission::parse(bad).is_err(), "{bad:?}");
-        }
-        assert!(Permission::parse(&"a".repeat(100)).is_ok());
-        assert_eq!(
-            Permission::parse(&"a".repeat(101)),
-            Err(InvalidValue::TooLong { max: 100 })
-        );
-    }
-
-    #[test]
-    fn a_set_holds_each_name_once_in_order_and_at_most_100() {
-        let set = names(&["b", "a", "b"]);
-        assert_eq!(
-            set.iter().map(Permission::as_str).collect::<Vec<_>>(),
-            ["a", "b"]
-        );
-        let many = (0..101).map(|i| Permission::parse(&format!("p{i}")).expect("a name"));
-        assert!(Permissions::new(many).is_err());
-        let (before, after) = (names(&["a", "b"]), names(&["b", "c"]));
-        let (added, removed) = before.changes_to(&after);
-        assert_eq!(
-            (added[0].as_str(), removed[0].as_str()),
-            ("c", "a"),
-            "c added, a removed"
-        );
-    }
-
-    #[test]
-    fn every_operator_and_grouping_answers_as_it_reads() {
-        let held = ["read", "write"];
-        let cases = [
-            ("read", true),
-            ("admin", false),
-            ("read AND write", true),
-            ("read AND admin", false),
-            ("read OR admin", true),
-            ("admin OR root", false),
-            ("read and write", true),
-            ("admin OR read AND write", true),
-            ("admin OR read AND root", false),
-            ("(admin OR read) AND write", true),
-            ("(admin OR read) AND root", false),
-            ("admin AND read OR write", true),
-            ("admin AND (read OR write)", false),
-            ("((read))", true),
-            ("(read AND (write OR admin)) OR root", true),
-            ("read AND write AND admin", false),
-            ("root OR admin OR write", true),
-        ];
-        for (query, expected) in cases {
-            assert_eq!(allows(query, &held), expected, "{query}");
-        }
-        assert!(!allows("read", &[]), "no permissions satisfy no name");
-    }
-
-    #[test]
-    fn bad_queries_say_what_and_where() {
-        let cases = [
-            ("", InvalidValue::Empty),
-            ("   ", InvalidValue::Empty),
-            (
-                "read AND",
-                at("ends where a permission name was expected", 9),
-            ),
-            (
-                "AND read",
-                at("expected a permission name before AND or OR", 1),
-            ),
-            ("read write", at("expected AND or OR", 6)),
-            ("(read", at("misses a closing parenthesis", 6)),
-            (
-                "read)",
-                at("has a closing parenthesis without its opening one", 5),
-            ),
-            ("()", at("has ( ) with nothing inside, or a stray )", 2)),
-            (
-                "read OR OR write",
-                at("expected a permission name before AND or OR", 9),
-            ),
-            (
-                "ré",
-                at(
-                    "may hold only permission names, AND, OR, parentheses and spaces",
-                    2,
-                ),
-            ),
-            (
-                "read && write",
-                at(
-                    "may hold only permission names, AND, OR, parentheses and spaces",
-                    6,
-                ),
-            ),
-            (".read", at("names a permission outside the grammar", 1)),
-        ];
-        for (query, expected) in cases {
-            assert_eq!(PermissionQuery::parse(query), Err(expected), "{query:?}");
-        }
-        let deep = format!("{}read{}", "(".repeat(9), ")".repeat(9));
-        assert_eq!(
-            PermissionQuery::parse(&deep),
-            Err(at("nests parentheses more than 8 deep", 9))
-        );
-        let eight = format!("{}read{}", "(".repeat(8), ")".repeat(8));
-        assert!(PermissionQuery::parse(&eight).is_ok());
-        let long = vec!["read"; 201].join(" OR ");
-        assert_eq!(
-            PermissionQuery::parse(&long),
-            Err(InvalidValue::TooLong { max: 1000 })
-        );
-    }
-
-    #[test]
-    fn a_refusal_never_repeats_the_query() {
-        let secret = "akm_0123456789abcdef";
-        for query in [format!("{secret} {secret}"), format!("read AND ({secret}")] {
-            let message = PermissionQuery::parse(&query)
-                .expect_err("refused")
-                .to_string();
-            assert!(!message.contains(secret), "{message}");
-        }
-    }
-
-    #[test]
-    fn serde_keeps_the_grammar() {
-        let set: Permissions = serde_json::from_str(r#"["b","a"]"#).expect("names");
-        assert_eq!(serde_json::to_string(&set).expect("json"), r#"["a","b"]"#);
-        assert!(serde_json::from_str::<Permissions>(r#"["has space"]"#).is_err());
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn parsing_never_panics(raw in "\\PC{0,200}|[()a-d &|ORAND.:_\\-\\u{e9}]{0,300}") {
-            let _ = PermissionQuery::parse(&raw);
-        }
-
-        #[test]
-        fn a_query_of_held_names_joined_by_and_passes(picked in proptest::collection::vec(0usize..5, 1..10)) {
-            let pool = ["a", "b.c", "d:e", "f-g", "h_i"];
-            let query = picked.iter().map(|&i| pool[i]).collect::<Vec<_>>().join(" AND ");
-            proptest::prop_assert!(allows(&query, &pool));
-            let with_one_more = format!("({query}) AND zzz");
-            proptest::prop_assert!(!allows(&with_one_more, &pool));
-        }
-    }
-}
+mod tests;

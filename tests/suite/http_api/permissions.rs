@@ -11,6 +11,7 @@ use super::verify::code;
 
 on_both_stores!(
     verify_answers_as_the_permission_query_says,
+    a_wildcard_grant_answers_every_name_under_it,
     a_refused_permission_query_spends_no_credit,
     bad_permissions_owners_meta_and_queries_are_400_naming_the_field,
     owners_and_admins_change_permissions_owner_and_meta_and_rotation_keeps_them,
@@ -153,11 +154,38 @@ async fn a_refused_permission_query_spends_no_credit(app: &TestApp) {
     );
 }
 
+async fn a_wildcard_grant_answers_every_name_under_it(app: &TestApp) {
+    let created = create_with(app, json!({"permissions": ["documents.*", "billing.read"]})).await;
+    assert_eq!(
+        created["api_key"]["permissions"],
+        json!(["billing.read", "documents.*"])
+    );
+    let key = created["access_key"].as_str().expect("a key");
+    for (query, expected) in [
+        ("documents.read", "VALID"),
+        ("documents.drafts.write AND billing.read", "VALID"),
+        ("documents", "INSUFFICIENT_PERMISSIONS"),
+        ("documentsX.read", "INSUFFICIENT_PERMISSIONS"),
+        ("billing.write OR admin", "INSUFFICIENT_PERMISSIONS"),
+    ] {
+        assert_eq!(
+            code(&verify_asking(app, key, query).await),
+            expected,
+            "{query}"
+        );
+    }
+}
+
 async fn bad_permissions_owners_meta_and_queries_are_400_naming_the_field(app: &TestApp) {
     let many: Vec<String> = (0..101).map(|i| format!("p{i}")).collect();
     let cases = [
         (json!({"permissions": ["has space"]}), "permissions[0]"),
         (json!({"permissions": ["read", "AND"]}), "permissions[1]"),
+        (
+            json!({"permissions": ["documents.*.read"]}),
+            "permissions[0]",
+        ),
+        (json!({"permissions": ["*"]}), "permissions[0]"),
         (json!({"permissions": ["x".repeat(101)]}), "permissions[0]"),
         (json!({"permissions": many}), "permissions"),
         (json!({"permissions": "read"}), "permissions"),
@@ -201,6 +229,7 @@ async fn bad_permissions_owners_meta_and_queries_are_400_naming_the_field(app: &
         "read)",
         "read && write",
         "ré",
+        "documents.*",
         deep.as_str(),
         long.as_str(),
     ] {
