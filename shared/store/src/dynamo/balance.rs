@@ -12,6 +12,7 @@
 //! instances crossing a boundary at once exactly one rolls it over.
 
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use domain::{ApiKeyId, Balance, Cost, KeyLimits, Timestamp};
 
@@ -138,6 +139,28 @@ impl DynamoStore {
             values.push((":cost", number(units.to_string())));
             values.push((":now", number(now.unix_seconds().to_string())));
         }
+        let sent = self
+            .counters_update(pk, &set, &conditions, names, values)
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match sent {
+            Ok(output) => from_item(output.attributes.unwrap_or_default()).map(Ok),
+            Err(error) => refused(error),
+        }
+    }
+
+    /// An update of the counters at `pk`: `SET` these parts if all the
+    /// conditions hold, with the expressions' names and values.
+    fn counters_update(
+        &self,
+        pk: &str,
+        set: &[&str],
+        conditions: &[&str],
+        names: Vec<(&str, &str)>,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> UpdateItemFluentBuilder {
         let mut update = self
             .client
             .update_item()
@@ -145,20 +168,14 @@ impl DynamoStore {
             .key(keys::PK, AttributeValue::S(pk.into()))
             .key(keys::SK, AttributeValue::S(pk.into()))
             .update_expression(format!("SET {}", set.join(", ")))
-            .condition_expression(conditions.join(" AND "))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            .condition_expression(conditions.join(" AND "));
         for (name, attribute) in names {
             update = update.expression_attribute_names(name, attribute);
         }
         for (name, value) in values {
             update = update.expression_attribute_values(name, value);
         }
-        let sent = update.send().await;
-        match sent {
-            Ok(output) => from_item(output.attributes.unwrap_or_default()).map(Ok),
-            Err(error) => refused(error),
-        }
+        update
     }
 
     /// `with` over the counters, if their revision is still `over`: an
@@ -257,20 +274,7 @@ impl LeaseWrites for DynamoStore {
             names.push(("#refill_at", "refill_at"));
         }
         names.push(("#left", "left"));
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, AttributeValue::S(pk.into()))
-            .key(keys::SK, AttributeValue::S(pk.into()))
-            .update_expression(format!("SET {}", set.join(", ")))
-            .condition_expression(conditions.join(" AND "));
-        for (name, attribute) in names {
-            update = update.expression_attribute_names(name, attribute);
-        }
-        for (name, value) in values {
-            update = update.expression_attribute_values(name, value);
-        }
+        let update = self.counters_update(pk, &set, &conditions, names, values);
         match update.send().await {
             Ok(_) => Ok(true),
             Err(error) => refused(error).map(|_| false),
