@@ -128,6 +128,71 @@ for (const [name, viewport] of [
   });
 }
 
+/** No box that scrolls sideways holds a link, button or field: every control is in view. */
+async function expectNoControlInASidewaysScrollBox(page: Page, what: string) {
+  const boxes = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('main *'))
+      .filter((element) => {
+        const overflow = getComputedStyle(element).overflowX;
+        return (overflow === 'auto' || overflow === 'scroll') && element.scrollWidth > element.clientWidth + 1;
+      })
+      .filter((element) => element.querySelector('a, button, input, select, textarea'))
+      .map((element) => element.outerHTML.slice(0, 80)),
+  );
+  expect(boxes, `a control sits in a box that scrolls sideways on ${what}`).toEqual([]);
+}
+
+/** Every button and link of the page's main part lies inside the window's width. */
+async function expectEveryControlInsideTheWidth(page: Page, what: string) {
+  const width = page.viewportSize()!.width;
+  const outside = await page.evaluate(
+    (width) =>
+      Array.from(document.querySelectorAll('main a, main button, main input, main select'))
+        .filter((element) => element.getClientRects().length > 0)
+        .filter((element) => {
+          const box = element.getBoundingClientRect();
+          return box.left < 0 || box.right > width + 1;
+        })
+        .map((element) => `${element.textContent?.trim().slice(0, 30) || element.outerHTML.slice(0, 60)}`),
+    width,
+  );
+  expect(outside, `controls outside the window on ${what}`).toEqual([]);
+}
+
+for (const [name, viewport] of [
+  ['1280 px', { width: 1280, height: 800 }],
+  ['a 390 px phone', { width: 390, height: 844 }],
+] as const) {
+  test(`every page fits ${name}: no sideways scroll, every control in view`, async ({ page, request }) => {
+    await page.setViewportSize(viewport);
+    // A service key, so that list has a row and its Revoke button.
+    await callApi(request, 'platform_owner', 'POST', '/v1/service-keys', {
+      name: `layout ${viewport.width}`,
+      role: 'verifier',
+    });
+    await createKey(request, `every page at ${viewport.width}`);
+    await signIn(page, 'platform_owner');
+    for (const [path, heading] of [
+      ['/api-keys', 'API keys'],
+      ['/api-keys/new', 'Which application is the key for?'],
+      ['/applications', 'Applications'],
+      ['/arx', 'Arx'],
+      ['/usage', 'Usage'],
+      ['/audit', 'Audit log'],
+      ['/service-keys', 'Service keys'],
+    ] as const) {
+      await page.goto(path);
+      await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
+      // Whatever the page lists is drawn before it is measured.
+      await page.waitForLoadState('networkidle');
+      const what = `${path} at ${name}`;
+      await expectNoSidewaysScroll(page, what);
+      await expectNoControlInASidewaysScrollBox(page, what);
+      await expectEveryControlInsideTheWidth(page, what);
+    }
+  });
+}
+
 test('a key is deleted from its own page, and the dashboard says so', async ({ page, request }) => {
   const key = await createKey(request, 'deleted from its page');
   await signIn(page, 'developer', `/api-keys/${key.id}`);

@@ -44,7 +44,7 @@ export function Applications({ session }: { session: Session }) {
       )}
       {applications && applications.length > 0 && (
         <div class="table-wrap">
-          <table>
+          <table class="stacked">
             <caption class="visually-hidden">Applications, newest first</caption>
             <thead>
               <tr>
@@ -68,12 +68,12 @@ export function Applications({ session }: { session: Session }) {
                     <br />
                     <code class="muted">{application.id}</code>
                   </td>
-                  <td>{capitalise(application.technology)}</td>
-                  <td>{application.cors_origins.length ? application.cors_origins.join(', ') : '—'}</td>
-                  <td>
+                  <td data-label="Technology">{capitalise(application.technology)}</td>
+                  <td data-label="CORS origins">{application.cors_origins.length ? application.cors_origins.join(', ') : '—'}</td>
+                  <td data-label="Status">
                     <span class={`status status-${application.status}`}>{capitalise(application.status)}</span>
                   </td>
-                  <td>
+                  <td data-label="Created">
                     {formatTime(application.created_at)}
                     <br />
                     <span class="muted">by {application.created_by}</span>

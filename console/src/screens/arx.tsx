@@ -58,7 +58,7 @@ export function ArxDashboard({ session }: { session: Session }) {
       )}
       {arxList && arxList.length > 0 && (
         <div class="table-wrap">
-          <table>
+          <table class="stacked">
             <caption class="visually-hidden">Arx, newest first</caption>
             <thead>
               <tr>
@@ -85,17 +85,17 @@ export function ArxDashboard({ session }: { session: Session }) {
                     <br />
                     <code class="muted">{arx.id}</code>
                   </td>
-                  <td>{capitalise(arx.purpose)}</td>
-                  <td>
+                  <td data-label="Purpose">{capitalise(arx.purpose)}</td>
+                  <td data-label="Where">
                     {arx.provider} {arx.region}
                   </td>
-                  <td>{arx.encryption_method}</td>
-                  <td>{arx.rotation_cycle}</td>
-                  <td>{arx.plan}</td>
-                  <td>
+                  <td data-label="Encryption">{arx.encryption_method}</td>
+                  <td data-label="Rotation">{arx.rotation_cycle}</td>
+                  <td data-label="Plan">{arx.plan}</td>
+                  <td data-label="Status">
                     <span class={`status status-${arx.status}`}>{capitalise(arx.status)}</span>
                   </td>
-                  <td>
+                  <td data-label="Created">
                     {formatTime(arx.created_at)}
                     <br />
                     <span class="muted">by {arx.created_by}</span>

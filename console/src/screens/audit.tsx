@@ -183,7 +183,7 @@ export function AuditLog() {
       )}
       {page && page.items.length > 0 && (
         <div class="table-wrap">
-          <table>
+          <table class="stacked">
             <caption class="visually-hidden">Audit events, newest first</caption>
             <thead>
               <tr>
@@ -196,8 +196,8 @@ export function AuditLog() {
             <tbody>
               {page.items.map((event) => (
                 <tr key={event.id}>
-                  <td>{formatTime(event.at)}</td>
-                  <td>
+                  <td data-label="When">{formatTime(event.at)}</td>
+                  <td data-label="What">
                     {ACTION_NAMES[event.action]}
                     {event.detail && (
                       <>
@@ -206,10 +206,10 @@ export function AuditLog() {
                       </>
                     )}
                   </td>
-                  <td>
+                  <td data-label="Object">
                     <ObjectLink id={event.object_id} name={names.get(event.object_id)} />
                   </td>
-                  <td>
+                  <td data-label="Who">
                     {actorName(event.actor)}
                     {event.actor.role && <span class="muted"> · {event.actor.role.replace('_', ' ')}</span>}
                   </td>

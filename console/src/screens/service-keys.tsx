@@ -67,7 +67,7 @@ export function ServiceKeys() {
       )}
       {keys && keys.length > 0 && (
         <div class="table-wrap">
-          <table>
+          <table class="stacked">
             <caption class="visually-hidden">Service keys, newest first</caption>
             <thead>
               <tr>
@@ -89,8 +89,8 @@ export function ServiceKeys() {
                     <br />
                     <code class="muted">{key.id}</code>
                   </td>
-                  <td>{ROLE_NAMES[key.role]}</td>
-                  <td>
+                  <td data-label="Role">{ROLE_NAMES[key.role]}</td>
+                  <td data-label="Status">
                     <span class={`status status-${key.status}`}>{capitalise(key.status)}</span>
                     {key.expires_at && key.status === 'active' && (
                       <>
@@ -99,12 +99,12 @@ export function ServiceKeys() {
                       </>
                     )}
                   </td>
-                  <td>
+                  <td data-label="Created">
                     {formatTime(key.created_at)}
                     <br />
                     <span class="muted">by {key.created_by}</span>
                   </td>
-                  <td>{key.last_used_at ? formatTime(key.last_used_at) : 'Never'}</td>
+                  <td data-label="Last used">{key.last_used_at ? formatTime(key.last_used_at) : 'Never'}</td>
                   <td class="actions">
                     {key.status === 'active' && (
                       <button type="button" class="danger small" onClick={() => setRevoking(key)} aria-label={`Revoke ${key.name}`}>
