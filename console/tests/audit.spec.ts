@@ -20,7 +20,7 @@ test('owners and admins read the audit log by several filters and dates; develop
   await expect(page.getByRole('heading', { name: 'Audit log' })).toBeVisible();
   const rows = page.locator('tbody tr');
   await expect(rows.first()).toContainText('API key disabled');
-  await expect(rows.first()).toContainText('demo-platform_admin');
+  await expect(rows.first()).toContainText('demo-admin');
   await expect(rows.first()).toContainText('platform admin');
   // The object's name beside its id, linking to its page.
   await expect(rows.first().getByRole('link', { name: `audited ${key.id}` })).toBeVisible();

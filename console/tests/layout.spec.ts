@@ -193,6 +193,47 @@ for (const [name, viewport] of [
   });
 }
 
+/** What a person reads on the page that is not a word: an API code, a route, a role's wire name. */
+async function programmerWords(page: Page, what: string): Promise<string[]> {
+  const text = await page.evaluate(() => document.body.innerText);
+  const found = [
+    ...(text.match(/\b[A-Z][A-Z_]{5,}\b/g) ?? []),
+    ...(text.match(/\/v1\/[\w/{}-]*/g) ?? []),
+    ...(text.match(/\bplatform_(owner|admin)\b/g) ?? []),
+  ];
+  return found.map((word) => `${what}: ${word}`);
+}
+
+test('every page and dialog speaks plain words', async ({ page, request }) => {
+  const key = await createKey(request, 'plain words');
+  await callApi(request, 'platform_owner', 'PATCH', `/v1/api-keys/${key.id}`, {
+    limits: { rate: { requests: 100, per_seconds: 60 }, credits: { remaining: 1000 } },
+  });
+  await signIn(page, 'platform_owner');
+  const found: string[] = [];
+  for (const path of ['/api-keys', '/api-keys/new', '/applications', '/arx', '/usage', '/audit', '/service-keys', `/api-keys/${key.id}`]) {
+    await page.goto(path);
+    await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+    await page.waitForLoadState('networkidle');
+    found.push(...(await programmerWords(page, path)));
+  }
+  await page.goto('/api-keys');
+  for (const [action, title] of [
+    ['Disable', 'Disable this API key?'],
+    ['Delete', 'Delete this API key?'],
+    ['Rotate', 'Rotate this API key?'],
+    ['Limits', 'Limits of this API key'],
+  ] as const) {
+    await act(page, key.id, action);
+    const dialog = page.getByRole('dialog', { name: title });
+    await expect(dialog).toBeVisible();
+    await page.waitForLoadState('networkidle');
+    found.push(...(await programmerWords(page, `the "${title}" dialog`)));
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+  }
+  expect(found, 'programmer words a person would read').toEqual([]);
+});
+
 test('a key is deleted from its own page, and the dashboard says so', async ({ page, request }) => {
   const key = await createKey(request, 'deleted from its page');
   await signIn(page, 'developer', `/api-keys/${key.id}`);

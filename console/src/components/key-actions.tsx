@@ -134,7 +134,7 @@ function SuspendDialog({
         {action === 'disable' ? (
           <p>
             Every service using <strong>{apiKey.name}</strong> ({apiKey.application_name} in {apiKey.arx_name}) is
-            refused from now on: verify answers <code>DISABLED</code>, within a few seconds on every server. Nothing is
+            refused from now on (its checks answer “disabled”), within a few seconds on every server. Nothing is
             deleted, and an owner or admin can enable it again.
           </p>
         ) : (

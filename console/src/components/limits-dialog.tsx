@@ -157,8 +157,8 @@ export function LimitsDialog({
         />
         <p>
           <strong>{apiKey.name}</strong>: {apiKey.limits ? `${formatLimits(apiKey.limits)}.` : 'no limits yet.'} Every
-          verify of a limited key spends from them; over a limit, verify answers <code>RATE_LIMITED</code> or{' '}
-          <code>USAGE_EXCEEDED</code>.
+          check of a limited key spends from them; over a limit, the check answers “over its rate” or “out of
+          credits”.
         </p>
         <BalanceNow balance={balance} />
         {problem?.field === 'limits' && <FieldError problem={problem} field="limits" id="limits-error" />}

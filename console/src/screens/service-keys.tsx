@@ -24,7 +24,7 @@ import { capitalise, endOfDayUtc, formatTime } from '../format';
 
 /** Each role a service key may have, and what it lets a machine do. */
 const ROLES: [ServiceKeyRole, string, string][] = [
-  ['verifier', 'Verifier', 'checks access keys (POST /v1/verify) and nothing else: for the services behind your API'],
+  ['verifier', 'Verifier', 'checks access keys and nothing else: for the services behind your API'],
   ['developer', 'Developer', 'creates, lists, rotates and deletes API keys: for provisioning and CI'],
   ['platform_admin', 'Platform admin', 'everything an admin may, except service keys: for a billing or clean-up job'],
 ];

@@ -7,7 +7,7 @@ use std::time::Duration;
 use api::http::check_content_type;
 use api::{ApiError, ApiResponse, Identity};
 use auth::{AuthConfig, issue_hs256_token};
-use domain::{Role, TenantId, UserId};
+use domain::{Role, TenantId};
 use runtime::console::{ConsoleAssets, ConsoleConfig, SignIn};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -152,7 +152,7 @@ impl Console {
             .ok_or_else(|| refused("role", "one of platform_owner, platform_admin, developer"))?;
         let identity = Identity {
             tenant: local.tenant.clone(),
-            user: UserId::parse(&format!("demo-{}", role.as_str())).map_err(ApiError::internal)?,
+            user: crate::seed::demo_user(role).map_err(ApiError::internal)?,
             role,
         };
         let token = issue_hs256_token(&local.auth, &local.secret, &identity, SESSION)

@@ -19,7 +19,7 @@ use api::config::{CleanupConfig, Env, ProcessEnv};
 use api::{Identity, ServiceConfig};
 use auth::{AuthConfig, SigningKeys, issue_hs256_token};
 use dev_server::{Backend, ConsoleConfig, JobOptions, LeakConfig, Limits, Options, Running};
-use domain::{Role, UserId};
+use domain::Role;
 
 const USAGE: &str = "usage: dev-server [--addr 127.0.0.1:3000] [--data-dir ./.data] \
     [--dynamodb-endpoint URL] [--sweep-every SECONDS] [--header-timeout SECONDS] \
@@ -251,8 +251,7 @@ fn announce(
             ] {
                 let identity = Identity {
                     tenant: running.demo.tenant.clone(),
-                    user: UserId::parse(&format!("demo-{}", role.as_str()))
-                        .map_err(|e| e.to_string())?,
+                    user: dev_server::seed::demo_user(role).map_err(|e| e.to_string())?,
                     role,
                 };
                 let token = issue_hs256_token(auth, secret, &identity, TOKEN_LIFETIME)

@@ -150,3 +150,16 @@ fn arx_of(
 fn invalid(error: InvalidValue) -> StoreError {
     StoreError::Corrupt(Box::new(error))
 }
+
+/// The demo user who signs in as `role`: a name a person reads in the
+/// console's header and the audit log (`demo-owner`), not the role's wire
+/// name (`platform_owner`).
+pub fn demo_user(role: domain::Role) -> Result<domain::UserId, domain::InvalidValue> {
+    let who = match role {
+        domain::Role::PlatformOwner => "owner",
+        domain::Role::PlatformAdmin => "admin",
+        domain::Role::Developer => "developer",
+        domain::Role::Verifier => "verifier",
+    };
+    domain::UserId::parse(&format!("demo-{who}"))
+}
