@@ -63,10 +63,13 @@ export function relativeTime(iso: string | null | undefined, now = Date.now()): 
   return 'just now';
 }
 
-/** `apikey--0193…5f60`: the prefix and the id's first and last hex, enough to tell keys apart. */
+/**
+ * `apikey--…9c2e5f60`: the prefix and the id's last 8 hex. An id's first hex
+ * are its creation time, shared by every key made near it; its last are
+ * random, so they are what tells keys apart.
+ */
 export function shortId(id: string): string {
   const at = id.indexOf('--');
   if (at < 0 || id.length < at + 2 + 12) return id;
-  const hex = id.slice(at + 2);
-  return `${id.slice(0, at + 2)}${hex.slice(0, 4)}…${hex.slice(-4)}`;
+  return `${id.slice(0, at + 2)}…${id.slice(-8)}`;
 }

@@ -67,6 +67,22 @@ test('a developer creates a key through the guided flow and sees it once', async
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(accessKey);
   await expectAccessible(page, 'the access key screen');
   await page.screenshot({ path: screenshotPath('04-access-key') });
+  // The key id copies too; on a phone the key takes two lines at most and
+  // the Arx URL breaks after its last slash, its id in one piece.
+  await page.getByRole('button', { name: 'Copy the key id' }).click();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toMatch(/^apikey--[0-9a-f]{32}$/);
+  await page.setViewportSize({ width: 390, height: 844 });
+  const lines = await page.evaluate(() => {
+    const key = document.querySelector('#access-key')!;
+    const lineHeight = parseFloat(getComputedStyle(key).lineHeight) || 20;
+    return {
+      key: Math.round(key.getBoundingClientRect().height / lineHeight),
+      urlEnd: document.querySelector('code.url .url-end')!.getClientRects().length,
+      scrolls: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+    };
+  });
+  expect(lines).toEqual({ key: 2, urlEnd: 1, scrolls: false });
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   // Leaving asks first: a link, and a reload.
   page.once('dialog', (dialog) => dialog.dismiss());

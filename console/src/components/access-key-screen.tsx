@@ -6,6 +6,21 @@ import { CopyButton } from './copy-button';
 import { OneTimeSecret } from './one-time-secret';
 
 /**
+ * A URL that breaks after its last `/` on a narrow screen, never at the
+ * hyphens of the id that ends it (`…/arx-` / `-01a2…` reads as two URLs).
+ */
+function Url({ url }: { url: string }) {
+  const cut = url.lastIndexOf('/') + 1;
+  return (
+    <code class="url">
+      <span>{url.slice(0, cut)}</span>
+      <wbr />
+      <span class="url-end">{url.slice(cut)}</span>
+    </code>
+  );
+}
+
+/**
  * The access key, this once (after a create or a rotation). Closing needs
  * "I have stored it"; leaving the page meanwhile asks first.
  */
@@ -31,13 +46,13 @@ export function AccessKeyScreen({ created, onDone }: { created: CreatedApiKey; o
           <div>
             <dt>Key id</dt>
             <dd>
-              <code>{created.api_key.id}</code>
+              <code class="id">{created.api_key.id}</code> <CopyButton text={created.api_key.id} label="Copy the key id" />
             </dd>
           </div>
           <div>
             <dt>Arx URL</dt>
             <dd>
-              <code>{created.arx_url}</code> <CopyButton text={created.arx_url} label="Copy the Arx URL" />
+              <Url url={created.arx_url} /> <CopyButton text={created.arx_url} label="Copy the Arx URL" />
             </dd>
           </div>
           <div>
