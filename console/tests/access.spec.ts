@@ -28,6 +28,12 @@ test('a key made with permissions and an owner shows them; an owner edits them, 
   await expectAccessible(page, 'the permissions step, with its error');
   await page.screenshot({ path: screenshotPath('13-create-permissions'), fullPage: true });
   await page.getByLabel('Permissions (optional)').fill('documents.read, billing:write documents.read');
+  // Meta that is not a JSON object is said at its field too.
+  await page.getByLabel('Meta (optional)').fill('["pro"]');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByRole('alert')).toContainText('The meta must be an object in braces');
+  await expect(page.getByLabel('Meta (optional)')).toHaveAttribute('aria-invalid', 'true');
+  await page.getByLabel('Meta (optional)').fill('{"plan": "pro"}');
   await expectAccessible(page, 'the permissions step');
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByLabel('Name', { exact: true }).fill('reports reader');
@@ -38,6 +44,7 @@ test('a key made with permissions and an owner shows them; an owner edits them, 
   const permissionsRow = summary.locator('div').filter({ hasText: 'Permissions' });
   await expect(permissionsRow.getByRole('listitem')).toHaveText(['billing:write', 'documents.read']);
   await expect(summary.locator('div').filter({ hasText: 'Owner' })).toContainText(owner);
+  await expect(summary.locator('div').filter({ hasText: 'Meta' })).toContainText('"plan": "pro"');
   await expectAccessible(page, 'the review with permissions and an owner');
   await page.getByRole('button', { name: 'Create API key' }).click();
   const accessKey = (await page.locator('#access-key').textContent())!.trim();
@@ -59,24 +66,27 @@ test('a key made with permissions and an owner shows them; an owner edits them, 
   const access = page.locator('dl[aria-labelledby="access-title"]');
   await expect(access.getByRole('listitem')).toHaveText(['billing:write', 'documents.read']);
   await expect(access).toContainText(owner);
-  await expect(page.getByRole('button', { name: 'Edit permissions and owner' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Edit permissions, owner and meta' })).toHaveCount(0);
   await expect(page.getByText('Platform owners and admins change what a key may do and who owns it.')).toBeVisible();
   await expectAccessible(page, "a developer's view of a key's permissions");
 
   // An owner changes them: a name added, one taken away, another owner.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await signIn(page, 'platform_owner', `/api-keys/${id}`);
-  await page.getByRole('button', { name: 'Edit permissions and owner' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Permissions and owner' });
+  await page.getByRole('button', { name: 'Edit permissions, owner and meta' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Permissions, owner and meta' });
   await expect(dialog.getByLabel('Permissions (optional)')).toHaveValue('billing:write, documents.read');
   await dialog.getByLabel('Permissions (optional)').fill('documents.read documents.write');
   await dialog.getByLabel('Owner (optional)').fill('acme-labs');
+  await expect(dialog.getByLabel('Meta (optional)')).toHaveValue('{\n  "plan": "pro"\n}');
+  await dialog.getByLabel('Meta (optional)').fill('{"plan": "enterprise", "seats": 40}');
   await expectAccessible(page, 'the permissions dialog');
   await dialog.getByRole('button', { name: 'Save' }).click();
   await expect(dialog).toHaveCount(0);
-  await expect(page.getByRole('status').filter({ hasText: 'The permissions and owner of reports reader were saved.' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'The permissions, owner and meta of reports reader were saved.' })).toBeVisible();
   await expect(access.getByRole('listitem')).toHaveText(['documents.read', 'documents.write']);
   await expect(access).toContainText('acme-labs');
+  await expect(access).toContainText('"plan": "enterprise"');
   await expect(page.locator('ol.history')).toContainText(
     `permissions added: documents.write; permissions removed: billing:write; owner set to acme-labs`,
   );
@@ -88,12 +98,15 @@ test('a key made with permissions and an owner shows them; an owner edits them, 
     (await callApi(request, 'platform_owner', 'POST', '/v1/verify', { key: accessKey, permissions })).code;
   expect(await asked('documents.write')).toBe('VALID');
   expect(await asked('billing:write')).toBe('INSUFFICIENT_PERMISSIONS');
+  // And the meta edited here is what a check of the key answers with.
+  const verdict = await callApi(request, 'platform_owner', 'POST', '/v1/verify', { key: accessKey });
+  expect(verdict.meta).toEqual({ plan: 'enterprise', seats: 40 });
 
   // And the developer reads the new ones, still without the button.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await signIn(page, 'developer', `/api-keys/${id}`);
   await expect(access.getByRole('listitem')).toHaveText(['documents.read', 'documents.write']);
-  await expect(page.getByRole('button', { name: 'Edit permissions and owner' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Edit permissions, owner and meta' })).toHaveCount(0);
   // The owner is the customer's data: it is never logged.
   expect(devServerLog()).not.toContain(owner);
 });

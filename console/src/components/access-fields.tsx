@@ -1,25 +1,30 @@
-// What a key may do and who owns it: the two fields the create flow asks
-// (optional) and owners and admins change on the key's page, their check
-// before anything is sent (the API's own grammar: `domain::permissions`),
-// and how both read on screen.
+// What a key may do, who owns it and the team's own data about it: the
+// fields the create flow asks (optional) and owners and admins change on the
+// key's page, their check before anything is sent (the API's own grammar:
+// `domain::permissions`, a key's meta), and how they read on screen.
 
 import { useState } from 'preact/hooks';
-import { api, ok, type ApiKey, type ApiProblem } from '../api/client';
+import { api, ok, type ApiKey, type ApiProblem, type NewApiKey } from '../api/client';
+
+/** A key's meta as the API types it. */
+type Meta = NonNullable<NewApiKey['meta']>;
 import { Dialog, SubmitOrCancel } from './dialog';
 import { asProblem, ErrorSummary, FieldError, isAbout, localProblem } from './problems';
 
-const PERMISSION = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
+// A name, or a wildcard grant ending in .* (the API's `Permission`).
+const PERMISSION = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,97}(\.\*|[A-Za-z0-9._:-]{0,2})$/;
+const MAX_META_BYTES = 4096;
 const MAX_PERMISSIONS = 100;
 
 /** The names typed, split at commas, spaces or lines, each once and in order; or what is wrong. */
 export function parsePermissions(text: string): { names: string[] } | { problem: ApiProblem } {
   const typed = text.split(/[\s,]+/).filter(Boolean);
   for (const name of typed) {
-    if (!PERMISSION.test(name) || /^(and|or)$/i.test(name)) {
+    if (!PERMISSION.test(name) || /^(and|or)(\.\*)?$/i.test(name)) {
       return {
         problem: localProblem(
           'permissions',
-          `“${name.slice(0, 40)}” is not a permission name: use up to 100 letters, digits and . _ : - (no spaces), starting with a letter or digit; AND and OR are not names.`,
+          `“${name.slice(0, 40)}” is not a permission name: use up to 100 letters, digits and . _ : - (no spaces), starting with a letter or digit, and end it with .* to grant every name under it; AND and OR are not names.`,
         ),
       };
     }
@@ -40,20 +45,49 @@ export function parseOwner(text: string): { owner: string | null } | { problem: 
   return { owner };
 }
 
-/** The two inputs, for a form that holds their text. */
+/** The meta typed: a JSON object of at most 4096 bytes (compact), none if empty, or what is wrong. */
+export function parseMeta(text: string): { meta: Meta | null } | { problem: ApiProblem } {
+  if (!text.trim()) return { meta: null };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { problem: localProblem('meta', 'The meta is not valid JSON: write an object such as {"plan": "pro"}.') };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { problem: localProblem('meta', 'The meta must be an object in braces, such as {"plan": "pro"}.') };
+  }
+  if (new TextEncoder().encode(JSON.stringify(value)).length > MAX_META_BYTES) {
+    return { problem: localProblem('meta', `The meta must be at most ${MAX_META_BYTES} bytes as compact JSON.`) };
+  }
+  // An object of any JSON: the schema's type says no more than that.
+  return { meta: value as Meta };
+}
+
+/** A key's meta as the text its field shows. */
+export function metaText(meta: ApiKey['meta'] | undefined): string {
+  return meta ? JSON.stringify(meta, null, 2) : '';
+}
+
+/** The three inputs, for a form that holds their text. */
 export function AccessFields({
   permissions,
   owner,
+  meta,
   problem,
   onPermissions,
   onOwner,
+  onMeta,
 }: {
   permissions: string;
   owner: string;
+  meta: string;
   problem: ApiProblem | null;
   onPermissions: (text: string) => void;
   onOwner: (text: string) => void;
+  onMeta: (text: string) => void;
 }) {
+  const metaDescribed = ['key-meta-hint', isAbout(problem, 'meta') && 'key-meta-error'];
   const permissionsDescribed = ['key-permissions-hint', isAbout(problem, 'permissions') && 'key-permissions-error'];
   const ownerDescribed = ['key-owner-hint', isAbout(problem, 'external_id') && 'key-owner-error'];
   return (
@@ -62,7 +96,8 @@ export function AccessFields({
         <label for="key-permissions">Permissions (optional)</label>
         <p class="hint" id="key-permissions-hint">
           What the key may do, as your service asks at verify: names like <code>documents.read</code> or{' '}
-          <code>billing:write</code>, separated by commas or spaces.
+          <code>billing:write</code>, separated by commas or spaces; <code>documents.*</code> grants every name under{' '}
+          <code>documents.</code>
         </p>
         <FieldError problem={problem} field="permissions" id="key-permissions-error" />
         <textarea
@@ -93,12 +128,30 @@ export function AccessFields({
           onInput={(event) => onOwner(event.currentTarget.value)}
         />
       </div>
+      <div class="field">
+        <label for="key-meta">Meta (optional)</label>
+        <p class="hint" id="key-meta-hint">
+          Your own data about the key, as a JSON object such as <code>{'{"plan": "pro"}'}</code>: a check of the key
+          returns it. Not a secret: anyone who reads the key sees it.
+        </p>
+        <FieldError problem={problem} field="meta" id="key-meta-error" />
+        <textarea
+          id="key-meta"
+          rows={4}
+          spellcheck={false}
+          autocomplete="off"
+          value={meta}
+          aria-describedby={metaDescribed.filter(Boolean).join(' ')}
+          aria-invalid={isAbout(problem, 'meta')}
+          onInput={(event) => onMeta(event.currentTarget.value)}
+        />
+      </div>
     </>
   );
 }
 
 /** The input ids, for an error summary's links. */
-export const ACCESS_FIELD_INPUTS = { permissions: 'key-permissions', external_id: 'key-owner' };
+export const ACCESS_FIELD_INPUTS = { permissions: 'key-permissions', external_id: 'key-owner', meta: 'key-meta' };
 
 /** A key's permissions as a list of names, or "None". */
 export function PermissionList({ names }: { names: readonly string[] }) {
@@ -114,7 +167,7 @@ export function PermissionList({ names }: { names: readonly string[] }) {
   );
 }
 
-/** Changes a key's permissions and owner (owners and admins). */
+/** Changes a key's permissions, owner and meta (owners and admins). */
 export function AccessDialog({
   apiKey,
   onSaved,
@@ -126,6 +179,7 @@ export function AccessDialog({
 }) {
   const [permissions, setPermissions] = useState(apiKey.permissions.join(', '));
   const [owner, setOwner] = useState(apiKey.external_id ?? '');
+  const [meta, setMeta] = useState(metaText(apiKey.meta));
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -135,10 +189,12 @@ export function AccessDialog({
     if ('problem' in names) return setProblem(names.problem);
     const holder = parseOwner(owner);
     if ('problem' in holder) return setProblem(holder.problem);
+    const data = parseMeta(meta);
+    if ('problem' in data) return setProblem(data.problem);
     setBusy(true);
     setProblem(null);
     try {
-      const body = { permissions: names.names, external_id: holder.owner };
+      const body = { permissions: names.names, external_id: holder.owner, meta: data.meta };
       onSaved(await ok(api.PATCH('/v1/api-keys/{id}', { params: { path: { id: apiKey.id } }, body })));
     } catch (error) {
       setProblem(asProblem(error));
@@ -147,7 +203,7 @@ export function AccessDialog({
   }
 
   return (
-    <Dialog title="Permissions and owner" onClose={onClose}>
+    <Dialog title="Permissions, owner and meta" onClose={onClose}>
       <form onSubmit={submit} noValidate>
         <ErrorSummary problem={problem} fields={ACCESS_FIELD_INPUTS} />
         <p>
@@ -157,9 +213,11 @@ export function AccessDialog({
         <AccessFields
           permissions={permissions}
           owner={owner}
+          meta={meta}
           problem={problem}
           onPermissions={setPermissions}
           onOwner={setOwner}
+          onMeta={setMeta}
         />
         <SubmitOrCancel action="Save" busy={busy} onCancel={onClose} />
       </form>

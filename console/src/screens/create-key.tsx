@@ -19,6 +19,7 @@ import {
 import {
   ACCESS_FIELD_INPUTS,
   AccessFields,
+  parseMeta,
   parseOwner,
   parsePermissions,
   PermissionList,
@@ -36,6 +37,7 @@ const STEP_FIELDS: Record<string, Step> = {
   arx_id: 'arx',
   permissions: 'access',
   external_id: 'access',
+  meta: 'access',
   name: 'details',
   expires_at: 'details',
 };
@@ -50,6 +52,7 @@ export function CreateKey() {
   const [expiresOn, setExpiresOn] = useState('');
   const [permissions, setPermissions] = useState('');
   const [owner, setOwner] = useState('');
+  const [meta, setMeta] = useState('');
   const [summary, setSummary] = useState<Summary | null>(null);
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
@@ -69,6 +72,7 @@ export function CreateKey() {
   const request = (): NewApiKey => {
     const names = parsePermissions(permissions);
     const holder = parseOwner(owner);
+    const data = parseMeta(meta);
     return {
       application_id: applicationId,
       arx_id: arxId,
@@ -77,6 +81,7 @@ export function CreateKey() {
       // Checked when the access step was left; the API checks again.
       permissions: 'names' in names ? names.names : [],
       external_id: 'owner' in holder ? holder.owner : null,
+      meta: 'meta' in data ? data.meta : null,
     };
   };
 
@@ -86,6 +91,8 @@ export function CreateKey() {
     if ('problem' in names) return setProblem(names.problem);
     const holder = parseOwner(owner);
     if ('problem' in holder) return setProblem(holder.problem);
+    const data = parseMeta(meta);
+    if ('problem' in data) return setProblem(data.problem);
     go('details');
   }
 
@@ -244,9 +251,11 @@ export function CreateKey() {
           <AccessFields
             permissions={permissions}
             owner={owner}
+            meta={meta}
             problem={problem}
             onPermissions={setPermissions}
             onOwner={setOwner}
+            onMeta={setMeta}
           />
           <button type="submit">Continue</button>
         </form>
@@ -318,6 +327,9 @@ export function CreateKey() {
             </SummaryRow>
             <SummaryRow term="Owner" onChange={() => go('access')}>
               {summary.external_id ?? <span class="muted">None</span>}
+            </SummaryRow>
+            <SummaryRow term="Meta" onChange={() => go('access')}>
+              {summary.meta ? <pre class="meta">{JSON.stringify(summary.meta, null, 2)}</pre> : <span class="muted">None</span>}
             </SummaryRow>
             <SummaryRow term="Name" onChange={() => go('details')}>
               {summary.name}

@@ -162,7 +162,7 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
         <h2 id="access-title">Permissions and owner</h2>
         {accessEditable && (
           <button type="button" class="secondary" onClick={() => setEditingAccess(true)}>
-            Edit<span class="visually-hidden"> permissions and owner</span>
+            Edit<span class="visually-hidden"> permissions, owner and meta</span>
           </button>
         )}
       </div>
@@ -219,7 +219,7 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
           onSaved={(saved) => {
             setEditingAccess(false);
             setKey(saved);
-            setNotice(`The permissions and owner of ${saved.name} were saved.`);
+            setNotice(`The permissions, owner and meta of ${saved.name} were saved.`);
             setReloads((n) => n + 1);
           }}
         />
