@@ -10,7 +10,7 @@ import { ApiKeys } from './screens/api-keys';
 import { Applications } from './screens/applications';
 import { ArxDashboard } from './screens/arx';
 import { AuditLog } from './screens/audit';
-import { CreateKey } from './screens/create-key';
+import { CREATE_PATHS, CreateKey } from './screens/create-key';
 import { KeyPage } from './screens/key';
 import { ServiceKeys } from './screens/service-keys';
 import { SignIn } from './screens/sign-in';
@@ -59,8 +59,12 @@ function Screen({ path, session }: { path: string; session: Session }) {
     case '/':
     case '/api-keys':
       return <ApiKeys session={session} />;
-    case '/api-keys/new':
-      return <CreateKey />;
+    case CREATE_PATHS.application:
+    case CREATE_PATHS.arx:
+    case CREATE_PATHS.access:
+    case CREATE_PATHS.details:
+    case CREATE_PATHS.review:
+      return <CreateKey path={path} />;
     case '/applications':
       return <Applications session={session} />;
     case '/arx':

@@ -198,3 +198,57 @@ test('a refusal names the step and field at fault', async ({ page, request }) =>
     await callApi(request, 'platform_admin', 'POST', `/v1/arx/${frankfurt.id}/enable`);
   }
 });
+
+test('each step of the create flow is an address: Back goes one step back, a reload keeps the answers', async ({ page }) => {
+  await signIn(page, 'developer');
+  await page.getByRole('link', { name: 'Create API key' }).click();
+  await expect(page).toHaveURL(/\/api-keys\/new$/);
+  await page.getByRole('radio', { name: 'Payments API' }).check();
+  await page.reload();
+  await expect(page.getByRole('radio', { name: 'Payments API' })).toBeChecked();
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  await expect(page).toHaveURL(/\/api-keys\/new\/arx$/);
+  await page.getByRole('radio', { name: 'Production Sydney' }).check();
+  await page.reload();
+  await expect(page.getByRole('radio', { name: 'Production Sydney' })).toBeChecked();
+  await page.goBack();
+  await expect(page.getByRole('heading', { name: 'Which application is the key for?' })).toBeVisible();
+  await expect(page.getByRole('radio', { name: 'Payments API' })).toBeChecked();
+  await page.goForward();
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  await expect(page).toHaveURL(/\/api-keys\/new\/access$/);
+  await page.getByLabel('Permissions (optional)').fill('documents.*');
+  await page.reload();
+  await expect(page.getByLabel('Permissions (optional)')).toHaveValue('documents.*');
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  await expect(page).toHaveURL(/\/api-keys\/new\/details$/);
+  await page.getByLabel('Name', { exact: true }).fill('stepped through');
+  await page.goBack();
+  await expect(page.getByRole('heading', { name: 'What may the key do, and who holds it? (optional)' })).toBeVisible();
+  await page.goForward();
+  await expect(page.getByLabel('Name', { exact: true })).toHaveValue('stepped through');
+  await page.getByRole('button', { name: 'Review' }).click();
+
+  // The review asks the API again after a reload.
+  await expect(page).toHaveURL(/\/api-keys\/new\/review$/);
+  await page.reload();
+  const summary = page.locator('dl.summary');
+  await expect(summary).toContainText('stepped through');
+  await expect(summary).toContainText('documents.*');
+  await page.getByRole('button', { name: 'Create API key' }).click();
+  await expect(page.getByRole('heading', { name: 'Your new access key' })).toBeVisible();
+  // Neither the address nor the tab's storage ever holds the key.
+  const accessKey = (await page.locator('#access-key').textContent())!.trim();
+  expect(page.url()).not.toContain(accessKey.slice(-20));
+  const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }));
+  expect(stored).not.toContain(accessKey.slice(-20));
+  await page.getByLabel('I have stored the access key somewhere safe').check();
+  await page.getByRole('button', { name: 'Done' }).click();
+
+  // A new key starts from the first question.
+  await page.getByRole('link', { name: 'Create API key' }).click();
+  await expect(page.getByRole('radio', { name: 'Payments API' })).not.toBeChecked();
+});

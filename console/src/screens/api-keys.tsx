@@ -27,6 +27,7 @@ import { asProblem, ErrorSummary } from '../components/problems';
 import { takeFlash } from '../flash';
 import { capitalise, formatCount, formatTime, relativeTime, shortId } from '../format';
 import { onLinkClick } from '../router';
+import { clearCreateDraft } from './create-key';
 import { managesCatalog, type Session } from '../session';
 
 const PAGE_SIZE = 25;
@@ -148,7 +149,15 @@ export function ApiKeys({ session }: { session: Session }) {
   return (
     <section aria-labelledby="keys-title">
       <PageHead id="keys-title" title="API keys">
-        <a class="button" href="/api-keys/new" onClick={onLinkClick}>
+        <a
+          class="button"
+          href="/api-keys/new"
+          onClick={(event) => {
+            // A new key starts from the first question.
+            clearCreateDraft();
+            onLinkClick(event);
+          }}
+        >
           Create API key
         </a>
       </PageHead>
@@ -240,9 +249,16 @@ export function ApiKeys({ session }: { session: Session }) {
             <>
               <p>
                 <strong>No API keys yet.</strong> A key lets one application call one Arx: create it here, give it to
-                the application's service, and check it with <code>POST /v1/verify</code>.
+                the application's service, and have your API check it at each request.
               </p>
-              <a class="button" href="/api-keys/new" onClick={onLinkClick}>
+              <a
+                class="button"
+                href="/api-keys/new"
+                onClick={(event) => {
+                  clearCreateDraft();
+                  onLinkClick(event);
+                }}
+              >
                 Create the first API key
               </a>
             </>

@@ -2,6 +2,11 @@
 // application, then the Arx, then what it may do and who owns it (both
 // optional), then a name and expiry, then the API's own summary
 // (`?dry_run=true`), then the key, shown once.
+//
+// Each step is an address of its own (`/api-keys/new`, `…/arx`, `…/access`,
+// `…/details`, `…/review`), so Back goes one step back; the answers so far
+// (never the key, which exists only after the last step) are kept for this
+// tab in sessionStorage, so a reload keeps them.
 
 import { useEffect, useState } from 'preact/hooks';
 import {
@@ -32,6 +37,44 @@ import { navigate, onLinkClick } from '../router';
 
 type Step = 'application' | 'arx' | 'access' | 'details' | 'review';
 
+const STEPS: Step[] = ['application', 'arx', 'access', 'details', 'review'];
+
+/** The address of each step. */
+export const CREATE_PATHS: Record<Step, string> = {
+  application: '/api-keys/new',
+  arx: '/api-keys/new/arx',
+  access: '/api-keys/new/access',
+  details: '/api-keys/new/details',
+  review: '/api-keys/new/review',
+};
+
+/** What a tab has answered so far: no secret, only the choices. */
+type Draft = {
+  applicationId: string;
+  arxId: string;
+  permissions: string;
+  owner: string;
+  meta: string;
+  name: string;
+  expiresOn: string;
+};
+
+const DRAFT_KEY = 'create-key-draft';
+const EMPTY_DRAFT: Draft = { applicationId: '', arxId: '', permissions: '', owner: '', meta: '', name: '', expiresOn: '' };
+
+function savedDraft(): Draft {
+  try {
+    return { ...EMPTY_DRAFT, ...(JSON.parse(sessionStorage.getItem(DRAFT_KEY) ?? '{}') as Partial<Draft>) };
+  } catch {
+    return EMPTY_DRAFT;
+  }
+}
+
+/** Forgets the answers: a new key starts from the first question. */
+export function clearCreateDraft(): void {
+  sessionStorage.removeItem(DRAFT_KEY);
+}
+
 const STEP_FIELDS: Record<string, Step> = {
   application_id: 'application',
   arx_id: 'arx',
@@ -42,17 +85,18 @@ const STEP_FIELDS: Record<string, Step> = {
   expires_at: 'details',
 };
 
-export function CreateKey() {
-  const [step, setStep] = useState<Step>('application');
+export function CreateKey({ path }: { path: string }) {
+  const step = STEPS.find((each) => CREATE_PATHS[each] === path) ?? 'application';
+  const [draft] = useState(savedDraft);
   const [applications, setApplications] = useState<Application[] | null>(null);
   const [arxList, setArxList] = useState<Arx[] | null>(null);
-  const [applicationId, setApplicationId] = useState('');
-  const [arxId, setArxId] = useState('');
-  const [name, setName] = useState('');
-  const [expiresOn, setExpiresOn] = useState('');
-  const [permissions, setPermissions] = useState('');
-  const [owner, setOwner] = useState('');
-  const [meta, setMeta] = useState('');
+  const [applicationId, setApplicationId] = useState(draft.applicationId);
+  const [arxId, setArxId] = useState(draft.arxId);
+  const [name, setName] = useState(draft.name);
+  const [expiresOn, setExpiresOn] = useState(draft.expiresOn);
+  const [permissions, setPermissions] = useState(draft.permissions);
+  const [owner, setOwner] = useState(draft.owner);
+  const [meta, setMeta] = useState(draft.meta);
   const [summary, setSummary] = useState<Summary | null>(null);
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
@@ -68,6 +112,23 @@ export function CreateKey() {
       (error) => setProblem(asProblem(error)),
     );
   }, []);
+
+  useEffect(() => {
+    if (created) return;
+    const answers: Draft = { applicationId, arxId, permissions, owner, meta, name, expiresOn };
+    sessionStorage.setItem(DRAFT_KEY, JSON.stringify(answers));
+  }, [applicationId, arxId, permissions, owner, meta, name, expiresOn, created]);
+
+  // A step whose earlier answers are missing (an address typed or kept)
+  // goes back to the first unanswered one; the review asks the API again.
+  useEffect(() => {
+    if (created) return;
+    const at = STEPS.indexOf(step);
+    if (at > STEPS.indexOf('application') && !applicationId) navigate(CREATE_PATHS.application, { replace: true });
+    else if (at > STEPS.indexOf('arx') && !arxId) navigate(CREATE_PATHS.arx, { replace: true });
+    else if (step === 'review' && !summary && !busy && !problem) void review();
+    setProblem((shown) => (shown && STEP_FIELDS[shown.field ?? ''] === step ? shown : null));
+  }, [step]);
 
   const request = (): NewApiKey => {
     const names = parsePermissions(permissions);
@@ -98,14 +159,15 @@ export function CreateKey() {
 
   function go(next: Step) {
     setProblem(null);
-    setStep(next);
+    if (next !== 'review') setSummary(null);
+    navigate(CREATE_PATHS[next]);
   }
 
   /** A refusal that names a field goes back to the step that asks for it. */
   function refused(error: unknown) {
     const problem = asProblem(error);
     const back = problem.field ? STEP_FIELDS[problem.field] : undefined;
-    if (back) setStep(back);
+    if (back && back !== step) navigate(CREATE_PATHS[back]);
     setProblem(problem);
   }
 
@@ -120,7 +182,7 @@ export function CreateKey() {
       // A dry run answers 200 with the summary (the OpenAPI union covers the 201 too).
       const answer = await ok(api.POST('/v1/api-keys', { params: { query: { dry_run: 'true' } }, body: request() }));
       setSummary(answer as Summary);
-      setStep('review');
+      if (step !== 'review') navigate(CREATE_PATHS.review);
     } catch (error) {
       refused(error);
     } finally {
@@ -133,6 +195,7 @@ export function CreateKey() {
     setProblem(null);
     try {
       const key = (await ok(api.POST('/v1/api-keys', { body: request() }))) as CreatedApiKey;
+      clearCreateDraft();
       setCreated(key);
     } catch (error) {
       refused(error);
