@@ -2,7 +2,7 @@
 // the path, the feedback button, and the "session ended" sign-in that keeps
 // the page (and what was typed on it) underneath.
 
-import { useEffect } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { Dialog } from './components/dialog';
 import { FeedbackButton } from './components/feedback';
 import { navigate, onLinkClick, usePath } from './router';
@@ -103,6 +103,11 @@ function NotFound() {
 }
 
 function Header({ session, path }: { session: Session | null; path: string }) {
+  // On a phone the pages sit behind one Menu button (the header stays one
+  // line); a wider screen shows them all and never the button.
+  const [open, setOpen] = useState(false);
+  useEffect(() => setOpen(false), [path]);
+  const who = session && `${session.user} · ${ROLE_NAMES[session.role]}`;
   return (
     <header class="site-header">
       <a class="brand" href="/api-keys" onClick={onLinkClick}>
@@ -110,7 +115,16 @@ function Header({ session, path }: { session: Session | null; path: string }) {
       </a>
       {session && (
         <>
-          <nav aria-label="Main">
+          <button
+            type="button"
+            class="secondary small menu-toggle"
+            aria-expanded={open}
+            aria-controls="main-nav"
+            onClick={() => setOpen(!open)}
+          >
+            Menu
+          </button>
+          <nav id="main-nav" aria-label="Main" class={open ? 'open' : undefined}>
             {NAVIGATION.concat(
               managesCatalog(session.role)
                 ? [
@@ -128,11 +142,10 @@ function Header({ session, path }: { session: Session | null; path: string }) {
                 {label}
               </a>
             ))}
+            <span class="who-in-menu">Signed in as {who}</span>
           </nav>
           <div class="who">
-            <span>
-              {session.user} · {ROLE_NAMES[session.role]}
-            </span>
+            <span class="who-text">{who}</span>
             <button type="button" class="secondary small" onClick={signOut}>
               Sign out
             </button>

@@ -193,6 +193,36 @@ for (const [name, viewport] of [
   });
 }
 
+test('on a phone the header is one line, the pages open from Menu, and the first key shows without scrolling', async ({
+  page,
+  request,
+}) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const key = await createKey(request, 'first on the phone');
+  await signIn(page, 'platform_owner');
+  const header = (await page.locator('header.site-header').boundingBox())!;
+  expect(header.height, 'the header is one line').toBeLessThanOrEqual(80);
+  // The keys come before the filters: the newest is on the first screen.
+  const row = (await rowOf(page, key.id).boundingBox())!;
+  expect(row.y, 'the first key is on the first screen').toBeLessThan(844);
+  await expect(page.getByLabel('Status')).toBeHidden();
+  await page.getByRole('button', { name: 'Filters' }).click();
+  await expect(page.getByLabel('Status')).toBeVisible();
+  await expectAccessible(page, 'the phone dashboard with its filters open');
+
+  const menu = page.getByRole('button', { name: 'Menu' });
+  await expect(page.getByRole('link', { name: 'Applications' })).toBeHidden();
+  await menu.click();
+  await expect(menu).toHaveAttribute('aria-expanded', 'true');
+  await expect(page.getByText('Signed in as demo-owner · Platform owner')).toBeVisible();
+  await expectAccessible(page, 'the phone menu');
+  await page.getByRole('link', { name: 'Applications' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Applications' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Audit log' })).toBeHidden();
+  await expectNoSidewaysScroll(page, 'the applications page on a phone');
+  await page.screenshot({ path: screenshotPath('15-applications-phone') });
+});
+
 /** What a person reads on the page that is not a word: an API code, a route, a role's wire name. */
 async function programmerWords(page: Page, what: string): Promise<string[]> {
   const text = await page.evaluate(() => document.body.innerText);

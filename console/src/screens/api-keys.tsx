@@ -65,6 +65,8 @@ export function ApiKeys({ session }: { session: Session }) {
   const [filters, setFilters] = useState<Filters>({ status: 'current' });
   const [search, setSearch] = useState('');
   const [ownerSearch, setOwnerSearch] = useState('');
+  // On a phone the filters sit behind one button, so the keys come first.
+  const [filtersOpen, setFiltersOpen] = useState(false);
   const pages = useCursorPages();
   const [page, setPage] = useState<Page | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
@@ -165,8 +167,18 @@ export function ApiKeys({ session }: { session: Session }) {
       <ErrorSummary problem={problem} fields={{ name: 'key-search', external_id: 'owner-search' }} />
       <CountsHeadline counts={page?.counts} />
 
+      <button
+        type="button"
+        class="secondary small filters-toggle"
+        aria-expanded={filtersOpen}
+        aria-controls="key-filters"
+        onClick={() => setFiltersOpen(!filtersOpen)}
+      >
+        {filtered ? 'Filters (some on)' : 'Filters'}
+      </button>
       <form
-        class="filters"
+        id="key-filters"
+        class={filtersOpen ? 'filters open' : 'filters'}
         aria-label="Filter keys"
         onSubmit={(event) => {
           event.preventDefault();
