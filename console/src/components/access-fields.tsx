@@ -153,6 +153,22 @@ export function AccessFields({
 /** The input ids, for an error summary's links. */
 export const ACCESS_FIELD_INPUTS = { permissions: 'key-permissions', external_id: 'key-owner', meta: 'key-meta' };
 
+/** A key's meta as the rows a person reads: each field and its value (text as it is, anything else as JSON). */
+export function MetaRows({ meta }: { meta: ApiKey['meta'] | undefined }) {
+  const fields = Object.entries(meta ?? {});
+  if (fields.length === 0) return <span class="muted">None</span>;
+  return (
+    <dl class="meta-rows" aria-label="Meta">
+      {fields.map(([field, value]) => (
+        <div key={field}>
+          <dt>{field}</dt>
+          <dd>{typeof value === 'string' ? value : JSON.stringify(value)}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
 /** A key's permissions as a list of names, or "None". */
 export function PermissionList({ names }: { names: readonly string[] }) {
   if (names.length === 0) return <span class="muted">None</span>;

@@ -27,6 +27,7 @@ import {
   parseMeta,
   parseOwner,
   parsePermissions,
+  MetaRows,
   PermissionList,
 } from '../components/access-fields';
 import { AccessKeyScreen } from '../components/access-key-screen';
@@ -392,7 +393,7 @@ export function CreateKey({ path }: { path: string }) {
               {summary.external_id ?? <span class="muted">None</span>}
             </SummaryRow>
             <SummaryRow term="Meta" onChange={() => go('access')}>
-              {summary.meta ? <pre class="meta">{JSON.stringify(summary.meta, null, 2)}</pre> : <span class="muted">None</span>}
+              <MetaRows meta={summary.meta} />
             </SummaryRow>
             <SummaryRow term="Name" onChange={() => go('details')}>
               {summary.name}

@@ -7,7 +7,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type ApiKey, type ApiProblem, type CreatedApiKey } from '../api/client';
 import type { components } from '../api/schema';
-import { AccessDialog, PermissionList } from '../components/access-fields';
+import { AccessDialog, MetaRows, PermissionList } from '../components/access-fields';
 import { AccessKeyScreen } from '../components/access-key-screen';
 import { CopyButton } from '../components/copy-button';
 import { actionsFor, KeyActionDialog, type KeyAction } from '../components/key-actions';
@@ -173,7 +173,7 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
         <Row term="Owner">{key.external_id ?? <span class="muted">None</span>}</Row>
         {key.meta && (
           <Row term="Meta">
-            <pre class="meta">{JSON.stringify(key.meta, null, 2)}</pre>
+            <MetaRows meta={key.meta} />
           </Row>
         )}
       </dl>
