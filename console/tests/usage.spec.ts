@@ -23,6 +23,8 @@ test("a key's usage chart follows its verifies, with a table and a CSV of the sa
   await expect(usage).toContainText('5 verifies in the last 24 hours: 3 accepted, 2 disabled.');
   await expect(usage.locator('svg rect')).toHaveCount(2);
   await expect(usage.getByRole('list', { name: 'What the colours mean' })).toHaveText(/Accepted\s*Disabled/);
+  // The axis says how many: its top a round number at or above the tallest bar.
+  await expect(usage.locator('.y-axis span')).toHaveText(['5', '2.5', '0']);
   await usage.getByText('The numbers, as a table').click();
   const table = usage.getByRole('table', { name: 'Verifies of this key in the last 24 hours' });
   await expect(table.getByRole('columnheader')).toHaveText(['Hour', 'All', 'Accepted', 'Disabled']);
@@ -63,7 +65,21 @@ test("the usage page says which application is busiest and what was refused, in 
   await expect(byApplication.locator('.hbars li').first()).toContainText('Payments API');
   const refused = page.locator('section[aria-labelledby="refused-title"]');
   await expect(refused.locator('.hbars')).toContainText('Disabled');
-  await expect(refused.getByRole('table', { name: 'Refusals this week by reason' })).toContainText('Disabled');
+  const reasons = refused.getByRole('table', { name: 'Refusals this week by reason' });
+  await expect(reasons).toContainText('Disabled');
+  // One number per reason, not a column per reason repeating it down a diagonal.
+  await expect(reasons.getByRole('columnheader')).toHaveText(['Reason', 'Verifies']);
+  // The application's bar is split by outcome, with a legend in words.
+  await expect(byApplication.locator('.hbars li').first().locator('.hbar')).toHaveCount(2);
+  await expect(byApplication.getByRole('list', { name: 'What the colours mean' })).toHaveText(/Accepted\s*Disabled/);
+  // Day by day: seven days, today's holding at least these two, and an axis with numbers.
+  const daily = page.locator('section[aria-labelledby="daily-title"]');
+  await expect(daily.locator('svg g')).toHaveCount(7);
+  await expect(daily.locator('.y-axis')).toContainText('0');
+  await daily.getByText('The numbers, as a table').click();
+  const days = daily.getByRole('table', { name: 'Verifies each day by outcome' });
+  const today = Number(await days.locator('tbody tr').last().locator('td').first().textContent());
+  expect(today).toBeGreaterThanOrEqual(2);
   await expectAccessible(page, 'the usage page');
   await page.screenshot({ path: screenshotPath('16-usage'), fullPage: true });
 });

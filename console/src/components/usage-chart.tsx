@@ -29,18 +29,33 @@ export interface Bar {
   counts: Counts;
 }
 
-const total = (counts: Counts) => Object.values(counts).reduce<number>((sum, n) => sum + (n ?? 0), 0);
+export const total = (counts: Counts) => Object.values(counts).reduce<number>((sum, n) => sum + (n ?? 0), 0);
+
+/** The top of an axis that holds `n`: 1, 2 or 5 times a power of ten, so its numbers read well. */
+export function niceMax(n: number): number {
+  if (n <= 1) return 1;
+  const power = 10 ** Math.floor(Math.log10(n));
+  const step = [1, 2, 5, 10].find((each) => each * power >= n) ?? 10;
+  return step * power;
+}
 
 /** Bars of counts stacked by outcome, with a legend; `summary` says in words what the chart shows. */
 export function StackedBars({ bars, summary, id }: { bars: Bar[]; summary: string; id: string }) {
   const height = 160;
   const width = Math.max(bars.length * 12, 240);
-  const max = Math.max(1, ...bars.map((bar) => total(bar.counts)));
+  const max = niceMax(Math.max(1, ...bars.map((bar) => total(bar.counts))));
   const slot = width / Math.max(bars.length, 1);
-  const used = OUTCOMES.filter(([code]) => bars.some((bar) => (bar.counts[code] ?? 0) > 0));
   return (
     <figure class="chart" aria-labelledby={`${id}-summary`}>
+      {/* The y-axis's numbers in HTML beside the bars: SVG text would stretch with the chart. */}
+      <div class="plot">
+        <div class="y-axis" aria-hidden="true">
+          <span style={{ top: '0%' }}>{formatCount(max)}</span>
+          <span style={{ top: '50%' }}>{formatCount(max / 2)}</span>
+          <span style={{ top: '100%' }}>0</span>
+        </div>
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby={`${id}-summary`} preserveAspectRatio="none">
+        <line x1="0" y1={height / 2} x2={width} y2={height / 2} class="gridline" />
         <line x1="0" y1={height} x2={width} y2={height} class="axis" />
         {bars.map((bar, index) => {
           let top = height;
@@ -58,6 +73,7 @@ export function StackedBars({ bars, summary, id }: { bars: Bar[]; summary: strin
           );
         })}
       </svg>
+      </div>
       {/* Ticks in HTML, under the bars they name: SVG text would stretch with the chart. */}
       <div class="ticks" aria-hidden="true">
         {bars.map((bar, index) =>
@@ -69,17 +85,24 @@ export function StackedBars({ bars, summary, id }: { bars: Bar[]; summary: strin
         )}
       </div>
       <figcaption id={`${id}-summary`}>{summary}</figcaption>
-      {used.length > 0 && (
-        <ul class="legend" aria-label="What the colours mean">
-          {used.map(([code, words, colour]) => (
-            <li key={code}>
-              <span class="swatch" style={{ background: colour }} aria-hidden="true" />
-              {words}
-            </li>
-          ))}
-        </ul>
-      )}
+      <Legend bars={bars} />
     </figure>
+  );
+}
+
+/** What each colour of `bars` means, in words (only the outcomes they hold). */
+export function Legend({ bars }: { bars: Bar[] }) {
+  const used = OUTCOMES.filter(([code]) => bars.some((bar) => (bar.counts[code] ?? 0) > 0));
+  if (used.length === 0) return null;
+  return (
+    <ul class="legend" aria-label="What the colours mean">
+      {used.map(([code, words, colour]) => (
+        <li key={code}>
+          <span class="swatch" style={{ background: colour }} aria-hidden="true" />
+          {words}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -91,10 +114,24 @@ export function describe(counts: Counts): string {
   return parts.length ? parts.join(', ') : 'no verifies';
 }
 
-/** The chart's numbers as a table: a row per bar that has any, a column per outcome seen. */
-export function CountsTable({ bars, caption, first }: { bars: Bar[]; caption: string; first: string }) {
+/**
+ * The chart's numbers as a table: a row per bar that has any, a column per
+ * outcome seen (`byOutcome`), or only the total when each row is one outcome
+ * already (a column per outcome would repeat each number down a diagonal).
+ */
+export function CountsTable({
+  bars,
+  caption,
+  first,
+  byOutcome = true,
+}: {
+  bars: Bar[];
+  caption: string;
+  first: string;
+  byOutcome?: boolean;
+}) {
   const rows = bars.filter((bar) => total(bar.counts) > 0);
-  const used = OUTCOMES.filter(([code]) => rows.some((bar) => (bar.counts[code] ?? 0) > 0));
+  const used = byOutcome ? OUTCOMES.filter(([code]) => rows.some((bar) => (bar.counts[code] ?? 0) > 0)) : [];
   if (rows.length === 0) return <p class="muted">No verifies in this range.</p>;
   return (
     <div class="table-scroll">
@@ -103,7 +140,7 @@ export function CountsTable({ bars, caption, first }: { bars: Bar[]; caption: st
         <thead>
           <tr>
             <th scope="col">{first}</th>
-            <th scope="col">All</th>
+            <th scope="col">{byOutcome ? 'All' : 'Verifies'}</th>
             {used.map(([code, words]) => (
               <th scope="col" key={code}>
                 {words}
