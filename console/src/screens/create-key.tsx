@@ -8,7 +8,7 @@
 // (never the key, which exists only after the last step) are kept for this
 // tab in sessionStorage, so a reload keeps them.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import {
   api,
   everyApplication,
@@ -114,7 +114,9 @@ export function CreateKey({ path }: { path: string }) {
     );
   }, []);
 
-  useEffect(() => {
+  // Saved as each answer changes, before the screen is painted: a reload
+  // right after a keystroke keeps it.
+  useLayoutEffect(() => {
     if (created) return;
     const answers: Draft = { applicationId, arxId, permissions, owner, meta, name, expiresOn };
     sessionStorage.setItem(DRAFT_KEY, JSON.stringify(answers));
