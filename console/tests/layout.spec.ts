@@ -220,7 +220,7 @@ test('on a phone the header is one line, the pages open from Menu, and the first
   await expect(page.getByRole('heading', { level: 1, name: 'Applications' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Audit log' })).toBeHidden();
   await expectNoSidewaysScroll(page, 'the applications page on a phone');
-  await page.screenshot({ path: screenshotPath('15-applications-phone') });
+  await page.screenshot({ path: screenshotPath('17-applications-phone') });
 });
 
 /** What a person reads on the page that is not a word: an API code, a route, a role's wire name. */
