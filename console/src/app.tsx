@@ -37,14 +37,10 @@ export function App({ config, problem }: { config: ConsoleConfig; problem: strin
         Skip to main content
       </a>
       <Header session={session} path={path} />
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} class={session ? 'with-feedback' : undefined}>
         {session ? <Screen path={path} session={session} /> : <SignIn config={config.sign_in} problem={problem} />}
       </main>
-      {session && (
-        <footer class="site-footer">
-          <FeedbackButton />
-        </footer>
-      )}
+      {session && <FeedbackButton />}
       {session?.expired && (
         <Dialog title="Your session has ended" onClose={signOut}>
           <SignIn config={config.sign_in} expired />

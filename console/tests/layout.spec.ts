@@ -15,8 +15,27 @@ async function expectNoSidewaysScroll(page: Page, what: string) {
   expect(scroll, `${what} scrolls sideways`).toBeLessThanOrEqual(width);
 }
 
-/** The feedback button's box meets no other link, button or field, anywhere on the page. */
+/**
+ * The feedback button is in the screen's lower right corner without
+ * scrolling, and no link, button or field of the page enters its column, so
+ * it covers none however far the page is scrolled.
+ */
 async function expectFeedbackCoversNothing(page: Page, what: string) {
+  const viewport = page.viewportSize()!;
+  const button = (await page.locator('.feedback-button').boundingBox())!;
+  expect(button.x + button.width, `the feedback button is at the right on ${what}`).toBeGreaterThan(viewport.width - 40);
+  expect(button.y + button.height, `the feedback button is at the bottom on ${what}`).toBeGreaterThan(viewport.height - 40);
+  const inItsColumn = await page.evaluate((left) => {
+    return Array.from(document.querySelectorAll('main a, main button, main input, main select, main textarea, main summary'))
+      .filter((element) => element.getClientRects().length > 0 && element.getBoundingClientRect().right > left)
+      .map((element) => element.outerHTML.slice(0, 80));
+  }, button.x);
+  expect(inItsColumn, `controls in the feedback button's column on ${what}`).toEqual([]);
+  await expectFeedbackOverNothing(page, what);
+}
+
+/** The feedback button's box meets no other link, button or field where it is now. */
+async function expectFeedbackOverNothing(page: Page, what: string) {
   const overlaps = await page.evaluate(() => {
     const box = (element: Element) => {
       const r = element.getBoundingClientRect();
@@ -163,7 +182,7 @@ for (const [name, viewport] of [
   ['1280 px', { width: 1280, height: 800 }],
   ['a 390 px phone', { width: 390, height: 844 }],
 ] as const) {
-  test(`every page fits ${name}: no sideways scroll, every control in view`, async ({ page, request }) => {
+  test(`every page fits ${name}: no sideways scroll, every control in view, the feedback button over none, axe clean`, async ({ page, request }) => {
     await page.setViewportSize(viewport);
     // A service key, so that list has a row and its Revoke button.
     await callApi(request, 'platform_owner', 'POST', '/v1/service-keys', {
@@ -189,6 +208,8 @@ for (const [name, viewport] of [
       await expectNoSidewaysScroll(page, what);
       await expectNoControlInASidewaysScrollBox(page, what);
       await expectEveryControlInsideTheWidth(page, what);
+      await expectFeedbackCoversNothing(page, what);
+      await expectAccessible(page, what);
     }
   });
 }

@@ -1,5 +1,7 @@
-// The feedback button in the lower right corner (the product page's), and its
-// small form: a message, an optional rating, and the page it was opened on.
+// The feedback button in the screen's lower right corner (the product
+// page's), always in view, in a column of its own that no control enters;
+// and its small form: a message, an optional rating, and the page it was
+// opened on.
 
 import { useState } from 'preact/hooks';
 import { api, ok, type ApiProblem } from '../api/client';
@@ -11,7 +13,11 @@ export function FeedbackButton() {
   return (
     <>
       <button type="button" class="feedback-button" onClick={() => setOpen(location.pathname)}>
-        Feedback
+        {/* A speech bubble on a phone, where the word would not fit its column. */}
+        <svg class="feedback-icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+          <path d="M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H9l-5 4v-4H4a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1z" fill="currentColor" />
+        </svg>
+        <span class="feedback-label">Feedback</span>
       </button>
       {open !== null && <FeedbackForm page={open} onClose={() => setOpen(null)} />}
     </>
