@@ -178,40 +178,46 @@ async function expectEveryControlInsideTheWidth(page: Page, what: string) {
   expect(outside, `controls outside the window on ${what}`).toEqual([]);
 }
 
+/** Every page, and who may see it (a developer has no audit log and no service keys). */
+const PAGES = [
+  ['/api-keys', 'API keys', true],
+  ['/api-keys/new', 'Which application is the key for?', true],
+  ['/applications', 'Applications', true],
+  ['/arx', 'Arx', true],
+  ['/usage', 'Usage', true],
+  ['/audit', 'Audit log', false],
+  ['/service-keys', 'Service keys', false],
+] as const;
+
 for (const [name, viewport] of [
   ['1280 px', { width: 1280, height: 800 }],
   ['a 390 px phone', { width: 390, height: 844 }],
 ] as const) {
-  test(`every page fits ${name}: no sideways scroll, every control in view, the feedback button over none, axe clean`, async ({ page, request }) => {
-    await page.setViewportSize(viewport);
-    // A service key, so that list has a row and its Revoke button.
-    await callApi(request, 'platform_owner', 'POST', '/v1/service-keys', {
-      name: `layout ${viewport.width}`,
-      role: 'verifier',
+  for (const role of ['platform_owner', 'platform_admin', 'developer'] as const) {
+    test(`every page fits ${name} for a ${role}: no sideways scroll, every control in view, the feedback button over none, axe clean`, async ({ page, request }) => {
+      await page.setViewportSize(viewport);
+      // A service key, so that list has a row and its Revoke button.
+      await callApi(request, 'platform_owner', 'POST', '/v1/service-keys', {
+        name: `layout ${viewport.width} ${role}`,
+        role: 'verifier',
+      });
+      await createKey(request, `every page at ${viewport.width} for a ${role}`);
+      await signIn(page, role);
+      for (const [path, heading, everyone] of PAGES) {
+        if (!everyone && role === 'developer') continue;
+        await page.goto(path);
+        await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
+        // Whatever the page lists is drawn before it is measured.
+        await page.waitForLoadState('networkidle');
+        const what = `${path} at ${name} for a ${role}`;
+        await expectNoSidewaysScroll(page, what);
+        await expectNoControlInASidewaysScrollBox(page, what);
+        await expectEveryControlInsideTheWidth(page, what);
+        await expectFeedbackCoversNothing(page, what);
+        await expectAccessible(page, what);
+      }
     });
-    await createKey(request, `every page at ${viewport.width}`);
-    await signIn(page, 'platform_owner');
-    for (const [path, heading] of [
-      ['/api-keys', 'API keys'],
-      ['/api-keys/new', 'Which application is the key for?'],
-      ['/applications', 'Applications'],
-      ['/arx', 'Arx'],
-      ['/usage', 'Usage'],
-      ['/audit', 'Audit log'],
-      ['/service-keys', 'Service keys'],
-    ] as const) {
-      await page.goto(path);
-      await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
-      // Whatever the page lists is drawn before it is measured.
-      await page.waitForLoadState('networkidle');
-      const what = `${path} at ${name}`;
-      await expectNoSidewaysScroll(page, what);
-      await expectNoControlInASidewaysScrollBox(page, what);
-      await expectEveryControlInsideTheWidth(page, what);
-      await expectFeedbackCoversNothing(page, what);
-      await expectAccessible(page, what);
-    }
-  });
+  }
 }
 
 test('on a phone the header is one line, the pages open from Menu, and the first key shows without scrolling', async ({
