@@ -376,6 +376,7 @@ async fn every_functions_table_calls_are_granted_by_its_template_policy() {
         ("cleanup", "dynamodb:UpdateItem"),
         ("authorizer", "dynamodb:GetItem"),
         ("create-api-key", "dynamodb:PutItem"),
+        ("identities", "dynamodb:PutItem"),
         ("leak-report", "dynamodb:UpdateItem"),
     ] {
         assert!(

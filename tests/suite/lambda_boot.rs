@@ -539,12 +539,14 @@ fn check(name: &str, answer: &Value) {
         "create-application.json"
         | "create-arx.json"
         | "create-service-key.json"
+        | "create-identity.json"
         | "submit-feedback.json" => Some(201),
         "list-api-keys.json"
         | "list-applications.json"
         | "list-arx.json"
         | "list-audit-events.json"
         | "list-service-keys.json"
+        | "list-identities.json"
         | "get-tenant-usage.json"
         | "console.json"
         | "verify-key.json" => Some(200),
@@ -564,7 +566,10 @@ fn check(name: &str, answer: &Value) {
         | "disable-arx.json"
         | "enable-arx.json"
         | "delete-arx.json"
-        | "revoke-service-key.json" => Some(404),
+        | "revoke-service-key.json"
+        | "get-identity.json"
+        | "update-identity.json"
+        | "delete-identity.json" => Some(404),
         "create-api-key.json" => Some(422),
         // Signed by a key GitHub publishes, not the stand-in's (fetched, unknown).
         "leak-report.json" => Some(401),
@@ -617,7 +622,7 @@ async fn every_function_boots_from_the_templates_environment_and_answers_its_eve
     let functions: Vec<&String> = events.keys().collect();
     assert_eq!(
         functions.len(),
-        14,
+        15,
         "every function has a sample event: {functions:?}"
     );
     // Init times and peak memory go to the test's output; docs/benchmarks.md

@@ -45,6 +45,9 @@ export const ACTION_NAMES: Record<AuditAction, string> = {
   service_key_created: 'Service key created',
   service_key_revoked: 'Service key revoked',
   service_key_leaked: 'Service key leaked: revoked',
+  identity_created: 'Customer recorded',
+  identity_updated: 'Customer changed',
+  identity_deleted: 'Customer deleted',
 };
 const ACTIONS = Object.keys(ACTION_NAMES) as AuditAction[];
 

@@ -270,7 +270,7 @@ fn verification(c: &mut Criterion) {
         async move {
             let verdict = state
                 .verifier
-                .verify(&state.store, Some(&tenant), &raw, domain::Cost::ONE, None)
+                .verify(&state.store, Some(&tenant), &raw, &verify::Ask::ONE)
                 .await
                 .expect("answered");
             black_box(verdict.valid)

@@ -52,6 +52,11 @@ pub fn create_api_key() -> Program {
     api_function("create-api-key", handlers::issue_keys::handle)
 }
 
+/// `identities`.
+pub fn identities() -> Program {
+    api_function("identities", handlers::identities::handle)
+}
+
 /// `list-api-keys`.
 pub fn list_api_keys() -> Program {
     api_function("list-api-keys", handlers::read_keys::handle)

@@ -118,7 +118,7 @@ impl ApiRequest {
 
 /// The fields whose value is a list; every other value of a body is an
 /// object or a scalar.
-const LIST_FIELDS: &[&str] = &["cors_origins", "permissions"];
+const LIST_FIELDS: &[&str] = &["cors_origins", "permissions", "rate_limits"];
 
 /// The fields that hold the client's own JSON, whatever its shape (a key's
 /// `meta`): nothing under them is read as ours.
@@ -171,7 +171,16 @@ fn misplaced_list(value: &serde_json::Value, path: &str) -> Option<String> {
         };
         match value {
             _ if FREE_FORM_FIELDS.contains(&name.as_str()) => None,
-            serde_json::Value::Array(_) if LIST_FIELDS.contains(&name.as_str()) => None,
+            // A list's items are values or objects, never lists themselves.
+            serde_json::Value::Array(items) if LIST_FIELDS.contains(&name.as_str()) => {
+                items.iter().enumerate().find_map(|(index, item)| {
+                    let here = format!("{here}[{index}]");
+                    match item {
+                        serde_json::Value::Array(_) => Some(here),
+                        item => misplaced_list(item, &here),
+                    }
+                })
+            }
             serde_json::Value::Array(_) => Some(here),
             nested => misplaced_list(nested, &here),
         }

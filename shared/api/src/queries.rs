@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use domain::{
     ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, AuditAction, AuditEventId, Cursor,
-    ExternalId, Granularity, InvalidValue, PageLimit, PrefixedId, ServiceKeyId, Timestamp, UserId,
+    ExternalId, Granularity, IdentityId, InvalidValue, PageLimit, PrefixedId, ServiceKeyId,
+    Timestamp, UserId,
 };
 use serde::Serialize;
 
@@ -82,7 +83,7 @@ query! {
 query! {
     /// `GET /v1/audit-events`.
     AuditEventsQuery {
-        /// An API key, service key, application or Arx id.
+        /// An API key, service key, application, Arx or identity id.
         object_id: String = "object_id", object_id;
         actor: UserId = "actor", UserId::parse;
         action: AuditAction = "action", AuditAction::parse;
@@ -90,6 +91,16 @@ query! {
         to: Timestamp = "to", Timestamp::parse;
         limit: PageLimit = "limit", page_limit;
         cursor: Cursor<AuditEventId> = "cursor", Cursor::decode;
+    }
+}
+
+query! {
+    /// `GET /v1/identities`.
+    IdentitiesQuery {
+        /// The one identity with this external id (no paging then).
+        external_id: ExternalId = "external_id", ExternalId::parse;
+        limit: PageLimit = "limit", page_limit;
+        cursor: Cursor<IdentityId> = "cursor", Cursor::decode;
     }
 }
 
@@ -226,12 +237,13 @@ fn object_id(raw: &str) -> Result<String, InvalidValue> {
     let known = <ApiKeyId as PrefixedId>::parse(raw).is_ok()
         || <ServiceKeyId as PrefixedId>::parse(raw).is_ok()
         || <ApplicationId as PrefixedId>::parse(raw).is_ok()
-        || <ArxId as PrefixedId>::parse(raw).is_ok();
+        || <ArxId as PrefixedId>::parse(raw).is_ok()
+        || <IdentityId as PrefixedId>::parse(raw).is_ok();
     if known {
         Ok(raw.to_owned())
     } else {
         Err(InvalidValue::Malformed(
-            "must be an API key, service key, application or Arx id",
+            "must be an API key, service key, application, Arx or identity id",
         ))
     }
 }

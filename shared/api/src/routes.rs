@@ -7,8 +7,8 @@
 use domain::Operation;
 
 use crate::queries::{
-    ApplicationsQuery, ArxQuery, AuditEventsQuery, CreateApiKeyQuery, KeyUsageQuery,
-    ListApiKeysQuery, Query, ServiceKeysQuery, TenantUsageQuery,
+    ApplicationsQuery, ArxQuery, AuditEventsQuery, CreateApiKeyQuery, IdentitiesQuery,
+    KeyUsageQuery, ListApiKeysQuery, Query, ServiceKeysQuery, TenantUsageQuery,
 };
 
 /// Everything about one route, declared once: a row of [`TABLE`]. Dispatch,
@@ -107,6 +107,11 @@ routes! {
     RevokeServiceKey: DELETE "/v1/service-keys/{id}", ManageServiceKeys, "service-keys", &[], RevokesCallers;
     GetApiKeyUsage: GET "/v1/api-keys/{id}/usage", ReadApiKeys, "list-api-keys", KeyUsageQuery::NAMES, None;
     GetTenantUsage: GET "/v1/usage", ReadApiKeys, "list-api-keys", TenantUsageQuery::NAMES, None;
+    CreateIdentity: POST "/v1/identities", ChangeApiKeys, "identities", &[], ChangesVerdicts;
+    ListIdentities: GET "/v1/identities", ReadApiKeys, "identities", IdentitiesQuery::NAMES, None;
+    GetIdentity: GET "/v1/identities/{id}", ReadApiKeys, "identities", &[], None;
+    UpdateIdentity: PATCH "/v1/identities/{id}", ChangeApiKeys, "identities", &[], ChangesVerdicts;
+    DeleteIdentity: DELETE "/v1/identities/{id}", ChangeApiKeys, "identities", &[], ChangesVerdicts;
 }
 
 impl Route {

@@ -63,6 +63,13 @@ pub enum AuditAction {
     /// GitHub secret scanning reported the service key in public code, and
     /// it was revoked (the detail says where it was found).
     ServiceKeyLeaked,
+    /// An owner or admin recorded a customer (an identity) and its limits.
+    IdentityCreated,
+    /// An owner or admin changed an identity's meta or limits (the detail
+    /// says which; new limits restart its counters).
+    IdentityUpdated,
+    /// An owner or admin deleted an identity that held no live key.
+    IdentityDeleted,
 }
 
 /// Who did what to which object, when. Written in the same transaction as the
@@ -147,6 +154,9 @@ impl AuditAction {
             Self::ServiceKeyCreated => "service_key_created",
             Self::ServiceKeyRevoked => "service_key_revoked",
             Self::ServiceKeyLeaked => "service_key_leaked",
+            Self::IdentityCreated => "identity_created",
+            Self::IdentityUpdated => "identity_updated",
+            Self::IdentityDeleted => "identity_deleted",
         }
     }
 
@@ -166,7 +176,7 @@ impl AuditAction {
 mod tests {
     use super::*;
 
-    const ALL: [AuditAction; 21] = [
+    const ALL: [AuditAction; 24] = [
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyDeleted,
         AuditAction::ApiKeyDisabled,
@@ -188,6 +198,9 @@ mod tests {
         AuditAction::ServiceKeyCreated,
         AuditAction::ServiceKeyRevoked,
         AuditAction::ServiceKeyLeaked,
+        AuditAction::IdentityCreated,
+        AuditAction::IdentityUpdated,
+        AuditAction::IdentityDeleted,
     ];
 
     #[test]

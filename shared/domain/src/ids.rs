@@ -107,6 +107,11 @@ prefixed_id!(
     "apikey--"
 );
 prefixed_id!(ApplicationId, "app--");
+prefixed_id!(
+    /// The public id of an identity (a customer of a tenant: `domain::identity`).
+    IdentityId,
+    "identity--"
+);
 prefixed_id!(ArxId, "arx--");
 prefixed_id!(FeedbackId, "feedback--");
 prefixed_id!(AuditEventId, "audit--");

@@ -11,6 +11,7 @@ pub mod application;
 pub mod arx;
 pub mod audit;
 pub mod feedback;
+pub mod identity;
 pub mod ids;
 pub mod invalid;
 pub mod lifecycle;
@@ -36,9 +37,12 @@ pub use application::{
 pub use arx::{Arx, ArxName, ArxRefused, ArxStatus, Label, Purpose};
 pub use audit::{Actor, AuditAction, AuditEvent};
 pub use feedback::{Feedback, FeedbackMessage, PageRef, Rating};
+pub use identity::{
+    Identity, IdentityCounter, IdentityEdit, IdentityLimits, LimitName, NamedRateLimit,
+};
 pub use ids::{
-    ApiKeyId, ApplicationId, ArxId, AuditEventId, FeedbackId, PrefixedId, ServiceKeyId, TenantId,
-    UserId,
+    ApiKeyId, ApplicationId, ArxId, AuditEventId, FeedbackId, IdentityId, PrefixedId, ServiceKeyId,
+    TenantId, UserId,
 };
 pub use invalid::InvalidValue;
 pub use lifecycle::{

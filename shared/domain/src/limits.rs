@@ -105,6 +105,8 @@ pub type Cost = Bounded<0, 1_000>;
 impl Cost {
     /// What a verify spends unless it says otherwise.
     pub const ONE: Self = Self(1);
+    /// A peek: passes if a request of cost 1 would, spends nothing.
+    pub const ZERO: Self = Self(0);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,8 +6,9 @@ use std::future::Future;
 
 use domain::{
     ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, AuditEvent,
-    Balance, Cost, Cursor, ExpiresAt, ExternalId, KeyChange, KeyLimits, KeyMeta, LimitHit, Page,
-    PageLimit, Permissions, Rotation, SecretHash, TenantId, Timestamp,
+    Balance, Cost, Cursor, ExpiresAt, ExternalId, IdentityCounter, IdentityId, KeyChange,
+    KeyLimits, KeyMeta, LimitHit, Page, PageLimit, Permissions, Rotation, SecretHash, TenantId,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -257,7 +258,59 @@ pub enum Charge {
     Refused(Balance, LimitHit),
 }
 
+/// Whose counters a part of a charge spends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Counter {
+    /// A key's (or its rotation chain's: `KeyLookup::balance_key`).
+    ApiKey(ApiKeyId),
+    /// One of an identity's limits.
+    Identity(IdentityId, IdentityCounter),
+}
+
+impl Counter {
+    /// The counters item's key (partition and sort key alike).
+    pub fn pk(&self) -> String {
+        match self {
+            Self::ApiKey(id) => crate::keys::api_key_balance_pk(id),
+            Self::Identity(id, counter) => crate::keys::identity_counter_pk(id, counter),
+        }
+    }
+}
+
+/// One part of a verify's charge: `cost` off `counter`, whose limits the
+/// caller believes are `expected` (they shape the first try; the stored
+/// counters decide).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargePart {
+    pub counter: Counter,
+    pub expected: KeyLimits,
+    pub cost: Cost,
+}
+
+/// What charging several counters together did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Charges {
+    /// Every part spent (or passed, at cost 0): each part's counters after,
+    /// in order (`None`: that part has no counters).
+    Charged(Vec<Option<Balance>>),
+    /// Part `part` refused with `hit` (its counters as they stood): nothing
+    /// is spent on any part.
+    Refused {
+        part: usize,
+        balance: Balance,
+        hit: LimitHit,
+    },
+}
+
 pub trait ApiKeyCharge: Send + Sync {
+    /// Charges every part at `now`, all or none (see [`Charges`]), each
+    /// exactly as [`ApiKeyCharge::charge_api_key`] charges a key's.
+    fn charge_together(
+        &self,
+        parts: &[ChargePart],
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Charges>> + Send;
+
     /// Charges `cost` to the key's counters at `now`, atomically across every
     /// process: no number of concurrent charges spends more than the limits
     /// allow, and a refill or a new rate window happens once. `expected` is

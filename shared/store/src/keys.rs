@@ -6,8 +6,8 @@
 //! and object ids cannot contain `#` (see `domain::ids`), so no id can forge a key.
 
 use domain::{
-    ApiKey, ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, AuditEventId, FeedbackId, ServiceKeyId,
-    TenantId,
+    ApiKey, ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, AuditEventId, ExternalId, FeedbackId,
+    IdentityCounter, IdentityId, ServiceKeyId, TenantId,
 };
 
 use crate::{ApiKeyQuery, AuditFilter, DueWork};
@@ -33,6 +33,7 @@ pub const ARX_SK_PREFIX: &str = "ARX#";
 pub const AUDIT_SK_PREFIX: &str = "AUDIT#";
 pub const FEEDBACK_SK_PREFIX: &str = "FEEDBACK#";
 pub const SERVICE_KEY_SK_PREFIX: &str = "SVCKEY#";
+pub const IDENTITY_SK_PREFIX: &str = "IDENTITY#";
 pub const API_KEY_COUNTS_SK: &str = "COUNTS#API_KEYS";
 
 pub fn tenant_pk(tenant: &TenantId) -> String {
@@ -85,6 +86,29 @@ pub fn feedback_sk(id: &FeedbackId) -> String {
 
 pub fn service_key_sk(id: &ServiceKeyId) -> String {
     format!("{SERVICE_KEY_SK_PREFIX}{id}")
+}
+
+pub fn identity_sk(id: &IdentityId) -> String {
+    format!("{IDENTITY_SK_PREFIX}{id}")
+}
+
+/// The copy of an identity under the tenant that verify reads by the
+/// `external_id` a key carries; written with the record, and only if no
+/// identity of the tenant has that external id (one identity per customer).
+/// An external id may hold `#`: it is the key's whole tail, in the tenant's
+/// own partition, after a prefix no other item's sort key starts with.
+pub fn identity_owner_sk(external_id: &ExternalId) -> String {
+    format!("IDOWNER#{external_id}")
+}
+
+/// One counter of an identity's limits (partition and sort key are the same
+/// string), charged as a key's counters are: its credits, or one named rate
+/// limit (names hold no `#`).
+pub fn identity_counter_pk(id: &IdentityId, counter: &IdentityCounter) -> String {
+    match counter {
+        IdentityCounter::Credits => format!("IDUSAGE#{id}#CREDITS"),
+        IdentityCounter::Rate(name) => format!("IDUSAGE#{id}#RATE#{name}"),
+    }
 }
 
 /// The item the authorizer reads by service key id alone (partition and

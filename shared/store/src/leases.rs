@@ -46,10 +46,13 @@ use std::time::Duration;
 
 use domain::{Balance, Cost, KeyLimits, Timestamp};
 
-use crate::{Charge, StoreResult};
+use crate::{Charge, ChargePart, Charges, StoreResult};
 
 /// What a store writes for leases: its part of [`charge`].
 pub(crate) trait LeaseWrites: Sync {
+    /// A charge of cost 0: passes if a request of cost 1 would, spends nothing.
+    fn peek(&self, pk: &str, now: Timestamp) -> impl Future<Output = StoreResult<Charge>> + Send;
+
     /// One charge, one write (or a few across a boundary), as for a key
     /// charged rarely.
     fn charge_once(
@@ -87,9 +90,94 @@ pub(crate) async fn charge<S: LeaseWrites>(
     cost: Cost,
     now: Timestamp,
 ) -> StoreResult<Charge> {
+    Ok(charge_paid(store, leases, pk, expected, cost, now).await?.0)
+}
+
+/// How a charge was paid, so that it can be undone.
+#[derive(Debug, Clone, Copy)]
+enum Paid {
+    /// Nothing spent (a peek, a refusal, no counters).
+    Nothing,
+    /// From this process's lease, taken as these counters.
+    FromLease(Balance),
+    /// By a write that left these counters.
+    Written(Balance),
+}
+
+/// Charges each part in turn, both (all) or none: when one refuses (or
+/// fails), what the parts before it spent goes back before the answer, so a
+/// refusal by any spends nothing on the others. While a later part is being
+/// charged an earlier one's cost is held; a concurrent charge of that
+/// counter sees it spent for that moment (it may refuse on the last units),
+/// and nothing is ever admitted past a limit.
+pub(crate) async fn charge_together<S: LeaseWrites>(
+    store: &S,
+    leases: &Leases,
+    parts: &[ChargePart],
+    now: Timestamp,
+) -> StoreResult<Charges> {
+    let mut paid = Vec::with_capacity(parts.len());
+    let mut after = Vec::with_capacity(parts.len());
+    for (index, part) in parts.iter().enumerate() {
+        let pk = part.counter.pk();
+        let outcome = charge_paid(store, leases, &pk, &part.expected, part.cost, now).await;
+        let answer = match outcome {
+            Ok((Charge::Charged(balance), how)) => {
+                paid.push((pk, part.cost, how));
+                after.push(Some(balance));
+                continue;
+            }
+            Ok((Charge::Unlimited, _)) => {
+                after.push(None);
+                continue;
+            }
+            Ok((Charge::Refused(balance, hit), _)) => Ok(Charges::Refused {
+                part: index,
+                balance,
+                hit,
+            }),
+            Err(error) => Err(error),
+        };
+        for (pk, cost, how) in paid.into_iter().rev() {
+            undo(store, leases, &pk, cost, how).await;
+        }
+        return answer;
+    }
+    Ok(Charges::Charged(after))
+}
+
+/// Gives `cost` back to the counters at `pk` that `paid` spent it from: to
+/// this process's lease while it is the same one, else with a write to the
+/// same counters (series, window, refill) it came from.
+async fn undo<S: LeaseWrites>(store: &S, leases: &Leases, pk: &str, cost: Cost, paid: Paid) {
+    let taken = match paid {
+        Paid::Nothing => return,
+        Paid::FromLease(taken) if leases.unspend(pk, cost.get(), &taken) => return,
+        Paid::FromLease(taken) | Paid::Written(taken) => taken,
+    };
+    let lease = Lease {
+        units: cost.get(),
+        until: 0,
+        taken,
+    };
+    give_back_logged(store, pk, &lease).await;
+}
+
+/// [`charge`], and how it was paid.
+async fn charge_paid<S: LeaseWrites>(
+    store: &S,
+    leases: &Leases,
+    pk: &str,
+    expected: &KeyLimits,
+    cost: Cost,
+    now: Timestamp,
+) -> StoreResult<(Charge, Paid)> {
+    if cost.get() == 0 {
+        return Ok((store.peek(pk, now).await?, Paid::Nothing));
+    }
     let shape = (expected.rate.is_some(), expected.credits.is_some());
     let stale = match leases.plan(pk, cost.get(), shape, now) {
-        Plan::Spent(seen) => return Ok(Charge::Charged(seen)),
+        Plan::Spent(seen, taken) => return Ok((Charge::Charged(seen), Paid::FromLease(taken))),
         Plan::Charge { stale } => stale,
         Plan::Take {
             units,
@@ -100,7 +188,8 @@ pub(crate) async fn charge<S: LeaseWrites>(
                 give_back_logged(store, pk, &stale).await;
             }
             if let Some(taken) = store.take_lease(pk, shape, units, now).await? {
-                return Ok(Charge::Charged(taking.hold(units, cost.get(), taken, now)));
+                let seen = taking.hold(units, cost.get(), taken, now);
+                return Ok((Charge::Charged(seen), Paid::FromLease(taken)));
             }
             None
         }
@@ -112,7 +201,11 @@ pub(crate) async fn charge<S: LeaseWrites>(
     if let Charge::Charged(balance) | Charge::Refused(balance, _) = &charge {
         leases.saw(pk, balance, now);
     }
-    Ok(charge)
+    let paid = match charge {
+        Charge::Charged(balance) => Paid::Written(balance),
+        _ => Paid::Nothing,
+    };
+    Ok((charge, paid))
 }
 
 /// Gives back the leases that ended (or all: `everything`); how many went.
@@ -208,8 +301,9 @@ struct Key {
 /// What a charge does, as [`Leases::plan`] decides.
 #[derive(Debug)]
 enum Plan<'a> {
-    /// Spent from this process's lease: the counters as this process sees them.
-    Spent(Balance),
+    /// Spent from this process's lease: the counters as this process sees
+    /// them, and as the lease was taken.
+    Spent(Balance, Balance),
     /// Take a lease of `units` (the charge's cost among them).
     Take {
         units: u64,
@@ -321,7 +415,7 @@ impl Leases {
             && lease.units >= cost
         {
             lease.units -= cost;
-            return Plan::Spent(lease.taken.with_unspent(lease.units));
+            return Plan::Spent(lease.taken.with_unspent(lease.units), lease.taken);
         }
         let stale = key.lease.take().filter(|lease| lease.units > 0);
         let heat = key.this_second.max(key.last_second);
@@ -342,6 +436,19 @@ impl Leases {
                 leases: self,
                 pk: pk.to_owned(),
             },
+        }
+    }
+
+    /// Puts `units` back in this process's lease of `pk` if it is still the
+    /// one taken as `taken`: whether it went back.
+    fn unspend(&self, pk: &str, units: u64, taken: &Balance) -> bool {
+        let mut keys = self.lock();
+        match keys.get_mut(pk).and_then(|key| key.lease.as_mut()) {
+            Some(lease) if lease.taken == *taken => {
+                lease.units += units;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -442,7 +549,7 @@ mod tests {
         let taken = balance(1_000_000 - units);
         let seen = taking.hold(units, 1, taken, at(10));
         assert_eq!(seen.least_left(at(10)), Some(1_000_000 - 1));
-        let Plan::Spent(seen) = leases.plan("k", 2, (false, true), at(11)) else {
+        let Plan::Spent(seen, _) = leases.plan("k", 2, (false, true), at(11)) else {
             panic!("spent from the lease");
         };
         assert_eq!(seen.least_left(at(11)), Some(1_000_000 - 3));

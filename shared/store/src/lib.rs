@@ -18,6 +18,7 @@ pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 mod error;
+mod identities;
 pub mod keys;
 mod leaks;
 mod leases;
@@ -29,7 +30,8 @@ mod usage;
 
 pub use api_keys::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyFilter, ApiKeyLastUse, ApiKeyLookup, ApiKeyQuery, ApiKeyRead,
-    ApiKeyRotate, ApiKeyWrite, Charge, KeyLookup, counters_removed_at_purge, fresh_balance,
+    ApiKeyRotate, ApiKeyWrite, Charge, ChargePart, Charges, Counter, KeyLookup,
+    counters_removed_at_purge, fresh_balance,
 };
 pub use audit::{AuditFilter, AuditLog, AuditQuery};
 pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};
@@ -40,6 +42,7 @@ pub use dynamo::{DynamoStore, TableLack};
 #[cfg(feature = "embedded")]
 pub use embedded::EmbeddedStore;
 pub use error::{Conflict, StoreError, StoreResult, error_chain};
+pub use identities::{IdentityLookup, IdentityStore, counter_changes, fresh_identity_balances};
 pub use leaks::{LEAK_REPORT_KEPT_DAYS, LeakReportRecord, LeakReports};
 pub use leases::{LeaseSettings, MIN_LEFT_TO_LEASE};
 pub(crate) use page::into_page;

@@ -12,19 +12,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::{
-    ApplicationStatus, ArxStatus, Cost, ExpiresAt, KeyLimits, KeyPrefix, LimitHit, PermissionQuery,
-    PresentedKey, PresentedServiceKey, TenantId, Timestamp,
+    ApplicationStatus, ArxStatus, Cost, ExpiresAt, IdentityCounter, KeyLimits, KeyPrefix, LimitHit,
+    LimitName, PermissionQuery, PresentedKey, PresentedServiceKey, TenantId, Timestamp,
 };
 use store::{
-    ApiKeyCharge, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApplicationStore, ArxStore, Charge,
-    KeyLookup, StoreError,
+    ApiKeyCharge, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApplicationStore, ArxStore, ChargePart,
+    Charges, Counter, IdentityLookup, KeyLookup, StoreError,
 };
 
 use crate::cache::{LAST_USED_INTERVAL, ServiceKeyCache, VerdictCache};
 use crate::error::CheckError;
 use crate::hashing::HashingGate;
 use crate::usage::UsageCounter;
-use crate::verdict::{Checked, KeyFacts, Verdict, VerdictCode, VerifiedKey};
+use crate::verdict::{
+    Checked, KeyFacts, LimitLeft, LimitOwner, Verdict, VerdictCode, VerifiedIdentity, VerifiedKey,
+};
 
 /// What checking keys needs besides the store, built once per process (a
 /// Lambda's cold start, the dev server's start).
@@ -83,26 +85,73 @@ impl Verifier {
 
 /// The stores verification reads (and records use in).
 pub trait VerifyStore:
-    ApiKeyLookup + ApiKeyRead + ApiKeyLastUse + ApiKeyCharge + ApplicationStore + ArxStore
+    ApiKeyLookup
+    + ApiKeyRead
+    + ApiKeyLastUse
+    + ApiKeyCharge
+    + ApplicationStore
+    + ArxStore
+    + IdentityLookup
 {
 }
 impl<S> VerifyStore for S where
-    S: ApiKeyLookup + ApiKeyRead + ApiKeyLastUse + ApiKeyCharge + ApplicationStore + ArxStore
+    S: ApiKeyLookup
+        + ApiKeyRead
+        + ApiKeyLastUse
+        + ApiKeyCharge
+        + ApplicationStore
+        + ArxStore
+        + IdentityLookup
 {
+}
+
+/// What a verify asks besides the key.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    /// What the request spends of the key's limits and its identity's
+    /// credits (0 peeks).
+    pub cost: Cost,
+    /// What the request needs of the key's permissions.
+    pub permissions: Option<&'a PermissionQuery>,
+    /// Which of the identity's rate limits to charge, and how much each
+    /// (`None`: every one, at `cost`). A name the identity lacks is passed
+    /// over: the verdict's `limits` list what was charged.
+    pub rate_limits: Option<&'a [RateLimitCost]>,
+}
+
+impl Ask<'_> {
+    /// A request of cost 1 that asks nothing else.
+    pub const ONE: Ask<'static> = Ask {
+        cost: Cost::ONE,
+        permissions: None,
+        rate_limits: None,
+    };
+}
+
+/// One named rate limit a verify charges, and its cost.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitCost {
+    pub name: LimitName,
+    #[serde(default = "one")]
+    pub cost: Cost,
+}
+
+fn one() -> Cost {
+    Cost::ONE
 }
 
 impl Verifier {
     /// Verifies `raw` for `caller` (its tenant; `None` accepts a key of any
     /// tenant, for a key-authorizer that serves the whole installation),
-    /// asks `permissions` (if given) of the key's permissions, and charges a
-    /// good key with limits `cost`.
+    /// asks the ask's permissions (if any) of the key's permissions, and
+    /// charges a good key's limits and its identity's, all or none.
     pub async fn verify<S: VerifyStore>(
         &self,
         store: &S,
         caller: Option<&TenantId>,
         raw: &str,
-        cost: Cost,
-        permissions: Option<&PermissionQuery>,
+        ask: &Ask<'_>,
     ) -> Result<Verdict, CheckError> {
         let Ok(presented) = PresentedKey::parse(raw, &self.key_prefix) else {
             return Ok(Verdict::refused(VerdictCode::Malformed));
@@ -126,25 +175,11 @@ impl Verifier {
             }
         };
         let now = Timestamp::now();
-        let mut verdict = checked.verdict(caller, now, permissions);
+        let mut verdict = checked.verdict(caller, now, ask.permissions);
         if verdict.valid
             && let Checked::Found(facts) = checked.as_ref()
-            && let Some(limits) = &facts.limits
         {
-            verdict = match store
-                .charge_api_key(&facts.charged_to, limits, cost, now)
-                .await?
-            {
-                Charge::Unlimited => verdict,
-                Charge::Charged(balance) => verdict.standing(balance.standing(now, None)),
-                Charge::Refused(balance, hit) => {
-                    let code = match hit {
-                        LimitHit::Rate => VerdictCode::RateLimited,
-                        LimitHit::Credits => VerdictCode::UsageExceeded,
-                    };
-                    Verdict::refused(code).standing(balance.standing(now, Some(hit)))
-                }
-            };
+            verdict = charge(store, facts, ask, verdict, now).await?;
         }
         // Counted for the key it names, when it is the caller's: a key that
         // is not found (or another tenant's) names no key of theirs, and an
@@ -213,10 +248,17 @@ async fn describe<S: VerifyStore>(
                 None => return Ok(None),
             },
         };
-    let (application, arx, limits) = tokio::try_join!(
+    let identity = async {
+        match &lookup.external_id {
+            Some(owner) => store.identity_of(tenant, owner).await,
+            None => Ok(None),
+        }
+    };
+    let (application, arx, limits, identity) = tokio::try_join!(
         store.get_application(tenant, &application_id),
         store.get_arx(tenant, &arx_id),
         limits_of(store, lookup),
+        identity,
     )?;
     let catalog_active = application.is_some_and(|a| a.status == ApplicationStatus::Active)
         && arx.as_ref().is_some_and(|a| a.status == ArxStatus::Active);
@@ -233,13 +275,107 @@ async fn describe<S: VerifyStore>(
             permissions: lookup.permissions.clone(),
             external_id: lookup.external_id.clone(),
             meta: lookup.meta.clone(),
+            identity: identity.as_ref().map(VerifiedIdentity::of),
         },
         status: lookup.status,
         expires_at: lookup.expires_at,
         catalog_active,
         limits,
         charged_to: lookup.balance_key().clone(),
+        identity,
     }))
+}
+
+/// Whose a part of a charge is, for the verdict.
+struct PartOf<'a> {
+    owner: LimitOwner,
+    name: Option<&'a LimitName>,
+}
+
+/// Charges a good key's limits and its identity's, all or none, and says
+/// so in `verdict`: each limit's standing, or the limit that refused.
+async fn charge<S: VerifyStore>(
+    store: &S,
+    facts: &KeyFacts,
+    ask: &Ask<'_>,
+    verdict: Verdict,
+    now: Timestamp,
+) -> Result<Verdict, StoreError> {
+    let mut parts = Vec::new();
+    let mut whose = Vec::new();
+    if let Some(limits) = &facts.limits {
+        parts.push(ChargePart {
+            counter: Counter::ApiKey(facts.charged_to.clone()),
+            expected: *limits,
+            cost: ask.cost,
+        });
+        whose.push(PartOf {
+            owner: LimitOwner::Key,
+            name: None,
+        });
+    }
+    if let Some(identity) = &facts.identity {
+        for (counter, expected) in identity.limits.counters() {
+            let cost = match (&counter, ask.rate_limits) {
+                (IdentityCounter::Credits, _) | (IdentityCounter::Rate(_), None) => Some(ask.cost),
+                (IdentityCounter::Rate(name), Some(asked)) => asked
+                    .iter()
+                    .find(|asked| asked.name == *name)
+                    .map(|asked| asked.cost),
+            };
+            let Some(cost) = cost else { continue };
+            let name = match &counter {
+                IdentityCounter::Credits => None,
+                IdentityCounter::Rate(name) => identity.limits.rate_limit(name).map(|l| &l.name),
+            };
+            whose.push(PartOf {
+                owner: LimitOwner::Identity,
+                name,
+            });
+            parts.push(ChargePart {
+                counter: Counter::Identity(identity.id.clone(), counter),
+                expected,
+                cost,
+            });
+        }
+    }
+    if parts.is_empty() {
+        return Ok(verdict);
+    }
+    Ok(match store.charge_together(&parts, now).await? {
+        Charges::Charged(after) => {
+            let limits: Vec<LimitLeft> = after
+                .iter()
+                .zip(&whose)
+                .filter_map(|(balance, part)| Some((balance.as_ref()?, part)))
+                .flat_map(|(balance, part)| LimitLeft::of(part.owner, part.name, balance, now))
+                .collect();
+            let Some(tightest) = limits.iter().min_by_key(|limit| limit.remaining) else {
+                return Ok(verdict);
+            };
+            let standing = domain::Standing {
+                remaining: tightest.remaining,
+                reset_at: tightest.reset_at,
+            };
+            Verdict {
+                limits,
+                ..verdict.standing(standing)
+            }
+        }
+        Charges::Refused { part, balance, hit } => {
+            let code = match hit {
+                LimitHit::Rate => VerdictCode::RateLimited,
+                LimitHit::Credits => VerdictCode::UsageExceeded,
+            };
+            let limited_by = whose
+                .get(part)
+                .and_then(|part| LimitLeft::refusing(part.owner, part.name, &balance, hit, now));
+            Verdict {
+                limited_by,
+                ..Verdict::refused(code).standing(balance.standing(now, Some(hit)))
+            }
+        }
+    })
 }
 
 /// What a key is charged as. A key of a rotation chain shares the chain's

@@ -13,11 +13,11 @@
 
 use std::collections::BTreeMap;
 
-use domain::{Cost, PermissionQuery, TenantId};
+use domain::{PermissionQuery, TenantId};
 use environment::{ConfigError, Env};
 use serde_json::{Value, json};
 
-use crate::check::{Verifier, VerifyStore};
+use crate::check::{Ask, Verifier, VerifyStore};
 use crate::verdict::Verdict;
 
 /// What the authorizer accepts: every tenant's keys, or one tenant's.
@@ -155,7 +155,18 @@ pub async fn authorize<S: VerifyStore>(
     let tenant = config.tenant.as_ref();
     let needed = config.routes.required(event);
     let verdict = match presented_key(&event["headers"]) {
-        Some(key) => match verifier.verify(store, tenant, key, Cost::ONE, needed).await {
+        Some(key) => match verifier
+            .verify(
+                store,
+                tenant,
+                key,
+                &Ask {
+                    permissions: needed,
+                    ..Ask::ONE
+                },
+            )
+            .await
+        {
             Ok(verdict) => Some(verdict),
             Err(error) => {
                 // Fail closed: a store or hashing failure denies the request.
@@ -253,6 +264,13 @@ fn context_of(verdict: &Verdict) -> Option<BTreeMap<&'static str, String>> {
     if let Some(meta) = &key.meta {
         context.insert("meta", meta.to_json());
     }
+    // The customer the key belongs to (its `external_id` is above).
+    if let Some(identity) = &key.identity {
+        context.insert("identity_id", identity.id.to_string());
+        if let Some(meta) = &identity.meta {
+            context.insert("identity_meta", meta.to_json());
+        }
+    }
     Some(bounded(context))
 }
 
@@ -265,8 +283,9 @@ fn context_of(verdict: &Verdict) -> Option<BTreeMap<&'static str, String>> {
 /// for the policy and the caller's own headers.
 pub const MAX_CONTEXT_BYTES: usize = 6 * 1024;
 
-/// `context` within [`MAX_CONTEXT_BYTES`]: the meta goes first, then the
-/// permissions, each leaving `meta_omitted` / `permissions_omitted` set to
+/// `context` within [`MAX_CONTEXT_BYTES`]: the identity's meta goes first,
+/// then the key's, then the permissions, each leaving `identity_meta_omitted`,
+/// `meta_omitted` / `permissions_omitted` set to
 /// `"true"` so the backend knows to ask the verify route for them. The ids
 /// and `remaining` are a few hundred bytes and always stay.
 fn bounded(mut context: BTreeMap<&'static str, String>) -> BTreeMap<&'static str, String> {
@@ -277,6 +296,7 @@ fn bounded(mut context: BTreeMap<&'static str, String>) -> BTreeMap<&'static str
             .sum()
     };
     for (field, flag) in [
+        ("identity_meta", "identity_meta_omitted"),
         ("meta", "meta_omitted"),
         ("permissions", "permissions_omitted"),
     ] {

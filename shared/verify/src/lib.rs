@@ -21,8 +21,10 @@ pub mod verdict;
 pub use cache::VerdictCache;
 pub use cache::{LAST_USED_INTERVAL, ServiceKeyCache};
 pub use callers::{CallerRefused, permit};
-pub use check::{Verifier, VerifyStore};
+pub use check::{Ask, RateLimitCost, Verifier, VerifyStore};
 pub use error::CheckError;
 pub use hashing::HashingGate;
 pub use usage::UsageCounter;
-pub use verdict::{Verdict, VerdictCode, VerifiedKey};
+pub use verdict::{
+    LimitKind, LimitLeft, LimitOwner, Verdict, VerdictCode, VerifiedIdentity, VerifiedKey,
+};

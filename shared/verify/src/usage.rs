@@ -311,6 +311,7 @@ mod tests {
             permissions: Permissions::default(),
             external_id: None,
             meta: None,
+            identity: None,
         }
     }
 

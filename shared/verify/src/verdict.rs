@@ -1,8 +1,9 @@
 //! What a verify answers, and how a checked key's facts decide it.
 
 use domain::{
-    ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, ExpiresAt, ExternalId, KeyLimits,
-    KeyMeta, PermissionQuery, Permissions, Standing, TenantId, Timestamp,
+    ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, Balance, ExpiresAt, ExternalId,
+    Identity, IdentityId, KeyLimits, KeyMeta, LimitHit, LimitName, PermissionQuery, Permissions,
+    Standing, TenantId, Timestamp,
 };
 use serde::{Serialize, Serializer};
 
@@ -61,6 +62,106 @@ pub struct Verdict {
     /// For a key with limits: when `remaining` next grows (null: never).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reset_at: Option<Option<Timestamp>>,
+    /// For a `VALID` verify that charged limits: each one, and what it has
+    /// left (the key's own, its identity's credits and rate limits).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<LimitLeft>,
+    /// For `RATE_LIMITED` and `USAGE_EXCEEDED`: the limit that refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limited_by: Option<LimitLeft>,
+}
+
+/// Whose a limit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitOwner {
+    Key,
+    Identity,
+}
+
+/// What kind of limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitKind {
+    Rate,
+    Credits,
+}
+
+/// One limit a verify charged (or was refused by), and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LimitLeft {
+    pub owner: LimitOwner,
+    pub kind: LimitKind,
+    /// An identity's rate limit's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<LimitName>,
+    /// Requests of cost 1 this limit would still pass.
+    pub remaining: u64,
+    /// When `remaining` next grows (null: never).
+    pub reset_at: Option<Timestamp>,
+}
+
+impl LimitLeft {
+    /// Each limit `balance` keeps, as it stands at `now`.
+    pub(crate) fn of(
+        owner: LimitOwner,
+        name: Option<&LimitName>,
+        balance: &Balance,
+        now: Timestamp,
+    ) -> Vec<Self> {
+        let current = balance.at(now);
+        let rate = current.rate.map(|rate| Self {
+            owner,
+            kind: LimitKind::Rate,
+            name: name.cloned(),
+            remaining: rate.left,
+            reset_at: Some(Timestamp::from_unix_seconds(rate.resets_at)),
+        });
+        let credits = current.credits.map(|credits| Self {
+            owner,
+            kind: LimitKind::Credits,
+            name: name.cloned(),
+            remaining: credits.left,
+            reset_at: credits.refill_at.map(Timestamp::from_unix_seconds),
+        });
+        rate.into_iter().chain(credits).collect()
+    }
+
+    /// The limit of `balance` that refused with `hit`.
+    pub(crate) fn refusing(
+        owner: LimitOwner,
+        name: Option<&LimitName>,
+        balance: &Balance,
+        hit: LimitHit,
+        now: Timestamp,
+    ) -> Option<Self> {
+        let kind = match hit {
+            LimitHit::Rate => LimitKind::Rate,
+            LimitHit::Credits => LimitKind::Credits,
+        };
+        Self::of(owner, name, balance, now)
+            .into_iter()
+            .find(|limit| limit.kind == kind)
+    }
+}
+
+/// The identity a key belongs to, as a `VALID` verdict names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifiedIdentity {
+    pub id: IdentityId,
+    pub external_id: ExternalId,
+    #[serde(serialize_with = "meta_as_object")]
+    pub meta: Option<KeyMeta>,
+}
+
+impl VerifiedIdentity {
+    pub(crate) fn of(identity: &Identity) -> Self {
+        Self {
+            id: identity.id.clone(),
+            external_id: identity.external_id.clone(),
+            meta: identity.meta.clone(),
+        }
+    }
 }
 
 /// What a valid key is for (only a `VALID` verdict carries it).
@@ -82,6 +183,9 @@ pub struct VerifiedKey {
     /// The customer's own JSON object about it.
     #[serde(serialize_with = "meta_as_object")]
     pub meta: Option<KeyMeta>,
+    /// The identity (customer) whose `external_id` the key carries, if the
+    /// tenant recorded one.
+    pub identity: Option<VerifiedIdentity>,
 }
 
 /// `meta` as the object it is (it is stored as its JSON text).
@@ -97,6 +201,8 @@ impl Verdict {
             key: None,
             remaining: None,
             reset_at: None,
+            limits: Vec::new(),
+            limited_by: None,
         }
     }
 
@@ -132,6 +238,9 @@ pub(crate) struct KeyFacts {
     /// Whose counters: the key's own, or its rotation chain's (every key of
     /// a chain shares one balance).
     pub(crate) charged_to: ApiKeyId,
+    /// The identity the key belongs to, with its limits, as read at the
+    /// check: a change to it is seen when the cached verdict ends.
+    pub(crate) identity: Option<Identity>,
 }
 
 impl Checked {
@@ -168,6 +277,8 @@ impl Checked {
                     key: Some(facts.key.clone()),
                     remaining: None,
                     reset_at: None,
+                    limits: Vec::new(),
+                    limited_by: None,
                 };
             }
         };

@@ -113,7 +113,8 @@ async fn five_hundred_concurrent_verifies_of_a_key_with_100_credits_give_100_val
         .expect("a refusal");
     assert_eq!(
         refused,
-        &json!({"valid": false, "code": "USAGE_EXCEEDED", "remaining": 0, "reset_at": null})
+        &json!({"valid": false, "code": "USAGE_EXCEEDED", "remaining": 0, "reset_at": null,
+            "limited_by": {"owner": "key", "kind": "credits", "remaining": 0, "reset_at": null}})
     );
     // Every VALID answer says what was left after it: 99 down to 0, once each.
     let mut left: Vec<u64> = verdicts

@@ -6,6 +6,7 @@ mod console;
 mod flows;
 mod hardening;
 pub(crate) mod helpers;
+mod identities;
 pub(crate) mod jwks;
 mod lambda_events;
 mod leak_reports;

@@ -94,8 +94,20 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
         .as_str()
         .expect("id")
         .to_owned();
+    // A fresh external id per request: one identity per customer.
+    let external_id = format!("spec-{}", ApiKeyId::new().hex());
+    let identity = app
+        .post(
+            "/v1/identities",
+            owner,
+            &json!({"external_id": external_id}),
+        )
+        .await
+        .json();
+    let identity_id = identity["id"].as_str().expect("id").to_owned();
     let id = match route.template() {
         t if t.starts_with("/v1/api-keys") => key_id.clone(),
+        t if t.starts_with("/v1/identities") => identity_id,
         t if t.starts_with("/v1/applications") => application_id.to_owned(),
         t if t.starts_with("/v1/service-keys") => service_key_id.clone(),
         _ => arx_id.to_owned(),
@@ -122,6 +134,9 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
         Route::VerifyKey => Some(json!({"key": "akm_not_a_key"})),
         Route::CreateServiceKey => Some(json!({"name": "Another job", "role": "developer"})),
         Route::RevokeServiceKey => Some(json!({"confirm": service_key_id})),
+        Route::CreateIdentity => Some(json!({"external_id": format!("{external_id}-2"),
+            "limits": {"credits": {"remaining": 5}}})),
+        Route::UpdateIdentity => Some(json!({"meta": {"plan": "pro"}})),
         _ => None,
     };
     (route.template().replace("{id}", &id), body)
@@ -141,6 +156,7 @@ async fn every_status_the_server_answers_is_documented(app: &TestApp) {
                 t if t.starts_with("/v1/api-keys") => ApiKeyId::new().to_string(),
                 t if t.starts_with("/v1/applications") => ApplicationId::new().to_string(),
                 t if t.starts_with("/v1/service-keys") => ServiceKeyId::new().to_string(),
+                t if t.starts_with("/v1/identities") => domain::IdentityId::new().to_string(),
                 _ => ArxId::new().to_string(),
             },
         );

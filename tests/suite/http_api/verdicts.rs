@@ -130,7 +130,24 @@ impl<S: ApiKeyLastUse> ApiKeyLastUse for Paused<S> {
     }
 }
 
+impl<S: store::IdentityLookup> store::IdentityLookup for Paused<S> {
+    async fn identity_of(
+        &self,
+        tenant: &TenantId,
+        external_id: &domain::ExternalId,
+    ) -> StoreResult<Option<domain::Identity>> {
+        self.inner.identity_of(tenant, external_id).await
+    }
+}
+
 impl<S: ApiKeyCharge> ApiKeyCharge for Paused<S> {
+    async fn charge_together(
+        &self,
+        parts: &[store::ChargePart],
+        now: Timestamp,
+    ) -> StoreResult<store::Charges> {
+        self.inner.charge_together(parts, now).await
+    }
     async fn charge_api_key(
         &self,
         id: &domain::ApiKeyId,
@@ -184,7 +201,7 @@ async fn a_revocation_wins_over_a_check_already_in_flight() {
             tokio::spawn(async move {
                 let verifier = &state.verifier;
                 verifier
-                    .verify(paused.as_ref(), Some(&tenant), &key, Cost::ONE, None)
+                    .verify(paused.as_ref(), Some(&tenant), &key, &verify::Ask::ONE)
                     .await
                     .expect("answered")
             })
@@ -210,7 +227,7 @@ async fn a_revocation_wins_over_a_check_already_in_flight() {
         assert!(stale.valid, "the check in flight answers what it read");
         let next = state
             .verifier
-            .verify(&state.store, Some(&demo.tenant), &key, Cost::ONE, None)
+            .verify(&state.store, Some(&demo.tenant), &key, &verify::Ask::ONE)
             .await
             .expect("answered");
         assert!(
@@ -232,7 +249,7 @@ async fn a_flood_of_unknown_keys_does_not_push_known_keys_out() {
         async move {
             state
                 .verifier
-                .verify(&state.store, Some(&tenant), &raw, Cost::ONE, None)
+                .verify(&state.store, Some(&tenant), &raw, &verify::Ask::ONE)
                 .await
                 .expect("answered")
         }
@@ -282,7 +299,7 @@ async fn an_unknown_id_costs_what_a_wrong_secret_costs() {
             let started = Instant::now();
             let verdict = state
                 .verifier
-                .verify(&state.store, Some(&demo.tenant), raw, Cost::ONE, None)
+                .verify(&state.store, Some(&demo.tenant), raw, &verify::Ask::ONE)
                 .await
                 .expect("answered");
             times.push(started.elapsed());

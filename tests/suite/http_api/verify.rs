@@ -344,7 +344,7 @@ async fn concurrent_verifies_of_one_uncached_key_share_one_argon2_run() {
             tokio::spawn(async move {
                 let verifier = &state.verifier;
                 verifier
-                    .verify(&state.store, Some(&tenant), &key, domain::Cost::ONE, None)
+                    .verify(&state.store, Some(&tenant), &key, &verify::Ask::ONE)
                     .await
                     .expect("answered")
                     .valid

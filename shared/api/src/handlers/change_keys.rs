@@ -43,7 +43,7 @@ struct KeyChangeBody {
 }
 
 /// A field that is present: `Some(None)` for `null`, `Some(Some(v))` for a value.
-fn given<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub(super) fn given<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

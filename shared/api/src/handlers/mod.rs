@@ -9,7 +9,8 @@ use std::sync::Arc;
 use domain::{AuditAction, AuditEvent, Timestamp};
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
-    ApplicationStore, ArxStore, AuditLog, FeedbackStore, LeakReports, ServiceKeyStore, UsageLog,
+    ApplicationStore, ArxStore, AuditLog, FeedbackStore, IdentityStore, LeakReports,
+    ServiceKeyStore, UsageLog,
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
@@ -22,6 +23,7 @@ pub mod arx;
 pub mod audit_events;
 pub mod change_keys;
 pub mod feedback;
+pub mod identities;
 pub mod issue_keys;
 pub mod read_keys;
 pub mod service_keys;
@@ -44,6 +46,7 @@ pub trait ApiStore:
     + AuditLog
     + LeakReports
     + ServiceKeyStore
+    + IdentityStore
     + UsageLog
     + 'static
 {
@@ -63,6 +66,7 @@ impl<S> ApiStore for S where
         + AuditLog
         + LeakReports
         + ServiceKeyStore
+        + IdentityStore
         + UsageLog
         + 'static
 {
@@ -96,6 +100,9 @@ pub async fn dispatch<S: ApiStore>(
             ListAuditEvents => audit_events::handle(state, route, request).await,
             CreateServiceKey | ListServiceKeys | RevokeServiceKey => {
                 service_keys::handle(state, route, request).await
+            }
+            CreateIdentity | ListIdentities | GetIdentity | UpdateIdentity | DeleteIdentity => {
+                identities::handle(state, route, request).await
             }
         }
     })

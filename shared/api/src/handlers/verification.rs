@@ -10,7 +10,7 @@ use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
 use crate::routes::Route;
 use crate::state::AppState;
-use verify::VerifyStore;
+use verify::{Ask, RateLimitCost, VerifyStore};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +22,9 @@ struct VerifyBody {
     cost: Cost,
     /// What the request needs of the key's permissions (`a AND (b OR c)`).
     permissions: Option<String>,
+    /// Which of the key's identity's rate limits to charge, at what cost
+    /// (absent: every one, at `cost`).
+    rate_limits: Option<Vec<RateLimitCost>>,
 }
 
 fn one() -> Cost {
@@ -47,8 +50,11 @@ pub async fn handle<S: VerifyStore>(
             &state.store,
             tenant,
             &body.key,
-            body.cost,
-            permissions.as_ref(),
+            &Ask {
+                cost: body.cost,
+                permissions: permissions.as_ref(),
+                rate_limits: body.rate_limits.as_deref(),
+            },
         )
         .await?;
     Ok(ApiResponse::json(200, &verdict))

@@ -2,8 +2,8 @@
 //! field, so a field added to the domain (a hash, say) is not exposed by accident.
 
 use domain::{
-    Actor, ApiKey, ApiKeyCounts, Application, Arx, AuditEvent, Cursor, Page, PrefixedId,
-    ServiceKey, Timestamp,
+    Actor, ApiKey, ApiKeyCounts, Application, Arx, AuditEvent, Balance, Cursor, Identity,
+    IdentityCounter, Page, PrefixedId, ServiceKey, Timestamp,
 };
 use serde::Serialize;
 
@@ -275,6 +275,86 @@ impl<V> PageView<V> {
             items: page.items.iter().map(view).collect(),
             next_cursor: page.next.as_ref().map(Cursor::encode),
             counts: None,
+        }
+    }
+}
+
+/// An identity on the wire; where one identity is read or changed, what
+/// each of its limits has left.
+#[derive(Debug, Serialize)]
+pub struct IdentityView<'a> {
+    pub id: &'a str,
+    pub external_id: &'a str,
+    pub meta: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    pub limits: &'a domain::IdentityLimits,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits_left: Option<Vec<LimitLeftView>>,
+}
+
+/// One of an identity's limits as it stands.
+#[derive(Debug, Serialize)]
+pub struct LimitLeftView {
+    /// `credits` or `rate`.
+    pub kind: &'static str,
+    /// A rate limit's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub remaining: u64,
+    /// When `remaining` next grows (null: never).
+    pub reset_at: Option<Timestamp>,
+}
+
+impl<'a> IdentityView<'a> {
+    pub fn of(identity: &'a Identity) -> Self {
+        Self {
+            id: identity.id.as_str(),
+            external_id: identity.external_id.as_str(),
+            meta: identity.meta.as_ref().map(domain::KeyMeta::as_object),
+            limits: &identity.limits,
+            created_at: identity.created_at,
+            updated_at: identity.updated_at,
+            limits_left: None,
+        }
+    }
+
+    /// With each counter's standing at `now` (a counter not stored shows
+    /// as its full limit: it starts at the next verify).
+    pub fn with_balances(
+        self,
+        balances: &[(IdentityCounter, Option<Balance>)],
+        now: Timestamp,
+    ) -> Self {
+        let left = balances
+            .iter()
+            .filter_map(|(counter, balance)| {
+                let current = balance.as_ref()?.at(now);
+                Some(match counter {
+                    IdentityCounter::Credits => {
+                        let credits = current.credits?;
+                        LimitLeftView {
+                            kind: "credits",
+                            name: None,
+                            remaining: credits.left,
+                            reset_at: credits.refill_at.map(Timestamp::from_unix_seconds),
+                        }
+                    }
+                    IdentityCounter::Rate(name) => {
+                        let rate = current.rate?;
+                        LimitLeftView {
+                            kind: "rate",
+                            name: Some(name.to_string()),
+                            remaining: rate.left,
+                            reset_at: Some(Timestamp::from_unix_seconds(rate.resets_at)),
+                        }
+                    }
+                })
+            })
+            .collect();
+        Self {
+            limits_left: Some(left),
+            ..self
         }
     }
 }

@@ -19,7 +19,7 @@ use domain::{ApiKeyId, Balance, Cost, KeyLimits, Timestamp};
 use super::{DynamoStore, Item, from_item};
 use crate::keys::{self, api_key_balance_pk};
 use crate::leases::{self, Lease, LeaseWrites};
-use crate::{ApiKeyCharge, Charge, StoreError, StoreResult};
+use crate::{ApiKeyCharge, Charge, ChargePart, Charges, StoreError, StoreResult};
 
 /// Tries per charge before [`StoreError::Contended`]: a boundary crossed under
 /// contention costs a failed subtract, one rollover race, and a subtract again.
@@ -45,16 +45,6 @@ impl DynamoStore {
         now: Timestamp,
     ) -> StoreResult<Charge> {
         let pk = api_key_balance_pk(id);
-        if cost.get() == 0 {
-            // A peek spends nothing, so it needs no write: a strong read.
-            let Some(balance) = self.get_item::<Balance>(pk.clone(), pk).await? else {
-                return Ok(Charge::Unlimited);
-            };
-            return Ok(match balance.charge(cost, now) {
-                Ok(_) => Charge::Charged(balance.at(now)),
-                Err(hit) => Charge::Refused(balance, hit),
-            });
-        }
         leases::charge(self, &self.leases, &pk, expected, cost, now).await
     }
 
@@ -217,6 +207,20 @@ impl DynamoStore {
 }
 
 impl LeaseWrites for DynamoStore {
+    /// A peek spends nothing, so it needs no write: a strong read.
+    async fn peek(&self, pk: &str, now: Timestamp) -> StoreResult<Charge> {
+        let Some(balance) = self
+            .get_item::<Balance>(pk.to_owned(), pk.to_owned())
+            .await?
+        else {
+            return Ok(Charge::Unlimited);
+        };
+        Ok(match balance.charge(Cost::ZERO, now) {
+            Ok(_) => Charge::Charged(balance.at(now)),
+            Err(hit) => Charge::Refused(balance, hit),
+        })
+    }
+
     async fn charge_once(
         &self,
         pk: &str,
@@ -315,6 +319,10 @@ impl ConditionFailure for aws_sdk_dynamodb::operation::update_item::UpdateItemEr
 }
 
 impl ApiKeyCharge for DynamoStore {
+    async fn charge_together(&self, parts: &[ChargePart], now: Timestamp) -> StoreResult<Charges> {
+        leases::charge_together(self, &self.leases, parts, now).await
+    }
+
     async fn charge_api_key(
         &self,
         id: &ApiKeyId,

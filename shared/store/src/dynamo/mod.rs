@@ -19,6 +19,7 @@ mod api_keys;
 mod audit;
 mod balance;
 mod catalog;
+mod identities;
 mod leaks;
 mod service_keys;
 mod sweep;

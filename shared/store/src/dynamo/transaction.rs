@@ -81,17 +81,31 @@ impl Transaction {
         item: Item,
         read: domain::Revision,
     ) -> StoreResult<()> {
-        let read = read.get();
-        let mut names = HashMap::from([("#rev".to_owned(), keys::REVISION.to_owned())]);
-        let values = HashMap::from([(":rev".to_owned(), AttributeValue::N(read.to_string()))]);
-        // DynamoDB refuses a name the expression does not use.
-        let condition = if read == 0 {
-            names.insert("#pk".to_owned(), PK.to_owned());
-            "attribute_exists(#pk) AND (attribute_not_exists(#rev) OR #rev = :rev)"
-        } else {
-            "#rev = :rev"
-        };
-        self.put_if(store, item, condition.to_owned(), names, values)
+        let (condition, names, values) = revision_is(read);
+        self.put_if(store, item, condition, names, values)
+    }
+
+    /// Deletes the item at `pk`/`sk` if its revision is still `read`.
+    pub(super) fn delete_if_revision(
+        &mut self,
+        store: &DynamoStore,
+        (pk, sk): (String, String),
+        read: domain::Revision,
+    ) -> StoreResult<()> {
+        let (condition, names, values) = revision_is(read);
+        let delete = Delete::builder()
+            .table_name(&store.table)
+            .set_key(Some(table_key(pk, sk)))
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.push(
+            TransactWriteItem::builder().delete(delete).build(),
+            Some(Conflict::Changed),
+        );
+        Ok(())
     }
 
     /// A replacement under `condition`; a failed condition means the item
@@ -302,6 +316,28 @@ impl Transaction {
             return Err(StoreError::backend(error));
         }
     }
+}
+
+/// The condition that an item's revision is still `read` (an item written
+/// before revisions has none, which is revision 0), with its names and values.
+fn revision_is(
+    read: domain::Revision,
+) -> (
+    String,
+    HashMap<String, String>,
+    HashMap<String, AttributeValue>,
+) {
+    let read = read.get();
+    let mut names = HashMap::from([("#rev".to_owned(), keys::REVISION.to_owned())]);
+    let values = HashMap::from([(":rev".to_owned(), AttributeValue::N(read.to_string()))]);
+    // DynamoDB refuses a name the expression does not use.
+    let condition = if read == 0 {
+        names.insert("#pk".to_owned(), PK.to_owned());
+        "attribute_exists(#pk) AND (attribute_not_exists(#rev) OR #rev = :rev)"
+    } else {
+        "#rev = :rev"
+    };
+    (condition.to_owned(), names, values)
 }
 
 /// Exponential backoff with full jitter: 0..(10 ms × 2^attempt).

@@ -4,7 +4,7 @@ use domain::{ApiKey, ApiKeyId, Balance, Cost, KeyLimits, Timestamp};
 
 use crate::keys::api_key_balance_pk;
 use crate::leases::{self, Lease, LeaseWrites};
-use crate::{ApiKeyCharge, Charge, StoreError, StoreResult, fresh_balance};
+use crate::{ApiKeyCharge, Charge, ChargePart, Charges, StoreError, StoreResult, fresh_balance};
 
 use super::{EmbeddedStore, ITEMS, get, put};
 
@@ -24,6 +24,10 @@ pub(super) fn put_balance(
 }
 
 impl ApiKeyCharge for EmbeddedStore {
+    async fn charge_together(&self, parts: &[ChargePart], now: Timestamp) -> StoreResult<Charges> {
+        leases::charge_together(self, &self.leases, parts, now).await
+    }
+
     async fn charge_api_key(
         &self,
         id: &ApiKeyId,
@@ -32,9 +36,6 @@ impl ApiKeyCharge for EmbeddedStore {
         now: Timestamp,
     ) -> StoreResult<Charge> {
         let pk = api_key_balance_pk(id);
-        if cost.get() == 0 {
-            return self.charge_once(&pk, expected, cost, now).await;
-        }
         leases::charge(self, &self.leases, &pk, expected, cost, now).await
     }
 
@@ -50,6 +51,12 @@ impl ApiKeyCharge for EmbeddedStore {
 
 /// Each write transaction serialises the charges in it: read, decide, write.
 impl LeaseWrites for EmbeddedStore {
+    /// A peek writes only to start a window or refill.
+    async fn peek(&self, pk: &str, now: Timestamp) -> StoreResult<Charge> {
+        self.charge_once(pk, &KeyLimits::default(), Cost::ZERO, now)
+            .await
+    }
+
     async fn charge_once(
         &self,
         pk: &str,

@@ -32,6 +32,7 @@ mod audit;
 mod balance;
 mod catalog;
 mod group_commit;
+mod identities;
 mod leaks;
 mod service_keys;
 mod sweep;
