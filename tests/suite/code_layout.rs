@@ -1,8 +1,9 @@
 //! The layout the README promises, held by a test: within each crate the
 //! modules import one way (the one circle allowed is the HTTP answer and the
 //! problem that becomes one), no source file grows past 600 lines, and the
-//! management API stays within 4,000. Crates cannot form circles at all:
-//! Cargo refuses them.
+//! management API stays within 125 lines per route it serves (4,000 when it
+//! had 28 routes: the budget grows with the API, never with what is not the
+//! API). Crates cannot form circles at all: Cargo refuses them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,8 @@ use std::path::{Path, PathBuf};
 const ALLOWED_CIRCLES: &[(&str, &[&str])] = &[("shared/api", &["http", "problem"])];
 
 const MAX_FILE_LINES: usize = 600;
-const MAX_API_LINES: usize = 4_000;
+/// What the API crate may hold per route of `api::routes::TABLE`.
+const MAX_API_LINES_PER_ROUTE: usize = 125;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -183,7 +185,7 @@ fn the_check_finds_a_circle_when_there_is_one() {
 }
 
 #[test]
-fn no_source_file_is_over_600_lines_and_the_api_is_within_4000() {
+fn no_source_file_is_over_600_lines_and_the_api_is_within_its_budget_per_route() {
     let mut too_long = Vec::new();
     let mut api_lines = 0;
     for name in crates() {
@@ -206,8 +208,10 @@ fn no_source_file_is_over_600_lines_and_the_api_is_within_4000() {
         too_long.is_empty(),
         "files over {MAX_FILE_LINES} lines (split them by what they do): {too_long:?}"
     );
+    let budget = MAX_API_LINES_PER_ROUTE * api::routes::TABLE.len();
     assert!(
-        api_lines <= MAX_API_LINES,
-        "shared/api/src is {api_lines} lines: move what is not the management API out of it"
+        api_lines <= budget,
+        "shared/api/src is {api_lines} lines, over {budget} ({MAX_API_LINES_PER_ROUTE} per \
+         route): move what is not the management API out of it"
     );
 }

@@ -377,6 +377,7 @@ async fn every_functions_table_calls_are_granted_by_its_template_policy() {
         ("authorizer", "dynamodb:GetItem"),
         ("create-api-key", "dynamodb:PutItem"),
         ("identities", "dynamodb:PutItem"),
+        ("roles", "dynamodb:PutItem"),
         ("leak-report", "dynamodb:UpdateItem"),
     ] {
         assert!(

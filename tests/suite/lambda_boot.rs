@@ -540,6 +540,7 @@ fn check(name: &str, answer: &Value) {
         | "create-arx.json"
         | "create-service-key.json"
         | "create-identity.json"
+        | "create-role.json"
         | "submit-feedback.json" => Some(201),
         "list-api-keys.json"
         | "list-applications.json"
@@ -547,6 +548,7 @@ fn check(name: &str, answer: &Value) {
         | "list-audit-events.json"
         | "list-service-keys.json"
         | "list-identities.json"
+        | "list-roles.json"
         | "get-tenant-usage.json"
         | "console.json"
         | "verify-key.json" => Some(200),
@@ -569,7 +571,10 @@ fn check(name: &str, answer: &Value) {
         | "revoke-service-key.json"
         | "get-identity.json"
         | "update-identity.json"
-        | "delete-identity.json" => Some(404),
+        | "delete-identity.json"
+        | "get-role.json"
+        | "update-role.json"
+        | "delete-role.json" => Some(404),
         "create-api-key.json" => Some(422),
         // Signed by a key GitHub publishes, not the stand-in's (fetched, unknown).
         "leak-report.json" => Some(401),
@@ -622,7 +627,7 @@ async fn every_function_boots_from_the_templates_environment_and_answers_its_eve
     let functions: Vec<&String> = events.keys().collect();
     assert_eq!(
         functions.len(),
-        15,
+        16,
         "every function has a sample event: {functions:?}"
     );
     // Init times and peak memory go to the test's output; docs/benchmarks.md

@@ -48,6 +48,9 @@ export const ACTION_NAMES: Record<AuditAction, string> = {
   identity_created: 'Customer recorded',
   identity_updated: 'Customer changed',
   identity_deleted: 'Customer deleted',
+  role_created: 'Key role created',
+  role_updated: 'Key role permissions changed',
+  role_deleted: 'Key role deleted',
 };
 const ACTIONS = Object.keys(ACTION_NAMES) as AuditAction[];
 

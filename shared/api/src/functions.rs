@@ -62,6 +62,11 @@ pub fn list_api_keys() -> Program {
     api_function("list-api-keys", handlers::read_keys::handle)
 }
 
+/// `roles`.
+pub fn roles() -> Program {
+    api_function("roles", handlers::roles::handle)
+}
+
 /// `submit-feedback`.
 pub fn submit_feedback() -> Program {
     api_function("submit-feedback", handlers::feedback::handle)

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use domain::{
     ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, AuditAction, AuditEventId, Cursor,
-    ExternalId, Granularity, IdentityId, InvalidValue, PageLimit, PrefixedId, ServiceKeyId,
+    ExternalId, Granularity, IdentityId, InvalidValue, PageLimit, PrefixedId, RoleId, ServiceKeyId,
     Timestamp, UserId,
 };
 use serde::Serialize;
@@ -83,7 +83,7 @@ query! {
 query! {
     /// `GET /v1/audit-events`.
     AuditEventsQuery {
-        /// An API key, service key, application, Arx or identity id.
+        /// An API key, service key, application, Arx, identity or role id.
         object_id: String = "object_id", object_id;
         actor: UserId = "actor", UserId::parse;
         action: AuditAction = "action", AuditAction::parse;
@@ -137,6 +137,7 @@ pub struct PageQuery<Id> {
 pub type ApplicationsQuery = PageQuery<ApplicationId>;
 pub type ArxQuery = PageQuery<ArxId>;
 pub type ServiceKeysQuery = PageQuery<ServiceKeyId>;
+pub type RolesQuery = PageQuery<RoleId>;
 
 impl<Id: PrefixedId> Query for PageQuery<Id> {
     const NAMES: &'static [&'static str] = &["limit", "cursor"];
@@ -238,12 +239,13 @@ fn object_id(raw: &str) -> Result<String, InvalidValue> {
         || <ServiceKeyId as PrefixedId>::parse(raw).is_ok()
         || <ApplicationId as PrefixedId>::parse(raw).is_ok()
         || <ArxId as PrefixedId>::parse(raw).is_ok()
-        || <IdentityId as PrefixedId>::parse(raw).is_ok();
+        || <IdentityId as PrefixedId>::parse(raw).is_ok()
+        || <RoleId as PrefixedId>::parse(raw).is_ok();
     if known {
         Ok(raw.to_owned())
     } else {
         Err(InvalidValue::Malformed(
-            "must be an API key, service key, application, Arx or identity id",
+            "must be an API key, service key, application, Arx, identity or role id",
         ))
     }
 }

@@ -8,7 +8,7 @@ use domain::Operation;
 
 use crate::queries::{
     ApplicationsQuery, ArxQuery, AuditEventsQuery, CreateApiKeyQuery, IdentitiesQuery,
-    KeyUsageQuery, ListApiKeysQuery, Query, ServiceKeysQuery, TenantUsageQuery,
+    KeyUsageQuery, ListApiKeysQuery, Query, RolesQuery, ServiceKeysQuery, TenantUsageQuery,
 };
 
 /// Everything about one route, declared once: a row of [`TABLE`]. Dispatch,
@@ -112,6 +112,11 @@ routes! {
     GetIdentity: GET "/v1/identities/{id}", ReadApiKeys, "identities", &[], None;
     UpdateIdentity: PATCH "/v1/identities/{id}", ChangeApiKeys, "identities", &[], ChangesVerdicts;
     DeleteIdentity: DELETE "/v1/identities/{id}", ChangeApiKeys, "identities", &[], ChangesVerdicts;
+    CreateRole: POST "/v1/roles", ChangeApiKeys, "roles", &[], ChangesVerdicts;
+    ListRoles: GET "/v1/roles", ReadApiKeys, "roles", RolesQuery::NAMES, None;
+    GetRole: GET "/v1/roles/{id}", ReadApiKeys, "roles", &[], None;
+    UpdateRole: PATCH "/v1/roles/{id}", ChangeApiKeys, "roles", &[], ChangesVerdicts;
+    DeleteRole: DELETE "/v1/roles/{id}", ChangeApiKeys, "roles", &[], ChangesVerdicts;
 }
 
 impl Route {

@@ -157,6 +157,10 @@ pub struct ApiKey {
     /// What the key may do: a verify's permission query is asked of these.
     #[serde(default, skip_serializing_if = "Permissions::is_empty")]
     pub permissions: Permissions,
+    /// The tenant's roles the key has: their permissions are granted
+    /// beside its own, as the roles stand at each check.
+    #[serde(default, skip_serializing_if = "crate::KeyRoles::is_empty")]
+    pub roles: crate::KeyRoles,
     /// Who owns the key in the customer's own system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<ExternalId>,
@@ -455,6 +459,7 @@ mod tests {
             limits: None,
             disabled_reason: None,
             permissions: Default::default(),
+            roles: Default::default(),
             external_id: None,
             meta: None,
             secret_hash: hash,

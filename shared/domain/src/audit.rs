@@ -70,6 +70,13 @@ pub enum AuditAction {
     IdentityUpdated,
     /// An owner or admin deleted an identity that held no live key.
     IdentityDeleted,
+    /// An owner or admin made a role for keys (a named set of permissions).
+    RoleCreated,
+    /// An owner or admin changed a role's permissions (the detail says
+    /// which): every key that has it gets them at its next check.
+    RoleUpdated,
+    /// An owner or admin deleted a role: keys that name it lose what it gave.
+    RoleDeleted,
 }
 
 /// Who did what to which object, when. Written in the same transaction as the
@@ -157,6 +164,9 @@ impl AuditAction {
             Self::IdentityCreated => "identity_created",
             Self::IdentityUpdated => "identity_updated",
             Self::IdentityDeleted => "identity_deleted",
+            Self::RoleCreated => "role_created",
+            Self::RoleUpdated => "role_updated",
+            Self::RoleDeleted => "role_deleted",
         }
     }
 
@@ -176,7 +186,7 @@ impl AuditAction {
 mod tests {
     use super::*;
 
-    const ALL: [AuditAction; 24] = [
+    const ALL: [AuditAction; 27] = [
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyDeleted,
         AuditAction::ApiKeyDisabled,
@@ -201,6 +211,9 @@ mod tests {
         AuditAction::IdentityCreated,
         AuditAction::IdentityUpdated,
         AuditAction::IdentityDeleted,
+        AuditAction::RoleCreated,
+        AuditAction::RoleUpdated,
+        AuditAction::RoleDeleted,
     ];
 
     #[test]

@@ -116,6 +116,11 @@ prefixed_id!(ArxId, "arx--");
 prefixed_id!(FeedbackId, "feedback--");
 prefixed_id!(AuditEventId, "audit--");
 prefixed_id!(
+    /// The public id of a role for keys (a named set of permissions: `domain::key_role`).
+    RoleId,
+    "role--"
+);
+prefixed_id!(
     /// The public id of a service key (our own API's credential for a
     /// machine); also embedded in the service key.
     ServiceKeyId,

@@ -14,6 +14,7 @@ pub mod feedback;
 pub mod identity;
 pub mod ids;
 pub mod invalid;
+pub mod key_role;
 pub mod lifecycle;
 pub mod limits;
 pub mod owner;
@@ -41,10 +42,11 @@ pub use identity::{
     Identity, IdentityCounter, IdentityEdit, IdentityLimits, LimitName, NamedRateLimit,
 };
 pub use ids::{
-    ApiKeyId, ApplicationId, ArxId, AuditEventId, FeedbackId, IdentityId, PrefixedId, ServiceKeyId,
-    TenantId, UserId,
+    ApiKeyId, ApplicationId, ArxId, AuditEventId, FeedbackId, IdentityId, PrefixedId, RoleId,
+    ServiceKeyId, TenantId, UserId,
 };
 pub use invalid::InvalidValue;
+pub use key_role::{KeyRole, KeyRoles, RoleName};
 pub use lifecycle::{
     Author, Counters, GracePeriod, Issue, KeyChange, KeyEdit, KeySettings, Refusal, Revision,
     Rotation,

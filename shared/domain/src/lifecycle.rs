@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Actor, ApiKey, ApiKeyId, ApiKeyName, ApiKeyStatus, Application, Arx, AuditAction, AuditEvent,
-    DisabledReason, ExpiresAt, ExternalId, InvalidValue, KeyLimits, KeyMeta, Permission,
-    Permissions, Role, SecretHash, TenantId, Timestamp, UserId,
+    DisabledReason, ExpiresAt, ExternalId, InvalidValue, KeyLimits, KeyMeta, KeyRoles, Permissions,
+    Role, SecretHash, TenantId, Timestamp, UserId,
 };
 
 /// A key record's revision: one more with every write of it. A change is
@@ -207,6 +207,7 @@ pub struct KeySettings {
     pub expires_at: Option<ExpiresAt>,
     pub limits: Option<KeyLimits>,
     pub permissions: Permissions,
+    pub roles: KeyRoles,
     pub external_id: Option<ExternalId>,
     pub meta: Option<KeyMeta>,
 }
@@ -217,6 +218,7 @@ pub struct KeySettings {
 pub struct KeyEdit {
     pub limits: Option<Option<KeyLimits>>,
     pub permissions: Option<Option<Permissions>>,
+    pub roles: Option<Option<KeyRoles>>,
     pub external_id: Option<Option<ExternalId>>,
     pub meta: Option<Option<KeyMeta>>,
 }
@@ -225,6 +227,7 @@ impl KeyEdit {
     pub fn is_empty(&self) -> bool {
         self.limits.is_none()
             && self.permissions.is_none()
+            && self.roles.is_none()
             && self.external_id.is_none()
             && self.meta.is_none()
     }
@@ -265,6 +268,7 @@ impl ApiKey {
             balance: None,
             disabled_reason: None,
             permissions: settings.permissions,
+            roles: settings.roles,
             external_id: settings.external_id,
             meta: settings.meta,
             secret_hash: issue.secret_hash,
@@ -414,6 +418,10 @@ impl ApiKey {
                 .permissions
                 .clone()
                 .map_or_else(|| self.permissions.clone(), Option::unwrap_or_default),
+            roles: edit
+                .roles
+                .clone()
+                .map_or_else(|| self.roles.clone(), Option::unwrap_or_default),
             external_id: edit
                 .external_id
                 .clone()
@@ -472,6 +480,7 @@ impl ApiKey {
                 .map(|end| end.same_lifetime(self.created_at, now)),
             limits: self.limits,
             permissions: permissions.unwrap_or_else(|| self.permissions.clone()),
+            roles: self.roles.clone(),
             external_id: self.external_id.clone(),
             meta: self.meta.clone(),
         };
@@ -551,38 +560,8 @@ impl ApiKey {
     }
 }
 
-/// What an edit changed besides the limits, in words for the audit log:
-/// the permissions added and removed, the owner, whether the meta changed.
-fn what_changed(before: &ApiKey, after: &ApiKey) -> Option<String> {
-    let mut parts = Vec::new();
-    let (added, removed) = before.permissions.changes_to(&after.permissions);
-    let list = |names: &[&Permission]| {
-        names
-            .iter()
-            .map(|name| name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if !added.is_empty() {
-        parts.push(format!("permissions added: {}", list(&added)));
-    }
-    if !removed.is_empty() {
-        parts.push(format!("permissions removed: {}", list(&removed)));
-    }
-    match (&before.external_id, &after.external_id) {
-        (before, after) if before == after => {}
-        (_, Some(owner)) => parts.push(format!("owner set to {owner}")),
-        (Some(_), None) => parts.push("owner removed".into()),
-        (None, None) => {}
-    }
-    match (&before.meta, &after.meta) {
-        (before, after) if before == after => {}
-        (None, Some(_)) => parts.push("meta set".into()),
-        (Some(_), Some(_)) => parts.push("meta changed".into()),
-        (_, None) => parts.push("meta removed".into()),
-    }
-    (!parts.is_empty()).then(|| parts.join("; "))
-}
+mod detail;
+use detail::what_changed;
 
 #[cfg(test)]
 mod tests;

@@ -154,6 +154,12 @@ impl Permissions {
         self.0.iter()
     }
 
+    /// These and `other`'s together: what a key holds with its roles' (the
+    /// limit of 100 is on what one key or role is given, not on the union).
+    pub fn union(&self, other: &Permissions) -> Permissions {
+        Self(self.0.union(&other.0).cloned().collect())
+    }
+
     /// What `next` adds to these and what it takes away, in order.
     pub fn changes_to<'a>(
         &'a self,

@@ -7,8 +7,8 @@ use std::future::Future;
 use domain::{
     ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, AuditEvent,
     Balance, Cost, Cursor, ExpiresAt, ExternalId, IdentityCounter, IdentityId, KeyChange,
-    KeyLimits, KeyMeta, LimitHit, Page, PageLimit, Permissions, Rotation, SecretHash, TenantId,
-    Timestamp,
+    KeyLimits, KeyMeta, KeyRoles, LimitHit, Page, PageLimit, Permissions, Rotation, SecretHash,
+    TenantId, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +111,9 @@ pub struct KeyLookup {
     /// What a `VALID` verdict carries and a permission query is asked of.
     #[serde(default, skip_serializing_if = "Permissions::is_empty")]
     pub permissions: Permissions,
+    /// The roles whose permissions verify grants beside the key's own.
+    #[serde(default, skip_serializing_if = "KeyRoles::is_empty")]
+    pub roles: KeyRoles,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<ExternalId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,6 +142,7 @@ impl KeyLookup {
             rotated_to: key.rotated_to.clone(),
             balance: key.balance.clone(),
             permissions: key.permissions.clone(),
+            roles: key.roles.clone(),
             external_id: key.external_id.clone(),
             meta: key.meta.clone(),
         }

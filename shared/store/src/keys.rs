@@ -7,7 +7,7 @@
 
 use domain::{
     ApiKey, ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, AuditEventId, ExternalId, FeedbackId,
-    IdentityCounter, IdentityId, ServiceKeyId, TenantId,
+    IdentityCounter, IdentityId, RoleId, RoleName, ServiceKeyId, TenantId,
 };
 
 use crate::{ApiKeyQuery, AuditFilter, DueWork};
@@ -34,6 +34,7 @@ pub const AUDIT_SK_PREFIX: &str = "AUDIT#";
 pub const FEEDBACK_SK_PREFIX: &str = "FEEDBACK#";
 pub const SERVICE_KEY_SK_PREFIX: &str = "SVCKEY#";
 pub const IDENTITY_SK_PREFIX: &str = "IDENTITY#";
+pub const ROLE_SK_PREFIX: &str = "ROLE#";
 pub const API_KEY_COUNTS_SK: &str = "COUNTS#API_KEYS";
 
 pub fn tenant_pk(tenant: &TenantId) -> String {
@@ -99,6 +100,17 @@ pub fn identity_sk(id: &IdentityId) -> String {
 /// own partition, after a prefix no other item's sort key starts with.
 pub fn identity_owner_sk(external_id: &ExternalId) -> String {
     format!("IDOWNER#{external_id}")
+}
+
+pub fn role_sk(id: &RoleId) -> String {
+    format!("{ROLE_SK_PREFIX}{id}")
+}
+
+/// The copy of a role under the tenant that verify reads by the name a key
+/// carries; written with the record, and only if the tenant has no role of
+/// that name (names hold no `#`).
+pub fn role_name_sk(name: &RoleName) -> String {
+    format!("ROLENAME#{name}")
 }
 
 /// One counter of an identity's limits (partition and sort key are the same

@@ -24,6 +24,7 @@ mod leaks;
 mod leases;
 mod page;
 mod retry;
+mod roles;
 mod service_keys;
 mod sweep;
 mod usage;
@@ -47,6 +48,7 @@ pub use leaks::{LEAK_REPORT_KEPT_DAYS, LeakReportRecord, LeakReports};
 pub use leases::{LeaseSettings, MIN_LEFT_TO_LEASE};
 pub(crate) use page::into_page;
 pub use retry::{CHANGE_ATTEMPTS, ChangedMeanwhile, until_written};
+pub use roles::{RoleLookup, RoleStore};
 pub use service_keys::{ServiceKeyLookup, ServiceKeyStore};
 pub use sweep::{
     ApiKeySweep, CascadeTarget, DueWork, PendingCascade, PendingCascades, SweepProgress,

@@ -17,7 +17,7 @@ use domain::{
 };
 use store::{
     ApiKeyCharge, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApplicationStore, ArxStore, ChargePart,
-    Charges, Counter, IdentityLookup, KeyLookup, StoreError,
+    Charges, Counter, IdentityLookup, KeyLookup, RoleLookup, StoreError,
 };
 
 use crate::cache::{LAST_USED_INTERVAL, ServiceKeyCache, VerdictCache};
@@ -92,6 +92,7 @@ pub trait VerifyStore:
     + ApplicationStore
     + ArxStore
     + IdentityLookup
+    + RoleLookup
 {
 }
 impl<S> VerifyStore for S where
@@ -102,6 +103,7 @@ impl<S> VerifyStore for S where
         + ApplicationStore
         + ArxStore
         + IdentityLookup
+        + RoleLookup
 {
 }
 
@@ -254,12 +256,26 @@ async fn describe<S: VerifyStore>(
             None => Ok(None),
         }
     };
-    let (application, arx, limits, identity) = tokio::try_join!(
+    // A role deleted since the key was given it grants nothing.
+    let roles = futures_util::future::try_join_all(
+        lookup
+            .roles
+            .iter()
+            .map(|name| store.role_named(tenant, name)),
+    );
+    let (application, arx, limits, identity, roles) = tokio::try_join!(
         store.get_application(tenant, &application_id),
         store.get_arx(tenant, &arx_id),
         limits_of(store, lookup),
         identity,
+        roles,
     )?;
+    let permissions = roles
+        .iter()
+        .flatten()
+        .fold(lookup.permissions.clone(), |held, role| {
+            held.union(&role.permissions)
+        });
     let catalog_active = application.is_some_and(|a| a.status == ApplicationStatus::Active)
         && arx.as_ref().is_some_and(|a| a.status == ArxStatus::Active);
     let arx_url = arx.map(|arx| arx.arx_url).unwrap_or_default();
@@ -272,7 +288,8 @@ async fn describe<S: VerifyStore>(
             arx_url,
             name,
             expires_at: lookup.expires_at.map(ExpiresAt::at),
-            permissions: lookup.permissions.clone(),
+            permissions,
+            roles: lookup.roles.clone(),
             external_id: lookup.external_id.clone(),
             meta: lookup.meta.clone(),
             identity: identity.as_ref().map(VerifiedIdentity::of),

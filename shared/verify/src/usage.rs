@@ -309,6 +309,7 @@ mod tests {
             name: ApiKeyName::parse("a key").expect("a name"),
             expires_at: None,
             permissions: Permissions::default(),
+            roles: Default::default(),
             external_id: None,
             meta: None,
             identity: None,

@@ -2,8 +2,8 @@
 
 use domain::{
     ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, Balance, ExpiresAt, ExternalId,
-    Identity, IdentityId, KeyLimits, KeyMeta, LimitHit, LimitName, PermissionQuery, Permissions,
-    Standing, TenantId, Timestamp,
+    Identity, IdentityId, KeyLimits, KeyMeta, KeyRoles, LimitHit, LimitName, PermissionQuery,
+    Permissions, Standing, TenantId, Timestamp,
 };
 use serde::{Serialize, Serializer};
 
@@ -176,8 +176,10 @@ pub struct VerifiedKey {
     pub arx_url: String,
     pub name: ApiKeyName,
     pub expires_at: Option<Timestamp>,
-    /// What the key may do, in order.
+    /// What the key may do, in order: its own permissions and its roles'.
     pub permissions: Permissions,
+    /// The roles it has (their permissions are in `permissions`).
+    pub roles: KeyRoles,
     /// Who owns it in the customer's own system.
     pub external_id: Option<ExternalId>,
     /// The customer's own JSON object about it.

@@ -16,6 +16,7 @@ mod limits;
 mod openapi;
 mod permissions;
 mod races;
+mod roles;
 mod service_keys;
 mod sweep;
 mod usage;

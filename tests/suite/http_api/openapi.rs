@@ -105,9 +105,15 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
         .await
         .json();
     let identity_id = identity["id"].as_str().expect("id").to_owned();
+    let role = app
+        .post("/v1/roles", owner, &json!({"name": external_id}))
+        .await
+        .json();
+    let role_id = role["id"].as_str().expect("id").to_owned();
     let id = match route.template() {
         t if t.starts_with("/v1/api-keys") => key_id.clone(),
         t if t.starts_with("/v1/identities") => identity_id,
+        t if t.starts_with("/v1/roles") => role_id,
         t if t.starts_with("/v1/applications") => application_id.to_owned(),
         t if t.starts_with("/v1/service-keys") => service_key_id.clone(),
         _ => arx_id.to_owned(),
@@ -137,6 +143,9 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
         Route::CreateIdentity => Some(json!({"external_id": format!("{external_id}-2"),
             "limits": {"credits": {"remaining": 5}}})),
         Route::UpdateIdentity => Some(json!({"meta": {"plan": "pro"}})),
+        Route::CreateRole => Some(json!({"name": format!("{external_id}-2"),
+            "permissions": ["documents.read"]})),
+        Route::UpdateRole => Some(json!({"permissions": ["documents.*"]})),
         _ => None,
     };
     (route.template().replace("{id}", &id), body)
@@ -157,6 +166,7 @@ async fn every_status_the_server_answers_is_documented(app: &TestApp) {
                 t if t.starts_with("/v1/applications") => ApplicationId::new().to_string(),
                 t if t.starts_with("/v1/service-keys") => ServiceKeyId::new().to_string(),
                 t if t.starts_with("/v1/identities") => domain::IdentityId::new().to_string(),
+                t if t.starts_with("/v1/roles") => domain::RoleId::new().to_string(),
                 _ => ArxId::new().to_string(),
             },
         );

@@ -140,6 +140,16 @@ impl<S: store::IdentityLookup> store::IdentityLookup for Paused<S> {
     }
 }
 
+impl<S: store::RoleLookup> store::RoleLookup for Paused<S> {
+    async fn role_named(
+        &self,
+        tenant: &TenantId,
+        name: &domain::RoleName,
+    ) -> StoreResult<Option<domain::KeyRole>> {
+        self.inner.role_named(tenant, name).await
+    }
+}
+
 impl<S: ApiKeyCharge> ApiKeyCharge for Paused<S> {
     async fn charge_together(
         &self,

@@ -8,9 +8,11 @@
 
 use std::sync::Arc;
 
-use domain::{ApiKey, ApiKeyId, ExternalId, KeyChange, KeyEdit, KeyLimits, Permissions, Timestamp};
+use domain::{
+    ApiKey, ApiKeyId, ExternalId, KeyChange, KeyEdit, KeyLimits, KeyRoles, Permissions, Timestamp,
+};
 use serde::Deserialize;
-use store::{ApiKeyCharge, ApiKeyRead, ApiKeyWrite, until_written};
+use store::{ApiKeyCharge, ApiKeyRead, ApiKeyWrite, RoleLookup, until_written};
 
 use super::refuse_keys_in_plain_data;
 use super::views::ApiKeyView;
@@ -36,6 +38,8 @@ struct KeyChangeBody {
     #[serde(default, deserialize_with = "given")]
     permissions: Option<Option<Permissions>>,
     #[serde(default, deserialize_with = "given")]
+    roles: Option<Option<KeyRoles>>,
+    #[serde(default, deserialize_with = "given")]
     external_id: Option<Option<ExternalId>>,
     /// Read as the text sent, so its numbers are judged as written.
     #[serde(default, deserialize_with = "given")]
@@ -51,7 +55,7 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-pub async fn handle<S: ApiKeyRead + ApiKeyWrite + ApiKeyCharge>(
+pub async fn handle<S: ApiKeyRead + ApiKeyWrite + ApiKeyCharge + RoleLookup>(
     state: Arc<AppState<S>>,
     route: Route,
     request: ApiRequest,
@@ -102,7 +106,7 @@ where
 }
 
 /// Changes what a `PATCH` names (see `ApiKey::edit`).
-async fn update<S: ApiKeyRead + ApiKeyWrite + ApiKeyCharge>(
+async fn update<S: ApiKeyRead + ApiKeyWrite + ApiKeyCharge + RoleLookup>(
     state: &AppState<S>,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
@@ -115,13 +119,14 @@ async fn update<S: ApiKeyRead + ApiKeyWrite + ApiKeyCharge>(
     let edit = KeyEdit {
         limits: body.limits,
         permissions: body.permissions,
+        roles: body.roles,
         external_id: body.external_id,
         meta,
     };
     if edit.is_empty() {
         return Err(ApiError::MalformedBody {
-            detail: "the body names nothing to change: give limits, permissions, external_id \
-                     or meta"
+            detail: "the body names nothing to change: give limits, permissions, roles, \
+                     external_id or meta"
                 .into(),
             field: None,
         });
@@ -132,6 +137,9 @@ async fn update<S: ApiKeyRead + ApiKeyWrite + ApiKeyCharge>(
         edit.external_id.as_ref().and_then(Option::as_ref),
         edit.meta.as_ref().and_then(Option::as_ref),
     )?;
+    if let Some(Some(roles)) = &edit.roles {
+        super::known_roles(state, &request.identity.tenant, roles).await?;
+    }
     let now = Timestamp::now();
     let by = request.identity.author(now);
     let next = until_written(|| async {

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use domain::{
     AccessKey, ApiKey, ApiKeyId, ApiKeyName, Application, ApplicationId, Arx, ArxId, ExpiresAt,
-    ExternalId, GracePeriod, Issue, KeyLimits, KeyMeta, KeySettings, NoticePeriod, Permissions,
-    Timestamp, WholeNumber,
+    ExternalId, GracePeriod, Issue, KeyLimits, KeyMeta, KeyRoles, KeySettings, NoticePeriod,
+    Permissions, Timestamp, WholeNumber,
 };
 use serde::{Deserialize, Serialize};
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyRead, ApiKeyRotate, ApplicationStore, ArxStore, Conflict,
-    StoreError, until_written,
+    RoleLookup, StoreError, until_written,
 };
 
 use super::views::{ApiKeyView, ApplicationView, ArxView};
@@ -35,6 +35,9 @@ struct CreateApiKeyBody {
     /// What the key may do (a verify's permission query asks these).
     #[serde(default)]
     permissions: Permissions,
+    /// The tenant's roles it has (their permissions are granted beside its own).
+    #[serde(default)]
+    roles: KeyRoles,
     /// Who owns it in the customer's own system.
     external_id: Option<ExternalId>,
     /// The customer's own JSON object about it (not a secret: it is returned).
@@ -63,6 +66,7 @@ struct Summary<'a> {
     expires_at: Option<Timestamp>,
     limits: Option<KeyLimits>,
     permissions: &'a Permissions,
+    roles: &'a KeyRoles,
     external_id: Option<&'a str>,
     meta: Option<&'a serde_json::Map<String, serde_json::Value>>,
     application: ApplicationView<'a>,
@@ -84,7 +88,13 @@ pub async fn handle<S>(
     request: ApiRequest,
 ) -> Result<ApiResponse, ApiError>
 where
-    S: ApiKeyCreate + ApiKeyRead + ApiKeyRotate + ApiKeyCharge + ApplicationStore + ArxStore,
+    S: ApiKeyCreate
+        + ApiKeyRead
+        + ApiKeyRotate
+        + ApiKeyCharge
+        + ApplicationStore
+        + ArxStore
+        + RoleLookup,
 {
     match route {
         Route::RotateApiKey => rotate(&state, &request).await,
@@ -94,7 +104,7 @@ where
 
 async fn create<S>(state: &AppState<S>, request: &ApiRequest) -> Result<ApiResponse, ApiError>
 where
-    S: ApiKeyCreate + ApplicationStore + ArxStore,
+    S: ApiKeyCreate + ApplicationStore + ArxStore + RoleLookup,
 {
     let query: CreateApiKeyQuery = request.query()?;
     let dry_run = query.dry_run.unwrap_or(false);
@@ -115,6 +125,7 @@ where
     let identity = &request.identity;
     let (application, arx) =
         accepting_catalog(state, request, &body.application_id, &body.arx_id).await?;
+    super::known_roles(state, &identity.tenant, &body.roles).await?;
     let name = body
         .name
         .unwrap_or_else(|| ApiKeyName::after(&application, &arx));
@@ -126,6 +137,7 @@ where
             expires_at: expires_at.map(ExpiresAt::at),
             limits,
             permissions: &body.permissions,
+            roles: &body.roles,
             external_id: body.external_id.as_ref().map(ExternalId::as_str),
             meta: meta.as_ref().map(KeyMeta::as_object),
             application: ApplicationView::from(&application),
@@ -141,6 +153,7 @@ where
         expires_at,
         limits,
         permissions: body.permissions,
+        roles: body.roles,
         external_id: body.external_id,
         meta,
     };

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use domain::{AuditAction, AuditEvent, Timestamp};
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
-    ApplicationStore, ArxStore, AuditLog, FeedbackStore, IdentityStore, LeakReports,
+    ApplicationStore, ArxStore, AuditLog, FeedbackStore, IdentityStore, LeakReports, RoleStore,
     ServiceKeyStore, UsageLog,
 };
 
@@ -26,6 +26,7 @@ pub mod feedback;
 pub mod identities;
 pub mod issue_keys;
 pub mod read_keys;
+pub mod roles;
 pub mod service_keys;
 pub mod usage;
 pub mod verification;
@@ -47,6 +48,7 @@ pub trait ApiStore:
     + LeakReports
     + ServiceKeyStore
     + IdentityStore
+    + RoleStore
     + UsageLog
     + 'static
 {
@@ -67,6 +69,7 @@ impl<S> ApiStore for S where
         + LeakReports
         + ServiceKeyStore
         + IdentityStore
+        + RoleStore
         + UsageLog
         + 'static
 {
@@ -103,6 +106,9 @@ pub async fn dispatch<S: ApiStore>(
             }
             CreateIdentity | ListIdentities | GetIdentity | UpdateIdentity | DeleteIdentity => {
                 identities::handle(state, route, request).await
+            }
+            CreateRole | ListRoles | GetRole | UpdateRole | DeleteRole => {
+                roles::handle(state, route, request).await
             }
         }
     })
@@ -147,6 +153,24 @@ fn refuse_keys_in_plain_data(
 /// Refuses `text`, sent as `field`, when it holds one of this deployment's
 /// access or service keys: names and plain data are shown again by every
 /// read, a secret never is. The refusal names the field, never the key.
+/// Refuses roles the tenant has not made (400 naming the first): a key
+/// given a role by a typo would silently hold less than meant.
+async fn known_roles<S: store::RoleLookup>(
+    state: &AppState<S>,
+    tenant: &domain::TenantId,
+    roles: &domain::KeyRoles,
+) -> Result<(), ApiError> {
+    for name in roles.iter() {
+        if state.store.role_named(tenant, name).await?.is_none() {
+            return Err(ApiError::InvalidField {
+                field: "roles".into(),
+                reason: format!("no role is named \"{name}\"; make it first (POST /v1/roles)"),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn refuse_key_in(verifier: &verify::Verifier, field: &str, text: &str) -> Result<(), ApiError> {
     if verifier.finds_a_key_in(text) {
         return Err(ApiError::InvalidField {

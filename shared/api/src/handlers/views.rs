@@ -34,6 +34,8 @@ pub struct ApiKeyView<'a> {
     /// What the key may do, in order (empty: nothing asked of it passes a
     /// permission query).
     pub permissions: &'a domain::Permissions,
+    /// The tenant's roles the key has (their permissions count as its own).
+    pub roles: &'a domain::KeyRoles,
     /// The owner's id in the customer's own system (null: none).
     pub external_id: Option<&'a str>,
     /// The customer's own object (null: none).
@@ -96,6 +98,7 @@ impl<'a> ApiKeyView<'a> {
             disabled_reason: key.disabled_reason.map(domain::DisabledReason::as_str),
             limits: key.limits,
             permissions: &key.permissions,
+            roles: &key.roles,
             external_id: key.external_id.as_ref().map(domain::ExternalId::as_str),
             meta: key.meta.as_ref().map(domain::KeyMeta::as_object),
             balance: None,
@@ -355,6 +358,28 @@ impl<'a> IdentityView<'a> {
         Self {
             limits_left: Some(left),
             ..self
+        }
+    }
+}
+
+/// A role for keys on the wire.
+#[derive(Debug, Serialize)]
+pub struct RoleView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub permissions: &'a domain::Permissions,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl<'a> RoleView<'a> {
+    pub fn of(role: &'a domain::KeyRole) -> Self {
+        Self {
+            id: role.id.as_str(),
+            name: role.name.as_str(),
+            permissions: &role.permissions,
+            created_at: role.created_at,
+            updated_at: role.updated_at,
         }
     }
 }

@@ -21,6 +21,7 @@ mod balance;
 mod catalog;
 mod identities;
 mod leaks;
+mod roles;
 mod service_keys;
 mod sweep;
 mod table;

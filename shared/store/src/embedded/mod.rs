@@ -34,6 +34,7 @@ mod catalog;
 mod group_commit;
 mod identities;
 mod leaks;
+mod roles;
 mod service_keys;
 mod sweep;
 mod usage;
