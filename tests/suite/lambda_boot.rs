@@ -570,6 +570,7 @@ fn check(name: &str, answer: &Value) {
         | "delete-arx.json"
         | "revoke-service-key.json"
         | "get-identity.json"
+        | "get-identity-usage.json"
         | "update-identity.json"
         | "delete-identity.json"
         | "get-role.json"

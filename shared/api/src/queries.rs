@@ -155,6 +155,7 @@ impl<Id: PrefixedId> Query for PageQuery<Id> {
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     Key,
+    Identity,
     Application,
     Arx,
     Outcome,
@@ -199,11 +200,12 @@ fn group_by(raw: &str) -> Result<GroupBy, InvalidValue> {
     use GroupBy::*;
     let words = [
         ("key", Key),
+        ("identity", Identity),
         ("application", Application),
         ("arx", Arx),
         ("outcome", Outcome),
     ];
-    one_of(raw, &words, "key, application, arx, outcome")
+    one_of(raw, &words, "key, identity, application, arx, outcome")
 }
 
 /// A parameter parsed by `parse`, refused with its name if it does not parse.

@@ -112,6 +112,7 @@ routes! {
     GetIdentity: GET "/v1/identities/{id}", ReadApiKeys, "identities", &[], None;
     UpdateIdentity: PATCH "/v1/identities/{id}", ChangeApiKeys, "identities", &[], ChangesVerdicts;
     DeleteIdentity: DELETE "/v1/identities/{id}", ChangeApiKeys, "identities", &[], ChangesVerdicts;
+    GetIdentityUsage: GET "/v1/identities/{id}/usage", ReadApiKeys, "identities", KeyUsageQuery::NAMES, None;
     CreateRole: POST "/v1/roles", ChangeApiKeys, "roles", &[], ChangesVerdicts;
     ListRoles: GET "/v1/roles", ReadApiKeys, "roles", RolesQuery::NAMES, None;
     GetRole: GET "/v1/roles/{id}", ReadApiKeys, "roles", &[], None;

@@ -147,6 +147,12 @@ pub fn key_usage_pk(tenant: &TenantId, key: &ApiKeyId) -> String {
     format!("{}#TRAFFIC#{key}", tenant_pk(tenant))
 }
 
+/// One identity's verify counts, a bucket per item (`usage_sk`): beside its
+/// keys' (an identity id never starts as a key id does).
+pub fn identity_usage_pk(tenant: &TenantId, identity: &IdentityId) -> String {
+    format!("{}#TRAFFIC#{identity}", tenant_pk(tenant))
+}
+
 /// A tenant's days of verify counts, by key, application and Arx.
 pub fn tenant_usage_pk(tenant: &TenantId) -> String {
     format!("{}#TRAFFIC", tenant_pk(tenant))
@@ -187,7 +193,8 @@ pub fn usage_sk(granularity: domain::Granularity, start: i64) -> String {
 }
 
 /// The attribute of a tenant's day that counts `outcome` for one key (`k`),
-/// application (`a`) or Arx (`x`): ids and outcome codes hold no `#`.
+/// application (`a`), Arx (`x`) or identity (`i`, in the key shards): ids
+/// and outcome codes hold no `#`.
 pub fn tenant_usage_attribute(dimension: char, id: &str, outcome: &str) -> String {
     format!("{dimension}#{id}#{outcome}")
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use domain::{ApiKeyId, ApplicationId, ArxId, Granularity, OutcomeCounts, TenantId};
+use domain::{ApiKeyId, ApplicationId, ArxId, Granularity, IdentityId, OutcomeCounts, TenantId};
 
 use crate::error::{StoreError, StoreResult};
 
@@ -17,17 +17,22 @@ pub struct UsageIncrement {
     pub key_id: ApiKeyId,
     pub application_id: ApplicationId,
     pub arx_id: ArxId,
+    /// The identity the key belongs to, if the tenant recorded one: its
+    /// hours and days are counted too, from the same increments.
+    pub identity_id: Option<IdentityId>,
     /// The hour's start, epoch seconds.
     pub hour: i64,
     pub counts: OutcomeCounts,
 }
 
-/// One day of a tenant's verifies, by key, application and Arx (ids).
+/// One day of a tenant's verifies, by key, application, Arx and identity (ids).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TenantDay {
     /// The day's start, epoch seconds.
     pub day: i64,
     pub by_key: BTreeMap<String, OutcomeCounts>,
+    /// Read with the keys ([`UsageDetail::WithKeys`]): they grow alike.
+    pub by_identity: BTreeMap<String, OutcomeCounts>,
     pub by_application: BTreeMap<String, OutcomeCounts>,
     pub by_arx: BTreeMap<String, OutcomeCounts>,
 }
@@ -60,6 +65,16 @@ pub trait UsageLog: Send + Sync {
         to: i64,
     ) -> impl Future<Output = StoreResult<Vec<(i64, OutcomeCounts)>>> + Send;
 
+    /// The identity's buckets, as [`UsageLog::key_usage`] a key's.
+    fn identity_usage(
+        &self,
+        tenant: &TenantId,
+        identity: &IdentityId,
+        granularity: Granularity,
+        from: i64,
+        to: i64,
+    ) -> impl Future<Output = StoreResult<Vec<(i64, OutcomeCounts)>>> + Send;
+
     /// The tenant's days from `from` to `to` (day starts), oldest first:
     /// by application and Arx, and by key too when `detail` says so (the
     /// per-key counts are most of what a busy day holds: read only when asked).
@@ -77,7 +92,7 @@ pub trait UsageLog: Send + Sync {
 pub enum UsageDetail {
     /// By application and Arx (and so by outcome): small, whatever the keys.
     Summary,
-    /// By key too.
+    /// By key and by identity too.
     WithKeys,
 }
 
@@ -86,6 +101,7 @@ pub enum UsageDetail {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct UsageWrites {
     pub key_buckets: BTreeMap<(TenantId, ApiKeyId, Granularity, i64), OutcomeCounts>,
+    pub identity_buckets: BTreeMap<(TenantId, IdentityId, Granularity, i64), OutcomeCounts>,
     pub tenant_days: BTreeMap<(TenantId, i64), TenantDay>,
     /// Which batch of which writer these are, so that a store adds each
     /// batch to an item at most once however often it is sent (see
@@ -115,18 +131,26 @@ impl UsageWrites {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.key_buckets.is_empty() && self.tenant_days.is_empty()
+        self.key_buckets.is_empty()
+            && self.identity_buckets.is_empty()
+            && self.tenant_days.is_empty()
     }
 
     /// How many stored buckets these writes touch (one write each).
     pub fn buckets(&self) -> usize {
-        self.key_buckets.len() + self.tenant_days.len()
+        self.key_buckets.len() + self.identity_buckets.len() + self.tenant_days.len()
     }
 
     /// These writes and `other`'s, added up.
     pub fn merge(&mut self, other: UsageWrites) {
         for (bucket, counts) in other.key_buckets {
             self.key_buckets.entry(bucket).or_default().merge(&counts);
+        }
+        for (bucket, counts) in other.identity_buckets {
+            self.identity_buckets
+                .entry(bucket)
+                .or_default()
+                .merge(&counts);
         }
         for (bucket, day) in other.tenant_days {
             self.tenant_days
@@ -155,6 +179,13 @@ impl UsageWrites {
                 .entry((tenant.clone(), increment.key_id.clone(), granularity, start))
                 .or_default()
                 .merge(&increment.counts);
+            if let Some(identity) = &increment.identity_id {
+                writes
+                    .identity_buckets
+                    .entry((tenant.clone(), identity.clone(), granularity, start))
+                    .or_default()
+                    .merge(&increment.counts);
+            }
         }
         let rollup = writes
             .tenant_days
@@ -176,6 +207,13 @@ impl UsageWrites {
                 .or_default()
                 .merge(&increment.counts);
         }
+        if let Some(identity) = &increment.identity_id {
+            rollup
+                .by_identity
+                .entry(identity.to_string())
+                .or_default()
+                .merge(&increment.counts);
+        }
     }
 }
 
@@ -186,6 +224,7 @@ impl TenantDay {
             (&mut self.by_key, &other.by_key),
             (&mut self.by_application, &other.by_application),
             (&mut self.by_arx, &other.by_arx),
+            (&mut self.by_identity, &other.by_identity),
         ] {
             for (id, counts) in theirs {
                 mine.entry(id.clone()).or_default().merge(counts);

@@ -88,6 +88,7 @@ impl UsageCounter {
             key_id: key.key_id.clone(),
             application_id: key.application_id.clone(),
             arx_id: key.arx_id.clone(),
+            identity_id: key.identity.as_ref().map(|identity| identity.id.clone()),
             hour: now.unix_seconds(),
             counts,
         };
@@ -259,6 +260,16 @@ mod tests {
             &self,
             _: &TenantId,
             _: &ApiKeyId,
+            _: domain::Granularity,
+            _: i64,
+            _: i64,
+        ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+            Ok(vec![])
+        }
+        async fn identity_usage(
+            &self,
+            _: &TenantId,
+            _: &domain::IdentityId,
             _: domain::Granularity,
             _: i64,
             _: i64,

@@ -13,6 +13,7 @@ on_both_stores!(
     a_refusal_by_either_limit_spends_nothing_on_the_other,
     named_rate_limits_are_charged_as_a_verify_asks,
     a_valid_verdict_names_the_identity_and_sees_its_changes,
+    usage_by_identity_counts_exactly_what_its_keys_verified,
 );
 
 /// Creates an identity: its id.
@@ -399,4 +400,76 @@ async fn a_valid_verdict_names_the_identity_and_sees_its_changes(app: &TestApp) 
     assert_eq!(first["remaining"], 0);
     let second = verify(app, &json!({"key": key})).await;
     assert_eq!(code(&second), "USAGE_EXCEEDED", "{second}");
+}
+
+async fn usage_by_identity_counts_exactly_what_its_keys_verified(app: &TestApp) {
+    let gold = create_identity(
+        app,
+        json!({"external_id": "usage-gold", "limits": {"credits": {"remaining": 5}}}),
+    )
+    .await;
+    let silver = create_identity(app, json!({"external_id": "usage-silver"})).await;
+    let gold_keys = [
+        create_key_of(app, "usage-gold", Value::Null).await.1,
+        create_key_of(app, "usage-gold", Value::Null).await.1,
+    ];
+    let silver_key = create_key_of(app, "usage-silver", Value::Null).await.1;
+    let (_, loner) = create_key_of(app, "no-identity", Value::Null).await;
+    // Gold: 8 verifies over two keys, 5 VALID then 3 refused by its credits.
+    for n in 0..8 {
+        verify(app, &json!({"key": gold_keys[n % 2]})).await;
+    }
+    for _ in 0..4 {
+        verify(app, &json!({"key": silver_key})).await;
+    }
+    verify(app, &json!({"key": loner})).await;
+
+    let usage = app
+        .get("/v1/usage?group_by=identity&limit=100", Role::Developer)
+        .await;
+    assert_eq!(usage.status, 200, "{}", usage.text);
+    let usage = usage.json();
+    let group = |id: &str| {
+        usage["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .find(|g| g["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no group {id}: {usage}"))
+    };
+    assert_eq!(
+        group(&gold)["counts"],
+        json!({"VALID": 5, "USAGE_EXCEEDED": 3})
+    );
+    assert_eq!(group(&silver)["counts"], json!({"VALID": 4}));
+    assert_eq!(usage["groups"].as_array().map(Vec::len), Some(2), "{usage}");
+
+    let own = app
+        .get(
+            &format!("/v1/identities/{gold}/usage?granularity=day"),
+            Role::Developer,
+        )
+        .await;
+    assert_eq!(own.status, 200, "{}", own.text);
+    let own = own.json();
+    assert_eq!(own["identity_id"], gold.as_str());
+    assert_eq!(own["total"], 8);
+    assert_eq!(own["totals"], json!({"VALID": 5, "USAGE_EXCEEDED": 3}));
+    let csv = app
+        .get(
+            &format!("/v1/identities/{silver}/usage?granularity=day&format=csv"),
+            Role::Developer,
+        )
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    let today = csv.text.lines().last().expect("a row");
+    assert!(today.contains(",4,4,"), "{}", csv.text);
+    let unknown = app
+        .get(
+            &format!("/v1/identities/{}/usage", domain::IdentityId::new()),
+            Role::Developer,
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
 }

@@ -24,6 +24,7 @@ fn increment(
         key_id: key.clone(),
         application_id: ApplicationId::new(),
         arx_id: ArxId::new(),
+        identity_id: None,
         hour,
         counts,
     }
@@ -190,8 +191,10 @@ async fn dynamodb_a_busy_day_is_a_small_summary_and_sharded_key_counts() {
     let (application, arx) = (ApplicationId::new(), ArxId::new());
     let hour = Granularity::Hour.start_of(Timestamp::now().unix_seconds());
     let day = Granularity::Day.start_of(hour);
+    // Every third key belongs to one of two identities.
+    let identities = [domain::IdentityId::new(), domain::IdentityId::new()];
     let increments: Vec<UsageIncrement> = (0..300)
-        .map(|_| {
+        .map(|n| {
             let mut counts = OutcomeCounts::default();
             counts.add("VALID", 2);
             counts.add("RATE_LIMITED", 1);
@@ -200,6 +203,7 @@ async fn dynamodb_a_busy_day_is_a_small_summary_and_sharded_key_counts() {
                 key_id: domain::AccessKey::generate(&domain::KeyPrefix::default()).0,
                 application_id: application.clone(),
                 arx_id: arx.clone(),
+                identity_id: (n % 3 == 0).then(|| identities[n % 2].clone()),
                 hour,
                 counts,
             }
@@ -252,6 +256,25 @@ async fn dynamodb_a_busy_day_is_a_small_summary_and_sharded_key_counts() {
     assert_eq!(days.len(), 1);
     assert_eq!(days[0].by_key.len(), 300);
     assert_eq!(days[0].by_application[application.as_str()].total(), 900);
+    // 100 keys of identities, 50 each, 3 verifies a key: in the day's
+    // shards (never its summary), and in each identity's own buckets.
+    for identity in &identities {
+        assert_eq!(days[0].by_identity[identity.as_str()].total(), 150);
+        let hours = store
+            .identity_usage(&tenant, identity, Granularity::Hour, hour, hour)
+            .await
+            .expect("read");
+        assert_eq!(hours.len(), 1);
+        assert_eq!(hours[0].1.get("VALID"), 100);
+    }
+    let summary_days = store
+        .tenant_usage(&tenant, day, day, UsageDetail::Summary)
+        .await
+        .expect("read");
+    assert!(
+        summary_days[0].by_identity.is_empty(),
+        "read with the keys only"
+    );
 
     // A day in the one-item form of the release before: its per-key
     // counters in the day's own item. Read the same, with either detail.

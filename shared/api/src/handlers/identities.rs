@@ -38,7 +38,7 @@ struct ChangeBody {
     limits: Option<Option<IdentityLimits>>,
 }
 
-pub async fn handle<S: IdentityStore + ApiKeyRead>(
+pub async fn handle<S: IdentityStore + ApiKeyRead + store::UsageLog>(
     state: Arc<AppState<S>>,
     route: Route,
     request: ApiRequest,
@@ -49,6 +49,7 @@ pub async fn handle<S: IdentityStore + ApiKeyRead>(
         Route::GetIdentity => get(&state, &request).await,
         Route::UpdateIdentity => update(&state, &request).await,
         Route::DeleteIdentity => delete(&state, &request).await,
+        Route::GetIdentityUsage => super::usage::handle(state, route, request).await,
         _ => Err(ApiError::NoRoute),
     }
 }

@@ -104,9 +104,8 @@ pub async fn dispatch<S: ApiStore>(
             CreateServiceKey | ListServiceKeys | RevokeServiceKey => {
                 service_keys::handle(state, route, request).await
             }
-            CreateIdentity | ListIdentities | GetIdentity | UpdateIdentity | DeleteIdentity => {
-                identities::handle(state, route, request).await
-            }
+            CreateIdentity | ListIdentities | GetIdentity | UpdateIdentity | DeleteIdentity
+            | GetIdentityUsage => identities::handle(state, route, request).await,
             CreateRole | ListRoles | GetRole | UpdateRole | DeleteRole => {
                 roles::handle(state, route, request).await
             }

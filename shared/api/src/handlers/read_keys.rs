@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use domain::{ApiKeyId, Timestamp};
-use store::{ApiKeyCharge, ApiKeyFilter, ApiKeyQuery, ApiKeyRead, UsageLog};
+use store::{ApiKeyCharge, ApiKeyFilter, ApiKeyQuery, ApiKeyRead, IdentityStore, UsageLog};
 
 use super::views::{ApiKeyView, PageView};
 use crate::http::{ApiRequest, ApiResponse};
@@ -13,7 +13,7 @@ use crate::queries::ListApiKeysQuery;
 use crate::routes::Route;
 use crate::state::AppState;
 
-pub async fn handle<S: ApiKeyRead + ApiKeyCharge + UsageLog>(
+pub async fn handle<S: ApiKeyRead + ApiKeyCharge + IdentityStore + UsageLog>(
     state: Arc<AppState<S>>,
     route: Route,
     request: ApiRequest,

@@ -1,14 +1,15 @@
-//! What keys did: `GET /v1/api-keys/{id}/usage` (one key's verifies per
-//! hour or day, by outcome) and `GET /v1/usage` (the tenant's, by key,
-//! application, Arx or outcome, top first), as JSON or CSV (`format=csv`).
-//! Read like the keys themselves: every role that reads keys.
+//! What keys did: `GET /v1/api-keys/{id}/usage` and
+//! `GET /v1/identities/{id}/usage` (one key's, or all of one identity's keys',
+//! verifies per hour or day, by outcome) and `GET /v1/usage` (the tenant's,
+//! by key, identity, application, Arx or outcome, top first), as JSON or CSV
+//! (`format=csv`). Read like the keys themselves: every role that reads keys.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use domain::{ApiKeyId, Granularity, InvalidValue, OutcomeCounts, Timestamp};
+use domain::{ApiKeyId, Granularity, IdentityId, InvalidValue, OutcomeCounts, Timestamp};
 use serde::Serialize;
-use store::{ApiKeyRead, UsageDetail, UsageLog};
+use store::{ApiKeyRead, IdentityStore, UsageDetail, UsageLog};
 
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
@@ -28,7 +29,7 @@ pub const OUTCOMES: [&str; 7] = [
     "DELETED",
 ];
 
-pub async fn handle<S: ApiKeyRead + UsageLog>(
+pub async fn handle<S: ApiKeyRead + IdentityStore + UsageLog>(
     state: Arc<AppState<S>>,
     route: Route,
     request: ApiRequest,
@@ -39,6 +40,7 @@ pub async fn handle<S: ApiKeyRead + UsageLog>(
     state.verifier.usage.flush(&state.store).await;
     match route {
         Route::GetApiKeyUsage => key_usage(&state, &request).await,
+        Route::GetIdentityUsage => identity_usage(&state, &request).await,
         _ => tenant_usage(&state, &request).await,
     }
 }
@@ -52,7 +54,10 @@ struct Bucket {
 
 #[derive(Serialize)]
 struct KeyUsage<'a> {
-    key_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity_id: Option<&'a str>,
     granularity: Granularity,
     from: Timestamp,
     to: Timestamp,
@@ -67,13 +72,6 @@ async fn key_usage<S: ApiKeyRead + UsageLog>(
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let asked: KeyUsageQuery = request.query()?;
-    let granularity = asked.granularity.unwrap_or(Granularity::Hour);
-    let csv = asked.csv.unwrap_or(false);
-    let default_buckets = match granularity {
-        Granularity::Hour => 24,
-        Granularity::Day => 30,
-    };
-    let (from, to) = range(asked.from, asked.to, granularity, default_buckets)?;
     let id: ApiKeyId = request.path_id()?;
     let tenant = &request.identity.tenant;
     // Another tenant's key, or none: 404, like every read of a key.
@@ -82,18 +80,62 @@ async fn key_usage<S: ApiKeyRead + UsageLog>(
         .get_api_key(tenant, &id)
         .await?
         .ok_or(ApiError::NotFound { what: "API key" })?;
-    let stored: BTreeMap<i64, OutcomeCounts> = state
+    let subject = Subject::Key(&id);
+    buckets_of(state, request, &asked, subject).await
+}
+
+async fn identity_usage<S: IdentityStore + UsageLog>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let asked: KeyUsageQuery = request.query()?;
+    let id: IdentityId = request.path_id()?;
+    state
         .store
-        .key_usage(
-            tenant,
-            &id,
-            granularity,
-            granularity.start_of(from.unix_seconds()),
-            granularity.start_of(to.unix_seconds()),
-        )
+        .get_identity(&request.identity.tenant, &id)
         .await?
-        .into_iter()
-        .collect();
+        .ok_or(ApiError::NotFound { what: "identity" })?;
+    buckets_of(state, request, &asked, Subject::Identity(&id)).await
+}
+
+/// Whose buckets: one key's, or one identity's (all its keys').
+#[derive(Clone, Copy)]
+enum Subject<'a> {
+    Key(&'a ApiKeyId),
+    Identity(&'a IdentityId),
+}
+
+/// Every bucket of the asked range of `subject`, as JSON or CSV.
+async fn buckets_of<S: UsageLog>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+    asked: &KeyUsageQuery,
+    subject: Subject<'_>,
+) -> Result<ApiResponse, ApiError> {
+    let granularity = asked.granularity.unwrap_or(Granularity::Hour);
+    let default_buckets = match granularity {
+        Granularity::Hour => 24,
+        Granularity::Day => 30,
+    };
+    let (from, to) = range(asked.from, asked.to, granularity, default_buckets)?;
+    let tenant = &request.identity.tenant;
+    let (first, last) = (
+        granularity.start_of(from.unix_seconds()),
+        granularity.start_of(to.unix_seconds()),
+    );
+    let stored = match subject {
+        Subject::Key(id) => {
+            let read = state.store.key_usage(tenant, id, granularity, first, last);
+            read.await?
+        }
+        Subject::Identity(id) => {
+            let read = state
+                .store
+                .identity_usage(tenant, id, granularity, first, last);
+            read.await?
+        }
+    };
+    let stored: BTreeMap<i64, OutcomeCounts> = stored.into_iter().collect();
     let mut totals = OutcomeCounts::default();
     let buckets: Vec<Bucket> = granularity
         .starts(from, to)
@@ -107,17 +149,23 @@ async fn key_usage<S: ApiKeyRead + UsageLog>(
             }
         })
         .collect();
-    if csv {
+    let (key_id, identity_id) = match subject {
+        Subject::Key(id) => (Some(id.as_str()), None),
+        Subject::Identity(id) => (None, Some(id.as_str())),
+    };
+    if asked.csv.unwrap_or(false) {
         let rows = buckets.iter().map(|b| (b.start.to_string(), &b.counts));
+        let name = key_id.or(identity_id).unwrap_or_default();
         return Ok(ApiResponse::csv(
             csv_of("start", rows),
-            &format!("{id}-usage-{}.csv", granularity.as_str()),
+            &format!("{name}-usage-{}.csv", granularity.as_str()),
         ));
     }
     Ok(ApiResponse::json(
         200,
         &KeyUsage {
-            key_id: id.as_str(),
+            key_id,
+            identity_id,
             granularity,
             from,
             to,
@@ -164,13 +212,13 @@ async fn tenant_usage<S: UsageLog>(
     // most a week of them (as the console asks). Applications, Arx and
     // outcomes come from each day's small summary, over 400 days.
     let detail = match group_by {
-        GroupBy::Key => {
+        GroupBy::Key | GroupBy::Identity => {
             if to.unix_seconds() - from.unix_seconds() > MAX_KEY_VIEW_DAYS * 86_400 {
                 return Err(ApiError::invalid(
                     "from",
                     InvalidValue::Malformed(
-                        "must be at most 7 days before to when grouping by key (by \
-                         application, Arx or outcome: 400)",
+                        "must be at most 7 days before to when grouping by key or identity \
+                         (by application, Arx or outcome: 400)",
                     ),
                 ));
             }
@@ -197,6 +245,7 @@ async fn tenant_usage<S: UsageLog>(
         }
         let by = match group_by {
             GroupBy::Key => &day.by_key,
+            GroupBy::Identity => &day.by_identity,
             GroupBy::Application => &day.by_application,
             GroupBy::Arx => &day.by_arx,
             GroupBy::Outcome => {

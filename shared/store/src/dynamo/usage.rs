@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::{ApiKeyId, Granularity, OutcomeCounts, TenantId};
+use domain::{ApiKeyId, Granularity, IdentityId, OutcomeCounts, TenantId};
 
 use super::{DynamoStore, Item};
 use crate::keys::{
-    ENTITY_TYPE, PK, SK, TTL, key_usage_pk, tenant_key_usage_pk, tenant_usage_attribute,
-    tenant_usage_pk, tenant_usage_shard_sk, usage_sk,
+    ENTITY_TYPE, PK, SK, TTL, identity_usage_pk, key_usage_pk, tenant_key_usage_pk,
+    tenant_usage_attribute, tenant_usage_pk, tenant_usage_shard_sk, usage_sk,
 };
 use crate::{
     StoreError, StoreResult, TenantDay, UsageDetail, UsageLog, UsageNotWritten, UsageWrites,
@@ -92,6 +92,32 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// The buckets of `pk` from the one starting at `from` to the one at
+    /// `to`, oldest first; buckets without a verify are absent.
+    async fn buckets(
+        &self,
+        pk: String,
+        granularity: Granularity,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+        let items = self
+            .sk_range(pk, usage_sk(granularity, from), usage_sk(granularity, to))
+            .await?;
+        items
+            .iter()
+            .filter_map(|item| start_of(item).map(|start| (start, item)))
+            .map(|(start, item)| {
+                let mut counts = OutcomeCounts::default();
+                for counter in counters(item) {
+                    let (outcome, n) = counter?;
+                    counts.add(outcome, n);
+                }
+                Ok((start, counts))
+            })
+            .collect()
+    }
+
     /// The items of `pk` whose sort keys lie from `from` to `to`, oldest first.
     async fn sk_range(&self, pk: String, from: String, to: String) -> StoreResult<Vec<Item>> {
         let mut items = Vec::new();
@@ -121,8 +147,8 @@ impl DynamoStore {
 }
 
 /// A shard of a tenant's day, as one write adds it: its counters, and the
-/// keys they are for.
-type Shard<'a> = (Vec<(String, u64)>, Vec<&'a str>);
+/// keys (`k`) and identities (`i`) they are for.
+type Shard<'a> = (Vec<(String, u64)>, Vec<(char, &'a str)>);
 
 /// Why counters were not added.
 enum NotAdded {
@@ -190,6 +216,31 @@ impl UsageLog for DynamoStore {
             rest.key_buckets
                 .remove(&(tenant.clone(), key.clone(), *granularity, *start));
         }
+        for ((tenant, identity, granularity, start), counts) in &writes.identity_buckets {
+            let counters: Vec<(String, u64)> = counts
+                .iter()
+                .map(|(outcome, n)| (outcome.to_owned(), n))
+                .collect();
+            let written = self
+                .add_counters(
+                    &identity_usage_pk(tenant, identity),
+                    &usage_sk(*granularity, *start),
+                    "identity_traffic",
+                    granularity.expires(*start),
+                    &counters,
+                    writes.stamp.as_ref(),
+                )
+                .await;
+            match written {
+                Ok(()) => {}
+                Err(NotAdded::TooLarge) => {
+                    tracing::warn!(identity_id = %identity, "an identity's usage bucket is full: its counts are dropped");
+                }
+                Err(NotAdded::Failed(error)) => return Err(UsageNotWritten { error, rest }),
+            }
+            rest.identity_buckets
+                .remove(&(tenant.clone(), identity.clone(), *granularity, *start));
+        }
         for ((tenant, day), rollup) in &writes.tenant_days {
             // The day's summary (applications and Arx: a few counters, however
             // many keys), then its per-key counts, each key in one of 16
@@ -206,11 +257,13 @@ impl UsageLog for DynamoStore {
             // Each shard's item, its counters and the keys they are for.
             let mut shards: std::collections::BTreeMap<String, Shard<'_>> =
                 std::collections::BTreeMap::new();
-            for (id, counts) in &rollup.by_key {
+            let keyed = rollup.by_key.iter().map(|(id, counts)| ('k', id, counts));
+            let identities = rollup.by_identity.iter().map(|(id, c)| ('i', id, c));
+            for (dimension, id, counts) in keyed.chain(identities) {
                 let (counters, ids) = shards.entry(tenant_usage_shard_sk(*day, id)).or_default();
-                ids.push(id);
+                ids.push((dimension, id));
                 for (outcome, n) in counts.iter() {
-                    counters.push((tenant_usage_attribute('k', id, outcome), n));
+                    counters.push((tenant_usage_attribute(dimension, id, outcome), n));
                 }
             }
             let expires = Granularity::Day.expires(*day);
@@ -255,8 +308,11 @@ impl UsageLog for DynamoStore {
                             left.by_application.clear();
                             left.by_arx.clear();
                         }
-                        Some(ids) => ids.iter().for_each(|id| {
-                            left.by_key.remove(*id);
+                        Some(ids) => ids.iter().for_each(|(dimension, id)| {
+                            match dimension {
+                                'i' => left.by_identity.remove(*id),
+                                _ => left.by_key.remove(*id),
+                            };
                         }),
                     }
                 }
@@ -274,25 +330,20 @@ impl UsageLog for DynamoStore {
         from: i64,
         to: i64,
     ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
-        let items = self
-            .sk_range(
-                key_usage_pk(tenant, key),
-                usage_sk(granularity, from),
-                usage_sk(granularity, to),
-            )
-            .await?;
-        items
-            .iter()
-            .filter_map(|item| start_of(item).map(|start| (start, item)))
-            .map(|(start, item)| {
-                let mut counts = OutcomeCounts::default();
-                for counter in counters(item) {
-                    let (outcome, n) = counter?;
-                    counts.add(outcome, n);
-                }
-                Ok((start, counts))
-            })
-            .collect()
+        self.buckets(key_usage_pk(tenant, key), granularity, from, to)
+            .await
+    }
+
+    async fn identity_usage(
+        &self,
+        tenant: &TenantId,
+        identity: &IdentityId,
+        granularity: Granularity,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+        self.buckets(identity_usage_pk(tenant, identity), granularity, from, to)
+            .await
     }
 
     async fn tenant_usage(
@@ -336,6 +387,7 @@ impl UsageLog for DynamoStore {
                 };
                 let map = match dimension {
                     "k" if detail == UsageDetail::WithKeys => &mut rollup.by_key,
+                    "i" if detail == UsageDetail::WithKeys => &mut rollup.by_identity,
                     "a" => &mut rollup.by_application,
                     "x" => &mut rollup.by_arx,
                     _ => continue,

@@ -2,11 +2,11 @@
 //! one write transaction (so counts are exact), past its retention left out
 //! of every read (the dev server has no TTL to remove it).
 
-use domain::{ApiKeyId, Granularity, OutcomeCounts, TenantId, Timestamp};
+use domain::{ApiKeyId, Granularity, IdentityId, OutcomeCounts, TenantId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::{EmbeddedStore, ITEMS, get, put};
-use crate::keys::{key_usage_pk, tenant_usage_pk, usage_sk};
+use crate::keys::{identity_usage_pk, key_usage_pk, tenant_usage_pk, usage_sk};
 use crate::{
     StoreError, StoreResult, TenantDay, UsageDetail, UsageLog, UsageNotWritten, UsageWrites,
 };
@@ -22,6 +22,8 @@ struct TenantBucket {
     by_key: std::collections::BTreeMap<String, OutcomeCounts>,
     by_application: std::collections::BTreeMap<String, OutcomeCounts>,
     by_arx: std::collections::BTreeMap<String, OutcomeCounts>,
+    #[serde(default)]
+    by_identity: std::collections::BTreeMap<String, OutcomeCounts>,
     expires: i64,
 }
 
@@ -31,11 +33,24 @@ impl UsageLog for EmbeddedStore {
         let rest = writes.clone();
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
-            for ((tenant, key, granularity, start), counts) in &writes.key_buckets {
-                let (pk, sk) = (key_usage_pk(tenant, key), usage_sk(*granularity, *start));
+            let keys = writes
+                .key_buckets
+                .iter()
+                .map(|((tenant, key, g, start), counts)| {
+                    (key_usage_pk(tenant, key), *g, *start, counts)
+                });
+            let identities =
+                writes
+                    .identity_buckets
+                    .iter()
+                    .map(|((tenant, identity, g, start), counts)| {
+                        (identity_usage_pk(tenant, identity), *g, *start, counts)
+                    });
+            for (pk, granularity, start, counts) in keys.chain(identities) {
+                let sk = usage_sk(granularity, start);
                 let mut bucket: KeyBucket = get(&items, &pk, &sk)?.unwrap_or_default();
                 bucket.counts.merge(counts);
-                bucket.expires = granularity.expires(*start);
+                bucket.expires = granularity.expires(start);
                 put(&mut items, &pk, &sk, &bucket)?;
             }
             for ((tenant, day), rollup) in &writes.tenant_days {
@@ -46,12 +61,14 @@ impl UsageLog for EmbeddedStore {
                     by_key: bucket.by_key,
                     by_application: bucket.by_application,
                     by_arx: bucket.by_arx,
+                    by_identity: bucket.by_identity,
                 };
                 merged.merge(rollup);
                 let bucket = TenantBucket {
                     by_key: merged.by_key,
                     by_application: merged.by_application,
                     by_arx: merged.by_arx,
+                    by_identity: merged.by_identity,
                     expires: Granularity::Day.expires(*day),
                 };
                 put(&mut items, &pk, &sk, &bucket)?;
@@ -70,31 +87,20 @@ impl UsageLog for EmbeddedStore {
         from: i64,
         to: i64,
     ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
-        let pk = key_usage_pk(tenant, key);
-        let (from_sk, to_sk) = (usage_sk(granularity, from), usage_sk(granularity, to));
-        let now = Timestamp::now().unix_seconds();
-        self.read(move |txn| {
-            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
-            let mut found = Vec::new();
-            for entry in items
-                .range((pk.as_str(), from_sk.as_str())..=(pk.as_str(), to_sk.as_str()))
-                .map_err(StoreError::backend)?
-            {
-                let (keys, bytes) = entry.map_err(StoreError::backend)?;
-                let bucket: KeyBucket =
-                    serde_json::from_slice(bytes.value()).map_err(StoreError::corrupt)?;
-                let start = keys
-                    .value()
-                    .1
-                    .split_once('#')
-                    .and_then(|(_, s)| s.parse().ok());
-                if let Some(start) = start.filter(|_| bucket.expires > now) {
-                    found.push((start, bucket.counts));
-                }
-            }
-            Ok(found)
-        })
-        .await
+        self.buckets(key_usage_pk(tenant, key), granularity, from, to)
+            .await
+    }
+
+    async fn identity_usage(
+        &self,
+        tenant: &TenantId,
+        identity: &IdentityId,
+        granularity: Granularity,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+        self.buckets(identity_usage_pk(tenant, identity), granularity, from, to)
+            .await
     }
 
     async fn tenant_usage(
@@ -136,12 +142,54 @@ impl UsageLog for EmbeddedStore {
                         } else {
                             Default::default()
                         },
+                        by_identity: if with_keys {
+                            bucket.by_identity
+                        } else {
+                            Default::default()
+                        },
                         by_application: bucket.by_application,
                         by_arx: bucket.by_arx,
                     });
                 }
             }
             Ok(days)
+        })
+        .await
+    }
+}
+
+impl EmbeddedStore {
+    /// The buckets of `pk` from the one starting at `from` to the one at
+    /// `to`, oldest first, past their retention left out.
+    async fn buckets(
+        &self,
+        pk: String,
+        granularity: Granularity,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+        let (from_sk, to_sk) = (usage_sk(granularity, from), usage_sk(granularity, to));
+        let now = Timestamp::now().unix_seconds();
+        self.read(move |txn| {
+            let items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            let mut found = Vec::new();
+            for entry in items
+                .range((pk.as_str(), from_sk.as_str())..=(pk.as_str(), to_sk.as_str()))
+                .map_err(StoreError::backend)?
+            {
+                let (keys, bytes) = entry.map_err(StoreError::backend)?;
+                let bucket: KeyBucket =
+                    serde_json::from_slice(bytes.value()).map_err(StoreError::corrupt)?;
+                let start = keys
+                    .value()
+                    .1
+                    .split_once('#')
+                    .and_then(|(_, s)| s.parse().ok());
+                if let Some(start) = start.filter(|_| bucket.expires > now) {
+                    found.push((start, bucket.counts));
+                }
+            }
+            Ok(found)
         })
         .await
     }
