@@ -11,7 +11,10 @@ import { Applications } from './screens/applications';
 import { ArxDashboard } from './screens/arx';
 import { AuditLog } from './screens/audit';
 import { CREATE_PATHS, CreateKey } from './screens/create-key';
+import { Identities } from './screens/identities';
+import { IdentityPage } from './screens/identity';
 import { KeyPage } from './screens/key';
+import { KeyRoles } from './screens/key-roles';
 import { ServiceKeys } from './screens/service-keys';
 import { SignIn } from './screens/sign-in';
 import { UsageOverview } from './screens/usage';
@@ -19,6 +22,8 @@ import { managesCatalog, ROLE_NAMES, signOut, useSession, type ConsoleConfig, ty
 
 const NAVIGATION: [string, string][] = [
   ['/api-keys', 'API keys'],
+  ['/identities', 'Identities'],
+  ['/roles', 'Key roles'],
   ['/applications', 'Applications'],
   ['/arx', 'Arx'],
   ['/usage', 'Usage'],
@@ -67,6 +72,10 @@ function Screen({ path, session }: { path: string; session: Session }) {
       return <ArxDashboard session={session} />;
     case '/usage':
       return <UsageOverview />;
+    case '/identities':
+      return <Identities session={session} />;
+    case '/roles':
+      return <KeyRoles session={session} />;
     case '/audit':
       // The API refuses a developer too (403); the console does not offer it.
       if (managesCatalog(session.role)) return <AuditLog />;
@@ -78,6 +87,8 @@ function Screen({ path, session }: { path: string; session: Session }) {
     default: {
       const key = /^\/api-keys\/(apikey--[0-9a-f]{32})$/.exec(path);
       if (key?.[1]) return <KeyPage key={key[1]} id={key[1]} session={session} />;
+      const identity = /^\/identities\/(identity--[0-9a-f]{32})$/.exec(path);
+      if (identity?.[1]) return <IdentityPage key={identity[1]} id={identity[1]} session={session} />;
       return <NotFound />;
     }
   }
@@ -133,7 +144,9 @@ function Header({ session, path }: { session: Session | null; path: string }) {
                 key={href}
                 href={href}
                 onClick={onLinkClick}
-                aria-current={path === href || (href === '/api-keys' && path.startsWith('/api-keys')) ? 'page' : undefined}
+                aria-current={
+                  path === href || (href !== '/' && path.startsWith(`${href}/`)) ? 'page' : undefined
+                }
               >
                 {label}
               </a>

@@ -182,6 +182,8 @@ async function expectEveryControlInsideTheWidth(page: Page, what: string) {
 const PAGES = [
   ['/api-keys', 'API keys', true],
   ['/api-keys/new', 'Which application is the key for?', true],
+  ['/identities', 'Identities', true],
+  ['/roles', 'Key roles', true],
   ['/applications', 'Applications', true],
   ['/arx', 'Arx', true],
   ['/usage', 'Usage', true],

@@ -25,6 +25,9 @@ export type Technology = Schemas['Technology'];
 export type ServiceKey = Schemas['ServiceKey'];
 export type ServiceKeyRole = Schemas['ServiceKeyRole'];
 export type CreatedServiceKey = Schemas['CreatedServiceKey'];
+export type Identity = Schemas['Identity'];
+export type IdentityLimits = Schemas['IdentityLimits'];
+export type KeyRole = Schemas['KeyRole'];
 
 /** An API answer that was not a success, in the API's own words. */
 export class ApiProblem extends Error {
@@ -114,3 +117,6 @@ export const everyArx = () =>
 
 export const everyServiceKey = () =>
   allPages((cursor) => ok(api.GET('/v1/service-keys', { params: { query: { limit: 100, cursor } } })));
+
+export const everyRole = () =>
+  allPages((cursor) => ok(api.GET('/v1/roles', { params: { query: { limit: 100, cursor } } })));

@@ -3,8 +3,8 @@
 // key's page, their check before anything is sent (the API's own grammar:
 // `domain::permissions`, a key's meta), and how they read on screen.
 
-import { useState } from 'preact/hooks';
-import { api, ok, type ApiKey, type ApiProblem, type NewApiKey } from '../api/client';
+import { useEffect, useState } from 'preact/hooks';
+import { api, everyRole, ok, type ApiKey, type ApiProblem, type KeyRole, type NewApiKey } from '../api/client';
 
 /** A key's meta as the API types it. */
 type Meta = NonNullable<NewApiKey['meta']>;
@@ -69,24 +69,45 @@ export function metaText(meta: ApiKey['meta'] | undefined): string {
   return meta ? JSON.stringify(meta, null, 2) : '';
 }
 
-/** The three inputs, for a form that holds their text. */
+/** The organisation's roles for keys (null while they load, or if they cannot be read). */
+export function useKeyRoles(): KeyRole[] | null {
+  const [roles, setRoles] = useState<KeyRole[] | null>(null);
+  useEffect(() => {
+    let current = true;
+    everyRole().then(
+      (all) => current && setRoles([...all].sort((a, b) => a.name.localeCompare(b.name))),
+      () => current && setRoles(null),
+    );
+    return () => {
+      current = false;
+    };
+  }, []);
+  return roles;
+}
+
+/** The four inputs, for a form that holds their text (and the roles chosen). */
 export function AccessFields({
   permissions,
+  roles,
   owner,
   meta,
   problem,
   onPermissions,
+  onRoles,
   onOwner,
   onMeta,
 }: {
   permissions: string;
+  roles: string[];
   owner: string;
   meta: string;
   problem: ApiProblem | null;
   onPermissions: (text: string) => void;
+  onRoles: (names: string[]) => void;
   onOwner: (text: string) => void;
   onMeta: (text: string) => void;
 }) {
+  const available = useKeyRoles();
   const metaDescribed = ['key-meta-hint', isAbout(problem, 'meta') && 'key-meta-error'];
   const permissionsDescribed = ['key-permissions-hint', isAbout(problem, 'permissions') && 'key-permissions-error'];
   const ownerDescribed = ['key-owner-hint', isAbout(problem, 'external_id') && 'key-owner-error'];
@@ -111,6 +132,38 @@ export function AccessFields({
           onInput={(event) => onPermissions(event.currentTarget.value)}
         />
       </div>
+      <fieldset class="field roles-field" aria-describedby="key-roles-hint">
+        <legend>Roles (optional)</legend>
+        <p class="hint" id="key-roles-hint">
+          Named sets of permissions the key also gets. A change to a role reaches every key that has it.
+        </p>
+        <FieldError problem={problem} field="roles" id="key-roles-error" />
+        {available === null && <p class="muted">Reading the roles…</p>}
+        {available?.length === 0 && roles.length === 0 && (
+          <p class="muted">No roles yet: platform owners and admins make them on the Key roles page.</p>
+        )}
+        {/* A role the key has that is gone from the list still shows, so it can be taken off. */}
+        {[...new Set([...(available ?? []).map((role) => role.name), ...roles])].map((name) => {
+          const role = available?.find((r) => r.name === name);
+          return (
+            <label key={name} class="check">
+              <input
+                type="checkbox"
+                checked={roles.includes(name)}
+                onChange={(event) =>
+                  onRoles(event.currentTarget.checked ? [...roles, name].sort() : roles.filter((r) => r !== name))
+                }
+              />{' '}
+              <span>
+                <strong>{name}</strong>{' '}
+                <span class="muted">
+                  {role ? (role.permissions.length ? role.permissions.join(', ') : 'no permissions') : 'no longer exists'}
+                </span>
+              </span>
+            </label>
+          );
+        })}
+      </fieldset>
       <div class="field">
         <label for="key-owner">Owner (optional)</label>
         <p class="hint" id="key-owner-hint">
@@ -151,7 +204,12 @@ export function AccessFields({
 }
 
 /** The input ids, for an error summary's links. */
-export const ACCESS_FIELD_INPUTS = { permissions: 'key-permissions', external_id: 'key-owner', meta: 'key-meta' };
+export const ACCESS_FIELD_INPUTS = {
+  permissions: 'key-permissions',
+  roles: 'key-roles-hint',
+  external_id: 'key-owner',
+  meta: 'key-meta',
+};
 
 /** A key's meta as the rows a person reads: each field and its value (text as it is, anything else as JSON). */
 export function MetaRows({ meta }: { meta: ApiKey['meta'] | undefined }) {
@@ -169,11 +227,11 @@ export function MetaRows({ meta }: { meta: ApiKey['meta'] | undefined }) {
   );
 }
 
-/** A key's permissions as a list of names, or "None". */
-export function PermissionList({ names }: { names: readonly string[] }) {
+/** A key's permissions (or roles) as a list of names, or "None". */
+export function PermissionList({ names, label = 'Permissions' }: { names: readonly string[]; label?: string }) {
   if (names.length === 0) return <span class="muted">None</span>;
   return (
-    <ul class="permissions" aria-label="Permissions">
+    <ul class="permissions" aria-label={label}>
       {names.map((name) => (
         <li key={name}>
           <code>{name}</code>
@@ -194,6 +252,7 @@ export function AccessDialog({
   onClose: () => void;
 }) {
   const [permissions, setPermissions] = useState(apiKey.permissions.join(', '));
+  const [roles, setRoles] = useState<string[]>(apiKey.roles ?? []);
   const [owner, setOwner] = useState(apiKey.external_id ?? '');
   const [meta, setMeta] = useState(metaText(apiKey.meta));
   const [problem, setProblem] = useState<ApiProblem | null>(null);
@@ -210,7 +269,7 @@ export function AccessDialog({
     setBusy(true);
     setProblem(null);
     try {
-      const body = { permissions: names.names, external_id: holder.owner, meta: data.meta };
+      const body = { permissions: names.names, roles, external_id: holder.owner, meta: data.meta };
       onSaved(await ok(api.PATCH('/v1/api-keys/{id}', { params: { path: { id: apiKey.id } }, body })));
     } catch (error) {
       setProblem(asProblem(error));
@@ -219,7 +278,7 @@ export function AccessDialog({
   }
 
   return (
-    <Dialog title="Permissions, owner and meta" onClose={onClose}>
+    <Dialog title="Permissions, roles, owner and meta" onClose={onClose}>
       <form onSubmit={submit} noValidate>
         <ErrorSummary problem={problem} fields={ACCESS_FIELD_INPUTS} />
         <p>
@@ -228,10 +287,12 @@ export function AccessDialog({
         </p>
         <AccessFields
           permissions={permissions}
+          roles={roles}
           owner={owner}
           meta={meta}
           problem={problem}
           onPermissions={setPermissions}
+          onRoles={setRoles}
           onOwner={setOwner}
           onMeta={setMeta}
         />

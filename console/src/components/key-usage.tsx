@@ -1,6 +1,7 @@
-// A key's usage on its page: the last 24 hours by hour, or the last 30 days
-// by day, as stacked bars (accepted, then each reason for a refusal), the
-// same numbers as a table, and as CSV.
+// A key's usage on its page (or an identity's, all its keys together): the
+// last 24 hours by hour, or the last 30 days by day, as stacked bars
+// (accepted, then each reason for a refusal), the same numbers as a table,
+// and as CSV.
 
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type ApiProblem } from '../api/client';
@@ -28,7 +29,19 @@ export function barsOf(usage: KeyUsage): Bar[] {
   });
 }
 
-export function KeyUsageSection({ id }: { id: string }) {
+/** Whose usage: one key's, or one identity's (all its keys'). */
+export type UsageOf = { key: string } | { identity: string };
+
+function read(of: UsageOf, granularity: Granularity, format?: 'csv') {
+  const query = { granularity, format };
+  return 'key' in of
+    ? api.GET('/v1/api-keys/{id}/usage', { params: { path: { id: of.key }, query }, parseAs: format ? 'text' : 'json' })
+    : api.GET('/v1/identities/{id}/usage', { params: { path: { id: of.identity }, query }, parseAs: format ? 'text' : 'json' });
+}
+
+export function KeyUsageSection({ of }: { of: UsageOf }) {
+  const id = 'key' in of ? of.key : of.identity;
+  const whose = 'key' in of ? 'this key' : "this identity's keys";
   const [granularity, setGranularity] = useState<Granularity>('hour');
   const [usage, setUsage] = useState<KeyUsage | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
@@ -36,7 +49,7 @@ export function KeyUsageSection({ id }: { id: string }) {
 
   useEffect(() => {
     let current = true;
-    ok(api.GET('/v1/api-keys/{id}/usage', { params: { path: { id }, query: { granularity } } })).then(
+    ok(read(of, granularity)).then(
       // JSON (the CSV form of the same route is asked for by its button).
       (read) => current && (setUsage(read as KeyUsage), setProblem(null)),
       (error) => current && setProblem(asProblem(error)),
@@ -71,19 +84,14 @@ export function KeyUsageSection({ id }: { id: string }) {
           <p class="usage-total">
             <strong>{formatCount(usage.total)}</strong> verifies in {span}: {describe(usage.totals)}.
           </p>
-          <StackedBars id="key-usage" bars={bars} summary={`Verifies of this key in ${span}, stacked by outcome.`} />
+          <StackedBars id="key-usage" bars={bars} summary={`Verifies of ${whose} in ${span}, stacked by outcome.`} />
           <details class="numbers">
             <summary>The numbers, as a table</summary>
-            <CountsTable bars={bars} caption={`Verifies of this key in ${span}`} first={granularity === 'hour' ? 'Hour' : 'Day'} />
+            <CountsTable bars={bars} caption={`Verifies of ${whose} in ${span}`} first={granularity === 'hour' ? 'Hour' : 'Day'} />
           </details>
           <CsvButton
             filename={`${id}-usage-${granularity}.csv`}
-            csv={() =>
-              api.GET('/v1/api-keys/{id}/usage', {
-                params: { path: { id }, query: { granularity, format: 'csv' } },
-                parseAs: 'text',
-              })
-            }
+            csv={() => read(of, granularity, 'csv')}
           >
             Download as CSV
           </CsvButton>

@@ -39,6 +39,8 @@ const FIELD_NAMES: Record<string, string> = {
   'limits.credits.refill.every': 'How often it refills',
   grace_seconds: 'The overlap',
   permissions: 'The permissions',
+  roles: 'The roles',
+  'limits.rate_limits': 'The rate limits',
   external_id: 'The owner',
   meta: 'The meta',
   confirm: 'The confirmation',
@@ -76,6 +78,9 @@ const CODE_MESSAGES: Record<string, string> = {
   application_not_active: 'This application is archived: it gets no new keys. Choose another.',
   arx_not_active: 'This Arx is not active: it gets no new keys. Choose another.',
   already_exists: 'Something with this id already exists. Try again.',
+  identity_exists: 'There already is a customer with this owner id: open it from the list.',
+  identity_has_keys: 'Keys still belong to this customer. Delete them or change their owner first, so none loses the limits it shares.',
+  role_exists: 'There already is a role with this name: change that one, or choose another name.',
   unknown_reference: 'That choice no longer exists. Reload the page and choose again.',
   // What the console itself sent wrong: the server's detail names parser
   // internals, which are no use to a person.

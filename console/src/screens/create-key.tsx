@@ -54,6 +54,7 @@ type Draft = {
   applicationId: string;
   arxId: string;
   permissions: string;
+  roles: string[];
   owner: string;
   meta: string;
   name: string;
@@ -61,7 +62,16 @@ type Draft = {
 };
 
 const DRAFT_KEY = 'create-key-draft';
-const EMPTY_DRAFT: Draft = { applicationId: '', arxId: '', permissions: '', owner: '', meta: '', name: '', expiresOn: '' };
+const EMPTY_DRAFT: Draft = {
+  applicationId: '',
+  arxId: '',
+  permissions: '',
+  roles: [],
+  owner: '',
+  meta: '',
+  name: '',
+  expiresOn: '',
+};
 
 function savedDraft(): Draft {
   try {
@@ -80,6 +90,7 @@ const STEP_FIELDS: Record<string, Step> = {
   application_id: 'application',
   arx_id: 'arx',
   permissions: 'access',
+  roles: 'access',
   external_id: 'access',
   meta: 'access',
   name: 'details',
@@ -96,6 +107,7 @@ export function CreateKey({ path }: { path: string }) {
   const [name, setName] = useState(draft.name);
   const [expiresOn, setExpiresOn] = useState(draft.expiresOn);
   const [permissions, setPermissions] = useState(draft.permissions);
+  const [roles, setRoles] = useState<string[]>(Array.isArray(draft.roles) ? draft.roles : []);
   const [owner, setOwner] = useState(draft.owner);
   const [meta, setMeta] = useState(draft.meta);
   const [summary, setSummary] = useState<Summary | null>(null);
@@ -118,9 +130,9 @@ export function CreateKey({ path }: { path: string }) {
   // right after a keystroke keeps it.
   useLayoutEffect(() => {
     if (created) return;
-    const answers: Draft = { applicationId, arxId, permissions, owner, meta, name, expiresOn };
+    const answers: Draft = { applicationId, arxId, permissions, roles, owner, meta, name, expiresOn };
     sessionStorage.setItem(DRAFT_KEY, JSON.stringify(answers));
-  }, [applicationId, arxId, permissions, owner, meta, name, expiresOn, created]);
+  }, [applicationId, arxId, permissions, roles, owner, meta, name, expiresOn, created]);
 
   // A step whose earlier answers are missing (an address typed or kept)
   // goes back to the first unanswered one; the review asks the API again.
@@ -144,6 +156,7 @@ export function CreateKey({ path }: { path: string }) {
       expires_at: expiresOn ? endOfDayUtc(expiresOn) : null,
       // Checked when the access step was left; the API checks again.
       permissions: 'names' in names ? names.names : [],
+      roles,
       external_id: 'owner' in holder ? holder.owner : null,
       meta: 'meta' in data ? data.meta : null,
     };
@@ -316,10 +329,12 @@ export function CreateKey({ path }: { path: string }) {
           </p>
           <AccessFields
             permissions={permissions}
+            roles={roles}
             owner={owner}
             meta={meta}
             problem={problem}
             onPermissions={setPermissions}
+            onRoles={setRoles}
             onOwner={setOwner}
             onMeta={setMeta}
           />
@@ -390,6 +405,9 @@ export function CreateKey({ path }: { path: string }) {
             </SummaryRow>
             <SummaryRow term="Permissions" onChange={() => go('access')}>
               <PermissionList names={summary.permissions ?? []} />
+            </SummaryRow>
+            <SummaryRow term="Roles" onChange={() => go('access')}>
+              <PermissionList names={summary.roles ?? []} label="Roles" />
             </SummaryRow>
             <SummaryRow term="Owner" onChange={() => go('access')}>
               {summary.external_id ?? <span class="muted">None</span>}

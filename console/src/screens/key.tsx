@@ -5,7 +5,7 @@
 
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ok, type ApiKey, type ApiProblem, type CreatedApiKey } from '../api/client';
+import { api, ok, type ApiKey, type ApiProblem, type CreatedApiKey, type Identity } from '../api/client';
 import type { components } from '../api/schema';
 import { AccessDialog, MetaRows, PermissionList } from '../components/access-fields';
 import { AccessKeyScreen } from '../components/access-key-screen';
@@ -159,10 +159,10 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
       </dl>
 
       <div class="section-head">
-        <h2 id="access-title">Permissions and owner</h2>
+        <h2 id="access-title">Permissions, roles and owner</h2>
         {accessEditable && (
           <button type="button" class="secondary" onClick={() => setEditingAccess(true)}>
-            Edit<span class="visually-hidden"> permissions, owner and meta</span>
+            Edit<span class="visually-hidden"> permissions, roles, owner and meta</span>
           </button>
         )}
       </div>
@@ -170,7 +170,10 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
         <Row term="Permissions">
           <PermissionList names={key.permissions} />
         </Row>
-        <Row term="Owner">{key.external_id ?? <span class="muted">None</span>}</Row>
+        <Row term="Roles">
+          <PermissionList names={key.roles ?? []} label="Roles" />
+        </Row>
+        <Row term="Owner">{key.external_id ? <OwnerLink owner={key.external_id} /> : <span class="muted">None</span>}</Row>
         {key.meta && (
           <Row term="Meta">
             <MetaRows meta={key.meta} />
@@ -181,7 +184,7 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
         <p class="hint">Platform owners and admins change what a key may do and who owns it.</p>
       )}
 
-      <KeyUsageSection id={key.id} />
+      <KeyUsageSection of={{ key: key.id }} />
 
       {manages && (
         <>
@@ -219,7 +222,7 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
           onSaved={(saved) => {
             setEditingAccess(false);
             setKey(saved);
-            setNotice(`The permissions, owner and meta of ${saved.name} were saved.`);
+            setNotice(`The permissions, roles, owner and meta of ${saved.name} were saved.`);
             setReloads((n) => n + 1);
           }}
         />
@@ -246,6 +249,35 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
         />
       )}
     </section>
+  );
+}
+
+/** The owner, and a link to its identity when the organisation recorded one (its keys share its limits). */
+function OwnerLink({ owner }: { owner: string }) {
+  const [identity, setIdentity] = useState<Identity | null>(null);
+  useEffect(() => {
+    let current = true;
+    ok(api.GET('/v1/identities', { params: { query: { external_id: owner } } })).then(
+      (page) => current && setIdentity(page.items?.[0] ?? null),
+      () => current && setIdentity(null),
+    );
+    return () => {
+      current = false;
+    };
+  }, [owner]);
+  return (
+    <>
+      {owner}
+      {identity && (
+        <>
+          {' '}
+          <a href={`/identities/${identity.id}`} onClick={onLinkClick}>
+            Its identity<span class="visually-hidden"> ({owner})</span>
+          </a>{' '}
+          <span class="muted">(limits its keys share)</span>
+        </>
+      )}
+    </>
   );
 }
 
