@@ -229,3 +229,29 @@ def test_a_cached_verdict_never_outlives_the_keys_expiry(server):
     expiry = datetime.fromisoformat(soon.replace("Z", "+00:00"))
     time.sleep(max(0.0, (expiry - datetime.now(timezone.utc)).total_seconds()) + 0.5)
     assert client.verify(key).code == "EXPIRED", "the cache kept a verdict past the key's expiry"
+
+
+def test_a_verdict_names_the_identity_and_roles_and_named_rate_limits_are_charged(server):
+    import os
+
+    owner = f"py-identity-{os.getpid()}"
+    role = f"py-reader-{os.getpid()}"
+    server.call("owner", "POST", "/v1/roles", {"name": role, "permissions": ["documents.read"]})
+    identity = server.call(
+        "owner",
+        "POST",
+        "/v1/identities",
+        {"external_id": owner, "meta": {"tier": "gold"},
+         "limits": {"rate_limits": [{"name": "tokens", "requests": 100, "per_seconds": 3600}]}},
+    )
+    _, key = server.access_key(name="python identity", external_id=owner, roles=[role])
+    with Client(server.url, server.service_key(), cache_seconds=10) as client:
+        valid = client.verify(key, permissions="documents.read", rate_limits={"tokens": 60})
+        assert valid.valid and valid.roles == (role,)
+        assert valid.identity is not None and valid.identity.id == identity["id"]
+        assert valid.identity.meta == {"tier": "gold"}
+        assert [(limit.name, limit.remaining) for limit in valid.limits] == [("tokens", 40)]
+        refused = client.verify(key, rate_limits={"tokens": 41})
+        assert refused.code == "RATE_LIMITED"
+        assert refused.limited_by is not None
+        assert (refused.limited_by.owner, refused.limited_by.kind, refused.limited_by.remaining) == ("identity", "rate", 40)

@@ -20,13 +20,16 @@ pub const MAX_CACHE: Duration = Duration::from_secs(30);
 
 /// What a verify asks besides the key: the permissions the request needs
 /// (`documents.read AND (billing.write OR admin)`: a good key that lacks
-/// them is `INSUFFICIENT_PERMISSIONS` and is not charged), and what a
-/// limited key is charged (1 when not given; a verify that names a cost is
-/// never answered from the cache).
+/// them is `INSUFFICIENT_PERMISSIONS` and is not charged), what a limited
+/// key (and its identity) is charged (1 when not given), and which of its
+/// identity's named rate limits to charge, each at its own cost (`None`:
+/// every one, at `cost`). A verify that names a cost or rate limits is
+/// never answered from the cache.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Check<'a> {
     pub permissions: Option<&'a str>,
     pub cost: Option<u32>,
+    pub rate_limits: Option<&'a [(&'a str, u32)]>,
 }
 
 type Connector = hyper_util::client::legacy::connect::HttpConnector;
@@ -162,7 +165,8 @@ impl Client {
     /// request needs and the cost to charge, together.
     pub async fn check(&self, key: &str, check: Check<'_>) -> Result<Verdict, Error> {
         // A cost is a charge the caller chose: never answered from memory.
-        let cache = self.inner.cache.as_ref().filter(|_| check.cost.is_none());
+        let chosen_charge = check.cost.is_some() || check.rate_limits.is_some();
+        let cache = self.inner.cache.as_ref().filter(|_| !chosen_charge);
         if let Some(verdict) = cache.and_then(|cache| cache.get(key, check.permissions)) {
             return Ok(verdict);
         }
@@ -172,6 +176,13 @@ impl Client {
         }
         if let Some(cost) = check.cost {
             body["cost"] = cost.into();
+        }
+        if let Some(limits) = check.rate_limits {
+            let limits: Vec<serde_json::Value> = limits
+                .iter()
+                .map(|(name, cost)| serde_json::json!({"name": name, "cost": cost}))
+                .collect();
+            body["rate_limits"] = limits.into();
         }
         let verdict: Verdict = self.call("POST", "/v1/verify", Some(body)).await?;
         if let Some(cache) = cache {

@@ -116,6 +116,7 @@ where
             let check = Check {
                 permissions: permissions.as_deref(),
                 cost: None,
+                ..Check::default()
             };
             match client.check(&key, check).await {
                 Ok(verdict) if verdict.valid => {

@@ -92,17 +92,54 @@ pub struct Verdict {
     pub name: Option<String>,
     #[serde(default)]
     pub expires_at: Option<String>,
-    /// What the key may do (a `VALID` verdict; empty otherwise).
+    /// What the key may do: its own permissions and its roles' (a `VALID`
+    /// verdict; empty otherwise).
     #[serde(default)]
     pub permissions: Vec<String>,
+    /// The roles the key has.
+    #[serde(default)]
+    pub roles: Vec<String>,
     /// The key's owner in your own system, if it has one.
     #[serde(default)]
     pub external_id: Option<String>,
     /// Your own JSON object about the key, if it has one.
     #[serde(default)]
     pub meta: Option<serde_json::Value>,
+    /// The identity (your customer) whose `external_id` the key carries, if
+    /// one is recorded.
+    #[serde(default)]
+    pub identity: Option<VerifiedIdentity>,
     #[serde(default)]
     pub remaining: Option<u64>,
+    #[serde(default)]
+    pub reset_at: Option<String>,
+    /// Each limit a `VALID` verify charged (the key's, its identity's) and
+    /// what it has left.
+    #[serde(default)]
+    pub limits: Vec<LimitLeft>,
+    /// For `RATE_LIMITED` and `USAGE_EXCEEDED`: the limit that refused.
+    #[serde(default)]
+    pub limited_by: Option<LimitLeft>,
+}
+
+/// The identity a key belongs to, as a verdict names it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct VerifiedIdentity {
+    pub id: String,
+    pub external_id: String,
+    #[serde(default)]
+    pub meta: Option<serde_json::Value>,
+}
+
+/// One limit and where it stands: `owner` is `key` or `identity`, `kind`
+/// is `rate` or `credits`, `name` an identity's rate limit's.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct LimitLeft {
+    pub owner: String,
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub remaining: u64,
     #[serde(default)]
     pub reset_at: Option<String>,
 }

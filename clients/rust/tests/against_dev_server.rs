@@ -142,6 +142,7 @@ async fn a_permission_query_is_answered_and_cached_per_query() {
             Check {
                 permissions: Some("documents.read OR admin"),
                 cost: None,
+                ..Check::default()
             },
         )
         .await
@@ -157,6 +158,7 @@ async fn a_permission_query_is_answered_and_cached_per_query() {
                 Check {
                     permissions: Some("documents.write"),
                     cost: None,
+                    ..Check::default()
                 },
             )
             .await
@@ -174,6 +176,7 @@ async fn a_permission_query_is_answered_and_cached_per_query() {
             Check {
                 permissions: Some("documents.read AND"),
                 cost: None,
+                ..Check::default()
             },
         )
         .await
@@ -441,4 +444,65 @@ async fn the_example_service_lets_in_good_keys_only() {
         serde_json::from_str::<Value>(&body).expect("JSON"),
         json!({"owner": "acme-rust", "permissions": ["reports.read"]})
     );
+}
+
+/// A key of an identity with roles: `VALID` names the identity and the
+/// roles, and lists each limit charged; named rate limits are charged at
+/// their own cost, and a refusal says which limit refused.
+#[tokio::test]
+async fn a_verdict_names_the_identity_and_roles_and_named_rate_limits_are_charged() {
+    let owner = format!("rust-identity-{}", std::process::id());
+    let role = format!("rust-reader-{}", std::process::id());
+    call(
+        "OWNER",
+        "POST",
+        "/v1/roles",
+        json!({"name": role, "permissions": ["documents.read"]}),
+    )
+    .await;
+    let identity = call(
+        "OWNER",
+        "POST",
+        "/v1/identities",
+        json!({"external_id": owner, "meta": {"tier": "gold"},
+            "limits": {"rate_limits": [{"name": "tokens", "requests": 100, "per_seconds": 3600}]}}),
+    )
+    .await;
+    let (_, key) =
+        access_key(json!({"name": "rust identity", "external_id": owner, "roles": [role]})).await;
+    let verifier = client(&service_key("verifier").await);
+    let valid = verifier
+        .check(
+            &key,
+            Check {
+                permissions: Some("documents.read"),
+                rate_limits: Some(&[("tokens", 60)]),
+                ..Check::default()
+            },
+        )
+        .await
+        .expect("a verdict");
+    assert_eq!(valid.code, "VALID");
+    assert_eq!(valid.roles, [role.as_str()]);
+    assert_eq!(valid.permissions, ["documents.read"]);
+    let named = valid.identity.as_ref().expect("an identity");
+    assert_eq!(Some(named.id.as_str()), identity["id"].as_str());
+    assert_eq!(named.meta, Some(json!({"tier": "gold"})));
+    assert_eq!(valid.limits.len(), 1);
+    assert_eq!(valid.limits[0].name.as_deref(), Some("tokens"));
+    assert_eq!(valid.limits[0].remaining, 40);
+    let refused = verifier
+        .check(
+            &key,
+            Check {
+                rate_limits: Some(&[("tokens", 41)]),
+                ..Check::default()
+            },
+        )
+        .await
+        .expect("a verdict");
+    assert_eq!(refused.code, "RATE_LIMITED");
+    let by = refused.limited_by.expect("the limit that refused");
+    assert_eq!((by.owner.as_str(), by.kind.as_str()), ("identity", "rate"));
+    assert_eq!(by.remaining, 40);
 }

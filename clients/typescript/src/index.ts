@@ -158,10 +158,15 @@ export class VerdictCache {
 
 /** What a verify asks besides the key. */
 export interface VerifyOptions {
-  /** What the request spends of a limited key (1 by default; never cached). */
+  /** What the request spends of a limited key and its identity (1 by default; never cached). */
   cost?: number;
   /** A permission query the key must satisfy. */
   permissions?: string;
+  /**
+   * Which of the key's identity's named rate limits to charge, each at its
+   * own cost (absent: every one, at `cost`; never cached).
+   */
+  rateLimits?: { name: string; cost?: number }[];
 }
 
 export class Client {
@@ -235,8 +240,9 @@ export class Client {
    * lacks it is `INSUFFICIENT_PERMISSIONS`, and is not charged.
    */
   async verify(key: string, options: number | VerifyOptions = {}): Promise<Verdict> {
-    const { cost, permissions } = typeof options === 'number' ? { cost: options, permissions: undefined } : options;
-    const cacheable = this.#cache && cost === undefined;
+    const { cost, permissions, rateLimits } =
+      typeof options === 'number' ? { cost: options, permissions: undefined, rateLimits: undefined } : options;
+    const cacheable = this.#cache && cost === undefined && rateLimits === undefined;
     if (cacheable) {
       const cached = await this.#cache!.get(key, permissions);
       if (cached) return cached;
@@ -245,6 +251,7 @@ export class Client {
       key,
       ...(cost === undefined ? {} : { cost }),
       ...(permissions === undefined ? {} : { permissions }),
+      ...(rateLimits === undefined ? {} : { rate_limits: rateLimits }),
     };
     const verdict = await this.#call<unknown>('POST', '/v1/verify', body);
     if (!isVerdict(verdict)) throw new ApiUnavailable('the API answered something that is not a verdict', 200);

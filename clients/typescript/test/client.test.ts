@@ -262,3 +262,28 @@ test('a cached verdict never outlives the key\'s own expiry', async () => {
   await new Promise((resolve) => setTimeout(resolve, Date.parse(soon) - Date.now() + 500));
   assert.equal((await client.verify(key)).code, 'EXPIRED', 'the cache kept a verdict past the key\'s expiry');
 });
+
+test('a verdict names the identity and roles, and named rate limits are charged at their cost', async () => {
+  const owner = `ts-identity-${process.pid}`;
+  const role = `ts-reader-${process.pid}`;
+  await call('OWNER', 'POST', '/v1/roles', { name: role, permissions: ['documents.read'] });
+  const identity = await call('OWNER', 'POST', '/v1/identities', {
+    external_id: owner,
+    meta: { tier: 'gold' },
+    limits: { rate_limits: [{ name: 'tokens', requests: 100, per_seconds: 3600 }] },
+  });
+  const { key } = await accessKey({ name: 'typescript identity', external_id: owner, roles: [role] });
+  const client = new Client(API, { serviceKey: await serviceKey(), cacheSeconds: 10 });
+  const valid = await client.verify(key, { permissions: 'documents.read', rateLimits: [{ name: 'tokens', cost: 60 }] });
+  assert.ok(valid.valid);
+  assert.deepEqual(valid.roles, [role]);
+  assert.equal(valid.identity?.id, identity.id);
+  assert.deepEqual(valid.identity?.meta, { tier: 'gold' });
+  assert.deepEqual(valid.limits?.map((l) => [l.name, l.remaining]), [['tokens', 40]]);
+  // Named rate limits are a charge: never answered from the cache.
+  const refused = await client.verify(key, { rateLimits: [{ name: 'tokens', cost: 41 }] });
+  assert.equal(refused.code, 'RATE_LIMITED');
+  assert.ok(!refused.valid && refused.code === 'RATE_LIMITED');
+  assert.equal(refused.limited_by?.owner, 'identity');
+  assert.equal(refused.limited_by?.remaining, 40);
+});

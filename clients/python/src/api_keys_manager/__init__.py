@@ -2,7 +2,17 @@
 
 from ._cache import MAX_CACHE_SECONDS, VerdictCache
 from ._client import AsyncClient, Client
-from ._types import ApiError, ApiKey, ApiUnavailable, CreatedApiKey, KeyPage, UnexpectedAnswer, Verdict
+from ._types import (
+    ApiError,
+    ApiKey,
+    ApiUnavailable,
+    CreatedApiKey,
+    KeyPage,
+    LimitLeft,
+    UnexpectedAnswer,
+    Verdict,
+    VerifiedIdentity,
+)
 
 __all__ = [
     "MAX_CACHE_SECONDS",
@@ -13,7 +23,9 @@ __all__ = [
     "Client",
     "CreatedApiKey",
     "KeyPage",
+    "LimitLeft",
     "UnexpectedAnswer",
     "Verdict",
     "VerdictCache",
+    "VerifiedIdentity",
 ]

@@ -92,12 +92,18 @@ class _Call:
     params: Optional[Params] = None
 
 
-def _verify_call(key: str, cost: Optional[int], permissions: Optional[str]) -> _Call:
+#: Which of the identity's named rate limits a verify charges: name to cost.
+RateLimits = Mapping[str, int]
+
+
+def _verify_call(key: str, cost: Optional[int], permissions: Optional[str], rate_limits: Optional[RateLimits]) -> _Call:
     body: dict[str, Json] = {"key": key}
     if cost is not None:
         body["cost"] = cost
     if permissions is not None:
         body["permissions"] = permissions
+    if rate_limits is not None:
+        body["rate_limits"] = [{"name": name, "cost": each} for name, each in rate_limits.items()]
     return _Call("POST", "/v1/verify", body)
 
 
@@ -172,11 +178,12 @@ class _Base:
         except ValueError:
             raise UnexpectedAnswer("JSON", response.status_code) from None
 
-    def _cached(self, key: str, cost: Optional[int], permissions: Optional[str]) -> Optional[Verdict]:
-        return self._cache.get(key, permissions) if self._cache and cost is None else None
+    # A cost or named rate limits are a charge the caller chose: never answered from memory.
+    def _cached(self, key: str, charge: bool, permissions: Optional[str]) -> Optional[Verdict]:
+        return self._cache.get(key, permissions) if self._cache and not charge else None
 
-    def _keep(self, key: str, cost: Optional[int], permissions: Optional[str], verdict: Verdict) -> Verdict:
-        if self._cache and cost is None:
+    def _keep(self, key: str, charge: bool, permissions: Optional[str], verdict: Verdict) -> Verdict:
+        if self._cache and not charge:
             self._cache.put(key, verdict, permissions)
         return verdict
 
@@ -222,16 +229,25 @@ class Client(_Base):
             time.sleep(wait)
         raise AssertionError("unreachable")
 
-    def verify(self, key: str, cost: Optional[int] = None, permissions: Optional[str] = None) -> Verdict:
-        """The verdict on `key`, charging a limited key `cost` (1 by default),
-        for a request that needs what `permissions` asks
-        (`documents.read AND (billing.write OR admin)`): a good key that
-        lacks it is `INSUFFICIENT_PERMISSIONS`, and is not charged."""
-        cached = self._cached(key, cost, permissions)
+    def verify(
+        self,
+        key: str,
+        cost: Optional[int] = None,
+        permissions: Optional[str] = None,
+        rate_limits: Optional[RateLimits] = None,
+    ) -> Verdict:
+        """The verdict on `key`, charging a limited key and its identity
+        `cost` (1 by default), for a request that needs what `permissions`
+        asks (`documents.read AND (billing.write OR admin)`): a good key that
+        lacks it is `INSUFFICIENT_PERMISSIONS`, and is not charged.
+        `rate_limits` names the identity's rate limits to charge, each at its
+        own cost (`{"tokens": 1200}`; none given: every one, at `cost`)."""
+        charge = cost is not None or rate_limits is not None
+        cached = self._cached(key, charge, permissions)
         if cached is not None:
             return cached
-        verdict = Verdict.of(*self._send(_verify_call(key, cost, permissions)))
-        return self._keep(key, cost, permissions, verdict)
+        verdict = Verdict.of(*self._send(_verify_call(key, cost, permissions, rate_limits)))
+        return self._keep(key, charge, permissions, verdict)
 
     # The key lifecycle, for a service key of the developer or admin role.
     def create_key(
@@ -326,13 +342,20 @@ class AsyncClient(_Base):
             await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 
-    async def verify(self, key: str, cost: Optional[int] = None, permissions: Optional[str] = None) -> Verdict:
+    async def verify(
+        self,
+        key: str,
+        cost: Optional[int] = None,
+        permissions: Optional[str] = None,
+        rate_limits: Optional[RateLimits] = None,
+    ) -> Verdict:
         """As `Client.verify`."""
-        cached = self._cached(key, cost, permissions)
+        charge = cost is not None or rate_limits is not None
+        cached = self._cached(key, charge, permissions)
         if cached is not None:
             return cached
-        verdict = Verdict.of(*await self._send(_verify_call(key, cost, permissions)))
-        return self._keep(key, cost, permissions, verdict)
+        verdict = Verdict.of(*await self._send(_verify_call(key, cost, permissions, rate_limits)))
+        return self._keep(key, charge, permissions, verdict)
 
     async def create_key(
         self,

@@ -59,11 +59,18 @@ def _optional_text(body: Mapping[str, Any], name: str, what: str, status: int) -
     return value
 
 
-def _names(body: Mapping[str, Any], what: str, status: int) -> tuple[str, ...]:
-    value = body.get("permissions") or []
+def _names(body: Mapping[str, Any], what: str, status: int, name: str = "permissions") -> tuple[str, ...]:
+    value = body.get(name) or []
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise UnexpectedAnswer(what, status)
     return tuple(value)
+
+
+def _list(body: Mapping[str, Any], name: str, what: str, status: int) -> list[Any]:
+    value = body.get(name) or []
+    if not isinstance(value, list):
+        raise UnexpectedAnswer(what, status)
+    return value
 
 
 def _meta(body: Mapping[str, Any], what: str, status: int) -> Optional[Mapping[str, Any]]:
@@ -71,6 +78,53 @@ def _meta(body: Mapping[str, Any], what: str, status: int) -> Optional[Mapping[s
     if value is not None and not isinstance(value, dict):
         raise UnexpectedAnswer(what, status)
     return value
+
+
+@dataclass(frozen=True)
+class VerifiedIdentity:
+    """The identity (your customer) a key belongs to, as a verdict names it."""
+
+    id: str
+    external_id: str
+    meta: Optional[Mapping[str, Any]] = field(default=None, hash=False)
+
+    @classmethod
+    def of(cls, answer: object, status: int = 200) -> VerifiedIdentity:
+        what = "an identity"
+        body = _object(answer, what, status)
+        return cls(
+            id=_text(body, "id", what, status),
+            external_id=_text(body, "external_id", what, status),
+            meta=_meta(body, what, status),
+        )
+
+
+@dataclass(frozen=True)
+class LimitLeft:
+    """One limit a verify charged or was refused by: `owner` is `key` or
+    `identity`, `kind` is `rate` or `credits`, `name` an identity's rate
+    limit's; `remaining` requests of cost 1 it would still pass."""
+
+    owner: str
+    kind: str
+    remaining: int
+    name: Optional[str] = None
+    reset_at: Optional[str] = None
+
+    @classmethod
+    def of(cls, answer: object, status: int = 200) -> LimitLeft:
+        what = "a limit"
+        body = _object(answer, what, status)
+        remaining = body.get("remaining")
+        if not isinstance(remaining, int) or isinstance(remaining, bool):
+            raise UnexpectedAnswer(what, status)
+        return cls(
+            owner=_text(body, "owner", what, status),
+            kind=_text(body, "kind", what, status),
+            remaining=remaining,
+            name=_optional_text(body, "name", what, status),
+            reset_at=_optional_text(body, "reset_at", what, status),
+        )
 
 
 @dataclass(frozen=True)
@@ -86,14 +140,22 @@ class Verdict:
     arx_url: Optional[str] = None
     name: Optional[str] = None
     expires_at: Optional[str] = None
-    #: What the key may do (a `VALID` verdict; empty otherwise).
+    #: What the key may do: its own permissions and its roles' (a `VALID` verdict; empty otherwise).
     permissions: tuple[str, ...] = ()
+    #: The roles the key has.
+    roles: tuple[str, ...] = ()
     #: The key's owner in your own system, if it has one.
     external_id: Optional[str] = None
     #: Your own JSON object about the key, if it has one.
     meta: Optional[Mapping[str, Any]] = field(default=None, hash=False)
+    #: The identity (customer) the key belongs to, if one is recorded.
+    identity: Optional[VerifiedIdentity] = None
     remaining: Optional[int] = None
     reset_at: Optional[str] = None
+    #: Each limit a `VALID` verify charged, and what it has left.
+    limits: tuple[LimitLeft, ...] = ()
+    #: For `RATE_LIMITED` and `USAGE_EXCEEDED`: the limit that refused.
+    limited_by: Optional[LimitLeft] = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -120,10 +182,14 @@ class Verdict:
             name=text("name"),
             expires_at=text("expires_at"),
             permissions=_names(body, what, status),
+            roles=_names(body, what, status, "roles"),
             external_id=text("external_id"),
             meta=_meta(body, what, status),
+            identity=None if body.get("identity") is None else VerifiedIdentity.of(body["identity"], status),
             remaining=remaining,
             reset_at=text("reset_at"),
+            limits=tuple(LimitLeft.of(limit, status) for limit in _list(body, "limits", what, status)),
+            limited_by=None if body.get("limited_by") is None else LimitLeft.of(body["limited_by"], status),
             raw=dict(body),
         )
 
