@@ -10,7 +10,7 @@ export type LimitsText = { credits: string; refillAmount: string; refillEvery: '
 
 export const NO_LIMITS_TEXT: LimitsText = { credits: '', refillAmount: '', refillEvery: 'month', rates: '' };
 
-const RATE_LINE = /^([A-Za-z0-9._:-]{1,64})\s+(\d{1,7})\s*(?:per|\/)\s*(\d{1,5})\s*s?$/i;
+const RATE_LINE = /^([A-Za-z0-9][A-Za-z0-9._:-]{0,63})\s+(\d{1,7})\s*(?:per|\/)\s*(\d{1,5})\s*s?$/i;
 
 /** The text of limits as stored. */
 export function limitsText(limits: IdentityLimits | undefined): LimitsText {

@@ -11,60 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::limits::{Credits, KeyLimits, RateLimit, RateRequests, RateSeconds};
 use crate::{
-    AuditAction, AuditEvent, Author, Balance, ExternalId, IdentityId, InvalidValue, KeyMeta,
-    Revision, TenantId, Timestamp,
+    AuditAction, AuditEvent, Author, Balance, ExternalId, IdentityId, KeyMeta, LimitName, Revision,
+    TenantId, Timestamp,
 };
-
-/// The name of one of an identity's rate limits (`requests`, `tokens`,
-/// `exports`): 1 to 64 of `A-Z a-z 0-9 . _ : -`, so it fits in a storage key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct LimitName(String);
-
-impl LimitName {
-    pub const MAX_CHARS: usize = 64;
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        if raw.is_empty() {
-            return Err(InvalidValue::Empty);
-        }
-        if raw.len() > Self::MAX_CHARS {
-            return Err(InvalidValue::TooLong {
-                max: Self::MAX_CHARS,
-            });
-        }
-        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._:-".contains(&b);
-        if !raw.bytes().all(allowed) {
-            return Err(InvalidValue::Malformed(
-                "may contain only letters, digits and . _ : -",
-            ));
-        }
-        Ok(Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for LimitName {
-    type Error = InvalidValue;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<LimitName> for String {
-    fn from(name: LimitName) -> String {
-        name.0
-    }
-}
-
-impl std::fmt::Display for LimitName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// One named rate limit of an identity: `requests` per `per_seconds`,
 /// shared by all its keys.
@@ -322,7 +271,21 @@ impl Identity {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::RoleName;
+
+    proptest! {
+        /// Names and limits as any client may send them: an answer, never a panic.
+        #[test]
+        fn names_and_limits_never_panic(raw in "\\PC{0,80}", json in "[\\[\\]{}:,\"a-z0-9 _.-]{0,200}") {
+            let _ = LimitName::parse(&raw);
+            let _ = RoleName::parse(&raw);
+            let _ = serde_json::from_str::<IdentityLimits>(&json);
+            let _ = serde_json::from_str::<crate::KeyRoles>(&json);
+        }
+    }
 
     fn limits(json: &str) -> Result<IdentityLimits, String> {
         serde_json::from_str(json).map_err(|error| error.to_string())
@@ -373,7 +336,7 @@ mod tests {
         for fine in ["requests", "tokens.gpt-4", "a:b_c"] {
             assert!(LimitName::parse(fine).is_ok(), "{fine}");
         }
-        for bad in ["", "a#b", "a b", "é", &"x".repeat(65)] {
+        for bad in ["", "-a", "a#b", "a b", "é", &"x".repeat(65)] {
             assert!(LimitName::parse(bad).is_err(), "{bad:?}");
         }
     }

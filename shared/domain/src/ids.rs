@@ -127,19 +127,19 @@ prefixed_id!(
     "svckey--"
 );
 
-macro_rules! external_id {
-    ($(#[$meta:meta])* $name:ident) => {
+/// A name of ASCII letters, digits and a few marks (`$marks`), 1 to `$max`
+/// bytes, that storage keys may hold: never the `#` that separates their
+/// parts. `$first_alnum`: it must start with a letter or digit.
+macro_rules! checked_name {
+    ($(#[$meta:meta])* $name:ident, $max:literal, $marks:literal, $first_alnum:literal, $rule:literal) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
         impl $name {
-            pub const MAX_CHARS: usize = 128;
+            pub const MAX_CHARS: usize = $max;
 
-            /// 1 to 128 of `A-Z a-z 0-9 . _ : @ + - |`: enough for Cognito subs,
-            /// Auth0's (`auth0|123`, `google-oauth2|123`),
-            /// e-mails and slugs, and never the `#` that separates key parts.
             pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
                 if raw.is_empty() {
                     return Err(InvalidValue::Empty);
@@ -147,11 +147,11 @@ macro_rules! external_id {
                 if raw.len() > Self::MAX_CHARS {
                     return Err(InvalidValue::TooLong { max: Self::MAX_CHARS });
                 }
-                let allowed = |b: u8| b.is_ascii_alphanumeric() || b".-_:@+|".contains(&b);
-                if !raw.bytes().all(allowed) {
-                    return Err(InvalidValue::Malformed(
-                        "may contain only letters, digits and . _ : @ + - |",
-                    ));
+                let starts_well = !$first_alnum
+                    || raw.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+                let allowed = |b: u8| b.is_ascii_alphanumeric() || $marks.contains(&b);
+                if !starts_well || !raw.bytes().all(allowed) {
+                    return Err(InvalidValue::Malformed($rule));
                 }
                 Ok(Self(raw.to_owned()))
             }
@@ -169,8 +169,8 @@ macro_rules! external_id {
         }
 
         impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0
+            fn from(name: $name) -> String {
+                name.0
             }
         }
 
@@ -181,6 +181,35 @@ macro_rules! external_id {
         }
     };
 }
+
+/// Ids from the identity provider: 1 to 128 of `A-Z a-z 0-9 . _ : @ + - |`,
+/// enough for Cognito subs, Auth0's (`auth0|123`, `google-oauth2|123`),
+/// e-mails and slugs.
+macro_rules! external_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        checked_name!($(#[$meta])* $name, 128, b".-_:@+|", false,
+            "may contain only letters, digits and . _ : @ + - |");
+    };
+}
+
+/// A name the tenant gives (a role, a rate limit) that keys and verifies
+/// refer to: 1 to 64 of `A-Z a-z 0-9 . _ : -`, starting with a letter or digit.
+macro_rules! tenant_name {
+    ($(#[$meta:meta])* $name:ident) => {
+        checked_name!($(#[$meta])* $name, 64, b"._:-", true,
+            "must be letters, digits and . _ : -, starting with a letter or digit");
+    };
+}
+
+tenant_name!(
+    /// The name of one of an identity's rate limits (`requests`, `tokens`),
+    /// as verifies name it.
+    LimitName
+);
+tenant_name!(
+    /// A role's name, as keys carry it; fixed for the role's life.
+    RoleName
+);
 
 external_id!(
     /// The organisation a request acts for, from the verified token.

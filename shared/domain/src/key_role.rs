@@ -9,64 +9,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AuditAction, AuditEvent, Author, InvalidValue, Permissions, Revision, RoleId, TenantId,
-    Timestamp,
+    AuditAction, AuditEvent, Author, InvalidValue, Permissions, Revision, RoleId, RoleName,
+    TenantId, Timestamp,
 };
-
-/// A role's name, as keys carry it: 1 to 64 of `A-Z a-z 0-9 . _ : -`,
-/// starting with a letter or digit. Fixed for the role's life.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RoleName(String);
-
-impl RoleName {
-    pub const MAX_CHARS: usize = 64;
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        if raw.is_empty() {
-            return Err(InvalidValue::Empty);
-        }
-        if raw.len() > Self::MAX_CHARS {
-            return Err(InvalidValue::TooLong {
-                max: Self::MAX_CHARS,
-            });
-        }
-        let starts_well = raw
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric());
-        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._:-".contains(&b);
-        if !starts_well || !raw.bytes().all(allowed) {
-            return Err(InvalidValue::Malformed(
-                "must be letters, digits and . _ : -, starting with a letter or digit",
-            ));
-        }
-        Ok(Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for RoleName {
-    type Error = InvalidValue;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<RoleName> for String {
-    fn from(name: RoleName) -> String {
-        name.0
-    }
-}
-
-impl std::fmt::Display for RoleName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// The roles a key carries: at most [`KeyRoles::MAX`] names, each once, in
 /// order.

@@ -38,15 +38,13 @@ pub use application::{
 pub use arx::{Arx, ArxName, ArxRefused, ArxStatus, Label, Purpose};
 pub use audit::{Actor, AuditAction, AuditEvent};
 pub use feedback::{Feedback, FeedbackMessage, PageRef, Rating};
-pub use identity::{
-    Identity, IdentityCounter, IdentityEdit, IdentityLimits, LimitName, NamedRateLimit,
-};
+pub use identity::{Identity, IdentityCounter, IdentityEdit, IdentityLimits, NamedRateLimit};
 pub use ids::{
-    ApiKeyId, ApplicationId, ArxId, AuditEventId, FeedbackId, IdentityId, PrefixedId, RoleId,
-    ServiceKeyId, TenantId, UserId,
+    ApiKeyId, ApplicationId, ArxId, AuditEventId, FeedbackId, IdentityId, LimitName, PrefixedId,
+    RoleId, RoleName, ServiceKeyId, TenantId, UserId,
 };
 pub use invalid::InvalidValue;
-pub use key_role::{KeyRole, KeyRoles, RoleName};
+pub use key_role::{KeyRole, KeyRoles};
 pub use lifecycle::{
     Author, Counters, GracePeriod, Issue, KeyChange, KeyEdit, KeySettings, Refusal, Revision,
     Rotation,

@@ -473,3 +473,75 @@ async fn usage_by_identity_counts_exactly_what_its_keys_verified(app: &TestApp) 
         .await;
     assert_eq!(unknown.status, 404, "{}", unknown.text);
 }
+
+/// A hot key spends its own limits from a lease (`store::leases`) while its
+/// identity, near its end, is charged one write at a time: each refusal by
+/// the identity puts the key's unit back in the lease, so once the leases
+/// are given back the key's counters show exactly what was admitted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_by_the_identity_gives_back_what_a_hot_keys_lease_spent() {
+    use std::sync::Arc;
+
+    use store::{ApiKeyCharge, IdentityStore};
+
+    let (state, demo, _dir) = super::helpers::embedded_state().await;
+    let owner = domain::ExternalId::parse("hot-customer").expect("an owner");
+    let limits: domain::IdentityLimits =
+        serde_json::from_value(json!({"credits": {"remaining": 50}})).expect("limits");
+    let by = domain::Author::person(
+        domain::UserId::parse("owner-1").expect("a user"),
+        Role::PlatformOwner,
+        domain::Timestamp::now(),
+    );
+    let (identity, audit) =
+        domain::Identity::create(demo.tenant.clone(), owner.clone(), None, limits, &by);
+    state
+        .store
+        .create_identity(&identity, &audit)
+        .await
+        .expect("an identity");
+    let created = super::helpers::create_key_in_with(
+        &state,
+        &demo,
+        json!({"external_id": owner.as_str(), "limits": {"credits": {"remaining": 100000}}}),
+    )
+    .await;
+    let key = created["access_key"].as_str().expect("a key").to_owned();
+    let id: domain::ApiKeyId =
+        serde_json::from_value(created["api_key"]["id"].clone()).expect("an id");
+    let verdicts: Vec<_> = (0..300)
+        .map(|_| {
+            let (state, tenant, key) = (Arc::clone(&state), demo.tenant.clone(), key.clone());
+            tokio::spawn(async move {
+                state
+                    .verifier
+                    .verify(&state.store, Some(&tenant), &key, &verify::Ask::ONE)
+                    .await
+                    .expect("answered")
+            })
+        })
+        .collect();
+    let mut valid = 0;
+    for verdict in verdicts {
+        let verdict = verdict.await.expect("joined");
+        if verdict.valid {
+            valid += 1;
+        } else {
+            assert_eq!(verdict.code.as_str(), "USAGE_EXCEEDED");
+        }
+    }
+    assert_eq!(valid, 50, "the identity's 50, exactly");
+    state.store.return_leases(true).await.expect("given back");
+    let left = state
+        .store
+        .api_key_balance(&id)
+        .await
+        .expect("read")
+        .and_then(|balance| balance.credits)
+        .map(|credits| credits.left);
+    assert_eq!(
+        left,
+        Some(100000 - 50),
+        "the key spent only what was admitted"
+    );
+}

@@ -92,6 +92,38 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Adds `counts` to one hour or day bucket (`pk`, its granularity and
+    /// start, its entity type). A bucket past DynamoDB's item size keeps
+    /// what it has: its new counts are dropped, said in the log (a retry
+    /// would never fit either).
+    async fn add_bucket(
+        &self,
+        (pk, granularity, start, entity_type): (&str, Granularity, i64, &str),
+        counts: &OutcomeCounts,
+        stamp: Option<&WriteStamp>,
+    ) -> StoreResult<()> {
+        let counters: Vec<(String, u64)> = counts
+            .iter()
+            .map(|(outcome, n)| (outcome.to_owned(), n))
+            .collect();
+        let sk = usage_sk(granularity, start);
+        let expires = granularity.expires(start);
+        match self
+            .add_counters(pk, &sk, entity_type, expires, &counters, stamp)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(NotAdded::TooLarge) => {
+                tracing::warn!(
+                    entity_type,
+                    "a usage bucket is full: its counts are dropped"
+                );
+                Ok(())
+            }
+            Err(NotAdded::Failed(error)) => Err(error),
+        }
+    }
+
     /// The buckets of `pk` from the one starting at `from` to the one at
     /// `to`, oldest first; buckets without a verify are absent.
     async fn buckets(
@@ -192,51 +224,19 @@ impl UsageLog for DynamoStore {
         // are what is left (the ones before are written: never twice).
         let mut rest = writes.clone();
         for ((tenant, key, granularity, start), counts) in &writes.key_buckets {
-            let counters: Vec<(String, u64)> = counts
-                .iter()
-                .map(|(outcome, n)| (outcome.to_owned(), n))
-                .collect();
-            let written = self
-                .add_counters(
-                    &key_usage_pk(tenant, key),
-                    &usage_sk(*granularity, *start),
-                    "key_traffic",
-                    granularity.expires(*start),
-                    &counters,
-                    writes.stamp.as_ref(),
-                )
-                .await;
-            match written {
-                Ok(()) => {}
-                Err(NotAdded::TooLarge) => {
-                    tracing::warn!(key_id = %key, "a key's usage bucket is full: its counts are dropped");
-                }
-                Err(NotAdded::Failed(error)) => return Err(UsageNotWritten { error, rest }),
+            let pk = key_usage_pk(tenant, key);
+            let bucket = (pk.as_str(), *granularity, *start, "key_traffic");
+            if let Err(error) = self.add_bucket(bucket, counts, writes.stamp.as_ref()).await {
+                return Err(UsageNotWritten { error, rest });
             }
             rest.key_buckets
                 .remove(&(tenant.clone(), key.clone(), *granularity, *start));
         }
         for ((tenant, identity, granularity, start), counts) in &writes.identity_buckets {
-            let counters: Vec<(String, u64)> = counts
-                .iter()
-                .map(|(outcome, n)| (outcome.to_owned(), n))
-                .collect();
-            let written = self
-                .add_counters(
-                    &identity_usage_pk(tenant, identity),
-                    &usage_sk(*granularity, *start),
-                    "identity_traffic",
-                    granularity.expires(*start),
-                    &counters,
-                    writes.stamp.as_ref(),
-                )
-                .await;
-            match written {
-                Ok(()) => {}
-                Err(NotAdded::TooLarge) => {
-                    tracing::warn!(identity_id = %identity, "an identity's usage bucket is full: its counts are dropped");
-                }
-                Err(NotAdded::Failed(error)) => return Err(UsageNotWritten { error, rest }),
+            let pk = identity_usage_pk(tenant, identity);
+            let bucket = (pk.as_str(), *granularity, *start, "identity_traffic");
+            if let Err(error) = self.add_bucket(bucket, counts, writes.stamp.as_ref()).await {
+                return Err(UsageNotWritten { error, rest });
             }
             rest.identity_buckets
                 .remove(&(tenant.clone(), identity.clone(), *granularity, *start));
