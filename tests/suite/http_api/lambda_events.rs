@@ -753,6 +753,51 @@ async fn the_key_authorizers_context_stays_within_api_gateways_limits<S: ApiStor
             );
         }
     }
+
+    // A key of an identity: its id is in the context, and its meta is the
+    // first to go when both metas would pass the bound.
+    let owner = domain::ExternalId::parse("context-owner").expect("an owner");
+    let by = domain::Author::person(
+        domain::UserId::parse("owner-1").expect("a user"),
+        domain::Role::PlatformOwner,
+        domain::Timestamp::now(),
+    );
+    let identity_meta =
+        domain::KeyMeta::parse(&json!({"pad": "i".repeat(4000)}).to_string()).expect("a meta");
+    let (identity, audit) = domain::Identity::create(
+        demo.tenant.clone(),
+        owner.clone(),
+        Some(identity_meta),
+        domain::IdentityLimits::default(),
+        &by,
+    );
+    state
+        .store
+        .create_identity(&identity, &audit)
+        .await
+        .expect("an identity");
+    for (key_meta, identity_meta_omitted) in [(json!({"plan": "pro"}), false), (meta, true)] {
+        let fields = json!({"external_id": owner.as_str(), "meta": key_meta});
+        let key = super::helpers::create_key_in_with(&state, &demo, fields).await;
+        let event = json!({"version": "2.0", "type": "REQUEST", "routeKey": "GET /orders",
+            "requestContext": {"http": {"method": "GET"}}, "headers": {"x-api-key": key["access_key"]}});
+        let answer = authorize(
+            &state.store,
+            &state.verifier,
+            &KeyAuthorizerConfig::default(),
+            &event,
+        )
+        .await;
+        let context = &answer["context"];
+        assert_eq!(context["identity_id"], identity.id.as_str());
+        assert_eq!(
+            context["identity_meta_omitted"] == "true",
+            identity_meta_omitted
+        );
+        assert_eq!(context["identity_meta"].is_string(), !identity_meta_omitted);
+        assert!(context["meta"].is_string(), "the key's own meta stays");
+        assert!(size(context) <= MAX_CONTEXT_BYTES);
+    }
 }
 
 /// IAM's wildcards in a policy's resource: `*` any run of characters (`/`
