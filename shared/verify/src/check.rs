@@ -170,10 +170,13 @@ impl Verifier {
                     .get_or_try_init(|| async { self.check(store, presented).await.map(Arc::new) })
                     .await
                     .map(Arc::clone);
+                // Kept before the check leaves: a verify arriving in between
+                // finds the verdict, never an empty place to check again.
+                if let Ok(checked) = &checked {
+                    cache.remember(fingerprint, Arc::clone(checked), generation);
+                }
                 cache.leave(&fingerprint, &cell);
-                let checked = checked?;
-                cache.remember(fingerprint, Arc::clone(&checked), generation);
-                checked
+                checked?
             }
         };
         let now = Timestamp::now();

@@ -162,6 +162,51 @@ const WHO_MAY: &[(&str, [bool; 4])] = &[
         "DELETE /v1/service-keys/{id}",
         /*    */ [true, true, false, false],
     ),
+    // Issue "Identities and roles": read as keys are, changed as keys' limits are.
+    (
+        "POST /v1/identities",
+        /*            */ [true, true, false, false],
+    ),
+    (
+        "GET /v1/identities",
+        /*             */ [true, true, true, false],
+    ),
+    (
+        "GET /v1/identities/{id}",
+        /*        */ [true, true, true, false],
+    ),
+    (
+        "PATCH /v1/identities/{id}",
+        /*      */ [true, true, false, false],
+    ),
+    (
+        "DELETE /v1/identities/{id}",
+        /*     */ [true, true, false, false],
+    ),
+    (
+        "GET /v1/identities/{id}/usage",
+        /*  */ [true, true, true, false],
+    ),
+    (
+        "POST /v1/roles",
+        /*                 */ [true, true, false, false],
+    ),
+    (
+        "GET /v1/roles",
+        /*                  */ [true, true, true, false],
+    ),
+    (
+        "GET /v1/roles/{id}",
+        /*             */ [true, true, true, false],
+    ),
+    (
+        "PATCH /v1/roles/{id}",
+        /*           */ [true, true, false, false],
+    ),
+    (
+        "DELETE /v1/roles/{id}",
+        /*          */ [true, true, false, false],
+    ),
 ];
 
 fn may(role: Role, route: Route) -> bool {
@@ -194,6 +239,10 @@ fn path_of(route: Route) -> String {
         ApplicationId::new().to_string()
     } else if route.template().starts_with("/v1/service-keys") {
         ServiceKeyId::new().to_string()
+    } else if route.template().starts_with("/v1/identities") {
+        domain::IdentityId::new().to_string()
+    } else if route.template().starts_with("/v1/roles") {
+        domain::RoleId::new().to_string()
     } else {
         ArxId::new().to_string()
     };

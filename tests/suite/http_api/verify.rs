@@ -57,7 +57,7 @@ async fn every_verdict_code_is_answered(app: &TestApp) {
             "valid": true, "code": "VALID", "key_id": id,
             "application_id": app.demo.application_id, "arx_id": app.demo.arx_id,
             "arx_url": created["arx_url"], "name": created["api_key"]["name"], "expires_at": null,
-            "permissions": [], "external_id": null, "meta": null,
+            "permissions": [], "roles": [], "external_id": null, "meta": null, "identity": null,
         })
     );
     // Used: recorded once, and not rewritten by the next verify (5 minutes).
