@@ -47,9 +47,14 @@ impl KeyRoles {
     }
 }
 
+/// As sent: at most [`KeyRoles::MAX`] names however many repeat (the
+/// schema's `maxItems`), each then kept once.
 impl TryFrom<Vec<RoleName>> for KeyRoles {
     type Error = InvalidValue;
     fn try_from(names: Vec<RoleName>) -> Result<Self, Self::Error> {
+        if names.len() > Self::MAX {
+            return Err(InvalidValue::Malformed("must hold at most 10 role names"));
+        }
         Self::new(names)
     }
 }
@@ -161,6 +166,11 @@ mod tests {
         assert!(KeyRoles::new(names(10)).is_ok());
         assert!(KeyRoles::new(names(11)).is_err());
         let twice: KeyRoles = serde_json::from_str(r#"["b","a","b"]"#).expect("roles");
+        let eleven = format!("[{}]", vec![r#""a""#; 11].join(","));
+        assert!(
+            serde_json::from_str::<KeyRoles>(&eleven).is_err(),
+            "11 as sent"
+        );
         assert_eq!(serde_json::to_string(&twice).expect("json"), r#"["a","b"]"#);
     }
 }

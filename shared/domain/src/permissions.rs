@@ -172,9 +172,16 @@ impl Permissions {
     }
 }
 
+/// As sent: at most [`Permissions::MAX`] names however many repeat (the
+/// schema's `maxItems`), each then kept once.
 impl TryFrom<Vec<Permission>> for Permissions {
     type Error = InvalidValue;
     fn try_from(names: Vec<Permission>) -> Result<Self, Self::Error> {
+        if names.len() > Self::MAX {
+            return Err(InvalidValue::Malformed(
+                "must hold at most 100 permission names",
+            ));
+        }
         Self::new(names)
     }
 }

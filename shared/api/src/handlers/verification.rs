@@ -37,6 +37,18 @@ pub async fn handle<S: VerifyStore>(
     request: ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let body: VerifyBody = request.json()?;
+    // An identity has at most this many: naming more asks for nothing more.
+    let most = domain::IdentityLimits::MAX_RATE_LIMITS;
+    if body
+        .rate_limits
+        .as_ref()
+        .is_some_and(|asked| asked.len() > most)
+    {
+        return Err(ApiError::InvalidField {
+            field: "rate_limits".into(),
+            reason: format!("must name at most {most} rate limits"),
+        });
+    }
     let permissions = body
         .permissions
         .as_deref()
