@@ -166,7 +166,7 @@ mod tests {
         assert!(KeyRoles::new(names(10)).is_ok());
         assert!(KeyRoles::new(names(11)).is_err());
         let twice: KeyRoles = serde_json::from_str(r#"["b","a","b"]"#).expect("roles");
-        let eleven = format!("[{}]", vec![r#""a""#; 11].join(","));
+        let eleven = format!("[{}]", [r#""a""#; 11].join(","));
         assert!(
             serde_json::from_str::<KeyRoles>(&eleven).is_err(),
             "11 as sent"
