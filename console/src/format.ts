@@ -73,3 +73,21 @@ export function shortId(id: string): string {
   if (at < 0 || id.length < at + 2 + 12) return id;
   return `${id.slice(0, at + 2)}…${id.slice(-8)}`;
 }
+
+/** Our own jobs, in words. */
+const JOBS: Record<string, string> = {
+  seed: 'the demo data',
+  sweep: 'the hourly sweep',
+  cascade: 'the clean-up after an archive or deletion',
+  'github-secret-scanning': 'GitHub secret scanning',
+};
+
+/** Who made or changed something, in words: a person's id as it is, one of our jobs by what it does, a service key by its id. */
+export function authorName(id: string): string {
+  if (id.startsWith('system:')) {
+    const job = id.slice('system:'.length);
+    return JOBS[job] ?? `the system (${job})`;
+  }
+  if (id.startsWith('service-key:')) return `service key ${id.slice('service-key:'.length)}`;
+  return id;
+}

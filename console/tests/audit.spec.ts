@@ -45,7 +45,7 @@ test('owners and admins read the audit log by several filters and dates; develop
   await expect(page.getByText('No events match these filters.')).toBeVisible();
   await page.getByRole('button', { name: 'Clear' }).click();
   await page.getByLabel('Action').selectOption({ label: 'Arx created' });
-  await expect(rows.first()).toContainText('system: seed');
+  await expect(rows.first()).toContainText('the demo data');
   await expect(rows.first().getByRole('link', { name: /Production Sydney|Staging Frankfurt/ })).toBeVisible();
 
   // A malformed search is said in words at its field, and no old result stays under it.

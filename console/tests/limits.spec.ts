@@ -106,5 +106,5 @@ test('a key GitHub finds in public code shows as leaked, and the audit log says 
   await page.getByRole('button', { name: 'Search' }).click();
   const leaked = page.locator('tbody tr').filter({ hasText: 'API key leaked: disabled' });
   await expect(leaked).toContainText(`found in public code at ${foundAt} (content)`);
-  await expect(leaked).toContainText('system: github-secret-scanning');
+  await expect(leaked).toContainText('GitHub secret scanning');
 });

@@ -10,7 +10,7 @@ import { Notice, PageHead } from '../components/page';
 import { useCatalogList } from '../components/catalog-list';
 import { asProblem, ErrorSummary, FieldError } from '../components/problems';
 import { TextField } from '../components/text-field';
-import { capitalise, formatTime } from '../format';
+import { capitalise, formatTime, authorName } from '../format';
 import { managesCatalog, type Session } from '../session';
 
 export function Applications({ session }: { session: Session }) {
@@ -76,7 +76,7 @@ export function Applications({ session }: { session: Session }) {
                   <td data-label="Created">
                     {formatTime(application.created_at)}
                     <br />
-                    <span class="muted">by {application.created_by}</span>
+                    <span class="muted">by {authorName(application.created_by)}</span>
                   </td>
                   {manages && (
                     <td class="actions">

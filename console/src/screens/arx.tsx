@@ -10,7 +10,7 @@ import { Notice, PageHead } from '../components/page';
 import { useCatalogList } from '../components/catalog-list';
 import { asProblem, ErrorSummary, FieldError } from '../components/problems';
 import { TextField } from '../components/text-field';
-import { capitalise, formatTime } from '../format';
+import { capitalise, formatTime, authorName } from '../format';
 import { managesCatalog, type Session } from '../session';
 
 const PURPOSES: Purpose[] = ['development', 'testing', 'staging', 'production'];
@@ -98,7 +98,7 @@ export function ArxDashboard({ session }: { session: Session }) {
                   <td data-label="Created">
                     {formatTime(arx.created_at)}
                     <br />
-                    <span class="muted">by {arx.created_by}</span>
+                    <span class="muted">by {authorName(arx.created_by)}</span>
                   </td>
                   {manages && (
                     <td class="actions">

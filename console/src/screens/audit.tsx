@@ -8,7 +8,7 @@ import type { components } from '../api/schema';
 import { Pager, useCursorPages } from '../components/pager';
 import { PageHead } from '../components/page';
 import { asProblem, ErrorSummary, FieldError, isAbout } from '../components/problems';
-import { formatTime } from '../format';
+import { authorName, formatTime } from '../format';
 import { onLinkClick } from '../router';
 
 type AuditEvent = components['schemas']['AuditEvent'];
@@ -234,9 +234,8 @@ export function AuditLog() {
 
 /** Who did it, in words: a person's id, a service key, or one of our jobs. */
 export function actorName(actor: AuditEvent['actor']): string {
-  if (actor.kind === 'system') return `system: ${actor.id}`;
-  if (actor.kind === 'service_key') return `service key ${actor.id.replace('service-key:', '')}`;
-  return actor.id;
+  if (actor.kind === 'system') return authorName(`system:${actor.id}`);
+  return authorName(actor.id);
 }
 
 /** An object's name and a link to where it is shown, beside its id. */
@@ -249,7 +248,11 @@ function ObjectLink({ id, name }: { id: string; name: string | undefined }) {
         ? '/arx'
         : id.startsWith('svckey--')
           ? '/service-keys'
-          : null;
+          : id.startsWith('identity--')
+            ? `/identities/${id}`
+            : id.startsWith('role--')
+              ? '/roles'
+              : null;
   const label = (
     <>
       {name && <span class="object-name">{name}</span>} <code>{id}</code>

@@ -16,7 +16,7 @@ import { BalanceNow } from '../components/limits-dialog';
 import { Notice } from '../components/page';
 import { asProblem, ErrorSummary } from '../components/problems';
 import { flash, takeFlash } from '../flash';
-import { formatLimits, formatTime, relativeTime } from '../format';
+import { formatLimits, formatTime, relativeTime, authorName } from '../format';
 import { navigate, onLinkClick } from '../router';
 import { managesCatalog, type Session } from '../session';
 import { StatusBadges } from './api-keys';
@@ -125,7 +125,7 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
           {key.application_name} in {key.arx_name} <span class="muted">({key.arx_purpose})</span>
         </Row>
         <Row term="Created">
-          <When at={key.created_at} /> <span class="muted">by {key.created_by}</span>
+          <When at={key.created_at} /> <span class="muted">by {authorName(key.created_by)}</span>
         </Row>
         <Row term="Expires">{key.expires_at ? <When at={key.expires_at} /> : 'Never'}</Row>
         <Row term="Last used">{key.last_used_at ? <When at={key.last_used_at} /> : 'Never'}</Row>

@@ -20,7 +20,7 @@ import { OneTimeSecret } from '../components/one-time-secret';
 import { Notice, PageHead } from '../components/page';
 import { asProblem, ErrorSummary, FieldError } from '../components/problems';
 import { TextField } from '../components/text-field';
-import { capitalise, endOfDayUtc, formatTime } from '../format';
+import { capitalise, endOfDayUtc, formatTime, authorName } from '../format';
 
 /** Each role a service key may have, and what it lets a machine do. */
 const ROLES: [ServiceKeyRole, string, string][] = [
@@ -102,7 +102,7 @@ export function ServiceKeys() {
                   <td data-label="Created">
                     {formatTime(key.created_at)}
                     <br />
-                    <span class="muted">by {key.created_by}</span>
+                    <span class="muted">by {authorName(key.created_by)}</span>
                   </td>
                   <td data-label="Last used">{key.last_used_at ? formatTime(key.last_used_at) : 'Never'}</td>
                   <td class="actions">
