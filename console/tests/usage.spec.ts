@@ -43,8 +43,8 @@ test("a key's usage chart follows its verifies, with a table and a CSV of the sa
   const saved = await download;
   expect(saved.suggestedFilename()).toBe(`${key.id}-usage-day.csv`);
   const csv = readFileSync((await saved.path())!, 'utf8').trim().split('\n');
-  expect(csv[0]).toBe('start,total,VALID,INSUFFICIENT_PERMISSIONS,RATE_LIMITED,USAGE_EXCEEDED,DISABLED,EXPIRED,DELETED');
-  expect(csv.at(-1)).toMatch(/,5,3,0,0,0,2,0,0$/);
+  expect(csv[0]).toBe('start,total,VALID,INSUFFICIENT_PERMISSIONS,RATE_LIMITED,USAGE_EXCEEDED,DISABLED,EXPIRED,DELETED,ADDRESS_NOT_ALLOWED,ADDRESS_REPORTED');
+  expect(csv.at(-1)).toMatch(/,5,3,0,0,0,2,0,0,0,0$/);
 
   // The dashboard counts them in "Today".
   await page.getByRole('link', { name: 'API keys', exact: true }).click();

@@ -28,9 +28,11 @@ pub fn presented_key(headers: &http::HeaderMap) -> Option<&str> {
 /// The status a protected route answers a refused verdict with.
 pub fn refused_with(verdict: &Verdict) -> http::StatusCode {
     match verdict.code {
-        Code::Expired | Code::Deleted | Code::Disabled | Code::InsufficientPermissions => {
-            http::StatusCode::FORBIDDEN
-        }
+        Code::Expired
+        | Code::Deleted
+        | Code::Disabled
+        | Code::InsufficientPermissions
+        | Code::AddressNotAllowed => http::StatusCode::FORBIDDEN,
         Code::RateLimited | Code::UsageExceeded => http::StatusCode::TOO_MANY_REQUESTS,
         _ => http::StatusCode::UNAUTHORIZED,
     }

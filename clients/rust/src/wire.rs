@@ -26,6 +26,8 @@ pub enum Code {
     UsageExceeded,
     /// A good key without what the request asked for.
     InsufficientPermissions,
+    /// A key whose allowlist does not hold the request's address.
+    AddressNotAllowed,
     /// A code this version of the library does not know.
     #[serde(other)]
     Unknown,
@@ -44,6 +46,7 @@ impl Code {
             Self::RateLimited => "RATE_LIMITED",
             Self::UsageExceeded => "USAGE_EXCEEDED",
             Self::InsufficientPermissions => "INSUFFICIENT_PERMISSIONS",
+            Self::AddressNotAllowed => "ADDRESS_NOT_ALLOWED",
             Self::Unknown => "UNKNOWN",
         }
     }

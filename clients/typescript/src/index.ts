@@ -316,6 +316,7 @@ export function refusedWith(verdict: Verdict): 401 | 403 | 429 {
     case 'DELETED':
     case 'DISABLED':
     case 'INSUFFICIENT_PERMISSIONS':
+    case 'ADDRESS_NOT_ALLOWED':
       return 403;
     case 'RATE_LIMITED':
     case 'USAGE_EXCEEDED':

@@ -9,12 +9,14 @@ import { formatCount } from '../format';
 /** Every outcome, in the order bars stack (the good first) and with its words. */
 export const OUTCOMES: [string, string, string][] = [
   ['VALID', 'Accepted', '#166534'],
+  ['ADDRESS_REPORTED', 'Accepted, from outside its allowlist (report only)', '#65a30d'],
   ['INSUFFICIENT_PERMISSIONS', 'Lacked a permission', '#7c3aed'],
   ['RATE_LIMITED', 'Over its rate', '#c2410c'],
   ['USAGE_EXCEEDED', 'Out of credits', '#b45309'],
   ['DISABLED', 'Disabled', '#b91c1c'],
   ['EXPIRED', 'Expired', '#475569'],
   ['DELETED', 'Deleted', '#0f172a'],
+  ['ADDRESS_NOT_ALLOWED', 'From an address not allowed', '#be185d'],
 ];
 
 export const OUTCOME_WORDS: Record<string, string> = Object.fromEntries(OUTCOMES.map(([code, words]) => [code, words]));

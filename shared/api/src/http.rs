@@ -118,7 +118,13 @@ impl ApiRequest {
 
 /// The fields whose value is a list; every other value of a body is an
 /// object or a scalar.
-const LIST_FIELDS: &[&str] = &["cors_origins", "permissions", "rate_limits", "roles"];
+const LIST_FIELDS: &[&str] = &[
+    "cors_origins",
+    "permissions",
+    "rate_limits",
+    "roles",
+    "entries",
+];
 
 /// The fields that hold the client's own JSON, whatever its shape (a key's
 /// `meta`): nothing under them is read as ours.

@@ -161,6 +161,9 @@ pub struct ApiKey {
     /// beside its own, as the roles stand at each check.
     #[serde(default, skip_serializing_if = "crate::KeyRoles::is_empty")]
     pub roles: crate::KeyRoles,
+    /// The addresses the key may be used from (none: any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowlist: Option<crate::IpAllowlist>,
     /// Who owns the key in the customer's own system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<ExternalId>,
@@ -460,6 +463,7 @@ mod tests {
             disabled_reason: None,
             permissions: Default::default(),
             roles: Default::default(),
+            allowlist: None,
             external_id: None,
             meta: None,
             secret_hash: hash,

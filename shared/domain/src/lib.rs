@@ -6,6 +6,7 @@
 //! AWS, HTTP or storage.
 
 pub mod access_key;
+pub mod allowlist;
 pub mod api_key;
 pub mod application;
 pub mod arx;
@@ -28,6 +29,7 @@ pub mod timestamp;
 pub mod usage;
 
 pub use access_key::{AccessKey, KeyPrefix, MalformedKey, PresentedKey, PresentedServiceKey};
+pub use allowlist::{AddressCheck, AllowedNet, AllowlistMode, IpAllowlist};
 pub use api_key::{
     ApiKey, ApiKeyCounts, ApiKeyName, ApiKeyStatus, CountsDelta, DisabledReason, ExpiresAt,
     NoticePeriod, balance_key,
@@ -47,7 +49,7 @@ pub use invalid::InvalidValue;
 pub use key_role::{KeyRole, KeyRoles};
 pub use lifecycle::{
     Author, Counters, GracePeriod, Issue, KeyChange, KeyEdit, KeySettings, Refusal, Revision,
-    Rotation,
+    RotateWith, Rotation,
 };
 pub use limits::{Balance, Cost, KeyLimits, LimitHit, Standing, WholeNumber};
 pub use owner::{ExternalId, KeyMeta};

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Actor, ApiKey, ApiKeyId, ApiKeyName, ApiKeyStatus, Application, Arx, AuditAction, AuditEvent,
-    DisabledReason, ExpiresAt, ExternalId, InvalidValue, KeyLimits, KeyMeta, KeyRoles, Permissions,
-    Role, SecretHash, TenantId, Timestamp, UserId,
+    DisabledReason, ExpiresAt, ExternalId, InvalidValue, IpAllowlist, KeyLimits, KeyMeta, KeyRoles,
+    Permissions, Role, SecretHash, TenantId, Timestamp, UserId,
 };
 
 /// A key record's revision: one more with every write of it. A change is
@@ -208,8 +208,17 @@ pub struct KeySettings {
     pub limits: Option<KeyLimits>,
     pub permissions: Permissions,
     pub roles: KeyRoles,
+    pub allowlist: Option<IpAllowlist>,
     pub external_id: Option<ExternalId>,
     pub meta: Option<KeyMeta>,
+}
+
+/// What a rotation may give the new key instead of the old key's.
+#[derive(Debug, Clone, Default)]
+pub struct RotateWith {
+    pub permissions: Option<Permissions>,
+    /// `Some(None)`: the new key has no allowlist.
+    pub allowlist: Option<Option<IpAllowlist>>,
 }
 
 /// A `PATCH` of a key: each field `None` when not given (left as it is),
@@ -219,6 +228,7 @@ pub struct KeyEdit {
     pub limits: Option<Option<KeyLimits>>,
     pub permissions: Option<Option<Permissions>>,
     pub roles: Option<Option<KeyRoles>>,
+    pub allowlist: Option<Option<IpAllowlist>>,
     pub external_id: Option<Option<ExternalId>>,
     pub meta: Option<Option<KeyMeta>>,
 }
@@ -228,6 +238,7 @@ impl KeyEdit {
         self.limits.is_none()
             && self.permissions.is_none()
             && self.roles.is_none()
+            && self.allowlist.is_none()
             && self.external_id.is_none()
             && self.meta.is_none()
     }
@@ -269,6 +280,7 @@ impl ApiKey {
             disabled_reason: None,
             permissions: settings.permissions,
             roles: settings.roles,
+            allowlist: settings.allowlist,
             external_id: settings.external_id,
             meta: settings.meta,
             secret_hash: issue.secret_hash,
@@ -422,6 +434,10 @@ impl ApiKey {
                 .roles
                 .clone()
                 .map_or_else(|| self.roles.clone(), Option::unwrap_or_default),
+            allowlist: edit
+                .allowlist
+                .clone()
+                .unwrap_or_else(|| self.allowlist.clone()),
             external_id: edit
                 .external_id
                 .clone()
@@ -468,7 +484,7 @@ impl ApiKey {
         &self,
         issue: Issue<'_>,
         grace: GracePeriod,
-        permissions: Option<Permissions>,
+        with: RotateWith,
         by: &Author,
     ) -> Result<Rotation, Refusal> {
         let now = by.at;
@@ -479,8 +495,9 @@ impl ApiKey {
                 .expires_at
                 .map(|end| end.same_lifetime(self.created_at, now)),
             limits: self.limits,
-            permissions: permissions.unwrap_or_else(|| self.permissions.clone()),
+            permissions: with.permissions.unwrap_or_else(|| self.permissions.clone()),
             roles: self.roles.clone(),
+            allowlist: with.allowlist.unwrap_or_else(|| self.allowlist.clone()),
             external_id: self.external_id.clone(),
             meta: self.meta.clone(),
         };

@@ -6,9 +6,9 @@ use std::future::Future;
 
 use domain::{
     ApiKey, ApiKeyCounts, ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, AuditEvent,
-    Balance, Cost, Cursor, ExpiresAt, ExternalId, IdentityCounter, IdentityId, KeyChange,
-    KeyLimits, KeyMeta, KeyRoles, LimitHit, Page, PageLimit, Permissions, Rotation, SecretHash,
-    TenantId, Timestamp,
+    Balance, Cost, Cursor, ExpiresAt, ExternalId, IdentityCounter, IdentityId, IpAllowlist,
+    KeyChange, KeyLimits, KeyMeta, KeyRoles, LimitHit, Page, PageLimit, Permissions, Rotation,
+    SecretHash, TenantId, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -114,6 +114,9 @@ pub struct KeyLookup {
     /// The roles whose permissions verify grants beside the key's own.
     #[serde(default, skip_serializing_if = "KeyRoles::is_empty")]
     pub roles: KeyRoles,
+    /// The addresses the key may be used from (none: any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowlist: Option<IpAllowlist>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<ExternalId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,6 +146,7 @@ impl KeyLookup {
             balance: key.balance.clone(),
             permissions: key.permissions.clone(),
             roles: key.roles.clone(),
+            allowlist: key.allowlist.clone(),
             external_id: key.external_id.clone(),
             meta: key.meta.clone(),
         }

@@ -119,6 +119,10 @@ pub struct Ask<'a> {
     /// (`None`: every one, at `cost`). A name the identity lacks is passed
     /// over: the verdict's `limits` list what was charged.
     pub rate_limits: Option<&'a [RateLimitCost]>,
+    /// The end user's address, as the caller vouches for it (the
+    /// key-authorizer: API Gateway's own request context). A key with an
+    /// allowlist is judged by it; none is on no list.
+    pub address: Option<std::net::IpAddr>,
 }
 
 impl Ask<'_> {
@@ -127,6 +131,7 @@ impl Ask<'_> {
         cost: Cost::ONE,
         permissions: None,
         rate_limits: None,
+        address: None,
     };
 }
 
@@ -167,11 +172,17 @@ impl Verifier {
                 let generation = cache.generation();
                 let cell = cache.join(fingerprint, generation);
                 let checked = cell
-                    .get_or_try_init(|| async { self.check(store, presented).await.map(Arc::new) })
+                    .get_or_try_init(|| async {
+                        // A check that ended between this verify's look in
+                        // the cache and its join left its verdict there.
+                        if let Some(checked) = cache.cached(&fingerprint) {
+                            return Ok(checked);
+                        }
+                        self.check(store, presented).await.map(Arc::new)
+                    })
                     .await
                     .map(Arc::clone);
-                // Kept before the check leaves: a verify arriving in between
-                // finds the verdict, never an empty place to check again.
+                // Kept before the check leaves, so that look finds it.
                 if let Ok(checked) = &checked {
                     cache.remember(fingerprint, Arc::clone(checked), generation);
                 }
@@ -180,7 +191,7 @@ impl Verifier {
             }
         };
         let now = Timestamp::now();
-        let mut verdict = checked.verdict(caller, now, ask.permissions);
+        let mut verdict = checked.verdict(caller, now, ask.permissions, ask.address);
         if verdict.valid
             && let Checked::Found(facts) = checked.as_ref()
         {
@@ -192,7 +203,11 @@ impl Verifier {
         if let Checked::Found(facts) = checked.as_ref()
             && caller.is_none_or(|tenant| *tenant == facts.key.tenant_id)
         {
-            self.usage.count(&facts.key, verdict.code, now);
+            let outcome = match verdict.would_refuse {
+                Some(VerdictCode::AddressNotAllowed) => crate::verdict::ADDRESS_REPORTED,
+                _ => verdict.code.as_str(),
+            };
+            self.usage.count(&facts.key, outcome, now);
         }
         if let Some(key) = &verdict.key
             && cache.due_for_use_record(&key.key_id, LAST_USED_INTERVAL)
@@ -303,6 +318,7 @@ async fn describe<S: VerifyStore>(
         limits,
         charged_to: lookup.balance_key().clone(),
         identity,
+        allowlist: lookup.allowlist.clone(),
     }))
 }
 

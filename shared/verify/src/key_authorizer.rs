@@ -162,6 +162,7 @@ pub async fn authorize<S: VerifyStore>(
                 key,
                 &Ask {
                     permissions: needed,
+                    address: source_ip(event),
                     ..Ask::ONE
                 },
             )
@@ -240,6 +241,20 @@ fn presented_key(headers: &Value) -> Option<&str> {
     scheme
         .eq_ignore_ascii_case("bearer")
         .then_some(token.trim())
+}
+
+/// The end user's address as API Gateway itself saw the connection: the
+/// HTTP API's `requestContext.http.sourceIp` (payload 2.0), or
+/// `requestContext.identity.sourceIp` (payload 1.0 and REST APIs). Never a
+/// header: `X-Forwarded-For` is whatever the caller wrote.
+pub fn source_ip(event: &Value) -> Option<std::net::IpAddr> {
+    let context = &event["requestContext"];
+    [
+        &context["http"]["sourceIp"],
+        &context["identity"]["sourceIp"],
+    ]
+    .into_iter()
+    .find_map(|ip| ip.as_str()?.parse().ok())
 }
 
 fn context_of(verdict: &Verdict) -> Option<BTreeMap<&'static str, String>> {

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use domain::{OutcomeCounts, Timestamp};
 use store::{UsageIncrement, UsageLog, UsageWrites, WriteStamp};
 
-use crate::verdict::{VerdictCode, VerifiedKey};
+use crate::verdict::VerifiedKey;
 
 /// This process's counts of verify outcomes, per key and bucket.
 #[derive(Debug)]
@@ -76,13 +76,14 @@ impl UsageCounter {
         self.interval
     }
 
-    /// Counts one verify of `key` that ended in `code` at `now`.
-    pub fn count(&self, key: &VerifiedKey, code: VerdictCode, now: Timestamp) {
+    /// Counts one verify of `key` that ended in `outcome` (a verdict code,
+    /// or `ADDRESS_REPORTED`) at `now`.
+    pub fn count(&self, key: &VerifiedKey, outcome: &str, now: Timestamp) {
         if self.interval.is_none() {
             return;
         }
         let mut counts = OutcomeCounts::default();
-        counts.add(code.as_str(), 1);
+        counts.add(outcome, 1);
         let increment = UsageIncrement {
             tenant: key.tenant_id.clone(),
             key_id: key.key_id.clone(),
@@ -233,6 +234,8 @@ mod tests {
     use domain::{ApiKeyId, ApiKeyName, ApplicationId, ArxId, Permissions, TenantId};
     use store::{StoreResult, TenantDay, UsageNotWritten};
 
+    use crate::verdict::VerdictCode;
+
     use super::*;
 
     /// A store that records each batch's number as it starts, and holds
@@ -291,13 +294,13 @@ mod tests {
     async fn two_flushes_at_once_send_their_batches_in_order() {
         let counter = std::sync::Arc::new(UsageCounter::new(Some(Duration::from_secs(5))));
         let store = std::sync::Arc::new(Held::default());
-        counter.count(&key(), VerdictCode::Valid, Timestamp::now());
+        counter.count(&key(), VerdictCode::Valid.as_str(), Timestamp::now());
         let first = tokio::spawn({
             let (counter, store) = (counter.clone(), store.clone());
             async move { counter.flush(&*store).await }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
-        counter.count(&key(), VerdictCode::Valid, Timestamp::now());
+        counter.count(&key(), VerdictCode::Valid.as_str(), Timestamp::now());
         let second = tokio::spawn({
             let (counter, store) = (counter.clone(), store.clone());
             async move { counter.flush(&*store).await }
@@ -330,7 +333,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_cut_short_keeps_its_counts_and_a_flush_waits_for_its_interval() {
         let counter = UsageCounter::new(Some(Duration::from_millis(50)));
-        counter.count(&key(), VerdictCode::Valid, Timestamp::now());
+        counter.count(&key(), VerdictCode::Valid.as_str(), Timestamp::now());
         assert!(!counter.due(), "not before the interval");
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert!(counter.due());
@@ -356,7 +359,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert!(counter.due(), "a kept batch is due on its own");
         let off = UsageCounter::new(None);
-        off.count(&key(), VerdictCode::Valid, Timestamp::now());
+        off.count(&key(), VerdictCode::Valid.as_str(), Timestamp::now());
         assert!(!off.due());
     }
 }

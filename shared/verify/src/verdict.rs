@@ -1,9 +1,11 @@
 //! What a verify answers, and how a checked key's facts decide it.
 
+use std::net::IpAddr;
+
 use domain::{
-    ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, Balance, ExpiresAt, ExternalId,
-    Identity, IdentityId, KeyLimits, KeyMeta, KeyRoles, LimitHit, LimitName, PermissionQuery,
-    Permissions, Standing, TenantId, Timestamp,
+    AddressCheck, ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, Balance, ExpiresAt,
+    ExternalId, Identity, IdentityId, IpAllowlist, KeyLimits, KeyMeta, KeyRoles, LimitHit,
+    LimitName, PermissionQuery, Permissions, Standing, TenantId, Timestamp,
 };
 use serde::{Serialize, Serializer};
 
@@ -30,6 +32,9 @@ pub enum VerdictCode {
     /// permission query. Nothing is charged: the request it guards is
     /// refused, so it did no work worth a credit (as with every refusal).
     InsufficientPermissions,
+    /// The key has an allowlist (enforced) and the request's address is not
+    /// on it, or no address came with the verify. Never charged.
+    AddressNotAllowed,
 }
 
 impl VerdictCode {
@@ -45,9 +50,14 @@ impl VerdictCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::UsageExceeded => "USAGE_EXCEEDED",
             Self::InsufficientPermissions => "INSUFFICIENT_PERMISSIONS",
+            Self::AddressNotAllowed => "ADDRESS_NOT_ALLOWED",
         }
     }
 }
+
+/// What usage counts a `VALID` verify of a key whose report-only allowlist
+/// does not hold the request's address as: let through, and said.
+pub const ADDRESS_REPORTED: &str = "ADDRESS_REPORTED";
 
 /// The answer to one verify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,6 +79,10 @@ pub struct Verdict {
     /// For `RATE_LIMITED` and `USAGE_EXCEEDED`: the limit that refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limited_by: Option<LimitLeft>,
+    /// For a `VALID` verify let through by a report-only allowlist: what an
+    /// enforced one would have answered (`ADDRESS_NOT_ALLOWED`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_refuse: Option<VerdictCode>,
 }
 
 /// Whose a limit is.
@@ -205,6 +219,7 @@ impl Verdict {
             reset_at: None,
             limits: Vec::new(),
             limited_by: None,
+            would_refuse: None,
         }
     }
 
@@ -243,6 +258,8 @@ pub(crate) struct KeyFacts {
     /// The identity the key belongs to, with its limits, as read at the
     /// check: a change to it is seen when the cached verdict ends.
     pub(crate) identity: Option<Identity>,
+    /// The addresses the key may be used from (none: any).
+    pub(crate) allowlist: Option<IpAllowlist>,
 }
 
 impl Checked {
@@ -253,6 +270,7 @@ impl Checked {
         caller: Option<&TenantId>,
         now: Timestamp,
         permissions: Option<&PermissionQuery>,
+        address: Option<IpAddr>,
     ) -> Verdict {
         let Checked::Found(facts) = self else {
             return Verdict::refused(VerdictCode::NotFound);
@@ -268,6 +286,12 @@ impl Checked {
             ApiKeyStatus::Disabled => VerdictCode::Disabled,
             ApiKeyStatus::Active if !facts.catalog_active => VerdictCode::Disabled,
             ApiKeyStatus::Active
+                if IpAllowlist::check(facts.allowlist.as_ref(), address)
+                    == AddressCheck::Refused =>
+            {
+                VerdictCode::AddressNotAllowed
+            }
+            ApiKeyStatus::Active
                 if permissions.is_some_and(|query| !query.allows(&facts.key.permissions)) =>
             {
                 VerdictCode::InsufficientPermissions
@@ -281,6 +305,9 @@ impl Checked {
                     reset_at: None,
                     limits: Vec::new(),
                     limited_by: None,
+                    would_refuse: (IpAllowlist::check(facts.allowlist.as_ref(), address)
+                        == AddressCheck::Reported)
+                        .then_some(VerdictCode::AddressNotAllowed),
                 };
             }
         };

@@ -52,7 +52,69 @@ on_both_stores!(
     a_cached_rest_policy_answers_the_next_request_as_api_gateway_would,
     the_key_authorizers_context_stays_within_api_gateways_limits,
     the_key_authorizer_counts_in_memory_and_writes_on_its_timer,
+    the_key_authorizer_judges_an_allowlist_by_api_gateways_source_ip,
 );
+
+/// A key with an allowlist, behind the key-authorizer: the address judged
+/// is API Gateway's own `sourceIp` on both payload shapes (the upstream
+/// fixtures' `requestContext.http` and `requestContext.identity`), never a
+/// header: a forged `X-Forwarded-For` naming an allowed address gets a
+/// refused one nowhere.
+async fn the_key_authorizer_judges_an_allowlist_by_api_gateways_source_ip<S: ApiStore + 'static>(
+    state: Arc<AppState<S>>,
+    demo: DemoCatalog,
+) {
+    use verify::key_authorizer::{KeyAuthorizerConfig, authorize, source_ip};
+
+    let created = super::helpers::create_key_in_with(
+        &state,
+        &demo,
+        json!({"allowlist": {"entries": ["203.0.113.0/24"]}}),
+    )
+    .await;
+    let key = created["access_key"].as_str().expect("a key").to_owned();
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let sample = |name: &str| -> Value {
+        let text = std::fs::read_to_string(workspace.join("infra/events").join(name))
+            .expect("a sample event");
+        let fake = "akm_01a21762051c77b49ff756e5dfbff46f_ExampleNotARealKeyExampleNotARea000000";
+        serde_json::from_str(&text.replace(fake, &key)).expect("JSON")
+    };
+    let allowed = |answer: &Value| {
+        answer["isAuthorized"] == true
+            || answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    };
+    for (name, at) in [
+        ("key-authorizer-http.json", "/requestContext/http/sourceIp"),
+        (
+            "key-authorizer-rest.json",
+            "/requestContext/identity/sourceIp",
+        ),
+    ] {
+        let mut event = sample(name);
+        assert_eq!(source_ip(&event), "203.0.113.7".parse().ok(), "{name}");
+        let answer = authorize(
+            &state.store,
+            &state.verifier,
+            &KeyAuthorizerConfig::default(),
+            &event,
+        )
+        .await;
+        assert!(allowed(&answer), "{name} from inside: {answer}");
+        // From outside, whatever the headers say.
+        *event.pointer_mut(at).expect("a source ip") = json!("192.0.2.50");
+        event["headers"]["x-forwarded-for"] = json!("203.0.113.7");
+        event["headers"]["X-Forwarded-For"] = json!("203.0.113.7");
+        let answer = authorize(
+            &state.store,
+            &state.verifier,
+            &KeyAuthorizerConfig::default(),
+            &event,
+        )
+        .await;
+        assert!(!allowed(&answer), "{name} from outside: {answer}");
+    }
+}
 
 /// An HTTP API payload 2.0 event as API Gateway sends it behind our authorizer.
 fn event(

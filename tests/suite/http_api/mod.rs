@@ -1,5 +1,6 @@
 //! The API over real HTTP: the dev server, started in-process per test.
 
+mod allowlists;
 mod authorization;
 mod bad_input;
 mod console;

@@ -215,7 +215,7 @@ async fn verifies_of_every_outcome_are_counted_exactly_where_they_happened(app: 
     assert_eq!(
         lines.next(),
         Some(
-            "start,total,VALID,INSUFFICIENT_PERMISSIONS,RATE_LIMITED,USAGE_EXCEEDED,DISABLED,EXPIRED,DELETED"
+            "start,total,VALID,INSUFFICIENT_PERMISSIONS,RATE_LIMITED,USAGE_EXCEEDED,DISABLED,EXPIRED,DELETED,ADDRESS_NOT_ALLOWED,ADDRESS_REPORTED"
         )
     );
     let csv_total: u64 = lines

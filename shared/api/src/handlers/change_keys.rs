@@ -9,7 +9,8 @@
 use std::sync::Arc;
 
 use domain::{
-    ApiKey, ApiKeyId, ExternalId, KeyChange, KeyEdit, KeyLimits, KeyRoles, Permissions, Timestamp,
+    ApiKey, ApiKeyId, ExternalId, IpAllowlist, KeyChange, KeyEdit, KeyLimits, KeyRoles,
+    Permissions, Timestamp,
 };
 use serde::Deserialize;
 use store::{ApiKeyCharge, ApiKeyRead, ApiKeyWrite, RoleLookup, until_written};
@@ -39,6 +40,8 @@ struct KeyChangeBody {
     permissions: Option<Option<Permissions>>,
     #[serde(default, deserialize_with = "given")]
     roles: Option<Option<KeyRoles>>,
+    #[serde(default, deserialize_with = "given")]
+    allowlist: Option<Option<IpAllowlist>>,
     #[serde(default, deserialize_with = "given")]
     external_id: Option<Option<ExternalId>>,
     /// Read as the text sent, so its numbers are judged as written.
@@ -120,13 +123,14 @@ async fn update<S: ApiKeyRead + ApiKeyWrite + ApiKeyCharge + RoleLookup>(
         limits: body.limits,
         permissions: body.permissions,
         roles: body.roles,
+        allowlist: body.allowlist,
         external_id: body.external_id,
         meta,
     };
     if edit.is_empty() {
         return Err(ApiError::MalformedBody {
             detail: "the body names nothing to change: give limits, permissions, roles, \
-                     external_id or meta"
+                     allowlist, external_id or meta"
                 .into(),
             field: None,
         });

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use domain::{
     AccessKey, ApiKey, ApiKeyId, ApiKeyName, Application, ApplicationId, Arx, ArxId, ExpiresAt,
-    ExternalId, GracePeriod, Issue, KeyLimits, KeyMeta, KeyRoles, KeySettings, NoticePeriod,
-    Permissions, Timestamp, WholeNumber,
+    ExternalId, GracePeriod, IpAllowlist, Issue, KeyLimits, KeyMeta, KeyRoles, KeySettings,
+    NoticePeriod, Permissions, RotateWith, Timestamp, WholeNumber,
 };
 use serde::{Deserialize, Serialize};
 use store::{
@@ -38,6 +38,8 @@ struct CreateApiKeyBody {
     /// The tenant's roles it has (their permissions are granted beside its own).
     #[serde(default)]
     roles: KeyRoles,
+    /// The addresses it may be used from (none: any).
+    allowlist: Option<IpAllowlist>,
     /// Who owns it in the customer's own system.
     external_id: Option<ExternalId>,
     /// The customer's own JSON object about it (not a secret: it is returned).
@@ -67,6 +69,7 @@ struct Summary<'a> {
     limits: Option<KeyLimits>,
     permissions: &'a Permissions,
     roles: &'a KeyRoles,
+    allowlist: Option<&'a IpAllowlist>,
     external_id: Option<&'a str>,
     meta: Option<&'a serde_json::Map<String, serde_json::Value>>,
     application: ApplicationView<'a>,
@@ -80,6 +83,9 @@ struct RotateBody {
     grace_seconds: Option<WholeNumber>,
     /// The new key's permissions; the old key's when absent.
     permissions: Option<Permissions>,
+    /// The new key's allowlist (`null`: none); the old key's when absent.
+    #[serde(default, deserialize_with = "super::change_keys::given")]
+    allowlist: Option<Option<IpAllowlist>>,
 }
 
 pub async fn handle<S>(
@@ -138,6 +144,7 @@ where
             limits,
             permissions: &body.permissions,
             roles: &body.roles,
+            allowlist: body.allowlist.as_ref(),
             external_id: body.external_id.as_ref().map(ExternalId::as_str),
             meta: meta.as_ref().map(KeyMeta::as_object),
             application: ApplicationView::from(&application),
@@ -154,6 +161,7 @@ where
         limits,
         permissions: body.permissions,
         roles: body.roles,
+        allowlist: body.allowlist,
         external_id: body.external_id,
         meta,
     };
@@ -193,7 +201,11 @@ where
         let (application, arx) =
             accepting_catalog(state, request, &old.application_id, &old.arx_id).await?;
         let (issue, access_key) = issue(state, request, &application, &arx).await?;
-        let rotation = old.rotate(issue, grace, body.permissions.clone(), &by)?;
+        let with = RotateWith {
+            permissions: body.permissions.clone(),
+            allowlist: body.allowlist.clone(),
+        };
+        let rotation = old.rotate(issue, grace, with, &by)?;
         state.store.rotate_api_key(&old, &rotation).await?;
         Ok::<_, ApiError>((old, rotation, access_key, arx))
     })

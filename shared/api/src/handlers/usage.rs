@@ -19,7 +19,8 @@ use crate::state::AppState;
 
 /// Every outcome a key's verify is counted as, in the order charts stack
 /// them and CSV columns list them (the good, then the refusals).
-pub const OUTCOMES: [&str; 7] = [
+/// (Outcomes added later come last, so a CSV's columns keep their places.)
+pub const OUTCOMES: [&str; 9] = [
     "VALID",
     "INSUFFICIENT_PERMISSIONS",
     "RATE_LIMITED",
@@ -27,6 +28,8 @@ pub const OUTCOMES: [&str; 7] = [
     "DISABLED",
     "EXPIRED",
     "DELETED",
+    "ADDRESS_NOT_ALLOWED",
+    "ADDRESS_REPORTED",
 ];
 
 pub async fn handle<S: ApiKeyRead + IdentityStore + UsageLog>(

@@ -25,6 +25,9 @@ struct VerifyBody {
     /// Which of the key's identity's rate limits to charge, at what cost
     /// (absent: every one, at `cost`).
     rate_limits: Option<Vec<RateLimitCost>>,
+    /// The end user's address, as the caller vouches for it: what a key's
+    /// allowlist is judged by (none is on no list).
+    ip: Option<String>,
 }
 
 fn one() -> Cost {
@@ -55,6 +58,15 @@ pub async fn handle<S: VerifyStore>(
         .map(PermissionQuery::parse)
         .transpose()
         .map_err(|reason| ApiError::invalid("permissions", reason))?;
+    let address = body
+        .ip
+        .as_deref()
+        .map(|ip| ip.trim().parse::<std::net::IpAddr>())
+        .transpose()
+        .map_err(|_| ApiError::InvalidField {
+            field: "ip".into(),
+            reason: "must be an IPv4 or IPv6 address".into(),
+        })?;
     let tenant = Some(&request.identity.tenant);
     let verdict = state
         .verifier
@@ -66,6 +78,7 @@ pub async fn handle<S: VerifyStore>(
                 cost: body.cost,
                 permissions: permissions.as_ref(),
                 rate_limits: body.rate_limits.as_deref(),
+                address,
             },
         )
         .await?;

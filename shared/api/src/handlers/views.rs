@@ -36,6 +36,8 @@ pub struct ApiKeyView<'a> {
     pub permissions: &'a domain::Permissions,
     /// The tenant's roles the key has (their permissions count as its own).
     pub roles: &'a domain::KeyRoles,
+    /// The addresses it may be used from (null: any).
+    pub allowlist: Option<&'a domain::IpAllowlist>,
     /// The owner's id in the customer's own system (null: none).
     pub external_id: Option<&'a str>,
     /// The customer's own object (null: none).
@@ -99,6 +101,7 @@ impl<'a> ApiKeyView<'a> {
             limits: key.limits,
             permissions: &key.permissions,
             roles: &key.roles,
+            allowlist: key.allowlist.as_ref(),
             external_id: key.external_id.as_ref().map(domain::ExternalId::as_str),
             meta: key.meta.as_ref().map(domain::KeyMeta::as_object),
             balance: None,

@@ -1,6 +1,6 @@
 //! What a change did, in words for the audit log.
 
-use crate::ApiKey;
+use crate::{ApiKey, IpAllowlist};
 
 /// What an edit changed besides the limits, in words for the audit log:
 /// the permissions added and removed, the owner, whether the meta changed.
@@ -31,6 +31,19 @@ pub(super) fn what_changed(before: &ApiKey, after: &ApiKey) -> Option<String> {
         if !names.is_empty() {
             parts.push(format!("{what}: {}", list(names)));
         }
+    }
+    if before.allowlist != after.allowlist {
+        parts.push(match &after.allowlist {
+            Some(_) => format!(
+                "allowlist set to {} (was {})",
+                IpAllowlist::describe(after.allowlist.as_ref()),
+                IpAllowlist::describe(before.allowlist.as_ref())
+            ),
+            None => format!(
+                "allowlist removed (was {})",
+                IpAllowlist::describe(before.allowlist.as_ref())
+            ),
+        });
     }
     match (&before.external_id, &after.external_id) {
         (before, after) if before == after => {}

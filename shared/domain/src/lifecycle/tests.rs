@@ -160,7 +160,7 @@ fn a_rotation_hands_over_to_a_replacement_that_shares_the_balance() {
     let by = person("2026-01-02T00:00:00Z");
     let grace = GracePeriod::seconds(3600).expect("in range");
     let rotation = key
-        .rotate(issue(&application, &arx), grace, None, &by)
+        .rotate(issue(&application, &arx), grace, Default::default(), &by)
         .expect("active");
     let (old, new) = (&rotation.rotated, &rotation.replacement);
     assert_eq!(old.rotated_to.as_ref(), Some(&new.id));
@@ -173,7 +173,7 @@ fn a_rotation_hands_over_to_a_replacement_that_shares_the_balance() {
     );
     assert_eq!(old.revision, key.revision.next());
     assert_eq!(
-        old.rotate(issue(&application, &arx), grace, None, &by),
+        old.rotate(issue(&application, &arx), grace, Default::default(), &by),
         Err(Refusal::AlreadyRotated)
     );
     assert_eq!(
