@@ -66,15 +66,15 @@ test('a key made with permissions and an owner shows them; an owner edits them, 
   const access = page.locator('dl[aria-labelledby="access-title"]');
   await expect(access.getByRole('listitem')).toHaveText(['billing:write', 'documents.read']);
   await expect(access).toContainText(owner);
-  await expect(page.getByRole('button', { name: 'Edit permissions, roles, owner and meta' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Edit permissions, roles, addresses, owner and meta' })).toHaveCount(0);
   await expect(page.getByText('Platform owners and admins change what a key may do and who owns it.')).toBeVisible();
   await expectAccessible(page, "a developer's view of a key's permissions");
 
   // An owner changes them: a name added, one taken away, another owner.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await signIn(page, 'platform_owner', `/api-keys/${id}`);
-  await page.getByRole('button', { name: 'Edit permissions, roles, owner and meta' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Permissions, roles, owner and meta' });
+  await page.getByRole('button', { name: 'Edit permissions, roles, addresses, owner and meta' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Permissions, roles, addresses, owner and meta' });
   await expect(dialog.getByLabel('Permissions (optional)')).toHaveValue('billing:write, documents.read');
   await dialog.getByLabel('Permissions (optional)').fill('documents.read documents.write');
   await dialog.getByLabel('Owner (optional)').fill('acme-labs');
@@ -83,7 +83,7 @@ test('a key made with permissions and an owner shows them; an owner edits them, 
   await expectAccessible(page, 'the permissions dialog');
   await dialog.getByRole('button', { name: 'Save' }).click();
   await expect(dialog).toHaveCount(0);
-  await expect(page.getByRole('status').filter({ hasText: 'The permissions, roles, owner and meta of reports reader were saved.' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'The permissions, roles, addresses, owner and meta of reports reader were saved.' })).toBeVisible();
   await expect(access.getByRole('listitem')).toHaveText(['documents.read', 'documents.write']);
   await expect(access).toContainText('acme-labs');
   await expect(access).toContainText('planenterpriseseats40');
@@ -106,7 +106,7 @@ test('a key made with permissions and an owner shows them; an owner edits them, 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await signIn(page, 'developer', `/api-keys/${id}`);
   await expect(access.getByRole('listitem')).toHaveText(['documents.read', 'documents.write']);
-  await expect(page.getByRole('button', { name: 'Edit permissions, roles, owner and meta' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Edit permissions, roles, addresses, owner and meta' })).toHaveCount(0);
   // The owner is the customer's data: it is never logged.
   expect(devServerLog()).not.toContain(owner);
 });

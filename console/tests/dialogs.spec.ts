@@ -38,7 +38,7 @@ const DIALOGS: readonly DialogCase[] = [
   { path: keyPage, roles: ['developer'], open: button('See limits'), title: 'Limits of this API key' },
   { path: keyPage, roles: MANAGERS, open: button('Disable'), title: 'Disable this API key?' },
   { path: keyPage, roles: EVERYONE, open: button('Delete'), title: 'Delete this API key?' },
-  { path: keyPage, roles: MANAGERS, open: button(/^Edit/), title: 'Permissions, roles, owner and meta' },
+  { path: keyPage, roles: MANAGERS, open: button(/^Edit/), title: 'Permissions, roles, addresses, owner and meta' },
   { path: () => '/applications', roles: MANAGERS, open: button('Register application'), title: 'Register an application' },
   { path: () => '/applications', roles: MANAGERS, open: button('Edit Payments API'), title: 'Edit Payments API' },
   { path: () => '/applications', roles: MANAGERS, open: button('Archive Payments API'), title: 'Archive this application?' },

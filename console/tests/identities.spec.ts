@@ -75,11 +75,11 @@ for (const [name, viewport] of [
     await page.getByRole('link', { name: `key of ${owner}` }).click();
     await expect(page.getByRole('heading', { level: 1, name: `key of ${owner}` })).toBeVisible();
     await page.getByRole('button', { name: /^Edit/ }).click();
-    const access = page.getByRole('dialog', { name: 'Permissions, roles, owner and meta' });
+    const access = page.getByRole('dialog', { name: 'Permissions, roles, addresses, owner and meta' });
     await access.getByRole('checkbox', { name: new RegExp(roleName) }).check();
     await expectAccessible(page, `the access dialog with roles at ${name}`);
     await access.getByRole('button', { name: 'Save' }).click();
-    await expect(page.locator('p.notice')).toContainText('permissions, roles, owner and meta');
+    await expect(page.locator('p.notice')).toContainText('permissions, roles, addresses, owner and meta');
     await expect(page.getByRole('list', { name: 'Roles' })).toHaveText(roleName);
     const verdict = await callApi(request, 'platform_owner', 'POST', '/v1/verify', {
       key: created.access_key,

@@ -64,6 +64,53 @@ export function parseMeta(text: string): { meta: Meta | null } | { problem: ApiP
   return { meta: value as Meta };
 }
 
+/** A key's allowlist as the API types it. */
+type Allowlist = NonNullable<NewApiKey['allowlist']>;
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** Whether `text` is an IPv6 address, as the browser's own URL parser reads one. */
+function isIpv6(text: string): boolean {
+  if (!text.includes(':') || !/^[0-9A-Fa-f:.]+$/.test(text)) return false;
+  try {
+    return new URL(`http://[${text}]/`).hostname.length > 2;
+  } catch {
+    return false;
+  }
+}
+
+/** One entry: an address, or an address and a prefix length its family allows. */
+function isAllowlistEntry(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  if (rest.length) return false;
+  const max = IPV4.test(address) ? 32 : isIpv6(address) ? 128 : -1;
+  if (max < 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= max);
+}
+
+/** The entries typed (one per line, or separated by commas or spaces) and the mode, or what is wrong. */
+export function parseAllowlist(text: string, mode: 'enforce' | 'report'): { allowlist: Allowlist | null } | { problem: ApiProblem } {
+  const entries = text.split(/[\s,]+/).filter(Boolean);
+  if (entries.length === 0) return { allowlist: null };
+  for (const entry of entries) {
+    if (!isAllowlistEntry(entry)) {
+      return {
+        problem: localProblem(
+          'allowlist',
+          `“${entry.slice(0, 45)}” is not an address or a range: write an IPv4 or IPv6 address, or a range such as 203.0.113.0/24 or 2001:db8::/32.`,
+        ),
+      };
+    }
+  }
+  if (entries.length > 100) return { problem: localProblem('allowlist', 'A key may have at most 100 addresses or ranges.') };
+  return { allowlist: { entries, mode } };
+}
+
+/** A key's allowlist as the text its field shows. */
+export function allowlistText(allowlist: ApiKey['allowlist'] | undefined): string {
+  return allowlist ? allowlist.entries.join('\n') : '';
+}
+
 /** A key's meta as the text its field shows. */
 export function metaText(meta: ApiKey['meta'] | undefined): string {
   return meta ? JSON.stringify(meta, null, 2) : '';
@@ -89,25 +136,32 @@ export function useKeyRoles(): KeyRole[] | null {
 export function AccessFields({
   permissions,
   roles,
+  allowlist,
+  allowlistMode,
   owner,
   meta,
   problem,
   onPermissions,
   onRoles,
+  onAllowlist,
   onOwner,
   onMeta,
 }: {
   permissions: string;
   roles: string[];
+  allowlist: string;
+  allowlistMode: 'enforce' | 'report';
   owner: string;
   meta: string;
   problem: ApiProblem | null;
   onPermissions: (text: string) => void;
   onRoles: (names: string[]) => void;
+  onAllowlist: (text: string, mode: 'enforce' | 'report') => void;
   onOwner: (text: string) => void;
   onMeta: (text: string) => void;
 }) {
   const available = useKeyRoles();
+  const allowlistDescribed = ['key-allowlist-hint', isAbout(problem, 'allowlist') && 'key-allowlist-error'];
   const metaDescribed = ['key-meta-hint', isAbout(problem, 'meta') && 'key-meta-error'];
   const permissionsDescribed = ['key-permissions-hint', isAbout(problem, 'permissions') && 'key-permissions-error'];
   const ownerDescribed = ['key-owner-hint', isAbout(problem, 'external_id') && 'key-owner-error'];
@@ -165,6 +219,32 @@ export function AccessFields({
         })}
       </fieldset>
       <div class="field">
+        <label for="key-allowlist">Addresses it may be used from (optional)</label>
+        <p class="hint" id="key-allowlist-hint">
+          IPv4 or IPv6 addresses or ranges, one per line, such as <code>203.0.113.0/24</code>: a check from anywhere
+          else is refused. Empty: any address.
+        </p>
+        <FieldError problem={problem} field="allowlist" id="key-allowlist-error" />
+        <textarea
+          id="key-allowlist"
+          rows={3}
+          spellcheck={false}
+          autocomplete="off"
+          value={allowlist}
+          aria-describedby={allowlistDescribed.filter(Boolean).join(' ')}
+          aria-invalid={isAbout(problem, 'allowlist')}
+          onInput={(event) => onAllowlist(event.currentTarget.value, allowlistMode)}
+        />
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={allowlistMode === 'report'}
+            onChange={(event) => onAllowlist(allowlist, event.currentTarget.checked ? 'report' : 'enforce')}
+          />{' '}
+          Report only: let checks from elsewhere through, and count them, to try a list before it refuses anyone
+        </label>
+      </div>
+      <div class="field">
         <label for="key-owner">Owner (optional)</label>
         <p class="hint" id="key-owner-hint">
           Your own id for whoever holds the key, such as a customer or team id: verify answers with it. Not a secret.
@@ -207,6 +287,7 @@ export function AccessFields({
 export const ACCESS_FIELD_INPUTS = {
   permissions: 'key-permissions',
   roles: 'key-roles-hint',
+  allowlist: 'key-allowlist',
   external_id: 'key-owner',
   meta: 'key-meta',
 };
@@ -224,6 +305,25 @@ export function MetaRows({ meta }: { meta: ApiKey['meta'] | undefined }) {
         </div>
       ))}
     </dl>
+  );
+}
+
+/** A key's allowlist in words: its entries, and whether it only reports; "Any address" without one. */
+export function AllowlistText({ allowlist }: { allowlist: ApiKey['allowlist'] | undefined }) {
+  if (!allowlist) return <span class="muted">Any address</span>;
+  return (
+    <>
+      <ul class="permissions" aria-label="Addresses it may be used from">
+        {allowlist.entries.map((entry) => (
+          <li key={entry}>
+            <code>{entry}</code>
+          </li>
+        ))}
+      </ul>
+      {allowlist.mode === 'report' && (
+        <span class="muted">Report only: checks from elsewhere are let through and counted.</span>
+      )}
+    </>
   );
 }
 
@@ -253,6 +353,8 @@ export function AccessDialog({
 }) {
   const [permissions, setPermissions] = useState(apiKey.permissions.join(', '));
   const [roles, setRoles] = useState<string[]>(apiKey.roles ?? []);
+  const [allowlist, setAllowlist] = useState(allowlistText(apiKey.allowlist));
+  const [allowlistMode, setAllowlistMode] = useState<'enforce' | 'report'>(apiKey.allowlist?.mode ?? 'enforce');
   const [owner, setOwner] = useState(apiKey.external_id ?? '');
   const [meta, setMeta] = useState(metaText(apiKey.meta));
   const [problem, setProblem] = useState<ApiProblem | null>(null);
@@ -266,10 +368,18 @@ export function AccessDialog({
     if ('problem' in holder) return setProblem(holder.problem);
     const data = parseMeta(meta);
     if ('problem' in data) return setProblem(data.problem);
+    const addresses = parseAllowlist(allowlist, allowlistMode);
+    if ('problem' in addresses) return setProblem(addresses.problem);
     setBusy(true);
     setProblem(null);
     try {
-      const body = { permissions: names.names, roles, external_id: holder.owner, meta: data.meta };
+      const body = {
+        permissions: names.names,
+        roles,
+        allowlist: addresses.allowlist,
+        external_id: holder.owner,
+        meta: data.meta,
+      };
       onSaved(await ok(api.PATCH('/v1/api-keys/{id}', { params: { path: { id: apiKey.id } }, body })));
     } catch (error) {
       setProblem(asProblem(error));
@@ -278,7 +388,7 @@ export function AccessDialog({
   }
 
   return (
-    <Dialog title="Permissions, roles, owner and meta" onClose={onClose}>
+    <Dialog title="Permissions, roles, addresses, owner and meta" onClose={onClose}>
       <form onSubmit={submit} noValidate>
         <ErrorSummary problem={problem} fields={ACCESS_FIELD_INPUTS} />
         <p>
@@ -288,11 +398,17 @@ export function AccessDialog({
         <AccessFields
           permissions={permissions}
           roles={roles}
+          allowlist={allowlist}
+          allowlistMode={allowlistMode}
           owner={owner}
           meta={meta}
           problem={problem}
           onPermissions={setPermissions}
           onRoles={setRoles}
+          onAllowlist={(text, mode) => {
+            setAllowlist(text);
+            setAllowlistMode(mode);
+          }}
           onOwner={setOwner}
           onMeta={setMeta}
         />

@@ -82,7 +82,7 @@ export function KeyUsageSection({ of }: { of: UsageOf }) {
       {usage && (
         <>
           <p class="usage-total">
-            <strong>{formatCount(usage.total)}</strong> verifies in {span}: {describe(usage.totals)}.
+            <strong>{formatCount(usage.total)}</strong> {usage.total === 1 ? 'verify' : 'verifies'} in {span}: {describe(usage.totals)}.
           </p>
           <StackedBars id="key-usage" bars={bars} summary={`Verifies of ${whose} in ${span}, stacked by outcome.`} />
           <details class="numbers">

@@ -24,8 +24,10 @@ import {
 import {
   ACCESS_FIELD_INPUTS,
   AccessFields,
+  AllowlistText,
   parseMeta,
   parseOwner,
+  parseAllowlist,
   parsePermissions,
   MetaRows,
   PermissionList,
@@ -55,6 +57,8 @@ type Draft = {
   arxId: string;
   permissions: string;
   roles: string[];
+  allowlist: string;
+  allowlistMode: 'enforce' | 'report';
   owner: string;
   meta: string;
   name: string;
@@ -67,6 +71,8 @@ const EMPTY_DRAFT: Draft = {
   arxId: '',
   permissions: '',
   roles: [],
+  allowlist: '',
+  allowlistMode: 'enforce',
   owner: '',
   meta: '',
   name: '',
@@ -91,6 +97,7 @@ const STEP_FIELDS: Record<string, Step> = {
   arx_id: 'arx',
   permissions: 'access',
   roles: 'access',
+  allowlist: 'access',
   external_id: 'access',
   meta: 'access',
   name: 'details',
@@ -108,6 +115,8 @@ export function CreateKey({ path }: { path: string }) {
   const [expiresOn, setExpiresOn] = useState(draft.expiresOn);
   const [permissions, setPermissions] = useState(draft.permissions);
   const [roles, setRoles] = useState<string[]>(Array.isArray(draft.roles) ? draft.roles : []);
+  const [allowlist, setAllowlist] = useState(draft.allowlist);
+  const [allowlistMode, setAllowlistMode] = useState<'enforce' | 'report'>(draft.allowlistMode === 'report' ? 'report' : 'enforce');
   const [owner, setOwner] = useState(draft.owner);
   const [meta, setMeta] = useState(draft.meta);
   const [summary, setSummary] = useState<Summary | null>(null);
@@ -130,9 +139,9 @@ export function CreateKey({ path }: { path: string }) {
   // right after a keystroke keeps it.
   useLayoutEffect(() => {
     if (created) return;
-    const answers: Draft = { applicationId, arxId, permissions, roles, owner, meta, name, expiresOn };
+    const answers: Draft = { applicationId, arxId, permissions, roles, allowlist, allowlistMode, owner, meta, name, expiresOn };
     sessionStorage.setItem(DRAFT_KEY, JSON.stringify(answers));
-  }, [applicationId, arxId, permissions, roles, owner, meta, name, expiresOn, created]);
+  }, [applicationId, arxId, permissions, roles, allowlist, allowlistMode, owner, meta, name, expiresOn, created]);
 
   // A step whose earlier answers are missing (an address typed or kept)
   // goes back to the first unanswered one; the review asks the API again.
@@ -149,6 +158,7 @@ export function CreateKey({ path }: { path: string }) {
     const names = parsePermissions(permissions);
     const holder = parseOwner(owner);
     const data = parseMeta(meta);
+    const addresses = parseAllowlist(allowlist, allowlistMode);
     return {
       application_id: applicationId,
       arx_id: arxId,
@@ -157,6 +167,7 @@ export function CreateKey({ path }: { path: string }) {
       // Checked when the access step was left; the API checks again.
       permissions: 'names' in names ? names.names : [],
       roles,
+      allowlist: 'allowlist' in addresses ? addresses.allowlist : null,
       external_id: 'owner' in holder ? holder.owner : null,
       meta: 'meta' in data ? data.meta : null,
     };
@@ -170,6 +181,8 @@ export function CreateKey({ path }: { path: string }) {
     if ('problem' in holder) return setProblem(holder.problem);
     const data = parseMeta(meta);
     if ('problem' in data) return setProblem(data.problem);
+    const addresses = parseAllowlist(allowlist, allowlistMode);
+    if ('problem' in addresses) return setProblem(addresses.problem);
     go('details');
   }
 
@@ -330,11 +343,17 @@ export function CreateKey({ path }: { path: string }) {
           <AccessFields
             permissions={permissions}
             roles={roles}
+            allowlist={allowlist}
+            allowlistMode={allowlistMode}
             owner={owner}
             meta={meta}
             problem={problem}
             onPermissions={setPermissions}
             onRoles={setRoles}
+            onAllowlist={(text, mode) => {
+              setAllowlist(text);
+              setAllowlistMode(mode);
+            }}
             onOwner={setOwner}
             onMeta={setMeta}
           />
@@ -408,6 +427,9 @@ export function CreateKey({ path }: { path: string }) {
             </SummaryRow>
             <SummaryRow term="Roles" onChange={() => go('access')}>
               <PermissionList names={summary.roles ?? []} label="Roles" />
+            </SummaryRow>
+            <SummaryRow term="Addresses" onChange={() => go('access')}>
+              <AllowlistText allowlist={summary.allowlist} />
             </SummaryRow>
             <SummaryRow term="Owner" onChange={() => go('access')}>
               {summary.external_id ?? <span class="muted">None</span>}

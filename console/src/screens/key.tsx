@@ -7,7 +7,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type ApiKey, type ApiProblem, type CreatedApiKey, type Identity } from '../api/client';
 import type { components } from '../api/schema';
-import { AccessDialog, MetaRows, PermissionList } from '../components/access-fields';
+import { AccessDialog, AllowlistText, MetaRows, PermissionList } from '../components/access-fields';
 import { AccessKeyScreen } from '../components/access-key-screen';
 import { CopyButton } from '../components/copy-button';
 import { actionsFor, KeyActionDialog, type KeyAction } from '../components/key-actions';
@@ -159,10 +159,10 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
       </dl>
 
       <div class="section-head">
-        <h2 id="access-title">Permissions, roles and owner</h2>
+        <h2 id="access-title">Permissions, roles, addresses and owner</h2>
         {accessEditable && (
           <button type="button" class="secondary" onClick={() => setEditingAccess(true)}>
-            Edit<span class="visually-hidden"> permissions, roles, owner and meta</span>
+            Edit<span class="visually-hidden"> permissions, roles, addresses, owner and meta</span>
           </button>
         )}
       </div>
@@ -172,6 +172,9 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
         </Row>
         <Row term="Roles">
           <PermissionList names={key.roles ?? []} label="Roles" />
+        </Row>
+        <Row term="Addresses">
+          <AllowlistText allowlist={key.allowlist} />
         </Row>
         <Row term="Owner">{key.external_id ? <OwnerLink owner={key.external_id} /> : <span class="muted">None</span>}</Row>
         {key.meta && (
@@ -222,7 +225,7 @@ export function KeyPage({ id, session }: { id: string; session: Session }) {
           onSaved={(saved) => {
             setEditingAccess(false);
             setKey(saved);
-            setNotice(`The permissions, roles, owner and meta of ${saved.name} were saved.`);
+            setNotice(`The permissions, roles, addresses, owner and meta of ${saved.name} were saved.`);
             setReloads((n) => n + 1);
           }}
         />

@@ -84,7 +84,7 @@ export function UsageOverview() {
       <ErrorSummary problem={problem} />
       {byApplication && (
         <p class="usage-total">
-          <strong>{formatCount(byApplication.total)}</strong> verifies of this organisation's keys in the last 7 days (UTC):{' '}
+          <strong>{formatCount(byApplication.total)}</strong> {byApplication.total === 1 ? 'verify' : 'verifies'} of this organisation's keys in the last 7 days (UTC):{' '}
           {describe(byApplication.totals)}.
         </p>
       )}
