@@ -255,3 +255,12 @@ def test_a_verdict_names_the_identity_and_roles_and_named_rate_limits_are_charge
         assert refused.code == "RATE_LIMITED"
         assert refused.limited_by is not None
         assert (refused.limited_by.owner, refused.limited_by.kind, refused.limited_by.remaining) == ("identity", "rate", 40)
+
+
+def test_a_check_names_the_address_an_allowlist_judges_cached_per_address(server):
+    _, key = server.access_key(name="python allowlist", allowlist={"entries": ["203.0.113.0/24"]})
+    with Client(server.url, server.service_key(), cache_seconds=10) as client:
+        for _ in range(2):
+            assert client.verify(key, ip="203.0.113.7").code == "VALID"
+            assert client.verify(key, ip="192.0.2.1").code == "ADDRESS_NOT_ALLOWED"
+        assert client.verify(key).code == "ADDRESS_NOT_ALLOWED"

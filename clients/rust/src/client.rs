@@ -30,6 +30,10 @@ pub struct Check<'a> {
     pub permissions: Option<&'a str>,
     pub cost: Option<u32>,
     pub rate_limits: Option<&'a [(&'a str, u32)]>,
+    /// The end user's address, as your service saw the connection (or as
+    /// a proxy you run reports it): what a key with an allowlist is judged
+    /// by. Never a header the client could write.
+    pub address: Option<std::net::IpAddr>,
 }
 
 type Connector = hyper_util::client::legacy::connect::HttpConnector;
@@ -167,7 +171,12 @@ impl Client {
         // A cost is a charge the caller chose: never answered from memory.
         let chosen_charge = check.cost.is_some() || check.rate_limits.is_some();
         let cache = self.inner.cache.as_ref().filter(|_| !chosen_charge);
-        if let Some(verdict) = cache.and_then(|cache| cache.get(key, check.permissions)) {
+        // A verdict answers only the same question: the query, and the address.
+        let scope = match (check.permissions, check.address) {
+            (query, None) => query.map(str::to_owned),
+            (query, Some(address)) => Some(format!("{}\u{0}{address}", query.unwrap_or_default())),
+        };
+        if let Some(verdict) = cache.and_then(|cache| cache.get(key, scope.as_deref())) {
             return Ok(verdict);
         }
         let mut body = serde_json::json!({ "key": key });
@@ -176,6 +185,9 @@ impl Client {
         }
         if let Some(cost) = check.cost {
             body["cost"] = cost.into();
+        }
+        if let Some(address) = check.address {
+            body["ip"] = address.to_string().into();
         }
         if let Some(limits) = check.rate_limits {
             let limits: Vec<serde_json::Value> = limits
@@ -186,7 +198,7 @@ impl Client {
         }
         let verdict: Verdict = self.call("POST", "/v1/verify", Some(body)).await?;
         if let Some(cache) = cache {
-            cache.put(key, check.permissions, &verdict);
+            cache.put(key, scope.as_deref(), &verdict);
         }
         Ok(verdict)
     }

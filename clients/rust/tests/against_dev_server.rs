@@ -506,3 +506,41 @@ async fn a_verdict_names_the_identity_and_roles_and_named_rate_limits_are_charge
     assert_eq!((by.owner.as_str(), by.kind.as_str()), ("identity", "rate"));
     assert_eq!(by.remaining, 40);
 }
+
+/// A key with an allowlist is judged by the address a check names, and a
+/// cached verdict for one address never answers another.
+#[tokio::test]
+async fn a_checks_address_is_judged_by_the_keys_allowlist_and_cached_per_address() {
+    let (_, key) = access_key(json!({"name": "rust allowlist",
+        "allowlist": {"entries": ["203.0.113.0/24"]}}))
+    .await;
+    let cached = Client::builder(env("API_URL"), service_key("verifier").await)
+        .cache_for(Duration::from_secs(10))
+        .build()
+        .expect("a client");
+    let from = |ip: &str| Check {
+        address: Some(ip.parse().expect("an address")),
+        ..Check::default()
+    };
+    for _ in 0..2 {
+        let inside = cached
+            .check(&key, from("203.0.113.7"))
+            .await
+            .expect("a verdict");
+        assert_eq!(inside.code, "VALID");
+        let outside = cached
+            .check(&key, from("192.0.2.1"))
+            .await
+            .expect("a verdict");
+        assert_eq!(outside.code, "ADDRESS_NOT_ALLOWED");
+        assert_eq!(
+            api_keys_client::refused_with(&outside),
+            http::StatusCode::FORBIDDEN
+        );
+    }
+    let nowhere = cached.verify(&key).await.expect("a verdict");
+    assert_eq!(
+        nowhere.code, "ADDRESS_NOT_ALLOWED",
+        "no address is on no list"
+    );
+}

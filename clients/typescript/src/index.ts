@@ -167,6 +167,12 @@ export interface VerifyOptions {
    * own cost (absent: every one, at `cost`; never cached).
    */
   rateLimits?: { name: string; cost?: number }[];
+  /**
+   * The end user's address, as your server saw the connection (or as a
+   * proxy you run reports it): what a key with an allowlist is judged by.
+   * Never a header the client could write.
+   */
+  ip?: string;
 }
 
 export class Client {
@@ -240,11 +246,13 @@ export class Client {
    * lacks it is `INSUFFICIENT_PERMISSIONS`, and is not charged.
    */
   async verify(key: string, options: number | VerifyOptions = {}): Promise<Verdict> {
-    const { cost, permissions, rateLimits } =
-      typeof options === 'number' ? { cost: options, permissions: undefined, rateLimits: undefined } : options;
+    const { cost, permissions, rateLimits, ip } =
+      typeof options === 'number' ? { cost: options, permissions: undefined, rateLimits: undefined, ip: undefined } : options;
+    // A verdict answers only the same question: the query, and the address.
+    const scope = ip === undefined ? permissions : `${permissions ?? ''}\u0000${ip}`;
     const cacheable = this.#cache && cost === undefined && rateLimits === undefined;
     if (cacheable) {
-      const cached = await this.#cache!.get(key, permissions);
+      const cached = await this.#cache!.get(key, scope);
       if (cached) return cached;
     }
     const body = {
@@ -252,10 +260,11 @@ export class Client {
       ...(cost === undefined ? {} : { cost }),
       ...(permissions === undefined ? {} : { permissions }),
       ...(rateLimits === undefined ? {} : { rate_limits: rateLimits }),
+      ...(ip === undefined ? {} : { ip }),
     };
     const verdict = await this.#call<unknown>('POST', '/v1/verify', body);
     if (!isVerdict(verdict)) throw new ApiUnavailable('the API answered something that is not a verdict', 200);
-    if (cacheable) await this.#cache!.put(key, verdict, permissions);
+    if (cacheable) await this.#cache!.put(key, verdict, scope);
     return verdict;
   }
 

@@ -287,3 +287,13 @@ test('a verdict names the identity and roles, and named rate limits are charged 
   assert.equal(refused.limited_by?.owner, 'identity');
   assert.equal(refused.limited_by?.remaining, 40);
 });
+
+test('a check names the address a key\'s allowlist judges, cached per address', async () => {
+  const { key } = await accessKey({ name: 'typescript allowlist', allowlist: { entries: ['203.0.113.0/24'] } });
+  const client = new Client(API, { serviceKey: await serviceKey(), cacheSeconds: 10 });
+  for (let i = 0; i < 2; i++) {
+    assert.equal((await client.verify(key, { ip: '203.0.113.7' })).code, 'VALID');
+    assert.equal((await client.verify(key, { ip: '192.0.2.1' })).code, 'ADDRESS_NOT_ALLOWED');
+  }
+  assert.equal((await client.verify(key)).code, 'ADDRESS_NOT_ALLOWED');
+});

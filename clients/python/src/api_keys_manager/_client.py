@@ -92,12 +92,21 @@ class _Call:
     params: Optional[Params] = None
 
 
+def _scope(permissions: Optional[str], ip: Optional[str]) -> Optional[str]:
+    """What a cached verdict answers: the query, and the address."""
+    return permissions if ip is None else f"{permissions or ''}\0{ip}"
+
+
 #: Which of the identity's named rate limits a verify charges: name to cost.
 RateLimits = Mapping[str, int]
 
 
-def _verify_call(key: str, cost: Optional[int], permissions: Optional[str], rate_limits: Optional[RateLimits]) -> _Call:
+def _verify_call(
+    key: str, cost: Optional[int], permissions: Optional[str], rate_limits: Optional[RateLimits], ip: Optional[str]
+) -> _Call:
     body: dict[str, Json] = {"key": key}
+    if ip is not None:
+        body["ip"] = ip
     if cost is not None:
         body["cost"] = cost
     if permissions is not None:
@@ -235,19 +244,24 @@ class Client(_Base):
         cost: Optional[int] = None,
         permissions: Optional[str] = None,
         rate_limits: Optional[RateLimits] = None,
+        ip: Optional[str] = None,
     ) -> Verdict:
         """The verdict on `key`, charging a limited key and its identity
         `cost` (1 by default), for a request that needs what `permissions`
         asks (`documents.read AND (billing.write OR admin)`): a good key that
         lacks it is `INSUFFICIENT_PERMISSIONS`, and is not charged.
         `rate_limits` names the identity's rate limits to charge, each at its
-        own cost (`{"tokens": 1200}`; none given: every one, at `cost`)."""
+        own cost (`{"tokens": 1200}`; none given: every one, at `cost`).
+        `ip` is the end user's address as your server saw the connection (or
+        as a proxy you run reports it), what a key's allowlist is judged by:
+        never a header the client could write."""
         charge = cost is not None or rate_limits is not None
-        cached = self._cached(key, charge, permissions)
+        scope = _scope(permissions, ip)
+        cached = self._cached(key, charge, scope)
         if cached is not None:
             return cached
-        verdict = Verdict.of(*self._send(_verify_call(key, cost, permissions, rate_limits)))
-        return self._keep(key, charge, permissions, verdict)
+        verdict = Verdict.of(*self._send(_verify_call(key, cost, permissions, rate_limits, ip)))
+        return self._keep(key, charge, scope, verdict)
 
     # The key lifecycle, for a service key of the developer or admin role.
     def create_key(
@@ -348,14 +362,16 @@ class AsyncClient(_Base):
         cost: Optional[int] = None,
         permissions: Optional[str] = None,
         rate_limits: Optional[RateLimits] = None,
+        ip: Optional[str] = None,
     ) -> Verdict:
         """As `Client.verify`."""
         charge = cost is not None or rate_limits is not None
-        cached = self._cached(key, charge, permissions)
+        scope = _scope(permissions, ip)
+        cached = self._cached(key, charge, scope)
         if cached is not None:
             return cached
-        verdict = Verdict.of(*await self._send(_verify_call(key, cost, permissions, rate_limits)))
-        return self._keep(key, charge, permissions, verdict)
+        verdict = Verdict.of(*await self._send(_verify_call(key, cost, permissions, rate_limits, ip)))
+        return self._keep(key, charge, scope, verdict)
 
     async def create_key(
         self,
