@@ -83,7 +83,10 @@ tar -c --exclude=node_modules --exclude=dist --exclude=src/schema.d.ts --exclude
   clients/typescript docs/openapi.yaml | tar -x -C "$fresh/clone"
 tarball=$(cd "$fresh/clone/clients/typescript" && npm ci --no-audit --no-fund --loglevel=error >/dev/null \
   && npm pack --silent --pack-destination "$fresh" | tail -n 1)
-if ! tar -tzf "$fresh/$tarball" | grep -q '^package/dist/src/index.js$'; then
+# Listed whole first: `grep -q` stops at its match, and under pipefail the
+# SIGPIPE tar then gets would read as "not in the package".
+tar -tzf "$fresh/$tarball" >"$fresh/contents"
+if ! grep -q '^package/dist/src/index.js$' "$fresh/contents"; then
   echo "npm pack made a package without dist/src/index.js: the README's install line would not work" >&2
   exit 1
 fi

@@ -62,3 +62,33 @@ def test_a_key_manager_that_cannot_be_asked_is_503_with_retry_after(server):
         answer = http.get("/documents", headers={"x-api-key": key})
     assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
     assert key not in answer.text
+
+
+def test_the_dependency_passes_the_peer_address_and_a_forged_header_never_gets_in(server):
+    """Behind no proxy, the connection's address decides (a forged
+    X-Forwarded-For is not read); behind one trusted proxy (uvicorn's
+    ProxyHeadersMiddleware), the address that proxy reports does."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    app = load_example(server)
+
+    def from_loopback(inner):
+        async def asgi(scope, receive, send):
+            if scope["type"] == "http":
+                scope = {**scope, "client": ("127.0.0.1", 50000)}
+            await inner(scope, receive, send)
+
+        return asgi
+
+    _, outside = server.access_key(name="python fastapi allowlist", allowlist={"entries": ["203.0.113.0/24"]})
+    _, loopback = server.access_key(name="python fastapi loopback", allowlist={"entries": ["127.0.0.0/8"]})
+    forged = {"x-forwarded-for": "203.0.113.7"}
+    with TestClient(from_loopback(app)) as http:
+        refused = http.get("/documents", headers={"x-api-key": outside, **forged})
+        assert refused.status_code == 403 and "ADDRESS_NOT_ALLOWED" in refused.text
+        assert http.get("/documents", headers={"x-api-key": loopback, **forged}).status_code == 200
+    # A fresh service: its async client belongs to the event loop it ran in.
+    behind_one = from_loopback(ProxyHeadersMiddleware(load_example(server), trusted_hosts="127.0.0.1"))
+    with TestClient(behind_one) as http:
+        assert http.get("/documents", headers={"x-api-key": outside, **forged}).status_code == 200
+        assert http.get("/documents", headers={"x-api-key": loopback, **forged}).status_code == 403

@@ -18,6 +18,11 @@ declare global {
 
 interface Request {
   get(name: string): string | undefined;
+  /**
+   * The client's address as Express judges it: the connection's, unless the
+   * app's `trust proxy` setting says which proxies' X-Forwarded-For to believe.
+   */
+  ip?: string;
 }
 interface Response {
   locals: Record<string, unknown>;
@@ -53,8 +58,10 @@ export function requireKey(client: Client, options: VerifyOptions = {}) {
     const unavailable = (): void => {
       response.set('retry-after', UNAVAILABLE_RETRY_AFTER).status(503).json({ error: 'the key could not be checked now; try again' });
     };
+    // The end user's address for a key's allowlist: Express's own judgement
+    // (`app.set('trust proxy', n)` for n proxies you run), never a header as sent.
     client
-      .verify(key, options)
+      .verify(key, { ...options, ip: options.ip ?? request.ip })
       .then(answer, unavailable)
       .catch((error: unknown) => next(error));
   };

@@ -43,7 +43,9 @@ test('a verifier service key verifies keys', async () => {
 
 test('refusals carry the problem code, and no key is in an error or a print', async () => {
   const { key } = await accessKey({ name: 'typescript refused' });
-  const bad = `${(await serviceKey()).slice(0, -2)}zz`;
+  // Its last two characters changed (to ones they are not), so its checksum fails.
+  const good = await serviceKey();
+  const bad = `${good.slice(0, -2)}${good.endsWith('zz') ? 'yy' : 'zz'}`;
   const client = new Client(API, { serviceKey: bad });
   const refused = await client.verify(key).catch((error: unknown) => error);
   assert.ok(refused instanceof ApiError);
@@ -296,4 +298,29 @@ test('a check names the address a key\'s allowlist judges, cached per address', 
     assert.equal((await client.verify(key, { ip: '192.0.2.1' })).code, 'ADDRESS_NOT_ALLOWED');
   }
   assert.equal((await client.verify(key)).code, 'ADDRESS_NOT_ALLOWED');
+});
+
+test('the Express middleware passes the client\'s address as Express judges it: a forged X-Forwarded-For never gets in', async () => {
+  process.env.SERVICE_KEY = await serviceKey();
+  const { app } = await import('../examples/express-service.js');
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/documents`;
+  try {
+    const outside = await accessKey({ name: 'typescript express allowlist', allowlist: { entries: ['203.0.113.0/24'] } });
+    const loopback = await accessKey({ name: 'typescript express loopback', allowlist: { entries: ['127.0.0.0/8', '::1/128'] } });
+    const forged = { 'x-forwarded-for': '203.0.113.7' };
+    // No proxy trusted (Express's default): the connection's address decides.
+    const refused = await fetch(url, { headers: { 'x-api-key': outside.key, ...forged } });
+    assert.equal(refused.status, 403);
+    assert.equal((await refused.json()).code, 'ADDRESS_NOT_ALLOWED');
+    assert.equal((await fetch(url, { headers: { 'x-api-key': loopback.key, ...forged } })).status, 200);
+    // One proxy trusted (this test's connection): its X-Forwarded-For is the client.
+    app.set('trust proxy', 1);
+    assert.equal((await fetch(url, { headers: { 'x-api-key': outside.key, ...forged } })).status, 200);
+    assert.equal((await fetch(url, { headers: { 'x-api-key': loopback.key, ...forged } })).status, 403);
+  } finally {
+    app.set('trust proxy', false);
+    server.close();
+  }
 });

@@ -20,6 +20,7 @@ let in, and the caller is told to come back rather than that its key is bad.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Awaitable, Callable, Optional
 
@@ -59,6 +60,21 @@ def presented_key(request: Request) -> Optional[str]:
     return None
 
 
+def client_address(request: Request) -> Optional[str]:
+    """The end user's address, for a key's allowlist: the connection's peer
+    as the server reports it. Behind proxies you run, let the server rewrite
+    it from their headers (uvicorn's `--proxy-headers --forwarded-allow-ips`,
+    its `ProxyHeadersMiddleware`); a header as the client sent it is never read
+    here. Not an address (a test client's name): none."""
+    host = request.client.host if request.client else None
+    if host is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
+
+
 def require_key(
     client: AsyncClient, cost: Optional[int] = None, permissions: Optional[str] = None
 ) -> Callable[[Request], Awaitable[Verdict]]:
@@ -70,7 +86,7 @@ def require_key(
         if key is None:
             raise HTTPException(401, "an API key is required (x-api-key or Authorization: Bearer)", {"www-authenticate": "Bearer"})
         try:
-            verdict = await client.verify(key, cost, permissions)
+            verdict = await client.verify(key, cost, permissions, ip=client_address(request))
         except ApiError as error:
             # The code only: never the key, never the service key.
             log.warning("a key could not be checked: %s %s", error.status, error.code)
