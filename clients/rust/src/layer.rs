@@ -3,6 +3,7 @@
 //! hands the route the [`Verdict`] in the request's extensions.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -38,11 +39,56 @@ pub fn refused_with(verdict: &Verdict) -> http::StatusCode {
     }
 }
 
+/// How a request's connection address is read (the server's own view: in
+/// axum, `ConnectInfo<SocketAddr>` in the extensions).
+pub type PeerAddress = Arc<dyn Fn(&http::Extensions) -> Option<IpAddr> + Send + Sync>;
+
+/// Where the end user's address comes from, for keys with an allowlist.
+#[derive(Clone, Default)]
+struct Addresses {
+    peer: Option<PeerAddress>,
+    /// Proxies you run in front of the service, each appending to
+    /// `X-Forwarded-For`: the client is the entry this far from its end.
+    trusted_proxies: usize,
+}
+
+impl std::fmt::Debug for Addresses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Addresses")
+            .field("peer", &self.peer.is_some())
+            .field("trusted_proxies", &self.trusted_proxies)
+            .finish()
+    }
+}
+
+impl Addresses {
+    /// The end user's address: the connection's with no proxy trusted; else
+    /// the `X-Forwarded-For` entry the nearest trusted proxy appended (the
+    /// entries before it are whatever the client wrote, never read). Fewer
+    /// entries than proxies: none.
+    fn of(&self, parts: &http::HeaderMap, extensions: &http::Extensions) -> Option<IpAddr> {
+        let peer = self.peer.as_ref().and_then(|peer| peer(extensions))?;
+        if self.trusted_proxies == 0 {
+            return Some(peer);
+        }
+        let forwarded: Vec<&str> = parts
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .collect();
+        let at = forwarded.len().checked_sub(self.trusted_proxies)?;
+        forwarded.get(at)?.parse().ok()
+    }
+}
+
 /// A tower layer letting requests through only with a good key.
 #[derive(Debug, Clone)]
 pub struct VerifyLayer {
     client: Client,
     permissions: Option<Arc<str>>,
+    addresses: Addresses,
 }
 
 impl VerifyLayer {
@@ -50,6 +96,37 @@ impl VerifyLayer {
         Self {
             client,
             permissions: None,
+            addresses: Addresses::default(),
+        }
+    }
+
+    /// Reads the connection's address with `peer` (in axum:
+    /// `|extensions| extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())`),
+    /// and sends it with each check, for keys with an allowlist. Without it
+    /// no address is sent, and such keys are refused.
+    pub fn client_address(
+        self,
+        peer: impl Fn(&http::Extensions) -> Option<IpAddr> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            addresses: Addresses {
+                peer: Some(Arc::new(peer)),
+                ..self.addresses
+            },
+            ..self
+        }
+    }
+
+    /// `n` proxies you run sit in front and append to `X-Forwarded-For`:
+    /// the client is the entry the nearest one appended. 0 (the default)
+    /// reads no header at all: a client can write any.
+    pub fn trusting_proxies(self, n: usize) -> Self {
+        Self {
+            addresses: Addresses {
+                trusted_proxies: n,
+                ..self.addresses
+            },
+            ..self
         }
     }
 
@@ -71,6 +148,7 @@ impl<S> tower_layer::Layer<S> for VerifyLayer {
             inner,
             client: self.client.clone(),
             permissions: self.permissions.clone(),
+            addresses: self.addresses.clone(),
         }
     }
 }
@@ -81,6 +159,7 @@ pub struct Verify<S> {
     inner: S,
     client: Client,
     permissions: Option<Arc<str>>,
+    addresses: Addresses,
 }
 
 impl<S, ReqBody, ResBody> tower_service::Service<http::Request<ReqBody>> for Verify<S>
@@ -107,6 +186,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let client = self.client.clone();
         let permissions = self.permissions.clone();
+        let address = self.addresses.of(request.headers(), request.extensions());
         Box::pin(async move {
             let Some(key) = presented_key(request.headers()).map(str::to_owned) else {
                 return Ok(refusal(
@@ -117,7 +197,7 @@ where
             };
             let check = Check {
                 permissions: permissions.as_deref(),
-                cost: None,
+                address,
                 ..Check::default()
             };
             match client.check(&key, check).await {

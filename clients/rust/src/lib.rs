@@ -26,5 +26,7 @@ mod wire;
 
 pub use client::{Check, Client, ClientBuilder, MAX_CACHE};
 pub use error::Error;
-pub use layer::{UNAVAILABLE_RETRY_AFTER, Verify, VerifyLayer, presented_key, refused_with};
+pub use layer::{
+    PeerAddress, UNAVAILABLE_RETRY_AFTER, Verify, VerifyLayer, presented_key, refused_with,
+};
 pub use wire::{ApiKey, Code, CreatedKey, KeyPage, LimitLeft, Verdict, VerifiedIdentity};

@@ -544,3 +544,67 @@ async fn a_checks_address_is_judged_by_the_keys_allowlist_and_cached_per_address
         "no address is on no list"
     );
 }
+
+/// The layer sends the connection's address (axum's `ConnectInfo`), or with
+/// one trusted proxy the `X-Forwarded-For` entry it appended: a forged
+/// header never gets a refused address in.
+#[tokio::test]
+async fn the_layer_sends_the_peer_address_and_trusts_only_the_proxies_it_is_told() {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+    use axum::{Router, routing::get};
+
+    let keys = client(&service_key("verifier").await);
+    let (_, outside) = access_key(json!({"name": "rust layer allowlist",
+        "allowlist": {"entries": ["203.0.113.0/24"]}}))
+    .await;
+    let (_, loopback) = access_key(json!({"name": "rust layer loopback",
+        "allowlist": {"entries": ["127.0.0.0/8"]}}))
+    .await;
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    for proxies in [0, 1] {
+        let layer = api_keys_client::VerifyLayer::new(keys.clone())
+            .client_address(|extensions| {
+                extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|info| info.0.ip())
+            })
+            .trusting_proxies(proxies);
+        let app = Router::new()
+            .route("/documents", get(|| async { "ok" }))
+            .layer(layer);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let address = listener.local_addr().expect("an address");
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+        });
+        let status = |key: String| {
+            let request = http::Request::get(format!("http://{address}/documents"))
+                .header("x-api-key", key)
+                .header("x-forwarded-for", "203.0.113.7")
+                .body(http_body_util::Full::default())
+                .expect("a request");
+            let http = http.clone();
+            async move { http.request(request).await.expect("an answer").status() }
+        };
+        let (outside_status, loopback_status) = (
+            status(outside.clone()).await,
+            status(loopback.clone()).await,
+        );
+        if proxies == 0 {
+            assert_eq!(outside_status, 403, "a forged header is not read");
+            assert_eq!(loopback_status, 200, "the connection's address decides");
+        } else {
+            assert_eq!(outside_status, 200, "the trusted proxy's entry decides");
+            assert_eq!(loopback_status, 403);
+        }
+    }
+}

@@ -4,13 +4,30 @@
 // `Retry-After: 5` when the key manager cannot be asked. Hono is the
 // caller's: only its types are used.
 
-import type { MiddlewareHandler } from 'hono';
-import { presentedKey, refusedWith, retryAfter, type Client, type Verdict, type VerifyOptions } from './index.js';
+import type { Context, MiddlewareHandler } from 'hono';
+import { clientAddress, presentedKey, refusedWith, retryAfter, type Client, type Verdict, type VerifyOptions } from './index.js';
+
+/** Where the end user's address comes from, for keys with an allowlist. */
+export interface AddressOptions {
+  /**
+   * The connection's address, as your runtime's adapter reports it (on
+   * Node: `(c) => getConnInfo(c).remote.address` from
+   * `@hono/node-server/conninfo`). Without it no address is sent, and keys
+   * with an allowlist are refused.
+   */
+  peer?: (c: Context) => string | undefined;
+  /** Proxies you run in front, each appending to X-Forwarded-For (0: the header is never read). */
+  trustedProxies?: number;
+}
 
 /** What a protected route answers when the key manager cannot be asked. */
 export const UNAVAILABLE_RETRY_AFTER = '5';
 
-export function requireKey(client: Client, options: VerifyOptions = {}): MiddlewareHandler<{ Variables: { verdict: Verdict } }> {
+export function requireKey(
+  client: Client,
+  options: VerifyOptions = {},
+  addresses: AddressOptions = {},
+): MiddlewareHandler<{ Variables: { verdict: Verdict } }> {
   return async (c, next) => {
     const key = presentedKey((name) => c.req.header(name));
     if (!key) {
@@ -19,7 +36,8 @@ export function requireKey(client: Client, options: VerifyOptions = {}): Middlew
     }
     let verdict: Verdict;
     try {
-      verdict = await client.verify(key, options);
+      const ip = options.ip ?? clientAddress(addresses.peer?.(c), c.req.header('x-forwarded-for'), addresses.trustedProxies);
+      verdict = await client.verify(key, { ...options, ip });
     } catch {
       // The key was not checked: not let in, and told to come back.
       c.header('retry-after', UNAVAILABLE_RETRY_AFTER);

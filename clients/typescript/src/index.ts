@@ -341,3 +341,15 @@ export function retryAfter(verdict: Verdict): string | undefined {
   if (!reset) return undefined;
   return String(Math.max(1, Math.ceil((Date.parse(reset) - Date.now()) / 1000)));
 }
+
+/**
+ * The end user's address for a key's allowlist: the connection's (`peer`)
+ * with no proxy trusted; else the `X-Forwarded-For` entry the nearest of the
+ * `trustedProxies` proxies you run appended (the entries before it are
+ * whatever the client wrote, never read). Fewer entries than proxies: none.
+ */
+export function clientAddress(peer: string | undefined, forwardedFor: string | undefined, trustedProxies = 0): string | undefined {
+  if (peer === undefined || trustedProxies === 0) return peer;
+  const entries = (forwardedFor ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  return entries.length >= trustedProxies ? entries[entries.length - trustedProxies] : undefined;
+}

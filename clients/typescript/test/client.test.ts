@@ -324,3 +324,24 @@ test('the Express middleware passes the client\'s address as Express judges it: 
     server.close();
   }
 });
+
+test('the Hono middleware sends the peer address, and trusts only the proxies it is told', async () => {
+  const { Hono } = await import('hono');
+  const { requireKey } = await import('@api-keys-manager/client/hono');
+  const client = new Client(API, { serviceKey: await serviceKey() });
+  const outside = await accessKey({ name: 'typescript hono allowlist', allowlist: { entries: ['203.0.113.0/24'] } });
+  const loopback = await accessKey({ name: 'typescript hono loopback', allowlist: { entries: ['127.0.0.0/8'] } });
+  for (const trustedProxies of [0, 1]) {
+    // The peer as a Node adapter reports a local connection.
+    const app = new Hono().get('/documents', requireKey(client, {}, { peer: () => '127.0.0.1', trustedProxies }), (c) => c.text('ok'));
+    const status = async (key: string) =>
+      (await app.request('/documents', { headers: { 'x-api-key': key, 'x-forwarded-for': '203.0.113.7' } })).status;
+    if (trustedProxies === 0) {
+      assert.equal(await status(outside.key), 403, 'a forged header is not read');
+      assert.equal(await status(loopback.key), 200);
+    } else {
+      assert.equal(await status(outside.key), 200, "the trusted proxy's entry decides");
+      assert.equal(await status(loopback.key), 403);
+    }
+  }
+});
