@@ -3,7 +3,9 @@
 # healthz (no token, a constant answer: the ceiling), list, get, create,
 # verify (warm: one key, its verdict cached),
 # verify-garbage, verify-limited (a key with credits: every verify is a
-# charge, a write) and verify-rated (a key with a rate limit, likewise) at 1
+# charge, a write), verify-rated (a key with a rate limit, likewise) and
+# verify-identity (a key with credits of an identity with credits and a rate
+# limit: three counters charged together, both or neither) at 1
 # and 16 connections, DURATION each (default 10s); then,
 # after a restart with VERIFY_CACHE_SECONDS=0, verify-cold (every verify reads
 # and hashes). It checks that the tenant's key count equals the number of 201s,
@@ -46,6 +48,12 @@ rated=$(curl -s -X POST "$API/v1/api-keys" -H "Authorization: Bearer $TOKEN" \
   --json "{\"application_id\":\"$APP_ID\",\"arx_id\":\"$ARX_ID\",\"limits\":{\"rate\":{\"requests\":1000000,\"per_seconds\":1}}}")
 export RATED_KEY
 RATED_KEY=$(echo "$rated" | grep -o '"access_key":"[^"]*"' | cut -d'"' -f4)
+curl -s -X POST "$API/v1/identities" -H "Authorization: Bearer $OWNER_TOKEN" \
+  --json '{"external_id":"load-customer","limits":{"credits":{"remaining":1000000000},"rate_limits":[{"name":"requests","requests":1000000,"per_seconds":1}]}}' >/dev/null
+of_identity=$(curl -s -X POST "$API/v1/api-keys" -H "Authorization: Bearer $TOKEN" \
+  --json "{\"application_id\":\"$APP_ID\",\"arx_id\":\"$ARX_ID\",\"external_id\":\"load-customer\",\"limits\":{\"credits\":{\"remaining\":1000000000}}}")
+export IDENTITY_KEY
+IDENTITY_KEY=$(echo "$of_identity" | grep -o '"access_key":"[^"]*"' | cut -d'"' -f4)
 
 results=$(mktemp)
 run() {
@@ -54,7 +62,7 @@ run() {
     -s tests/load/scenario.lua "$API" | tee -a "$results" | grep -E "status|RESULT"
 }
 for connections in 1 16; do
-  for scenario in healthz list get create verify verify-garbage verify-limited verify-rated; do
+  for scenario in healthz list get create verify verify-garbage verify-limited verify-rated verify-identity; do
     run "$scenario" "$connections"
   done
 done
@@ -120,10 +128,12 @@ uncounted16=$(at16 verify-uncounted)
 counted_vs_not=$(ratio "$verify16" "$uncounted16")
 warm_vs_health=$(ratio "$verify16" "$healthz16")
 cold_vs_warm=$(ratio "$cold16" "$verify16")
-limited16=$(at16 verify-limited) rated16=$(at16 verify-rated)
+limited16=$(at16 verify-limited) rated16=$(at16 verify-rated) identity16=$(at16 verify-identity)
 limited_vs_warm=$(ratio "$limited16" "$verify16") rated_vs_warm=$(ratio "$rated16" "$verify16")
 printf '\nAt 16 connections, this run: a key with credits %s req/s = %s x an unlimited key (aim 0.5: %s); with a rate limit %s = %s x (aim 0.5: %s)\n' \
   "$limited16" "$limited_vs_warm" "$(aim "$limited_vs_warm" 0.5)" "$rated16" "$rated_vs_warm" "$(aim "$rated_vs_warm" 0.5)"
+printf 'At 16 connections, this run: a key of an identity (three counters charged together) %s req/s = %s x an unlimited key\n' \
+  "$identity16" "$(ratio "$identity16" "$verify16")"
 printf 'At 16 connections, this run: warm verify %s req/s = %s x healthz (%s; aim 0.6: %s); cold verify %s = %s x warm (aim 0.1: %s); create %s req/s (aim 1000: %s)\n' \
   "$verify16" "$warm_vs_health" "$healthz16" "$(aim "$warm_vs_health" 0.6)" \
   "$cold16" "$cold_vs_warm" "$(aim "$cold_vs_warm" 0.1)" "$create16" "$(aim "$create16" 1000)"

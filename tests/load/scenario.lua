@@ -1,6 +1,6 @@
 -- One wrk scenario against the dev server, chosen by SCENARIO (healthz, list,
--- get, create, verify, verify-garbage, verify-limited, verify-rated), with TOKEN,
--- VERIFIER_TOKEN, KEY_ID, ACCESS_KEY, LIMITED_KEY, RATED_KEY, APP_ID and ARX_ID from the environment. It counts the answers
+-- get, create, verify, verify-garbage, verify-limited, verify-rated, verify-identity), with TOKEN,
+-- VERIFIER_TOKEN, KEY_ID, ACCESS_KEY, LIMITED_KEY, RATED_KEY, IDENTITY_KEY, APP_ID and ARX_ID from the environment. It counts the answers
 -- by status, which wrk alone does not report.
 local scenario = os.getenv("SCENARIO")
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
@@ -16,6 +16,9 @@ if scenario:sub(1, 6) == "verify" then
   -- A key with a rate limit of a million a second: every verify is a charge
   -- of its window, none refused at this machine's rates.
   if scenario == "verify-rated" then key = os.getenv("RATED_KEY") end
+  -- A key with credits of its own, of an identity with credits and a rate
+  -- limit: every verify charges three counters, both or neither.
+  if scenario == "verify-identity" then key = os.getenv("IDENTITY_KEY") end
   wrk.body = string.format('{"key":"%s"}', key)
 elseif scenario == "create" then
   wrk.method = "POST"
