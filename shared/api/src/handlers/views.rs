@@ -325,8 +325,7 @@ impl<'a> IdentityView<'a> {
         }
     }
 
-    /// With each counter's standing at `now` (a counter not stored shows
-    /// as its full limit: it starts at the next verify).
+    /// With each counter's standing at `now` (a counter not stored is left out).
     pub fn with_balances(
         self,
         balances: &[(IdentityCounter, Option<Balance>)],
