@@ -246,6 +246,13 @@ async fn seed(stand_ins: &StandIns) -> Seeded {
     )
     .await;
     let leaked = key(&application, &arx, json!({})).await;
+    // The namespace the rate-limit events check in.
+    call(
+        api::Route::CreateRateLimitNamespace,
+        None,
+        json!({"name": "login", "limit": 5, "duration": 60}),
+    )
+    .await;
     Seeded {
         leaked_access_key: leaked["access_key"].as_str().expect("a key").to_owned(),
         key: id_of(&key(&application, &arx, json!({})).await),
@@ -378,6 +385,8 @@ async fn every_functions_table_calls_are_granted_by_its_template_policy() {
         ("create-api-key", "dynamodb:PutItem"),
         ("identities", "dynamodb:PutItem"),
         ("roles", "dynamodb:PutItem"),
+        ("ratelimit", "dynamodb:UpdateItem"),
+        ("ratelimit-namespaces", "dynamodb:PutItem"),
         ("leak-report", "dynamodb:UpdateItem"),
     ] {
         assert!(

@@ -195,6 +195,62 @@ async fn two_processes_on_one_table_admit_exactly_what_a_balance_allows() {
     );
 }
 
+/// Two dev servers on one DynamoDB table (two processes, as two Lambda
+/// instances): 300 concurrent checks of one identifier, half through each,
+/// on a limit of 100 per minute admit exactly 100 (run again if the burst
+/// straddled a minute's end, when the count starts afresh).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_one_table_admit_exactly_a_rate_limit() {
+    let endpoint = endpoint();
+    let table = format!("two-limiters-{}", uuid::Uuid::now_v7().simple());
+    let args = ["--dynamodb-endpoint", endpoint.as_str()];
+    let env = [("TABLE_NAME", table.as_str())];
+    let folder = || tempfile::tempdir().expect("a data folder");
+    let servers = Arc::new([
+        DevServer::start_with(folder(), &args, None, &env),
+        DevServer::start_with(folder(), &args, None, &env),
+    ]);
+    let namespace = json!({"name": "login", "limit": 100, "duration": 60}).to_string();
+    let (status, text) = servers[0]
+        .try_request(
+            "POST",
+            "/v1/ratelimit-namespaces",
+            servers[0].var("OWNER_TOKEN"),
+            &namespace,
+        )
+        .await
+        .expect("the server answers");
+    assert_eq!(status, 201, "{text}");
+    let token = servers[0].var("VERIFIER_TOKEN").to_owned();
+    for attempt in 0..3 {
+        let checks = (0..300).map(|i| {
+            let (servers, token) = (Arc::clone(&servers), token.clone());
+            let body = json!({"namespace": "login", "identifier": format!("203.0.113.{attempt}")});
+            tokio::spawn(async move {
+                let (status, text) = servers[i % 2]
+                    .try_request("POST", "/v1/ratelimit", &token, &body.to_string())
+                    .await
+                    .expect("every check is answered");
+                assert_eq!(status, 200, "{text}");
+                let answer: Value = serde_json::from_str(&text).expect("JSON");
+                (answer["success"] == true, answer["reset_at"].to_string())
+            })
+        });
+        let mut passed = 0;
+        let mut windows = std::collections::BTreeSet::new();
+        for answer in futures_util::future::join_all(checks).await {
+            let (success, window) = answer.expect("joined");
+            passed += usize::from(success);
+            windows.insert(window);
+        }
+        if windows.len() == 1 {
+            assert_eq!(passed, 100, "exactly the limit, across both processes");
+            return;
+        }
+    }
+    panic!("three bursts each straddled two windows");
+}
+
 /// A store on the DynamoDB test server behind a proxy that counts the
 /// writes sent to it, with leases of `expiry`, and a key with `limits`.
 async fn counted_store(expiry: Duration, limits: Value) -> (DynamoStore, ApiKey, Arc<AtomicUsize>) {

@@ -62,6 +62,16 @@ pub fn list_api_keys() -> Program {
     api_function("list-api-keys", handlers::read_keys::handle)
 }
 
+/// `ratelimit`: the checks of rate limits for anything (the data plane).
+pub fn ratelimit() -> Program {
+    api_function("ratelimit", handlers::ratelimit::handle)
+}
+
+/// `ratelimit-namespaces`.
+pub fn ratelimit_namespaces() -> Program {
+    api_function("ratelimit-namespaces", handlers::rate_limits::handle)
+}
+
 /// `roles`.
 pub fn roles() -> Program {
     api_function("roles", handlers::roles::handle)

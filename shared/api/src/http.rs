@@ -119,6 +119,7 @@ impl ApiRequest {
 /// The fields whose value is a list; every other value of a body is an
 /// object or a scalar.
 const LIST_FIELDS: &[&str] = &[
+    "checks",
     "cors_origins",
     "permissions",
     "rate_limits",

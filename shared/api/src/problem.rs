@@ -51,6 +51,15 @@ pub enum ApiError {
     ServiceKeyForbidden,
     #[error("no {what} with this id")]
     NotFound { what: &'static str },
+    /// Something named in the body that is not there (an override).
+    #[error("no {what}")]
+    Missing { what: &'static str },
+    /// A field names, by name, an object that does not exist.
+    #[error("{field}: no {what} with this name")]
+    UnknownName {
+        field: &'static str,
+        what: &'static str,
+    },
     #[error("no such route")]
     NoRoute,
     #[error("this path does not take this method")]
@@ -103,7 +112,8 @@ impl ApiError {
             Self::KeysUnavailable => (503, "keys_unavailable", "Signing keys unavailable"),
             Self::Forbidden => (403, "forbidden", "Forbidden"),
             Self::ServiceKeyForbidden => (403, "service_key_forbidden", "Forbidden"),
-            Self::NotFound { .. } => (404, "not_found", "Not found"),
+            Self::NotFound { .. } | Self::Missing { .. } => (404, "not_found", "Not found"),
+            Self::UnknownName { .. } => (422, "unknown_reference", "Unknown reference"),
             Self::NoRoute => (404, "no_route", "Not found"),
             Self::MethodNotAllowed { .. } => (405, "method_not_allowed", "Method not allowed"),
             Self::ConfirmationMismatch => {
@@ -128,7 +138,7 @@ impl ApiError {
         match self {
             Self::MalformedBody { field, .. } => field.as_deref(),
             Self::InvalidField { field, .. } => Some(field),
-            Self::UnknownReference { field, .. } => Some(field),
+            Self::UnknownReference { field, .. } | Self::UnknownName { field, .. } => Some(field),
             Self::ConfirmationMismatch => Some("confirm"),
             _ => None,
         }

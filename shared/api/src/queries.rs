@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use domain::{
     ApiKeyId, ApiKeyName, ApiKeyStatus, ApplicationId, ArxId, AuditAction, AuditEventId, Cursor,
-    ExternalId, Granularity, IdentityId, InvalidValue, PageLimit, PrefixedId, RoleId, ServiceKeyId,
-    Timestamp, UserId,
+    ExternalId, Granularity, IdentityId, InvalidValue, NamespaceId, PageLimit, PrefixedId, RoleId,
+    ServiceKeyId, Timestamp, UserId,
 };
 use serde::Serialize;
 
@@ -138,6 +138,7 @@ pub type ApplicationsQuery = PageQuery<ApplicationId>;
 pub type ArxQuery = PageQuery<ArxId>;
 pub type ServiceKeysQuery = PageQuery<ServiceKeyId>;
 pub type RolesQuery = PageQuery<RoleId>;
+pub type NamespacesQuery = PageQuery<NamespaceId>;
 
 impl<Id: PrefixedId> Query for PageQuery<Id> {
     const NAMES: &'static [&'static str] = &["limit", "cursor"];
@@ -242,12 +243,13 @@ fn object_id(raw: &str) -> Result<String, InvalidValue> {
         || <ApplicationId as PrefixedId>::parse(raw).is_ok()
         || <ArxId as PrefixedId>::parse(raw).is_ok()
         || <IdentityId as PrefixedId>::parse(raw).is_ok()
-        || <RoleId as PrefixedId>::parse(raw).is_ok();
+        || <RoleId as PrefixedId>::parse(raw).is_ok()
+        || <NamespaceId as PrefixedId>::parse(raw).is_ok();
     if known {
         Ok(raw.to_owned())
     } else {
         Err(InvalidValue::Malformed(
-            "must be an API key, service key, application, Arx, identity or role id",
+            "must be an API key, service key, application, Arx, identity, role or rate-limit namespace id",
         ))
     }
 }

@@ -8,7 +8,8 @@ use domain::Operation;
 
 use crate::queries::{
     ApplicationsQuery, ArxQuery, AuditEventsQuery, CreateApiKeyQuery, IdentitiesQuery,
-    KeyUsageQuery, ListApiKeysQuery, Query, RolesQuery, ServiceKeysQuery, TenantUsageQuery,
+    KeyUsageQuery, ListApiKeysQuery, NamespacesQuery, Query, RolesQuery, ServiceKeysQuery,
+    TenantUsageQuery,
 };
 
 /// Everything about one route, declared once: a row of [`TABLE`]. Dispatch,
@@ -43,6 +44,9 @@ pub enum Effect {
     /// It can end a caller's access (a service key revoked): cached answers
     /// for service keys must go.
     RevokesCallers,
+    /// It changes a rate-limit namespace or its overrides: cached
+    /// namespaces must go.
+    ChangesRateLimits,
 }
 
 /// Declares [`Route`] and [`TABLE`] from the same rows, so a route cannot
@@ -118,6 +122,17 @@ routes! {
     GetRole: GET "/v1/roles/{id}", ReadApiKeys, "roles", &[], None;
     UpdateRole: PATCH "/v1/roles/{id}", ChangeApiKeys, "roles", &[], ChangesVerdicts;
     DeleteRole: DELETE "/v1/roles/{id}", ChangeApiKeys, "roles", &[], ChangesVerdicts;
+    CreateRateLimitNamespace: POST "/v1/ratelimit-namespaces", ChangeApiKeys, "ratelimit-namespaces", &[], ChangesRateLimits;
+    ListRateLimitNamespaces: GET "/v1/ratelimit-namespaces", ReadApiKeys, "ratelimit-namespaces", NamespacesQuery::NAMES, None;
+    GetRateLimitNamespace: GET "/v1/ratelimit-namespaces/{id}", ReadApiKeys, "ratelimit-namespaces", &[], None;
+    UpdateRateLimitNamespace: PATCH "/v1/ratelimit-namespaces/{id}", ChangeApiKeys, "ratelimit-namespaces", &[], ChangesRateLimits;
+    DeleteRateLimitNamespace: DELETE "/v1/ratelimit-namespaces/{id}", ChangeApiKeys, "ratelimit-namespaces", &[], ChangesRateLimits;
+    ListRateLimitOverrides: GET "/v1/ratelimit-namespaces/{id}/overrides", ReadApiKeys, "ratelimit-namespaces", &[], None;
+    SetRateLimitOverride: PUT "/v1/ratelimit-namespaces/{id}/overrides", ChangeApiKeys, "ratelimit-namespaces", &[], ChangesRateLimits;
+    RemoveRateLimitOverride: DELETE "/v1/ratelimit-namespaces/{id}/overrides", ChangeApiKeys, "ratelimit-namespaces", &[], ChangesRateLimits;
+    // ratelimit: the data plane's second check, beside verify-key.
+    LimitRate: POST "/v1/ratelimit", VerifyKey, "ratelimit", &[], None;
+    LimitRateMany: POST "/v1/ratelimit/many", VerifyKey, "ratelimit", &[], None;
 }
 
 impl Route {
@@ -163,6 +178,11 @@ impl Route {
     /// Whether a success can end a caller's access ([`Effect::RevokesCallers`]).
     pub fn revokes_callers(self) -> bool {
         self.row().effect == Effect::RevokesCallers
+    }
+
+    /// Whether a success changes a rate-limit namespace ([`Effect::ChangesRateLimits`]).
+    pub fn changes_rate_limits(self) -> bool {
+        self.row().effect == Effect::ChangesRateLimits
     }
 
     /// The Lambda function (workspace binary) that serves this route.

@@ -77,6 +77,16 @@ pub enum AuditAction {
     RoleUpdated,
     /// An owner or admin deleted a role: keys that name it lose what it gave.
     RoleDeleted,
+    /// An owner or admin made a namespace of rate limits.
+    RateLimitNamespaceCreated,
+    /// An owner or admin changed a namespace's limit or how clients fail.
+    RateLimitNamespaceUpdated,
+    /// An owner or admin deleted a namespace: its checks are refused.
+    RateLimitNamespaceDeleted,
+    /// An owner or admin gave an identifier or pattern its own limit.
+    RateLimitOverrideSet,
+    /// An owner or admin removed an override: the namespace's limit applies.
+    RateLimitOverrideRemoved,
 }
 
 /// Who did what to which object, when. Written in the same transaction as the
@@ -167,6 +177,11 @@ impl AuditAction {
             Self::RoleCreated => "role_created",
             Self::RoleUpdated => "role_updated",
             Self::RoleDeleted => "role_deleted",
+            Self::RateLimitNamespaceCreated => "rate_limit_namespace_created",
+            Self::RateLimitNamespaceUpdated => "rate_limit_namespace_updated",
+            Self::RateLimitNamespaceDeleted => "rate_limit_namespace_deleted",
+            Self::RateLimitOverrideSet => "rate_limit_override_set",
+            Self::RateLimitOverrideRemoved => "rate_limit_override_removed",
         }
     }
 
@@ -186,7 +201,7 @@ impl AuditAction {
 mod tests {
     use super::*;
 
-    const ALL: [AuditAction; 27] = [
+    const ALL: [AuditAction; 32] = [
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyDeleted,
         AuditAction::ApiKeyDisabled,
@@ -214,6 +229,11 @@ mod tests {
         AuditAction::RoleCreated,
         AuditAction::RoleUpdated,
         AuditAction::RoleDeleted,
+        AuditAction::RateLimitNamespaceCreated,
+        AuditAction::RateLimitNamespaceUpdated,
+        AuditAction::RateLimitNamespaceDeleted,
+        AuditAction::RateLimitOverrideSet,
+        AuditAction::RateLimitOverrideRemoved,
     ];
 
     #[test]

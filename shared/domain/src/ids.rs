@@ -121,6 +121,12 @@ prefixed_id!(
     "role--"
 );
 prefixed_id!(
+    /// The public id of a rate-limit namespace (`domain::ratelimit`): its
+    /// counters are named by it, so a namespace made again counts afresh.
+    NamespaceId,
+    "rlns--"
+);
+prefixed_id!(
     /// The public id of a service key (our own API's credential for a
     /// machine); also embedded in the service key.
     ServiceKeyId,
@@ -205,6 +211,11 @@ tenant_name!(
     /// The name of one of an identity's rate limits (`requests`, `tokens`),
     /// as verifies name it.
     LimitName
+);
+tenant_name!(
+    /// A rate-limit namespace's name (`login`, `sms.send`), as checks name
+    /// it; fixed for the namespace's life.
+    NamespaceName
 );
 tenant_name!(
     /// A role's name, as keys carry it; fixed for the role's life.

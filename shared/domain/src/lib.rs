@@ -21,6 +21,7 @@ pub mod limits;
 pub mod owner;
 pub mod page;
 pub mod permissions;
+pub mod ratelimit;
 pub mod role;
 pub mod secret_hash;
 pub mod service_key;
@@ -42,8 +43,8 @@ pub use audit::{Actor, AuditAction, AuditEvent};
 pub use feedback::{Feedback, FeedbackMessage, PageRef, Rating};
 pub use identity::{Identity, IdentityCounter, IdentityEdit, IdentityLimits, NamedRateLimit};
 pub use ids::{
-    ApiKeyId, ApplicationId, ArxId, AuditEventId, FeedbackId, IdentityId, LimitName, PrefixedId,
-    RoleId, RoleName, ServiceKeyId, TenantId, UserId,
+    ApiKeyId, ApplicationId, ArxId, AuditEventId, FeedbackId, IdentityId, LimitName, NamespaceId,
+    NamespaceName, PrefixedId, RoleId, RoleName, ServiceKeyId, TenantId, UserId,
 };
 pub use invalid::InvalidValue;
 pub use key_role::{KeyRole, KeyRoles};
@@ -55,6 +56,10 @@ pub use limits::{Balance, Cost, KeyLimits, LimitHit, Standing, WholeNumber};
 pub use owner::{ExternalId, KeyMeta};
 pub use page::{Cursor, Page, PageLimit};
 pub use permissions::{Permission, PermissionQuery, Permissions};
+pub use ratelimit::{
+    Identifier, IdentifierPattern, LimitOverride, NamespaceEdit, RateLimitNamespace,
+    TooManyOverrides,
+};
 pub use role::{Operation, Role};
 pub use secret_hash::{
     HASH_PARAMS, HashError, HashParams, KeyHasher, PASSWORD_GRADE_PARAMS, SecretHash,

@@ -273,6 +273,9 @@ pub enum Counter {
     ApiKey(ApiKeyId),
     /// One of an identity's limits.
     Identity(IdentityId, IdentityCounter),
+    /// One identifier's window of a rate-limit namespace: made by its first
+    /// charge, forgotten after its window.
+    RateLimit(crate::LimitWindow),
 }
 
 impl Counter {
@@ -281,6 +284,16 @@ impl Counter {
         match self {
             Self::ApiKey(id) => crate::keys::api_key_balance_pk(id),
             Self::Identity(id, counter) => crate::keys::identity_counter_pk(id, counter),
+            Self::RateLimit(window) => window.pk(),
+        }
+    }
+
+    /// How a charge makes these counters if they are not there yet (only a
+    /// rate limit's window: a key's and an identity's are made with them).
+    pub(crate) fn start(&self) -> Option<crate::leases::Start> {
+        match self {
+            Self::ApiKey(_) | Self::Identity(..) => None,
+            Self::RateLimit(window) => Some(window.start()),
         }
     }
 }

@@ -7,7 +7,8 @@
 
 use domain::{
     ApiKey, ApiKeyId, ApiKeyStatus, ApplicationId, ArxId, AuditEventId, ExternalId, FeedbackId,
-    IdentityCounter, IdentityId, RoleId, RoleName, ServiceKeyId, TenantId,
+    IdentityCounter, IdentityId, NamespaceId, NamespaceName, RoleId, RoleName, ServiceKeyId,
+    TenantId,
 };
 
 use crate::{ApiKeyQuery, AuditFilter, DueWork};
@@ -35,6 +36,7 @@ pub const FEEDBACK_SK_PREFIX: &str = "FEEDBACK#";
 pub const SERVICE_KEY_SK_PREFIX: &str = "SVCKEY#";
 pub const IDENTITY_SK_PREFIX: &str = "IDENTITY#";
 pub const ROLE_SK_PREFIX: &str = "ROLE#";
+pub const NAMESPACE_SK_PREFIX: &str = "RLNS#";
 pub const API_KEY_COUNTS_SK: &str = "COUNTS#API_KEYS";
 
 pub fn tenant_pk(tenant: &TenantId) -> String {
@@ -111,6 +113,33 @@ pub fn role_sk(id: &RoleId) -> String {
 /// that name (names hold no `#`).
 pub fn role_name_sk(name: &RoleName) -> String {
     format!("ROLENAME#{name}")
+}
+
+pub fn namespace_sk(id: &NamespaceId) -> String {
+    format!("{NAMESPACE_SK_PREFIX}{id}")
+}
+
+/// The copy of a rate-limit namespace under the tenant that checks read by
+/// the name they give; written with the record, and only if the tenant has
+/// no namespace of that name (names hold no `#`).
+pub fn namespace_name_sk(name: &NamespaceName) -> String {
+    format!("RLNSNAME#{name}")
+}
+
+/// The counter of one identifier in one window of a namespace's limit
+/// (partition and sort key are the same string): by the namespace's id (a
+/// namespace made again counts afresh), the limit (a changed limit counts
+/// afresh), the window's first second, and the identifier's digest (never
+/// the identifier). A counter is never read after its window, so nothing
+/// depends on when DynamoDB's TTL deletes it.
+pub fn rate_limit_counter_pk(
+    namespace: &NamespaceId,
+    requests: u64,
+    per_seconds: u64,
+    window_start: i64,
+    identifier_digest: &str,
+) -> String {
+    format!("RLC#{namespace}#{requests}/{per_seconds}#{window_start}#{identifier_digest}")
 }
 
 /// One counter of an identity's limits (partition and sort key are the same

@@ -55,12 +55,15 @@ pub(crate) trait LeaseWrites: Sync {
 
     /// One charge, one write (or a few across a boundary), as for a key
     /// charged rarely.
+    /// Counters not there yet are made by the charge if `start` says how
+    /// (a rate limit's window), and are [`Charge::Unlimited`] otherwise.
     fn charge_once(
         &self,
         pk: &str,
         expected: &KeyLimits,
         cost: Cost,
         now: Timestamp,
+        start: Option<&Start>,
     ) -> impl Future<Output = StoreResult<Charge>> + Send;
 
     /// Takes `units` from each counter of this shape (rate, credits) if each
@@ -80,6 +83,20 @@ pub(crate) trait LeaseWrites: Sync {
     fn give_back(&self, pk: &str, lease: &Lease) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
+/// Counters that a charge makes when they are not there yet: a rate
+/// limit's window, which nothing creates beforehand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Start {
+    /// The counters before any charge.
+    pub fresh: Balance,
+    /// When storage may forget them (Unix seconds): after their window.
+    pub expires: i64,
+    /// Whether this process has charged them before. If not, the first try
+    /// is to make them, so a cold identifier costs one write; if so, to
+    /// subtract, as for a key.
+    pub known: bool,
+}
+
 /// A charge of `cost` to the counters at `pk`: from this process's lease
 /// when it holds one, by taking one when the key is hot, else one write.
 pub(crate) async fn charge<S: LeaseWrites>(
@@ -90,7 +107,9 @@ pub(crate) async fn charge<S: LeaseWrites>(
     cost: Cost,
     now: Timestamp,
 ) -> StoreResult<Charge> {
-    Ok(charge_paid(store, leases, pk, expected, cost, now).await?.0)
+    Ok(charge_paid(store, leases, pk, expected, cost, now, None)
+        .await?
+        .0)
 }
 
 /// How a charge was paid, so that it can be undone.
@@ -120,7 +139,8 @@ pub(crate) async fn charge_together<S: LeaseWrites>(
     let mut after = Vec::with_capacity(parts.len());
     for (index, part) in parts.iter().enumerate() {
         let pk = part.counter.pk();
-        let outcome = charge_paid(store, leases, &pk, &part.expected, part.cost, now).await;
+        let start = part.counter.start();
+        let outcome = charge_paid(store, leases, &pk, &part.expected, part.cost, now, start).await;
         let answer = match outcome {
             Ok((Charge::Charged(balance), how)) => {
                 paid.push((pk, part.cost, how));
@@ -171,6 +191,7 @@ async fn charge_paid<S: LeaseWrites>(
     expected: &KeyLimits,
     cost: Cost,
     now: Timestamp,
+    mut start: Option<Start>,
 ) -> StoreResult<(Charge, Paid)> {
     if cost.get() == 0 {
         return Ok((store.peek(pk, now).await?, Paid::Nothing));
@@ -178,7 +199,12 @@ async fn charge_paid<S: LeaseWrites>(
     let shape = (expected.rate.is_some(), expected.credits.is_some());
     let stale = match leases.plan(pk, cost.get(), shape, now) {
         Plan::Spent(seen, taken) => return Ok((Charge::Charged(seen), Paid::FromLease(taken))),
-        Plan::Charge { stale } => stale,
+        Plan::Charge { stale, known } => {
+            if let Some(start) = start.as_mut() {
+                start.known = known;
+            }
+            stale
+        }
         Plan::Take {
             units,
             stale,
@@ -197,7 +223,9 @@ async fn charge_paid<S: LeaseWrites>(
     if let Some(stale) = stale {
         give_back_logged(store, pk, &stale).await;
     }
-    let charge = store.charge_once(pk, expected, cost, now).await?;
+    let charge = store
+        .charge_once(pk, expected, cost, now, start.as_ref())
+        .await?;
     if let Charge::Charged(balance) | Charge::Refused(balance, _) = &charge {
         leases.saw(pk, balance, now);
     }
@@ -310,8 +338,9 @@ enum Plan<'a> {
         stale: Option<Lease>,
         taking: Taking<'a>,
     },
-    /// One conditional write, as for a key charged rarely.
-    Charge { stale: Option<Lease> },
+    /// One conditional write, as for a key charged rarely; `known`: this
+    /// process has written these counters before.
+    Charge { stale: Option<Lease>, known: bool },
 }
 
 /// The right to take a lease of one key; dropped unused (an error, a
@@ -394,7 +423,10 @@ impl Leases {
     /// spent, another shape) comes back as `stale`, to give back.
     fn plan(&self, pk: &str, cost: u64, shape: (bool, bool), now: Timestamp) -> Plan<'_> {
         if self.settings.expiry.is_zero() {
-            return Plan::Charge { stale: None };
+            return Plan::Charge {
+                stale: None,
+                known: false,
+            };
         }
         let mut keys = self.lock();
         if keys.len() >= MAX_TRACKED && !keys.contains_key(pk) {
@@ -419,14 +451,15 @@ impl Leases {
         }
         let stale = key.lease.take().filter(|lease| lease.units > 0);
         let heat = key.this_second.max(key.last_second);
+        let known = key.seen_left.is_some();
         let left = key.seen_left.unwrap_or_default();
         if key.taking || heat < HOT_CHARGES_PER_SECOND || left < MIN_LEFT_TO_LEASE {
-            return Plan::Charge { stale };
+            return Plan::Charge { stale, known };
         }
         // About a second of this process's charges, within the share.
         let units = heat.min(left / LEASE_SHARE).min(MAX_LEASE);
         if units <= cost {
-            return Plan::Charge { stale };
+            return Plan::Charge { stale, known };
         }
         key.taking = true;
         Plan::Take {
@@ -498,89 +531,4 @@ fn forget_cold(keys: &mut HashMap<String, Key>, now: Timestamp) {
 }
 
 #[cfg(test)]
-mod tests {
-    use domain::KeyLimits;
-
-    use super::*;
-
-    fn balance(credits: u64) -> Balance {
-        let limits: KeyLimits =
-            serde_json::from_str(&format!(r#"{{"credits":{{"remaining":{credits}}}}}"#))
-                .expect("limits");
-        Balance::new(&limits, Timestamp::from_unix_seconds(0), 7)
-    }
-
-    fn at(second: i64) -> Timestamp {
-        Timestamp::from_unix_seconds(second)
-    }
-
-    #[test]
-    fn a_key_charged_rarely_is_charged_one_write_at_a_time() {
-        let leases = Leases::new(LeaseSettings::DEFAULT);
-        leases.lock().entry("k".into()).or_default();
-        leases.saw("k", &balance(1_000_000), at(10));
-        for second in 10..20 {
-            assert!(matches!(
-                leases.plan("k", 1, (false, true), at(second)),
-                Plan::Charge { stale: None }
-            ));
-        }
-    }
-
-    #[test]
-    fn a_hot_key_takes_a_lease_spends_it_and_gives_back_the_rest_when_it_ends() {
-        let leases = Leases::new(LeaseSettings::DEFAULT);
-        for _ in 0..HOT_CHARGES_PER_SECOND - 1 {
-            assert!(matches!(
-                leases.plan("k", 1, (false, true), at(10)),
-                Plan::Charge { .. }
-            ));
-            leases.saw("k", &balance(1_000_000), at(10));
-        }
-        let Plan::Take { units, taking, .. } = leases.plan("k", 1, (false, true), at(10)) else {
-            panic!("a hot key takes a lease");
-        };
-        assert_eq!(units, HOT_CHARGES_PER_SECOND);
-        // Another request meanwhile does not take a second one.
-        assert!(matches!(
-            leases.plan("k", 1, (false, true), at(10)),
-            Plan::Charge { .. }
-        ));
-        let taken = balance(1_000_000 - units);
-        let seen = taking.hold(units, 1, taken, at(10));
-        assert_eq!(seen.least_left(at(10)), Some(1_000_000 - 1));
-        let Plan::Spent(seen, _) = leases.plan("k", 2, (false, true), at(11)) else {
-            panic!("spent from the lease");
-        };
-        assert_eq!(seen.least_left(at(11)), Some(1_000_000 - 3));
-        assert!(leases.due(false, at(12)).is_empty(), "not expired yet");
-        let due = leases.due(false, at(15));
-        assert_eq!(due.len(), 1);
-        assert_eq!(due[0].1.units, units - 3);
-        assert!(leases.due(true, at(16)).is_empty(), "given back once");
-    }
-
-    #[test]
-    fn near_the_end_of_a_balance_no_lease_is_taken() {
-        let leases = Leases::new(LeaseSettings::DEFAULT);
-        for _ in 0..100 {
-            leases.saw("k", &balance(MIN_LEFT_TO_LEASE - 1), at(10));
-            assert!(matches!(
-                leases.plan("k", 1, (false, true), at(10)),
-                Plan::Charge { .. }
-            ));
-        }
-    }
-
-    #[test]
-    fn leases_off_takes_none() {
-        let leases = Leases::new(LeaseSettings::OFF);
-        for _ in 0..100 {
-            leases.saw("k", &balance(1_000_000), at(10));
-            assert!(matches!(
-                leases.plan("k", 1, (false, true), at(10)),
-                Plan::Charge { stale: None }
-            ));
-        }
-    }
-}
+mod tests;

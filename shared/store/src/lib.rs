@@ -23,6 +23,7 @@ pub mod keys;
 mod leaks;
 mod leases;
 mod page;
+mod rate_limits;
 mod retry;
 mod roles;
 mod service_keys;
@@ -47,6 +48,7 @@ pub use identities::{IdentityLookup, IdentityStore, counter_changes, fresh_ident
 pub use leaks::{LEAK_REPORT_KEPT_DAYS, LeakReportRecord, LeakReports};
 pub use leases::{LeaseSettings, MIN_LEFT_TO_LEASE};
 pub(crate) use page::into_page;
+pub use rate_limits::{LimitWindow, NamespaceLookup, NamespaceStore};
 pub use retry::{CHANGE_ATTEMPTS, ChangedMeanwhile, until_written};
 pub use roles::{RoleLookup, RoleStore};
 pub use service_keys::{ServiceKeyLookup, ServiceKeyStore};

@@ -45,6 +45,8 @@ pub struct Verifier {
     /// What each key's verifies ended in, counted in memory and written
     /// in batches (see [`crate::usage`]).
     pub usage: UsageCounter,
+    /// Rate limits for anything, and the namespaces recently read.
+    pub rate_limits: crate::RateLimiter,
 }
 
 impl Verifier {
@@ -58,6 +60,7 @@ impl Verifier {
             verdicts: VerdictCache::new(verdict_ttl),
             service_keys: ServiceKeyCache::new(verdict_ttl),
             usage: UsageCounter::new(Some(UsageCounter::DEFAULT_INTERVAL)),
+            rate_limits: crate::RateLimiter::new(verdict_ttl),
         }
     }
 

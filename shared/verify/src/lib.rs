@@ -15,6 +15,7 @@ mod error;
 pub mod hashing;
 pub mod key_authorizer;
 pub mod leaks;
+pub mod ratelimit;
 pub mod usage;
 pub mod verdict;
 
@@ -24,6 +25,7 @@ pub use callers::{CallerRefused, permit};
 pub use check::{Ask, RateLimitCost, Verifier, VerifyStore};
 pub use error::CheckError;
 pub use hashing::HashingGate;
+pub use ratelimit::{LimitAnswer, LimitAsk, LimitError, RateLimitStore, RateLimiter};
 pub use usage::UsageCounter;
 pub use verdict::{
     LimitKind, LimitLeft, LimitOwner, Verdict, VerdictCode, VerifiedIdentity, VerifiedKey,

@@ -207,6 +207,36 @@ const WHO_MAY: &[(&str, [bool; 4])] = &[
         "DELETE /v1/roles/{id}",
         /*          */ [true, true, false, false],
     ),
+    // Issue "Rate limits for anything": namespaces read as keys are and
+    // changed as keys' limits are; a check is the verifier's, as verify is.
+    ("POST /v1/ratelimit-namespaces", [true, true, false, false]),
+    ("GET /v1/ratelimit-namespaces", [true, true, true, false]),
+    (
+        "GET /v1/ratelimit-namespaces/{id}",
+        [true, true, true, false],
+    ),
+    (
+        "PATCH /v1/ratelimit-namespaces/{id}",
+        [true, true, false, false],
+    ),
+    (
+        "DELETE /v1/ratelimit-namespaces/{id}",
+        [true, true, false, false],
+    ),
+    (
+        "GET /v1/ratelimit-namespaces/{id}/overrides",
+        [true, true, true, false],
+    ),
+    (
+        "PUT /v1/ratelimit-namespaces/{id}/overrides",
+        [true, true, false, false],
+    ),
+    (
+        "DELETE /v1/ratelimit-namespaces/{id}/overrides",
+        [true, true, false, false],
+    ),
+    ("POST /v1/ratelimit", [true, true, false, true]),
+    ("POST /v1/ratelimit/many", [true, true, false, true]),
 ];
 
 fn may(role: Role, route: Route) -> bool {
@@ -243,6 +273,8 @@ fn path_of(route: Route) -> String {
         domain::IdentityId::new().to_string()
     } else if route.template().starts_with("/v1/roles") {
         domain::RoleId::new().to_string()
+    } else if route.template().starts_with("/v1/ratelimit-namespaces") {
+        domain::NamespaceId::new().to_string()
     } else {
         ArxId::new().to_string()
     };

@@ -17,6 +17,7 @@ mod limits;
 mod openapi;
 mod permissions;
 mod races;
+mod rate_limits;
 mod roles;
 mod service_keys;
 mod sweep;

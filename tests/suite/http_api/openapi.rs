@@ -110,7 +110,28 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
         .await
         .json();
     let role_id = role["id"].as_str().expect("id").to_owned();
+    let namespace = app
+        .post(
+            "/v1/ratelimit-namespaces",
+            owner,
+            &json!({"name": external_id, "limit": 100, "duration": 60}),
+        )
+        .await
+        .json();
+    let namespace_id = namespace["id"].as_str().expect("id").to_owned();
+    if route == Route::RemoveRateLimitOverride {
+        let set = app
+            .call(
+                "PUT",
+                &format!("/v1/ratelimit-namespaces/{namespace_id}/overrides"),
+                Some(&app.token(owner)),
+                Some(&json!({"identifier": "vip", "limit": 9, "duration": 60}).to_string()),
+            )
+            .await;
+        assert_eq!(set.status, 200, "{}", set.text);
+    }
     let id = match route.template() {
+        t if t.starts_with("/v1/ratelimit-namespaces") => namespace_id,
         t if t.starts_with("/v1/api-keys") => key_id.clone(),
         t if t.starts_with("/v1/identities") => identity_id,
         t if t.starts_with("/v1/roles") => role_id,
@@ -146,6 +167,17 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
         Route::CreateRole => Some(json!({"name": format!("{external_id}-2"),
             "permissions": ["documents.read"]})),
         Route::UpdateRole => Some(json!({"permissions": ["documents.*"]})),
+        Route::CreateRateLimitNamespace => Some(json!({"name": format!("{external_id}-2"),
+            "limit": 5, "duration": 60, "fail_open": true})),
+        Route::UpdateRateLimitNamespace => Some(json!({"fail_open": true})),
+        Route::SetRateLimitOverride => {
+            Some(json!({"identifier": "*@example.com", "limit": 9, "duration": 60}))
+        }
+        Route::RemoveRateLimitOverride => Some(json!({"identifier": "vip"})),
+        Route::LimitRate => Some(json!({"namespace": external_id, "identifier": "203.0.113.9"})),
+        Route::LimitRateMany => Some(json!({"checks": [
+            {"namespace": external_id, "identifier": "203.0.113.9"},
+            {"namespace": external_id, "identifier": "someone@example.com", "cost": 2}]})),
         _ => None,
     };
     (route.template().replace("{id}", &id), body)
@@ -167,6 +199,9 @@ async fn every_status_the_server_answers_is_documented(app: &TestApp) {
                 t if t.starts_with("/v1/service-keys") => ServiceKeyId::new().to_string(),
                 t if t.starts_with("/v1/identities") => domain::IdentityId::new().to_string(),
                 t if t.starts_with("/v1/roles") => domain::RoleId::new().to_string(),
+                t if t.starts_with("/v1/ratelimit-namespaces") => {
+                    domain::NamespaceId::new().to_string()
+                }
                 _ => ArxId::new().to_string(),
             },
         );

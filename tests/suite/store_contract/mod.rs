@@ -39,6 +39,7 @@ macro_rules! contract {
 }
 
 mod limits;
+mod rate_limits;
 mod upgrade;
 mod usage;
 

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use domain::{AuditAction, AuditEvent, Timestamp};
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
-    ApplicationStore, ArxStore, AuditLog, FeedbackStore, IdentityStore, LeakReports, RoleStore,
-    ServiceKeyStore, UsageLog,
+    ApplicationStore, ArxStore, AuditLog, FeedbackStore, IdentityStore, LeakReports,
+    NamespaceStore, RoleStore, ServiceKeyStore, UsageLog,
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
@@ -25,6 +25,8 @@ pub mod change_keys;
 pub mod feedback;
 pub mod identities;
 pub mod issue_keys;
+pub mod rate_limits;
+pub mod ratelimit;
 pub mod read_keys;
 pub mod roles;
 pub mod service_keys;
@@ -49,6 +51,7 @@ pub trait ApiStore:
     + ServiceKeyStore
     + IdentityStore
     + RoleStore
+    + NamespaceStore
     + UsageLog
     + 'static
 {
@@ -70,6 +73,7 @@ impl<S> ApiStore for S where
         + ServiceKeyStore
         + IdentityStore
         + RoleStore
+        + NamespaceStore
         + UsageLog
         + 'static
 {
@@ -109,6 +113,15 @@ pub async fn dispatch<S: ApiStore>(
             CreateRole | ListRoles | GetRole | UpdateRole | DeleteRole => {
                 roles::handle(state, route, request).await
             }
+            CreateRateLimitNamespace
+            | ListRateLimitNamespaces
+            | GetRateLimitNamespace
+            | UpdateRateLimitNamespace
+            | DeleteRateLimitNamespace
+            | ListRateLimitOverrides
+            | SetRateLimitOverride
+            | RemoveRateLimitOverride => rate_limits::handle(state, route, request).await,
+            LimitRate | LimitRateMany => ratelimit::handle(state, route, request).await,
         }
     })
     .await;
@@ -121,6 +134,9 @@ pub async fn dispatch<S: ApiStore>(
     }
     if route.revokes_callers() && succeeded {
         verdicts.verifier.service_keys.clear();
+    }
+    if route.changes_rate_limits() && succeeded {
+        verdicts.verifier.rate_limits.clear();
     }
     response
 }

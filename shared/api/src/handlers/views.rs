@@ -385,3 +385,67 @@ impl<'a> RoleView<'a> {
         }
     }
 }
+
+/// A rate-limit namespace on the wire: its limit as `limit` requests per
+/// `duration` seconds, and how many overrides it holds (listed apart).
+#[derive(Debug, Serialize)]
+pub struct NamespaceView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub limit: u64,
+    pub duration: u64,
+    pub fail_open: bool,
+    pub override_count: usize,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl<'a> NamespaceView<'a> {
+    pub fn of(namespace: &'a domain::RateLimitNamespace) -> Self {
+        Self {
+            id: namespace.id.as_str(),
+            name: namespace.name.as_str(),
+            limit: namespace.limit.requests.get(),
+            duration: namespace.limit.per_seconds.get(),
+            fail_open: namespace.fail_open,
+            override_count: namespace.overrides.len(),
+            created_at: namespace.created_at,
+            updated_at: namespace.updated_at,
+        }
+    }
+}
+
+/// One override of a namespace on the wire.
+#[derive(Debug, Serialize)]
+pub struct OverrideView<'a> {
+    pub identifier: &'a str,
+    pub limit: u64,
+    pub duration: u64,
+    pub updated_at: Timestamp,
+}
+
+/// A namespace's overrides, all of them (at most 500), by identifier.
+#[derive(Debug, Serialize)]
+pub struct OverridesView<'a> {
+    pub namespace_id: &'a str,
+    pub items: Vec<OverrideView<'a>>,
+}
+
+impl<'a> OverridesView<'a> {
+    pub fn of(namespace: &'a domain::RateLimitNamespace) -> Self {
+        let items = namespace
+            .overrides
+            .iter()
+            .map(|o| OverrideView {
+                identifier: o.identifier.as_str(),
+                limit: o.limit.requests.get(),
+                duration: o.limit.per_seconds.get(),
+                updated_at: o.updated_at,
+            })
+            .collect();
+        Self {
+            namespace_id: namespace.id.as_str(),
+            items,
+        }
+    }
+}

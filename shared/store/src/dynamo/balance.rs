@@ -18,7 +18,7 @@ use domain::{ApiKeyId, Balance, Cost, KeyLimits, Timestamp};
 
 use super::{DynamoStore, Item, from_item};
 use crate::keys::{self, api_key_balance_pk};
-use crate::leases::{self, Lease, LeaseWrites};
+use crate::leases::{self, Lease, LeaseWrites, Start};
 use crate::{ApiKeyCharge, Charge, ChargePart, Charges, StoreError, StoreResult};
 
 /// Tries per charge before [`StoreError::Contended`]: a boundary crossed under
@@ -27,6 +27,9 @@ const MAX_ATTEMPTS: u32 = 8;
 
 /// The write a charge tries next.
 enum Attempt {
+    /// Make counters that are not there yet, as `with` (a window's first
+    /// charge), to be forgotten after `expires`.
+    Create { with: Balance, expires: i64 },
     /// Subtract from counters of this shape that are current.
     Subtract { rate: bool, credits: bool },
     /// Write these counters over those of revision `over` (a rollover).
@@ -55,13 +58,29 @@ impl DynamoStore {
         expected: &KeyLimits,
         cost: Cost,
         now: Timestamp,
+        start: Option<&Start>,
     ) -> StoreResult<Charge> {
-        let mut attempt = Attempt::Subtract {
-            rate: expected.rate.is_some(),
-            credits: expected.credits.is_some(),
+        // Counters made by their first charge: what that charge leaves.
+        let create = |start: &Start| match start.fresh.charge(cost, now) {
+            Ok(with) => Ok(Attempt::Create {
+                with,
+                expires: start.expires,
+            }),
+            Err(hit) => Err(Charge::Refused(start.fresh, hit)),
+        };
+        let mut attempt = match start {
+            Some(start) if !start.known => match create(start) {
+                Ok(attempt) => attempt,
+                Err(refused) => return Ok(refused),
+            },
+            _ => Attempt::Subtract {
+                rate: expected.rate.is_some(),
+                credits: expected.credits.is_some(),
+            },
         };
         for _ in 0..MAX_ATTEMPTS {
             let written = match &attempt {
+                Attempt::Create { with, expires } => self.create(pk, with, *expires).await?,
                 Attempt::Subtract { rate, credits } => {
                     self.subtract(pk, *rate, *credits, cost.get(), now).await?
                 }
@@ -69,7 +88,14 @@ impl DynamoStore {
             };
             let stood = match written {
                 Ok(balance) => return Ok(Charge::Charged(balance)),
-                Err(Refused(None)) => return Ok(Charge::Unlimited),
+                Err(Refused(None)) => match start.map(create) {
+                    None => return Ok(Charge::Unlimited),
+                    Some(Ok(create)) => {
+                        attempt = create;
+                        continue;
+                    }
+                    Some(Err(refused)) => return Ok(refused),
+                },
                 Err(Refused(Some(stood))) => stood,
             };
             attempt = match stood.charge(cost, now) {
@@ -168,6 +194,53 @@ impl DynamoStore {
         update
     }
 
+    /// `with` as new counters if there are none, forgotten after `expires`
+    /// (DynamoDB's TTL): an update, as [`DynamoStore::replace`] is.
+    async fn create(
+        &self,
+        pk: &str,
+        with: &Balance,
+        expires: i64,
+    ) -> StoreResult<Result<Balance, Refused>> {
+        let mut attributes: Item = serde_dynamo::to_item(with).map_err(StoreError::corrupt)?;
+        attributes.insert(keys::TTL.into(), AttributeValue::N(expires.to_string()));
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(pk.into()))
+            .key(keys::SK, AttributeValue::S(pk.into()))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK);
+        self.set_all(update, attributes, with).await
+    }
+
+    /// `SET` every attribute of `attributes` in `update`, sent: `with` if
+    /// its condition held, else the item as it stood.
+    async fn set_all(
+        &self,
+        mut update: UpdateItemFluentBuilder,
+        attributes: Item,
+        with: &Balance,
+    ) -> StoreResult<Result<Balance, Refused>> {
+        let mut set = Vec::with_capacity(attributes.len());
+        for (index, (name, value)) in attributes.into_iter().enumerate() {
+            set.push(format!("#a{index} = :a{index}"));
+            update = update
+                .expression_attribute_names(format!("#a{index}"), name)
+                .expression_attribute_values(format!(":a{index}"), value);
+        }
+        let sent = update
+            .update_expression(format!("SET {}", set.join(", ")))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(Ok(*with)),
+            Err(error) => refused(error),
+        }
+    }
+
     /// `with` over the counters, if their revision is still `over`: an
     /// update of every attribute rather than a Put, so the verifying
     /// functions need no right to create items.
@@ -178,7 +251,7 @@ impl DynamoStore {
         with: &Balance,
     ) -> StoreResult<Result<Balance, Refused>> {
         let attributes: Item = serde_dynamo::to_item(with).map_err(StoreError::corrupt)?;
-        let mut update = self
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -186,23 +259,8 @@ impl DynamoStore {
             .key(keys::SK, AttributeValue::S(pk.into()))
             .condition_expression("#rev = :over")
             .expression_attribute_names("#rev", "rev")
-            .expression_attribute_values(":over", AttributeValue::N(over.to_string()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let mut set = Vec::with_capacity(attributes.len());
-        for (index, (name, value)) in attributes.into_iter().enumerate() {
-            set.push(format!("#a{index} = :a{index}"));
-            update = update
-                .expression_attribute_names(format!("#a{index}"), name)
-                .expression_attribute_values(format!(":a{index}"), value);
-        }
-        let sent = update
-            .update_expression(format!("SET {}", set.join(", ")))
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(Ok(*with)),
-            Err(error) => refused(error),
-        }
+            .expression_attribute_values(":over", AttributeValue::N(over.to_string()));
+        self.set_all(update, attributes, with).await
     }
 }
 
@@ -227,8 +285,9 @@ impl LeaseWrites for DynamoStore {
         expected: &KeyLimits,
         cost: Cost,
         now: Timestamp,
+        start: Option<&Start>,
     ) -> StoreResult<Charge> {
-        self.charge_each(pk, expected, cost, now).await
+        self.charge_each(pk, expected, cost, now, start).await
     }
 
     async fn take_lease(

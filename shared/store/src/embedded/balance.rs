@@ -3,10 +3,10 @@
 use domain::{ApiKey, ApiKeyId, Balance, Cost, KeyLimits, Timestamp};
 
 use crate::keys::api_key_balance_pk;
-use crate::leases::{self, Lease, LeaseWrites};
+use crate::leases::{self, Lease, LeaseWrites, Start};
 use crate::{ApiKeyCharge, Charge, ChargePart, Charges, StoreError, StoreResult, fresh_balance};
 
-use super::{EmbeddedStore, ITEMS, get, put};
+use super::{EmbeddedStore, ITEMS, expiring, get, put};
 
 /// `key`'s counters started afresh, or none if it has no limits.
 pub(super) fn put_balance(
@@ -53,7 +53,7 @@ impl ApiKeyCharge for EmbeddedStore {
 impl LeaseWrites for EmbeddedStore {
     /// A peek writes only to start a window or refill.
     async fn peek(&self, pk: &str, now: Timestamp) -> StoreResult<Charge> {
-        self.charge_once(pk, &KeyLimits::default(), Cost::ZERO, now)
+        self.charge_once(pk, &KeyLimits::default(), Cost::ZERO, now, None)
             .await
     }
 
@@ -63,12 +63,15 @@ impl LeaseWrites for EmbeddedStore {
         _expected: &KeyLimits,
         cost: Cost,
         now: Timestamp,
+        start: Option<&Start>,
     ) -> StoreResult<Charge> {
-        let pk = pk.to_owned();
+        let (pk, start) = (pk.to_owned(), start.copied());
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
-            let Some(balance) = get::<Balance>(&items, &pk, &pk)? else {
-                return Ok(Charge::Unlimited);
+            let (balance, expires) = match (get::<Balance>(&items, &pk, &pk)?, start) {
+                (Some(balance), _) => (balance, None),
+                (None, Some(start)) => (start.fresh, Some(start.expires)),
+                (None, None) => return Ok(Charge::Unlimited),
             };
             match balance.charge(cost, now) {
                 Err(hit) => Ok(Charge::Refused(balance, hit)),
@@ -76,6 +79,9 @@ impl LeaseWrites for EmbeddedStore {
                     // A peek writes only to start a window or refill.
                     if cost.get() > 0 || balance.rolls_over(now) {
                         put(&mut items, &pk, &pk, &charged)?;
+                        if let Some(expires) = expires {
+                            expiring::made(txn, &mut items, &pk, expires, now)?;
+                        }
                     }
                     Ok(Charge::Charged(charged))
                 }

@@ -7,14 +7,12 @@ use domain::{
 };
 
 use super::audit::put_audit;
-use super::{EmbeddedStore, ITEMS, get, put};
+use super::{EmbeddedStore, ITEMS, Items, get, put};
 use crate::identities::{counter_changes, fresh_identity_balances};
 use crate::keys::{
     IDENTITY_SK_PREFIX, identity_counter_pk, identity_owner_sk, identity_sk, tenant_pk,
 };
 use crate::{Conflict, IdentityLookup, IdentityStore, StoreError, StoreResult};
-
-type Items<'txn> = redb::Table<'txn, (&'static str, &'static str), &'static [u8]>;
 
 /// The record and the copy by external id of `identity`.
 fn put_identity(items: &mut Items<'_>, identity: &Identity) -> StoreResult<()> {

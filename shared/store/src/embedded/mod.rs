@@ -31,9 +31,11 @@ mod api_keys;
 mod audit;
 mod balance;
 mod catalog;
+mod expiring;
 mod group_commit;
 mod identities;
 mod leaks;
+mod rate_limits;
 mod roles;
 mod service_keys;
 mod sweep;
@@ -41,6 +43,8 @@ mod usage;
 
 /// `(PK, SK)` → the item as JSON: the table.
 const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");
+/// [`ITEMS`] opened in a write transaction.
+type Items<'txn> = redb::Table<'txn, (&'static str, &'static str), &'static [u8]>;
 /// `(index partition, SK)` → `()`: the API key indexes (GSI1..3). The item is at
 /// `(TENANT#t, SK)` in [`ITEMS`]; every index partition belongs to one tenant.
 const API_KEY_INDEX: TableDefinition<(&str, &str), ()> = TableDefinition::new("api_key_index");
@@ -70,6 +74,8 @@ impl EmbeddedStore {
         txn.open_table(ITEMS).map_err(StoreError::backend)?;
         txn.open_table(API_KEY_INDEX).map_err(StoreError::backend)?;
         txn.open_table(AUDIT_INDEX).map_err(StoreError::backend)?;
+        txn.open_table(expiring::EXPIRING)
+            .map_err(StoreError::backend)?;
         txn.commit().map_err(StoreError::backend)?;
         let db = Arc::new(db);
         let group = GroupCommit::start(&db).map_err(StoreError::backend)?;

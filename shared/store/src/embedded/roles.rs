@@ -4,11 +4,9 @@
 use domain::{AuditEvent, Cursor, KeyRole, Page, PageLimit, RoleId, RoleName, TenantId};
 
 use super::audit::put_audit;
-use super::{EmbeddedStore, ITEMS, get, put};
+use super::{EmbeddedStore, ITEMS, Items, get, put};
 use crate::keys::{ROLE_SK_PREFIX, role_name_sk, role_sk, tenant_pk};
 use crate::{Conflict, RoleLookup, RoleStore, StoreError, StoreResult};
-
-type Items<'txn> = redb::Table<'txn, (&'static str, &'static str), &'static [u8]>;
 
 fn put_role(items: &mut Items<'_>, role: &KeyRole) -> StoreResult<()> {
     let pk = tenant_pk(&role.tenant_id);
