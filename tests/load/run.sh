@@ -5,7 +5,9 @@
 # verify-garbage, verify-limited (a key with credits: every verify is a
 # charge, a write), verify-rated (a key with a rate limit, likewise) and
 # verify-identity (a key with credits of an identity with credits and a rate
-# limit: three counters charged together, both or neither) at 1
+# limit: three counters charged together, both or neither), ratelimit (one
+# identifier checked in a namespace of a million a second: leased) and
+# ratelimit-spread (a new identifier each request: a counter made each time) at 1
 # and 16 connections, DURATION each (default 10s); then,
 # after a restart with VERIFY_CACHE_SECONDS=0, verify-cold (every verify reads
 # and hashes). It checks that the tenant's key count equals the number of 201s,
@@ -54,6 +56,8 @@ of_identity=$(curl -s -X POST "$API/v1/api-keys" -H "Authorization: Bearer $TOKE
   --json "{\"application_id\":\"$APP_ID\",\"arx_id\":\"$ARX_ID\",\"external_id\":\"load-customer\",\"limits\":{\"credits\":{\"remaining\":1000000000}}}")
 export IDENTITY_KEY
 IDENTITY_KEY=$(echo "$of_identity" | grep -o '"access_key":"[^"]*"' | cut -d'"' -f4)
+curl -s -X POST "$API/v1/ratelimit-namespaces" -H "Authorization: Bearer $OWNER_TOKEN" \
+  --json '{"name":"load","limit":1000000,"duration":1}' >/dev/null
 
 results=$(mktemp)
 run() {
@@ -62,7 +66,7 @@ run() {
     -s tests/load/scenario.lua "$API" | tee -a "$results" | grep -E "status|RESULT"
 }
 for connections in 1 16; do
-  for scenario in healthz list get create verify verify-garbage verify-limited verify-rated verify-identity; do
+  for scenario in healthz list get create verify verify-garbage verify-limited verify-rated verify-identity ratelimit ratelimit-spread; do
     run "$scenario" "$connections"
   done
 done
@@ -101,8 +105,8 @@ counts=$(curl -s "$API/v1/api-keys?limit=1" -H "Authorization: Bearer $TOKEN" | 
 total=$(echo "$counts" | grep -o '"total":[0-9]*' | cut -d: -f2)
 printf '\ncreated by the load: %s (+3 before it); tenant counts: %s; 5xx: %s\n' "$created_ok" "$counts" "$server_errors"
 [ "$server_errors" -eq 0 ] || { echo "FAILED: 5xx answers" >&2; exit 1; }
-not_ok=$(awk '/^== verify/ {v = 1; next} /^== / {v = 0} v && /^status / && $2 != "200:" {s += $3} END {print s + 0}' "$results")
-[ "$not_ok" -eq 0 ] || { echo "FAILED: $not_ok verify answers were not 200" >&2; exit 1; }
+not_ok=$(awk '/^== (verify|ratelimit)/ {v = 1; next} /^== / {v = 0} v && /^status / && $2 != "200:" {s += $3} END {print s + 0}' "$results")
+[ "$not_ok" -eq 0 ] || { echo "FAILED: $not_ok verify or rate-limit answers were not 200" >&2; exit 1; }
 # wrk stops counting at the deadline with up to one request in flight per
 # connection; the server may still complete those. So every 201 must be a key
 # (nothing lost), and at most 1 + 16 keys may have no counted 201.
@@ -134,6 +138,10 @@ printf '\nAt 16 connections, this run: a key with credits %s req/s = %s x an unl
   "$limited16" "$limited_vs_warm" "$(aim "$limited_vs_warm" 0.5)" "$rated16" "$rated_vs_warm" "$(aim "$rated_vs_warm" 0.5)"
 printf 'At 16 connections, this run: a key of an identity (three counters charged together) %s req/s = %s x an unlimited key\n' \
   "$identity16" "$(ratio "$identity16" "$verify16")"
+ratelimit16=$(at16 ratelimit) spread16=$(at16 ratelimit-spread)
+ratelimit_vs_warm=$(ratio "$ratelimit16" "$verify16")
+printf 'At 16 connections, this run: a rate-limit check of one identifier %s req/s = %s x warm verify (aim 0.5: %s); of a new identifier each time %s req/s = %s x\n' \
+  "$ratelimit16" "$ratelimit_vs_warm" "$(aim "$ratelimit_vs_warm" 0.5)" "$spread16" "$(ratio "$spread16" "$verify16")"
 printf 'At 16 connections, this run: warm verify %s req/s = %s x healthz (%s; aim 0.6: %s); cold verify %s = %s x warm (aim 0.1: %s); create %s req/s (aim 1000: %s)\n' \
   "$verify16" "$warm_vs_health" "$healthz16" "$(aim "$warm_vs_health" 0.6)" \
   "$cold16" "$cold_vs_warm" "$(aim "$cold_vs_warm" 0.1)" "$create16" "$(aim "$create16" 1000)"

@@ -1,5 +1,6 @@
 -- One wrk scenario against the dev server, chosen by SCENARIO (healthz, list,
--- get, create, verify, verify-garbage, verify-limited, verify-rated, verify-identity), with TOKEN,
+-- get, create, verify, verify-garbage, verify-limited, verify-rated, verify-identity, ratelimit,
+-- ratelimit-spread), with TOKEN,
 -- VERIFIER_TOKEN, KEY_ID, ACCESS_KEY, LIMITED_KEY, RATED_KEY, IDENTITY_KEY, APP_ID and ARX_ID from the environment. It counts the answers
 -- by status, which wrk alone does not report.
 local scenario = os.getenv("SCENARIO")
@@ -20,6 +21,22 @@ if scenario:sub(1, 6) == "verify" then
   -- limit: every verify charges three counters, both or neither.
   if scenario == "verify-identity" then key = os.getenv("IDENTITY_KEY") end
   wrk.body = string.format('{"key":"%s"}', key)
+elseif scenario:sub(1, 9) == "ratelimit" then
+  -- The namespace "load" allows a million a second: none refused here.
+  wrk.method = "POST"
+  wrk.path = "/v1/ratelimit"
+  wrk.headers["Authorization"] = "Bearer " .. os.getenv("VERIFIER_TOKEN")
+  -- One hot identifier: charged from this process's lease.
+  wrk.body = '{"namespace":"load","identifier":"203.0.113.7"}'
+  if scenario == "ratelimit-spread" then
+    -- A new identifier every request: each check makes its window's counter.
+    local sent = 0
+    function request()
+      sent = sent + 1
+      local body = string.format('{"namespace":"load","identifier":"%s-%d"}', prefix, sent)
+      return wrk.format(nil, nil, nil, body)
+    end
+  end
 elseif scenario == "create" then
   wrk.method = "POST"
   wrk.path = "/v1/api-keys"
@@ -36,7 +53,7 @@ end
 
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
-function init(args) statuses = {} end
+function init(args) statuses = {}; prefix = tostring(math.random(1, 1e9)) end
 function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
 
 function done(summary, latency, requests)
