@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::cache::VerdictCache;
 use crate::wire::problem;
-use crate::{ApiKey, CreatedKey, Error, KeyPage, Verdict};
+use crate::{ApiKey, CreatedKey, Error, KeyPage, RateLimitAnswer, RateLimitAnswers, Verdict};
 
 /// The longest a verdict may be reused in process.
 pub const MAX_CACHE: Duration = Duration::from_secs(30);
@@ -42,6 +42,16 @@ type Transport = hyper_rustls::HttpsConnector<Connector>;
 #[cfg(not(feature = "rustls"))]
 type Transport = Connector;
 
+/// What a rate-limit check asks besides the namespace and identifier.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limit {
+    /// What the request counts for (1 when `None`; 0 counts nothing and peeks).
+    pub cost: Option<u32>,
+    /// This check's own limit instead of the namespace's: `requests` per `duration` seconds.
+    pub requests: Option<u32>,
+    pub duration: Option<u32>,
+}
+
 /// The client: one per process is enough (it keeps its connections).
 #[derive(Clone)]
 pub struct Client {
@@ -55,6 +65,8 @@ struct Inner {
     timeout: Duration,
     retries: u32,
     cache: Option<VerdictCache>,
+    /// Each namespace's `fail_open`, as its last answer said.
+    fails_open: std::sync::Mutex<std::collections::HashMap<String, bool>>,
 }
 
 impl fmt::Debug for Client {
@@ -141,6 +153,7 @@ impl ClientBuilder {
                     .cache
                     .filter(|ttl| !ttl.is_zero())
                     .map(VerdictCache::new),
+                fails_open: std::sync::Mutex::default(),
             }),
         })
     }
@@ -201,6 +214,71 @@ impl Client {
             cache.put(key, scope.as_deref(), &verdict);
         }
         Ok(verdict)
+    }
+
+    /// Is `identifier` (an address, an e-mail, a user id) within its limit
+    /// in `namespace`? Counted when `success`. The identifier is sent once
+    /// and never kept, logged or put in an error. An error when the API
+    /// cannot be asked: see [`Client::fails_open`].
+    pub async fn limit(
+        &self,
+        namespace: &str,
+        identifier: &str,
+        limit: Limit,
+    ) -> Result<RateLimitAnswer, Error> {
+        let body = limit_body(namespace, identifier, limit);
+        let answer: RateLimitAnswer = self.call("POST", "/v1/ratelimit", Some(body)).await?;
+        self.remember(namespace, &answer);
+        Ok(answer)
+    }
+
+    /// Several checks at once (`(namespace, identifier, limit)`), all or
+    /// nothing: each counted, or none.
+    pub async fn limit_many(
+        &self,
+        checks: &[(&str, &str, Limit)],
+    ) -> Result<RateLimitAnswers, Error> {
+        let checks: Vec<serde_json::Value> = checks
+            .iter()
+            .map(|(namespace, identifier, limit)| limit_body(namespace, identifier, *limit))
+            .collect();
+        let answers: RateLimitAnswers = self
+            .call(
+                "POST",
+                "/v1/ratelimit/many",
+                Some(serde_json::json!({ "checks": checks })),
+            )
+            .await?;
+        for (check, answer) in checks.iter().zip(&answers.results) {
+            if let Some(namespace) = check["namespace"].as_str() {
+                self.remember(namespace, answer);
+            }
+        }
+        Ok(answers)
+    }
+
+    fn remember(&self, namespace: &str, answer: &RateLimitAnswer) {
+        let mut known = self
+            .inner
+            .fails_open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if known.len() >= 1000 && !known.contains_key(namespace) {
+            known.clear();
+        }
+        known.insert(namespace.to_owned(), answer.fail_open);
+    }
+
+    /// Whether a request may go on when `namespace` cannot be checked: the
+    /// namespace's own rule as its last answer in this process said, else
+    /// `fallback` (closed: refuse, unless you say otherwise).
+    pub fn fails_open(&self, namespace: &str, fallback: bool) -> bool {
+        let known = self
+            .inner
+            .fails_open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        known.get(namespace).copied().unwrap_or(fallback)
     }
 
     /// A new key for an application and an Arx (a developer or admin service key).
@@ -332,6 +410,20 @@ fn wait_before_retry(headers: &http::HeaderMap, attempt: u32) -> Duration {
         .map(Duration::from_secs);
     said.unwrap_or_else(|| Duration::from_millis(200u64 << attempt.min(5)))
         .min(Duration::from_secs(5))
+}
+
+fn limit_body(namespace: &str, identifier: &str, limit: Limit) -> serde_json::Value {
+    let mut body = serde_json::json!({ "namespace": namespace, "identifier": identifier });
+    for (name, value) in [
+        ("cost", limit.cost),
+        ("limit", limit.requests),
+        ("duration", limit.duration),
+    ] {
+        if let Some(value) = value {
+            body[name] = value.into();
+        }
+    }
+    body
 }
 
 #[cfg(test)]

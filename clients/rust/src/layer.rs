@@ -229,7 +229,7 @@ where
 /// manager cannot be asked: the same in every client library's middleware.
 pub const UNAVAILABLE_RETRY_AFTER: &str = "5";
 
-fn refusal<B: From<Bytes>>(
+pub(crate) fn refusal<B: From<Bytes>>(
     status: http::StatusCode,
     detail: &str,
     code: Option<&str>,

@@ -12,6 +12,10 @@
 //!   `Authorization: Bearer`, verifies it, answers 401, 403 or 429 itself,
 //!   and puts the [`Verdict`] in the request's extensions (with axum:
 //!   `Extension<Verdict>`).
+//! - [`Client::limit`] and [`RateLimitLayer`] (`rate_limit_layer`): rate
+//!   limits for anything (an address, an e-mail, a user id) in a namespace;
+//!   the layer answers 429 with `Retry-After` and the IETF draft's
+//!   `RateLimit-Policy` and `RateLimit` headers.
 //! - An opt-in verdict cache (`cache`; [`ClientBuilder::cache_for`], at most 30 s),
 //!   keyed by a keyed BLAKE2b of the presented key, never the key.
 //!
@@ -22,11 +26,16 @@ mod cache;
 mod client;
 mod error;
 mod layer;
+mod rate_limit_layer;
 mod wire;
 
-pub use client::{Check, Client, ClientBuilder, MAX_CACHE};
+pub use client::{Check, Client, ClientBuilder, Limit, MAX_CACHE};
 pub use error::Error;
 pub use layer::{
     PeerAddress, UNAVAILABLE_RETRY_AFTER, Verify, VerifyLayer, presented_key, refused_with,
 };
-pub use wire::{ApiKey, Code, CreatedKey, KeyPage, LimitLeft, Verdict, VerifiedIdentity};
+pub use rate_limit_layer::{Identify, RateLimitLayer, RateLimited};
+pub use wire::{
+    ApiKey, Code, CreatedKey, KeyPage, LimitLeft, RateLimitAnswer, RateLimitAnswers, Verdict,
+    VerifiedIdentity,
+};

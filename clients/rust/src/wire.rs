@@ -236,3 +236,52 @@ mod tests {
         assert_eq!(Code::Valid, "VALID");
     }
 }
+
+/// What `POST /v1/ratelimit` said: admitted and counted (`success`), the
+/// limit (`limit` requests per `duration` seconds), what is left in this
+/// window and when it ends. It never holds the identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct RateLimitAnswer {
+    pub success: bool,
+    pub limit: u64,
+    pub duration: u64,
+    pub remaining: u64,
+    pub reset_at: String,
+    /// Whole seconds until `reset_at`, by the server's clock: a `Retry-After`.
+    pub reset_after: u64,
+    /// The namespace's rule for a client that cannot reach the API.
+    pub fail_open: bool,
+}
+
+impl RateLimitAnswer {
+    /// The IETF draft's `RateLimit-Policy` and `RateLimit` fields
+    /// (draft-ietf-httpapi-ratelimit-headers), named by the namespace, and
+    /// `Retry-After` when refused. A namespace name holds no quote: it is a
+    /// structured-field string as it is.
+    pub fn headers(&self, namespace: &str) -> Vec<(http::HeaderName, String)> {
+        let mut headers = vec![
+            (
+                http::HeaderName::from_static("ratelimit-policy"),
+                format!("\"{namespace}\";q={};w={}", self.limit, self.duration),
+            ),
+            (
+                http::HeaderName::from_static("ratelimit"),
+                format!(
+                    "\"{namespace}\";r={};t={}",
+                    self.remaining, self.reset_after
+                ),
+            ),
+        ];
+        if !self.success {
+            headers.push((http::header::RETRY_AFTER, self.reset_after.to_string()));
+        }
+        headers
+    }
+}
+
+/// What `POST /v1/ratelimit/many` said: all admitted, or none counted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct RateLimitAnswers {
+    pub success: bool,
+    pub results: Vec<RateLimitAnswer>,
+}

@@ -608,3 +608,164 @@ async fn the_layer_sends_the_peer_address_and_trusts_only_the_proxies_it_is_told
         }
     }
 }
+
+/// A namespace of its own for this run (the server may have served
+/// others): its name.
+async fn namespace(prefix: &str, limit: u64, fail_open: bool) -> String {
+    let name = format!("{prefix}-{}", std::process::id());
+    call(
+        "ADMIN",
+        "POST",
+        "/v1/ratelimit-namespaces",
+        json!({"name": name, "limit": limit, "duration": 60, "fail_open": fail_open}),
+    )
+    .await;
+    name
+}
+
+/// `limit` counts exactly and `limit_many` is all or nothing; the layer
+/// answers 429 with `Retry-After` and the draft's RateLimit headers, adds
+/// them to the route's own answer, and fails as the namespace says.
+#[tokio::test]
+async fn rate_limits_count_exactly_and_the_layer_answers_429_with_the_headers() {
+    use api_keys_client::{Limit, RateLimitLayer};
+    let who = "someone.rust@example.org";
+    let keys = client(&service_key("verifier").await);
+    let exports = namespace("rust-exports", 3, false).await;
+    let mut checks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (keys, exports) = (keys.clone(), exports.clone());
+        checks.spawn(async move { keys.limit(&exports, who, Limit::default()).await });
+    }
+    let answers: Vec<_> = checks
+        .join_all()
+        .await
+        .into_iter()
+        .map(|answer| answer.expect("answered"))
+        .collect();
+    assert_eq!(answers.iter().filter(|answer| answer.success).count(), 3);
+    let refused = answers
+        .iter()
+        .find(|answer| !answer.success)
+        .expect("a refusal");
+    assert_eq!(
+        (refused.limit, refused.duration, refused.remaining),
+        (3, 60, 0)
+    );
+    assert!(!format!("{refused:?}").contains(who));
+    let peek = Limit {
+        cost: Some(0),
+        ..Limit::default()
+    };
+    assert_eq!(
+        keys.limit(&exports, "another", peek)
+            .await
+            .expect("a peek")
+            .remaining,
+        3
+    );
+    let many = keys
+        .limit_many(&[
+            (&exports, "another", Limit::default()),
+            (&exports, who, Limit::default()),
+        ])
+        .await
+        .expect("answered");
+    assert!(!many.success);
+    assert_eq!(
+        many.results[0].remaining, 3,
+        "nothing counted when one refused"
+    );
+    let unknown = keys
+        .limit("rust-nowhere", who, Limit::default())
+        .await
+        .expect_err("no such namespace");
+    assert!(
+        matches!(&unknown, Error::Api { status: 422, .. }),
+        "{unknown}"
+    );
+    assert!(!format!("{unknown} {unknown:?}").contains(who));
+
+    let search = namespace("rust-search", 2, false).await;
+    let by_user = |headers: &http::HeaderMap, _: &http::Extensions| {
+        headers.get("x-user")?.to_str().ok().map(str::to_owned)
+    };
+    let app = axum::Router::new()
+        .route("/search", axum::routing::get(|| async { "found" }))
+        .layer(RateLimitLayer::new(keys.clone(), search.clone(), by_user));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let get = |user: Option<&str>| {
+        let mut request = http::Request::get(format!("http://{address}/search"));
+        if let Some(user) = user {
+            request = request.header("x-user", user);
+        }
+        let request = request
+            .body(http_body_util::Full::default())
+            .expect("a request");
+        let http = http.clone();
+        async move { http.request(request).await.expect("an answer") }
+    };
+    for left in [1, 0] {
+        let answer = get(Some("u1")).await;
+        assert_eq!(answer.status(), 200);
+        let headers = answer.headers();
+        assert_eq!(
+            headers["ratelimit-policy"],
+            format!("\"{search}\";q=2;w=60").as_str()
+        );
+        let state = headers["ratelimit"].to_str().expect("text");
+        assert!(
+            state.starts_with(&format!("\"{search}\";r={left};t=")),
+            "{state}"
+        );
+    }
+    let refused = get(Some("u1")).await;
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(get(Some("u2")).await.status(), 200, "its own count");
+    assert_eq!(get(None).await.status(), 200, "no identifier: not checked");
+
+    // The API out of reach: closed, unless the namespace is known to fail open.
+    let open = namespace("rust-open", 100, true).await;
+    let gone = Client::builder("http://127.0.0.1:9", service_key("verifier").await)
+        .retries(0)
+        .build()
+        .expect("a client");
+    assert!(!gone.fails_open(&open, false), "not known yet");
+    for (fail_open, expected) in [(false, 503), (true, 200)] {
+        let layer =
+            RateLimitLayer::new(gone.clone(), open.clone(), by_user).failing_open(fail_open);
+        let app = axum::Router::new()
+            .route("/search", axum::routing::get(|| async { "found" }))
+            .layer(layer);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let at = listener.local_addr().expect("an address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let request = http::Request::get(format!("http://{at}/search"))
+            .header("x-user", "u1")
+            .body(http_body_util::Full::default())
+            .expect("a request");
+        let answer = http.request(request).await.expect("an answer");
+        assert_eq!(answer.status(), expected, "failing open: {fail_open}");
+    }
+    assert!(
+        keys.limit(&open, "u1", Limit::default())
+            .await
+            .expect("answered")
+            .success
+    );
+    assert!(keys.fails_open(&open, false), "as its answer said");
+}

@@ -4,7 +4,16 @@
 // `Retry-After: 5` when the key manager cannot be asked. Structural types
 // only: Express is the caller's, not a dependency of this package.
 
-import { presentedKey, refusedWith, retryAfter, type Client, type Verdict, type VerifyOptions } from './index.js';
+import {
+  presentedKey,
+  rateLimitHeaders,
+  refusedWith,
+  retryAfter,
+  type Client,
+  type LimitOptions,
+  type Verdict,
+  type VerifyOptions,
+} from './index.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -62,6 +71,58 @@ export function requireKey(client: Client, options: VerifyOptions = {}) {
     // (`app.set('trust proxy', n)` for n proxies you run), never a header as sent.
     client
       .verify(key, { ...options, ip: options.ip ?? request.ip })
+      .then(answer, unavailable)
+      .catch((error: unknown) => next(error));
+  };
+}
+
+/** How `rateLimit` limits a route. */
+export interface RateLimitOptions<R> extends LimitOptions {
+  /** The namespace to check in (made with `POST /v1/ratelimit-namespaces`). */
+  namespace: string;
+  /**
+   * What to limit by, from the request: `(request) => request.ip` (Express's
+   * judgement of the client's address), a header, the verdict's identity
+   * (`response.locals.verdict.identity?.external_id` after `requireKey`).
+   * `undefined` lets the request through unchecked.
+   */
+  identify: (request: R, response: Response) => string | undefined;
+  /** When the API cannot be asked and the namespace's rule is not known yet: let the request through. */
+  failOpen?: boolean;
+}
+
+/**
+ * Limits a route: a request goes on when its identifier is within its limit
+ * (with the draft's `RateLimit-Policy` and `RateLimit` headers), and is
+ * answered 429 with `Retry-After` otherwise. When the API cannot be asked, the
+ * namespace's own rule decides (`fail_open`, as its last answer said), else
+ * `failOpen`; closed is 503 with `Retry-After: 5`.
+ */
+export function rateLimit<R extends Request>(client: Client, options: RateLimitOptions<R>) {
+  const { namespace, identify, failOpen, ...ask } = options;
+  return (request: R, response: Response, next: (error?: unknown) => void): void => {
+    const identifier = identify(request, response);
+    if (identifier === undefined) {
+      next();
+      return;
+    }
+    const answer = (limited: Awaited<ReturnType<Client['limit']>>): void => {
+      for (const [name, value] of Object.entries(rateLimitHeaders(namespace, limited))) response.set(name, value);
+      if (limited.success) {
+        next();
+        return;
+      }
+      response.status(429).json({ error: 'too many requests; try again later', code: 'RATE_LIMITED' });
+    };
+    const unavailable = (): void => {
+      if (client.failsOpen(namespace, failOpen ?? false)) {
+        next();
+        return;
+      }
+      response.set('retry-after', UNAVAILABLE_RETRY_AFTER).status(503).json({ error: 'the request could not be checked now; try again' });
+    };
+    client
+      .limit(namespace, identifier, ask)
       .then(answer, unavailable)
       .catch((error: unknown) => next(error));
   };

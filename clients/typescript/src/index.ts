@@ -16,6 +16,7 @@ export type ApiKey = Schemas['ApiKey'];
 export type CreatedApiKey = Schemas['CreatedApiKey'];
 export type NewApiKey = Schemas['NewApiKey'];
 export type Problem = Schemas['Problem'];
+export type RateLimitAnswer = Schemas['RateLimitAnswer'];
 
 /** The longest a verdict may be reused in process (seconds). */
 export const MAX_CACHE_SECONDS = 30;
@@ -175,8 +176,19 @@ export interface VerifyOptions {
   ip?: string;
 }
 
+/** What a rate-limit check asks besides the namespace and identifier. */
+export interface LimitOptions {
+  /** What the request counts for (1 by default; 0 counts nothing and peeks). */
+  cost?: number;
+  /** This check's own limit instead of the namespace's (requests per `duration` seconds). */
+  limit?: number;
+  duration?: number;
+}
+
 export class Client {
   readonly #baseUrl: string;
+  /** Each namespace's `fail_open`, as its last answer said. */
+  readonly #failsOpen = new Map<string, boolean>();
   readonly #serviceKey: string;
   readonly #timeoutMs: number;
   readonly #retries: number;
@@ -268,6 +280,42 @@ export class Client {
     return verdict;
   }
 
+  /**
+   * Is `identifier` (an address, an e-mail, a user id) within its limit in
+   * `namespace`? Counted when `success`. The identifier is sent once and
+   * never kept, logged or put in an error. Throws `ApiUnavailable` when the
+   * API cannot be asked: see `failsOpen` for what the namespace asks then.
+   */
+  async limit(namespace: string, identifier: string, options: LimitOptions = {}): Promise<RateLimitAnswer> {
+    const answer = await this.#call<RateLimitAnswer>('POST', '/v1/ratelimit', { namespace, identifier, ...options });
+    this.#remember(namespace, answer);
+    return answer;
+  }
+
+  /** Several checks at once, all or nothing: each counted, or none. */
+  async limitMany(
+    checks: ({ namespace: string; identifier: string } & LimitOptions)[],
+  ): Promise<{ success: boolean; results: RateLimitAnswer[] }> {
+    const answer = await this.#call<{ success: boolean; results: RateLimitAnswer[] }>('POST', '/v1/ratelimit/many', { checks });
+    checks.forEach((check, index) => this.#remember(check.namespace, answer.results[index]));
+    return answer;
+  }
+
+  #remember(namespace: string, answer: RateLimitAnswer | undefined): void {
+    if (typeof answer?.fail_open !== 'boolean') return;
+    if (this.#failsOpen.size >= 1000 && !this.#failsOpen.has(namespace)) this.#failsOpen.clear();
+    this.#failsOpen.set(namespace, answer.fail_open);
+  }
+
+  /**
+   * Whether a request may go on when `namespace` cannot be checked: the
+   * namespace's own rule as its last answer in this process said, else
+   * `fallback` (closed: refuse, unless you say otherwise).
+   */
+  failsOpen(namespace: string, fallback = false): boolean {
+    return this.#failsOpen.get(namespace) ?? fallback;
+  }
+
   // The key lifecycle, with a service key of the developer or admin role.
   createKey(key: NewApiKey): Promise<CreatedApiKey> {
     return this.#call('POST', '/v1/api-keys', key);
@@ -352,4 +400,19 @@ export function clientAddress(peer: string | undefined, forwardedFor: string | u
   if (peer === undefined || trustedProxies === 0) return peer;
   const entries = (forwardedFor ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
   return entries.length >= trustedProxies ? entries[entries.length - trustedProxies] : undefined;
+}
+
+/**
+ * The IETF draft's `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers)
+ * for an answer, named by the namespace (`"login";q=100;w=60` and `"login";r=42;t=17`), and
+ * `Retry-After` when it refused.
+ */
+export function rateLimitHeaders(namespace: string, answer: RateLimitAnswer): Record<string, string> {
+  // A namespace name holds no quote or backslash: it is a valid sf-string as it is.
+  const headers: Record<string, string> = {
+    'ratelimit-policy': `"${namespace}";q=${answer.limit};w=${answer.duration}`,
+    ratelimit: `"${namespace}";r=${answer.remaining};t=${answer.reset_after}`,
+  };
+  if (!answer.success) headers['retry-after'] = String(answer.reset_after);
+  return headers;
 }

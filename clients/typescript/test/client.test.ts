@@ -345,3 +345,107 @@ test('the Hono middleware sends the peer address, and trusts only the proxies it
     }
   }
 });
+
+/** A namespace of `limit` per `duration` seconds, made by an admin, of its own for this run: its name. */
+async function namespace(prefix: string, limit: number, duration = 60, failOpen = false): Promise<string> {
+  const name = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  await call('ADMIN', 'POST', '/v1/ratelimit-namespaces', { name, limit, duration, fail_open: failOpen });
+  return name;
+}
+
+test('limit() counts exactly, all or nothing with limitMany, and the identifier is never in an error', async () => {
+  const exports = await namespace('ts-exports', 3);
+  const client = new Client(API, { serviceKey: await serviceKey() });
+  const who = 'someone.ts@example.org';
+  const answers = await Promise.all(Array.from({ length: 10 }, () => client.limit(exports, who)));
+  assert.equal(answers.filter((answer) => answer.success).length, 3);
+  const refused = answers.find((answer) => !answer.success)!;
+  assert.equal(refused.limit, 3);
+  assert.equal(refused.duration, 60);
+  assert.ok(refused.reset_after >= 1 && refused.reset_after <= 60);
+  const peek = await client.limit(exports, 'another', { cost: 0 });
+  assert.equal(peek.remaining, 3);
+  const many = await client.limitMany([
+    { namespace: exports, identifier: 'another' },
+    { namespace: exports, identifier: who },
+  ]);
+  assert.equal(many.success, false);
+  assert.equal(many.results[0]!.remaining, 3, 'nothing counted for the first when the second refused');
+  const unknown = await client.limit('ts-nowhere', who).catch((error: unknown) => error);
+  assert.ok(unknown instanceof ApiError && unknown.status === 422 && unknown.field === 'namespace');
+  const tooLong = await client.limit(exports, who.repeat(20)).catch((error: unknown) => error);
+  assert.ok(tooLong instanceof ApiError && tooLong.field === 'identifier');
+  for (const shown of [String(unknown), inspect(unknown), String(tooLong), inspect(tooLong)]) {
+    assert.ok(!shown.includes(who), shown);
+  }
+});
+
+test('the sign-in example limits attempts per address, with Retry-After and the RateLimit headers', async () => {
+  // The example's own namespace: made once per server (a rerun finds it).
+  const made = await fetch(`${API}/v1/ratelimit-namespaces`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${env('ADMIN_TOKEN')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'sign-in', limit: 5, duration: 60 }),
+  });
+  assert.ok(made.status === 201 || made.status === 409, `${made.status}`);
+  // Addresses of this run's own (a rerun within the minute counts afresh).
+  const [one, two] = [1, 2].map(() => `198.51.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`);
+  process.env.SERVICE_KEY = await serviceKey();
+  const { app } = await import('../examples/express-sign-in.js');
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sign-in`;
+  const attempt = (from: string, password = 'wrong') =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': from },
+      body: new URLSearchParams({ user: 'demo', password }),
+    });
+  try {
+    for (let i = 0; i < 5; i++) {
+      const answer = await attempt(one!);
+      assert.equal(answer.status, 401);
+      assert.equal(answer.headers.get('ratelimit-policy'), '"sign-in";q=5;w=60');
+      assert.match(answer.headers.get('ratelimit') ?? '', new RegExp(`^"sign-in";r=${4 - i};t=\\d+$`));
+    }
+    const blocked = await attempt(one!, 'correct horse');
+    assert.equal(blocked.status, 429, 'even the right password waits');
+    const wait = Number(blocked.headers.get('retry-after'));
+    assert.ok(wait >= 1 && wait <= 60, `Retry-After ${wait}`);
+    assert.match(blocked.headers.get('ratelimit') ?? '', /^"sign-in";r=0;t=\d+$/);
+    // Another address has its own count.
+    assert.equal((await attempt(two!, 'correct horse')).status, 200);
+  } finally {
+    server.close();
+  }
+});
+
+test('a rate-limited route fails closed, or open when the namespace says so, when the API cannot be reached', async () => {
+  const { Hono } = await import('hono');
+  const { rateLimit } = await import('@api-keys-manager/client/hono');
+  const open = await namespace('ts-open', 100, 60, true);
+  const key = await serviceKey();
+  const gone = 'http://127.0.0.1:9'; // nothing listens on the discard port
+  const route = (client: Client, name: string) => {
+    const app = new Hono();
+    app.get('/x', rateLimit(client, { namespace: name, identify: (c) => c.req.header('x-user') }), (c) => c.text('ok'));
+    return app;
+  };
+  const unreachable = new Client(gone, { serviceKey: key, retries: 0, timeoutMs: 1000 });
+  const closed = await route(unreachable, open).request('/x', { headers: { 'x-user': 'u1' } });
+  assert.equal(closed.status, 503, 'its rule is not known yet: closed');
+  // A client that has had an answer for the namespace knows its rule.
+  let reachable = true;
+  const flaky = new Client(API, {
+    serviceKey: key,
+    retries: 0,
+    fetch: (input, init) => (reachable ? fetch(input, init) : Promise.reject(new TypeError('fetch failed'))),
+  });
+  const app = route(flaky, open);
+  const first = await app.request('/x', { headers: { 'x-user': 'u1' } });
+  assert.equal(first.status, 200);
+  assert.equal(first.headers.get('ratelimit-policy'), `"${open}";q=100;w=60`);
+  reachable = false;
+  assert.equal((await app.request('/x', { headers: { 'x-user': 'u1' } })).status, 200, 'the namespace fails open');
+  assert.equal((await app.request('/x')).status, 200, 'no identifier: not checked');
+});

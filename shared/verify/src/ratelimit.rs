@@ -46,8 +46,10 @@ pub struct LimitAsk {
 pub struct LimitAnswer {
     /// Admitted (and counted): the request may go on.
     pub success: bool,
-    /// Requests a window allows this identifier.
+    /// Requests a window allows this identifier...
     pub limit: u64,
+    /// ...in a window of this many seconds.
+    pub duration: u64,
     /// Requests of cost 1 left in this window after this one.
     pub remaining: u64,
     /// When the window ends and the count starts afresh.
@@ -174,6 +176,7 @@ impl RateLimiter {
             LimitAnswer {
                 success,
                 limit,
+                duration: window.limit.per_seconds.get(),
                 // No counter yet: nothing spent in this window.
                 remaining: left.unwrap_or(limit),
                 reset_at: Timestamp::from_unix_seconds(window.end),

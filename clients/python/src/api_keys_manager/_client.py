@@ -21,7 +21,17 @@ from urllib.parse import quote
 import httpx
 
 from ._cache import VerdictCache
-from ._types import ApiError, ApiKey, ApiUnavailable, CreatedApiKey, KeyPage, UnexpectedAnswer, Verdict
+from ._types import (
+    ApiError,
+    ApiKey,
+    ApiUnavailable,
+    CreatedApiKey,
+    KeyPage,
+    RateLimitAnswer,
+    RateLimitAnswers,
+    UnexpectedAnswer,
+    Verdict,
+)
 
 log = logging.getLogger("api_keys_manager")
 
@@ -116,6 +126,20 @@ def _verify_call(
     return _Call("POST", "/v1/verify", body)
 
 
+def _limit_body(
+    namespace: str, identifier: str, cost: Optional[int], limit: Optional[int], duration: Optional[int]
+) -> dict[str, Json]:
+    body: dict[str, Json] = {"namespace": namespace, "identifier": identifier}
+    for name, value in (("cost", cost), ("limit", limit), ("duration", duration)):
+        if value is not None:
+            body[name] = value
+    return body
+
+
+#: One check of `limit_many`: `{"namespace": ..., "identifier": ..., "cost"?, "limit"?, "duration"?}`.
+LimitCheck = Mapping[str, Union[str, int]]
+
+
 def _create_call(
     application_id: str,
     arx_id: str,
@@ -168,6 +192,7 @@ class _Base:
         self._timeout = timeout
         self._retries = max(0, retries)
         self._cache = VerdictCache(cache_seconds) if cache_seconds else None
+        self._fails_open: dict[str, bool] = {}
 
     def __repr__(self) -> str:
         # Never the service key.
@@ -195,6 +220,19 @@ class _Base:
         if self._cache and not charge:
             self._cache.put(key, verdict, permissions)
         return verdict
+
+    def _remember(self, namespace: str, answer: RateLimitAnswer) -> RateLimitAnswer:
+        """Keeps the namespace's rule for when the API cannot be asked."""
+        if len(self._fails_open) >= 1000 and namespace not in self._fails_open:
+            self._fails_open.clear()
+        self._fails_open[namespace] = answer.fail_open
+        return answer
+
+    def fails_open(self, namespace: str, fallback: bool = False) -> bool:
+        """Whether a request may go on when `namespace` cannot be checked:
+        the namespace's own rule as its last answer in this process said,
+        else `fallback` (closed: refuse, unless you say otherwise)."""
+        return self._fails_open.get(namespace, fallback)
 
 
 class Client(_Base):
@@ -262,6 +300,31 @@ class Client(_Base):
             return cached
         verdict = Verdict.of(*self._send(_verify_call(key, cost, permissions, rate_limits, ip)))
         return self._keep(key, charge, scope, verdict)
+
+    def limit(
+        self,
+        namespace: str,
+        identifier: str,
+        cost: Optional[int] = None,
+        limit: Optional[int] = None,
+        duration: Optional[int] = None,
+    ) -> RateLimitAnswer:
+        """Is `identifier` (an address, an e-mail, a user id) within its
+        limit in `namespace`? Counted when `success`; `cost` 0 peeks;
+        `limit` and `duration` replace the namespace's limit for this check.
+        The identifier is sent once, never kept, logged or put in an error.
+        Raises `ApiUnavailable` when the API cannot be asked (see
+        `fails_open`)."""
+        body = _limit_body(namespace, identifier, cost, limit, duration)
+        answer = RateLimitAnswer.of(*self._send(_Call("POST", "/v1/ratelimit", body)))
+        return self._remember(namespace, answer)
+
+    def limit_many(self, checks: Sequence[LimitCheck]) -> RateLimitAnswers:
+        """Several checks at once, all or nothing: each counted, or none."""
+        answers = RateLimitAnswers.of(*self._send(_Call("POST", "/v1/ratelimit/many", {"checks": list(checks)})))
+        for check, answer in zip(checks, answers.results):
+            self._remember(str(check["namespace"]), answer)
+        return answers
 
     # The key lifecycle, for a service key of the developer or admin role.
     def create_key(
@@ -372,6 +435,27 @@ class AsyncClient(_Base):
             return cached
         verdict = Verdict.of(*await self._send(_verify_call(key, cost, permissions, rate_limits, ip)))
         return self._keep(key, charge, scope, verdict)
+
+    async def limit(
+        self,
+        namespace: str,
+        identifier: str,
+        cost: Optional[int] = None,
+        limit: Optional[int] = None,
+        duration: Optional[int] = None,
+    ) -> RateLimitAnswer:
+        """As `Client.limit`."""
+        body = _limit_body(namespace, identifier, cost, limit, duration)
+        answer = RateLimitAnswer.of(*await self._send(_Call("POST", "/v1/ratelimit", body)))
+        return self._remember(namespace, answer)
+
+    async def limit_many(self, checks: Sequence[LimitCheck]) -> RateLimitAnswers:
+        """As `Client.limit_many`."""
+        call = _Call("POST", "/v1/ratelimit/many", {"checks": list(checks)})
+        answers = RateLimitAnswers.of(*await self._send(call))
+        for check, answer in zip(checks, answers.results):
+            self._remember(str(check["namespace"]), answer)
+        return answers
 
     async def create_key(
         self,

@@ -287,3 +287,76 @@ class KeyPage:
             next_cursor=_optional_text(body, "next_cursor", what, status),
             counts={name: count for name, count in counts.items() if isinstance(count, int)},
         )
+
+
+def _count(body: Mapping[str, Any], name: str, what: str, status: int) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise UnexpectedAnswer(what, status)
+    return value
+
+
+@dataclass(frozen=True)
+class RateLimitAnswer:
+    """What `POST /v1/ratelimit` said: `success` (admitted and counted),
+    `limit` requests per `duration` seconds, `remaining` in this window,
+    which ends at `reset_at`, `reset_after` seconds from the answer; and the
+    namespace's rule for a client that cannot reach the API (`fail_open`).
+    It never holds the identifier."""
+
+    success: bool
+    limit: int
+    duration: int
+    remaining: int
+    reset_at: str
+    reset_after: int
+    fail_open: bool
+
+    @classmethod
+    def of(cls, answer: object, status: int = 200) -> RateLimitAnswer:
+        what = "a rate-limit answer"
+        body = _object(answer, what, status)
+        success, fail_open = body.get("success"), body.get("fail_open")
+        if not isinstance(success, bool) or not isinstance(fail_open, bool):
+            raise UnexpectedAnswer(what, status)
+        return cls(
+            success=success,
+            limit=_count(body, "limit", what, status),
+            duration=_count(body, "duration", what, status),
+            remaining=_count(body, "remaining", what, status),
+            reset_at=_text(body, "reset_at", what, status),
+            reset_after=_count(body, "reset_after", what, status),
+            fail_open=fail_open,
+        )
+
+    def headers(self, namespace: str) -> dict[str, str]:
+        """The IETF draft's `RateLimit-Policy` and `RateLimit` fields
+        (draft-ietf-httpapi-ratelimit-headers), named by the namespace, and
+        `Retry-After` when refused. A namespace name holds no quote: it is a
+        structured-field string as it is."""
+        headers = {
+            "ratelimit-policy": f'"{namespace}";q={self.limit};w={self.duration}',
+            "ratelimit": f'"{namespace}";r={self.remaining};t={self.reset_after}',
+        }
+        if not self.success:
+            headers["retry-after"] = str(self.reset_after)
+        return headers
+
+
+@dataclass(frozen=True)
+class RateLimitAnswers:
+    """What `POST /v1/ratelimit/many` said: all admitted (`success`) or none
+    counted, and each check's answer in order."""
+
+    success: bool
+    results: tuple[RateLimitAnswer, ...]
+
+    @classmethod
+    def of(cls, answer: object, status: int = 200) -> RateLimitAnswers:
+        what = "rate-limit answers"
+        body = _object(answer, what, status)
+        success = body.get("success")
+        if not isinstance(success, bool):
+            raise UnexpectedAnswer(what, status)
+        results = tuple(RateLimitAnswer.of(each, status) for each in _list(body, "results", what, status))
+        return cls(success=success, results=results)

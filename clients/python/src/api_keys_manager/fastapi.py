@@ -24,11 +24,11 @@ import ipaddress
 import logging
 from typing import Awaitable, Callable, Optional
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
 
 from ._cache import _seconds_until
 from ._client import AsyncClient
-from ._types import ApiError, Verdict
+from ._types import ApiError, RateLimitAnswer, Verdict
 
 log = logging.getLogger("api_keys_manager")
 
@@ -102,5 +102,43 @@ def require_key(
             headers["retry-after"] = str(max(1, int(wait) + 1))
         # The verdict's code only: never the key.
         raise HTTPException(status, f"the API key was refused: {verdict.code}", headers or None)
+
+    return dependency
+
+
+def rate_limited(
+    client: AsyncClient,
+    namespace: str,
+    identify: Callable[[Request], Optional[str]] = client_address,
+    cost: Optional[int] = None,
+    fail_open: bool = False,
+) -> Callable[[Request, Response], Awaitable[Optional[RateLimitAnswer]]]:
+    """A dependency limiting a route by `identify(request)` (the client's
+    address by default; a header, a user id) in `namespace`: within its
+    limit the route runs, with the IETF draft's `RateLimit-Policy` and
+    `RateLimit` headers on its answer; over it the request is answered 429
+    with `Retry-After`. `None` from `identify` is not checked. When the API
+    cannot be asked, the namespace's own rule (`fail_open`, as its last
+    answer said) decides, else `fail_open`; closed is 503."""
+
+    async def dependency(request: Request, response: Response) -> Optional[RateLimitAnswer]:
+        identifier = identify(request)
+        if identifier is None:
+            return None
+        try:
+            answer = await client.limit(namespace, identifier, cost)
+        except ApiError as error:
+            # The code only: never the identifier.
+            log.warning("a rate limit could not be checked: %s %s", error.status, error.code)
+            if client.fails_open(namespace, fail_open):
+                return None
+            raise HTTPException(
+                503, "the request could not be checked now; try again", {"retry-after": UNAVAILABLE_RETRY_AFTER}
+            ) from None
+        headers = answer.headers(namespace)
+        if not answer.success:
+            raise HTTPException(429, "too many requests; try again later", headers)
+        response.headers.update(headers)
+        return answer
 
     return dependency
