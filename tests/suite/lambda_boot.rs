@@ -583,7 +583,8 @@ fn check(name: &str, answer: &Value) {
         | "delete-ratelimit-namespace.json"
         | "list-ratelimit-overrides.json"
         | "set-ratelimit-override.json"
-        | "remove-ratelimit-override.json" => Some(404),
+        | "remove-ratelimit-override.json"
+        | "get-ratelimit-namespace-usage.json" => Some(404),
         // The events' namespace is not there yet: create-ratelimit-namespace.json
         // makes it, and functions boot in the order of their names.
         "create-api-key.json" | "ratelimit.json" | "ratelimit-many.json" => Some(422),

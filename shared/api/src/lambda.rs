@@ -47,8 +47,9 @@ where
     let routes = Route::of_function(function);
     // The usage counts a verify adds up (see `verify::usage`): written at
     // the end of an invocation once the interval has passed, and when Lambda
-    // retires the instance. A function that verifies nothing counts nothing.
-    if routes.contains(&Route::VerifyKey) {
+    // retires the instance (with the leases it holds). A function that
+    // checks nothing counts and leases nothing.
+    if routes.iter().any(|route| route.checks()) {
         let counting = Arc::clone(&state);
         // Boxed: the caller's future would otherwise hold this one's layout.
         Box::pin(shutdown::on_sigterm(move || async move {

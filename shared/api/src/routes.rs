@@ -130,6 +130,7 @@ routes! {
     ListRateLimitOverrides: GET "/v1/ratelimit-namespaces/{id}/overrides", ReadApiKeys, "ratelimit-namespaces", &[], None;
     SetRateLimitOverride: PUT "/v1/ratelimit-namespaces/{id}/overrides", ChangeApiKeys, "ratelimit-namespaces", &[], ChangesRateLimits;
     RemoveRateLimitOverride: DELETE "/v1/ratelimit-namespaces/{id}/overrides", ChangeApiKeys, "ratelimit-namespaces", &[], ChangesRateLimits;
+    GetRateLimitNamespaceUsage: GET "/v1/ratelimit-namespaces/{id}/usage", ReadApiKeys, "ratelimit-namespaces", KeyUsageQuery::NAMES, None;
     // ratelimit: the data plane's second check, beside verify-key.
     LimitRate: POST "/v1/ratelimit", VerifyKey, "ratelimit", &[], None;
     LimitRateMany: POST "/v1/ratelimit/many", VerifyKey, "ratelimit", &[], None;
@@ -183,6 +184,15 @@ impl Route {
     /// Whether a success changes a rate-limit namespace ([`Effect::ChangesRateLimits`]).
     pub fn changes_rate_limits(self) -> bool {
         self.row().effect == Effect::ChangesRateLimits
+    }
+
+    /// Whether it is a check of the data plane (a key, a rate limit): it
+    /// counts usage and charges limits, leases included.
+    pub fn checks(self) -> bool {
+        matches!(
+            self,
+            Route::VerifyKey | Route::LimitRate | Route::LimitRateMany
+        )
     }
 
     /// The Lambda function (workspace binary) that serves this route.

@@ -182,6 +182,19 @@ pub fn identity_usage_pk(tenant: &TenantId, identity: &IdentityId) -> String {
     format!("{}#TRAFFIC#{identity}", tenant_pk(tenant))
 }
 
+/// One rate-limit namespace's checks, a bucket per item (`usage_sk`), and
+/// its days' top limited identifiers (`namespace_top_sk`): beside its
+/// tenant's keys' (a namespace id never starts as a key id does).
+pub fn namespace_usage_pk(tenant: &TenantId, namespace: &NamespaceId) -> String {
+    format!("{}#TRAFFIC#{namespace}", tenant_pk(tenant))
+}
+
+/// The item of a namespace's day that counts, by identifier, the checks
+/// refused that day (each counter named `i#<identifier>`).
+pub fn namespace_top_sk(day: i64) -> String {
+    format!("TOP#{:012}", day.max(0))
+}
+
 /// A tenant's days of verify counts, by key, application and Arx.
 pub fn tenant_usage_pk(tenant: &TenantId) -> String {
     format!("{}#TRAFFIC", tenant_pk(tenant))

@@ -56,5 +56,6 @@ pub use sweep::{
     ApiKeySweep, CascadeTarget, DueWork, PendingCascade, PendingCascades, SweepProgress,
 };
 pub use usage::{
-    TenantDay, UsageDetail, UsageIncrement, UsageLog, UsageNotWritten, UsageWrites, WriteStamp,
+    LIMITED, LimitIncrement, PASSED, TenantDay, UsageDetail, UsageIncrement, UsageLog,
+    UsageNotWritten, UsageWrites, WriteStamp,
 };

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use domain::{ApiKeyId, ApplicationId, ArxId, Granularity, IdentityId, OutcomeCounts, TenantId};
+use domain::{
+    ApiKeyId, ApplicationId, ArxId, Granularity, IdentityId, NamespaceId, OutcomeCounts, TenantId,
+};
 
 use crate::error::{StoreError, StoreResult};
 
@@ -24,6 +26,32 @@ pub struct UsageIncrement {
     pub hour: i64,
     pub counts: OutcomeCounts,
 }
+
+/// One rate-limit check, as a process counts it: passed or limited, and
+/// for a limited one the identifier (the tenant's own data, shown back to
+/// it as its day's top limited identifiers; never logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitIncrement {
+    pub tenant: TenantId,
+    pub namespace: NamespaceId,
+    /// When, epoch seconds.
+    pub at: i64,
+    pub passed: bool,
+    pub identifier: Option<String>,
+}
+
+/// A tenant's namespace's day (its start, epoch seconds).
+pub type NamespaceDay = (TenantId, NamespaceId, i64);
+
+/// What a namespace's checks are counted as.
+pub const PASSED: &str = "PASSED";
+pub const LIMITED: &str = "LIMITED";
+
+/// The most identifiers a process tracks per namespace and day between two
+/// writes (beyond them a new one is counted in the buckets only) ...
+pub const LIMITED_TRACKED: usize = 1_000;
+/// ... and the most it writes of them per write, the most refused first.
+pub const LIMITED_WRITTEN: usize = 20;
 
 /// One day of a tenant's verifies, by key, application, Arx and identity (ids).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,6 +103,26 @@ pub trait UsageLog: Send + Sync {
         to: i64,
     ) -> impl Future<Output = StoreResult<Vec<(i64, OutcomeCounts)>>> + Send;
 
+    /// The namespace's buckets (`PASSED`, `LIMITED`), as [`UsageLog::key_usage`] a key's.
+    fn namespace_usage(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceId,
+        granularity: Granularity,
+        from: i64,
+        to: i64,
+    ) -> impl Future<Output = StoreResult<Vec<(i64, OutcomeCounts)>>> + Send;
+
+    /// The identifiers the namespace refused on the day starting at `day`,
+    /// with how often, the most refused first, at most `most`.
+    fn namespace_top_limited(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceId,
+        day: i64,
+        most: usize,
+    ) -> impl Future<Output = StoreResult<Vec<(String, u64)>>> + Send;
+
     /// The tenant's days from `from` to `to` (day starts), oldest first:
     /// by application and Arx, and by key too when `detail` says so (the
     /// per-key counts are most of what a busy day holds: read only when asked).
@@ -102,6 +150,11 @@ pub enum UsageDetail {
 pub struct UsageWrites {
     pub key_buckets: BTreeMap<(TenantId, ApiKeyId, Granularity, i64), OutcomeCounts>,
     pub identity_buckets: BTreeMap<(TenantId, IdentityId, Granularity, i64), OutcomeCounts>,
+    /// Rate-limit namespaces' hours and days (`PASSED`, `LIMITED`).
+    pub namespace_buckets: BTreeMap<(TenantId, NamespaceId, Granularity, i64), OutcomeCounts>,
+    /// The identifiers each namespace refused each day, by how often
+    /// (at most [`LIMITED_TRACKED`] each; the top [`LIMITED_WRITTEN`] written).
+    pub namespace_limited: BTreeMap<NamespaceDay, BTreeMap<String, u64>>,
     pub tenant_days: BTreeMap<(TenantId, i64), TenantDay>,
     /// Which batch of which writer these are, so that a store adds each
     /// batch to an item at most once however often it is sent (see
@@ -134,11 +187,17 @@ impl UsageWrites {
         self.key_buckets.is_empty()
             && self.identity_buckets.is_empty()
             && self.tenant_days.is_empty()
+            && self.namespace_buckets.is_empty()
+            && self.namespace_limited.is_empty()
     }
 
     /// How many stored buckets these writes touch (one write each).
     pub fn buckets(&self) -> usize {
-        self.key_buckets.len() + self.identity_buckets.len() + self.tenant_days.len()
+        self.key_buckets.len()
+            + self.identity_buckets.len()
+            + self.tenant_days.len()
+            + self.namespace_buckets.len()
+            + self.namespace_limited.len()
     }
 
     /// These writes and `other`'s, added up.
@@ -151,6 +210,18 @@ impl UsageWrites {
                 .entry(bucket)
                 .or_default()
                 .merge(&counts);
+        }
+        for (bucket, counts) in other.namespace_buckets {
+            self.namespace_buckets
+                .entry(bucket)
+                .or_default()
+                .merge(&counts);
+        }
+        for (day, limited) in other.namespace_limited {
+            let mine = self.namespace_limited.entry(day).or_default();
+            for (identifier, n) in limited {
+                count_limited(mine, identifier, n);
+            }
         }
         for (bucket, day) in other.tenant_days {
             self.tenant_days
@@ -214,6 +285,64 @@ impl UsageWrites {
                 .or_default()
                 .merge(&increment.counts);
         }
+    }
+}
+
+impl UsageWrites {
+    /// Counts one rate-limit check.
+    pub fn add_limit(&mut self, increment: LimitIncrement) {
+        let day = Granularity::Day.start_of(increment.at);
+        let outcome = if increment.passed { PASSED } else { LIMITED };
+        for granularity in [Granularity::Hour, Granularity::Day] {
+            let start = granularity.start_of(increment.at);
+            let bucket = (
+                increment.tenant.clone(),
+                increment.namespace.clone(),
+                granularity,
+                start,
+            );
+            self.namespace_buckets
+                .entry(bucket)
+                .or_default()
+                .add(outcome, 1);
+        }
+        if let Some(identifier) = increment.identifier.filter(|_| !increment.passed) {
+            let limited = self
+                .namespace_limited
+                .entry((increment.tenant, increment.namespace, day))
+                .or_default();
+            count_limited(limited, identifier, 1);
+        }
+    }
+
+    /// The top [`LIMITED_WRITTEN`] of each namespace's day: what a store
+    /// writes of `namespace_limited`.
+    pub fn top_limited(&self) -> impl Iterator<Item = (&NamespaceDay, Vec<(&str, u64)>)> {
+        self.namespace_limited.iter().map(|(day, limited)| {
+            let mut top: Vec<(&str, u64)> = limited
+                .iter()
+                .map(|(identifier, n)| (identifier.as_str(), *n))
+                .collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            top.truncate(LIMITED_WRITTEN);
+            (day, top)
+        })
+    }
+}
+
+/// `counts` with the highest first (ties by identifier), at most `most`.
+pub(crate) fn most_first(mut counts: Vec<(String, u64)>, most: usize) -> Vec<(String, u64)> {
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    counts.truncate(most);
+    counts
+}
+
+/// Adds `n` refusals of `identifier`, tracking at most [`LIMITED_TRACKED`].
+fn count_limited(limited: &mut BTreeMap<String, u64>, identifier: String, n: u64) {
+    if let Some(count) = limited.get_mut(&identifier) {
+        *count = count.saturating_add(n);
+    } else if limited.len() < LIMITED_TRACKED {
+        limited.insert(identifier, n);
     }
 }
 

@@ -42,8 +42,11 @@ pub struct LimitAsk {
 }
 
 /// What a check answered for one limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LimitAnswer {
+    /// The namespace checked in (for counting; not sent: the caller named it).
+    #[serde(skip)]
+    pub namespace_id: domain::NamespaceId,
     /// Admitted (and counted): the request may go on.
     pub success: bool,
     /// Requests a window allows this identifier...
@@ -141,6 +144,29 @@ impl RateLimiter {
         namespace.ok_or_else(|| LimitError::NoNamespace(name.clone()))
     }
 
+    /// [`RateLimiter::check`], each answer counted in `usage` (a namespace's
+    /// passed and limited per hour and day, and who it limited).
+    pub async fn check_counted<S: RateLimitStore>(
+        &self,
+        store: &S,
+        usage: &crate::UsageCounter,
+        tenant: &TenantId,
+        asks: &[LimitAsk],
+    ) -> Result<Vec<LimitAnswer>, LimitError> {
+        let answers = self.check(store, tenant, asks).await?;
+        let now = Timestamp::now();
+        for (ask, answer) in asks.iter().zip(&answers) {
+            usage.count_limit(
+                tenant,
+                &answer.namespace_id,
+                &ask.identifier,
+                answer.success,
+                now,
+            );
+        }
+        Ok(answers)
+    }
+
     /// Checks every ask for `tenant`, all or none: each admitted and
     /// counted, or none counted (every answer then `success: false`, each
     /// with what its limit has left). The answers are in the asks' order.
@@ -174,6 +200,7 @@ impl RateLimiter {
             let (window, _, fail_open) = planned;
             let limit = window.limit.requests.get();
             LimitAnswer {
+                namespace_id: window.namespace.clone(),
                 success,
                 limit,
                 duration: window.limit.per_seconds.get(),

@@ -96,6 +96,28 @@ impl UsageCounter {
         self.lock().add(&increment);
     }
 
+    /// Counts one rate-limit check in `namespace` of `tenant`: passed or
+    /// limited (and then by whom: the tenant's day's top limited).
+    pub fn count_limit(
+        &self,
+        tenant: &domain::TenantId,
+        namespace: &domain::NamespaceId,
+        identifier: &domain::Identifier,
+        passed: bool,
+        now: Timestamp,
+    ) {
+        if self.interval.is_none() {
+            return;
+        }
+        self.lock().add_limit(store::LimitIncrement {
+            tenant: tenant.clone(),
+            namespace: namespace.clone(),
+            at: now.unix_seconds(),
+            passed,
+            identifier: (!passed).then(|| identifier.expose().to_owned()),
+        });
+    }
+
     /// Whether a flush is due: something is pending and the interval has
     /// passed since the last one began.
     pub fn due(&self) -> bool {
@@ -277,6 +299,25 @@ mod tests {
             _: i64,
             _: i64,
         ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+            Ok(vec![])
+        }
+        async fn namespace_usage(
+            &self,
+            _: &TenantId,
+            _: &domain::NamespaceId,
+            _: domain::Granularity,
+            _: i64,
+            _: i64,
+        ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+            Ok(vec![])
+        }
+        async fn namespace_top_limited(
+            &self,
+            _: &TenantId,
+            _: &domain::NamespaceId,
+            _: i64,
+            _: usize,
+        ) -> StoreResult<Vec<(String, u64)>> {
             Ok(vec![])
         }
         async fn tenant_usage(

@@ -235,6 +235,10 @@ const WHO_MAY: &[(&str, [bool; 4])] = &[
         "DELETE /v1/ratelimit-namespaces/{id}/overrides",
         [true, true, false, false],
     ),
+    (
+        "GET /v1/ratelimit-namespaces/{id}/usage",
+        [true, true, true, false],
+    ),
     ("POST /v1/ratelimit", [true, true, false, true]),
     ("POST /v1/ratelimit/many", [true, true, false, true]),
 ];

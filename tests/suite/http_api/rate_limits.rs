@@ -13,6 +13,7 @@ on_both_stores!(
     concurrent_checks_of_one_identifier_admit_exactly_the_limit,
     many_checks_are_all_or_nothing,
     an_identifier_is_never_repeated_and_bad_checks_are_refused,
+    a_namespaces_usage_counts_passed_and_limited_and_who_was_limited,
 );
 
 async fn send(app: &TestApp, method: &str, path: &str, role: Role, body: &Value) -> TestResponse {
@@ -384,4 +385,56 @@ async fn an_identifier_is_never_repeated_and_bad_checks_are_refused(app: &TestAp
         !captured_logs().contains(secret),
         "an identifier in the logs"
     );
+}
+
+async fn a_namespaces_usage_counts_passed_and_limited_and_who_was_limited(app: &TestApp) {
+    let id = create_namespace(app, "exports", 2, 3600).await;
+    for (who, times) in [
+        ("heavy@example.org", 6),
+        ("light@example.org", 3),
+        ("once@example.org", 1),
+    ] {
+        for _ in 0..times {
+            check(app, &json!({"namespace": "exports", "identifier": who})).await;
+        }
+    }
+    let usage = app
+        .get(
+            &format!("/v1/ratelimit-namespaces/{id}/usage"),
+            Role::Developer,
+        )
+        .await;
+    assert_eq!(usage.status, 200, "{}", usage.text);
+    let usage = usage.json();
+    assert_eq!(usage["namespace_id"], id.as_str());
+    assert_eq!(usage["totals"], json!({"PASSED": 5, "LIMITED": 5}));
+    assert_eq!(usage["buckets"].as_array().map(Vec::len), Some(24));
+    assert_eq!(
+        usage["top_limited"],
+        json!([{"identifier": "heavy@example.org", "limited": 4},
+            {"identifier": "light@example.org", "limited": 1}])
+    );
+    let csv = app
+        .get(
+            &format!("/v1/ratelimit-namespaces/{id}/usage?granularity=day&format=csv"),
+            Role::Developer,
+        )
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    assert!(
+        csv.text.starts_with("start,total,PASSED,LIMITED\n"),
+        "{}",
+        csv.text
+    );
+    assert!(csv.text.trim_end().ends_with(",10,5,5"), "{}", csv.text);
+    let unknown = app
+        .get(
+            &format!(
+                "/v1/ratelimit-namespaces/{}/usage",
+                domain::NamespaceId::new()
+            ),
+            Role::Developer,
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
 }

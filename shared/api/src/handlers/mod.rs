@@ -120,7 +120,8 @@ pub async fn dispatch<S: ApiStore>(
             | DeleteRateLimitNamespace
             | ListRateLimitOverrides
             | SetRateLimitOverride
-            | RemoveRateLimitOverride => rate_limits::handle(state, route, request).await,
+            | RemoveRateLimitOverride
+            | GetRateLimitNamespaceUsage => rate_limits::handle(state, route, request).await,
             LimitRate | LimitRateMany => ratelimit::handle(state, route, request).await,
         }
     })

@@ -16,7 +16,7 @@ use domain::{
     IdentifierPattern, NamespaceEdit, NamespaceId, NamespaceName, RateLimitNamespace, Timestamp,
 };
 use serde::Deserialize;
-use store::{Conflict, NamespaceStore, StoreError, until_written};
+use store::{Conflict, NamespaceStore, StoreError, UsageLog, until_written};
 
 use super::views::{NamespaceView, OverridesView, PageView};
 use crate::http::{ApiRequest, ApiResponse};
@@ -60,7 +60,7 @@ struct RemoveOverrideBody {
     identifier: IdentifierPattern,
 }
 
-pub async fn handle<S: NamespaceStore>(
+pub async fn handle<S: NamespaceStore + UsageLog>(
     state: Arc<AppState<S>>,
     route: Route,
     request: ApiRequest,
@@ -80,6 +80,7 @@ pub async fn handle<S: NamespaceStore>(
         )),
         Route::SetRateLimitOverride => set_override(&state, &request).await,
         Route::RemoveRateLimitOverride => remove_override(&state, &request).await,
+        Route::GetRateLimitNamespaceUsage => super::usage::namespace_usage(state, request).await,
         _ => Err(ApiError::NoRoute),
     }
 }

@@ -77,10 +77,15 @@ pub async fn handle<S: RateLimitStore>(
         }
         _ => return Err(ApiError::NoRoute),
     };
-    let answers = state
-        .verifier
+    let verifier = &state.verifier;
+    let answers = verifier
         .rate_limits
-        .check(&state.store, &request.identity.tenant, &asks)
+        .check_counted(
+            &state.store,
+            &verifier.usage,
+            &request.identity.tenant,
+            &asks,
+        )
         .await
         .map_err(|error| match error {
             LimitError::NoNamespace(_) => ApiError::UnknownName {

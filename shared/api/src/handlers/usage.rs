@@ -7,9 +7,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use domain::{ApiKeyId, Granularity, IdentityId, InvalidValue, OutcomeCounts, Timestamp};
+use domain::{
+    ApiKeyId, Granularity, IdentityId, InvalidValue, NamespaceId, OutcomeCounts, Timestamp,
+};
 use serde::Serialize;
-use store::{ApiKeyRead, IdentityStore, UsageDetail, UsageLog};
+use store::{ApiKeyRead, IdentityStore, NamespaceStore, UsageDetail, UsageLog};
 
 use crate::http::{ApiRequest, ApiResponse};
 use crate::problem::ApiError;
@@ -55,12 +57,21 @@ struct Bucket {
     counts: OutcomeCounts,
 }
 
+/// An identifier a namespace refused today, and how often.
+#[derive(Serialize)]
+struct Limited {
+    identifier: String,
+    limited: u64,
+}
+
 #[derive(Serialize)]
 struct KeyUsage<'a> {
+    /// `key_id`, `identity_id` or `namespace_id`, and the id.
+    #[serde(flatten, serialize_with = "subject_field")]
+    subject: (&'static str, &'a str),
+    /// A namespace's: the identifiers it refused most today.
     #[serde(skip_serializing_if = "Option::is_none")]
-    key_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    identity_id: Option<&'a str>,
+    top_limited: Option<Vec<Limited>>,
     granularity: Granularity,
     from: Timestamp,
     to: Timestamp,
@@ -101,11 +112,54 @@ async fn identity_usage<S: IdentityStore + UsageLog>(
     buckets_of(state, request, &asked, Subject::Identity(&id)).await
 }
 
-/// Whose buckets: one key's, or one identity's (all its keys').
+/// Whose buckets: one key's, one identity's (all its keys'), or one
+/// rate-limit namespace's checks.
 #[derive(Clone, Copy)]
 enum Subject<'a> {
     Key(&'a ApiKeyId),
     Identity(&'a IdentityId),
+    Namespace(&'a NamespaceId),
+}
+
+impl Subject<'_> {
+    /// What its buckets count, in the order CSV columns list them.
+    fn outcomes(self) -> &'static [&'static str] {
+        match self {
+            Self::Key(_) | Self::Identity(_) => &OUTCOMES,
+            Self::Namespace(_) => &[store::PASSED, store::LIMITED],
+        }
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Self::Key(_) => "key_id",
+            Self::Identity(_) => "identity_id",
+            Self::Namespace(_) => "namespace_id",
+        }
+    }
+}
+
+/// The identifiers a namespace refused most today, at most this many.
+const TOP_LIMITED: usize = 10;
+
+/// `GET /v1/ratelimit-namespaces/{id}/usage`: the namespace's checks per hour
+/// or day, passed and limited, and the identifiers it refused most today
+/// (the tenant's own data, shown to whoever reads its keys).
+pub async fn namespace_usage<S: NamespaceStore + UsageLog>(
+    state: Arc<AppState<S>>,
+    request: ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    state.verifier.usage.flush(&state.store).await;
+    let asked: KeyUsageQuery = request.query()?;
+    let id: NamespaceId = request.path_id()?;
+    state
+        .store
+        .get_namespace(&request.identity.tenant, &id)
+        .await?
+        .ok_or(ApiError::NotFound {
+            what: "rate-limit namespace",
+        })?;
+    buckets_of(&state, &request, &asked, Subject::Namespace(&id)).await
 }
 
 /// Every bucket of the asked range of `subject`, as JSON or CSV.
@@ -137,6 +191,12 @@ async fn buckets_of<S: UsageLog>(
                 .identity_usage(tenant, id, granularity, first, last);
             read.await?
         }
+        Subject::Namespace(id) => {
+            let read = state
+                .store
+                .namespace_usage(tenant, id, granularity, first, last);
+            read.await?
+        }
     };
     let stored: BTreeMap<i64, OutcomeCounts> = stored.into_iter().collect();
     let mut totals = OutcomeCounts::default();
@@ -152,23 +212,40 @@ async fn buckets_of<S: UsageLog>(
             }
         })
         .collect();
-    let (key_id, identity_id) = match subject {
-        Subject::Key(id) => (Some(id.as_str()), None),
-        Subject::Identity(id) => (None, Some(id.as_str())),
+    let name = match subject {
+        Subject::Key(id) => id.as_str(),
+        Subject::Identity(id) => id.as_str(),
+        Subject::Namespace(id) => id.as_str(),
     };
     if asked.csv.unwrap_or(false) {
         let rows = buckets.iter().map(|b| (b.start.to_string(), &b.counts));
-        let name = key_id.or(identity_id).unwrap_or_default();
         return Ok(ApiResponse::csv(
-            csv_of("start", rows),
+            csv_of("start", subject.outcomes(), rows),
             &format!("{name}-usage-{}.csv", granularity.as_str()),
         ));
     }
+    let top_limited = match subject {
+        Subject::Namespace(id) => {
+            let today = Granularity::Day.start_of(Timestamp::now().unix_seconds());
+            let top = state
+                .store
+                .namespace_top_limited(tenant, id, today, TOP_LIMITED);
+            let top = top.await?.into_iter();
+            Some(
+                top.map(|(identifier, limited)| Limited {
+                    identifier,
+                    limited,
+                })
+                .collect(),
+            )
+        }
+        _ => None,
+    };
     Ok(ApiResponse::json(
         200,
         &KeyUsage {
-            key_id,
-            identity_id,
+            subject: (subject.id(), name),
+            top_limited,
             granularity,
             from,
             to,
@@ -280,7 +357,10 @@ async fn tenant_usage<S: UsageLog>(
     groups.truncate(limit);
     if csv {
         let rows = groups.iter().map(|g| (g.id.clone(), &g.counts));
-        return Ok(ApiResponse::csv(csv_of("group", rows), "usage.csv"));
+        return Ok(ApiResponse::csv(
+            csv_of("group", &OUTCOMES, rows),
+            "usage.csv",
+        ));
     }
     Ok(ApiResponse::json(
         200,
@@ -348,11 +428,26 @@ fn range(
 
 /// A CSV of `rows` (a first column named `first`, then the total and every
 /// outcome): ids, times and numbers only, nothing to quote.
-fn csv_of<'a>(first: &str, rows: impl Iterator<Item = (String, &'a OutcomeCounts)>) -> String {
-    let mut text = format!("{first},total,{}\n", OUTCOMES.join(","));
+fn csv_of<'a>(
+    first: &str,
+    columns: &[&str],
+    rows: impl Iterator<Item = (String, &'a OutcomeCounts)>,
+) -> String {
+    let mut text = format!("{first},total,{}\n", columns.join(","));
     for (label, counts) in rows {
-        let cells: Vec<String> = OUTCOMES.iter().map(|o| counts.get(o).to_string()).collect();
+        let cells: Vec<String> = columns.iter().map(|o| counts.get(o).to_string()).collect();
         text.push_str(&format!("{label},{},{}\n", counts.total(), cells.join(",")));
     }
     text
+}
+
+/// The subject as one field of the usage: `"key_id": "apikey--…"`.
+fn subject_field<S: serde::Serializer>(
+    (name, id): &(&'static str, &str),
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(1))?;
+    map.serialize_entry(name, id)?;
+    map.end()
 }

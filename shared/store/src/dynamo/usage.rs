@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::{ApiKeyId, Granularity, IdentityId, OutcomeCounts, TenantId};
+use domain::{ApiKeyId, Granularity, IdentityId, NamespaceId, OutcomeCounts, TenantId};
 
 use super::{DynamoStore, Item};
 use crate::keys::{
-    ENTITY_TYPE, PK, SK, TTL, identity_usage_pk, key_usage_pk, tenant_key_usage_pk,
-    tenant_usage_attribute, tenant_usage_pk, tenant_usage_shard_sk, usage_sk,
+    ENTITY_TYPE, PK, SK, TTL, identity_usage_pk, key_usage_pk, namespace_top_sk,
+    namespace_usage_pk, tenant_key_usage_pk, tenant_usage_attribute, tenant_usage_pk,
+    tenant_usage_shard_sk, usage_sk,
 };
 use crate::{
     StoreError, StoreResult, TenantDay, UsageDetail, UsageLog, UsageNotWritten, UsageWrites,
@@ -241,6 +242,49 @@ impl UsageLog for DynamoStore {
             rest.identity_buckets
                 .remove(&(tenant.clone(), identity.clone(), *granularity, *start));
         }
+        for ((tenant, namespace, granularity, start), counts) in &writes.namespace_buckets {
+            let pk = namespace_usage_pk(tenant, namespace);
+            let bucket = (pk.as_str(), *granularity, *start, "ratelimit_traffic");
+            if let Err(error) = self.add_bucket(bucket, counts, writes.stamp.as_ref()).await {
+                return Err(UsageNotWritten { error, rest });
+            }
+            rest.namespace_buckets.remove(&(
+                tenant.clone(),
+                namespace.clone(),
+                *granularity,
+                *start,
+            ));
+        }
+        for ((tenant, namespace, day), top) in writes.top_limited() {
+            // Each identifier a counter of its own (`i#…`: never a name the
+            // item's own attributes have); an item past DynamoDB's size
+            // keeps the identifiers it has.
+            let counters: Vec<(String, u64)> = top
+                .into_iter()
+                .map(|(identifier, n)| (format!("i#{identifier}"), n))
+                .collect();
+            let (pk, sk) = (
+                namespace_usage_pk(tenant, namespace),
+                namespace_top_sk(*day),
+            );
+            let expires = Granularity::Day.expires(*day);
+            let added = self
+                .add_counters(
+                    &pk,
+                    &sk,
+                    "ratelimit_top",
+                    expires,
+                    &counters,
+                    writes.stamp.as_ref(),
+                )
+                .await;
+            match added {
+                Ok(()) | Err(NotAdded::TooLarge) => {}
+                Err(NotAdded::Failed(error)) => return Err(UsageNotWritten { error, rest }),
+            }
+            rest.namespace_limited
+                .remove(&(tenant.clone(), namespace.clone(), *day));
+        }
         for ((tenant, day), rollup) in &writes.tenant_days {
             // The day's summary (applications and Arx: a few counters, however
             // many keys), then its per-key counts, each key in one of 16
@@ -344,6 +388,47 @@ impl UsageLog for DynamoStore {
     ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
         self.buckets(identity_usage_pk(tenant, identity), granularity, from, to)
             .await
+    }
+
+    async fn namespace_usage(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceId,
+        granularity: Granularity,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+        let pk = namespace_usage_pk(tenant, namespace);
+        self.buckets(pk, granularity, from, to).await
+    }
+
+    async fn namespace_top_limited(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceId,
+        day: i64,
+        most: usize,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        let (pk, sk) = (namespace_usage_pk(tenant, namespace), namespace_top_sk(day));
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(pk))
+            .key(SK, AttributeValue::S(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        let item = output.item.unwrap_or_default();
+        let mut top = Vec::new();
+        for counter in counters(&item) {
+            let (name, n) = counter?;
+            if let Some(identifier) = name.strip_prefix("i#") {
+                top.push((identifier.to_owned(), n));
+            }
+        }
+        Ok(crate::usage::most_first(top, most))
     }
 
     async fn tenant_usage(

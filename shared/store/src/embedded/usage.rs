@@ -2,11 +2,14 @@
 //! one write transaction (so counts are exact), past its retention left out
 //! of every read (the dev server has no TTL to remove it).
 
-use domain::{ApiKeyId, Granularity, IdentityId, OutcomeCounts, TenantId, Timestamp};
+use domain::{ApiKeyId, Granularity, IdentityId, NamespaceId, OutcomeCounts, TenantId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::{EmbeddedStore, ITEMS, get, put};
-use crate::keys::{identity_usage_pk, key_usage_pk, tenant_usage_pk, usage_sk};
+use crate::keys::{
+    identity_usage_pk, key_usage_pk, namespace_top_sk, namespace_usage_pk, tenant_usage_pk,
+    usage_sk,
+};
 use crate::{
     StoreError, StoreResult, TenantDay, UsageDetail, UsageLog, UsageNotWritten, UsageWrites,
 };
@@ -46,11 +49,30 @@ impl UsageLog for EmbeddedStore {
                     .map(|((tenant, identity, g, start), counts)| {
                         (identity_usage_pk(tenant, identity), *g, *start, counts)
                     });
-            for (pk, granularity, start, counts) in keys.chain(identities) {
+            let namespaces =
+                writes
+                    .namespace_buckets
+                    .iter()
+                    .map(|((tenant, namespace, g, start), counts)| {
+                        (namespace_usage_pk(tenant, namespace), *g, *start, counts)
+                    });
+            for (pk, granularity, start, counts) in keys.chain(identities).chain(namespaces) {
                 let sk = usage_sk(granularity, start);
                 let mut bucket: KeyBucket = get(&items, &pk, &sk)?.unwrap_or_default();
                 bucket.counts.merge(counts);
                 bucket.expires = granularity.expires(start);
+                put(&mut items, &pk, &sk, &bucket)?;
+            }
+            for ((tenant, namespace, day), top) in writes.top_limited() {
+                let (pk, sk) = (
+                    namespace_usage_pk(tenant, namespace),
+                    namespace_top_sk(*day),
+                );
+                let mut bucket: KeyBucket = get(&items, &pk, &sk)?.unwrap_or_default();
+                for (identifier, n) in top {
+                    bucket.counts.add(identifier, n);
+                }
+                bucket.expires = Granularity::Day.expires(*day);
                 put(&mut items, &pk, &sk, &bucket)?;
             }
             for ((tenant, day), rollup) in &writes.tenant_days {
@@ -101,6 +123,40 @@ impl UsageLog for EmbeddedStore {
     ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
         self.buckets(identity_usage_pk(tenant, identity), granularity, from, to)
             .await
+    }
+
+    async fn namespace_usage(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceId,
+        granularity: Granularity,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, OutcomeCounts)>> {
+        self.buckets(namespace_usage_pk(tenant, namespace), granularity, from, to)
+            .await
+    }
+
+    async fn namespace_top_limited(
+        &self,
+        tenant: &TenantId,
+        namespace: &NamespaceId,
+        day: i64,
+        most: usize,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        let (pk, sk) = (namespace_usage_pk(tenant, namespace), namespace_top_sk(day));
+        let bucket: Option<KeyBucket> = self.get_tenant_item(pk, sk).await?;
+        let top = bucket
+            .filter(|bucket| bucket.expires > Timestamp::now().unix_seconds())
+            .map(|bucket| {
+                bucket
+                    .counts
+                    .iter()
+                    .map(|(identifier, n)| (identifier.to_owned(), n))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(crate::usage::most_first(top, most))
     }
 
     async fn tenant_usage(
