@@ -15,6 +15,8 @@ import { Identities } from './screens/identities';
 import { IdentityPage } from './screens/identity';
 import { KeyPage } from './screens/key';
 import { KeyRoles } from './screens/key-roles';
+import { RateLimitPage } from './screens/rate-limit';
+import { RateLimits } from './screens/rate-limits';
 import { ServiceKeys } from './screens/service-keys';
 import { SignIn } from './screens/sign-in';
 import { UsageOverview } from './screens/usage';
@@ -24,6 +26,7 @@ const NAVIGATION: [string, string][] = [
   ['/api-keys', 'API keys'],
   ['/identities', 'Identities'],
   ['/roles', 'Key roles'],
+  ['/rate-limits', 'Rate limits'],
   ['/applications', 'Applications'],
   ['/arx', 'Arx'],
   ['/usage', 'Usage'],
@@ -76,6 +79,8 @@ function Screen({ path, session }: { path: string; session: Session }) {
       return <Identities session={session} />;
     case '/roles':
       return <KeyRoles session={session} />;
+    case '/rate-limits':
+      return <RateLimits session={session} />;
     case '/audit':
       // The API refuses a developer too (403); the console does not offer it.
       if (managesCatalog(session.role)) return <AuditLog />;
@@ -89,6 +94,8 @@ function Screen({ path, session }: { path: string; session: Session }) {
       if (key?.[1]) return <KeyPage key={key[1]} id={key[1]} session={session} />;
       const identity = /^\/identities\/(identity--[0-9a-f]{32})$/.exec(path);
       if (identity?.[1]) return <IdentityPage key={identity[1]} id={identity[1]} session={session} />;
+      const namespace = /^\/rate-limits\/(rlns--[0-9a-f]{32})$/.exec(path);
+      if (namespace?.[1]) return <RateLimitPage key={namespace[1]} id={namespace[1]} session={session} />;
       return <NotFound />;
     }
   }

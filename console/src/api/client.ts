@@ -28,6 +28,9 @@ export type CreatedServiceKey = Schemas['CreatedServiceKey'];
 export type Identity = Schemas['Identity'];
 export type IdentityLimits = Schemas['IdentityLimits'];
 export type KeyRole = Schemas['KeyRole'];
+export type RateLimitNamespace = Schemas['RateLimitNamespace'];
+export type RateLimitOverrides = Schemas['RateLimitOverrides'];
+export type NamespaceUsage = Schemas['NamespaceUsage'];
 
 /** An API answer that was not a success, in the API's own words. */
 export class ApiProblem extends Error {
@@ -120,3 +123,6 @@ export const everyServiceKey = () =>
 
 export const everyRole = () =>
   allPages((cursor) => ok(api.GET('/v1/roles', { params: { query: { limit: 100, cursor } } })));
+
+export const everyNamespace = () =>
+  allPages((cursor) => ok(api.GET('/v1/ratelimit-namespaces', { params: { query: { limit: 100, cursor } } })));

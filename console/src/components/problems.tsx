@@ -63,7 +63,11 @@ const FIELD_NAMES: Record<string, string> = {
   actor: 'Who',
   action: 'The action',
   cursor: 'The page',
-  limit: 'The page size',
+  limit: 'The limit',
+  duration: 'The window',
+  identifier: 'The identifier or pattern',
+  fail_open: 'What clients do when the API is out of reach',
+  namespace: 'The namespace',
 };
 
 /** What a code means for whoever is looking at the page. */
@@ -84,6 +88,8 @@ const CODE_MESSAGES: Record<string, string> = {
   identity_exists: 'There already is a customer with this owner id: open it from the list.',
   identity_has_keys: 'Keys still belong to this customer. Delete them or change their owner first, so none loses the limits it shares.',
   role_exists: 'There already is a role with this name: change that one, or choose another name.',
+  namespace_exists: 'There already is a rate limit with this name: change that one, or choose another name.',
+  too_many_overrides: 'A rate limit holds at most 500 overrides: remove one first, or use a pattern with * for many.',
   unknown_reference: 'That choice no longer exists. Reload the page and choose again.',
   // What the console itself sent wrong: the server's detail names parser
   // internals, which are no use to a person.

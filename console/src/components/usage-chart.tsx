@@ -17,6 +17,9 @@ export const OUTCOMES: [string, string, string][] = [
   ['EXPIRED', 'Expired', '#475569'],
   ['DELETED', 'Deleted', '#0f172a'],
   ['ADDRESS_NOT_ALLOWED', 'From an address not allowed', '#be185d'],
+  // A rate limit's checks (never in the same bars as a key's verifies).
+  ['PASSED', 'Let through', '#166534'],
+  ['LIMITED', 'Limited', '#c2410c'],
 ];
 
 export const OUTCOME_WORDS: Record<string, string> = Object.fromEntries(OUTCOMES.map(([code, words]) => [code, words]));

@@ -51,6 +51,11 @@ export const ACTION_NAMES: Record<AuditAction, string> = {
   role_created: 'Key role created',
   role_updated: 'Key role permissions changed',
   role_deleted: 'Key role deleted',
+  rate_limit_namespace_created: 'Rate limit created',
+  rate_limit_namespace_updated: 'Rate limit changed',
+  rate_limit_namespace_deleted: 'Rate limit deleted',
+  rate_limit_override_set: 'Rate limit override set',
+  rate_limit_override_removed: 'Rate limit override removed',
 };
 const ACTIONS = Object.keys(ACTION_NAMES) as AuditAction[];
 
