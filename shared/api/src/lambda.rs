@@ -211,7 +211,9 @@ pub struct SimpleResponse {
 
 /// Runs the key-authorizer function (see [`verify::key_authorizer`]): any
 /// event shape in, the matching answer out.
-pub async fn serve_key_authorizer<S: VerifyStore + store::UsageLog + 'static>(
+pub async fn serve_key_authorizer<
+    S: VerifyStore + store::NamespaceLookup + store::UsageLog + 'static,
+>(
     store: S,
     verifier: Verifier,
     config: KeyAuthorizerConfig,

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use domain::{PermissionQuery, TenantId};
+use domain::{Cost, Identifier, NamespaceName, PermissionQuery, TenantId};
 use environment::{ConfigError, Env};
 use serde_json::{Value, json};
 
@@ -27,6 +27,10 @@ pub struct KeyAuthorizerConfig {
     pub tenant: Option<TenantId>,
     /// `KEY_AUTHORIZER_ROUTE_PERMISSIONS`: what each route needs.
     pub routes: RoutePermissions,
+    /// `KEY_AUTHORIZER_RATE_LIMIT_NAMESPACE`: a rate-limit namespace (of
+    /// the key's tenant) that limits requests by API Gateway's source
+    /// address, after the key is good. A tenant without it is not limited.
+    pub address_limit: Option<NamespaceName>,
 }
 
 impl KeyAuthorizerConfig {
@@ -50,7 +54,20 @@ impl KeyAuthorizerConfig {
             })
             .transpose()?
             .unwrap_or_default();
-        Ok(Self { tenant, routes })
+        let address_limit = env
+            .optional("KEY_AUTHORIZER_RATE_LIMIT_NAMESPACE")
+            .map(|raw| {
+                NamespaceName::parse(raw.trim()).map_err(|reason| ConfigError::Invalid {
+                    name: "KEY_AUTHORIZER_RATE_LIMIT_NAMESPACE",
+                    reason: reason.to_string(),
+                })
+            })
+            .transpose()?;
+        Ok(Self {
+            tenant,
+            routes,
+            address_limit,
+        })
     }
 }
 
@@ -146,7 +163,7 @@ fn request_route(event: &Value) -> Option<(String, String)> {
 }
 
 /// The authorizer's answer to one event (either shape).
-pub async fn authorize<S: VerifyStore>(
+pub async fn authorize<S: VerifyStore + store::NamespaceLookup>(
     store: &S,
     verifier: &Verifier,
     config: &KeyAuthorizerConfig,
@@ -177,16 +194,62 @@ pub async fn authorize<S: VerifyStore>(
         },
         None => None,
     };
-    let context = verdict.as_ref().and_then(context_of);
-    tracing::info!(
-        allowed = context.is_some(),
-        code = verdict.as_ref().map(|v| code_name(v)).unwrap_or("NO_KEY"),
-        "key authorizer decided"
-    );
+    let mut context = verdict.as_ref().and_then(context_of);
+    let mut code = verdict.as_ref().map(|v| code_name(v)).unwrap_or("NO_KEY");
+    if let (Some(namespace), Some(key)) = (
+        &config.address_limit,
+        verdict
+            .as_ref()
+            .and_then(|v| v.key.as_ref())
+            .filter(|_| context.is_some()),
+    ) && !within_address_limit(store, verifier, namespace, &key.tenant_id, event).await
+    {
+        context = None;
+        code = "RATE_LIMITED";
+    }
+    tracing::info!(allowed = context.is_some(), code, "key authorizer decided");
     // With a route map, a REST API's policy allows this method only: API
     // Gateway caches a policy per key, and one for the whole stage would
     // let the key through routes that need more than this one.
     answer(event, context, !config.routes.is_empty())
+}
+
+/// Whether the request's source address is within `namespace`'s limit of
+/// the key's tenant (counted when it is). No address, or a tenant without
+/// the namespace: not limited. The store failing: refused, as a verify that
+/// fails is.
+async fn within_address_limit<S: VerifyStore + store::NamespaceLookup>(
+    store: &S,
+    verifier: &Verifier,
+    namespace: &NamespaceName,
+    tenant: &TenantId,
+    event: &Value,
+) -> bool {
+    let Some(address) = source_ip(event) else {
+        return true;
+    };
+    let Ok(identifier) = Identifier::parse(&address.to_string()) else {
+        return true;
+    };
+    let ask = crate::LimitAsk {
+        namespace: namespace.clone(),
+        identifier,
+        cost: Cost::ONE,
+        limit: None,
+        duration: None,
+    };
+    let limiter = &verifier.rate_limits;
+    match limiter
+        .check_counted(store, &verifier.usage, tenant, &[ask])
+        .await
+    {
+        Ok(answers) => answers.iter().all(|answer| answer.success),
+        Err(crate::LimitError::NoNamespace(_)) => true,
+        Err(crate::LimitError::Check(error)) => {
+            tracing::error!(%error, "the address limit could not be checked");
+            false
+        }
+    }
 }
 
 /// A REST API's resource path as an IAM resource pattern: each path

@@ -53,7 +53,63 @@ on_both_stores!(
     the_key_authorizers_context_stays_within_api_gateways_limits,
     the_key_authorizer_counts_in_memory_and_writes_on_its_timer,
     the_key_authorizer_judges_an_allowlist_by_api_gateways_source_ip,
+    the_key_authorizer_limits_requests_by_source_address_in_a_namespace,
 );
+
+/// With `KEY_AUTHORIZER_RATE_LIMIT_NAMESPACE`, a good key's requests are
+/// limited per API Gateway source address in the key's tenant's namespace:
+/// the third request of an address on a limit of 2 is denied, another
+/// address has its own count, and a bad key is denied without counting.
+async fn the_key_authorizer_limits_requests_by_source_address_in_a_namespace<
+    S: ApiStore + 'static,
+>(
+    state: Arc<AppState<S>>,
+    demo: DemoCatalog,
+) {
+    use verify::key_authorizer::{KeyAuthorizerConfig, authorize};
+
+    let created = super::helpers::create_key_in_with(&state, &demo, json!({})).await;
+    let key = created["access_key"].as_str().expect("a key").to_owned();
+    let namespace = api::dispatch(
+        Arc::clone(&state),
+        Route::CreateRateLimitNamespace,
+        api::ApiRequest {
+            identity: api::Identity {
+                tenant: demo.tenant.clone(),
+                user: domain::UserId::parse("owner-1").expect("valid"),
+                role: domain::Role::PlatformOwner,
+            },
+            id: None,
+            query: vec![],
+            body: json!({"name": "gateway", "limit": 2, "duration": 3600})
+                .to_string()
+                .into(),
+        },
+    )
+    .await;
+    assert_eq!(namespace.status, 201);
+    let config = KeyAuthorizerConfig {
+        address_limit: Some(domain::NamespaceName::parse("gateway").expect("a name")),
+        ..KeyAuthorizerConfig::default()
+    };
+    let from = |address: &str, key: &str| {
+        json!({"version": "2.0", "type": "REQUEST", "routeKey": "GET /documents",
+            "headers": {"x-api-key": key},
+            "requestContext": {"http": {"method": "GET", "sourceIp": address}}})
+    };
+    let mut decided = Vec::new();
+    for (address, key) in [
+        ("198.51.100.1", key.as_str()),
+        ("198.51.100.1", "akm_not_a_key"),
+        ("198.51.100.1", key.as_str()),
+        ("198.51.100.1", key.as_str()),
+        ("198.51.100.2", key.as_str()),
+    ] {
+        let answer = authorize(&state.store, &state.verifier, &config, &from(address, key)).await;
+        decided.push(answer["isAuthorized"] == true);
+    }
+    assert_eq!(decided, [true, false, true, false, true]);
+}
 
 /// A key with an allowlist, behind the key-authorizer: the address judged
 /// is API Gateway's own `sourceIp` on both payload shapes (the upstream
