@@ -11,6 +11,9 @@ interface Scene {
   identityId: string;
   roleName: string;
   serviceKeyName: string;
+  /** A rate limit's id and name, with one override (`*@example.com`). */
+  namespaceId: string;
+  namespaceName: string;
 }
 
 interface DialogCase {
@@ -54,6 +57,27 @@ const DIALOGS: readonly DialogCase[] = [
   { path: () => '/roles', roles: MANAGERS, open: button('Create role'), title: 'Create a role' },
   { path: () => '/roles', roles: MANAGERS, open: (p, s) => button(`Change ${s.roleName}`)(p), title: /^Change the role / },
   { path: () => '/roles', roles: MANAGERS, open: (p, s) => button(`Delete ${s.roleName}`)(p), title: 'Delete this role?' },
+  { path: () => '/rate-limits', roles: MANAGERS, open: button('Create rate limit'), title: 'Create a rate limit' },
+  {
+    path: () => '/rate-limits',
+    roles: MANAGERS,
+    open: (p, s) => button(`Change ${s.namespaceName}`)(p),
+    title: /^Change the rate limit /,
+  },
+  { path: () => '/rate-limits', roles: MANAGERS, open: (p, s) => button(`Delete ${s.namespaceName}`)(p), title: 'Delete this rate limit?' },
+  { path: (s) => `/rate-limits/${s.namespaceId}`, roles: MANAGERS, open: button('Add an override'), title: 'Add an override' },
+  {
+    path: (s) => `/rate-limits/${s.namespaceId}`,
+    roles: MANAGERS,
+    open: button('Change the override for *@example.com'),
+    title: 'Change the override for *@example.com',
+  },
+  {
+    path: (s) => `/rate-limits/${s.namespaceId}`,
+    roles: MANAGERS,
+    open: button('Remove the override for *@example.com'),
+    title: 'Remove this override?',
+  },
   {
     path: () => '/api-keys',
     roles: EVERYONE,
@@ -76,7 +100,25 @@ for (const [name, viewport] of [
       await callApi(request, 'platform_owner', 'POST', '/v1/roles', { name: roleName, permissions: ['documents.read'] });
       const serviceKeyName = `dialogs ${tag}`;
       await callApi(request, 'platform_owner', 'POST', '/v1/service-keys', { name: serviceKeyName, role: 'verifier' });
-      const scene: Scene = { keyId: key.id, identityId: identity.id, roleName, serviceKeyName };
+      const namespaceName = `dialogs-${tag}`;
+      const namespace = await callApi(request, 'platform_owner', 'POST', '/v1/ratelimit-namespaces', {
+        name: namespaceName,
+        limit: 5,
+        duration: 60,
+      });
+      await callApi(request, 'platform_owner', 'PUT', `/v1/ratelimit-namespaces/${namespace.id}/overrides`, {
+        identifier: '*@example.com',
+        limit: 50,
+        duration: 60,
+      });
+      const scene: Scene = {
+        keyId: key.id,
+        identityId: identity.id,
+        roleName,
+        serviceKeyName,
+        namespaceId: namespace.id,
+        namespaceName,
+      };
 
       await signIn(page, role);
       let opened = 0;

@@ -30,7 +30,7 @@ export async function token(request: APIRequestContext, role: Role): Promise<str
 export async function callApi(
   request: APIRequestContext,
   role: Role,
-  method: 'GET' | 'POST' | 'DELETE' | 'PATCH',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH',
   path: string,
   body?: unknown,
 ): Promise<any> {
