@@ -51,7 +51,7 @@ test('owners and admins read the audit log by several filters and dates; develop
   // A malformed search is said in words at its field, and no old result stays under it.
   await page.getByLabel('Object id').fill('not-an-id');
   await page.getByRole('button', { name: 'Search' }).click();
-  await expect(page.getByRole('alert')).toContainText('The object id must be an API key, service key, application, Arx, identity or role id.');
+  await expect(page.getByRole('alert')).toContainText('The object id must be an API key, service key, application, Arx, identity, role or rate-limit namespace id.');
   await expect(page.getByLabel('Object id')).toHaveAttribute('aria-invalid', 'true');
   await expect(rows).toHaveCount(0);
   await expectAccessible(page, 'the audit log with a refused search');

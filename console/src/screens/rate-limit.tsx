@@ -13,10 +13,9 @@ import {
   type RateLimitOverrides,
 } from '../api/client';
 import { Dialog, SubmitOrCancel } from '../components/dialog';
-import { barsOf } from '../components/key-usage';
+import { KeyUsageSection } from '../components/key-usage';
 import { Notice } from '../components/page';
 import { asProblem, ErrorSummary, FieldError, isAbout, localProblem } from '../components/problems';
-import { CountsTable, CsvButton, describe, StackedBars } from '../components/usage-chart';
 import { formatCount, formatTime } from '../format';
 import { onLinkClick } from '../router';
 import { managesCatalog, type Session } from '../session';
@@ -147,7 +146,11 @@ export function RateLimitPage({ id, session }: { id: string; session: Session })
         )}
       </section>
 
-      <NamespaceUsageSection id={namespace.id} reloads={reloads} />
+      <KeyUsageSection
+        of={{ namespace: namespace.id }}
+        reloads={reloads}
+        more={(usage) => 'top_limited' in usage && <LimitedMost usage={usage} />}
+      />
 
       {editing && (
         <OverrideDialog
@@ -304,83 +307,23 @@ function RemoveOverride({
   );
 }
 
-type Granularity = 'hour' | 'day';
-
-function read(id: string, granularity: Granularity, format?: 'csv') {
-  return api.GET('/v1/ratelimit-namespaces/{id}/usage', {
-    params: { path: { id }, query: { granularity, format } },
-    parseAs: format ? 'text' : 'json',
-  });
-}
-
-/** What the rate limit let through and limited, and who it limited most today. */
-function NamespaceUsageSection({ id, reloads }: { id: string; reloads: number }) {
-  const [granularity, setGranularity] = useState<Granularity>('hour');
-  const [usage, setUsage] = useState<NamespaceUsage | null>(null);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const [refreshes, setRefreshes] = useState(0);
-
-  useEffect(() => {
-    let current = true;
-    ok(read(id, granularity)).then(
-      (read) => current && (setUsage(read as NamespaceUsage), setProblem(null)),
-      (error) => current && setProblem(asProblem(error)),
-    );
-    return () => {
-      current = false;
-    };
-  }, [id, granularity, reloads, refreshes]);
-
-  const span = granularity === 'hour' ? 'the last 24 hours' : 'the last 30 days';
-  const bars = usage ? barsOf(usage) : [];
+/** Who the rate limit limited most today, from its usage. */
+function LimitedMost({ usage }: { usage: NamespaceUsage }) {
   return (
-    <section aria-labelledby="usage-title" class="usage-section">
-      <div class="section-head">
-        <h2 id="usage-title">Checks</h2>
-        <div class="buttons">
-          <label class="inline-select">
-            Show
-            <select value={granularity} onChange={(event) => setGranularity(event.currentTarget.value as Granularity)}>
-              <option value="hour">The last 24 hours, by hour</option>
-              <option value="day">The last 30 days, by day</option>
-            </select>
-          </label>
-          <button type="button" class="secondary" onClick={() => setRefreshes((n) => n + 1)}>
-            Refresh
-          </button>
-        </div>
-      </div>
-      <ErrorSummary problem={problem} />
-      {usage && (
-        <>
-          <p class="usage-total">
-            <strong>{formatCount(usage.total)}</strong> {usage.total === 1 ? 'check' : 'checks'} in {span}
-            {usage.total > 0 ? `: ${describe(usage.totals)}` : ''}.
-          </p>
-          <StackedBars id="rate-limit-usage" bars={bars} summary={`Checks in ${span}, let through and limited.`} />
-          <details class="numbers">
-            <summary>The numbers, as a table</summary>
-            <CountsTable bars={bars} caption={`Checks in ${span}`} first={granularity === 'hour' ? 'Hour' : 'Day'} />
-          </details>
-          <CsvButton filename={`${id}-checks-${granularity}.csv`} csv={() => read(id, granularity, 'csv')}>
-            Download as CSV
-          </CsvButton>
-          <h3>Limited most today</h3>
-          {usage.top_limited.length === 0 ? (
-            <p class="muted">No identifier was limited today.</p>
-          ) : (
-            <ol class="top-limited" aria-label="Limited most today">
-              {usage.top_limited.map((each) => (
-                <li key={each.identifier}>
-                  <code class="identifier">{each.identifier}</code>: {formatCount(each.limited)}{' '}
-                  {each.limited === 1 ? 'time' : 'times'}
-                </li>
-              ))}
-            </ol>
-          )}
-        </>
+    <>
+      <h3>Limited most today</h3>
+      {usage.top_limited.length === 0 ? (
+        <p class="muted">No identifier was limited today.</p>
+      ) : (
+        <ol class="top-limited" aria-label="Limited most today">
+          {usage.top_limited.map((each) => (
+            <li key={each.identifier}>
+              <code class="identifier">{each.identifier}</code>: {formatCount(each.limited)}{' '}
+              {each.limited === 1 ? 'time' : 'times'}
+            </li>
+          ))}
+        </ol>
       )}
-      {!usage && !problem && <p class="muted">Reading the checks…</p>}
-    </section>
+    </>
   );
 }

@@ -22,6 +22,7 @@ mod identities;
 pub mod keys;
 mod leaks;
 mod leases;
+mod named;
 mod page;
 mod rate_limits;
 mod retry;

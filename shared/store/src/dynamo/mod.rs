@@ -21,6 +21,7 @@ mod balance;
 mod catalog;
 mod identities;
 mod leaks;
+mod named;
 mod rate_limits;
 mod roles;
 mod service_keys;

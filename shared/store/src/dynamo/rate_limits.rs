@@ -5,22 +5,9 @@ use domain::{
     AuditEvent, Cursor, NamespaceId, NamespaceName, Page, PageLimit, RateLimitNamespace, TenantId,
 };
 
-use super::audit::audit_item;
-use super::transaction::Transaction;
-use super::{DynamoStore, Item, entity_item};
+use super::DynamoStore;
 use crate::keys::{NAMESPACE_SK_PREFIX, namespace_name_sk, namespace_sk, tenant_pk};
-use crate::{Conflict, NamespaceLookup, NamespaceStore, StoreResult};
-
-fn record_item(namespace: &RateLimitNamespace) -> StoreResult<Item> {
-    let (pk, sk) = (tenant_pk(&namespace.tenant_id), namespace_sk(&namespace.id));
-    entity_item(namespace, "ratelimit_namespace", pk, sk)
-}
-
-fn name_item(namespace: &RateLimitNamespace) -> StoreResult<Item> {
-    let pk = tenant_pk(&namespace.tenant_id);
-    let sk = namespace_name_sk(&namespace.name);
-    entity_item(namespace, "ratelimit_namespace_name", pk, sk)
-}
+use crate::{NamespaceLookup, NamespaceStore, StoreResult};
 
 impl NamespaceLookup for DynamoStore {
     async fn namespace_named(
@@ -39,11 +26,7 @@ impl NamespaceStore for DynamoStore {
         namespace: &RateLimitNamespace,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        let mut transaction = Transaction::default();
-        transaction.put_new(self, record_item(namespace)?, Conflict::AlreadyExists)?;
-        transaction.put_new(self, name_item(namespace)?, Conflict::AlreadyExists)?;
-        transaction.put(self, audit_item(audit)?)?;
-        transaction.commit(self).await
+        self.create_named(namespace, audit).await
     }
 
     async fn get_namespace(
@@ -76,11 +59,7 @@ impl NamespaceStore for DynamoStore {
         next: &RateLimitNamespace,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        let mut transaction = Transaction::default();
-        transaction.put_if_revision(self, record_item(next)?, current.revision)?;
-        transaction.put(self, name_item(next)?)?;
-        transaction.put(self, audit_item(audit)?)?;
-        transaction.commit(self).await
+        self.update_named(current, next, audit).await
     }
 
     async fn delete_namespace(
@@ -88,12 +67,6 @@ impl NamespaceStore for DynamoStore {
         current: &RateLimitNamespace,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        let pk = tenant_pk(&current.tenant_id);
-        let mut transaction = Transaction::default();
-        let record = (pk.clone(), namespace_sk(&current.id));
-        transaction.delete_if_revision(self, record, current.revision)?;
-        transaction.delete(self, (pk, namespace_name_sk(&current.name)))?;
-        transaction.put(self, audit_item(audit)?)?;
-        transaction.commit(self).await
+        self.delete_named(current, audit).await
     }
 }

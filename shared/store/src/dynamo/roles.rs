@@ -3,21 +3,9 @@
 
 use domain::{AuditEvent, Cursor, KeyRole, Page, PageLimit, RoleId, RoleName, TenantId};
 
-use super::audit::audit_item;
-use super::transaction::Transaction;
-use super::{DynamoStore, Item, entity_item};
+use super::DynamoStore;
 use crate::keys::{ROLE_SK_PREFIX, role_name_sk, role_sk, tenant_pk};
-use crate::{Conflict, RoleLookup, RoleStore, StoreResult};
-
-fn record_item(role: &KeyRole) -> StoreResult<Item> {
-    let (pk, sk) = (tenant_pk(&role.tenant_id), role_sk(&role.id));
-    entity_item(role, "role", pk, sk)
-}
-
-fn name_item(role: &KeyRole) -> StoreResult<Item> {
-    let (pk, sk) = (tenant_pk(&role.tenant_id), role_name_sk(&role.name));
-    entity_item(role, "role_name", pk, sk)
-}
+use crate::{RoleLookup, RoleStore, StoreResult};
 
 impl RoleLookup for DynamoStore {
     async fn role_named(&self, tenant: &TenantId, name: &RoleName) -> StoreResult<Option<KeyRole>> {
@@ -27,11 +15,7 @@ impl RoleLookup for DynamoStore {
 
 impl RoleStore for DynamoStore {
     async fn create_role(&self, role: &KeyRole, audit: &AuditEvent) -> StoreResult<()> {
-        let mut transaction = Transaction::default();
-        transaction.put_new(self, record_item(role)?, Conflict::AlreadyExists)?;
-        transaction.put_new(self, name_item(role)?, Conflict::AlreadyExists)?;
-        transaction.put(self, audit_item(audit)?)?;
-        transaction.commit(self).await
+        self.create_named(role, audit).await
     }
 
     async fn get_role(&self, tenant: &TenantId, id: &RoleId) -> StoreResult<Option<KeyRole>> {
@@ -56,20 +40,10 @@ impl RoleStore for DynamoStore {
         next: &KeyRole,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        let mut transaction = Transaction::default();
-        transaction.put_if_revision(self, record_item(next)?, current.revision)?;
-        transaction.put(self, name_item(next)?)?;
-        transaction.put(self, audit_item(audit)?)?;
-        transaction.commit(self).await
+        self.update_named(current, next, audit).await
     }
 
     async fn delete_role(&self, current: &KeyRole, audit: &AuditEvent) -> StoreResult<()> {
-        let pk = tenant_pk(&current.tenant_id);
-        let mut transaction = Transaction::default();
-        let record = (pk.clone(), role_sk(&current.id));
-        transaction.delete_if_revision(self, record, current.revision)?;
-        transaction.delete(self, (pk, role_name_sk(&current.name)))?;
-        transaction.put(self, audit_item(audit)?)?;
-        transaction.commit(self).await
+        self.delete_named(current, audit).await
     }
 }

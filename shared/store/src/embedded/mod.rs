@@ -35,6 +35,7 @@ mod expiring;
 mod group_commit;
 mod identities;
 mod leaks;
+mod named;
 mod rate_limits;
 mod roles;
 mod service_keys;
