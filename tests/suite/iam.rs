@@ -187,6 +187,7 @@ async fn seed(stand_ins: &StandIns) -> Seeded {
                     id,
                     query: vec![],
                     body: body.to_string().into(),
+                    idempotency_key: None,
                 },
             )
             .await;

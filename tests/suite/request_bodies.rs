@@ -26,6 +26,7 @@ fn request(body: &str) -> ApiRequest {
         id: None,
         query: vec![],
         body: Bytes::from(body.to_owned()),
+        idempotency_key: None,
     }
 }
 

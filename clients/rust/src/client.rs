@@ -281,16 +281,31 @@ impl Client {
         known.get(namespace).copied().unwrap_or(fallback)
     }
 
-    /// A new key for an application and an Arx (a developer or admin service key).
+    /// A new key for an application and an Arx (a developer or admin
+    /// service key), sent with a new `Idempotency-Key`.
     pub async fn create_key(
         &self,
         application_id: &str,
         arx_id: &str,
         name: Option<&str>,
     ) -> Result<CreatedKey, Error> {
+        self.create_key_once(application_id, arx_id, name, None)
+            .await
+    }
+
+    /// [`Client::create_key`] under an `Idempotency-Key` of yours: sent
+    /// again with it (within a day), it makes no second key and is
+    /// [`Error::Replayed`].
+    pub async fn create_key_once(
+        &self,
+        application_id: &str,
+        arx_id: &str,
+        name: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Result<CreatedKey, Error> {
         let body =
             serde_json::json!({ "application_id": application_id, "arx_id": arx_id, "name": name });
-        self.call("POST", "/v1/api-keys", Some(body)).await
+        self.mint("/v1/api-keys", body, idempotency_key).await
     }
 
     /// A page of keys, newest first; `query` is the list's query string (`limit=100`).
@@ -308,11 +323,12 @@ impl Client {
             .await
     }
 
-    /// A replacement, the old key working `grace_seconds` more.
+    /// A replacement, the old key working `grace_seconds` more (sent with a
+    /// new `Idempotency-Key`).
     pub async fn rotate_key(&self, id: &str, grace_seconds: u32) -> Result<CreatedKey, Error> {
         let body = serde_json::json!({ "grace_seconds": grace_seconds });
         let path = format!("/v1/api-keys/{}/rotate", path_part(id));
-        self.call("POST", &path, Some(body)).await
+        self.mint(&path, body, None).await
     }
 
     pub async fn disable_key(&self, id: &str) -> Result<ApiKey, Error> {
@@ -339,6 +355,48 @@ impl Client {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<T, Error> {
+        self.call_keyed(method, path, body, None).await
+    }
+
+    /// A create or rotation, with an `Idempotency-Key` (`key`, or a new
+    /// one; the same on each retry after a 503): a repeat under it makes no
+    /// second key and is [`Error::Replayed`] (its answer holds no secret).
+    async fn mint(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        key: Option<&str>,
+    ) -> Result<CreatedKey, Error> {
+        let fresh;
+        let key = match key {
+            Some(key) => key,
+            None => {
+                use rand::{RngCore, TryRngCore, rngs::OsRng};
+                let mut bytes = [0u8; 16];
+                OsRng.unwrap_err().fill_bytes(&mut bytes);
+                fresh = bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+                &fresh
+            }
+        };
+        let answer: serde_json::Value =
+            self.call_keyed("POST", path, Some(body), Some(key)).await?;
+        if answer["replayed"] == true {
+            let key_id = answer["api_key"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            return Err(Error::Replayed { key_id });
+        }
+        serde_json::from_value(answer).map_err(Error::Decode)
+    }
+
+    async fn call_keyed<T: for<'de> Deserialize<'de>>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, Error> {
         let inner = &self.inner;
         let body = body.map(|body| Bytes::from(body.to_string()));
         let mut attempt = 0;
@@ -351,6 +409,9 @@ impl Client {
                     "authorization",
                     format!("Bearer {}", inner.service_key.expose_secret()),
                 );
+            if let Some(key) = idempotency_key {
+                request = request.header("idempotency-key", key);
+            }
             if body.is_some() {
                 request = request.header("content-type", "application/json");
             }

@@ -20,6 +20,14 @@ pub enum Error {
     Decode(#[source] serde_json::Error),
     #[error("the base URL is not a URL")]
     BadUrl,
+    /// A create sent again under its `Idempotency-Key`: the key (`key_id`)
+    /// exists since the first request, whose answer held its secret; this
+    /// one does not. Rotate the key for a secret if the first was lost.
+    #[error(
+        "the key {key_id} was made by an earlier request under the same Idempotency-Key; its \
+         secret is not shown again: rotate the key for a new one"
+    )]
+    Replayed { key_id: String },
     /// The service key holds a space, a control or a non-ASCII character
     /// inside it (the message never repeats it).
     #[error(

@@ -769,3 +769,38 @@ async fn rate_limits_count_exactly_and_the_layer_answers_429_with_the_headers() 
     );
     assert!(keys.fails_open(&open, false), "as its answer said");
 }
+
+/// A create sent again under its `Idempotency-Key` makes no second key and
+/// is `Error::Replayed`, which never holds the secret; each plain
+/// `create_key` is a request of its own.
+#[tokio::test]
+async fn a_create_sent_again_under_its_key_is_replayed_without_its_secret() {
+    let developer = client(&service_key("developer").await);
+    let key = format!("rust-retried-{}", std::process::id());
+    let (app, arx) = (env("APP_ID"), env("ARX_ID"));
+    let created = developer
+        .create_key_once(&app, &arx, Some("rust retried"), Some(&key))
+        .await
+        .expect("created");
+    let again = developer
+        .create_key_once(&app, &arx, Some("rust retried"), Some(&key))
+        .await
+        .expect_err("a repeat");
+    match &again {
+        Error::Replayed { key_id } => assert_eq!(key_id, &created.api_key.id),
+        other => panic!("not a replay: {other}"),
+    }
+    let secret = created.access_key().split('_').nth(2).expect("a secret");
+    assert!(!format!("{again} {again:?}").contains(secret));
+    let reused = developer
+        .create_key_once(&app, &arx, Some("another"), Some(&key))
+        .await
+        .expect_err("another body");
+    assert!(
+        matches!(&reused, Error::Api { status: 422, code, .. } if code == "idempotency_key_reused"),
+        "{reused}"
+    );
+    let one = developer.create_key(&app, &arx, None).await.expect("one");
+    let two = developer.create_key(&app, &arx, None).await.expect("two");
+    assert_ne!(one.api_key.id, two.api_key.id);
+}

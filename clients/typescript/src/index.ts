@@ -38,6 +38,21 @@ export class ApiError extends Error {
 }
 
 /**
+ * A create or rotation sent again under its `Idempotency-Key` (yours, or
+ * one the client made and a retry resent): the key exists since the first
+ * request, whose answer held its secret. This answer never does: rotate the
+ * key (`apiKey.id`) for a secret if the first answer was lost.
+ */
+export class KeyReplayed extends ApiError {
+  readonly apiKey: ApiKey;
+  constructor(apiKey: ApiKey) {
+    super(200, 'replayed', 'this key was made by an earlier request under the same Idempotency-Key; its secret is not shown again: rotate the key for a new one');
+    this.name = 'KeyReplayed';
+    this.apiKey = apiKey;
+  }
+}
+
+/**
  * The API could not be asked: not reached, timed out, or it answered
  * something that is not its own (an empty body, JSON `null`). It carries no
  * header, body or key: only what kind of failure it was (`status` 0 when
@@ -215,7 +230,7 @@ export class Client {
     return this.toString();
   }
 
-  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async #call<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       let response: Response;
       try {
@@ -225,6 +240,7 @@ export class Client {
             authorization: `Bearer ${this.#serviceKey}`,
             accept: 'application/json',
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...extra,
           },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(this.#timeoutMs),
@@ -316,9 +332,21 @@ export class Client {
     return this.#failsOpen.get(namespace) ?? fallback;
   }
 
+  /**
+   * A create or rotation, sent with an `Idempotency-Key` (a new one unless
+   * given; the same on each retry after a 503), so a repeat makes no second
+   * key. A repeat's answer holds no secret: `KeyReplayed`.
+   */
+  async #mint(path: string, body: unknown, idempotencyKey?: string): Promise<CreatedApiKey> {
+    const key = idempotencyKey ?? crypto.randomUUID();
+    const answer = await this.#call<CreatedApiKey | (Schemas['ReplayedApiKey'])>('POST', path, body, { 'idempotency-key': key });
+    if ('replayed' in answer && answer.replayed) throw new KeyReplayed(answer.api_key);
+    return answer as CreatedApiKey;
+  }
+
   // The key lifecycle, with a service key of the developer or admin role.
-  createKey(key: NewApiKey): Promise<CreatedApiKey> {
-    return this.#call('POST', '/v1/api-keys', key);
+  createKey(key: NewApiKey, options: { idempotencyKey?: string } = {}): Promise<CreatedApiKey> {
+    return this.#mint('/v1/api-keys', key, options.idempotencyKey);
   }
   listKeys(query: Record<string, string | number> = {}): Promise<{ items: ApiKey[]; next_cursor: string | null }> {
     const search = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
@@ -327,8 +355,9 @@ export class Client {
   getKey(id: string): Promise<ApiKey> {
     return this.#call('GET', `/v1/api-keys/${encodeURIComponent(id)}`);
   }
-  rotateKey(id: string, graceSeconds?: number): Promise<CreatedApiKey> {
-    return this.#call('POST', `/v1/api-keys/${encodeURIComponent(id)}/rotate`, graceSeconds === undefined ? {} : { grace_seconds: graceSeconds });
+  rotateKey(id: string, graceSeconds?: number, options: { idempotencyKey?: string } = {}): Promise<CreatedApiKey> {
+    const body = graceSeconds === undefined ? {} : { grace_seconds: graceSeconds };
+    return this.#mint(`/v1/api-keys/${encodeURIComponent(id)}/rotate`, body, options.idempotencyKey);
   }
   disableKey(id: string): Promise<ApiKey> {
     return this.#call('POST', `/v1/api-keys/${encodeURIComponent(id)}/disable`);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { test } from 'node:test';
 import type { AddressInfo } from 'node:net';
-import { ApiError, ApiUnavailable, Client, VerdictCache } from '@api-keys-manager/client';
+import { ApiError, ApiUnavailable, Client, KeyReplayed, VerdictCache } from '@api-keys-manager/client';
 
 function env(name: string): string {
   const value = process.env[name];
@@ -448,4 +448,24 @@ test('a rate-limited route fails closed, or open when the namespace says so, whe
   reachable = false;
   assert.equal((await app.request('/x', { headers: { 'x-user': 'u1' } })).status, 200, 'the namespace fails open');
   assert.equal((await app.request('/x')).status, 200, 'no identifier: not checked');
+});
+
+test('creates and rotations carry an Idempotency-Key: a repeat makes no second key and never shows a secret again', async () => {
+  const developer = new Client(API, { serviceKey: await serviceKey('developer') });
+  const idempotencyKey = crypto.randomUUID();
+  const body = { application_id: env('APP_ID'), arx_id: env('ARX_ID'), name: `typescript retried ${idempotencyKey}` };
+  const created = await developer.createKey(body, { idempotencyKey });
+  assert.match(created.access_key, /^akm_/);
+  const again = await developer.createKey(body, { idempotencyKey }).catch((error: unknown) => error);
+  assert.ok(again instanceof KeyReplayed, String(again));
+  assert.equal(again.apiKey.id, created.api_key.id);
+  assert.ok(!inspect(again).includes(created.access_key.split('_')[2]!));
+  const reused = await developer.createKey({ ...body, name: 'another' }, { idempotencyKey }).catch((error: unknown) => error);
+  assert.ok(reused instanceof ApiError && reused.status === 422 && reused.code === 'idempotency_key_reused');
+  // Without a key of yours, each call is its own request.
+  const [one, two] = [await developer.createKey(body), await developer.createKey(body)];
+  assert.notEqual(one.api_key.id, two.api_key.id);
+  const rotated = await developer.rotateKey(one.api_key.id, 0, { idempotencyKey: `${idempotencyKey}-rotate` });
+  const rotatedAgain = await developer.rotateKey(one.api_key.id, 0, { idempotencyKey: `${idempotencyKey}-rotate` }).catch((e: unknown) => e);
+  assert.ok(rotatedAgain instanceof KeyReplayed && rotatedAgain.apiKey.id === rotated.api_key.id);
 });

@@ -175,9 +175,10 @@ function RotateDialog({
     setBusy(true);
     setProblem(null);
     try {
-      const created = await ok(
+      // 201: the console sends no Idempotency-Key, so never a replay (200).
+      const created = (await ok(
         api.POST('/v1/api-keys/{id}/rotate', { params: { path: { id: apiKey.id } }, body: { grace_seconds: grace } }),
-      );
+      )) as CreatedApiKey;
       onRotated(created);
     } catch (error) {
       setProblem(asProblem(error));

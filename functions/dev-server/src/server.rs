@@ -389,6 +389,7 @@ async fn to_api_request<S: ApiStore>(
         .get(hyper::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
+    let idempotency_key = api::http::idempotency_key_of(request.headers());
     let body = read_body(request, server.limits.body_timeout).await?;
     check_content_type(content_type.as_deref(), &body)?;
     Ok(ApiRequest {
@@ -396,6 +397,7 @@ async fn to_api_request<S: ApiStore>(
         id,
         query,
         body,
+        idempotency_key,
     })
 }
 

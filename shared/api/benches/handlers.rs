@@ -159,6 +159,7 @@ fn request(identity: &Identity, id: Option<String>, body: String) -> ApiRequest 
         id,
         query: vec![],
         body: Bytes::from(body),
+        idempotency_key: None,
     }
 }
 

@@ -23,6 +23,17 @@ pub struct ApiRequest {
     pub id: Option<String>,
     pub query: Vec<(String, String)>,
     pub body: Bytes,
+    /// The `Idempotency-Key` header as sent, if any (checked by the routes
+    /// that take one: create, rotate).
+    pub idempotency_key: Option<String>,
+}
+
+/// The `Idempotency-Key` header as sent (its bytes as text, a non-UTF-8
+/// byte as U+FFFD, so a key that is not text is refused by name later).
+pub fn idempotency_key_of(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get("idempotency-key")
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
 }
 
 /// Refuses (415) a body that is not sent as `application/json` (parameters

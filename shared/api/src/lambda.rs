@@ -167,6 +167,7 @@ fn to_api_request(
         .get(http::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
+    let idempotency_key = crate::http::idempotency_key_of(request.headers());
     let body = match request.into_body() {
         Body::Empty => Bytes::new(),
         Body::Text(text) => Bytes::from(text),
@@ -181,6 +182,7 @@ fn to_api_request(
             id,
             query,
             body,
+            idempotency_key,
         },
     ))
 }

@@ -68,6 +68,11 @@ pub enum ApiError {
     ConfirmationMismatch,
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// An `Idempotency-Key` sent before with another request.
+    #[error(
+        "this Idempotency-Key was sent before with another request: use a new key for a new request"
+    )]
+    IdempotencyKeyReused,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -120,6 +125,7 @@ impl ApiError {
                 (422, "confirmation_mismatch", "Confirmation does not match")
             }
             Self::Conflict { code, .. } => (409, code, "Conflict"),
+            Self::IdempotencyKeyReused => (422, "idempotency_key_reused", "Idempotency key reused"),
             Self::Internal(_) => (500, "internal", "Internal server error"),
         }
     }
@@ -188,6 +194,10 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(Conflict::AlreadyExists) => {
                 Self::conflict("already_exists", "an object with this id already exists")
             }
+            StoreError::Conflict(Conflict::Replayed) => Self::conflict(
+                "idempotency_key_in_use",
+                "a request with this Idempotency-Key was answered meanwhile; send it again to read that answer",
+            ),
             StoreError::Conflict(Conflict::Changed) => Self::conflict(
                 CHANGED,
                 "the object changed while this request ran; read it again and retry",

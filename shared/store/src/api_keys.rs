@@ -199,6 +199,16 @@ pub trait ApiKeyCreate: Send + Sync {
         key: &ApiKey,
         audit: &AuditEvent,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// [`ApiKeyCreate::create_api_key`], and `replay` kept with it in the
+    /// same transaction, unless an answer is still kept in its slot
+    /// ([`Conflict::Replayed`](crate::Conflict::Replayed): nothing written).
+    fn create_api_key_kept(
+        &self,
+        key: &ApiKey,
+        audit: &AuditEvent,
+        replay: &crate::Replay,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 pub trait ApiKeyWrite: Send + Sync {
@@ -227,6 +237,15 @@ pub trait ApiKeyRotate: Send + Sync {
         &self,
         current: &ApiKey,
         rotation: &Rotation,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// [`ApiKeyRotate::rotate_api_key`], and `replay` kept with it, as
+    /// [`ApiKeyCreate::create_api_key_kept`] keeps a create's.
+    fn rotate_api_key_kept(
+        &self,
+        current: &ApiKey,
+        rotation: &Rotation,
+        replay: &crate::Replay,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 

@@ -44,4 +44,8 @@ pub enum Conflict {
     /// The object changed since it was read (or is gone): read it again.
     #[error("the object changed since it was read")]
     Changed,
+    /// An answer is kept for this `Idempotency-Key`: the request was made
+    /// before (or is being made now); nothing was written.
+    #[error("an answer is kept for this idempotency key")]
+    Replayed,
 }

@@ -115,6 +115,13 @@ pub fn role_name_sk(name: &RoleName) -> String {
     format!("ROLENAME#{name}")
 }
 
+/// A first answer kept for an `Idempotency-Key` (`replays`): its slot names
+/// the caller, the route and the key's digest (no `#` in any of them but
+/// the separators the slot puts between them).
+pub fn replay_sk(slot: &str) -> String {
+    format!("REPLAY#{slot}")
+}
+
 pub fn namespace_sk(id: &NamespaceId) -> String {
     format!("{NAMESPACE_SK_PREFIX}{id}")
 }

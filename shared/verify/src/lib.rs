@@ -25,7 +25,7 @@ pub use callers::{CallerRefused, permit};
 pub use check::{Ask, RateLimitCost, Verifier, VerifyStore};
 pub use error::CheckError;
 pub use hashing::HashingGate;
-pub use ratelimit::{LimitAnswer, LimitAsk, LimitError, RateLimitStore, RateLimiter};
+pub use ratelimit::{LimitAnswer, LimitAsk, LimitError, RateLimitStore, RateLimiter, sha256};
 pub use usage::UsageCounter;
 pub use verdict::{
     LimitKind, LimitLeft, LimitOwner, Verdict, VerdictCode, VerifiedIdentity, VerifiedKey,

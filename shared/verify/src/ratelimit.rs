@@ -269,7 +269,12 @@ fn left(balance: Option<&Balance>, now: Timestamp) -> Option<u64> {
 /// The name of an identifier's counters: its SHA-256, so storage holds
 /// neither the identifier nor anything longer than 43 characters.
 fn digest(identifier: &Identifier) -> String {
-    let hash =
-        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, identifier.expose().as_bytes());
+    sha256(identifier.expose().as_bytes())
+}
+
+/// The SHA-256 of `bytes`, base64url without padding (43 characters, none
+/// of them `#`): how storage names what it must not hold as sent.
+pub fn sha256(bytes: &[u8]) -> String {
+    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash.as_ref())
 }

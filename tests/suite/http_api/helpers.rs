@@ -517,6 +517,7 @@ pub async fn create_key_in_with<S: api::handlers::ApiStore>(
             id: None,
             query: vec![],
             body: body.to_string().into(),
+            idempotency_key: None,
         },
     )
     .await;

@@ -84,6 +84,7 @@ async fn the_key_authorizer_limits_requests_by_source_address_in_a_namespace<
             body: json!({"name": "gateway", "limit": 2, "duration": 3600})
                 .to_string()
                 .into(),
+            idempotency_key: None,
         },
     )
     .await;
@@ -408,6 +409,7 @@ async fn the_authorizer_decides_per_route_for_tokens_and_service_keys<S>(
             id: id.map(str::to_owned),
             query: vec![],
             body: body.to_string().into(),
+            idempotency_key: None,
         };
         api::dispatch(Arc::clone(&state), route, request)
     };
@@ -615,6 +617,7 @@ async fn the_key_authorizer_decides_on_both_payload_shapes<S: ApiStore + 'static
             id: Some(key_id.clone()),
             query: vec![],
             body: json!({ "confirm": key_id }).to_string().into(),
+            idempotency_key: None,
         },
     )
     .await;

@@ -7,6 +7,7 @@ mod console;
 mod flows;
 mod hardening;
 pub(crate) mod helpers;
+mod idempotency;
 mod identities;
 pub(crate) mod jwks;
 mod lambda_events;

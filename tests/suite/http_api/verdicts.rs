@@ -182,6 +182,7 @@ fn developer_request(demo: &dev_server::DemoCatalog, id: &str, body: Value) -> a
         id: Some(id.to_owned()),
         query: vec![],
         body: body.to_string().into(),
+        idempotency_key: None,
     }
 }
 

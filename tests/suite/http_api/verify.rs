@@ -262,6 +262,7 @@ async fn another_instance_refuses_a_deleted_key_within_the_cache_ttl() {
         id: id.map(str::to_owned),
         query: vec![],
         body: body.to_string().into(),
+        idempotency_key: None,
     };
     let call = |state: &Arc<AppState<DynamoStore>>, route, request| {
         api::dispatch(Arc::clone(state), route, request)

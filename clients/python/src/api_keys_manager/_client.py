@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence, Union
 from urllib.parse import quote
@@ -100,6 +101,8 @@ class _Call:
     path: str
     body: Json = None
     params: Optional[Params] = None
+    #: `Idempotency-Key`, for the calls that mint a secret (the same on each retry).
+    idempotency_key: Optional[str] = None
 
 
 def _scope(permissions: Optional[str], ip: Optional[str]) -> Optional[str]:
@@ -149,13 +152,14 @@ def _create_call(
     permissions: Optional[Sequence[str]],
     external_id: Optional[str],
     meta: Optional[Mapping[str, Json]],
+    idempotency_key: Optional[str],
 ) -> _Call:
     body: dict[str, Json] = {"application_id": application_id, "arx_id": arx_id}
     given = {"name": name, "expires_at": expires_at, "limits": limits, "external_id": external_id, "meta": meta}
     body.update({field: value for field, value in given.items() if value is not None})
     if permissions is not None:
         body["permissions"] = list(permissions)
-    return _Call("POST", "/v1/api-keys", body)
+    return _Call("POST", "/v1/api-keys", body, idempotency_key=idempotency_key or str(uuid.uuid4()))
 
 
 def _list_call(**filters: Union[str, int, bool, None]) -> _Call:
@@ -168,13 +172,19 @@ def _list_call(**filters: Union[str, int, bool, None]) -> _Call:
     return _Call("GET", "/v1/api-keys", params=params)
 
 
-def _rotate_call(key_id: str, grace_seconds: Optional[int], permissions: Optional[Sequence[str]]) -> _Call:
+def _rotate_call(
+    key_id: str,
+    grace_seconds: Optional[int],
+    permissions: Optional[Sequence[str]],
+    idempotency_key: Optional[str] = None,
+) -> _Call:
     body: dict[str, Json] = {}
     if grace_seconds is not None:
         body["grace_seconds"] = grace_seconds
     if permissions is not None:
         body["permissions"] = list(permissions)
-    return _Call("POST", f"/v1/api-keys/{_segment(key_id)}/rotate", body)
+    key = idempotency_key or str(uuid.uuid4())
+    return _Call("POST", f"/v1/api-keys/{_segment(key_id)}/rotate", body, idempotency_key=key)
 
 
 class _Base:
@@ -198,8 +208,11 @@ class _Base:
         # Never the service key.
         return f"{type(self).__name__}({self._base_url!r}, service_key=<redacted>)"
 
-    def _headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.__service_key}", "accept": "application/json"}
+    def _headers(self, call: _Call) -> dict[str, str]:
+        headers = {"authorization": f"Bearer {self.__service_key}", "accept": "application/json"}
+        if call.idempotency_key is not None:
+            headers["idempotency-key"] = call.idempotency_key
+        return headers
 
     @staticmethod
     def _answer(response: httpx.Response) -> tuple[Json, int]:
@@ -265,7 +278,7 @@ class Client(_Base):
         for attempt in range(self._retries + 1):
             try:
                 response = self._http.request(
-                    call.method, call.path, json=call.body, params=call.params, headers=self._headers()
+                    call.method, call.path, json=call.body, params=call.params, headers=self._headers(call)
                 )
             except httpx.HTTPError as error:
                 raise _unreachable(error) from None
@@ -338,8 +351,14 @@ class Client(_Base):
         permissions: Optional[Sequence[str]] = None,
         external_id: Optional[str] = None,
         meta: Optional[Mapping[str, Json]] = None,
+        idempotency_key: Optional[str] = None,
     ) -> CreatedApiKey:
-        call = _create_call(application_id, arx_id, name, expires_at, limits, permissions, external_id, meta)
+        """A new key, sent with an `Idempotency-Key` (a new one unless given;
+        the same on a retry after a 503): a repeat makes no second key, and
+        raises `KeyReplayed` (its answer holds no secret)."""
+        call = _create_call(
+            application_id, arx_id, name, expires_at, limits, permissions, external_id, meta, idempotency_key
+        )
         return CreatedApiKey.of(*self._send(call))
 
     def list_keys(
@@ -365,9 +384,14 @@ class Client(_Base):
         return ApiKey.of(*self._send(_Call("GET", f"/v1/api-keys/{_segment(key_id)}")))
 
     def rotate_key(
-        self, key_id: str, grace_seconds: Optional[int] = None, permissions: Optional[Sequence[str]] = None
+        self,
+        key_id: str,
+        grace_seconds: Optional[int] = None,
+        permissions: Optional[Sequence[str]] = None,
+        idempotency_key: Optional[str] = None,
     ) -> CreatedApiKey:
-        return CreatedApiKey.of(*self._send(_rotate_call(key_id, grace_seconds, permissions)))
+        call = _rotate_call(key_id, grace_seconds, permissions, idempotency_key)
+        return CreatedApiKey.of(*self._send(call))
 
     def disable_key(self, key_id: str) -> ApiKey:
         return ApiKey.of(*self._send(_Call("POST", f"/v1/api-keys/{_segment(key_id)}/disable")))
@@ -408,7 +432,7 @@ class AsyncClient(_Base):
         for attempt in range(self._retries + 1):
             try:
                 response = await self._http.request(
-                    call.method, call.path, json=call.body, params=call.params, headers=self._headers()
+                    call.method, call.path, json=call.body, params=call.params, headers=self._headers(call)
                 )
             except httpx.HTTPError as error:
                 raise _unreachable(error) from None
@@ -468,8 +492,14 @@ class AsyncClient(_Base):
         permissions: Optional[Sequence[str]] = None,
         external_id: Optional[str] = None,
         meta: Optional[Mapping[str, Json]] = None,
+        idempotency_key: Optional[str] = None,
     ) -> CreatedApiKey:
-        call = _create_call(application_id, arx_id, name, expires_at, limits, permissions, external_id, meta)
+        """A new key, sent with an `Idempotency-Key` (a new one unless given;
+        the same on a retry after a 503): a repeat makes no second key, and
+        raises `KeyReplayed` (its answer holds no secret)."""
+        call = _create_call(
+            application_id, arx_id, name, expires_at, limits, permissions, external_id, meta, idempotency_key
+        )
         return CreatedApiKey.of(*await self._send(call))
 
     async def list_keys(
@@ -495,9 +525,14 @@ class AsyncClient(_Base):
         return ApiKey.of(*await self._send(_Call("GET", f"/v1/api-keys/{_segment(key_id)}")))
 
     async def rotate_key(
-        self, key_id: str, grace_seconds: Optional[int] = None, permissions: Optional[Sequence[str]] = None
+        self,
+        key_id: str,
+        grace_seconds: Optional[int] = None,
+        permissions: Optional[Sequence[str]] = None,
+        idempotency_key: Optional[str] = None,
     ) -> CreatedApiKey:
-        return CreatedApiKey.of(*await self._send(_rotate_call(key_id, grace_seconds, permissions)))
+        call = _rotate_call(key_id, grace_seconds, permissions, idempotency_key)
+        return CreatedApiKey.of(*await self._send(call))
 
     async def disable_key(self, key_id: str) -> ApiKey:
         return ApiKey.of(*await self._send(_Call("POST", f"/v1/api-keys/{_segment(key_id)}/disable")))

@@ -245,6 +245,21 @@ class ApiKey:
         )
 
 
+class KeyReplayed(ApiError):
+    """A create or rotation sent again under its `Idempotency-Key`: the key
+    exists since the first request, whose answer held its secret. This
+    answer never does: rotate `api_key` for a secret if the first was lost."""
+
+    def __init__(self, api_key: ApiKey):
+        super().__init__(
+            200,
+            "replayed",
+            "this key was made by an earlier request under the same Idempotency-Key; "
+            "its secret is not shown again: rotate the key for a new one",
+        )
+        self.api_key = api_key
+
+
 @dataclass(frozen=True)
 class CreatedApiKey:
     """A key just made (or made by a rotation), with its access key: shown
@@ -258,6 +273,8 @@ class CreatedApiKey:
     def of(cls, answer: object, status: int = 201) -> CreatedApiKey:
         what = "a created API key"
         body = _object(answer, what, status)
+        if body.get("replayed") is True:
+            raise KeyReplayed(ApiKey.of(body.get("api_key"), status))
         return cls(
             api_key=ApiKey.of(body.get("api_key"), status),
             access_key=_text(body, "access_key", what, status),

@@ -12,9 +12,10 @@ use domain::{
 use serde::{Deserialize, Serialize};
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyRead, ApiKeyRotate, ApplicationStore, ArxStore, Conflict,
-    RoleLookup, StoreError, until_written,
+    ReplayLookup, RoleLookup, StoreError, until_written,
 };
 
+use super::idempotency::Kept;
 use super::views::{ApiKeyView, ApplicationView, ArxView};
 use super::{refuse_key_in, refuse_keys_in_plain_data};
 use crate::http::{ApiRequest, ApiResponse};
@@ -100,15 +101,41 @@ where
         + ApiKeyCharge
         + ApplicationStore
         + ArxStore
-        + RoleLookup,
+        + RoleLookup
+        + ReplayLookup,
 {
-    match route {
-        Route::RotateApiKey => rotate(&state, &request).await,
-        _ => create(&state, &request).await,
+    // A request sent before under its Idempotency-Key is answered as it
+    // was (without the secret), before anything is read or hashed.
+    let kept = Kept::of(&request, route)?;
+    if let Some(kept) = &kept
+        && let Some(replayed) = kept
+            .replayed(&state.store, &request.identity.tenant)
+            .await?
+    {
+        return Ok(replayed);
+    }
+    let answered = match route {
+        Route::RotateApiKey => rotate(&state, &request, kept.as_ref()).await,
+        _ => create(&state, &request, kept.as_ref()).await,
+    };
+    // Another request under the same key won the race: its answer is kept.
+    match (answered, &kept) {
+        (Err(ApiError::Conflict { code: REPLAYED, .. }), Some(kept)) => kept
+            .replayed(&state.store, &request.identity.tenant)
+            .await?
+            .ok_or_else(|| StoreError::from(Conflict::Replayed).into()),
+        (answered, _) => answered,
     }
 }
 
-async fn create<S>(state: &AppState<S>, request: &ApiRequest) -> Result<ApiResponse, ApiError>
+/// The code of a create that lost the race to another under its key.
+const REPLAYED: &str = "idempotency_key_in_use";
+
+async fn create<S>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+    kept: Option<&Kept>,
+) -> Result<ApiResponse, ApiError>
 where
     S: ApiKeyCreate + ApplicationStore + ArxStore + RoleLookup,
 {
@@ -166,15 +193,46 @@ where
         meta,
     };
     let (key, audit) = ApiKey::mint(&identity.tenant, issue, settings, &identity.author(now));
-    state.store.create_api_key(&key, &audit).await?;
+    let answer = created(&key, &access_key, &arx, now, state.expiry_notice);
+    match kept {
+        Some(kept) => {
+            let replay = kept.replay(
+                &identity.tenant,
+                answer_without_secret(&key, &arx, now, state),
+            );
+            state
+                .store
+                .create_api_key_kept(&key, &audit, &replay)
+                .await?;
+        }
+        None => state.store.create_api_key(&key, &audit).await?,
+    }
     tracing::info!(key_id = %key.id, tenant = %identity.tenant, "api key created");
-    Ok(created(&key, &access_key, &arx, now, state.expiry_notice))
+    Ok(answer)
+}
+
+/// A create's answer as a replay keeps it: the key record and its Arx's
+/// address, never the access key.
+fn answer_without_secret<S>(
+    key: &ApiKey,
+    arx: &Arx,
+    now: Timestamp,
+    state: &AppState<S>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "api_key": ApiKeyView::at(key, now, state.expiry_notice),
+        "arx_url": arx.arx_url,
+    })
 }
 
 /// A new key for the same application and Arx, with the same name and expiry
 /// policy (the same lifetime, from now), answered like a create; the old key
 /// works until `now + grace_seconds` (or its own expiry, if sooner).
-async fn rotate<S>(state: &AppState<S>, request: &ApiRequest) -> Result<ApiResponse, ApiError>
+async fn rotate<S>(
+    state: &AppState<S>,
+    request: &ApiRequest,
+    kept: Option<&Kept>,
+) -> Result<ApiResponse, ApiError>
 where
     S: ApiKeyRead + ApiKeyRotate + ApiKeyCharge + ApplicationStore + ArxStore,
 {
@@ -206,7 +264,18 @@ where
             allowlist: body.allowlist.clone(),
         };
         let rotation = old.rotate(issue, grace, with, &by)?;
-        state.store.rotate_api_key(&old, &rotation).await?;
+        match kept {
+            Some(kept) => {
+                let new = &rotation.replacement;
+                let answer = answer_without_secret(new, &arx, new.created_at, state);
+                let replay = kept.replay(&identity.tenant, answer);
+                state
+                    .store
+                    .rotate_api_key_kept(&old, &rotation, &replay)
+                    .await?;
+            }
+            None => state.store.rotate_api_key(&old, &rotation).await?,
+        }
         Ok::<_, ApiError>((old, rotation, access_key, arx))
     })
     .await?;

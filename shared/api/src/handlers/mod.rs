@@ -10,7 +10,7 @@ use domain::{AuditAction, AuditEvent, Timestamp};
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
     ApplicationStore, ArxStore, AuditLog, FeedbackStore, IdentityStore, LeakReports,
-    NamespaceStore, RoleStore, ServiceKeyStore, UsageLog,
+    NamespaceStore, ReplayLookup, RoleStore, ServiceKeyStore, UsageLog,
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
@@ -23,6 +23,7 @@ pub mod arx;
 pub mod audit_events;
 pub mod change_keys;
 pub mod feedback;
+mod idempotency;
 pub mod identities;
 pub mod issue_keys;
 pub mod rate_limits;
@@ -52,6 +53,7 @@ pub trait ApiStore:
     + IdentityStore
     + RoleStore
     + NamespaceStore
+    + ReplayLookup
     + UsageLog
     + 'static
 {
@@ -74,6 +76,7 @@ impl<S> ApiStore for S where
         + IdentityStore
         + RoleStore
         + NamespaceStore
+        + ReplayLookup
         + UsageLog
         + 'static
 {

@@ -17,7 +17,7 @@ use crate::keys::{
 };
 use crate::{
     ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
-    Conflict, KeyLookup, StoreError, StoreResult, fresh_balance, into_page,
+    Conflict, KeyLookup, Replay, StoreError, StoreResult, fresh_balance, into_page,
 };
 
 /// The key item: the record, with its place in each secondary index.
@@ -174,13 +174,49 @@ impl ApiKeyCreate for DynamoStore {
         transaction.put(self, super::audit::audit_item(audit)?)?;
         transaction.commit(self).await
     }
+
+    async fn create_api_key_kept(
+        &self,
+        key: &ApiKey,
+        audit: &AuditEvent,
+        replay: &Replay,
+    ) -> StoreResult<()> {
+        let mut transaction = Transaction::default();
+        self.add_new_key(&mut transaction, key)?;
+        transaction.put(self, super::audit::audit_item(audit)?)?;
+        self.keep_replay(&mut transaction, replay)?;
+        transaction.commit(self).await
+    }
 }
 
 impl ApiKeyRotate for DynamoStore {
     async fn rotate_api_key(&self, current: &ApiKey, rotation: &Rotation) -> StoreResult<()> {
+        self.rotate_in(Transaction::default(), current, rotation)
+            .await
+    }
+
+    async fn rotate_api_key_kept(
+        &self,
+        current: &ApiKey,
+        rotation: &Rotation,
+        replay: &Replay,
+    ) -> StoreResult<()> {
+        let mut transaction = Transaction::default();
+        self.keep_replay(&mut transaction, replay)?;
+        self.rotate_in(transaction, current, rotation).await
+    }
+}
+
+impl DynamoStore {
+    /// A rotation's writes, added to `transaction` and committed.
+    async fn rotate_in(
+        &self,
+        mut transaction: Transaction,
+        current: &ApiKey,
+        rotation: &Rotation,
+    ) -> StoreResult<()> {
         // Over the revision read: a key rotated meanwhile (or changed in
         // any way) is read again, so it is rotated once.
-        let mut transaction = Transaction::default();
         let rotated = &rotation.rotated;
         transaction.put_if_revision(self, api_key_item(rotated)?, current.revision)?;
         transaction.put(self, lookup_item(rotated)?)?;
@@ -190,9 +226,19 @@ impl ApiKeyRotate for DynamoStore {
         }
         transaction.commit(self).await
     }
-}
 
-impl DynamoStore {
+    /// A first answer's part of a transaction: kept unless one is.
+    fn keep_replay(&self, transaction: &mut Transaction, replay: &Replay) -> StoreResult<()> {
+        let (pk, sk) = (tenant_pk(&replay.tenant_id), keys::replay_sk(&replay.slot));
+        let mut item = super::entity_item(replay, "replay", pk, sk)?;
+        item.insert(
+            keys::TTL.into(),
+            AttributeValue::N(replay.expires.to_string()),
+        );
+        let now = domain::Timestamp::now().unix_seconds();
+        transaction.put_unless_live(self, item, now, Conflict::Replayed)
+    }
+
     /// A new key's part of a transaction: the key and its lookup item (both
     /// new), its application and Arx still accepting keys, and the counts.
     fn add_new_key(&self, transaction: &mut Transaction, key: &ApiKey) -> StoreResult<()> {

@@ -23,6 +23,7 @@ mod identities;
 mod leaks;
 mod named;
 mod rate_limits;
+mod replays;
 mod roles;
 mod service_keys;
 mod sweep;

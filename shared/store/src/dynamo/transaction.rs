@@ -57,6 +57,32 @@ impl Transaction {
         Ok(())
     }
 
+    /// Puts `item` unless a live one is there: none, or one whose TTL
+    /// (`ttl`, Unix seconds) is before `now` (past it DynamoDB may not have
+    /// deleted it yet).
+    pub(super) fn put_unless_live(
+        &mut self,
+        store: &DynamoStore,
+        item: Item,
+        now: i64,
+        conflict: Conflict,
+    ) -> StoreResult<()> {
+        let put = Put::builder()
+            .table_name(&store.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk) OR #ttl < :now")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#ttl", crate::keys::TTL)
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.push(
+            TransactWriteItem::builder().put(put).build(),
+            Some(conflict),
+        );
+        Ok(())
+    }
+
     /// Replaces an item whose `status` must still be `expected`.
     pub(super) fn put_if_status(
         &mut self,

@@ -15,7 +15,7 @@ use crate::keys::{
 };
 use crate::{
     ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
-    Conflict, KeyLookup, StoreError, StoreResult, counters_removed_at_purge, into_page,
+    Conflict, KeyLookup, Replay, StoreError, StoreResult, counters_removed_at_purge, into_page,
 };
 
 use super::audit::put_audit;
@@ -162,21 +162,54 @@ impl ApiKeyRead for EmbeddedStore {
 
 impl ApiKeyCreate for EmbeddedStore {
     async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
-        let (key, audit) = (key.clone(), audit.clone());
+        self.create_in(key, audit, None).await
+    }
+
+    async fn create_api_key_kept(
+        &self,
+        key: &ApiKey,
+        audit: &AuditEvent,
+        replay: &Replay,
+    ) -> StoreResult<()> {
+        self.create_in(key, audit, Some(replay)).await
+    }
+}
+
+impl EmbeddedStore {
+    /// A new key, its audit event and the answer to keep, if any, in one
+    /// write transaction.
+    async fn create_in(
+        &self,
+        key: &ApiKey,
+        audit: &AuditEvent,
+        replay: Option<&Replay>,
+    ) -> StoreResult<()> {
+        let (key, audit, replay) = (key.clone(), audit.clone(), replay.cloned());
         self.write(move |txn| {
             insert_new_key(txn, &key)?;
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            if let Some(replay) = &replay {
+                super::replays::keep_replay(&mut items, replay)?;
+            }
             put_audit(txn, &mut items, &audit)
         })
         .await
     }
-}
 
-impl ApiKeyRotate for EmbeddedStore {
-    async fn rotate_api_key(&self, current: &ApiKey, rotation: &Rotation) -> StoreResult<()> {
-        let (current, rotation) = (current.clone(), rotation.clone());
+    /// A rotation's writes and the answer to keep, if any, in one write
+    /// transaction.
+    async fn rotate_in(
+        &self,
+        current: &ApiKey,
+        rotation: &Rotation,
+        replay: Option<&Replay>,
+    ) -> StoreResult<()> {
+        let (current, rotation, replay) = (current.clone(), rotation.clone(), replay.cloned());
         self.write(move |txn| {
             let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            if let Some(replay) = &replay {
+                super::replays::keep_replay(&mut items, replay)?;
+            }
             let (pk, sk) = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
             let stored: Option<ApiKey> = get(&items, &pk, &sk)?;
             let Some(stored) = stored.filter(|s| s.revision == current.revision) else {
@@ -195,6 +228,21 @@ impl ApiKeyRotate for EmbeddedStore {
             insert_new_key(txn, &rotation.replacement)
         })
         .await
+    }
+}
+
+impl ApiKeyRotate for EmbeddedStore {
+    async fn rotate_api_key(&self, current: &ApiKey, rotation: &Rotation) -> StoreResult<()> {
+        self.rotate_in(current, rotation, None).await
+    }
+
+    async fn rotate_api_key_kept(
+        &self,
+        current: &ApiKey,
+        rotation: &Rotation,
+        replay: &Replay,
+    ) -> StoreResult<()> {
+        self.rotate_in(current, rotation, Some(replay)).await
     }
 }
 
