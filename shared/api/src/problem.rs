@@ -68,6 +68,12 @@ pub enum ApiError {
     ConfirmationMismatch,
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// A request under this `Idempotency-Key` was answered meanwhile (it
+    /// won the race to write): its answer is kept, to be read.
+    #[error(
+        "a request with this Idempotency-Key was answered meanwhile; send it again to read that answer"
+    )]
+    Replayed,
     /// An `Idempotency-Key` sent before with another request.
     #[error(
         "this Idempotency-Key was sent before with another request: use a new key for a new request"
@@ -126,6 +132,7 @@ impl ApiError {
             }
             Self::Conflict { code, .. } => (409, code, "Conflict"),
             Self::IdempotencyKeyReused => (422, "idempotency_key_reused", "Idempotency key reused"),
+            Self::Replayed => (409, "idempotency_key_in_use", "Conflict"),
             Self::Internal(_) => (500, "internal", "Internal server error"),
         }
     }
@@ -194,10 +201,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(Conflict::AlreadyExists) => {
                 Self::conflict("already_exists", "an object with this id already exists")
             }
-            StoreError::Conflict(Conflict::Replayed) => Self::conflict(
-                "idempotency_key_in_use",
-                "a request with this Idempotency-Key was answered meanwhile; send it again to read that answer",
-            ),
+            StoreError::Conflict(Conflict::Replayed) => Self::Replayed,
             StoreError::Conflict(Conflict::Changed) => Self::conflict(
                 CHANGED,
                 "the object changed while this request ran; read it again and retry",

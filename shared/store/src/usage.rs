@@ -323,7 +323,7 @@ impl UsageWrites {
                 .iter()
                 .map(|(identifier, n)| (identifier.as_str(), *n))
                 .collect();
-            top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            top.sort_by(most_then_name);
             top.truncate(LIMITED_WRITTEN);
             (day, top)
         })
@@ -332,9 +332,14 @@ impl UsageWrites {
 
 /// `counts` with the highest first (ties by identifier), at most `most`.
 pub(crate) fn most_first(mut counts: Vec<(String, u64)>, most: usize) -> Vec<(String, u64)> {
-    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    counts.sort_by(|a, b| most_then_name(&(a.0.as_str(), a.1), &(b.0.as_str(), b.1)));
     counts.truncate(most);
     counts
+}
+
+/// The higher count first, then the name: the one order of top lists.
+fn most_then_name(a: &(&str, u64), b: &(&str, u64)) -> std::cmp::Ordering {
+    b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0))
 }
 
 /// Adds `n` refusals of `identifier`, tracking at most [`LIMITED_TRACKED`].

@@ -12,6 +12,7 @@
 //! counter), a log line or an error.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -81,7 +82,9 @@ impl From<store::StoreError> for LimitError {
 }
 
 /// Each namespace read (or found missing), by tenant and name, and when.
-type Namespaces = HashMap<(TenantId, NamespaceName), (Option<RateLimitNamespace>, Instant)>;
+/// Shared, not copied: a check reads a namespace (up to 500 overrides) from
+/// here at every call.
+type Namespaces = HashMap<(TenantId, NamespaceName), (Option<Arc<RateLimitNamespace>>, Instant)>;
 
 /// Namespaces as this process last read them, for a short time.
 #[derive(Debug)]
@@ -120,7 +123,7 @@ impl RateLimiter {
         store: &S,
         tenant: &TenantId,
         name: &NamespaceName,
-    ) -> Result<RateLimitNamespace, LimitError> {
+    ) -> Result<Arc<RateLimitNamespace>, LimitError> {
         let key = (tenant.clone(), name.clone());
         let cached = self
             .lock()
@@ -130,7 +133,7 @@ impl RateLimiter {
         let namespace = match cached {
             Some(namespace) => namespace,
             None => {
-                let read = store.namespace_named(tenant, name).await?;
+                let read = store.namespace_named(tenant, name).await?.map(Arc::new);
                 if !self.ttl.is_zero() {
                     let mut namespaces = self.lock();
                     if namespaces.len() >= MAX_CACHED {

@@ -120,16 +120,13 @@ where
     };
     // Another request under the same key won the race: its answer is kept.
     match (answered, &kept) {
-        (Err(ApiError::Conflict { code: REPLAYED, .. }), Some(kept)) => kept
+        (Err(ApiError::Replayed), Some(kept)) => kept
             .replayed(&state.store, &request.identity.tenant)
             .await?
-            .ok_or_else(|| StoreError::from(Conflict::Replayed).into()),
+            .ok_or(ApiError::Replayed),
         (answered, _) => answered,
     }
 }
-
-/// The code of a create that lost the race to another under its key.
-const REPLAYED: &str = "idempotency_key_in_use";
 
 async fn create<S>(
     state: &AppState<S>,
