@@ -188,6 +188,7 @@ async fn seed(stand_ins: &StandIns) -> Seeded {
                     query: vec![],
                     body: body.to_string().into(),
                     idempotency_key: None,
+                    media: Default::default(),
                 },
             )
             .await;

@@ -587,7 +587,10 @@ fn check(name: &str, answer: &Value) {
         | "get-ratelimit-namespace-usage.json" => Some(404),
         // The events' namespace is not there yet: create-ratelimit-namespace.json
         // makes it, and functions boot in the order of their names.
-        "create-api-key.json" | "ratelimit.json" | "ratelimit-many.json" => Some(422),
+        "create-api-key.json"
+        | "import-api-keys.json"
+        | "ratelimit.json"
+        | "ratelimit-many.json" => Some(422),
         // Signed by a key GitHub publishes, not the stand-in's (fetched, unknown).
         "leak-report.json" => Some(401),
         _ => None,

@@ -27,6 +27,7 @@ fn request(body: &str) -> ApiRequest {
         query: vec![],
         body: Bytes::from(body.to_owned()),
         idempotency_key: None,
+        media: Default::default(),
     }
 }
 

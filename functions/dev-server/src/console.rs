@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use api::http::check_content_type;
+use api::http::{BodyMedia, check_content_type};
 use api::{ApiError, ApiResponse, Identity};
 use auth::{AuthConfig, issue_hs256_token};
 use domain::{Role, TenantId};
@@ -139,7 +139,9 @@ impl Console {
                 "local sign-in answers only the console's own page",
             ));
         }
-        check_content_type(content_type, body)?;
+        if check_content_type(content_type, body)? != BodyMedia::Json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
         let request: SignInRequest = serde_json::from_slice(body).map_err(|_| {
             refused(
                 "role",

@@ -391,13 +391,14 @@ async fn to_api_request<S: ApiStore>(
         .map(str::to_owned);
     let idempotency_key = api::http::idempotency_key_of(request.headers());
     let body = read_body(request, server.limits.body_timeout).await?;
-    check_content_type(content_type.as_deref(), &body)?;
+    let media = check_content_type(content_type.as_deref(), &body)?;
     Ok(ApiRequest {
         identity,
         id,
         query,
         body,
         idempotency_key,
+        media,
     })
 }
 

@@ -160,6 +160,7 @@ fn request(identity: &Identity, id: Option<String>, body: String) -> ApiRequest 
         query: vec![],
         body: Bytes::from(body),
         idempotency_key: None,
+        media: Default::default(),
     }
 }
 

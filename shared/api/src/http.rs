@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use crate::problem::ApiError;
 
 /// Request bodies above this are refused with 413 before parsing.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const MAX_BODY_BYTES: usize = 512 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
@@ -24,8 +24,20 @@ pub struct ApiRequest {
     pub query: Vec<(String, String)>,
     pub body: Bytes,
     /// The `Idempotency-Key` header as sent, if any (checked by the routes
-    /// that take one: create, rotate).
+    /// that take one: create, rotate, import).
     pub idempotency_key: Option<String>,
+    /// How the body was sent: JSON, or CSV (which only the import reads).
+    pub media: BodyMedia,
+}
+
+/// The media types a request body may be sent as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BodyMedia {
+    #[default]
+    Json,
+    /// `text/csv`: the import's one file of keys; every other route
+    /// refuses it (415) as it refuses any type but JSON.
+    Csv,
 }
 
 /// The `Idempotency-Key` header as sent (its bytes as text, a non-UTF-8
@@ -36,17 +48,21 @@ pub fn idempotency_key_of(headers: &http::HeaderMap) -> Option<String> {
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
 }
 
-/// Refuses (415) a body that is not sent as `application/json` (parameters
-/// such as `charset` allowed). An empty body needs no type.
-pub fn check_content_type(content_type: Option<&str>, body: &[u8]) -> Result<(), ApiError> {
+/// Refuses (415) a body that is not sent as `application/json` or
+/// `text/csv` (parameters such as `charset` allowed), and says which. An
+/// empty body needs no type.
+pub fn check_content_type(content_type: Option<&str>, body: &[u8]) -> Result<BodyMedia, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(());
+        return Ok(BodyMedia::Json);
     }
     let media_type = content_type
         .and_then(|value| value.split(';').next())
         .map(str::trim);
     match media_type {
-        Some(media_type) if media_type.eq_ignore_ascii_case("application/json") => Ok(()),
+        Some(media_type) if media_type.eq_ignore_ascii_case("application/json") => {
+            Ok(BodyMedia::Json)
+        }
+        Some(media_type) if media_type.eq_ignore_ascii_case("text/csv") => Ok(BodyMedia::Csv),
         _ => Err(ApiError::UnsupportedMediaType),
     }
 }
@@ -54,6 +70,9 @@ pub fn check_content_type(content_type: Option<&str>, body: &[u8]) -> Result<(),
 impl ApiRequest {
     /// The body as `T`: 400 naming the field at fault when it does not fit.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.media != BodyMedia::Json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
         if self.body.len() > MAX_BODY_BYTES {
             return Err(ApiError::BodyTooLarge {
                 max_bytes: MAX_BODY_BYTES,
@@ -139,14 +158,16 @@ const LIST_FIELDS: &[&str] = &[
 ];
 
 /// The fields that hold the client's own JSON, whatever its shape (a key's
-/// `meta`): nothing under them is read as ours.
-const FREE_FORM_FIELDS: &[&str] = &["meta"];
+/// `meta`): nothing under them is read as ours; and the import's `keys`,
+/// whose items are each checked on their own ([`refuse_misplaced_lists`]),
+/// so one bad item is refused alone.
+const FREE_FORM_FIELDS: &[&str] = &["meta", "keys"];
 
 /// Refuses a list where the API takes an object. serde reads a struct from a
 /// JSON array as readily as from an object (its fields in order), so without
 /// this `{"limits": []}` would read as limits of no parts, which removes a
 /// key's limits. Only bodies that hold a `[` at all are looked at again.
-fn refuse_misplaced_lists(body: &[u8]) -> Result<(), ApiError> {
+pub(crate) fn refuse_misplaced_lists(body: &[u8]) -> Result<(), ApiError> {
     if !body.contains(&b'[') {
         return Ok(());
     }
@@ -205,7 +226,7 @@ fn misplaced_list(value: &serde_json::Value, path: &str) -> Option<String> {
     })
 }
 
-fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+pub(crate) fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = error.path().to_string();
     let inner = error.into_inner();
     if !inner.is_data() {

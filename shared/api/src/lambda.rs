@@ -174,7 +174,7 @@ fn to_api_request(
         Body::Binary(bytes) => Bytes::from(bytes),
         _ => Bytes::new(),
     };
-    crate::http::check_content_type(content_type.as_deref(), &body)?;
+    let media = crate::http::check_content_type(content_type.as_deref(), &body)?;
     Ok((
         route,
         ApiRequest {
@@ -183,6 +183,7 @@ fn to_api_request(
             query,
             body,
             idempotency_key,
+            media,
         },
     ))
 }

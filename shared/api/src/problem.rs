@@ -147,7 +147,7 @@ impl ApiError {
         self.kind().1
     }
 
-    fn field(&self) -> Option<&str> {
+    pub(crate) fn field(&self) -> Option<&str> {
         match self {
             Self::MalformedBody { field, .. } => field.as_deref(),
             Self::InvalidField { field, .. } => Some(field),
@@ -202,6 +202,10 @@ impl From<StoreError> for ApiError {
                 Self::conflict("already_exists", "an object with this id already exists")
             }
             StoreError::Conflict(Conflict::Replayed) => Self::Replayed,
+            StoreError::Conflict(Conflict::AlreadyImported) => Self::conflict(
+                "already_imported",
+                "a key found the same way (the same key, or the same lookup prefix) is already imported",
+            ),
             StoreError::Conflict(Conflict::Changed) => Self::conflict(
                 CHANGED,
                 "the object changed while this request ran; read it again and retry",

@@ -66,6 +66,18 @@ query! {
 }
 
 query! {
+    /// `POST /v1/api-keys/import`: a CSV body names its application, Arx
+    /// and scheme here (a JSON body names them in itself).
+    ImportApiKeysQuery {
+        /// Check every item, import nothing.
+        dry_run: bool = "dry_run", boolean;
+        application_id: ApplicationId = "application_id", ApplicationId::parse;
+        arx_id: ArxId = "arx_id", ArxId::parse;
+        scheme: domain::ImportScheme = "scheme", domain::ImportScheme::parse;
+    }
+}
+
+query! {
     /// `GET /v1/api-keys`.
     ListApiKeysQuery {
         application_id: ApplicationId = "application_id", ApplicationId::parse;
@@ -294,13 +306,14 @@ mod tests {
         #[test]
         fn no_query_value_panics(value in any::<String>()) {
             for name in [ListApiKeysQuery::NAMES, AuditEventsQuery::NAMES, TenantUsageQuery::NAMES,
-                         KeyUsageQuery::NAMES, CreateApiKeyQuery::NAMES].concat() {
+                         KeyUsageQuery::NAMES, CreateApiKeyQuery::NAMES, ImportApiKeysQuery::NAMES].concat() {
                 let one = params(&[(name, value.as_str())]);
                 let _ = ListApiKeysQuery::parse(&one);
                 let _ = AuditEventsQuery::parse(&one);
                 let _ = TenantUsageQuery::parse(&one);
                 let _ = KeyUsageQuery::parse(&one);
                 let _ = CreateApiKeyQuery::parse(&one);
+                let _ = ImportApiKeysQuery::parse(&one);
                 let _ = ServiceKeysQuery::parse(&one);
             }
         }

@@ -8,8 +8,8 @@ use domain::Operation;
 
 use crate::queries::{
     ApplicationsQuery, ArxQuery, AuditEventsQuery, CreateApiKeyQuery, IdentitiesQuery,
-    KeyUsageQuery, ListApiKeysQuery, NamespacesQuery, Query, RolesQuery, ServiceKeysQuery,
-    TenantUsageQuery,
+    ImportApiKeysQuery, KeyUsageQuery, ListApiKeysQuery, NamespacesQuery, Query, RolesQuery,
+    ServiceKeysQuery, TenantUsageQuery,
 };
 
 /// Everything about one route, declared once: a row of [`TABLE`]. Dispatch,
@@ -81,9 +81,10 @@ macro_rules! routes {
 }
 
 // route: method path, operation, function, query, effect.
-// create-api-key: both routes that mint a key (argon2id's hashing work in one function).
+// create-api-key: the routes that mint or import keys (argon2id's hashing work in one function).
 routes! {
     CreateApiKey: POST "/v1/api-keys", CreateApiKey, "create-api-key", CreateApiKeyQuery::NAMES, None;
+    ImportApiKeys: POST "/v1/api-keys/import", ChangeApiKeys, "create-api-key", ImportApiKeysQuery::NAMES, ChangesVerdicts;
     ListApiKeys: GET "/v1/api-keys", ReadApiKeys, "list-api-keys", ListApiKeysQuery::NAMES, None;
     GetApiKey: GET "/v1/api-keys/{id}", ReadApiKeys, "list-api-keys", &[], None;
     DeleteApiKey: DELETE "/v1/api-keys/{id}", DeleteApiKey, "change-api-key", &[], ChangesVerdicts;

@@ -172,6 +172,10 @@ pub struct ApiKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<KeyMeta>,
     pub secret_hash: SecretHash,
+    /// How verify finds a key a team imported (it has no key id of ours
+    /// inside it); `None` for every key made here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locator: Option<crate::KeyLocator>,
     /// One more with every write of the record: a change is written only
     /// over the revision it was computed from, so two changes made at once
     /// can never undo each other (the loser reads again and retries). Keys
@@ -467,6 +471,7 @@ mod tests {
             external_id: None,
             meta: None,
             secret_hash: hash,
+            locator: None,
             balance: None,
             revision: Revision::default(),
         }

@@ -48,6 +48,12 @@ pub enum AuditAction {
     /// The sweep removed a key (and its lookup item) past retention; its
     /// audit events stay.
     ApiKeyPurged,
+    /// An owner or admin imported a key the team issued before (the detail
+    /// names how it was stored).
+    ApiKeyImported,
+    /// An imported key's first verify replaced the hash it was imported with
+    /// by our argon2id.
+    ApiKeyRehashed,
     ApplicationCreated,
     ApplicationUpdated,
     ApplicationArchived,
@@ -160,6 +166,8 @@ impl AuditAction {
             Self::ApiKeyLeaked => "api_key_leaked",
             Self::ApiKeyExpired => "api_key_expired",
             Self::ApiKeyPurged => "api_key_purged",
+            Self::ApiKeyImported => "api_key_imported",
+            Self::ApiKeyRehashed => "api_key_rehashed",
             Self::ApplicationCreated => "application_created",
             Self::ApplicationUpdated => "application_updated",
             Self::ApplicationArchived => "application_archived",
@@ -201,7 +209,7 @@ impl AuditAction {
 mod tests {
     use super::*;
 
-    const ALL: [AuditAction; 32] = [
+    const ALL: [AuditAction; 34] = [
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyDeleted,
         AuditAction::ApiKeyDisabled,
@@ -212,6 +220,8 @@ mod tests {
         AuditAction::ApiKeyLeaked,
         AuditAction::ApiKeyExpired,
         AuditAction::ApiKeyPurged,
+        AuditAction::ApiKeyImported,
+        AuditAction::ApiKeyRehashed,
         AuditAction::ApplicationCreated,
         AuditAction::ApplicationUpdated,
         AuditAction::ApplicationArchived,

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod feedback;
 pub mod identity;
 pub mod ids;
+pub mod import;
 pub mod invalid;
 pub mod key_role;
 pub mod lifecycle;
@@ -46,6 +47,7 @@ pub use ids::{
     ApiKeyId, ApplicationId, ArxId, AuditEventId, FeedbackId, IdentityId, LimitName, NamespaceId,
     NamespaceName, PrefixedId, RoleId, RoleName, ServiceKeyId, TenantId, UserId,
 };
+pub use import::{ForeignKey, HashRefused, ImportPrefix, ImportScheme, ImportedHash, KeyLocator};
 pub use invalid::InvalidValue;
 pub use key_role::{KeyRole, KeyRoles};
 pub use lifecycle::{

@@ -284,6 +284,7 @@ impl ApiKey {
             external_id: settings.external_id,
             meta: settings.meta,
             secret_hash: issue.secret_hash,
+            locator: None,
             revision: Revision::default(),
         };
         let event = by.event(tenant, AuditAction::ApiKeyCreated, &key.id);
@@ -578,6 +579,7 @@ impl ApiKey {
 }
 
 mod detail;
+mod import;
 use detail::what_changed;
 
 #[cfg(test)]

@@ -32,6 +32,31 @@ impl SecretHash {
         })
     }
 
+    /// A hash a team imported, in one of the forms [`crate::import`] keeps.
+    pub(crate) fn foreign(stored: String) -> Self {
+        Self(stored)
+    }
+
+    /// Whether this is an argon2 hash (ours, or an imported one in PHC
+    /// form): every other form is replaced by ours at the key's first
+    /// successful verify.
+    pub fn is_argon2(&self) -> bool {
+        self.0.starts_with("$argon2")
+    }
+
+    /// Whether checking a key against this hash is heavy enough to run off
+    /// the request's own task: an argon2 hash of more than `in_place_kib`
+    /// (memory × passes), and every salted hash a team imported (PBKDF2 and
+    /// bcrypt are slow by design). An unsalted digest is light.
+    pub fn is_heavy(&self, in_place_kib: u64) -> bool {
+        if self.is_argon2() {
+            return self
+                .params()
+                .is_some_and(|params| params.work_kib() > in_place_kib);
+        }
+        !(self.0.starts_with("sha256$$") || self.0.starts_with("sha512$$"))
+    }
+
     /// Accepts only a well-formed PHC string (for values read back from storage).
     pub fn parse(phc: &str) -> Result<Self, InvalidValue> {
         PasswordHash::new(phc)
@@ -143,6 +168,12 @@ impl KeyHasher {
     /// Whether `presented` is the key `stored` was made from. Uses the parameters
     /// inside the stored hash, so keys hashed before a parameter change still verify.
     pub fn verify<Id>(&self, presented: &PresentedKey<Id>, stored: &SecretHash) -> bool {
+        self.verify_text(presented.expose_secret(), stored)
+    }
+
+    /// [`KeyHasher::verify`] for a key given as text (one a team imported):
+    /// only argon2 hashes; any other form never verifies here.
+    pub fn verify_text(&self, key: &str, stored: &SecretHash) -> bool {
         let Ok(parsed) = PasswordHash::new(stored.as_str()) else {
             return false;
         };
@@ -167,12 +198,7 @@ impl KeyHasher {
         let blocks = params.block_count();
         let argon2 = Argon2::new(algorithm, version, params);
         let computed = with_blocks(blocks, |memory| {
-            argon2.hash_password_into_with_memory(
-                presented.expose_secret().as_bytes(),
-                salt,
-                &mut out,
-                memory,
-            )
+            argon2.hash_password_into_with_memory(key.as_bytes(), salt, &mut out, memory)
         });
         // `Output`'s equality is constant-time.
         computed.is_ok() && Output::new(&out).is_ok_and(|out| out == expected)
@@ -187,6 +213,12 @@ impl KeyHasher {
 fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T {
     thread_local! {
         static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    // An imported hash may ask far more (Django's argon2: 100 MiB): such a
+    // buffer is made for its one check and freed, never kept.
+    const KEPT_AT_MOST: usize = 32 * 1024;
+    if count > KEPT_AT_MOST {
+        return f(&mut vec![argon2::Block::default(); count]);
     }
     BLOCKS.with(|kept| match kept.try_borrow_mut() {
         Ok(mut blocks) => {

@@ -257,6 +257,26 @@ pub trait ApiKeyLookup: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<KeyLookup>>> + Send;
 }
 
+/// The item an imported key's locator names: whose key it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedPointer {
+    pub key_id: ApiKeyId,
+    pub tenant_id: TenantId,
+}
+
+/// Where verify finds the keys a team imported (see [`domain::import`]).
+pub trait ImportedKeyLookup: Send + Sync {
+    /// The imported key `locator` points at, read strongly consistently.
+    fn imported_key(
+        &self,
+        locator: &domain::KeyLocator,
+    ) -> impl Future<Output = StoreResult<Option<ApiKeyId>>> + Send;
+
+    /// Whether any key was ever imported here (an import writes the marker
+    /// in its transaction).
+    fn imported_keys_exist(&self) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
 /// A key's last use (`last_used_at`). Three words, three things: the last
 /// use (this), the balance (what the limits leave, [`Balance`]) and usage
 /// (what keys did, counted by outcome: [`crate::UsageLog`]).

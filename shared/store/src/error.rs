@@ -48,4 +48,8 @@ pub enum Conflict {
     /// before (or is being made now); nothing was written.
     #[error("an answer is kept for this idempotency key")]
     Replayed,
+    /// An imported key with the same locator (the same key, or a salted
+    /// key with the same lookup prefix) is already here.
+    #[error("a key found the same way is already imported")]
+    AlreadyImported,
 }

@@ -171,6 +171,17 @@ pub fn api_key_lookup_pk(id: &ApiKeyId) -> String {
     format!("LOOKUP#{id}")
 }
 
+/// The item that points at an imported key by how verify finds it (its
+/// digest or lookup prefix: [`domain::KeyLocator`]); partition and sort key
+/// are the same string. Present while the key's record is.
+pub fn imported_key_pk(locator: &domain::KeyLocator) -> String {
+    format!("IMPORTED#{locator}")
+}
+
+/// The one item that says keys were ever imported here: until it exists, a
+/// presented string not of our format is refused without another read.
+pub const IMPORTS_MARKER_PK: &str = "IMPORTED";
+
 /// The counters a limited key is charged against, by key id alone as verify
 /// knows it (partition and sort key are the same string). Apart from the key
 /// item, so the writes that replace a key item never lose a charge.
@@ -524,74 +535,4 @@ fn keys_by_status_pk(tenant: &TenantId, status: ApiKeyStatus) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ApiKeyFilter;
-
-    #[test]
-    fn list_partitions_agree_with_what_key_items_store() {
-        let tenant = TenantId::parse("t1").expect("valid");
-        let (app, arx) = (ApplicationId::new(), ArxId::new());
-        let status = ApiKeyStatus::Active;
-        let owner = domain::ExternalId::parse("org#42").expect("valid");
-        let query = |filter: ApiKeyFilter| ApiKeyQuery {
-            filter,
-            ..Default::default()
-        };
-        let cases = [
-            (
-                ApiKeyFilter::default(),
-                ApiKeyIndex::Table,
-                tenant_pk(&tenant),
-            ),
-            (
-                ApiKeyFilter {
-                    application_id: Some(app.clone()),
-                    ..Default::default()
-                },
-                ApiKeyIndex::ByApplication,
-                keys_by_application_pk(&tenant, &app),
-            ),
-            (
-                ApiKeyFilter {
-                    arx_id: Some(arx.clone()),
-                    ..Default::default()
-                },
-                ApiKeyIndex::ByArx,
-                keys_by_arx_pk(&tenant, &arx),
-            ),
-            (
-                ApiKeyFilter {
-                    status: Some(status),
-                    ..Default::default()
-                },
-                ApiKeyIndex::ByStatus,
-                keys_by_status_pk(&tenant, status),
-            ),
-            (
-                ApiKeyFilter {
-                    external_id: Some(owner.clone()),
-                    application_id: Some(app.clone()),
-                    ..Default::default()
-                },
-                ApiKeyIndex::ByOwner,
-                keys_by_owner_pk(&tenant, &owner),
-            ),
-        ];
-        for (filter, index, partition) in cases {
-            assert_eq!(
-                api_key_list_partition(&tenant, &query(filter)),
-                (index, partition)
-            );
-        }
-        let mut consistent = query(ApiKeyFilter {
-            application_id: Some(app),
-            ..Default::default()
-        });
-        consistent.consistent = true;
-        assert_eq!(
-            api_key_list_partition(&tenant, &consistent).0,
-            ApiKeyIndex::Table
-        );
-    }
-}
+mod tests;

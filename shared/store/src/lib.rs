@@ -34,8 +34,8 @@ mod usage;
 
 pub use api_keys::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyFilter, ApiKeyLastUse, ApiKeyLookup, ApiKeyQuery, ApiKeyRead,
-    ApiKeyRotate, ApiKeyWrite, Charge, ChargePart, Charges, Counter, KeyLookup,
-    counters_removed_at_purge, fresh_balance,
+    ApiKeyRotate, ApiKeyWrite, Charge, ChargePart, Charges, Counter, ImportedKeyLookup,
+    ImportedPointer, KeyLookup, counters_removed_at_purge, fresh_balance,
 };
 pub use audit::{AuditFilter, AuditLog, AuditQuery};
 pub use catalog::{ApplicationStore, ArxStore, FeedbackStore};
@@ -51,7 +51,7 @@ pub use leaks::{LEAK_REPORT_KEPT_DAYS, LeakReportRecord, LeakReports};
 pub use leases::{LeaseSettings, MIN_LEFT_TO_LEASE};
 pub(crate) use page::into_page;
 pub use rate_limits::{LimitWindow, NamespaceLookup, NamespaceStore};
-pub use replays::{REPLAY_KEPT_SECONDS, Replay, ReplayLookup};
+pub use replays::{REPLAY_KEPT_SECONDS, Replay, ReplayKeep, ReplayLookup};
 pub use retry::{CHANGE_ATTEMPTS, ChangedMeanwhile, until_written};
 pub use roles::{RoleLookup, RoleStore};
 pub use service_keys::{ServiceKeyLookup, ServiceKeyStore};

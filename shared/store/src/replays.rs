@@ -40,3 +40,12 @@ pub trait ReplayLookup: Send + Sync {
         now: i64,
     ) -> impl Future<Output = StoreResult<Option<Replay>>> + Send;
 }
+
+/// Keeping a first answer on its own, for a route whose writes are many
+/// transactions (an import: each of its keys is one, and imports the same
+/// key only once).
+pub trait ReplayKeep: Send + Sync {
+    /// Keeps `replay` unless an answer is still kept in its slot
+    /// ([`Conflict::Replayed`](crate::Conflict::Replayed): nothing written).
+    fn keep_replay(&self, replay: &Replay) -> impl Future<Output = StoreResult<()>> + Send;
+}

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use auth::{Fingerprint, Fingerprinter, Identity};
-use domain::{ApiKeyId, PresentedKey, ServiceKey, ServiceKeyId, Timestamp};
+use domain::{ApiKeyId, ServiceKey, ServiceKeyId, Timestamp};
 use quick_cache::sync::Cache;
 use tokio::sync::OnceCell;
 
@@ -93,8 +93,8 @@ impl VerdictCache {
 
     /// The keyed hash the cache knows a presented key by: without the random
     /// per-process key it cannot be computed, so it says nothing of the key.
-    pub(crate) fn fingerprint(&self, presented: &PresentedKey) -> Fingerprint {
-        self.fingerprints.of(presented.expose_secret().as_bytes())
+    pub(crate) fn fingerprint(&self, presented: &impl crate::hashing::KeyText) -> Fingerprint {
+        self.fingerprints.of(presented.key_text().as_bytes())
     }
 
     pub(crate) fn cached(&self, fingerprint: &Fingerprint) -> Option<Arc<Checked>> {

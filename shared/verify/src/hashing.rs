@@ -22,11 +22,28 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use domain::{AccessKey, KeyHasher, PresentedKey, SecretHash};
+use domain::{AccessKey, ForeignKey, KeyHasher, PresentedKey, SecretHash};
 
 use crate::error::CheckError;
 
 type Job = Box<dyn FnOnce() + Send>;
+
+/// A presented key, ours or one a team imported: what the gate hashes.
+pub trait KeyText: Send + 'static {
+    fn key_text(&self) -> &str;
+}
+
+impl<Id: Send + 'static> KeyText for PresentedKey<Id> {
+    fn key_text(&self) -> &str {
+        self.expose_secret()
+    }
+}
+
+impl KeyText for ForeignKey {
+    fn key_text(&self) -> &str {
+        self.expose_secret()
+    }
+}
 
 pub struct HashingGate {
     hasher: KeyHasher,
@@ -121,8 +138,9 @@ impl HashingGate {
     /// The argon2id hash of a new access key (and the key, handed back).
     pub async fn hash(&self, key: AccessKey) -> Result<(AccessKey, SecretHash), CheckError> {
         let hasher = self.hasher.clone();
+        let heavy = self.hasher.params().work_kib() > Self::IN_PLACE_MAX_WORK_KIB;
         let hashed = self
-            .light_or_queued(self.hasher.params().work_kib(), move || {
+            .light_or_queued(heavy, move || {
                 let hashed = hasher.hash(&key);
                 (key, hashed)
             })
@@ -132,25 +150,30 @@ impl HashingGate {
     }
 
     /// Whether `presented` is the key `stored` was made from, judged with
-    /// the parameters inside `stored`.
-    pub async fn verify<Id: Send + 'static>(
+    /// the parameters inside `stored` (or, for a hash a team imported in
+    /// another form, by that form: [`crate::foreign`]).
+    pub async fn verify<K: KeyText>(
         &self,
-        presented: PresentedKey<Id>,
+        presented: K,
         stored: SecretHash,
     ) -> Result<bool, CheckError> {
         // A hash we cannot read never verifies; checking it costs nothing.
-        let work = stored.params().map_or(0, |params| params.work_kib());
+        let heavy = stored.is_heavy(Self::IN_PLACE_MAX_WORK_KIB);
         let hasher = self.hasher.clone();
-        self.light_or_queued(work, move || hasher.verify(&presented, &stored))
-            .await
+        self.light_or_queued(heavy, move || {
+            let key = presented.key_text();
+            if stored.is_argon2() {
+                hasher.verify_text(key, &stored)
+            } else {
+                crate::foreign::matches(key, stored.as_str())
+            }
+        })
+        .await
     }
 
     /// A check of `presented` that costs what a wrong secret's does, for a key
     /// id that does not exist: its answer is always no.
-    pub async fn verify_decoy<Id: Send + 'static>(
-        &self,
-        presented: PresentedKey<Id>,
-    ) -> Result<(), CheckError> {
+    pub async fn verify_decoy<K: KeyText>(&self, presented: K) -> Result<(), CheckError> {
         if let Some(decoy) = &self.decoy {
             self.verify(presented, decoy.clone()).await?;
         }
@@ -160,10 +183,10 @@ impl HashingGate {
     /// Runs `work` in place when it is light, else on a hashing thread.
     async fn light_or_queued<T: Send + 'static>(
         &self,
-        work_kib: u64,
+        heavy: bool,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, CheckError> {
-        if work_kib <= Self::IN_PLACE_MAX_WORK_KIB {
+        if !heavy {
             self.shared.runs.fetch_add(1, Ordering::Relaxed);
             Ok(work())
         } else {

@@ -22,13 +22,13 @@ use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use domain::{Author, PresentedKey, PresentedServiceKey, ServiceKey, Timestamp};
+use domain::{Author, ForeignKey, PresentedKey, PresentedServiceKey, ServiceKey, Timestamp};
 use environment::{ConfigError, Env};
 use notify::{LeakNotice, Notifier, ServiceKeyLeakNotice};
 use serde::{Deserialize, Serialize};
 use store::{
-    ApiKeyLookup, ApiKeyRead, ApiKeyWrite, Conflict, KeyLookup, LeakReportRecord, LeakReports,
-    ServiceKeyStore, StoreError, until_written,
+    ApiKeyLookup, ApiKeyRead, ApiKeyWrite, Conflict, ImportedKeyLookup, KeyLookup,
+    LeakReportRecord, LeakReports, ServiceKeyStore, StoreError, until_written,
 };
 
 use crate::check::Verifier;
@@ -100,10 +100,13 @@ impl LeakConfig {
 
 /// The stores the endpoint reads and writes.
 pub trait LeakStore:
-    ApiKeyLookup + ApiKeyRead + ApiKeyWrite + LeakReports + ServiceKeyStore
+    ApiKeyLookup + ApiKeyRead + ApiKeyWrite + ImportedKeyLookup + LeakReports + ServiceKeyStore
 {
 }
-impl<S: ApiKeyLookup + ApiKeyRead + ApiKeyWrite + LeakReports + ServiceKeyStore> LeakStore for S {}
+impl<S> LeakStore for S where
+    S: ApiKeyLookup + ApiKeyRead + ApiKeyWrite + ImportedKeyLookup + LeakReports + ServiceKeyStore
+{
+}
 
 /// GitHub's signing keys (SubjectPublicKeyInfo DER by key identifier).
 pub struct GithubKeys(PublishedKeys<Vec<u8>>);
@@ -249,8 +252,17 @@ where
     let mut labels = Vec::with_capacity(found.len());
     let mut disabled = 0usize;
     for item in &found {
-        let ours = if let Ok(presented) = PresentedKey::parse(&item.token, &verifier.key_prefix) {
-            let lookup = matching_key(store, verifier, presented).await?;
+        let access_key =
+            if let Ok(presented) = PresentedKey::parse(&item.token, &verifier.key_prefix) {
+                Some(matching_key(store, verifier, presented).await?)
+            } else if let Some(key) = verifier.maybe_imported(store, &item.token).await? {
+                // A key the team imported, where GitHub looks for its old
+                // format (docs/import.md says how to register it).
+                Some(matching_imported_key(store, verifier, key).await?)
+            } else {
+                None
+            };
+        let ours = if let Some(lookup) = access_key {
             if let (Some(lookup), false) = (&lookup, replay)
                 && disable(store, verifier, notifier, lookup, item, now).await?
             {
@@ -331,6 +343,22 @@ async fn matching_key<S: LeakStore>(
     let matches = verifier
         .hashing
         .verify(presented, lookup.secret_hash.clone())
+        .await?;
+    Ok(matches.then_some(lookup))
+}
+
+/// The lookup item of the imported key `key` is, if its hash matches.
+async fn matching_imported_key<S: LeakStore>(
+    store: &S,
+    verifier: &Verifier,
+    key: ForeignKey,
+) -> Result<Option<KeyLookup>, LeakError> {
+    let Some(lookup) = crate::check::find_imported(store, &key).await? else {
+        return Ok(None);
+    };
+    let matches = verifier
+        .hashing
+        .verify(key, lookup.secret_hash.clone())
         .await?;
     Ok(matches.then_some(lookup))
 }

@@ -51,6 +51,11 @@ const WHO_MAY: &[(&str, [bool; 4])] = &[
         "GET /v1/api-keys",
         /*               */ [true, true, true, false],
     ),
+    // Issue "Bring your keys": owners and admins import.
+    (
+        "POST /v1/api-keys/import",
+        /*        */ [true, true, false, false],
+    ),
     (
         "GET /v1/api-keys/{id}",
         /*          */ [true, true, true, false],

@@ -48,7 +48,7 @@ async fn bad_input_is_refused_with_the_field_named_and_changes_nothing(app: &Tes
         ("POST", "/v1/api-keys".into(), key_body(json!({"limits": []})), 400, Some("limits")),
         ("PATCH", format!("/v1/api-keys/{key_id}"), json!({"limits": []}).to_string(), 400, Some("limits")),
         ("PATCH", format!("/v1/api-keys/{key_id}"), json!({"limits": {"credits": [5]}}).to_string(), 400, Some("limits.credits")),
-        ("POST", "/v1/api-keys".into(), format!(r#"{{"name": "{}"}}"#, "a".repeat(70 * 1024)), 413, None),
+        ("POST", "/v1/api-keys".into(), format!(r#"{{"name": "{}"}}"#, "a".repeat(600 * 1024)), 413, None),
         ("GET", "/v1/api-keys?limit=0".into(), String::new(), 400, Some("limit")),
         ("GET", "/v1/api-keys?limit=101".into(), String::new(), 400, Some("limit")),
         ("GET", "/v1/api-keys?limit=ten".into(), String::new(), 400, Some("limit")),

@@ -518,6 +518,7 @@ pub async fn create_key_in_with<S: api::handlers::ApiStore>(
             query: vec![],
             body: body.to_string().into(),
             idempotency_key: None,
+            media: Default::default(),
         },
     )
     .await;

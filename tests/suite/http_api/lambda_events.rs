@@ -85,6 +85,7 @@ async fn the_key_authorizer_limits_requests_by_source_address_in_a_namespace<
                 .to_string()
                 .into(),
             idempotency_key: None,
+            media: Default::default(),
         },
     )
     .await;
@@ -410,6 +411,7 @@ async fn the_authorizer_decides_per_route_for_tokens_and_service_keys<S>(
             query: vec![],
             body: body.to_string().into(),
             idempotency_key: None,
+            media: Default::default(),
         };
         api::dispatch(Arc::clone(&state), route, request)
     };
@@ -618,6 +620,7 @@ async fn the_key_authorizer_decides_on_both_payload_shapes<S: ApiStore + 'static
             query: vec![],
             body: json!({ "confirm": key_id }).to_string().into(),
             idempotency_key: None,
+            media: Default::default(),
         },
     )
     .await;

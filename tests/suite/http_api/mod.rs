@@ -9,6 +9,7 @@ mod hardening;
 pub(crate) mod helpers;
 mod idempotency;
 mod identities;
+mod import;
 pub(crate) mod jwks;
 mod lambda_events;
 mod leak_reports;

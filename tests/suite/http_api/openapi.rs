@@ -151,6 +151,10 @@ async fn good_request(app: &TestApp, route: Route) -> (String, Option<Value>) {
         Route::CreateApiKey => Some(choice),
         Route::DeleteApiKey => Some(json!({"confirm": key_id})),
         Route::RotateApiKey => Some(json!({"grace_seconds": 60})),
+        Route::ImportApiKeys => Some(json!({
+            "application_id": application_id, "arx_id": arx_id, "scheme": "plaintext",
+            "keys": [{"key": format!("legacy_{external_id}")}, {"key": "short"}],
+        })),
         Route::SubmitFeedback => Some(json!({"message": "fine"})),
         Route::CreateApplication => Some(
             json!({"name": "Another", "technology": "client", "cors_origins": ["https://a.example"]}),

@@ -207,6 +207,7 @@ async fn a_role_change_reaches_another_process_within_the_cache_ttl() {
         query: vec![],
         body: body.to_string().into(),
         idempotency_key: None,
+        media: Default::default(),
     };
     let call = |state: &Arc<AppState<store::EmbeddedStore>>, route, request| {
         api::dispatch(Arc::clone(state), route, request)

@@ -98,6 +98,28 @@ impl<S: ApiKeyLookup> ApiKeyLookup for Paused<S> {
     }
 }
 
+impl<S: store::ApiKeyWrite> store::ApiKeyWrite for Paused<S> {
+    async fn write_api_key_change(
+        &self,
+        current: &domain::ApiKey,
+        change: &domain::KeyChange,
+    ) -> StoreResult<()> {
+        self.inner.write_api_key_change(current, change).await
+    }
+}
+
+impl<S: store::ImportedKeyLookup> store::ImportedKeyLookup for Paused<S> {
+    async fn imported_key(
+        &self,
+        locator: &domain::KeyLocator,
+    ) -> StoreResult<Option<domain::ApiKeyId>> {
+        self.inner.imported_key(locator).await
+    }
+    async fn imported_keys_exist(&self) -> StoreResult<bool> {
+        self.inner.imported_keys_exist().await
+    }
+}
+
 impl<S: ApiKeyRead> ApiKeyRead for Paused<S> {
     async fn get_api_key(
         &self,
@@ -183,6 +205,7 @@ fn developer_request(demo: &dev_server::DemoCatalog, id: &str, body: Value) -> a
         query: vec![],
         body: body.to_string().into(),
         idempotency_key: None,
+        media: Default::default(),
     }
 }
 

@@ -263,6 +263,7 @@ async fn another_instance_refuses_a_deleted_key_within_the_cache_ttl() {
         query: vec![],
         body: body.to_string().into(),
         idempotency_key: None,
+        media: Default::default(),
     };
     let call = |state: &Arc<AppState<DynamoStore>>, route, request| {
         api::dispatch(Arc::clone(state), route, request)

@@ -1,5 +1,5 @@
 //! `Idempotency-Key` on the routes that mint a secret (`POST /v1/api-keys`,
-//! `POST /v1/api-keys/{id}/rotate`), as the IETF draft names the header and
+//! `POST /v1/api-keys/{id}/rotate`) and on the import (`POST /v1/api-keys/import`), as the IETF draft names the header and
 //! Stripe's rules have it: the first answer is kept for a day (written in the
 //! same transaction as the key, so a retry finds both or neither); a retry
 //! with the same key and body gets it again, and one with another body is
@@ -48,6 +48,7 @@ impl Kept {
         }
         let route_name = match route {
             Route::RotateApiKey => format!("ROTATE:{}", request.id.as_deref().unwrap_or_default()),
+            Route::ImportApiKeys => "IMPORT".to_owned(),
             _ => "CREATE".to_owned(),
         };
         // Hashed: the slot holds no `#` but its own, and none of the key.

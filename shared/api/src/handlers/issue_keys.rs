@@ -290,7 +290,7 @@ where
 /// The application and Arx a new key is for, refused early (409) when either
 /// stopped accepting keys, so the review already says so; the store checks
 /// both again inside its transaction, in case either changes meanwhile.
-async fn accepting_catalog<S: ApplicationStore + ArxStore>(
+pub(super) async fn accepting_catalog<S: ApplicationStore + ArxStore>(
     state: &AppState<S>,
     request: &ApiRequest,
     application_id: &ApplicationId,

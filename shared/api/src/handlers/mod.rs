@@ -9,8 +9,8 @@ use std::sync::Arc;
 use domain::{AuditAction, AuditEvent, Timestamp};
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
-    ApplicationStore, ArxStore, AuditLog, FeedbackStore, IdentityStore, LeakReports,
-    NamespaceStore, ReplayLookup, RoleStore, ServiceKeyStore, UsageLog,
+    ApplicationStore, ArxStore, AuditLog, FeedbackStore, IdentityStore, ImportedKeyLookup,
+    LeakReports, NamespaceStore, ReplayKeep, ReplayLookup, RoleStore, ServiceKeyStore, UsageLog,
 };
 
 use crate::http::{ApiRequest, ApiResponse, Identity};
@@ -25,6 +25,8 @@ pub mod change_keys;
 pub mod feedback;
 mod idempotency;
 pub mod identities;
+mod import_csv;
+pub mod import_keys;
 pub mod issue_keys;
 pub mod rate_limits;
 pub mod ratelimit;
@@ -54,6 +56,8 @@ pub trait ApiStore:
     + RoleStore
     + NamespaceStore
     + ReplayLookup
+    + ReplayKeep
+    + ImportedKeyLookup
     + UsageLog
     + 'static
 {
@@ -77,6 +81,8 @@ impl<S> ApiStore for S where
         + RoleStore
         + NamespaceStore
         + ReplayLookup
+        + ReplayKeep
+        + ImportedKeyLookup
         + UsageLog
         + 'static
 {
@@ -94,6 +100,7 @@ pub async fn dispatch<S: ApiStore>(
         use Route::*;
         match route {
             CreateApiKey | RotateApiKey => issue_keys::handle(state, route, request).await,
+            ImportApiKeys => import_keys::handle(state, route, request).await,
             ListApiKeys | GetApiKey | GetApiKeyUsage | GetTenantUsage => {
                 read_keys::handle(state, route, request).await
             }

@@ -42,6 +42,10 @@ pub struct ApiKeyView<'a> {
     pub external_id: Option<&'a str>,
     /// The customer's own object (null: none).
     pub meta: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// Imported (`POST /v1/api-keys/import`): a key the team issued before,
+    /// found by its digest or prefix. Absent for keys made here.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub imported: bool,
     /// What is left of them now: only where one key is read or changed
     /// (the counters are an item of their own, not read for a list). The
     /// field is `usage` in the published API; we call it the balance.
@@ -104,6 +108,7 @@ impl<'a> ApiKeyView<'a> {
             allowlist: key.allowlist.as_ref(),
             external_id: key.external_id.as_ref().map(domain::ExternalId::as_str),
             meta: key.meta.as_ref().map(domain::KeyMeta::as_object),
+            imported: key.locator.is_some(),
             balance: None,
         }
     }

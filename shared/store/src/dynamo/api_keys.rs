@@ -4,8 +4,8 @@
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use domain::{
-    ApiKey, ApiKeyCounts, ApiKeyId, AuditEvent, Counters, KeyChange, Page, Rotation, TenantId,
-    Timestamp,
+    ApiKey, ApiKeyCounts, ApiKeyId, AuditEvent, Counters, KeyChange, KeyLocator, Page, Rotation,
+    TenantId, Timestamp,
 };
 use serde::Deserialize;
 
@@ -17,7 +17,8 @@ use crate::keys::{
 };
 use crate::{
     ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
-    Conflict, KeyLookup, Replay, StoreError, StoreResult, fresh_balance, into_page,
+    Conflict, ImportedKeyLookup, ImportedPointer, KeyLookup, Replay, StoreError, StoreResult,
+    fresh_balance, into_page,
 };
 
 /// The key item: the record, with its place in each secondary index.
@@ -169,6 +170,10 @@ impl DynamoStore {
 
 impl ApiKeyCreate for DynamoStore {
     async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
+        if key.locator.is_some() {
+            // Before the key: a verify that finds no marker looks no further.
+            self.mark_imports().await?;
+        }
         let mut transaction = Transaction::default();
         self.add_new_key(&mut transaction, key)?;
         transaction.put(self, super::audit::audit_item(audit)?)?;
@@ -184,7 +189,7 @@ impl ApiKeyCreate for DynamoStore {
         let mut transaction = Transaction::default();
         self.add_new_key(&mut transaction, key)?;
         transaction.put(self, super::audit::audit_item(audit)?)?;
-        self.keep_replay(&mut transaction, replay)?;
+        self.keep_replay_in(&mut transaction, replay)?;
         transaction.commit(self).await
     }
 }
@@ -202,7 +207,7 @@ impl ApiKeyRotate for DynamoStore {
         replay: &Replay,
     ) -> StoreResult<()> {
         let mut transaction = Transaction::default();
-        self.keep_replay(&mut transaction, replay)?;
+        self.keep_replay_in(&mut transaction, replay)?;
         self.rotate_in(transaction, current, rotation).await
     }
 }
@@ -228,7 +233,11 @@ impl DynamoStore {
     }
 
     /// A first answer's part of a transaction: kept unless one is.
-    fn keep_replay(&self, transaction: &mut Transaction, replay: &Replay) -> StoreResult<()> {
+    pub(super) fn keep_replay_in(
+        &self,
+        transaction: &mut Transaction,
+        replay: &Replay,
+    ) -> StoreResult<()> {
         let (pk, sk) = (tenant_pk(&replay.tenant_id), keys::replay_sk(&replay.slot));
         let mut item = super::entity_item(replay, "replay", pk, sk)?;
         item.insert(
@@ -245,6 +254,15 @@ impl DynamoStore {
         let tenant = tenant_pk(&key.tenant_id);
         transaction.put_new(self, api_key_item(key)?, Conflict::AlreadyExists)?;
         transaction.put_new(self, lookup_item(key)?, Conflict::AlreadyExists)?;
+        if let Some(locator) = &key.locator {
+            let pk = keys::imported_key_pk(locator);
+            let pointer = ImportedPointer {
+                key_id: key.id.clone(),
+                tenant_id: key.tenant_id.clone(),
+            };
+            let item = entity_item(&pointer, "imported_key", pk.clone(), pk)?;
+            transaction.put_new(self, item, Conflict::AlreadyImported)?;
+        }
         if key.starts_counters()
             && let Some(balance) = balance_item(key)?
         {
@@ -301,6 +319,45 @@ impl ApiKeyLookup for DynamoStore {
     async fn lookup_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<KeyLookup>> {
         let pk = api_key_lookup_pk(id);
         self.get_item(pk.clone(), pk).await
+    }
+}
+
+impl ImportedKeyLookup for DynamoStore {
+    async fn imported_key(&self, locator: &KeyLocator) -> StoreResult<Option<ApiKeyId>> {
+        let pk = keys::imported_key_pk(locator);
+        let pointer: Option<ImportedPointer> = self.get_item(pk.clone(), pk).await?;
+        Ok(pointer.map(|pointer| pointer.key_id))
+    }
+
+    async fn imported_keys_exist(&self) -> StoreResult<bool> {
+        let marker = keys::IMPORTS_MARKER_PK.to_owned();
+        let found: Option<serde_json::Value> = self.get_item(marker.clone(), marker).await?;
+        Ok(found.is_some())
+    }
+}
+
+impl DynamoStore {
+    /// Records that keys were imported here, once: the first import's first
+    /// key writes it (later ones find it and leave it).
+    pub(super) async fn mark_imports(&self) -> StoreResult<()> {
+        if self.imported_keys_exist().await? {
+            return Ok(());
+        }
+        let marker = keys::IMPORTS_MARKER_PK.to_owned();
+        let item = entity_item(
+            &serde_json::json!({}),
+            "imports_marker",
+            marker.clone(),
+            marker,
+        )?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
     }
 }
 

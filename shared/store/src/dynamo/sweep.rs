@@ -113,6 +113,10 @@ impl ApiKeySweep for DynamoStore {
         let key = (tenant_pk(&current.tenant_id), api_key_sk(&current.id));
         transaction.delete_if_status(self, key, current.status.as_str())?;
         transaction.delete(self, (lookup.clone(), lookup))?;
+        if let Some(locator) = &current.locator {
+            let pointer = keys::imported_key_pk(locator);
+            transaction.delete(self, (pointer.clone(), pointer))?;
+        }
         if let Some(owner) = counters_removed_at_purge(current) {
             let balance = api_key_balance_pk(owner);
             transaction.delete(self, (balance.clone(), balance))?;

@@ -3,8 +3,8 @@
 //! with them.
 
 use domain::{
-    ApiKey, ApiKeyCounts, ApiKeyId, Application, Arx, AuditEvent, Counters, KeyChange, Page,
-    Rotation, TenantId, Timestamp,
+    ApiKey, ApiKeyCounts, ApiKeyId, Application, Arx, AuditEvent, Counters, KeyChange, KeyLocator,
+    Page, Rotation, TenantId, Timestamp,
 };
 use redb::{ReadableTable, WriteTransaction};
 
@@ -15,7 +15,8 @@ use crate::keys::{
 };
 use crate::{
     ApiKeyCreate, ApiKeyLastUse, ApiKeyLookup, ApiKeyQuery, ApiKeyRead, ApiKeyRotate, ApiKeyWrite,
-    Conflict, KeyLookup, Replay, StoreError, StoreResult, counters_removed_at_purge, into_page,
+    Conflict, ImportedKeyLookup, ImportedPointer, KeyLookup, Replay, StoreError, StoreResult,
+    counters_removed_at_purge, into_page,
 };
 
 use super::audit::put_audit;
@@ -273,6 +274,23 @@ pub(super) fn insert_new_key(txn: &WriteTransaction, key: &ApiKey) -> StoreResul
     }
     put(&mut items, &pk, &sk, key)?;
     put(&mut items, &lookup, &lookup, &KeyLookup::of(key))?;
+    if let Some(locator) = &key.locator {
+        let pointer = keys::imported_key_pk(locator);
+        if get::<ImportedPointer>(&items, &pointer, &pointer)?.is_some() {
+            return Err(Conflict::AlreadyImported.into());
+        }
+        let to = ImportedPointer {
+            key_id: key.id.clone(),
+            tenant_id: key.tenant_id.clone(),
+        };
+        put(&mut items, &pointer, &pointer, &to)?;
+        put(
+            &mut items,
+            keys::IMPORTS_MARKER_PK,
+            keys::IMPORTS_MARKER_PK,
+            &serde_json::json!({}),
+        )?;
+    }
     if key.starts_counters() {
         put_balance(&mut items, key)?;
     }
@@ -313,6 +331,20 @@ impl ApiKeyLookup for EmbeddedStore {
     async fn lookup_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<KeyLookup>> {
         let pk = api_key_lookup_pk(id);
         self.get_tenant_item(pk.clone(), pk).await
+    }
+}
+
+impl ImportedKeyLookup for EmbeddedStore {
+    async fn imported_key(&self, locator: &KeyLocator) -> StoreResult<Option<ApiKeyId>> {
+        let pk = keys::imported_key_pk(locator);
+        let pointer: Option<ImportedPointer> = self.get_tenant_item(pk.clone(), pk).await?;
+        Ok(pointer.map(|pointer| pointer.key_id))
+    }
+
+    async fn imported_keys_exist(&self) -> StoreResult<bool> {
+        let marker = keys::IMPORTS_MARKER_PK.to_owned();
+        let found: Option<serde_json::Value> = self.get_tenant_item(marker.clone(), marker).await?;
+        Ok(found.is_some())
     }
 }
 
@@ -363,6 +395,10 @@ impl EmbeddedStore {
             };
             let lookup = api_key_lookup_pk(&stored.id);
             let mut gone = vec![(pk.clone(), sk.clone()), (lookup.clone(), lookup)];
+            if let Some(locator) = &stored.locator {
+                let pointer = keys::imported_key_pk(locator);
+                gone.push((pointer.clone(), pointer));
+            }
             if let Some(owner) = counters_removed_at_purge(&stored) {
                 let balance = api_key_balance_pk(owner);
                 gone.push((balance.clone(), balance));

@@ -3,9 +3,9 @@
 
 use domain::TenantId;
 
-use super::{EmbeddedStore, Items, get, put};
+use super::{EmbeddedStore, ITEMS, Items, get, put};
 use crate::keys::{replay_sk, tenant_pk};
-use crate::{Conflict, Replay, ReplayLookup, StoreResult};
+use crate::{Conflict, Replay, ReplayKeep, ReplayLookup, StoreError, StoreResult};
 
 /// Keeps `replay` in this transaction, unless an answer is still kept in
 /// its slot (an older one is written over: it is gone).
@@ -24,5 +24,16 @@ impl ReplayLookup for EmbeddedStore {
             .get_tenant_item(tenant_pk(tenant), replay_sk(slot))
             .await?;
         Ok(kept.filter(|replay| replay.expires > now))
+    }
+}
+
+impl ReplayKeep for EmbeddedStore {
+    async fn keep_replay(&self, replay: &Replay) -> StoreResult<()> {
+        let replay = replay.clone();
+        self.write(move |txn| {
+            let mut items = txn.open_table(ITEMS).map_err(StoreError::backend)?;
+            keep_replay(&mut items, &replay)
+        })
+        .await
     }
 }
