@@ -53,6 +53,11 @@ step "Python client (clients/python): pip install of the folder into $VENV, mypy
 (cd clients/python && "../../$VENV/bin/mypy" --strict src/api_keys_manager)
 "$VENV/bin/python" -m pytest -q clients/python/tests
 
+step "keys made by djangorestframework-api-key itself are imported from its database and verify (tests/import/drf_import.py)"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check "djangorestframework-api-key==3.1.0" \
+  "Django>=5.2,<5.3" "djangorestframework>=3.15,<4" "argon2-cffi>=23" "bcrypt>=4"
+"$VENV/bin/python" tests/import/drf_import.py
+
 
 step "Rust client (clients/rust): its tests and the example service"
 cargo test --quiet --locked -p api-keys-client

@@ -44,6 +44,11 @@ impl SecretHash {
         self.0.starts_with("$argon2")
     }
 
+    /// Whether this is an argon2id hash (the variant we make).
+    pub fn is_argon2id(&self) -> bool {
+        self.0.starts_with("$argon2id$")
+    }
+
     /// Whether checking a key against this hash is heavy enough to run off
     /// the request's own task: an argon2 hash of more than `in_place_kib`
     /// (memory × passes), and every salted hash a team imported (PBKDF2 and

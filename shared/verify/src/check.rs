@@ -260,10 +260,11 @@ impl Verifier {
             self.hashing.verify_decoy(presented).await?;
             return Ok(Checked::NotFound);
         };
-        // An imported key still under the team's old hash is hashed with
-        // ours once it matches: kept for that before the check takes it.
+        // An imported key still under the team's old hash (any but one made
+        // as ours are) is hashed with ours once it matches: kept for that
+        // before the check takes it.
         let rehash = match &presented {
-            Presented::Imported(key) if !lookup.secret_hash.is_argon2() => {
+            Presented::Imported(key) if !self.hashing.made(&lookup.secret_hash) => {
                 Some(AccessKey::imported(key.expose_secret()))
             }
             _ => None,

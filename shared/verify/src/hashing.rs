@@ -135,6 +135,12 @@ impl HashingGate {
         self.shared.runs.load(Ordering::Relaxed)
     }
 
+    /// Whether `stored` is a hash this gate makes (argon2id at today's
+    /// parameters): an imported key's that is not is replaced at its first match.
+    pub fn made(&self, stored: &SecretHash) -> bool {
+        stored.is_argon2id() && stored.params() == Some(self.hasher.params())
+    }
+
     /// The argon2id hash of a new access key (and the key, handed back).
     pub async fn hash(&self, key: AccessKey) -> Result<(AccessKey, SecretHash), CheckError> {
         let hasher = self.hasher.clone();

@@ -30,10 +30,12 @@ impl ApiKey {
         (key, event)
     }
 
-    /// An imported key's hash replaced by ours (`argon2id`, made from the key
-    /// just checked against the old one), unless it already is argon2.
+    /// An imported key's hash replaced by ours (argon2id, made from the key
+    /// just checked against the old one), unless it already is one made as
+    /// ours are (an imported argon2 hash of other parameters is replaced).
     pub fn rehash(&self, ours: SecretHash, by: &Author) -> Option<KeyChange> {
-        if self.secret_hash.is_argon2() || !ours.is_argon2() {
+        let made_as_ours = |hash: &SecretHash| hash.is_argon2id() && hash.params() == ours.params();
+        if made_as_ours(&self.secret_hash) || !ours.is_argon2id() {
             return None;
         }
         let next = ApiKey {
