@@ -17,6 +17,7 @@ on_both_stores!(
     unsigned_tampered_or_unknown_signatures_are_401_and_change_nothing,
     a_replayed_report_does_nothing,
     garbage_is_a_false_positive_and_bad_reports_are_400,
+    a_signed_report_of_an_imported_key_disables_it,
 );
 
 const LEAK_PATH: &str = "/v1/leaks/github";
@@ -369,4 +370,30 @@ async fn a_replay_is_answered_from_its_record_without_checking_a_token() {
         runs,
         "no token was checked again"
     );
+}
+
+/// A key the team imported (its old format registered with GitHub for our
+/// endpoint) is found by its digest, checked and disabled like ours.
+async fn a_signed_report_of_an_imported_key_disables_it(app: &TestApp) {
+    let verifier = app.token(Role::Verifier);
+    let old = format!("sk_live_leaky_{}", domain::ApiKeyId::new().hex());
+    let body = json!({"application_id": app.demo.application_id, "arx_id": app.demo.arx_id,
+        "scheme": "sha256", "keys": [{"hash": sha256_hex(&old)}]});
+    let imported = app
+        .post("/v1/api-keys/import", Role::PlatformOwner, &body)
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.text);
+    let id = imported.json()["items"][0]["api_key"]["id"]
+        .as_str()
+        .expect("imported")
+        .to_owned();
+    let unknown = format!("sk_live_other_{}", domain::ApiKeyId::new().hex());
+    let answered = signed(app, &report(&[&old, &unknown])).await;
+    assert_eq!(answered.status, 200, "{}", answered.text);
+    let labels: Vec<Value> = answered.json().as_array().expect("labels").clone();
+    assert_eq!(labels[0]["label"], "true_positive", "{labels:?}");
+    assert_eq!(labels[1]["label"], "false_positive", "{labels:?}");
+    assert!(!answered.text.contains(&old));
+    assert_eq!(code(&verify(app, &verifier, &old).await), "DISABLED");
+    audit_event(app, &id, "api_key_leaked").await;
 }

@@ -197,3 +197,48 @@ fn a_grace_period_is_zero_to_seven_days() {
     assert!(GracePeriod::seconds(-1).is_err());
     assert!(GracePeriod::seconds(i128::MAX).is_err());
 }
+
+#[test]
+fn an_imported_key_is_found_by_its_locator_and_rehashed_once() {
+    let (application, arx) = catalog();
+    let tenant = TenantId::parse("t").expect("valid");
+    let by = person("2026-01-01T00:00:00Z");
+    let old = crate::ImportedHash::parse(crate::ImportScheme::Sha256, &"ab".repeat(32), None)
+        .expect("a digest");
+    let mut issued = issue(&application, &arx);
+    issued.secret_hash = old.hash.clone();
+    let (key, event) = ApiKey::import(
+        &tenant,
+        issued,
+        old.locator.clone(),
+        KeySettings::default(),
+        true,
+        &by,
+        "sha256",
+    );
+    assert_eq!(key.locator, Some(old.locator));
+    assert_eq!(key.status, ApiKeyStatus::Disabled);
+    assert_eq!(event.action, AuditAction::ApiKeyImported);
+    assert_eq!(event.detail.as_deref(), Some("imported as sha256"));
+
+    let hasher = crate::KeyHasher::default();
+    let ours = hasher
+        .hash(&crate::AccessKey::imported("sk_live_0123456789"))
+        .expect("hashed");
+    let change = key
+        .rehash(ours.clone(), &by)
+        .expect("a foreign hash is replaced");
+    assert_eq!(change.next.secret_hash, ours);
+    assert_eq!(change.next.revision, key.revision.next());
+    assert_eq!(change.audit[0].action, AuditAction::ApiKeyRehashed);
+    assert!(change.next.rehash(ours.clone(), &by).is_none(), "once");
+    // An imported argon2 hash of other parameters is replaced too.
+    let other = crate::KeyHasher::new(128, 2, 1)
+        .and_then(|h| h.hash(&crate::AccessKey::imported("sk_live_0123456789")))
+        .expect("hashed");
+    let imported_argon2 = ApiKey {
+        secret_hash: other,
+        ..key.clone()
+    };
+    assert!(imported_argon2.rehash(ours, &by).is_some());
+}
