@@ -13,6 +13,7 @@ import { AuditLog } from './screens/audit';
 import { CREATE_PATHS, CreateKey } from './screens/create-key';
 import { Identities } from './screens/identities';
 import { IdentityPage } from './screens/identity';
+import { ImportKeys } from './screens/import-keys';
 import { KeyPage } from './screens/key';
 import { KeyRoles } from './screens/key-roles';
 import { RateLimitPage } from './screens/rate-limit';
@@ -69,6 +70,10 @@ function Screen({ path, session }: { path: string; session: Session }) {
     case CREATE_PATHS.details:
     case CREATE_PATHS.review:
       return <CreateKey path={path} />;
+    case '/api-keys/import':
+      // Owners and admins only, like the API.
+      if (managesCatalog(session.role)) return <ImportKeys />;
+      return <NotFound />;
     case '/applications':
       return <Applications session={session} />;
     case '/arx':

@@ -31,6 +31,8 @@ export type KeyRole = Schemas['KeyRole'];
 export type RateLimitNamespace = Schemas['RateLimitNamespace'];
 export type RateLimitOverrides = Schemas['RateLimitOverrides'];
 export type NamespaceUsage = Schemas['NamespaceUsage'];
+export type ImportAnswer = Schemas['ImportAnswer'];
+export type ImportScheme = Schemas['ImportScheme'];
 
 /** An API answer that was not a success, in the API's own words. */
 export class ApiProblem extends Error {

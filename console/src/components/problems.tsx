@@ -68,6 +68,13 @@ const FIELD_NAMES: Record<string, string> = {
   identifier: 'The identifier or pattern',
   fail_open: 'What clients do when the API is out of reach',
   namespace: 'The namespace',
+  hash: 'The hash',
+  key: 'The key',
+  prefix: 'The prefix',
+  scheme: 'How the keys were stored',
+  status: 'The status',
+  file: 'The file',
+  keys: 'The file',
 };
 
 /** What a code means for whoever is looking at the page. */
@@ -98,6 +105,8 @@ const CODE_MESSAGES: Record<string, string> = {
   unsupported_media_type: 'The console sent something the API could not read. Reload the page and try again.',
   method_not_allowed: 'The console asked for something the API does not have. Reload the page.',
   body_timeout: 'The request took too long to arrive. Try again.',
+  already_imported: 'This key is already imported (or another key has the same prefix).',
+  duplicate_in_batch: 'The same key (or prefix) is on an earlier row of this file.',
 };
 
 /**

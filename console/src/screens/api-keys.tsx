@@ -162,6 +162,11 @@ export function ApiKeys({ session }: { session: Session }) {
         >
           Create API key
         </a>
+        {manages && (
+          <a class="button secondary" href="/api-keys/import" onClick={onLinkClick}>
+            Import keys
+          </a>
+        )}
       </PageHead>
       <Notice text={notice} />
       <ErrorSummary problem={problem} fields={{ name: 'key-search', external_id: 'owner-search' }} />

@@ -34,6 +34,8 @@ export const ACTION_NAMES: Record<AuditAction, string> = {
   api_key_leaked: 'API key leaked: disabled',
   api_key_expired: 'API key expired',
   api_key_purged: 'API key purged',
+  api_key_imported: 'API key imported',
+  api_key_rehashed: 'Imported API key moved to our own hash',
   application_created: 'Application created',
   application_updated: 'Application updated',
   application_archived: 'Application archived',

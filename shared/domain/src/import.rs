@@ -226,11 +226,12 @@ pub struct ImportedHash {
 pub enum HashRefused {
     #[error("must be {0}")]
     Shape(&'static str),
-    #[error("a {0} hash needs the key's lookup prefix (`prefix`)")]
+    #[error("must be given: a {0} hash is found by the key's text before its first `.`")]
     NeedsPrefix(&'static str),
-    #[error("the Django hasher `{0}` is not supported (supported: {SUPPORTED_DJANGO})")]
+    /// (The hasher's name is kept for tests, never shown: it is the caller's text.)
+    #[error("must be made by a supported Django hasher: {SUPPORTED_DJANGO}")]
     UnsupportedHasher(String),
-    #[error("its cost is above what verify will pay for one check ({0})")]
+    #[error("must cost less to check: {0}")]
     TooCostly(&'static str),
 }
 

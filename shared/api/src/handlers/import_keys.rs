@@ -229,7 +229,7 @@ where
         index: item.index,
         error: ApiError::InvalidField {
             field: "roles".into(),
-            reason: "names a role that does not exist; make it first (POST /v1/roles)".into(),
+            reason: "must name roles that exist: make them first".into(),
         },
     }));
 
@@ -320,8 +320,7 @@ fn read_body(request: &ApiRequest, query: &ImportApiKeysQuery) -> Result<ImportB
             if query.application_id.is_some() || query.arx_id.is_some() || query.scheme.is_some() {
                 return Err(ApiError::InvalidField {
                     field: "application_id".into(),
-                    reason: "a JSON import names its application, Arx and scheme in its body; \
-                             the query names them only for a CSV file"
+                    reason: "must be in the body of a JSON import (the query names it only for a CSV file)"
                         .into(),
                 });
             }
@@ -330,7 +329,7 @@ fn read_body(request: &ApiRequest, query: &ImportApiKeysQuery) -> Result<ImportB
         BodyMedia::Csv => {
             let missing = |field: &str| ApiError::InvalidField {
                 field: field.into(),
-                reason: "a CSV import names it in the query".into(),
+                reason: "must be given in the query for a CSV file".into(),
             };
             ImportBody {
                 application_id: query
@@ -384,7 +383,7 @@ fn check_item<S>(
         (ImportScheme::Plaintext, _, _) => {
             return Err(ApiError::InvalidField {
                 field: "key".into(),
-                reason: "a plaintext import gives the key as `key` (and no `hash`)".into(),
+                reason: "must be given, and no hash: a plaintext import gives each key itself".into(),
             });
         }
         (_, None, Some(hash)) => {
@@ -403,7 +402,7 @@ fn check_item<S>(
             return Err(ApiError::InvalidField {
                 field: "hash".into(),
                 reason: format!(
-                    "a {} import gives what was stored as `hash` (and no `key`)",
+                    "must be given, and no key: a {} import gives what was stored",
                     scheme.as_str()
                 ),
             });
@@ -459,7 +458,7 @@ fn plaintext_locator(verifier: &verify::Verifier, key: &AccessKey) -> Result<Key
         });
     if ours {
         return Err(refused(
-            "starts with this deployment's own key prefix: it is one of our keys, or would be read as one",
+            "must not start with this deployment's own key prefix: such a key is one of ours already",
         ));
     }
     let Some(presented) = domain::ForeignKey::parse(text) else {
