@@ -230,11 +230,19 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
         .strip_suffix('/')
         .filter(|p| !p.is_empty())
         .unwrap_or(path);
+    // A path a route names in full (`/v1/api-keys/import`) is that route's
+    // alone: another method there is 405, never the `{id}` route beside it
+    // with "import" for an id.
+    let matches: Vec<(Route, Option<String>)> = Route::ALL
+        .into_iter()
+        .filter_map(|route| Some((route, match_template(route.template(), path)?)))
+        .collect();
+    let literal = matches.iter().any(|(_, id)| id.is_none());
     let mut allowed = Vec::new();
-    for route in Route::ALL {
-        let Some(id) = match_template(route.template(), path) else {
+    for (route, id) in matches {
+        if literal && id.is_some() {
             continue;
-        };
+        }
         if route.method() == method {
             return Resolved::Route { route, id };
         }
@@ -294,6 +302,20 @@ mod tests {
             resolve("PUT", "/v1/feedback"),
             Resolved::MethodNotAllowed {
                 allowed: vec!["POST"]
+            }
+        );
+        // A path named in full is its route's: no `{id}` route takes it.
+        assert_eq!(
+            resolve("PATCH", "/v1/api-keys/import"),
+            Resolved::MethodNotAllowed {
+                allowed: vec!["POST"]
+            }
+        );
+        assert_eq!(
+            resolve("POST", "/v1/api-keys/import"),
+            Resolved::Route {
+                route: ImportApiKeys,
+                id: None
             }
         );
         assert_eq!(resolve("GET", "/v1/api-keys//"), Resolved::NotFound);

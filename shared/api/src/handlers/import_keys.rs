@@ -383,7 +383,8 @@ fn check_item<S>(
         (ImportScheme::Plaintext, _, _) => {
             return Err(ApiError::InvalidField {
                 field: "key".into(),
-                reason: "must be given, and no hash: a plaintext import gives each key itself".into(),
+                reason: "must be given, and no hash: a plaintext import gives each key itself"
+                    .into(),
             });
         }
         (_, None, Some(hash)) => {
