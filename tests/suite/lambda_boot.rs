@@ -165,12 +165,13 @@ fn spawn(
     binary: &str,
     mut environment: BTreeMap<String, String>,
     address: String,
+    stdout: Stdio,
 ) -> tokio::process::Child {
     environment.insert("AWS_LAMBDA_RUNTIME_API".into(), address);
     tokio::process::Command::new(binary_path(binary))
         .env_clear()
         .envs(&environment)
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
@@ -198,7 +199,7 @@ pub(crate) async fn boot_frozen(
     frozen: Duration,
 ) -> (Vec<Option<Value>>, bool) {
     let (address, runtime) = runtime_api(vec![]).await;
-    let mut child = spawn(binary, environment, address);
+    let mut child = spawn(binary, environment, address, Stdio::null());
     let pid = child.id().expect("a running process");
     let count = events.len();
     for (n, event) in events.into_iter().enumerate() {
@@ -406,6 +407,8 @@ impl StandIns {
 /// One boot of a function: its init time, its answers in event order, and
 /// what it reported as errors.
 pub(crate) struct Boot {
+    /// What the function wrote to stdout, line by line.
+    pub(crate) stdout: Vec<String>,
     init: Option<Duration>,
     /// The process's peak resident memory (`VmHWM`) once it answered, in kB.
     peak_kb: Option<u64>,
@@ -437,7 +440,10 @@ pub(crate) async fn boot(
     let count = events.len();
     let (address, runtime) = runtime_api(events).await;
     let started = Instant::now();
-    let mut child = spawn(binary, environment, address);
+    // What the function writes to stdout: its EMF lines, for CloudWatch.
+    let stdout = tempfile::NamedTempFile::new().expect("a file for stdout");
+    let to_file = stdout.reopen().expect("the file, again");
+    let mut child = spawn(binary, environment, address, Stdio::from(to_file));
     let until = Instant::now() + Duration::from_secs(30);
     loop {
         let done = {
@@ -453,7 +459,9 @@ pub(crate) async fn boot(
     let peak_kb = child.id().and_then(peak_memory_kb);
     let _ = child.kill().await;
     let runtime = runtime.lock().expect("not poisoned");
+    let stdout = std::fs::read_to_string(stdout.path()).unwrap_or_default();
     Boot {
+        stdout: stdout.lines().map(str::to_owned).collect(),
         init: runtime.first_poll.map(|at| at.duration_since(started)),
         peak_kb,
         answers: (0..count)
@@ -619,6 +627,81 @@ fn check(name: &str, answer: &Value) {
     }
 }
 
+/// The metrics each function's sample events must give (at least).
+fn expected_metrics(binary: &str) -> &'static [&'static str] {
+    match binary {
+        "authorizer" => &["Authorizations"],
+        // Their sample keys are made up: refused on shape, no lookup timed.
+        "key-authorizer" => &["Verifies"],
+        "cleanup" => &["JobRuns"],
+        "verify-key" => &["Requests", "Responses", "Verifies"],
+        _ => &["Requests", "Responses"],
+    }
+}
+
+/// Every line of `stdout` that is JSON is an EMF document as the
+/// specification requires (`_aws.Timestamp` a number; `CloudWatchMetrics`
+/// directives, each with a `Namespace`, `Dimensions` as arrays of names each
+/// at the root as a string, and `Metrics` whose names are at the root as a
+/// number or an array of numbers), and together they carry `binary`'s
+/// expected metrics under our namespace with its `Function` dimension.
+fn check_emf(binary: &str, stdout: &[String]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for line in stdout {
+        // The log's own JSON lines are on stdout too: EMF's have `_aws`.
+        let Some(document) = serde_json::from_str::<Value>(line)
+            .ok()
+            .filter(|document| document.get("_aws").is_some())
+        else {
+            continue;
+        };
+        let aws = &document["_aws"];
+        assert!(aws["Timestamp"].is_u64(), "{binary}: no Timestamp: {line}");
+        let directives = aws["CloudWatchMetrics"]
+            .as_array()
+            .expect("CloudWatchMetrics");
+        assert!(!directives.is_empty(), "{binary}: {line}");
+        assert_eq!(document["Function"], binary, "{binary}: {line}");
+        for directive in directives {
+            assert_eq!(directive["Namespace"], "ApiKeysManager", "{line}");
+            for set in directive["Dimensions"].as_array().expect("Dimensions") {
+                let set = set.as_array().expect("a dimension set");
+                assert!(set.len() <= 30, "{line}");
+                for name in set {
+                    let name = name.as_str().expect("a dimension name");
+                    assert!(
+                        document[name].is_string(),
+                        "{binary}: {name} not at the root: {line}"
+                    );
+                }
+            }
+            for metric in directive["Metrics"].as_array().expect("Metrics") {
+                let name = metric["Name"].as_str().expect("a metric name");
+                let value = &document[name];
+                let numeric = value.is_number()
+                    || value.as_array().is_some_and(|values| {
+                        !values.is_empty()
+                            && values.len() <= 100
+                            && values.iter().all(Value::is_number)
+                    });
+                assert!(numeric, "{binary}: {name} has no value: {line}");
+                let unit = metric["Unit"].as_str().unwrap_or("None");
+                assert!(
+                    ["Count", "Milliseconds", "Seconds", "None"].contains(&unit),
+                    "{line}"
+                );
+                seen.insert(name.to_owned());
+            }
+        }
+    }
+    for expected in expected_metrics(binary) {
+        assert!(
+            seen.contains(*expected),
+            "{binary} wrote no {expected} (it wrote {seen:?})"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_function_boots_from_the_templates_environment_and_answers_its_events() {
     let template = template();
@@ -637,6 +720,7 @@ async fn every_function_boots_from_the_templates_environment_and_answers_its_eve
                 .unwrap_or_else(|| panic!("{binary} never answered {name}"));
             check(name, answer);
         }
+        check_emf(binary, &run.stdout);
         init_times.push((binary.clone(), run.init.expect("it polled"), run.peak_kb));
     }
     let functions: Vec<&String> = events.keys().collect();

@@ -239,6 +239,10 @@ async fn serve<S: ApiStore + ApiKeySweep + PendingCascades + store::DataVersionS
         console,
         github_keys,
         local_addr: addr,
+        // Who may read `/metrics` from beyond this machine (loopback always may).
+        metrics_token: std::env::var("METRICS_TOKEN")
+            .ok()
+            .filter(|token| !token.is_empty()),
     };
     let task = tokio::spawn(server::accept(listener, Arc::new(server), stopped));
     Ok(Running {

@@ -41,6 +41,9 @@ pub(crate) struct Server<S> {
     pub(crate) github_keys: verify::leaks::GithubKeys,
     /// Where the server listens (the local sign-in answers only on loopback).
     pub(crate) local_addr: SocketAddr,
+    /// `METRICS_TOKEN`: the bearer token that reads `/metrics` from another
+    /// machine (a Prometheus elsewhere); none: loopback only.
+    pub(crate) metrics_token: Option<String>,
 }
 
 /// Accepts connections until `stopped` fires, each served on its own task,
@@ -174,6 +177,10 @@ async fn handle<S: ApiStore>(
         // Polled by load balancers: answered before anything else, unlogged.
         return to_hyper(health(request.method()));
     }
+    if request.uri().path() == METRICS_PATH {
+        // Scraped every few seconds: unlogged, like the health check.
+        return to_hyper(metrics(server, &request, peer));
+    }
     let started = Instant::now();
     let carries_body = !request.body().is_end_stream();
     let (route, response) = if request.uri().path() == leak_reports::PATH {
@@ -225,6 +232,48 @@ fn health(method: &hyper::Method) -> ApiResponse {
         let allowed = vec!["GET", "HEAD"];
         ApiError::MethodNotAllowed { allowed }.into_response()
     }
+}
+
+/// Where Prometheus scrapes the metrics.
+const METRICS_PATH: &str = "/metrics";
+
+/// The metrics in Prometheus' text format, to GET and HEAD from this machine
+/// (the peer on loopback), or from anywhere with `METRICS_TOKEN` as a bearer
+/// token. They hold no key and no tenant, but say how busy the server is.
+fn metrics<S>(
+    server: &Server<S>,
+    request: &hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> ApiResponse {
+    let method = request.method();
+    if method != hyper::Method::GET && method != hyper::Method::HEAD {
+        let allowed = vec!["GET", "HEAD"];
+        return ApiError::MethodNotAllowed { allowed }.into_response();
+    }
+    let presented = request
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let token_matches = match (&server.metrics_token, presented) {
+        (Some(token), Some(presented)) => same_text(token.as_bytes(), presented.as_bytes()),
+        _ => false,
+    };
+    if !peer.ip().is_loopback() && !token_matches {
+        return ApiError::Forbidden.into_response();
+    }
+    ApiResponse {
+        status: 200,
+        content_type: Some(telemetry::prometheus::CONTENT_TYPE),
+        headers: Vec::new(),
+        body: telemetry::prometheus::render().into_bytes(),
+    }
+}
+
+/// Whether two byte strings are equal, in time that depends on their
+/// lengths only.
+fn same_text(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 /// The GitHub secret scanning endpoint, served like its Lambda: no JWT.

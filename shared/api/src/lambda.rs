@@ -76,6 +76,8 @@ where
             let counter = &counting.verifier.usage;
             counter.flush_if_due(&counting.store, FLUSH_BUDGET).await;
             return_leases(&counting.store, false).await;
+            // This invocation's metrics, as EMF lines on stdout.
+            telemetry::emf::write(function);
             Ok::<_, Infallible>(
                 served.unwrap_or_else(|_| to_lambda_response(ApiError::panicked().into_response())),
             )
@@ -105,8 +107,34 @@ where
     F: FnOnce(Route, ApiRequest) -> Fut,
     Fut: Future<Output = Result<ApiResponse, ApiError>>,
 {
+    let started = std::time::Instant::now();
+    let request_id = request
+        .lambda_context_ref()
+        .map(|context| context.request_id.clone())
+        .unwrap_or_default();
     let response = match to_api_request(request, routes) {
-        Ok((route, api)) => crate::respond(route, api, handler).await,
+        Ok((route, api)) => {
+            // What the request line names: the route, the caller's tenant
+            // and the key it is about (only an id of ours: a path segment
+            // is the caller's text), never a secret.
+            let tenant = api.identity.tenant.to_string();
+            let key_id = api
+                .id
+                .as_deref()
+                .filter(|_| route.template().starts_with("/v1/api-keys/"))
+                .and_then(|id| <domain::ApiKeyId as domain::PrefixedId>::parse(id).ok());
+            let response = crate::respond(route, api, handler).await;
+            tracing::info!(
+                request_id,
+                route = route.name(),
+                status = response.status,
+                latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                tenant,
+                key_id = key_id.as_ref().map(|id| id.as_str()),
+                "request"
+            );
+            response
+        }
         Err(error) => error.into_response(),
     };
     to_lambda_response(response)
@@ -255,6 +283,7 @@ pub async fn serve_key_authorizer<
                 let counter = &counting.1.usage;
                 counter.flush_if_due(&counting.0, FLUSH_BUDGET).await;
                 return_leases(&counting.0, false).await;
+                telemetry::emf::write("key-authorizer");
                 Ok::<_, Infallible>(decided.unwrap_or(denial))
             }
         },
@@ -283,6 +312,12 @@ where
                 leak_report_response(store, verifier, keys, notifier, request).await
             })
             .await;
+            let status = served
+                .as_ref()
+                .map_or(500, |answer| answer.status().as_u16());
+            telemetry::metrics::REQUESTS.inc("ReportLeak");
+            telemetry::metrics::RESPONSES.inc(telemetry::metrics::status_class(status));
+            telemetry::emf::write("leak-report");
             Ok::<_, Infallible>(
                 served.unwrap_or_else(|_| to_lambda_response(ApiError::panicked().into_response())),
             )
@@ -333,7 +368,17 @@ pub async fn serve_authorizer<S: ServiceKeyLookup + 'static>(
     lambda_runtime::run(service_fn(
         move |event: lambda_runtime::LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
             let callers = Arc::clone(&callers);
-            async move { authorize(&callers, &event.payload).await }
+            async move {
+                let decided = authorize(&callers, &event.payload).await;
+                let result = match &decided {
+                    Ok(answer) if answer.is_authorized => "allowed",
+                    Ok(_) => "denied",
+                    Err(_) => "failed",
+                };
+                telemetry::metrics::AUTHORIZATIONS.inc(result);
+                telemetry::emf::write("authorizer");
+                decided
+            }
         },
     ))
     .await

@@ -43,7 +43,7 @@ where
         Ok(_) => handler(route, request).await,
         Err(error) => Err(error),
     };
-    match outcome {
+    let response = match outcome {
         Ok(response) => response,
         Err(error) => {
             if error.status() < 500 {
@@ -51,5 +51,8 @@ where
             }
             error.into_response()
         }
-    }
+    };
+    telemetry::metrics::REQUESTS.inc(route.name());
+    telemetry::metrics::RESPONSES.inc(telemetry::metrics::status_class(response.status));
+    response
 }

@@ -63,6 +63,13 @@ macro_rules! routes {
         impl Route {
             /// Every route, in the table's order.
             pub const ALL: [Route; TABLE.len()] = [$(Route::$route),*];
+
+            /// Its name in the table (`VerifyKey`): a metric's label, a log's field.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Route::$route => stringify!($route),)*
+                }
+            }
         }
 
         /// Every route, one row each, in [`Route`]'s order.

@@ -27,7 +27,9 @@ where
         async move {
             let (store, notifier) = jobs.as_ref();
             let deadline = Deadline::from_epoch_millis(event.context.deadline);
-            handle(store, notifier, event.payload, policy, deadline).await
+            let handled = handle(store, notifier, event.payload, policy, deadline).await;
+            telemetry::emf::write("cleanup");
+            handled
         }
     }))
     .await
@@ -61,11 +63,13 @@ where
     N: Notifier,
 {
     if payload.get("Records").is_some() {
+        telemetry::metrics::JOB_RUNS.inc("stream");
         let event: Event = serde_json::from_value(payload)?;
         let failures = stream::handle(store, &event, deadline).await;
         return Ok(serde_json::to_value(failures)?);
     }
     if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        telemetry::metrics::JOB_RUNS.inc("schedule");
         let report = sweep(store, notifier, Timestamp::now(), policy, deadline).await?;
         return Ok(json!({
             "cascaded": report.cascaded,

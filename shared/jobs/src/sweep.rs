@@ -277,6 +277,7 @@ impl<S: ApiKeySweep + ApiKeyWrite, N: Notifier> Sweeper<'_, S, N> {
             }
             return Err(SweepError::Notice(error));
         }
+        telemetry::metrics::EXPIRY_NOTICES.inc("");
         Ok(true)
     }
 }

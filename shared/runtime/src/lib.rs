@@ -139,7 +139,14 @@ pub async fn serve_console(assets: crate::console::ConsoleAssets) -> Result<(), 
     let assets = Arc::new(assets);
     lambda_http::run(service_fn(move |request: lambda_http::Request| {
         let assets = Arc::clone(&assets);
-        async move { Ok::<_, Infallible>(console_response(&assets, &request)) }
+        async move {
+            let response = console_response(&assets, &request);
+            telemetry::metrics::REQUESTS.inc("Console");
+            let class = telemetry::metrics::status_class(response.status().as_u16());
+            telemetry::metrics::RESPONSES.inc(class);
+            telemetry::emf::write("console");
+            Ok::<_, Infallible>(response)
+        }
     }))
     .await
 }

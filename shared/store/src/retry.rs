@@ -35,7 +35,10 @@ where
     let mut attempt = 1;
     loop {
         match change().await {
-            Err(error) if error.changed_meanwhile() && attempt < CHANGE_ATTEMPTS => attempt += 1,
+            Err(error) if error.changed_meanwhile() && attempt < CHANGE_ATTEMPTS => {
+                telemetry::metrics::STORE_RETRIES.inc("changed");
+                attempt += 1;
+            }
             outcome => return outcome,
         }
     }

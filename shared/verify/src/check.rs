@@ -23,6 +23,8 @@ use store::{
     StoreError, until_written,
 };
 
+use telemetry::metrics;
+
 use crate::cache::{LAST_USED_INTERVAL, ServiceKeyCache, VerdictCache};
 use crate::error::CheckError;
 use crate::hashing::{HashingGate, KeyText};
@@ -174,16 +176,23 @@ impl Verifier {
         raw: &str,
         ask: &Ask<'_>,
     ) -> Result<Verdict, CheckError> {
+        let started = std::time::Instant::now();
         let presented = match PresentedKey::parse(raw, &self.key_prefix) {
             Ok(presented) => Presented::Ours(presented),
             Err(_) => match self.maybe_imported(store, raw).await? {
                 Some(key) => Presented::Imported(key),
-                None => return Ok(Verdict::refused(VerdictCode::Malformed)),
+                None => {
+                    metrics::VERIFIES.inc(VerdictCode::Malformed.as_str());
+                    return Ok(Verdict::refused(VerdictCode::Malformed));
+                }
             },
         };
         let cache = &self.verdicts;
         let fingerprint = cache.fingerprint(&presented);
-        let checked = match cache.cached(&fingerprint) {
+        let cached = cache.cached(&fingerprint);
+        metrics::VERDICT_CACHE.inc(if cached.is_some() { "hit" } else { "miss" });
+        let warmth = if cached.is_some() { "warm" } else { "cold" };
+        let checked = match cached {
             Some(checked) => checked,
             None => {
                 // One check per key at a time: the others wait for its answer.
@@ -240,6 +249,8 @@ impl Verifier {
                 tracing::warn!(error = %store::error_chain(&error), key_id = %key.key_id, "could not record a key's use");
             }
         }
+        metrics::VERIFIES.inc(verdict.code.as_str());
+        metrics::VERIFY_DURATION.observe(warmth, started.elapsed());
         Ok(verdict)
     }
 
@@ -345,7 +356,8 @@ impl Verifier {
         };
         match rehashed.await {
             Ok(()) => {
-                tracing::info!(key_id = %lookup.key_id, "imported key rehashed with argon2id")
+                metrics::KEYS_REHASHED.inc("");
+                tracing::info!(key_id = %lookup.key_id, "imported key rehashed with argon2id");
             }
             Err(error) => {
                 tracing::warn!(key_id = %lookup.key_id, error = %error, "could not rehash an imported key");
@@ -548,7 +560,13 @@ async fn charge<S: VerifyStore>(
     if parts.is_empty() {
         return Ok(verdict);
     }
-    Ok(match store.charge_together(&parts, now).await? {
+    let charged = store.charge_together(&parts, now).await?;
+    let result = match &charged {
+        Charges::Charged(_) => "charged",
+        Charges::Refused { .. } => "refused",
+    };
+    metrics::LIMIT_CHARGES.inc(result);
+    Ok(match charged {
         Charges::Charged(after) => {
             let limits: Vec<LimitLeft> = after
                 .iter()

@@ -282,6 +282,11 @@ where
         } else {
             false
         };
+        telemetry::metrics::LEAK_REPORTS.inc(if ours {
+            "true_positive"
+        } else {
+            "false_positive"
+        });
         labels.push(Label {
             token_hash: sha256_hex(item.token.as_bytes()),
             token_type: bounded(&item.token_type, 100),

@@ -159,6 +159,8 @@ impl RateLimiter {
         let answers = self.check(store, tenant, asks).await?;
         let now = Timestamp::now();
         for (ask, answer) in asks.iter().zip(&answers) {
+            let result = if answer.success { "passed" } else { "limited" };
+            telemetry::metrics::RATE_LIMIT_CHECKS.inc(result);
             usage.count_limit(
                 tenant,
                 &answer.namespace_id,

@@ -157,7 +157,8 @@ impl UsageCounter {
     /// way. Returns how many buckets were written to.
     pub async fn flush<S: UsageLog>(&self, store: &S) -> usize {
         let _one_at_a_time = self.flushing.lock().await;
-        *lock(&self.last_flush) = Instant::now();
+        let since = std::mem::replace(&mut *lock(&self.last_flush), Instant::now());
+        telemetry::metrics::USAGE_FLUSH_LAG.observe("", since.elapsed());
         let mut written = 0;
         let earlier = lock(&self.unacknowledged).take();
         if let Some(batch) = earlier {
@@ -187,6 +188,8 @@ impl UsageCounter {
         };
         let sent = store.add_usage(batch).await;
         unanswered.batch = None;
+        let result = if sent.is_ok() { "written" } else { "failed" };
+        telemetry::metrics::USAGE_FLUSHES.inc(result);
         match sent {
             Ok(()) => Some(buckets),
             Err(failed) => {

@@ -255,6 +255,8 @@ where
     }
     if !dry_run && !keys.is_empty() {
         state.verifier.imports.record();
+        let count = u64::try_from(keys.len()).unwrap_or(u64::MAX);
+        telemetry::metrics::KEYS_IMPORTED.add("", count);
     }
     tracing::info!(
         tenant = %tenant,

@@ -1,6 +1,7 @@
 //! Minting keys: `POST /v1/api-keys` (and `?dry_run=true`, the review
 //! summary), and `POST /v1/api-keys/{id}/rotate` (a new key for the same
-//! application and Arx; the old one works until its grace period ends).
+//! application and Arx; the old one works until its grace period ends); the
+//! `create-api-key` function's third route, the import, is `import_keys`.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use domain::{
 use serde::{Deserialize, Serialize};
 use store::{
     ApiKeyCharge, ApiKeyCreate, ApiKeyRead, ApiKeyRotate, ApplicationStore, ArxStore, Conflict,
-    ReplayLookup, RoleLookup, StoreError, until_written,
+    ImportedKeyLookup, ReplayKeep, ReplayLookup, RoleLookup, StoreError, until_written,
 };
 
 use super::idempotency::Kept;
@@ -102,8 +103,14 @@ where
         + ApplicationStore
         + ArxStore
         + RoleLookup
-        + ReplayLookup,
+        + ReplayLookup
+        + ReplayKeep
+        + ImportedKeyLookup,
 {
+    // The third route of the `create-api-key` function.
+    if route == Route::ImportApiKeys {
+        return super::import_keys::handle(state, route, request).await;
+    }
     // A request sent before under its Idempotency-Key is answered as it
     // was (without the secret), before anything is read or hashed.
     let kept = Kept::of(&request, route)?;

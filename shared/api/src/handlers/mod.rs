@@ -99,8 +99,10 @@ pub async fn dispatch<S: ApiStore>(
     let response = crate::respond(route, request, |route, request| async move {
         use Route::*;
         match route {
-            CreateApiKey | RotateApiKey => issue_keys::handle(state, route, request).await,
-            ImportApiKeys => import_keys::handle(state, route, request).await,
+            // As the `create-api-key` Lambda serves them: one handler.
+            CreateApiKey | RotateApiKey | ImportApiKeys => {
+                issue_keys::handle(state, route, request).await
+            }
             ListApiKeys | GetApiKey | GetApiKeyUsage | GetTenantUsage => {
                 read_keys::handle(state, route, request).await
             }

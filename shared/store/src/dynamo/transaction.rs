@@ -332,6 +332,7 @@ impl Transaction {
                     return Err(conflict.unwrap_or(Conflict::Changed).into());
                 }
                 if codes.contains(&"TransactionConflict") {
+                    telemetry::metrics::STORE_RETRIES.inc("conflict");
                     if attempt == MAX_ATTEMPTS {
                         return Err(StoreError::Contended);
                     }
