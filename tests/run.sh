@@ -47,6 +47,9 @@ cargo test --workspace --locked --exclude api-keys-client
 step "client libraries: Rust, TypeScript, Python, against a dev server"
 bash tests/clients.sh
 
+step "operations: a real Prometheus scrapes the dev server's /metrics under verifies"
+bash tests/prometheus.sh
+
 step "hostile input: schemathesis from docs/openapi.yaml, with each role's token"
 bash tests/hostile.sh
 
