@@ -650,3 +650,74 @@ fn every_route_is_in_the_openapi_description_and_the_readme() {
         "README.md's route table names every route, once"
     );
 }
+
+/// The product's alarms and dashboard read the metrics the code writes:
+/// every `ApiKeysManager` metric they name is one of `telemetry`'s, each
+/// `Function` they name is a function of the stack, the alarms tell the
+/// alarm topic, and tracing is a parameter that is off by default.
+#[test]
+fn the_dashboard_and_product_alarms_read_metrics_the_code_writes() {
+    let template = template();
+    let resources = &template["Resources"];
+    let written: BTreeSet<&str> = telemetry::ALL
+        .iter()
+        .map(|metric| match metric {
+            telemetry::metrics::Metric::Counter(counter) => counter.emf_name,
+            telemetry::metrics::Metric::Histogram(histogram) => histogram.emf_name,
+        })
+        .collect();
+    let functions = lambda_binaries();
+    let mut named = BTreeSet::new();
+    for id in ["VerifyErrorRateAlarm", "UsageFlushFailuresAlarm"] {
+        let properties = &resources[id]["Properties"];
+        assert_eq!(
+            as_list(&properties["AlarmActions"])
+                .iter()
+                .map(text_of)
+                .collect::<Vec<_>>(),
+            ["!Ref AlarmTopic"],
+            "{id}"
+        );
+        for query in as_list(&properties["Metrics"]) {
+            let metric = &query["MetricStat"]["Metric"];
+            if metric.is_null() {
+                continue;
+            }
+            assert_eq!(text_of(&metric["Namespace"]), "ApiKeysManager", "{id}");
+            named.insert(text_of(&metric["MetricName"]));
+            for dimension in as_list(&metric["Dimensions"]) {
+                if text_of(&dimension["Name"]) == "Function" {
+                    let function = text_of(&dimension["Value"]);
+                    assert!(
+                        functions.contains(&function),
+                        "{id} watches no function {function}"
+                    );
+                }
+            }
+        }
+    }
+    let body = text_of(&resources["Dashboard"]["Properties"]["DashboardBody"]);
+    let body = body.trim_start_matches("!Sub ");
+    for part in body.split("\"ApiKeysManager\", \"").skip(1) {
+        named.insert(part.split('"').next().unwrap_or_default().to_owned());
+    }
+    for part in body.split("MetricName=\\\"").skip(1) {
+        named.insert(part.split('\\').next().unwrap_or_default().to_owned());
+    }
+    assert!(
+        named.len() >= 6,
+        "the dashboard and alarms name metrics: {named:?}"
+    );
+    for metric in &named {
+        assert!(
+            written.contains(metric.as_str()),
+            "{metric} is not a metric the code writes ({written:?})"
+        );
+    }
+    let tracing = &template["Parameters"]["Tracing"];
+    assert_eq!(text_of(&tracing["Default"]), "PassThrough");
+    assert_eq!(
+        text_of(&template["Globals"]["Function"]["Tracing"]),
+        "!Ref Tracing"
+    );
+}
