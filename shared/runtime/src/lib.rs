@@ -35,8 +35,10 @@ pub fn log_panics_without_their_message() {
     }));
 }
 
-/// JSON logs for CloudWatch, levels from `RUST_LOG` (`debug`, or per target:
-/// `info,aws_smithy_runtime=debug`), `info` when unset or unreadable.
+/// JSON logs for CloudWatch, at Lambda's log level (`AWS_LAMBDA_LOG_LEVEL`,
+/// set by the function's logging configuration) when it has one, else at
+/// `RUST_LOG`'s (`debug`, or per target: `info,aws_smithy_runtime=debug`),
+/// `info` when unset or unreadable.
 ///
 /// `Targets`, not `EnvFilter`: the Lambdas never filter on spans or fields,
 /// and `EnvFilter` brings a regex engine to every binary (17 s of each cold
@@ -45,10 +47,25 @@ pub fn init_tracing() {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let filter = std::env::var("RUST_LOG")
+    // Lambda's own log level (the function's logging configuration) wins,
+    // as it does over Powertools' setting; then `RUST_LOG`; then `info`.
+    let lambda_level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .ok()
-        .and_then(|levels| levels.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+        .and_then(|level| match level.to_ascii_uppercase().as_str() {
+            "TRACE" => Some(tracing::Level::TRACE),
+            "DEBUG" => Some(tracing::Level::DEBUG),
+            "INFO" => Some(tracing::Level::INFO),
+            "WARN" => Some(tracing::Level::WARN),
+            "ERROR" | "FATAL" => Some(tracing::Level::ERROR),
+            _ => None,
+        });
+    let filter = match lambda_level {
+        Some(level) => Targets::new().with_default(level),
+        None => std::env::var("RUST_LOG")
+            .ok()
+            .and_then(|levels| levels.parse::<Targets>().ok())
+            .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO)),
+    };
     let lines = tracing_subscriber::fmt::layer()
         .json()
         .with_current_span(false)
