@@ -98,6 +98,18 @@ printf '\n== verify-uncounted, 16 connection(s), %s\n' "$DURATION" | tee -a "$re
 SCENARIO=verify wrk -t 2 -c 16 -d "$DURATION" -s tests/load/scenario.lua "$API" \
   | sed 's/RESULT verify /RESULT verify-uncounted /' | tee -a "$results" | grep -E "status|RESULT"
 
+# What the metrics cost warm verify: metrics on, off (TELEMETRY=off), on,
+# off, each on a fresh start, so the order of the runs weighs on neither.
+for round in 1 2; do
+  for telemetry in on off; do
+    kill "$server"; wait "$server" 2>/dev/null || true
+    TELEMETRY=$telemetry start_server
+    printf '\n== verify-metrics-%s-%s, 16 connection(s), %s\n' "$telemetry" "$round" "$DURATION" | tee -a "$results"
+    SCENARIO=verify wrk -t 2 -c 16 -d "$DURATION" -s tests/load/scenario.lua "$API" \
+      | sed "s/RESULT verify /RESULT verify-metrics-$telemetry-$round /" | tee -a "$results" | grep -E "status|RESULT"
+  done
+done
+
 sum_of() { awk -v pattern="$1" '$0 ~ pattern {s += $3} END {print s + 0}' "$results"; }
 created_ok=$(sum_of '^status 201:')
 server_errors=$(sum_of '^status 5[0-9][0-9]:')
@@ -147,4 +159,9 @@ printf 'At 16 connections, this run: warm verify %s req/s = %s x healthz (%s; ai
   "$cold16" "$cold_vs_warm" "$(aim "$cold_vs_warm" 0.1)" "$create16" "$(aim "$create16" 1000)"
 printf 'Warm verify with usage counting on: %s req/s = %s x with it off (%s req/s; aim 0.9: %s)\n' \
   "$verify16" "$counted_vs_not" "$uncounted16" "$(aim "$counted_vs_not" 0.9)"
+metrics_on=$(awk -v a="$(at16 verify-metrics-on-1)" -v b="$(at16 verify-metrics-on-2)" 'BEGIN {printf "%.0f", (a + b) / 2}')
+metrics_off=$(awk -v a="$(at16 verify-metrics-off-1)" -v b="$(at16 verify-metrics-off-2)" 'BEGIN {printf "%.0f", (a + b) / 2}')
+printf 'Warm verify with metrics on: %s req/s (two runs) = %s x with them off (%s req/s; runs on/off/on/off: %s %s %s %s)\n' \
+  "$metrics_on" "$(ratio "$metrics_on" "$metrics_off")" "$metrics_off" \
+  "$(at16 verify-metrics-on-1)" "$(at16 verify-metrics-off-1)" "$(at16 verify-metrics-on-2)" "$(at16 verify-metrics-off-2)"
 echo "OK: no 5xx; every 201 is a key ($extra more keys from requests in flight when wrk stopped counting); every limited verify spent one credit"

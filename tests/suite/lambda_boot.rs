@@ -42,6 +42,10 @@ type Shared = Arc<Mutex<Runtime>>;
 
 /// Serves the Runtime API on a free port. `next` hands out the queued events
 /// one by one, then holds the poll open (as Lambda does between invocations).
+/// The trace header each invocation gets: sampled, as with `Tracing: Active`.
+const TRACE_HEADER: &str =
+    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
 async fn runtime_api(events: Vec<Value>) -> (String, Shared) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -131,10 +135,7 @@ async fn serve(
                 "lambda-runtime-invoked-function-arn",
                 "arn:aws:lambda:us-east-1:123456789012:function:boot-test",
             )
-            .header(
-                "lambda-runtime-trace-id",
-                "Root=1-00000000-000000000000000000000000",
-            )
+            .header("lambda-runtime-trace-id", TRACE_HEADER)
             .body(Full::new(Bytes::from(event.to_string())))
             .expect("a response");
     }
@@ -895,4 +896,50 @@ async fn a_frozen_instance_counts_every_verify_it_answered() {
             "{binary}: every verify answered is counted once"
         );
     }
+}
+
+/// With tracing on (Lambda then sets `AWS_XRAY_DAEMON_ADDRESS` and a sampled
+/// trace header), each DynamoDB call a function makes reaches the X-Ray
+/// daemon as a subsegment of the invocation's segment; without the daemon's
+/// address nothing is sent (the other boot tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_function_sends_each_dynamodb_call_to_the_xray_daemon() {
+    let template = template();
+    let stand_ins = StandIns::start().await;
+    let daemon = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP port");
+    daemon
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("a timeout");
+    let mut environment = stand_ins.function_environment(&template, "list-api-keys");
+    environment.insert(
+        "AWS_XRAY_DAEMON_ADDRESS".into(),
+        daemon.local_addr().expect("its address").to_string(),
+    );
+    let events = sample_events(&template);
+    let (_, list) = events["list-api-keys"]
+        .iter()
+        .find(|(name, _)| name == "list-api-keys.json")
+        .expect("the list event");
+    let run = boot("list-api-keys", environment, vec![list.clone()]).await;
+    assert_eq!(run.errors, 0);
+    let mut subsegments = Vec::new();
+    let mut buffer = [0u8; 65_536];
+    while let Ok(size) = daemon.recv(&mut buffer) {
+        let text = String::from_utf8_lossy(&buffer[..size]).into_owned();
+        let (header, document) = text
+            .split_once('\n')
+            .expect("a header line, then the document");
+        assert_eq!(header, "{\"format\": \"json\", \"version\": 1}");
+        subsegments.push(serde_json::from_str::<Value>(document).expect("JSON"));
+    }
+    let query = subsegments
+        .iter()
+        .find(|s| s["aws"]["operation"] == "Query")
+        .unwrap_or_else(|| panic!("no Query subsegment among {subsegments:?}"));
+    assert_eq!(query["name"], "DynamoDB");
+    assert_eq!(query["type"], "subsegment");
+    assert_eq!(query["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
+    assert_eq!(query["parent_id"], "53995c3f42cd8ad8");
+    assert!(query["aws"]["table_name"].is_string());
+    assert!(query["end_time"].as_f64() >= query["start_time"].as_f64());
 }

@@ -46,6 +46,10 @@ async fn main() -> std::process::ExitCode {
         .with_writer(writer)
         .init();
     runtime::log_panics_without_their_message();
+    // What counting costs is measured by running without it (tests/load).
+    if std::env::var("TELEMETRY").is_ok_and(|value| value == "off") {
+        telemetry::metrics::switch_off();
+    }
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {

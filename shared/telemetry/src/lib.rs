@@ -13,5 +13,6 @@
 pub mod emf;
 pub mod metrics;
 pub mod prometheus;
+pub mod xray;
 
 pub use metrics::{ALL, Counter, Histogram};

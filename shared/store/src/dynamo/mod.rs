@@ -30,6 +30,7 @@ mod sweep;
 mod table;
 mod transaction;
 mod usage;
+mod xray;
 
 pub use table::TableLack;
 
@@ -75,12 +76,16 @@ impl DynamoStore {
     /// The same, waiting at most `timeouts` (a test of a server that hangs).
     pub fn local_with(endpoint: &str, table: impl Into<String>, timeouts: SdkTimeouts) -> Self {
         use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+        let table = table.into();
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(endpoint)
             .credentials_provider(Credentials::new("local", "local", None, None, "local"))
             .timeout_config(timeout_config(timeouts))
+            .interceptor(xray::XrayCalls {
+                table: table.clone(),
+            })
             .build();
         Self::new(Client::from_conf(config), table)
     }
@@ -97,6 +102,9 @@ impl DynamoStore {
             .region(Region::new(access.region.clone()))
             .credentials_provider(access.credentials())
             .timeout_config(timeout_config(SdkTimeouts::AWS))
+            .interceptor(xray::XrayCalls {
+                table: table.to_owned(),
+            })
             .build();
         Self::new(Client::from_conf(config), table)
     }
