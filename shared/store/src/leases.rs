@@ -45,6 +45,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use domain::{Balance, Cost, KeyLimits, Timestamp};
+use telemetry::metrics::LEASES;
 
 use crate::{Charge, ChargePart, Charges, StoreResult};
 
@@ -198,7 +199,10 @@ async fn charge_paid<S: LeaseWrites>(
     }
     let shape = (expected.rate.is_some(), expected.credits.is_some());
     let stale = match leases.plan(pk, cost.get(), shape, now) {
-        Plan::Spent(seen, taken) => return Ok((Charge::Charged(seen), Paid::FromLease(taken))),
+        Plan::Spent(seen, taken) => {
+            LEASES.inc("spent_from");
+            return Ok((Charge::Charged(seen), Paid::FromLease(taken)));
+        }
         Plan::Charge { stale, known } => {
             if let Some(start) = start.as_mut() {
                 start.known = known;
@@ -214,6 +218,7 @@ async fn charge_paid<S: LeaseWrites>(
                 give_back_logged(store, pk, &stale).await;
             }
             if let Some(taken) = store.take_lease(pk, shape, units, now).await? {
+                LEASES.inc("taken");
                 let seen = taking.hold(units, cost.get(), taken, now);
                 return Ok((Charge::Charged(seen), Paid::FromLease(taken)));
             }
@@ -253,7 +258,12 @@ pub(crate) async fn return_leases<S: LeaseWrites>(
 /// could not go back stays counted as spent (never an over-admission).
 async fn give_back_logged<S: LeaseWrites>(store: &S, pk: &str, lease: &Lease) -> bool {
     match store.give_back(pk, lease).await {
-        Ok(went_back) => went_back,
+        Ok(went_back) => {
+            if went_back {
+                LEASES.inc("returned");
+            }
+            went_back
+        }
         Err(error) => {
             let reason = crate::error_chain(&error);
             tracing::warn!(%reason, units = lease.units, "a lease's unspent part could not go back");

@@ -146,6 +146,7 @@ mod tests {
 
     #[test]
     fn documents_carry_the_required_fields_and_one_value_per_dimension() {
+        crate::metrics::keep_emf_samples();
         VERIFIES.inc("VALID");
         VERIFIES.inc("NOT_FOUND");
         RESPONSES.inc("2xx");

@@ -69,7 +69,9 @@ impl Verifier {
             service_keys: ServiceKeyCache::new(verdict_ttl),
             usage: UsageCounter::new(Some(UsageCounter::DEFAULT_INTERVAL)),
             rate_limits: crate::RateLimiter::new(verdict_ttl),
-            imports: ImportsSeen::new(verdict_ttl),
+            // A no is kept at least a few seconds even with no verdict
+            // cache, so a flood of garbage costs no read per string.
+            imports: ImportsSeen::new(verdict_ttl.max(ImportsSeen::LEAST_KEPT)),
         }
     }
 
@@ -389,8 +391,9 @@ pub(crate) async fn find_imported<S: ImportedKeyLookup + ApiKeyLookup>(
 }
 
 /// Whether keys were ever imported here, as this process last learnt:
-/// once yes, always yes; a no is asked again after the verdict TTL (and
-/// at once after an import in this process, [`ImportsSeen::record`]).
+/// once yes, always yes; a no is asked again after the verdict TTL (at least
+/// [`ImportsSeen::LEAST_KEPT`]), and learnt at once from an import in this
+/// process ([`ImportsSeen::record`]).
 #[derive(Debug)]
 pub struct ImportsSeen {
     known: std::sync::atomic::AtomicBool,
@@ -399,6 +402,9 @@ pub struct ImportsSeen {
 }
 
 impl ImportsSeen {
+    /// The shortest time a "no imports" answer is kept.
+    pub const LEAST_KEPT: Duration = Duration::from_secs(5);
+
     fn new(ttl: Duration) -> Self {
         Self {
             known: std::sync::atomic::AtomicBool::new(false),
