@@ -11,23 +11,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lc_rs::digest::{SHA256, SHA512, digest};
 use domain::{
-    AccessKey, ApplicationStatus, ArxStatus, Author, Cost, ExpiresAt, ForeignKey, IdentityCounter,
-    KeyLimits, KeyLocator, KeyPrefix, LimitHit, LimitName, PermissionQuery, PresentedKey,
-    PresentedServiceKey, TenantId, Timestamp,
+    AccessKey, ApplicationStatus, ArxStatus, Cost, ExpiresAt, IdentityCounter, KeyLimits,
+    KeyPrefix, LimitHit, LimitName, PermissionQuery, PresentedKey, PresentedServiceKey, TenantId,
+    Timestamp,
 };
 use store::{
     ApiKeyCharge, ApiKeyLastUse, ApiKeyLookup, ApiKeyRead, ApiKeyWrite, ApplicationStore, ArxStore,
     ChargePart, Charges, Counter, IdentityLookup, ImportedKeyLookup, KeyLookup, RoleLookup,
-    StoreError, until_written,
+    StoreError,
 };
 
 use telemetry::metrics;
 
 use crate::cache::{LAST_USED_INTERVAL, ServiceKeyCache, VerdictCache};
 use crate::error::CheckError;
-use crate::hashing::{HashingGate, KeyText};
+use crate::hashing::HashingGate;
+use crate::imported::{ImportsSeen, Presented, find_imported};
 use crate::usage::UsageCounter;
 use crate::verdict::{
     Checked, KeyFacts, LimitLeft, LimitOwner, Verdict, VerdictCode, VerifiedIdentity, VerifiedKey,
@@ -81,6 +81,16 @@ impl Verifier {
             usage: UsageCounter::new(flush),
             ..self
         }
+    }
+
+    /// `raw` as a key a team may have imported (see [`ImportsSeen`]).
+    pub(crate) async fn maybe_imported<S: ImportedKeyLookup>(
+        &self,
+        store: &S,
+        raw: &str,
+    ) -> Result<Option<domain::ForeignKey>, StoreError> {
+        let ours = [&self.key_prefix, &self.service_key_prefix];
+        self.imports.presented(store, raw, ours).await
     }
 
     /// Whether `text` holds one of this deployment's access or service keys,
@@ -290,151 +300,10 @@ impl Verifier {
             return Ok(Checked::NotFound);
         }
         if let Some(key) = rehash {
-            self.rehash(store, &lookup, key).await;
+            crate::imported::rehash(&self.hashing, store, &lookup, key).await;
         }
         let described = describe(store, &lookup).await?;
         Ok(described.map_or(Checked::NotFound, |facts| Checked::Found(Box::new(facts))))
-    }
-}
-
-/// A presented key: one of ours (its id inside), or maybe one a team imported.
-enum Presented {
-    Ours(PresentedKey),
-    Imported(ForeignKey),
-}
-
-impl KeyText for Presented {
-    fn key_text(&self) -> &str {
-        match self {
-            Self::Ours(presented) => presented.expose_secret(),
-            Self::Imported(key) => key.expose_secret(),
-        }
-    }
-}
-
-impl Verifier {
-    /// `raw` as a key a team may have imported: `None` (refused unread, as
-    /// malformed) when it claims our prefix, could not be any imported key,
-    /// or no key was ever imported here.
-    pub(crate) async fn maybe_imported<S: ImportedKeyLookup>(
-        &self,
-        store: &S,
-        raw: &str,
-    ) -> Result<Option<ForeignKey>, CheckError> {
-        let claims_ours = [&self.key_prefix, &self.service_key_prefix]
-            .iter()
-            .any(|prefix| {
-                raw.strip_prefix(prefix.as_str())
-                    .is_some_and(|rest| rest.starts_with('_'))
-            });
-        if claims_ours {
-            return Ok(None);
-        }
-        let Some(key) = ForeignKey::parse(raw) else {
-            return Ok(None);
-        };
-        Ok(self.imports.exist(store).await?.then_some(key))
-    }
-
-    /// Replaces an imported key's old hash by ours, now that `key` matched
-    /// it. A failure is logged, never refuses the key: the next verify
-    /// tries again.
-    async fn rehash<S: VerifyStore>(&self, store: &S, lookup: &KeyLookup, key: AccessKey) {
-        let rehashed = async {
-            let (_, ours) = self.hashing.hash(key).await?;
-            let by = Author::job("verify", Timestamp::now());
-            until_written(|| async {
-                let Some(current) = store.get_api_key(&lookup.tenant_id, &lookup.key_id).await?
-                else {
-                    return Ok(());
-                };
-                match current.rehash(ours.clone(), &by) {
-                    Some(change) => store.write_api_key_change(&current, &change).await,
-                    None => Ok(()),
-                }
-            })
-            .await
-            .map_err(CheckError::from)
-        };
-        match rehashed.await {
-            Ok(()) => {
-                metrics::KEYS_REHASHED.inc("");
-                tracing::info!(key_id = %lookup.key_id, "imported key rehashed with argon2id");
-            }
-            Err(error) => {
-                tracing::warn!(key_id = %lookup.key_id, error = %error, "could not rehash an imported key");
-            }
-        }
-    }
-}
-
-/// The lookup item of the imported key `key` names by its digests or its
-/// prefix (all read at once), if any.
-pub(crate) async fn find_imported<S: ImportedKeyLookup + ApiKeyLookup>(
-    store: &S,
-    key: &ForeignKey,
-) -> Result<Option<KeyLookup>, StoreError> {
-    let text = key.expose_secret().as_bytes();
-    let candidates = KeyLocator::candidates(
-        key,
-        crate::foreign::hex(digest(&SHA256, text).as_ref()),
-        crate::foreign::hex(digest(&SHA512, text).as_ref()),
-    );
-    let found = futures_util::future::try_join_all(
-        candidates.iter().map(|locator| store.imported_key(locator)),
-    )
-    .await?;
-    match found.into_iter().flatten().next() {
-        Some(id) => store.lookup_api_key(&id).await,
-        None => Ok(None),
-    }
-}
-
-/// Whether keys were ever imported here, as this process last learnt:
-/// once yes, always yes; a no is asked again after the verdict TTL (at least
-/// [`ImportsSeen::LEAST_KEPT`]), and learnt at once from an import in this
-/// process ([`ImportsSeen::record`]).
-#[derive(Debug)]
-pub struct ImportsSeen {
-    known: std::sync::atomic::AtomicBool,
-    asked_at: std::sync::Mutex<Option<std::time::Instant>>,
-    ttl: Duration,
-}
-
-impl ImportsSeen {
-    /// The shortest time a "no imports" answer is kept.
-    pub const LEAST_KEPT: Duration = Duration::from_secs(5);
-
-    fn new(ttl: Duration) -> Self {
-        Self {
-            known: std::sync::atomic::AtomicBool::new(false),
-            asked_at: std::sync::Mutex::new(None),
-            ttl,
-        }
-    }
-
-    /// This process imported keys.
-    pub fn record(&self) {
-        self.known.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    async fn exist<S: ImportedKeyLookup>(&self, store: &S) -> Result<bool, StoreError> {
-        use std::sync::atomic::Ordering;
-        if self.known.load(Ordering::Relaxed) {
-            return Ok(true);
-        }
-        let fresh =
-            |asked: &Option<std::time::Instant>| asked.is_some_and(|at| at.elapsed() < self.ttl);
-        if self.asked_at.lock().is_ok_and(|asked| fresh(&asked)) {
-            return Ok(false);
-        }
-        let exist = store.imported_keys_exist().await?;
-        if exist {
-            self.record();
-        } else if let Ok(mut asked) = self.asked_at.lock() {
-            *asked = Some(std::time::Instant::now());
-        }
-        Ok(exist)
     }
 }
 

@@ -358,7 +358,7 @@ async fn matching_imported_key<S: LeakStore>(
     verifier: &Verifier,
     key: ForeignKey,
 ) -> Result<Option<KeyLookup>, LeakError> {
-    let Some(lookup) = crate::check::find_imported(store, &key).await? else {
+    let Some(lookup) = crate::imported::find_imported(store, &key).await? else {
         return Ok(None);
     };
     let matches = verifier
