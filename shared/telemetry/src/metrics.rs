@@ -44,7 +44,7 @@ pub enum Metric {
 }
 
 /// Every metric, in the order the outputs list them.
-pub static ALL: [Metric; 17] = [
+pub static ALL: [Metric; 19] = [
     Metric::Counter(&REQUESTS),
     Metric::Counter(&RESPONSES),
     Metric::Counter(&AUTHORIZATIONS),
@@ -54,6 +54,8 @@ pub static ALL: [Metric; 17] = [
     Metric::Counter(&VERDICT_CACHE),
     Metric::Counter(&LIMIT_CHARGES),
     Metric::Counter(&LEASES),
+    Metric::Counter(&GROUP_COMMITS),
+    Metric::Counter(&GROUP_COMMITTED_WRITES),
     Metric::Counter(&RATE_LIMIT_CHECKS),
     Metric::Counter(&STORE_RETRIES),
     Metric::Counter(&USAGE_FLUSHES),
@@ -120,6 +122,18 @@ pub static LEASES: Counter = Counter::new(
     "Leases",
     "Leases of hot counters, by event (taken, spent_from: a charge paid from one with no write, returned).",
     Some(("event", "Event")),
+);
+pub static GROUP_COMMITS: Counter = Counter::new(
+    "group_commits",
+    "GroupCommits",
+    "Commits of the embedded store's writer (the dev server): one per batch of writes that queued.",
+    None,
+);
+pub static GROUP_COMMITTED_WRITES: Counter = Counter::new(
+    "group_committed_writes",
+    "GroupCommittedWrites",
+    "Writes those commits carried: divided by the commits, the mean batch.",
+    None,
 );
 pub static RATE_LIMIT_CHECKS: Counter = Counter::new(
     "rate_limit_checks",

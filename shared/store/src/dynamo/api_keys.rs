@@ -350,14 +350,7 @@ impl DynamoStore {
             marker.clone(),
             marker,
         )?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(())
+        self.put(item).await
     }
 }
 

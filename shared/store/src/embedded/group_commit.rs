@@ -98,6 +98,9 @@ fn write_batches(db: &Weak<Database>, queued: &mpsc::Receiver<Queued>) {
 
 /// One transaction for the whole batch; if a work in it fails, one for each.
 fn commit_batch(db: &Database, batch: Vec<Queued>) {
+    telemetry::metrics::GROUP_COMMITS.inc("");
+    let writes = u64::try_from(batch.len()).unwrap_or(u64::MAX);
+    telemetry::metrics::GROUP_COMMITTED_WRITES.add("", writes);
     if batch.len() > 1 {
         match run_together(db, &batch) {
             Ok(answers) => {
