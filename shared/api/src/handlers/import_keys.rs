@@ -36,7 +36,7 @@ use crate::state::AppState;
 /// The most keys one call imports.
 pub const MAX_KEYS: usize = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ImportBody {
     application_id: ApplicationId,
@@ -45,6 +45,18 @@ struct ImportBody {
     scheme: Option<ImportScheme>,
     /// Each read on its own: one that does not fit is refused alone.
     keys: Vec<Box<RawValue>>,
+}
+
+/// The items may hold plaintext keys: Debug says how many, never what.
+impl std::fmt::Debug for ImportBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportBody")
+            .field("application_id", &self.application_id)
+            .field("arx_id", &self.arx_id)
+            .field("scheme", &self.scheme)
+            .field("keys", &self.keys.len())
+            .finish()
+    }
 }
 
 /// One key as the team had it.
@@ -505,4 +517,22 @@ async fn import_one<S: ApiKeyCreate>(
     );
     state.store.create_api_key(&key, &audit).await?;
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_plaintext_key() {
+        let key = "sk_live_plaintext_key_0123456789";
+        let body: ImportBody = serde_json::from_value(serde_json::json!({
+            "application_id": ApplicationId::new(), "arx_id": ArxId::new(),
+            "scheme": "plaintext", "keys": [{"key": key}],
+        }))
+        .expect("a body");
+        assert!(!format!("{body:?}").contains(key));
+        let item: ImportItem = serde_json::from_str(body.keys[0].get()).expect("an item");
+        assert!(!format!("{item:?}").contains(key));
+    }
 }
